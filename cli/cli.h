@@ -1,0 +1,40 @@
+/* The hodos command: a client of the public API only. */
+#ifndef HODOS_CLI_H
+#define HODOS_CLI_H
+
+#include <stdio.h>
+
+#include <hodos/hodos.h>
+
+/* Exit codes, documented in hodos(1). */
+enum {
+  EXIT_OK = 0,
+  EXIT_FAILED = 1,
+  EXIT_USAGE = 2,
+  EXIT_INTERRUPTED = 130,
+};
+
+/* Messages on stderr, "hodos: " first, coloured when stderr is a terminal
+ * and NO_COLOR is not set. */
+typedef enum cli_color {
+  COLOR_NONE,
+  COLOR_RED,
+  COLOR_GREEN,
+  COLOR_YELLOW,
+  COLOR_BOLD,
+  COLOR_DIM,
+} cli_color;
+
+void cli_log_init(int verbosity);
+int cli_color_enabled(void);
+const char *cli_color_on(cli_color c);
+const char *cli_color_off(void);
+void cli_error(const char *fmt, ...) HD_PRINTF(1, 2);
+void cli_note(const char *fmt, ...) HD_PRINTF(1, 2);
+void cli_print_diag(const hd_diag *d);
+
+int cmd_run(int argc, char **argv);
+int cmd_help(int argc, char **argv);
+void help_run(FILE *out);
+
+#endif

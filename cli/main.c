@@ -1,0 +1,82 @@
+/* hodos: the command-line front end. */
+#include <signal.h>
+#include <string.h>
+
+#include "cli.h"
+
+static void usage(FILE *out) {
+  fputs(
+      "Usage: hodos [--help] [--version] COMMAND [ARGS]\n"
+      "\n"
+      "Run computations declared as a DAG in parallel.\n"
+      "\n"
+      "Commands:\n"
+      "  run FILE         run the tasks of a workflow file\n"
+      "  help [COMMAND]   show help, for hodos or for one command\n"
+      "  version          print the version\n"
+      "\n"
+      "Options:\n"
+      "  -h, --help       show this help and exit\n"
+      "  -V, --version    print the version and exit\n"
+      "\n"
+      "Exit status: 0 success; 1 a task failed or the run could not finish;\n"
+      "2 a usage or workflow error; 130 interrupted.\n"
+      "\n"
+      "Examples:\n"
+      "  hodos run examples/quickstart.yaml\n"
+      "  hodos help run\n",
+      out);
+}
+
+static void version(void) {
+  printf("hodos %s\n", hd_version());
+}
+
+int cmd_help(int argc, char **argv) {
+  if (argc < 2) {
+    usage(stdout);
+    return EXIT_OK;
+  }
+  const char *c = argv[1];
+  if (strcmp(c, "run") == 0) {
+    help_run(stdout);
+  } else if (strcmp(c, "help") == 0) {
+    fputs("Usage: hodos help [COMMAND]\n\n"
+          "Show help for hodos, or for one command.\n",
+          stdout);
+  } else if (strcmp(c, "version") == 0) {
+    fputs("Usage: hodos version\n\nPrint the version of hodos.\n", stdout);
+  } else {
+    cli_error("no command named '%s'; see 'hodos --help'", c);
+    return EXIT_USAGE;
+  }
+  return EXIT_OK;
+}
+
+int main(int argc, char **argv) {
+  /* A closed output pipe (hodos run wf.yaml | head) ends the output
+     quietly, with EPIPE, instead of killing the run. */
+  signal(SIGPIPE, SIG_IGN);
+  cli_log_init(0);
+  if (argc < 2) {
+    usage(stderr);
+    return EXIT_USAGE;
+  }
+  const char *c = argv[1];
+  if (strcmp(c, "-h") == 0 || strcmp(c, "--help") == 0)
+    return cmd_help(1, argv);
+  if (strcmp(c, "-V") == 0 || strcmp(c, "--version") == 0 ||
+      strcmp(c, "version") == 0) {
+    version();
+    return EXIT_OK;
+  }
+  if (strcmp(c, "help") == 0)
+    return cmd_help(argc - 1, argv + 1);
+  if (strcmp(c, "run") == 0)
+    return cmd_run(argc - 1, argv + 1);
+  if (c[0] == '-')
+    cli_error("unknown option '%s'; see 'hodos --help'", c);
+  else
+    cli_error("no command named '%s'; see 'hodos --help'", c);
+  return EXIT_USAGE;
+}

@@ -1,0 +1,342 @@
+/* hodos run FILE */
+#include <errno.h>
+#include <getopt.h>
+#include <libgen.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+void help_run(FILE *out) {
+  fputs(
+      "Usage: hodos run [OPTIONS] FILE\n"
+      "\n"
+      "Run the tasks of the workflow FILE, each after the tasks it names in\n"
+      "'after'. A task's standard input is the output of the tasks it runs\n"
+      "after; its standard output is its result. The results of the final\n"
+      "tasks (those no other task runs after) are printed on standard\n"
+      "output; progress goes to standard error.\n"
+      "\n"
+      "Every run gets a folder STORE/runs/ID holding results/TASK (each\n"
+      "task's output) and logs/TASK.stderr; STORE/runs/last points to the\n"
+      "newest.\n"
+      "\n"
+      "Options:\n"
+      "  -s, --store DIR     keep run folders under DIR (default: .hodos\n"
+      "                      beside FILE)\n"
+      "  -b, --backend NAME  run tasks with this backend (default: serial)\n"
+      "  -k, --keep-going    after a failure, run every task that does not\n"
+      "                      depend on it\n"
+      "  -q, --quiet         print no progress, only errors\n"
+      "  -v, --verbose       print more\n"
+      "  -h, --help          show this help\n"
+      "\n"
+      "Exit status: 0 all tasks done; 1 a task failed or the run could not\n"
+      "finish; 2 a usage or workflow error; 130 interrupted (Ctrl-C).\n"
+      "\n"
+      "Examples:\n"
+      "  hodos run examples/quickstart.yaml\n"
+      "  hodos run -k --store /tmp/runs pipeline.yaml > result.txt\n",
+      out);
+}
+
+static volatile sig_atomic_t interrupted;
+
+static void on_signal(int sig) {
+  (void)sig;
+  interrupted = 1;
+}
+
+typedef struct progress {
+  int quiet;
+  int verbose;
+} progress;
+
+static void print_tail(const char *tail) {
+  /* The last lines of a failed task's stderr, indented. */
+  size_t len = strlen(tail);
+  while (len > 0 && tail[len - 1] == '\n')
+    len--;
+  size_t start = len;
+  int lines = 0;
+  while (start > 0 && lines < 10) {
+    start--;
+    if (tail[start] == '\n' && ++lines == 10) {
+      start++;
+      break;
+    }
+  }
+  const char *p = tail + start, *end = tail + len;
+  while (p < end) {
+    const char *nl = memchr(p, '\n', (size_t)(end - p));
+    size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
+    fprintf(stderr, "  | %.*s\n", (int)n, p);
+    p += n + 1;
+  }
+}
+
+static void on_event(const hd_event *ev, void *data) {
+  progress *pr = data;
+  double ms = (double)ev->elapsed_ns / 1e6;
+  switch (ev->type) {
+  case HD_EVENT_STARTED:
+    if (pr->verbose)
+      cli_note("[%zu/%zu] start %s", ev->done + 1, ev->total, ev->task);
+    break;
+  case HD_EVENT_DONE:
+    if (!pr->quiet)
+      cli_note("[%zu/%zu] %sdone%s %s (%.0f ms)", ev->done, ev->total,
+               cli_color_on(COLOR_GREEN), cli_color_off(), ev->task, ms);
+    break;
+  case HD_EVENT_FAILED:
+    cli_note("[%zu/%zu] %sfailed%s %s: %s", ev->done, ev->total,
+             cli_color_on(COLOR_RED), cli_color_off(), ev->task,
+             ev->message ? ev->message : "failed");
+    break;
+  case HD_EVENT_SKIPPED:
+    if (!pr->quiet)
+      cli_note("[%zu/%zu] %sskipped%s %s: %s", ev->done, ev->total,
+               cli_color_on(COLOR_YELLOW), cli_color_off(), ev->task,
+               ev->message ? ev->message : "");
+    break;
+  case HD_EVENT_CANCELLED:
+    if (pr->verbose)
+      cli_note("[%zu/%zu] cancelled %s: %s", ev->done, ev->total, ev->task,
+               ev->message ? ev->message : "");
+    break;
+  }
+}
+
+/* mkdir -p */
+static int make_dirs(const char *path) {
+  char *p = strdup(path);
+  if (p == NULL)
+    return -1;
+  int rc = 0;
+  for (char *s = p + 1; *s && rc == 0; s++) {
+    if (*s != '/')
+      continue;
+    *s = '\0';
+    if (mkdir(p, 0777) != 0 && errno != EEXIST)
+      rc = -1;
+    *s = '/';
+  }
+  if (rc == 0 && mkdir(p, 0777) != 0 && errno != EEXIST)
+    rc = -1;
+  free(p);
+  return rc;
+}
+
+/* STORE/runs/YYYYmmdd-HHMMSS-PID, made fresh. */
+static char *new_run_dir(const char *store) {
+  time_t now = time(NULL);
+  struct tm tm;
+  localtime_r(&now, &tm);
+  char stamp[32];
+  strftime(stamp, sizeof(stamp), "%Y%m%d-%H%M%S", &tm);
+  size_t len = strlen(store) + 64;
+  char *dir = malloc(len);
+  if (dir == NULL)
+    return NULL;
+  snprintf(dir, len, "%s/runs/%s-%ld", store, stamp, (long)getpid());
+  if (make_dirs(dir) != 0) {
+    cli_error("cannot create the run folder %s: %s", dir, strerror(errno));
+    free(dir);
+    return NULL;
+  }
+  /* runs/last -> the newest run, replaced atomically. */
+  char link[4096], tmp[4096];
+  snprintf(link, sizeof(link), "%s/runs/last", store);
+  snprintf(tmp, sizeof(tmp), "%s/runs/.last.%ld", store, (long)getpid());
+  unlink(tmp);
+  if (symlink(strrchr(dir, '/') + 1, tmp) == 0 && rename(tmp, link) != 0)
+    unlink(tmp);
+  return dir;
+}
+
+static char *default_store(const char *file) {
+  char *copy = strdup(file);
+  if (copy == NULL)
+    return NULL;
+  const char *dir = dirname(copy);
+  size_t len = strlen(dir) + 8;
+  char *store = malloc(len);
+  if (store != NULL)
+    snprintf(store, len, "%s/.hodos", dir);
+  free(copy);
+  return store;
+}
+
+static int write_all(FILE *f, const void *data, size_t len) {
+  return len == 0 || fwrite(data, 1, len, f) == len ? 0 : -1;
+}
+
+static int print_results(const hd_report *r) {
+  int rc = 0;
+  for (size_t i = 0; i < hd_report_task_count(r) && rc == 0; i++) {
+    if (!hd_report_is_sink(r, i))
+      continue;
+    hd_value *v = hd_report_result(r, i);
+    if (v == NULL)
+      continue;
+    int64_t iv;
+    double dv;
+    if (hd_value_get_int(v, &iv) == HD_OK)
+      rc = printf("%lld\n", (long long)iv) < 0 ? -1 : 0;
+    else if (hd_value_get_double(v, &dv) == HD_OK)
+      rc = printf("%.17g\n", dv) < 0 ? -1 : 0;
+    else
+      rc = write_all(stdout, hd_value_data(v), hd_value_size(v));
+  }
+  if (fflush(stdout) != 0)
+    rc = -1;
+  return rc;
+}
+
+int cmd_run(int argc, char **argv) {
+  static const struct option opts[] = {
+      {"store", required_argument, NULL, 's'},
+      {"backend", required_argument, NULL, 'b'},
+      {"keep-going", no_argument, NULL, 'k'},
+      {"quiet", no_argument, NULL, 'q'},
+      {"verbose", no_argument, NULL, 'v'},
+      {"help", no_argument, NULL, 'h'},
+      {NULL, 0, NULL, 0},
+  };
+  const char *store = NULL, *backend = "serial";
+  int keep_going = 0;
+  progress pr = {0, 0};
+  optind = 0;
+  opterr = 0;
+  int c;
+  while ((c = getopt_long(argc, argv, "+s:b:kqvh", opts, NULL)) != -1) {
+    switch (c) {
+    case 's':
+      store = optarg;
+      break;
+    case 'b':
+      backend = optarg;
+      break;
+    case 'k':
+      keep_going = 1;
+      break;
+    case 'q':
+      pr.quiet = 1;
+      break;
+    case 'v':
+      pr.verbose++;
+      break;
+    case 'h':
+      help_run(stdout);
+      return EXIT_OK;
+    case ':':
+      cli_error("option '%s' needs a value; see 'hodos help run'",
+                argv[optind - 1]);
+      return EXIT_USAGE;
+    default:
+      cli_error("unknown option '%s'; see 'hodos help run'",
+                argv[optind - 1]);
+      return EXIT_USAGE;
+    }
+  }
+  if (optind >= argc) {
+    cli_error("no workflow file given; usage: hodos run [OPTIONS] FILE");
+    return EXIT_USAGE;
+  }
+  if (optind + 1 < argc) {
+    cli_error("one workflow file at a time ('%s' is extra)", argv[optind + 1]);
+    return EXIT_USAGE;
+  }
+  cli_log_init(pr.quiet ? -1 : pr.verbose);
+  const char *file = argv[optind];
+
+  hd_workflow *wf = NULL;
+  int rc = hd_workflow_load(file, &wf);
+  if (rc != HD_OK) {
+    for (size_t i = 0; i < hd_workflow_diag_count(wf); i++)
+      cli_print_diag(hd_workflow_diag(wf, i));
+    if (hd_workflow_diag_count(wf) == 0)
+      cli_error("%s: %s", file, hd_strerror(rc));
+    hd_workflow_free(wf);
+    return rc == HD_ENOMEM ? EXIT_FAILED : EXIT_USAGE;
+  }
+
+  char *store_owned = store ? NULL : default_store(file);
+  char *run_dir = new_run_dir(store ? store : store_owned);
+  free(store_owned);
+  if (run_dir == NULL) {
+    hd_workflow_free(wf);
+    return EXIT_FAILED;
+  }
+
+  struct sigaction sa;
+  memset(&sa, 0, sizeof(sa));
+  sa.sa_handler = on_signal;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, NULL);
+  sigaction(SIGTERM, &sa, NULL);
+  sigaction(SIGHUP, &sa, NULL);
+
+  hd_run_opts o;
+  hd_run_opts_init(&o);
+  o.backend = backend;
+  o.keep_going = keep_going;
+  o.run_dir = run_dir;
+  o.interrupt = &interrupted;
+  o.on_event = on_event;
+  o.event_data = &pr;
+  hd_report *report = NULL;
+  rc = hd_run(hd_workflow_graph(wf), &o, &report);
+
+  int code = EXIT_OK;
+  for (size_t i = 0; i < hd_report_diag_count(report); i++)
+    cli_print_diag(hd_report_diag(report, i));
+  if (rc == HD_ENOTSUP || rc == HD_EGRAPH || rc == HD_ECYCLE)
+    code = EXIT_USAGE;
+  else if (rc == HD_EINTR)
+    code = EXIT_INTERRUPTED;
+  else if (rc != HD_OK)
+    code = EXIT_FAILED;
+
+  if (report != NULL && hd_report_task_count(report) > 0) {
+    if (print_results(report) != 0 && errno != EPIPE) {
+      cli_error("cannot write the results: %s", strerror(errno));
+      if (code == EXIT_OK)
+        code = EXIT_FAILED;
+    }
+    for (size_t i = 0; i < hd_report_task_count(report); i++) {
+      hd_task_info ti;
+      hd_report_task(report, i, &ti);
+      if (ti.state == HD_STATE_FAILED && ti.stderr_tail != NULL) {
+        cli_note("standard error of %s (end):", ti.name);
+        print_tail(ti.stderr_tail);
+      }
+    }
+    size_t done = hd_report_count(report, HD_STATE_DONE);
+    size_t failed = hd_report_count(report, HD_STATE_FAILED);
+    size_t skipped = hd_report_count(report, HD_STATE_SKIPPED);
+    size_t cancelled = hd_report_count(report, HD_STATE_CANCELLED);
+    double secs = (double)hd_report_elapsed_ns(report) / 1e9;
+    if (!pr.quiet || code != EXIT_OK) {
+      cli_note("%zu task%s: %zu done, %zu failed, %zu skipped, %zu "
+               "cancelled in %.2f s",
+               hd_report_task_count(report),
+               hd_report_task_count(report) == 1 ? "" : "s", done, failed,
+               skipped, cancelled, secs);
+      cli_note("results and logs in %s", run_dir);
+    }
+    if (code == EXIT_INTERRUPTED)
+      cli_note("interrupted; finished results are kept in %s/results",
+               run_dir);
+  } else if (rc != HD_OK && hd_report_diag_count(report) == 0) {
+    cli_error("%s", hd_strerror(rc));
+  }
+  hd_report_free(report);
+  hd_workflow_free(wf);
+  free(run_dir);
+  return code;
+}

@@ -1,0 +1,79 @@
+/* Allocation. Every allocation of the library goes through these wrappers
+ * so that tests can inject failures and watch request sizes. */
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+static atomic_long fail_countdown = -1;
+static atomic_size_t largest_request;
+
+static int should_fail(size_t size) {
+  size_t seen = atomic_load_explicit(&largest_request, memory_order_relaxed);
+  while (size > seen &&
+         !atomic_compare_exchange_weak(&largest_request, &seen, size)) {
+  }
+  long n = atomic_load_explicit(&fail_countdown, memory_order_relaxed);
+  if (n < 0)
+    return 0;
+  return atomic_fetch_sub(&fail_countdown, 1) == 0;
+}
+
+void hd__alloc_fail_after(long n) { atomic_store(&fail_countdown, n); }
+
+size_t hd__alloc_largest_reset(void) {
+  return atomic_exchange(&largest_request, 0);
+}
+
+void *hd__malloc(size_t size) {
+  if (should_fail(size))
+    return NULL;
+  return malloc(size ? size : 1);
+}
+
+void *hd__calloc(size_t count, size_t size) {
+  if (size != 0 && count > SIZE_MAX / size)
+    return NULL;
+  if (should_fail(count * size))
+    return NULL;
+  return calloc(count ? count : 1, size ? size : 1);
+}
+
+void *hd__realloc(void *p, size_t size) {
+  if (should_fail(size))
+    return NULL;
+  return realloc(p, size ? size : 1);
+}
+
+void hd__free(void *p) { free(p); }
+
+char *hd__strndup(const char *s, size_t n) {
+  char *d = hd__malloc(n + 1);
+  if (d == NULL)
+    return NULL;
+  memcpy(d, s, n);
+  d[n] = '\0';
+  return d;
+}
+
+char *hd__strdup(const char *s) { return hd__strndup(s, strlen(s)); }
+
+int hd__grow(void **items, size_t *cap, size_t need, size_t elem) {
+  if (need <= *cap)
+    return HD_OK;
+  size_t ncap = *cap ? *cap : 8;
+  while (ncap < need) {
+    if (ncap > SIZE_MAX / 2)
+      return HD_ENOMEM;
+    ncap *= 2;
+  }
+  if (elem != 0 && ncap > SIZE_MAX / elem)
+    return HD_ENOMEM;
+  void *p = hd__realloc(*items, ncap * elem);
+  if (p == NULL)
+    return HD_ENOMEM;
+  *items = p;
+  *cap = ncap;
+  return HD_OK;
+}

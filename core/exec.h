@@ -1,0 +1,42 @@
+/* Running one attempt of one task, on the calling thread: a shell command
+ * (shell.c) or a registered function (task.c). Backends call these. */
+#ifndef HODOS_CORE_EXEC_H
+#define HODOS_CORE_EXEC_H
+
+#include <signal.h>
+
+#include "plan.h"
+
+/* How much of a shell task's standard error the report keeps. */
+#define HD__STDERR_TAIL (16 * 1024)
+
+typedef struct hd__exec {
+  /* in */
+  const hd__plan *plan;
+  uint32_t node;
+  hd_value **inputs; /* the predecessors' results, in declaration order */
+  size_t ninputs;
+  volatile sig_atomic_t *interrupt; /* may be NULL */
+  unsigned attempt;
+  int log_fd; /* receives a shell task's whole stderr, or -1 */
+  /* out */
+  hd_value *output;  /* the result, on success */
+  int exit_status;   /* a shell task's exit status, or -1 */
+  int term_signal;   /* the signal that ended it, or 0 */
+  hd__buf message;   /* why it failed */
+  hd__buf err_tail;  /* the end of a shell task's stderr */
+} hd__exec;
+
+/* Both return HD_OK when the task succeeded, HD_ETASK when it failed (the
+ * message says why), HD_EINTR when it was interrupted, HD_ENOMEM. */
+HD__INTERNAL int hd__exec_shell(hd__exec *x);
+HD__INTERNAL int hd__exec_fn(hd__exec *x);
+
+/* Release what an attempt holds (output, message, tail). */
+HD__INTERNAL void hd__exec_cleanup(hd__exec *x);
+
+/* The name of a signal, such as "SIGKILL", or "signal 77". buf must hold
+ * at least 16 bytes. */
+HD__INTERNAL const char *hd__signal_name(int sig, char *buf, size_t len);
+
+#endif

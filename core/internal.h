@@ -1,0 +1,115 @@
+/* Internal helpers shared by the library's files. Nothing here is part of
+ * the public API; names start with hd__. */
+#ifndef HODOS_CORE_INTERNAL_H
+#define HODOS_CORE_INTERNAL_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hodos/hodos.h"
+
+/* Shared internals are visible to the unit tests through the static
+ * library, never exported from the shared one. */
+#define HD__INTERNAL __attribute__((visibility("hidden")))
+
+/* ---- allocation (every allocation of the library goes through here) ---- */
+
+HD__INTERNAL void *hd__malloc(size_t size);
+HD__INTERNAL void *hd__calloc(size_t count, size_t size);
+HD__INTERNAL void *hd__realloc(void *p, size_t size);
+HD__INTERNAL void hd__free(void *p);
+HD__INTERNAL char *hd__strdup(const char *s);
+HD__INTERNAL char *hd__strndup(const char *s, size_t n);
+
+/* Grow *items (of *cap elements of size elem) to hold at least need
+ * elements. Returns HD_OK or HD_ENOMEM (leaving *items as it was). */
+HD__INTERNAL int hd__grow(void **items, size_t *cap, size_t need,
+                          size_t elem);
+
+/* Test hooks: make the allocation after the next n fail (n < 0: never),
+ * and read (then reset) the largest size requested so far. */
+HD__INTERNAL void hd__alloc_fail_after(long n);
+HD__INTERNAL size_t hd__alloc_largest_reset(void);
+
+/* ---- growable byte buffer ---- */
+
+typedef struct hd__buf {
+  char *data; /* always NUL-terminated when not NULL */
+  size_t len;
+  size_t cap;
+} hd__buf;
+
+HD__INTERNAL int hd__buf_append(hd__buf *b, const void *data, size_t len);
+HD__INTERNAL int hd__buf_appendf(hd__buf *b, const char *fmt, ...)
+    HD_PRINTF(2, 3);
+HD__INTERNAL int hd__buf_vappendf(hd__buf *b, const char *fmt, va_list ap);
+HD__INTERNAL void hd__buf_cleanup(hd__buf *b);
+
+/* ---- diagnostics ---- */
+
+typedef struct hd__diags {
+  hd_diag *items; /* strings owned by the list */
+  size_t count;
+  size_t cap;
+} hd__diags;
+
+/* Append a diagnostic; file and task may be NULL. Returns HD_OK or
+ * HD_ENOMEM. */
+HD__INTERNAL int hd__diags_add(hd__diags *d, int code, const char *file,
+                               int line, int column, const char *task,
+                               const char *fmt, ...) HD_PRINTF(7, 8);
+HD__INTERNAL int hd__diags_copy(hd__diags *dst, const hd__diags *src);
+HD__INTERNAL void hd__diags_clear(hd__diags *d);
+
+/* ---- string map: string keys (copied) to size_t values ---- */
+
+typedef struct hd__strmap {
+  struct hd__strmap_slot *slots;
+  size_t cap; /* a power of two, or 0 */
+  size_t count; /* live entries */
+  size_t used;  /* live entries and tombstones */
+} hd__strmap;
+
+/* Insert or replace. Returns HD_OK or HD_ENOMEM. */
+HD__INTERNAL int hd__strmap_put(hd__strmap *m, const char *key, size_t value);
+/* Insert only when absent: HD_OK, HD_EEXIST (value left), HD_ENOMEM. */
+HD__INTERNAL int hd__strmap_add(hd__strmap *m, const char *key, size_t value);
+/* Returns 1 and sets *value when found, else 0. */
+HD__INTERNAL int hd__strmap_get(const hd__strmap *m, const char *key,
+                                size_t *value);
+HD__INTERNAL int hd__strmap_del(hd__strmap *m, const char *key);
+HD__INTERNAL void hd__strmap_cleanup(hd__strmap *m);
+/* Visit every entry (in no particular order). */
+HD__INTERNAL void hd__strmap_each(const hd__strmap *m,
+                                  void (*cb)(const char *key, size_t value,
+                                             void *data),
+                                  void *data);
+
+/* ---- logging, time ---- */
+
+HD__INTERNAL void hd__log(hd_log_level level, const char *fmt, ...)
+    HD_PRINTF(2, 3);
+HD__INTERNAL uint64_t hd__now_ns(void);
+
+/* ---- text helpers ---- */
+
+/* The edit distance between a and b, capped at limit + 1. */
+HD__INTERNAL size_t hd__edit_distance(const char *a, const char *b,
+                                      size_t limit);
+
+
+
+/* ---- values ---- */
+
+/* Allocate a value of the given kind with size bytes of content left
+ * uninitialised, to be filled through hd__value_mut() before it is shared.
+ * Returns HD_OK or HD_ENOMEM. */
+HD__INTERNAL int hd__value_alloc(hd_value_kind kind, size_t size,
+                                 hd_value **out);
+HD__INTERNAL void *hd__value_mut(hd_value *v);
+/* Shrink an unshared value's content to size bytes; returns the value,
+ * which may have moved. */
+HD__INTERNAL hd_value *hd__value_shrink(hd_value *v, size_t size);
+
+#endif

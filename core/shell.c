@@ -1,0 +1,313 @@
+/* Shell tasks: /bin/sh -c CMD in a session of its own, with the
+ * predecessors' results on its standard input, its standard output
+ * captured as the result and its standard error kept (a tail in memory, the
+ * whole in the task's log). A private libuv loop drives the pipes, the
+ * child and a timer that watches for an interrupt. */
+#include <errno.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include <uv.h>
+
+#include "exec.h"
+
+#define POLL_MS 20
+#define KILL_GRACE_NS (2000000000ull)
+#define READ_CHUNK (64 * 1024)
+
+typedef struct shell {
+  hd__exec *x;
+  uv_loop_t loop;
+  uv_process_t proc;
+  uv_pipe_t in, out, err;
+  uv_timer_t timer;
+  uv_write_t wreq;
+  hd__buf outbuf;
+  int exited;
+  int open_handles;
+  int nomem;
+  int log_failed;
+  uint64_t term_sent; /* when SIGTERM was sent to the group, or 0 */
+  int killed;
+  char scratch[READ_CHUNK];
+} shell;
+
+static void on_close(uv_handle_t *h) {
+  shell *s = h->data;
+  s->open_handles--;
+}
+
+static void close_handle(shell *s, uv_handle_t *h) {
+  if (!uv_is_closing(h))
+    uv_close(h, on_close);
+  (void)s;
+}
+
+static void maybe_stop_timer(shell *s) {
+  if (s->exited && uv_is_closing((uv_handle_t *)&s->out) &&
+      uv_is_closing((uv_handle_t *)&s->err))
+    close_handle(s, (uv_handle_t *)&s->timer);
+}
+
+static void alloc_out(uv_handle_t *h, size_t hint, uv_buf_t *buf) {
+  (void)hint;
+  shell *s = h->data;
+  hd__buf *b = &s->outbuf;
+  if (b->cap - b->len < READ_CHUNK + 1) {
+    size_t need = b->len + READ_CHUNK + 1;
+    size_t ncap = b->cap ? b->cap : READ_CHUNK * 2;
+    while (ncap < need)
+      ncap *= 2;
+    char *p = hd__realloc(b->data, ncap);
+    if (p == NULL) {
+      s->nomem = 1;
+      *buf = uv_buf_init(s->scratch, sizeof(s->scratch));
+      return;
+    }
+    b->data = p;
+    b->cap = ncap;
+  }
+  *buf = uv_buf_init(b->data + b->len, (unsigned)(b->cap - b->len - 1));
+}
+
+static void alloc_err(uv_handle_t *h, size_t hint, uv_buf_t *buf) {
+  (void)hint;
+  shell *s = h->data;
+  *buf = uv_buf_init(s->scratch, sizeof(s->scratch));
+}
+
+static void on_read_out(uv_stream_t *st, ssize_t n, const uv_buf_t *buf) {
+  shell *s = st->data;
+  if (n > 0 && buf->base != s->scratch) {
+    s->outbuf.len += (size_t)n;
+    s->outbuf.data[s->outbuf.len] = '\0';
+  } else if (n < 0) {
+    close_handle(s, (uv_handle_t *)st);
+    maybe_stop_timer(s);
+  }
+}
+
+static void keep_tail(hd__buf *t, const char *data, size_t n) {
+  if (n >= HD__STDERR_TAIL) {
+    t->len = 0;
+    data += n - HD__STDERR_TAIL;
+    n = HD__STDERR_TAIL;
+  } else if (t->len + n > HD__STDERR_TAIL) {
+    size_t drop = t->len + n - HD__STDERR_TAIL;
+    memmove(t->data, t->data + drop, t->len - drop);
+    t->len -= drop;
+  }
+  hd__buf_append(t, data, n);
+}
+
+static void on_read_err(uv_stream_t *st, ssize_t n, const uv_buf_t *buf) {
+  shell *s = st->data;
+  if (n > 0) {
+    keep_tail(&s->x->err_tail, buf->base, (size_t)n);
+    if (s->x->log_fd >= 0 && !s->log_failed) {
+      size_t off = 0;
+      while (off < (size_t)n) {
+        ssize_t w = write(s->x->log_fd, buf->base + off, (size_t)n - off);
+        if (w < 0 && errno == EINTR)
+          continue;
+        if (w <= 0) {
+          s->log_failed = 1;
+          break;
+        }
+        off += (size_t)w;
+      }
+    }
+  } else if (n < 0) {
+    close_handle(s, (uv_handle_t *)st);
+    maybe_stop_timer(s);
+  }
+}
+
+static void on_written(uv_write_t *req, int status) {
+  shell *s = req->data;
+  (void)status; /* a task that does not read its input is not an error */
+  close_handle(s, (uv_handle_t *)&s->in);
+}
+
+static void on_exit(uv_process_t *p, int64_t status, int sig) {
+  shell *s = p->data;
+  s->exited = 1;
+  s->x->exit_status = sig ? -1 : (int)status;
+  s->x->term_signal = sig;
+  /* Whatever the task left running in its session goes with it, so that
+     nothing outlives the run and the output pipes reach end of file. */
+  kill(-p->pid, SIGTERM);
+  close_handle(s, (uv_handle_t *)p);
+  maybe_stop_timer(s);
+}
+
+static void on_tick(uv_timer_t *t) {
+  shell *s = t->data;
+  if (s->exited) {
+    /* Background processes that ignored SIGTERM still hold the pipes. */
+    if (s->term_sent == 0)
+      s->term_sent = hd__now_ns();
+    else if (hd__now_ns() - s->term_sent > KILL_GRACE_NS)
+      kill(-s->proc.pid, SIGKILL);
+    return;
+  }
+  if (s->x->interrupt == NULL || *s->x->interrupt == 0)
+    return;
+  if (s->term_sent == 0) {
+    s->term_sent = hd__now_ns();
+    s->killed = 1;
+    kill(-s->proc.pid, SIGTERM);
+  } else if (hd__now_ns() - s->term_sent > KILL_GRACE_NS) {
+    kill(-s->proc.pid, SIGKILL);
+  }
+}
+
+/* The predecessors' results, as buffers for one write. Integers and doubles
+ * are written as decimal text. */
+static int stdin_bufs(hd__exec *x, uv_buf_t **bufs, char (**nums)[32]) {
+  *bufs = hd__calloc(x->ninputs + 1, sizeof(uv_buf_t));
+  *nums = hd__calloc(x->ninputs + 1, sizeof(**nums));
+  if (*bufs == NULL || *nums == NULL)
+    return HD_ENOMEM;
+  for (size_t i = 0; i < x->ninputs; i++) {
+    hd_value *v = x->inputs[i];
+    int64_t iv;
+    double dv;
+    if (hd_value_get_int(v, &iv) == HD_OK) {
+      int n = snprintf((*nums)[i], 32, "%" PRId64, iv);
+      (*bufs)[i] = uv_buf_init((*nums)[i], (unsigned)n);
+    } else if (hd_value_get_double(v, &dv) == HD_OK) {
+      int n = snprintf((*nums)[i], 32, "%.17g", dv);
+      (*bufs)[i] = uv_buf_init((*nums)[i], (unsigned)n);
+    } else {
+      (*bufs)[i] = uv_buf_init((char *)hd_value_data(v),
+                               (unsigned)hd_value_size(v));
+    }
+  }
+  return HD_OK;
+}
+
+static int run_loop(shell *s) {
+  /* A write to a task that exited raises SIGPIPE on this thread: block it
+     for the loop's duration and discard it afterwards. */
+  sigset_t pipe_set, old;
+  sigemptyset(&pipe_set);
+  sigaddset(&pipe_set, SIGPIPE);
+  pthread_sigmask(SIG_BLOCK, &pipe_set, &old);
+  int rc = uv_run(&s->loop, UV_RUN_DEFAULT);
+  if (!sigismember(&old, SIGPIPE)) {
+    struct timespec zero = {0, 0};
+    while (sigtimedwait(&pipe_set, NULL, &zero) > 0) {
+    }
+  }
+  pthread_sigmask(SIG_SETMASK, &old, NULL);
+  return rc;
+}
+
+int hd__exec_shell(hd__exec *x) {
+  const hd__pnode *n = &x->plan->nodes[x->node];
+  x->exit_status = -1;
+  x->term_signal = 0;
+  shell *s = hd__calloc(1, sizeof(*s));
+  uv_buf_t *bufs = NULL;
+  char(*nums)[32] = NULL;
+  int rc = HD_ENOMEM;
+  if (s == NULL)
+    return HD_ENOMEM;
+  s->x = x;
+  if (x->ninputs > 0 && stdin_bufs(x, &bufs, &nums) != HD_OK)
+    goto done;
+  if (uv_loop_init(&s->loop) != 0) {
+    hd__buf_appendf(&x->message, "cannot start an event loop");
+    rc = HD_ETASK;
+    goto done;
+  }
+  uv_pipe_init(&s->loop, &s->in, 0);
+  uv_pipe_init(&s->loop, &s->out, 0);
+  uv_pipe_init(&s->loop, &s->err, 0);
+  uv_timer_init(&s->loop, &s->timer);
+  s->open_handles = 4;
+  s->in.data = s->out.data = s->err.data = s->timer.data = s;
+  s->proc.data = s;
+  s->wreq.data = s;
+
+  char *args[] = {"sh", "-c", (char *)n->cmd, NULL};
+  uv_stdio_container_t stdio[3];
+  if (x->ninputs > 0) {
+    stdio[0].flags = UV_CREATE_PIPE | UV_READABLE_PIPE;
+    stdio[0].data.stream = (uv_stream_t *)&s->in;
+  } else {
+    stdio[0].flags = UV_IGNORE;
+  }
+  stdio[1].flags = UV_CREATE_PIPE | UV_WRITABLE_PIPE;
+  stdio[1].data.stream = (uv_stream_t *)&s->out;
+  stdio[2].flags = UV_CREATE_PIPE | UV_WRITABLE_PIPE;
+  stdio[2].data.stream = (uv_stream_t *)&s->err;
+  uv_process_options_t po;
+  memset(&po, 0, sizeof(po));
+  po.file = "/bin/sh";
+  po.args = args;
+  po.stdio = stdio;
+  po.stdio_count = 3;
+  po.exit_cb = on_exit;
+  /* A session of its own: the task and its children form one process group
+     that can be signalled as a whole, apart from the terminal's. */
+  po.flags = UV_PROCESS_DETACHED;
+
+  int err = uv_spawn(&s->loop, &s->proc, &po);
+  if (err != 0) {
+    hd__buf_appendf(&x->message, "cannot start /bin/sh: %s",
+                    uv_strerror(err));
+    s->exited = 1;
+    close_handle(s, (uv_handle_t *)&s->proc);
+    close_handle(s, (uv_handle_t *)&s->in);
+    close_handle(s, (uv_handle_t *)&s->out);
+    close_handle(s, (uv_handle_t *)&s->err);
+    close_handle(s, (uv_handle_t *)&s->timer);
+    run_loop(s);
+    uv_loop_close(&s->loop);
+    rc = HD_ETASK;
+    goto done;
+  }
+  uv_read_start((uv_stream_t *)&s->out, alloc_out, on_read_out);
+  uv_read_start((uv_stream_t *)&s->err, alloc_err, on_read_err);
+  if (x->ninputs > 0) {
+    if (uv_write(&s->wreq, (uv_stream_t *)&s->in, bufs,
+                 (unsigned)x->ninputs, on_written) != 0)
+      close_handle(s, (uv_handle_t *)&s->in);
+  } else {
+    close_handle(s, (uv_handle_t *)&s->in);
+  }
+  uv_timer_start(&s->timer, on_tick, POLL_MS, POLL_MS);
+  run_loop(s);
+  uv_loop_close(&s->loop);
+
+  if (s->nomem) {
+    rc = HD_ENOMEM;
+  } else if (s->killed) {
+    hd__buf_appendf(&x->message, "interrupted");
+    rc = HD_EINTR;
+  } else if (x->term_signal != 0) {
+    char nb[32];
+    hd__buf_appendf(&x->message, "command killed by %s",
+                    hd__signal_name(x->term_signal, nb, sizeof(nb)));
+    rc = HD_ETASK;
+  } else if (x->exit_status != 0) {
+    hd__buf_appendf(&x->message, "command exited with status %d",
+                    x->exit_status);
+    rc = HD_ETASK;
+  } else if (hd_value_new_bytes(s->outbuf.data, s->outbuf.len,
+                                &x->output) != HD_OK) {
+    rc = HD_ENOMEM;
+  } else {
+    rc = HD_OK;
+  }
+done:
+  hd__buf_cleanup(&s->outbuf);
+  hd__free(bufs);
+  hd__free(nums);
+  hd__free(s);
+  return rc;
+}

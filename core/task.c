@@ -1,0 +1,116 @@
+/* The task context handed to registered functions, and running them. */
+#include <stdio.h>
+#include <string.h>
+
+#include "exec.h"
+
+struct hd_task {
+  hd__exec *x;
+  hd_value *output;
+  hd__buf message;
+};
+
+const char *hd_task_name(const hd_task *t) {
+  return t->x->plan->nodes[t->x->node].name;
+}
+
+size_t hd_task_input_count(const hd_task *t) { return t->x->ninputs; }
+
+hd_value *hd_task_input(const hd_task *t, size_t i) {
+  return i < t->x->ninputs ? t->x->inputs[i] : NULL;
+}
+
+const char *hd_task_param(const hd_task *t, const char *key) {
+  if (key == NULL)
+    return NULL;
+  const hd__plan *p = t->x->plan;
+  const hd__pnode *n = &p->nodes[t->x->node];
+  for (uint32_t i = 0; i < n->nparams; i++)
+    if (strcmp(p->params[2 * (n->param_off + i)], key) == 0)
+      return p->params[2 * (n->param_off + i) + 1];
+  return NULL;
+}
+
+int hd_task_set_output(hd_task *t, hd_value *v) {
+  if (t == NULL || v == NULL) {
+    hd_value_unref(v);
+    return HD_EINVAL;
+  }
+  hd_value_unref(t->output);
+  t->output = v;
+  return HD_OK;
+}
+
+int hd_task_fail(hd_task *t, const char *fmt, ...) {
+  if (t == NULL || fmt == NULL)
+    return HD_ETASK;
+  hd__buf_cleanup(&t->message);
+  va_list ap;
+  va_start(ap, fmt);
+  hd__buf_vappendf(&t->message, fmt, ap);
+  va_end(ap);
+  return HD_ETASK;
+}
+
+int hd_task_cancelled(const hd_task *t) {
+  return t->x->interrupt != NULL && *t->x->interrupt != 0;
+}
+
+unsigned hd_task_attempt(const hd_task *t) { return t->x->attempt; }
+
+int hd__exec_fn(hd__exec *x) {
+  const hd__pnode *n = &x->plan->nodes[x->node];
+  x->exit_status = -1;
+  hd_fn_cb fn;
+  void *data;
+  if (hd_fn_lookup(n->fn, &fn, &data) != HD_OK) {
+    hd__buf_appendf(&x->message, "no function named '%s' is registered",
+                    n->fn);
+    return HD_ETASK;
+  }
+  hd_task t = {x, NULL, {0}};
+  int rc = fn(&t, data);
+  if (rc != HD_OK) {
+    if (t.message.len > 0)
+      hd__buf_append(&x->message, t.message.data, t.message.len);
+    else
+      hd__buf_appendf(&x->message, "function '%s' returned %s (%s)", n->fn,
+                      hd_err_name(rc), hd_strerror(rc));
+    hd__buf_cleanup(&t.message);
+    hd_value_unref(t.output);
+    return rc == HD_ECANCELED && hd_task_cancelled(&t) ? HD_EINTR : HD_ETASK;
+  }
+  hd__buf_cleanup(&t.message);
+  if (t.output == NULL && hd_value_new_bytes(NULL, 0, &t.output) != HD_OK)
+    return HD_ENOMEM;
+  x->output = t.output;
+  return HD_OK;
+}
+
+void hd__exec_cleanup(hd__exec *x) {
+  hd_value_unref(x->output);
+  x->output = NULL;
+  hd__buf_cleanup(&x->message);
+  hd__buf_cleanup(&x->err_tail);
+}
+
+const char *hd__signal_name(int sig, char *buf, size_t len) {
+  static const struct {
+    int sig;
+    const char *name;
+  } names[] = {
+      {SIGHUP, "SIGHUP"},   {SIGINT, "SIGINT"},   {SIGQUIT, "SIGQUIT"},
+      {SIGILL, "SIGILL"},   {SIGTRAP, "SIGTRAP"}, {SIGABRT, "SIGABRT"},
+      {SIGBUS, "SIGBUS"},   {SIGFPE, "SIGFPE"},   {SIGKILL, "SIGKILL"},
+      {SIGUSR1, "SIGUSR1"}, {SIGSEGV, "SIGSEGV"}, {SIGUSR2, "SIGUSR2"},
+      {SIGPIPE, "SIGPIPE"}, {SIGALRM, "SIGALRM"}, {SIGTERM, "SIGTERM"},
+      {SIGCHLD, "SIGCHLD"}, {SIGCONT, "SIGCONT"}, {SIGSTOP, "SIGSTOP"},
+      {SIGTSTP, "SIGTSTP"}, {SIGTTIN, "SIGTTIN"}, {SIGTTOU, "SIGTTOU"},
+      {SIGXCPU, "SIGXCPU"}, {SIGXFSZ, "SIGXFSZ"}, {SIGSYS, "SIGSYS"},
+  };
+  for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+    if (names[i].sig == sig)
+      return names[i].name;
+  snprintf(buf, len, "signal %d", sig);
+  return buf;
+}

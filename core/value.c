@@ -1,0 +1,140 @@
+/* Values: immutable, reference-counted buffers. */
+#include <stdalign.h>
+#include <stdatomic.h>
+#include <string.h>
+
+#include "internal.h"
+
+struct hd_value {
+  atomic_size_t refs;
+  hd_value_kind kind;
+  size_t size;
+  alignas(max_align_t) unsigned char data[]; /* size bytes, then a NUL */
+};
+
+int hd__value_alloc(hd_value_kind kind, size_t size, hd_value **out) {
+  if (size > SIZE_MAX - sizeof(hd_value) - 1)
+    return HD_ENOMEM;
+  hd_value *v = hd__malloc(sizeof(hd_value) + size + 1);
+  if (v == NULL)
+    return HD_ENOMEM;
+  atomic_init(&v->refs, 1);
+  v->kind = kind;
+  v->size = size;
+  v->data[size] = '\0';
+  *out = v;
+  return HD_OK;
+}
+
+void *hd__value_mut(hd_value *v) { return v->data; }
+
+hd_value *hd__value_shrink(hd_value *v, size_t size) {
+  if (size >= v->size)
+    return v;
+  hd_value *n = hd__realloc(v, sizeof(hd_value) + size + 1);
+  if (n == NULL)
+    n = v; /* keeping the larger block is harmless */
+  n->size = size;
+  n->data[size] = '\0';
+  return n;
+}
+
+static int new_copy(hd_value_kind kind, const void *data, size_t len,
+                    hd_value **out) {
+  if (out == NULL || (data == NULL && len > 0))
+    return HD_EINVAL;
+  hd_value *v;
+  int rc = hd__value_alloc(kind, len, &v);
+  if (rc != HD_OK)
+    return rc;
+  if (len > 0)
+    memcpy(v->data, data, len);
+  *out = v;
+  return HD_OK;
+}
+
+int hd_value_new_bytes(const void *data, size_t len, hd_value **out) {
+  return new_copy(HD_VALUE_BYTES, data, len, out);
+}
+
+int hd_value_new_text(const char *s, size_t len, hd_value **out) {
+  if (len == HD_NUL_TERMINATED) {
+    if (s == NULL)
+      return HD_EINVAL;
+    len = strlen(s);
+  }
+  return new_copy(HD_VALUE_TEXT, s, len, out);
+}
+
+int hd_value_new_int(int64_t i, hd_value **out) {
+  return new_copy(HD_VALUE_INT, &i, sizeof(i), out);
+}
+
+int hd_value_new_double(double d, hd_value **out) {
+  return new_copy(HD_VALUE_DOUBLE, &d, sizeof(d), out);
+}
+
+hd_value *hd_value_ref(hd_value *v) {
+  if (v != NULL)
+    atomic_fetch_add_explicit(&v->refs, 1, memory_order_relaxed);
+  return v;
+}
+
+void hd_value_unref(hd_value *v) {
+  if (v == NULL)
+    return;
+  if (atomic_fetch_sub_explicit(&v->refs, 1, memory_order_acq_rel) == 1)
+    hd__free(v);
+}
+
+hd_value_kind hd_value_kind_of(const hd_value *v) { return v->kind; }
+
+const char *hd_value_kind_name(hd_value_kind kind) {
+  switch (kind) {
+  case HD_VALUE_BYTES:
+    return "bytes";
+  case HD_VALUE_TEXT:
+    return "text";
+  case HD_VALUE_INT:
+    return "int";
+  case HD_VALUE_DOUBLE:
+    return "double";
+  }
+  return "unknown";
+}
+
+size_t hd_value_size(const hd_value *v) { return v->size; }
+
+const void *hd_value_data(const hd_value *v) { return v->data; }
+
+const char *hd_value_text(const hd_value *v) {
+  if (v == NULL ||
+      (v->kind != HD_VALUE_TEXT && v->kind != HD_VALUE_BYTES))
+    return NULL;
+  return (const char *)v->data;
+}
+
+int hd_value_get_int(const hd_value *v, int64_t *out) {
+  if (v == NULL || out == NULL)
+    return HD_EINVAL;
+  if (v->kind != HD_VALUE_INT)
+    return HD_ETYPE;
+  memcpy(out, v->data, sizeof(*out));
+  return HD_OK;
+}
+
+int hd_value_get_double(const hd_value *v, double *out) {
+  if (v == NULL || out == NULL)
+    return HD_EINVAL;
+  if (v->kind != HD_VALUE_DOUBLE)
+    return HD_ETYPE;
+  memcpy(out, v->data, sizeof(*out));
+  return HD_OK;
+}
+
+int hd_value_equal(const hd_value *a, const hd_value *b) {
+  if (a == NULL || b == NULL)
+    return a == b;
+  return a->kind == b->kind && a->size == b->size &&
+         memcmp(a->data, b->data, a->size) == 0;
+}

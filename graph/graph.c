@@ -1,0 +1,200 @@
+/* The graph builder. */
+#include <string.h>
+
+#include "graph_internal.h"
+
+int hd_graph_new(hd_graph **out) {
+  if (out == NULL)
+    return HD_EINVAL;
+  hd_graph *g = hd__calloc(1, sizeof(*g));
+  if (g == NULL)
+    return HD_ENOMEM;
+  *out = g;
+  return HD_OK;
+}
+
+static void node_free(hd_node *n) {
+  hd__free(n->name);
+  hd__free(n->cmd);
+  hd__free(n->fn);
+  for (size_t i = 0; i < n->ndeps; i++)
+    hd__free(n->deps[i].name);
+  hd__free(n->deps);
+  for (size_t i = 0; i < n->nparams; i++) {
+    hd__free(n->params[i].key);
+    hd__free(n->params[i].value);
+  }
+  hd__free(n->params);
+  hd__free(n->file);
+  hd__free(n);
+}
+
+void hd_graph_free(hd_graph *g) {
+  if (g == NULL)
+    return;
+  for (size_t i = 0; i < g->count; i++)
+    node_free(g->nodes[i]);
+  hd__free(g->nodes);
+  hd__strmap_cleanup(&g->names);
+  hd__diags_clear(&g->diags);
+  hd__free(g);
+}
+
+static int name_ok(const char *name) {
+  if (name == NULL || name[0] == '\0')
+    return 0;
+  for (const unsigned char *p = (const unsigned char *)name; *p; p++)
+    if (*p < 0x20 || *p == 0x7f)
+      return 0;
+  return 1;
+}
+
+static int add_node(hd_graph *g, const char *name, hd_node_kind kind,
+                    const char *what, hd_node **out) {
+  if (g == NULL || !name_ok(name) || what == NULL || what[0] == '\0')
+    return HD_EINVAL;
+  if (hd__grow((void **)&g->nodes, &g->cap, g->count + 1, sizeof(hd_node *)))
+    return HD_ENOMEM;
+  hd_node *n = hd__calloc(1, sizeof(*n));
+  if (n == NULL)
+    return HD_ENOMEM;
+  n->graph = g;
+  n->index = g->count;
+  n->kind = kind;
+  n->name = hd__strdup(name);
+  char **slot = kind == HD_NODE_CMD ? &n->cmd : &n->fn;
+  *slot = hd__strdup(what);
+  if (n->name == NULL || *slot == NULL)
+    goto fail;
+  int rc = hd__strmap_add(&g->names, name, n->index);
+  if (rc != HD_OK && rc != HD_EEXIST)
+    goto fail;
+  g->nodes[g->count++] = n;
+  g->valid = 0;
+  if (out != NULL)
+    *out = n;
+  return HD_OK;
+fail:
+  node_free(n);
+  return HD_ENOMEM;
+}
+
+int hd_graph_add_cmd(hd_graph *g, const char *name, const char *cmd,
+                     hd_node **out) {
+  return add_node(g, name, HD_NODE_CMD, cmd, out);
+}
+
+int hd_graph_add_fn(hd_graph *g, const char *name, const char *fn,
+                    hd_node **out) {
+  return add_node(g, name, HD_NODE_FN, fn, out);
+}
+
+static int add_dep(hd_node *n, size_t index, const char *name, int line,
+                   int column) {
+  for (size_t i = 0; i < n->ndeps; i++) {
+    const hd__dep *d = &n->deps[i];
+    if (name != NULL ? (d->name != NULL && strcmp(d->name, name) == 0)
+                     : (d->name == NULL && d->index == index))
+      return HD_OK;
+  }
+  if (hd__grow((void **)&n->deps, &n->capdeps, n->ndeps + 1, sizeof(hd__dep)))
+    return HD_ENOMEM;
+  hd__dep d = {index, NULL, line, column};
+  if (name != NULL && (d.name = hd__strdup(name)) == NULL)
+    return HD_ENOMEM;
+  n->deps[n->ndeps++] = d;
+  n->graph->valid = 0;
+  return HD_OK;
+}
+
+int hd_node_after(hd_node *n, hd_node *dep) {
+  if (n == NULL || dep == NULL || n->graph != dep->graph)
+    return HD_EINVAL;
+  return add_dep(n, dep->index, NULL, 0, 0);
+}
+
+int hd_node_before(hd_node *n, hd_node *succ) { return hd_node_after(succ, n); }
+
+int hd_node_after_name(hd_node *n, const char *name) {
+  return hd_node_after_name_at(n, name, 0, 0);
+}
+
+int hd_node_after_name_at(hd_node *n, const char *name, int line,
+                          int column) {
+  if (n == NULL || name == NULL || name[0] == '\0' || line < 0 || column < 0)
+    return HD_EINVAL;
+  return add_dep(n, HD__NO_INDEX, name, line, column);
+}
+
+int hd_node_set_param(hd_node *n, const char *key, const char *value) {
+  if (n == NULL || key == NULL || key[0] == '\0' || value == NULL)
+    return HD_EINVAL;
+  char *v = hd__strdup(value);
+  if (v == NULL)
+    return HD_ENOMEM;
+  for (size_t i = 0; i < n->nparams; i++) {
+    if (strcmp(n->params[i].key, key) == 0) {
+      hd__free(n->params[i].value);
+      n->params[i].value = v;
+      return HD_OK;
+    }
+  }
+  char *k = hd__strdup(key);
+  if (k == NULL || hd__grow((void **)&n->params, &n->capparams,
+                            n->nparams + 1, sizeof(hd__param))) {
+    hd__free(k);
+    hd__free(v);
+    return HD_ENOMEM;
+  }
+  n->params[n->nparams++] = (hd__param){k, v};
+  return HD_OK;
+}
+
+int hd_node_set_origin(hd_node *n, const char *file, int line, int column) {
+  if (n == NULL || line < 0 || column < 0)
+    return HD_EINVAL;
+  char *f = NULL;
+  if (file != NULL && (f = hd__strdup(file)) == NULL)
+    return HD_ENOMEM;
+  hd__free(n->file);
+  n->file = f;
+  n->line = line;
+  n->column = column;
+  return HD_OK;
+}
+
+hd_node *hd_graph_find(const hd_graph *g, const char *name) {
+  size_t i;
+  if (g == NULL || name == NULL || !hd__strmap_get(&g->names, name, &i))
+    return NULL;
+  return g->nodes[i];
+}
+
+size_t hd_graph_node_count(const hd_graph *g) { return g ? g->count : 0; }
+
+hd_node *hd_graph_node(const hd_graph *g, size_t i) {
+  return g != NULL && i < g->count ? g->nodes[i] : NULL;
+}
+
+const char *hd_node_name(const hd_node *n) { return n->name; }
+hd_node_kind hd_node_kind_of(const hd_node *n) { return n->kind; }
+const char *hd_node_cmd(const hd_node *n) { return n->cmd; }
+const char *hd_node_fn(const hd_node *n) { return n->fn; }
+size_t hd_node_dep_count(const hd_node *n) { return n->ndeps; }
+
+const char *hd_node_dep_name(const hd_node *n, size_t i) {
+  if (n == NULL || i >= n->ndeps)
+    return NULL;
+  const hd__dep *d = &n->deps[i];
+  if (d->name != NULL)
+    return d->name;
+  return n->graph->nodes[d->index]->name;
+}
+
+size_t hd_graph_diag_count(const hd_graph *g) {
+  return g ? g->diags.count : 0;
+}
+
+const hd_diag *hd_graph_diag(const hd_graph *g, size_t i) {
+  return g != NULL && i < g->diags.count ? &g->diags.items[i] : NULL;
+}

@@ -1,0 +1,58 @@
+/* Events: every change of a task's state during a run goes through one
+ * hook. Progress displays, event logs and reports are all readers of it. */
+#ifndef HODOS_EVENT_H
+#define HODOS_EVENT_H
+
+#include <stdint.h>
+
+#include "common.h"
+
+HD_BEGIN_DECLS
+
+/* The states of a task. The numbers are stable. */
+typedef enum hd_state {
+  HD_STATE_PENDING = 0,   /* waiting for its dependencies */
+  HD_STATE_READY = 1,     /* dependencies done, waiting for a worker */
+  HD_STATE_RUNNING = 2,   /* running */
+  HD_STATE_DONE = 3,      /* finished with a result */
+  HD_STATE_FAILED = 4,    /* failed (after its retries) */
+  HD_STATE_SKIPPED = 5,   /* not run because a dependency failed */
+  HD_STATE_CANCELLED = 6, /* not run or stopped: interrupt or stop on failure */
+} hd_state;
+
+/* "pending", "ready", "running", "done", "failed", "skipped", "cancelled". */
+HD_API const char *hd_state_name(hd_state s);
+
+/* What happened. The numbers are stable. */
+typedef enum hd_event_type {
+  HD_EVENT_STARTED = 1,   /* a task started running */
+  HD_EVENT_DONE = 2,      /* a task finished */
+  HD_EVENT_FAILED = 3,    /* a task failed */
+  HD_EVENT_SKIPPED = 4,   /* a task was skipped */
+  HD_EVENT_CANCELLED = 5, /* a task was cancelled */
+} hd_event_type;
+
+/* "started", "done", "failed", "skipped", "cancelled". */
+HD_API const char *hd_event_type_name(hd_event_type t);
+
+/* One event. Pointers are valid only during the callback. */
+typedef struct hd_event {
+  hd_event_type type;
+  const char *task;    /* the task's name */
+  size_t index;        /* the task's node index in its graph */
+  uint64_t time_ns;    /* CLOCK_MONOTONIC */
+  uint64_t elapsed_ns; /* since the task started (DONE, FAILED), else 0 */
+  unsigned attempt;    /* 1 for the first attempt */
+  unsigned worker;     /* the worker that ran it */
+  const char *message; /* why it failed, was skipped or cancelled; or NULL */
+  size_t done;         /* tasks finished so far, this one included */
+  size_t total;        /* tasks in the run */
+} hd_event;
+
+/* Receives events. Called on the thread that runs the scheduler, one event
+ * at a time; it should return quickly. */
+typedef void (*hd_event_cb)(const hd_event *ev, void *data);
+
+HD_END_DECLS
+
+#endif

@@ -1,0 +1,17 @@
+/* hodos: run computations declared as a DAG in parallel.
+ * Include this header to get the whole public API. */
+#ifndef HODOS_H
+#define HODOS_H
+
+#include "common.h"
+#include "error.h"
+#include "event.h"
+#include "graph.h"
+#include "log.h"
+#include "run.h"
+#include "task.h"
+#include "value.h"
+#include "version.h"
+#include "workflow.h"
+
+#endif

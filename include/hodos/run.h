@@ -1,0 +1,99 @@
+/* Running a graph, and the report of a run. */
+#ifndef HODOS_RUN_H
+#define HODOS_RUN_H
+
+#include <signal.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common.h"
+#include "error.h"
+#include "event.h"
+#include "graph.h"
+#include "value.h"
+
+HD_BEGIN_DECLS
+
+typedef struct hd_report hd_report;
+
+/* Options of a run. Fill with hd_run_opts_init() and then set what you
+ * need; fields are only ever appended. */
+typedef struct hd_run_opts {
+  const char *backend; /* "serial" (the default, also for NULL) */
+  unsigned jobs;       /* workers or slots; 0 means one per CPU */
+  int keep_going;      /* nonzero: after a failure, run all that does not
+                          depend on it; zero: stop at the first failure */
+  const char *run_dir; /* when set, each result is written to
+                          RUN_DIR/results/TASK and the standard error of
+                          each shell task to RUN_DIR/logs/TASK.stderr */
+  /* When set, the run checks *interrupt: once it is nonzero, no task
+     starts, running shell tasks get SIGTERM (then SIGKILL after two
+     seconds) and the run ends with HD_EINTR. Set it from a signal
+     handler. */
+  volatile sig_atomic_t *interrupt;
+  hd_event_cb on_event; /* receives every event, or NULL */
+  void *event_data;     /* passed to on_event */
+} hd_run_opts;
+
+/* Fill o with the defaults. */
+HD_API void hd_run_opts_init(hd_run_opts *o);
+
+/* Validate g, then run it with the options o (NULL for defaults). A report
+ * is returned in *report whenever one could be made, also on failure; free
+ * it with hd_report_free(). The graph is not changed and may be run again.
+ * Returns HD_OK when every task is done; HD_ETASK when a task failed;
+ * HD_EINTR when interrupted; HD_EGRAPH or HD_ECYCLE when the graph is
+ * invalid (the report holds the diagnostics); HD_ENOTSUP for an unknown
+ * backend; HD_EIO when run_dir cannot be written; HD_ENOMEM.
+ * Several runs may go on at once in different threads, on different
+ * graphs. */
+HD_API int hd_run(hd_graph *g, const hd_run_opts *o, hd_report **report);
+
+/* Free a report and the results it holds. NULL does nothing. */
+HD_API void hd_report_free(hd_report *r);
+
+/* What became of one task. Strings live as long as the report. */
+typedef struct hd_task_info {
+  const char *name;
+  hd_state state;
+  unsigned attempts;  /* attempts made */
+  int exit_status;    /* a shell task's exit status, or -1 */
+  int term_signal;    /* the signal that ended a shell task, or 0 */
+  unsigned worker;    /* the worker that ran it */
+  uint64_t start_ns;  /* CLOCK_MONOTONIC; 0 when it did not start */
+  uint64_t end_ns;    /* CLOCK_MONOTONIC; 0 when it did not start */
+  const char *message; /* why it failed, was skipped or cancelled; or NULL */
+  const char *stderr_tail; /* a shell task's last stderr bytes, or NULL */
+} hd_task_info;
+
+/* The run's result code (as returned by hd_run()). */
+HD_API int hd_report_status(const hd_report *r);
+
+/* The number of tasks, and task i's info (in the graph's node order).
+ * Errors: HD_EINVAL (NULL or out of range). */
+HD_API size_t hd_report_task_count(const hd_report *r);
+HD_API int hd_report_task(const hd_report *r, size_t i, hd_task_info *info);
+
+/* Count the tasks in a state. */
+HD_API size_t hd_report_count(const hd_report *r, hd_state s);
+
+/* Task i's result, or the named task's result (borrowed: it lives as long
+ * as the report). NULL when the task has no result. */
+HD_API hd_value *hd_report_result(const hd_report *r, size_t i);
+HD_API hd_value *hd_report_result_by_name(const hd_report *r,
+                                          const char *name);
+
+/* Nonzero when no other task depends on task i (a final result). */
+HD_API int hd_report_is_sink(const hd_report *r, size_t i);
+
+/* The diagnostics of a run that could not start (an invalid graph, an
+ * unknown backend). */
+HD_API size_t hd_report_diag_count(const hd_report *r);
+HD_API const hd_diag *hd_report_diag(const hd_report *r, size_t i);
+
+/* Wall-clock duration of the run in nanoseconds. */
+HD_API uint64_t hd_report_elapsed_ns(const hd_report *r);
+
+HD_END_DECLS
+
+#endif

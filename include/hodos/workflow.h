@@ -1,0 +1,57 @@
+/* Workflow files: YAML documents that declare tasks and their
+ * dependencies, loaded into a graph.
+ *
+ *   name: example
+ *   tasks:
+ *     - name: greet
+ *       run: echo hello
+ *     - name: shout
+ *       run: tr a-z A-Z
+ *       after: greet        # or a list: [greet, other]
+ *
+ * Every problem found is reported with its file, line and column. */
+#ifndef HODOS_WORKFLOW_H
+#define HODOS_WORKFLOW_H
+
+#include <stddef.h>
+
+#include "common.h"
+#include "error.h"
+#include "graph.h"
+
+HD_BEGIN_DECLS
+
+typedef struct hd_workflow hd_workflow;
+
+/* Load the workflow file at path and build its graph. *out receives the
+ * workflow whenever it could be made, also on error, so that its
+ * diagnostics can be read; free it with hd_workflow_free().
+ * Returns HD_OK, HD_EIO (the file cannot be read), HD_ESYNTAX (not valid
+ * YAML), HD_ESCHEMA (valid YAML, but not a valid workflow), HD_EGRAPH or
+ * HD_ECYCLE (the tasks do not form a valid graph), HD_ENOMEM. Loading is
+ * thread-safe for different workflows. */
+HD_API int hd_workflow_load(const char *path, hd_workflow **out);
+
+/* Load a workflow from len bytes of YAML text; name is used in
+ * diagnostics as the file name. Same results as hd_workflow_load(). */
+HD_API int hd_workflow_load_string(const char *yaml, size_t len,
+                                   const char *name, hd_workflow **out);
+
+/* Free a workflow and its graph. NULL does nothing. */
+HD_API void hd_workflow_free(hd_workflow *wf);
+
+/* The workflow's name (from its name: field, or NULL) and description. */
+HD_API const char *hd_workflow_name(const hd_workflow *wf);
+HD_API const char *hd_workflow_description(const hd_workflow *wf);
+
+/* The graph (owned by the workflow), or NULL when loading failed before
+ * one was made. */
+HD_API hd_graph *hd_workflow_graph(const hd_workflow *wf);
+
+/* The problems found while loading, in the order of the file. */
+HD_API size_t hd_workflow_diag_count(const hd_workflow *wf);
+HD_API const hd_diag *hd_workflow_diag(const hd_workflow *wf, size_t i);
+
+HD_END_DECLS
+
+#endif
