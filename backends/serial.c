@@ -20,10 +20,9 @@ static int serial_run(hd__run *r) {
         break;
       }
     if (bad != UINT32_MAX) {
-      hd__run_not_run(r, i, HD_STATE_SKIPPED, "dependency '%s' %s",
-                      p->nodes[bad].name,
-                      ts[bad].state == HD_STATE_FAILED ? "failed"
-                                                       : "did not run");
+      hd__run_not_run(
+          r, i, HD_STATE_SKIPPED, "dependency '%s' %s", p->nodes[bad].name,
+          ts[bad].state == HD_STATE_FAILED ? "failed" : "did not run");
       continue;
     }
     hd__run_task(r, i, 0);

@@ -5,32 +5,29 @@
 #include "cli.h"
 
 static void usage(FILE *out) {
-  fputs(
-      "Usage: hodos [--help] [--version] COMMAND [ARGS]\n"
-      "\n"
-      "Run computations declared as a DAG in parallel.\n"
-      "\n"
-      "Commands:\n"
-      "  run FILE         run the tasks of a workflow file\n"
-      "  help [COMMAND]   show help, for hodos or for one command\n"
-      "  version          print the version\n"
-      "\n"
-      "Options:\n"
-      "  -h, --help       show this help and exit\n"
-      "  -V, --version    print the version and exit\n"
-      "\n"
-      "Exit status: 0 success; 1 a task failed or the run could not finish;\n"
-      "2 a usage or workflow error; 130 interrupted.\n"
-      "\n"
-      "Examples:\n"
-      "  hodos run examples/quickstart.yaml\n"
-      "  hodos help run\n",
-      out);
+  fputs("Usage: hodos [--help] [--version] COMMAND [ARGS]\n"
+        "\n"
+        "Run computations declared as a DAG in parallel.\n"
+        "\n"
+        "Commands:\n"
+        "  run FILE         run the tasks of a workflow file\n"
+        "  help [COMMAND]   show help, for hodos or for one command\n"
+        "  version          print the version\n"
+        "\n"
+        "Options:\n"
+        "  -h, --help       show this help and exit\n"
+        "  -V, --version    print the version and exit\n"
+        "\n"
+        "Exit status: 0 success; 1 a task failed or the run could not finish;\n"
+        "2 a usage or workflow error; 130 interrupted.\n"
+        "\n"
+        "Examples:\n"
+        "  hodos run examples/quickstart.yaml\n"
+        "  hodos help run\n",
+        out);
 }
 
-static void version(void) {
-  printf("hodos %s\n", hd_version());
-}
+static void version(void) { printf("hodos %s\n", hd_version()); }
 
 int cmd_help(int argc, char **argv) {
   if (argc < 2) {

@@ -12,36 +12,35 @@
 #include "cli.h"
 
 void help_run(FILE *out) {
-  fputs(
-      "Usage: hodos run [OPTIONS] FILE\n"
-      "\n"
-      "Run the tasks of the workflow FILE, each after the tasks it names in\n"
-      "'after'. A task's standard input is the output of the tasks it runs\n"
-      "after; its standard output is its result. The results of the final\n"
-      "tasks (those no other task runs after) are printed on standard\n"
-      "output; progress goes to standard error.\n"
-      "\n"
-      "Every run gets a folder STORE/runs/ID holding results/TASK (each\n"
-      "task's output) and logs/TASK.stderr; STORE/runs/last points to the\n"
-      "newest.\n"
-      "\n"
-      "Options:\n"
-      "  -s, --store DIR     keep run folders under DIR (default: .hodos\n"
-      "                      beside FILE)\n"
-      "  -b, --backend NAME  run tasks with this backend (default: serial)\n"
-      "  -k, --keep-going    after a failure, run every task that does not\n"
-      "                      depend on it\n"
-      "  -q, --quiet         print no progress, only errors\n"
-      "  -v, --verbose       print more\n"
-      "  -h, --help          show this help\n"
-      "\n"
-      "Exit status: 0 all tasks done; 1 a task failed or the run could not\n"
-      "finish; 2 a usage or workflow error; 130 interrupted (Ctrl-C).\n"
-      "\n"
-      "Examples:\n"
-      "  hodos run examples/quickstart.yaml\n"
-      "  hodos run -k --store /tmp/runs pipeline.yaml > result.txt\n",
-      out);
+  fputs("Usage: hodos run [OPTIONS] FILE\n"
+        "\n"
+        "Run the tasks of the workflow FILE, each after the tasks it names in\n"
+        "'after'. A task's standard input is the output of the tasks it runs\n"
+        "after; its standard output is its result. The results of the final\n"
+        "tasks (those no other task runs after) are printed on standard\n"
+        "output; progress goes to standard error.\n"
+        "\n"
+        "Every run gets a folder STORE/runs/ID holding results/TASK (each\n"
+        "task's output) and logs/TASK.stderr; STORE/runs/last points to the\n"
+        "newest.\n"
+        "\n"
+        "Options:\n"
+        "  -s, --store DIR     keep run folders under DIR (default: .hodos\n"
+        "                      beside FILE)\n"
+        "  -b, --backend NAME  run tasks with this backend (default: serial)\n"
+        "  -k, --keep-going    after a failure, run every task that does not\n"
+        "                      depend on it\n"
+        "  -q, --quiet         print no progress, only errors\n"
+        "  -v, --verbose       print more\n"
+        "  -h, --help          show this help\n"
+        "\n"
+        "Exit status: 0 all tasks done; 1 a task failed or the run could not\n"
+        "finish; 2 a usage or workflow error; 130 interrupted (Ctrl-C).\n"
+        "\n"
+        "Examples:\n"
+        "  hodos run examples/quickstart.yaml\n"
+        "  hodos run -k --store /tmp/runs pipeline.yaml > result.txt\n",
+        out);
 }
 
 static volatile sig_atomic_t interrupted;
@@ -238,8 +237,7 @@ int cmd_run(int argc, char **argv) {
                 argv[optind - 1]);
       return EXIT_USAGE;
     default:
-      cli_error("unknown option '%s'; see 'hodos help run'",
-                argv[optind - 1]);
+      cli_error("unknown option '%s'; see 'hodos help run'", argv[optind - 1]);
       return EXIT_USAGE;
     }
   }
@@ -330,8 +328,7 @@ int cmd_run(int argc, char **argv) {
       cli_note("results and logs in %s", run_dir);
     }
     if (code == EXIT_INTERRUPTED)
-      cli_note("interrupted; finished results are kept in %s/results",
-               run_dir);
+      cli_note("interrupted; finished results are kept in %s/results", run_dir);
   } else if (rc != HD_OK && hd_report_diag_count(report) == 0) {
     cli_error("%s", hd_strerror(rc));
   }

@@ -128,18 +128,16 @@ int hd_value_encode(const hd_value *v, int level, hd_value **frame) {
     if (cx->c == NULL && (cx->c = ZSTD_createCCtx()) == NULL)
       return HD_ENOMEM;
     ZSTD_CCtx_reset(cx->c, ZSTD_reset_session_and_parameters);
-    if (ZSTD_isError(ZSTD_CCtx_setParameter(cx->c, ZSTD_c_compressionLevel,
-                                            level)) ||
-        ZSTD_isError(
-            ZSTD_CCtx_setParameter(cx->c, ZSTD_c_checksumFlag, 1)) ||
-        ZSTD_isError(
-            ZSTD_CCtx_setParameter(cx->c, ZSTD_c_windowLog, 0)))
+    if (ZSTD_isError(
+            ZSTD_CCtx_setParameter(cx->c, ZSTD_c_compressionLevel, level)) ||
+        ZSTD_isError(ZSTD_CCtx_setParameter(cx->c, ZSTD_c_checksumFlag, 1)) ||
+        ZSTD_isError(ZSTD_CCtx_setParameter(cx->c, ZSTD_c_windowLog, 0)))
       return HD_ECOMPRESS;
     if (hd__value_alloc(HD_VALUE_BYTES, HD_FRAME_HEADER_SIZE + bound, &out))
       return HD_ENOMEM;
     unsigned char *dst = (unsigned char *)hd__value_mut(out);
-    size_t n = ZSTD_compress2(cx->c, dst + HD_FRAME_HEADER_SIZE, bound,
-                              content, size);
+    size_t n =
+        ZSTD_compress2(cx->c, dst + HD_FRAME_HEADER_SIZE, bound, content, size);
     if (ZSTD_isError(n)) {
       hd_value_unref(out);
       return HD_ECOMPRESS;
@@ -204,8 +202,7 @@ static int parse_header(const unsigned char *p, size_t len, header *h) {
   return HD_OK;
 }
 
-int hd_value_frame_size(const void *frame, size_t len,
-                        uint64_t *content_size) {
+int hd_value_frame_size(const void *frame, size_t len, uint64_t *content_size) {
   if (frame == NULL || content_size == NULL)
     return HD_EINVAL;
   header h;

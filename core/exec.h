@@ -20,11 +20,11 @@ typedef struct hd__exec {
   unsigned attempt;
   int log_fd; /* receives a shell task's whole stderr, or -1 */
   /* out */
-  hd_value *output;  /* the result, on success */
-  int exit_status;   /* a shell task's exit status, or -1 */
-  int term_signal;   /* the signal that ended it, or 0 */
-  hd__buf message;   /* why it failed */
-  hd__buf err_tail;  /* the end of a shell task's stderr */
+  hd_value *output; /* the result, on success */
+  int exit_status;  /* a shell task's exit status, or -1 */
+  int term_signal;  /* the signal that ended it, or 0 */
+  hd__buf message;  /* why it failed */
+  hd__buf err_tail; /* the end of a shell task's stderr */
 } hd__exec;
 
 /* Both return HD_OK when the task succeeded, HD_ETASK when it failed (the

@@ -24,8 +24,7 @@ HD__INTERNAL char *hd__strndup(const char *s, size_t n);
 
 /* Grow *items (of *cap elements of size elem) to hold at least need
  * elements. Returns HD_OK or HD_ENOMEM (leaving *items as it was). */
-HD__INTERNAL int hd__grow(void **items, size_t *cap, size_t need,
-                          size_t elem);
+HD__INTERNAL int hd__grow(void **items, size_t *cap, size_t need, size_t elem);
 
 /* Test hooks: make the allocation after the next n fail (n < 0: never),
  * and read (then reset) the largest size requested so far. */
@@ -66,7 +65,7 @@ HD__INTERNAL void hd__diags_clear(hd__diags *d);
 
 typedef struct hd__strmap {
   struct hd__strmap_slot *slots;
-  size_t cap; /* a power of two, or 0 */
+  size_t cap;   /* a power of two, or 0 */
   size_t count; /* live entries */
   size_t used;  /* live entries and tombstones */
 } hd__strmap;
@@ -97,8 +96,6 @@ HD__INTERNAL uint64_t hd__now_ns(void);
 /* The edit distance between a and b, capped at limit + 1. */
 HD__INTERNAL size_t hd__edit_distance(const char *a, const char *b,
                                       size_t limit);
-
-
 
 /* ---- values ---- */
 

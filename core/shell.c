@@ -182,8 +182,8 @@ static int stdin_bufs(hd__exec *x, uv_buf_t **bufs, char (**nums)[32]) {
       int n = snprintf((*nums)[i], 32, "%.17g", dv);
       (*bufs)[i] = uv_buf_init((*nums)[i], (unsigned)n);
     } else {
-      (*bufs)[i] = uv_buf_init((char *)hd_value_data(v),
-                               (unsigned)hd_value_size(v));
+      (*bufs)[i] =
+          uv_buf_init((char *)hd_value_data(v), (unsigned)hd_value_size(v));
     }
   }
   return HD_OK;
@@ -258,8 +258,7 @@ int hd__exec_shell(hd__exec *x) {
 
   int err = uv_spawn(&s->loop, &s->proc, &po);
   if (err != 0) {
-    hd__buf_appendf(&x->message, "cannot start /bin/sh: %s",
-                    uv_strerror(err));
+    hd__buf_appendf(&x->message, "cannot start /bin/sh: %s", uv_strerror(err));
     s->exited = 1;
     close_handle(s, (uv_handle_t *)&s->proc);
     close_handle(s, (uv_handle_t *)&s->in);
@@ -274,8 +273,8 @@ int hd__exec_shell(hd__exec *x) {
   uv_read_start((uv_stream_t *)&s->out, alloc_out, on_read_out);
   uv_read_start((uv_stream_t *)&s->err, alloc_err, on_read_err);
   if (x->ninputs > 0) {
-    if (uv_write(&s->wreq, (uv_stream_t *)&s->in, bufs,
-                 (unsigned)x->ninputs, on_written) != 0)
+    if (uv_write(&s->wreq, (uv_stream_t *)&s->in, bufs, (unsigned)x->ninputs,
+                 on_written) != 0)
       close_handle(s, (uv_handle_t *)&s->in);
   } else {
     close_handle(s, (uv_handle_t *)&s->in);
@@ -298,8 +297,8 @@ int hd__exec_shell(hd__exec *x) {
     hd__buf_appendf(&x->message, "command exited with status %d",
                     x->exit_status);
     rc = HD_ETASK;
-  } else if (hd_value_new_bytes(s->outbuf.data, s->outbuf.len,
-                                &x->output) != HD_OK) {
+  } else if (hd_value_new_bytes(s->outbuf.data, s->outbuf.len, &x->output) !=
+             HD_OK) {
     rc = HD_ENOMEM;
   } else {
     rc = HD_OK;

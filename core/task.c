@@ -64,8 +64,7 @@ int hd__exec_fn(hd__exec *x) {
   hd_fn_cb fn;
   void *data;
   if (hd_fn_lookup(n->fn, &fn, &data) != HD_OK) {
-    hd__buf_appendf(&x->message, "no function named '%s' is registered",
-                    n->fn);
+    hd__buf_appendf(&x->message, "no function named '%s' is registered", n->fn);
     return HD_ETASK;
   }
   hd_task t = {x, NULL, {0}};

@@ -108,8 +108,7 @@ size_t hd_value_size(const hd_value *v) { return v->size; }
 const void *hd_value_data(const hd_value *v) { return v->data; }
 
 const char *hd_value_text(const hd_value *v) {
-  if (v == NULL ||
-      (v->kind != HD_VALUE_TEXT && v->kind != HD_VALUE_BYTES))
+  if (v == NULL || (v->kind != HD_VALUE_TEXT && v->kind != HD_VALUE_BYTES))
     return NULL;
   return (const char *)v->data;
 }

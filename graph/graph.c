@@ -119,8 +119,7 @@ int hd_node_after_name(hd_node *n, const char *name) {
   return hd_node_after_name_at(n, name, 0, 0);
 }
 
-int hd_node_after_name_at(hd_node *n, const char *name, int line,
-                          int column) {
+int hd_node_after_name_at(hd_node *n, const char *name, int line, int column) {
   if (n == NULL || name == NULL || name[0] == '\0' || line < 0 || column < 0)
     return HD_EINVAL;
   return add_dep(n, HD__NO_INDEX, name, line, column);
@@ -140,8 +139,8 @@ int hd_node_set_param(hd_node *n, const char *key, const char *value) {
     }
   }
   char *k = hd__strdup(key);
-  if (k == NULL || hd__grow((void **)&n->params, &n->capparams,
-                            n->nparams + 1, sizeof(hd__param))) {
+  if (k == NULL || hd__grow((void **)&n->params, &n->capparams, n->nparams + 1,
+                            sizeof(hd__param))) {
     hd__free(k);
     hd__free(v);
     return HD_ENOMEM;
@@ -191,9 +190,7 @@ const char *hd_node_dep_name(const hd_node *n, size_t i) {
   return n->graph->nodes[d->index]->name;
 }
 
-size_t hd_graph_diag_count(const hd_graph *g) {
-  return g ? g->diags.count : 0;
-}
+size_t hd_graph_diag_count(const hd_graph *g) { return g ? g->diags.count : 0; }
 
 const hd_diag *hd_graph_diag(const hd_graph *g, size_t i) {
   return g != NULL && i < g->diags.count ? &g->diags.items[i] : NULL;

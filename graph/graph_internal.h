@@ -8,8 +8,8 @@
 #define HD__NO_INDEX ((size_t)-1)
 
 typedef struct hd__dep {
-  size_t index; /* the dependency's node, or HD__NO_INDEX until resolved */
-  char *name;   /* set when declared by name */
+  size_t index;     /* the dependency's node, or HD__NO_INDEX until resolved */
+  char *name;       /* set when declared by name */
   int line, column; /* where it was declared, or 0 */
 } hd__dep;
 

@@ -1,6 +1,6 @@
 /* hd_run: validate a graph, compile it into a plan and run the plan. */
-#include "graph_internal.h"
 #include "../core/run.h"
+#include "graph_internal.h"
 
 int hd_run(hd_graph *g, const hd_run_opts *o, hd_report **report) {
   if (report != NULL)

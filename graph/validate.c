@@ -18,8 +18,7 @@ static void on_igraph_error(const char *reason, const char *file, int line,
   igraph_error_handler_ignore(reason, file, line, err);
 }
 
-static void on_igraph_warning(const char *reason, const char *file,
-                              int line) {
+static void on_igraph_warning(const char *reason, const char *file, int line) {
   (void)reason;
   (void)file;
   (void)line;
@@ -75,7 +74,8 @@ static int check_names_and_deps(hd_graph *g, size_t *edges) {
                      "duplicate task name '%s' (first declared at %s:%d:%d)",
                      n->name, f->file, f->line, f->column);
       else
-        rc = diag_at(g, n, NULL, HD_EGRAPH, "duplicate task name '%s'", n->name);
+        rc =
+            diag_at(g, n, NULL, HD_EGRAPH, "duplicate task name '%s'", n->name);
     }
     for (size_t j = 0; j < n->ndeps && rc == HD_OK; j++) {
       hd__dep *d = &n->deps[j];
@@ -99,8 +99,8 @@ static int check_names_and_deps(hd_graph *g, size_t *edges) {
         }
       }
       if (d->index == i)
-        rc = diag_at(g, n, d, HD_EGRAPH, "task '%s' depends on itself",
-                     n->name);
+        rc =
+            diag_at(g, n, d, HD_EGRAPH, "task '%s' depends on itself", n->name);
       else
         (*edges)++;
     }
@@ -152,8 +152,8 @@ static int report_cycles(hd_graph *g, const igraph_t *ig) {
     }
     hd__buf b = {0};
     rc = hd__buf_appendf(&b, "dependency cycle: %s", g->nodes[u]->name);
-    for (igraph_integer_t k = 0; rc == HD_OK && k < igraph_vector_int_size(&path);
-         k++)
+    for (igraph_integer_t k = 0;
+         rc == HD_OK && k < igraph_vector_int_size(&path); k++)
       rc = hd__buf_appendf(&b, " -> %s", g->nodes[VECTOR(path)[k]]->name);
     if (rc == HD_OK)
       rc = diag_at(g, g->nodes[u], NULL, HD_ECYCLE, "%s", b.data);

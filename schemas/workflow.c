@@ -87,12 +87,12 @@ static int parse_yaml(loader *L, const char *text, size_t len) {
 /* ---- pass 2: the language ---- */
 
 static int is_null(const yaml_node_t *n) {
-  if (n->type != YAML_SCALAR_NODE || n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
+  if (n->type != YAML_SCALAR_NODE ||
+      n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
     return 0;
   const char *v = (const char *)n->data.scalar.value;
-  return strcmp(v, "") == 0 || strcmp(v, "~") == 0 ||
-         strcmp(v, "null") == 0 || strcmp(v, "Null") == 0 ||
-         strcmp(v, "NULL") == 0;
+  return strcmp(v, "") == 0 || strcmp(v, "~") == 0 || strcmp(v, "null") == 0 ||
+         strcmp(v, "Null") == 0 || strcmp(v, "NULL") == 0;
 }
 
 static const char *type_name(const yaml_node_t *n) {
@@ -233,8 +233,8 @@ static void check_task(loader *L, yaml_node_t *t, size_t i) {
     return;
   if (after->type != YAML_SEQUENCE_NODE) {
     report(L, HD_ESCHEMA, &after->start_mark,
-           "'after' of %s must be a task name or a list of names, not %s",
-           what, type_name(after));
+           "'after' of %s must be a task name or a list of names, not %s", what,
+           type_name(after));
     return;
   }
   for (yaml_node_item_t *it = after->data.sequence.items.start;
@@ -337,8 +337,8 @@ static void build_graph(loader *L, const struct hd__wf_doc *d) {
   }
   for (unsigned i = 0; i < d->tasks_count && L->status == HD_OK; i++) {
     const struct hd__wf_task *t = &d->tasks[i];
-    yaml_node_t *tn = yaml_document_get_node(
-        &L->doc, tasks->data.sequence.items.start[i]);
+    yaml_node_t *tn =
+        yaml_document_get_node(&L->doc, tasks->data.sequence.items.start[i]);
     yaml_node_t *name = get(L, tn, "name");
     hd_node *n;
     if (hd_graph_add_cmd(wf->graph, t->name, t->run, &n) != HD_OK ||
@@ -373,8 +373,8 @@ static void build_graph(loader *L, const struct hd__wf_doc *d) {
   for (size_t i = 0; i < hd_graph_diag_count(wf->graph) && rc != HD_ENOMEM;
        i++) {
     const hd_diag *g = hd_graph_diag(wf->graph, i);
-    if (hd__diags_add(&wf->diags, g->code, g->file, g->line, g->column,
-                      g->task, "%s", g->message) != HD_OK)
+    if (hd__diags_add(&wf->diags, g->code, g->file, g->line, g->column, g->task,
+                      "%s", g->message) != HD_OK)
       rc = HD_ENOMEM;
   }
   L->status = rc;
@@ -431,9 +431,9 @@ int hd_workflow_load_string(const char *yaml, size_t len, const char *name,
         .flags = CYAML_CFG_DEFAULT,
     };
     struct hd__wf_doc *d = NULL;
-    cyaml_err_t err = cyaml_load_data((const uint8_t *)yaml, len, &cfg,
-                                      &hd__wf_schema, (cyaml_data_t **)&d,
-                                      NULL);
+    cyaml_err_t err =
+        cyaml_load_data((const uint8_t *)yaml, len, &cfg, &hd__wf_schema,
+                        (cyaml_data_t **)&d, NULL);
     if (err == CYAML_ERR_OOM)
       L.status = HD_ENOMEM;
     else if (err != CYAML_OK)
@@ -497,8 +497,7 @@ int hd_workflow_load(const char *path, hd_workflow **out) {
     *out = wf;
     return rc == HD_ETOOBIG ? HD_ESCHEMA : rc;
   }
-  rc = hd_workflow_load_string(text.data ? text.data : "", text.len, path,
-                               out);
+  rc = hd_workflow_load_string(text.data ? text.data : "", text.len, path, out);
   hd__buf_cleanup(&text);
   return rc;
 }

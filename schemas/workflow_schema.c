@@ -4,8 +4,8 @@
 #include "workflow_schema.h"
 
 static const cyaml_schema_field_t task_fields[] = {
-    CYAML_FIELD_STRING_PTR("name", CYAML_FLAG_POINTER, struct hd__wf_task,
-                           name, 1, CYAML_UNLIMITED),
+    CYAML_FIELD_STRING_PTR("name", CYAML_FLAG_POINTER, struct hd__wf_task, name,
+                           1, CYAML_UNLIMITED),
     CYAML_FIELD_STRING_PTR("run", CYAML_FLAG_POINTER | CYAML_FLAG_OPTIONAL,
                            struct hd__wf_task, run, 0, CYAML_UNLIMITED),
     CYAML_FIELD_IGNORE("after", CYAML_FLAG_OPTIONAL),
@@ -21,10 +21,9 @@ static const cyaml_schema_field_t doc_fields[] = {
                            struct hd__wf_doc, name, 0, CYAML_UNLIMITED),
     CYAML_FIELD_STRING_PTR("description",
                            CYAML_FLAG_POINTER | CYAML_FLAG_OPTIONAL,
-                           struct hd__wf_doc, description, 0,
-                           CYAML_UNLIMITED),
-    CYAML_FIELD_SEQUENCE("tasks", CYAML_FLAG_POINTER, struct hd__wf_doc,
-                         tasks, &task_schema, 0, CYAML_UNLIMITED),
+                           struct hd__wf_doc, description, 0, CYAML_UNLIMITED),
+    CYAML_FIELD_SEQUENCE("tasks", CYAML_FLAG_POINTER, struct hd__wf_doc, tasks,
+                         &task_schema, 0, CYAML_UNLIMITED),
     CYAML_FIELD_END,
 };
 

@@ -19,8 +19,7 @@ typedef enum hd_log_level {
 
 /* Receives one message, without a trailing newline. It may be called from
  * any thread that runs hodos code, concurrently: it must be thread-safe. */
-typedef void (*hd_log_cb)(hd_log_level level, const char *message,
-                          void *data);
+typedef void (*hd_log_cb)(hd_log_level level, const char *message, void *data);
 
 /* Install (or, with NULL, remove) the log callback and the most verbose
  * level it receives. Call it before starting runs: it is not synchronised

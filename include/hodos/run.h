@@ -56,12 +56,12 @@ HD_API void hd_report_free(hd_report *r);
 typedef struct hd_task_info {
   const char *name;
   hd_state state;
-  unsigned attempts;  /* attempts made */
-  int exit_status;    /* a shell task's exit status, or -1 */
-  int term_signal;    /* the signal that ended a shell task, or 0 */
-  unsigned worker;    /* the worker that ran it */
-  uint64_t start_ns;  /* CLOCK_MONOTONIC; 0 when it did not start */
-  uint64_t end_ns;    /* CLOCK_MONOTONIC; 0 when it did not start */
+  unsigned attempts;   /* attempts made */
+  int exit_status;     /* a shell task's exit status, or -1 */
+  int term_signal;     /* the signal that ended a shell task, or 0 */
+  unsigned worker;     /* the worker that ran it */
+  uint64_t start_ns;   /* CLOCK_MONOTONIC; 0 when it did not start */
+  uint64_t end_ns;     /* CLOCK_MONOTONIC; 0 when it did not start */
   const char *message; /* why it failed, was skipped or cancelled; or NULL */
   const char *stderr_tail; /* a shell task's last stderr bytes, or NULL */
 } hd_task_info;
@@ -80,8 +80,7 @@ HD_API size_t hd_report_count(const hd_report *r, hd_state s);
 /* Task i's result, or the named task's result (borrowed: it lives as long
  * as the report). NULL when the task has no result. */
 HD_API hd_value *hd_report_result(const hd_report *r, size_t i);
-HD_API hd_value *hd_report_result_by_name(const hd_report *r,
-                                          const char *name);
+HD_API hd_value *hd_report_result_by_name(const hd_report *r, const char *name);
 
 /* Nonzero when no other task depends on task i (a final result). */
 HD_API int hd_report_is_sink(const hd_report *r, size_t i);

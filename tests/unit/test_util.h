@@ -1,0 +1,12 @@
+/* Shared by the unit tests. */
+#ifndef HODOS_TEST_UTIL_H
+#define HODOS_TEST_UTIL_H
+
+#include <check.h>
+
+#include "core/internal.h"
+
+/* Each test_<module>.c defines this. */
+Suite *make_suite(void);
+
+#endif

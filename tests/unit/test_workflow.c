@@ -1,0 +1,274 @@
+/* Loading workflow files: the language, and errors at their positions. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "test_util.h"
+
+static hd_workflow *wf;
+
+static void teardown(void) {
+  hd_workflow_free(wf);
+  wf = NULL;
+}
+
+static int load(const char *text) {
+  return hd_workflow_load_string(text, strlen(text), "wf.yaml", &wf);
+}
+
+/* Assert diagnostic i is at line:col with this message. */
+static void expect(size_t i, int line, int col, const char *msg) {
+  const hd_diag *d = hd_workflow_diag(wf, i);
+  ck_assert_msg(d != NULL, "no diagnostic %zu", i);
+  ck_assert_str_eq(d->message, msg);
+  ck_assert_str_eq(d->file, "wf.yaml");
+  ck_assert_int_eq(d->line, line);
+  ck_assert_int_eq(d->column, col);
+}
+
+START_TEST(workflow_loads_tasks_and_dependencies) {
+  ck_assert_int_eq(load("name: demo\n"
+                        "description: a test\n"
+                        "tasks:\n"
+                        "  - name: a\n"
+                        "    run: echo a\n"
+                        "  - name: b\n"
+                        "    run: cat\n"
+                        "    after: a\n"
+                        "  - name: c\n"
+                        "    run: cat\n"
+                        "    after: [b, a]\n"),
+                   HD_OK);
+  ck_assert_str_eq(hd_workflow_name(wf), "demo");
+  ck_assert_str_eq(hd_workflow_description(wf), "a test");
+  hd_graph *g = hd_workflow_graph(wf);
+  ck_assert_uint_eq(hd_graph_node_count(g), 3);
+  hd_node *c = hd_graph_find(g, "c");
+  ck_assert_str_eq(hd_node_cmd(c), "cat");
+  ck_assert_uint_eq(hd_node_dep_count(c), 2);
+  ck_assert_str_eq(hd_node_dep_name(c, 0), "b");
+  ck_assert_str_eq(hd_node_dep_name(c, 1), "a");
+  ck_assert_uint_eq(hd_node_dep_count(hd_graph_find(g, "b")), 1);
+  ck_assert_uint_eq(hd_workflow_diag_count(wf), 0);
+}
+END_TEST
+
+START_TEST(workflow_name_and_description_are_optional) {
+  ck_assert_int_eq(load("tasks:\n  - {name: a, run: 'true'}\n"), HD_OK);
+  ck_assert_ptr_null(hd_workflow_name(wf));
+  ck_assert_ptr_null(hd_workflow_description(wf));
+}
+END_TEST
+
+START_TEST(workflow_syntax_error_has_position) {
+  ck_assert_int_eq(load("tasks:\n"
+                        "  - name: a\n"
+                        "    run: \"unclosed\n"),
+                   HD_ESYNTAX);
+  ck_assert_uint_eq(hd_workflow_diag_count(wf), 1);
+  const hd_diag *d = hd_workflow_diag(wf, 0);
+  ck_assert_int_eq(d->code, HD_ESYNTAX);
+  ck_assert_int_eq(d->line, 4);
+  ck_assert_ptr_nonnull(strstr(d->message, "quoted scalar"));
+}
+END_TEST
+
+START_TEST(workflow_bad_indentation_is_a_syntax_error) {
+  ck_assert_int_eq(load("tasks:\n"
+                        "  - name: a\n"
+                        "     run: x\n"),
+                   HD_ESYNTAX);
+  const hd_diag *d = hd_workflow_diag(wf, 0);
+  ck_assert_int_eq(d->line, 3);
+  ck_assert_int_eq(d->column, 9);
+  ck_assert_str_eq(d->message,
+                   "mapping values are not allowed in this context");
+}
+END_TEST
+
+START_TEST(workflow_unknown_keys_suggest_the_right_one) {
+  ck_assert_int_eq(load("nmae: x\n"
+                        "tasks:\n"
+                        "  - name: a\n"
+                        "    rnu: echo\n"
+                        "    colour: red\n"),
+                   HD_ESCHEMA);
+  ck_assert_uint_eq(hd_workflow_diag_count(wf), 4);
+  expect(0, 1, 1, "unknown key 'nmae' in the workflow; did you mean 'name'?");
+  expect(1, 3, 5, "task 'a' has no 'run' command");
+  expect(2, 4, 5, "unknown key 'rnu' in task 'a'; did you mean 'run'?");
+  expect(3, 5, 5, "unknown key 'colour' in task 'a'");
+}
+END_TEST
+
+START_TEST(workflow_wrong_types_are_reported_at_the_value) {
+  ck_assert_int_eq(load("name: [x]\n"
+                        "tasks:\n"
+                        "  - name: a\n"
+                        "    run: [echo, hi]\n"
+                        "    after: {b: 1}\n"
+                        "  - name: b\n"
+                        "    run: ~\n"
+                        "    after: [a, [c]]\n"
+                        "  - just a string\n"),
+                   HD_ESCHEMA);
+  ck_assert_uint_eq(hd_workflow_diag_count(wf), 6);
+  expect(0, 1, 7, "'name' of the workflow must be a string, not a list");
+  expect(1, 4, 10, "'run' of task 'a' must be a string, not a list");
+  expect(2, 5, 12,
+         "'after' of task 'a' must be a task name or a list of names, not a "
+         "mapping");
+  expect(3, 7, 10, "'run' of task 'b' must be a string, not null");
+  expect(4, 8, 16, "'after' of task 'b' lists task names, and this is a list");
+  expect(5, 9, 5,
+         "each task must be a mapping with 'name' and 'run', not a scalar");
+}
+END_TEST
+
+START_TEST(workflow_missing_fields) {
+  ck_assert_int_eq(load("tasks:\n"
+                        "  - run: echo\n"
+                        "  - name: b\n"
+                        "  - name: c\n"
+                        "    run: ''\n"),
+                   HD_ESCHEMA);
+  ck_assert_uint_eq(hd_workflow_diag_count(wf), 3);
+  expect(0, 2, 5, "task 1 has no 'name'");
+  expect(1, 3, 5, "task 'b' has no 'run' command");
+  expect(2, 5, 10, "'run' of task 'c' is empty");
+}
+END_TEST
+
+START_TEST(workflow_duplicate_keys) {
+  ck_assert_int_eq(load("tasks:\n"
+                        "  - name: a\n"
+                        "    run: x\n"
+                        "    run: y\n"),
+                   HD_ESCHEMA);
+  expect(0, 4, 5, "key 'run' appears twice in task 'a' (first at line 3)");
+}
+END_TEST
+
+START_TEST(workflow_empty_or_not_a_mapping) {
+  ck_assert_int_eq(load(""), HD_ESCHEMA);
+  const hd_diag *d = hd_workflow_diag(wf, 0);
+  ck_assert_str_eq(d->message,
+                   "the workflow is empty; it needs at least a 'tasks' list");
+  ck_assert_int_eq(d->line, 0);
+  teardown();
+  ck_assert_int_eq(load("# only a comment\n"), HD_ESCHEMA);
+  teardown();
+  ck_assert_int_eq(load("- a\n- b\n"), HD_ESCHEMA);
+  expect(0, 1, 1, "a workflow must be a mapping with a 'tasks' list, not a list");
+  teardown();
+  ck_assert_int_eq(load("name: x\n"), HD_ESCHEMA);
+  expect(0, 1, 1, "the workflow has no 'tasks'");
+  teardown();
+  ck_assert_int_eq(load("tasks: 3\n"), HD_ESCHEMA);
+  expect(0, 1, 8, "'tasks' must be a list of tasks, not a scalar");
+  teardown();
+  ck_assert_int_eq(load("tasks: []\n---\ntasks: []\n"), HD_ESCHEMA);
+  expect(0, 3, 1, "a workflow file holds one YAML document; this is a second");
+}
+END_TEST
+
+START_TEST(workflow_graph_errors_have_positions) {
+  ck_assert_int_eq(load("tasks:\n"
+                        "  - name: greet\n"
+                        "    run: echo\n"
+                        "  - name: shout\n"
+                        "    run: cat\n"
+                        "    after: [gret]\n"
+                        "  - name: greet\n"
+                        "    run: echo again\n"),
+                   HD_EGRAPH);
+  ck_assert_uint_eq(hd_workflow_diag_count(wf), 2);
+  expect(0, 6, 13,
+         "task 'shout' depends on unknown task 'gret'; did you mean 'greet'?");
+  expect(1, 7, 11, "duplicate task name 'greet' (first declared at "
+                   "wf.yaml:2:11)");
+  ck_assert_str_eq(hd_workflow_diag(wf, 0)->task, "shout");
+}
+END_TEST
+
+START_TEST(workflow_cycle_is_reported_with_its_path) {
+  ck_assert_int_eq(load("tasks:\n"
+                        "  - {name: a, run: x, after: c}\n"
+                        "  - {name: b, run: x, after: a}\n"
+                        "  - {name: c, run: x, after: b}\n"),
+                   HD_ECYCLE);
+  expect(0, 2, 12, "dependency cycle: a -> b -> c -> a");
+}
+END_TEST
+
+START_TEST(workflow_missing_file) {
+  ck_assert_int_eq(hd_workflow_load("/nonexistent/wf.yaml", &wf), HD_EIO);
+  ck_assert_uint_eq(hd_workflow_diag_count(wf), 1);
+  const hd_diag *d = hd_workflow_diag(wf, 0);
+  ck_assert_str_eq(d->file, "/nonexistent/wf.yaml");
+  ck_assert_str_eq(d->message,
+                   "cannot read the workflow: No such file or directory");
+  teardown();
+  ck_assert_int_eq(hd_workflow_load(NULL, &wf), HD_EINVAL);
+  ck_assert_ptr_null(wf);
+}
+END_TEST
+
+START_TEST(workflow_loads_from_a_file) {
+  char path[] = "/tmp/hodos-wf-XXXXXX";
+  int fd = mkstemp(path);
+  ck_assert_int_ge(fd, 0);
+  const char *text = "tasks:\n  - name: a\n    run: echo a\n";
+  ck_assert_int_eq(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+  close(fd);
+  ck_assert_int_eq(hd_workflow_load(path, &wf), HD_OK);
+  hd_node *a = hd_graph_find(hd_workflow_graph(wf), "a");
+  ck_assert_ptr_nonnull(a);
+  unlink(path);
+}
+END_TEST
+
+START_TEST(workflow_survives_allocation_failures) {
+  const char *text = "name: x\n"
+                     "tasks:\n"
+                     "  - {name: a, run: echo a}\n"
+                     "  - {name: b, run: cat, after: [a]}\n"
+                     "  - {name: c, run: cat, after: b}\n";
+  for (long n = 0; n < 5000; n++) {
+    hd__alloc_fail_after(n);
+    int rc = load(text);
+    hd__alloc_fail_after(-1);
+    if (rc == HD_OK) {
+      ck_assert_uint_eq(hd_graph_node_count(hd_workflow_graph(wf)), 3);
+      return;
+    }
+    ck_assert_msg(rc == HD_ENOMEM || rc == HD_ESCHEMA,
+                  "allocation %ld: %s", n, hd_err_name(rc));
+    teardown();
+  }
+  ck_abort_msg("never succeeded");
+}
+END_TEST
+
+Suite *make_suite(void) {
+  Suite *s = suite_create("workflow");
+  TCase *tc = tcase_create("workflow");
+  tcase_add_checked_fixture(tc, NULL, teardown);
+  tcase_add_test(tc, workflow_loads_tasks_and_dependencies);
+  tcase_add_test(tc, workflow_name_and_description_are_optional);
+  tcase_add_test(tc, workflow_syntax_error_has_position);
+  tcase_add_test(tc, workflow_bad_indentation_is_a_syntax_error);
+  tcase_add_test(tc, workflow_unknown_keys_suggest_the_right_one);
+  tcase_add_test(tc, workflow_wrong_types_are_reported_at_the_value);
+  tcase_add_test(tc, workflow_missing_fields);
+  tcase_add_test(tc, workflow_duplicate_keys);
+  tcase_add_test(tc, workflow_empty_or_not_a_mapping);
+  tcase_add_test(tc, workflow_graph_errors_have_positions);
+  tcase_add_test(tc, workflow_cycle_is_reported_with_its_path);
+  tcase_add_test(tc, workflow_missing_file);
+  tcase_add_test(tc, workflow_loads_from_a_file);
+  tcase_add_test(tc, workflow_survives_allocation_failures);
+  suite_add_tcase(s, tc);
+  return s;
+}
