@@ -21,7 +21,7 @@ static int serial_run(hd__run *r) {
       }
     if (bad != UINT32_MAX) {
       hd__run_not_run(
-          r, i, HD_STATE_SKIPPED, "dependency '%s' %s", p->nodes[bad].name,
+          r, i, HD_STATE_SKIPPED, "dependency '%s' %s", hd__plan_name(p, bad),
           ts[bad].state == HD_STATE_FAILED ? "failed" : "did not run");
       continue;
     }

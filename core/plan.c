@@ -1,8 +1,15 @@
 /* The execution plan's lifetime; graph/ builds plans. */
 #include "plan.h"
 
+hd__plan *hd__plan_ref(hd__plan *p) {
+  atomic_fetch_add_explicit(&p->refs, 1, memory_order_relaxed);
+  return p;
+}
+
 void hd__plan_free(hd__plan *p) {
   if (p == NULL)
+    return;
+  if (atomic_fetch_sub_explicit(&p->refs, 1, memory_order_acq_rel) != 1)
     return;
   hd__free(p->nodes);
   hd__free(p->order);
@@ -10,7 +17,17 @@ void hd__plan_free(hd__plan *p) {
   hd__free(p->preds);
   hd__free(p->succ_off);
   hd__free(p->succs);
-  hd__free((void *)p->params);
+  hd__free(p->params);
+  hd__free(p->settings);
   hd__free(p->strings);
+  hd__free(p->level_width);
+  hd__free(p->critical);
   hd__free(p);
+}
+
+size_t hd__plan_bytes(const hd__plan *p) {
+  return sizeof(*p) + p->count * (sizeof(hd__pnode) + 3 * sizeof(uint32_t)) +
+         2 * sizeof(uint32_t) + 2 * p->nedges * sizeof(uint32_t) +
+         p->nsettings * sizeof(hd__psettings) + p->strings_len +
+         p->depth * sizeof(uint32_t) + p->critical_len * sizeof(uint32_t);
 }

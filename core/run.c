@@ -80,6 +80,7 @@ int hd__report_new(hd__plan *plan, hd_report **out) {
     }
     for (size_t i = 0; i < plan->count; i++)
       r->tasks[i].exit_status = -1;
+    hd__plan_ref(plan);
   }
   *out = r;
   return HD_OK;
@@ -111,7 +112,7 @@ int hd_report_task(const hd_report *r, size_t i, hd_task_info *info) {
   if (r == NULL || info == NULL || i >= hd_report_task_count(r))
     return HD_EINVAL;
   const hd__tstate *t = &r->tasks[i];
-  info->name = r->plan->nodes[i].name;
+  info->name = hd__plan_name(r->plan, i);
   info->state = t->state;
   info->attempts = t->attempts;
   info->exit_status = t->exit_status;
@@ -139,7 +140,7 @@ hd_value *hd_report_result_by_name(const hd_report *r, const char *name) {
   if (name == NULL)
     return NULL;
   for (size_t i = 0; i < hd_report_task_count(r); i++)
-    if (strcmp(r->plan->nodes[i].name, name) == 0)
+    if (strcmp(hd__plan_name(r->plan, i), name) == 0)
       return r->tasks[i].result;
   return NULL;
 }
@@ -269,7 +270,7 @@ static void emit(hd__run *r, hd_event_type type, uint32_t node,
   hd_event ev;
   memset(&ev, 0, sizeof(ev));
   ev.type = type;
-  ev.task = r->plan->nodes[node].name;
+  ev.task = hd__plan_name(r->plan, node);
   ev.index = node;
   ev.time_ns = hd__now_ns();
   if (type == HD_EVENT_DONE || type == HD_EVENT_FAILED)
@@ -341,7 +342,7 @@ hd_state hd__run_task(hd__run *r, uint32_t node, unsigned w) {
 
   int rc;
   if (pn->kind == HD_NODE_CMD) {
-    x.log_fd = open_log(r, pn->name);
+    x.log_fd = open_log(r, hd__plan_name(p, node));
     rc = hd__exec_shell(&x);
     if (x.log_fd >= 0)
       close(x.log_fd);
@@ -357,7 +358,7 @@ hd_state hd__run_task(hd__run *r, uint32_t node, unsigned w) {
   }
 
   if (rc == HD_OK && r->results_dir != NULL &&
-      write_result(r, pn->name, x.output) != HD_OK) {
+      write_result(r, hd__plan_name(p, node), x.output) != HD_OK) {
     hd__buf_cleanup(&x.message);
     hd__buf_appendf(&x.message, "cannot write its result under %s",
                     r->results_dir);
@@ -388,6 +389,23 @@ hd_state hd__run_task(hd__run *r, uint32_t node, unsigned w) {
   if (inputs != small)
     hd__free(inputs);
   return t->state;
+}
+
+int hd_plan_run(hd_plan *p, const hd_run_opts *o, hd_report **report) {
+  if (report != NULL)
+    *report = NULL;
+  if (p == NULL)
+    return HD_EINVAL;
+  hd_report *r;
+  int rc = hd__report_new(p, &r);
+  if (rc != HD_OK)
+    return rc;
+  rc = hd__run_plan(r, o);
+  if (report != NULL)
+    *report = r;
+  else
+    hd_report_free(r);
+  return rc;
 }
 
 int hd__run_plan(hd_report *report, const hd_run_opts *o) {

@@ -46,7 +46,8 @@ typedef struct hd__backend {
 
 HD__INTERNAL const hd__backend *hd__backend_find(const char *name);
 
-/* Make a report for plan (taking it over) with every task pending. */
+/* Make a report for plan (taking a reference) with every task pending;
+ * plan may be NULL for a run that could not start. */
 HD__INTERNAL int hd__report_new(hd__plan *plan, hd_report **out);
 
 /* Run plan with the options; fills r's report. */

@@ -207,7 +207,6 @@ static int run_loop(shell *s) {
 }
 
 int hd__exec_shell(hd__exec *x) {
-  const hd__pnode *n = &x->plan->nodes[x->node];
   x->exit_status = -1;
   x->term_signal = 0;
   shell *s = hd__calloc(1, sizeof(*s));
@@ -233,7 +232,7 @@ int hd__exec_shell(hd__exec *x) {
   s->proc.data = s;
   s->wreq.data = s;
 
-  char *args[] = {"sh", "-c", (char *)n->cmd, NULL};
+  char *args[] = {"sh", "-c", (char *)hd__plan_what(x->plan, x->node), NULL};
   uv_stdio_container_t stdio[3];
   if (x->ninputs > 0) {
     stdio[0].flags = UV_CREATE_PIPE | UV_READABLE_PIPE;

@@ -11,7 +11,7 @@ struct hd_task {
 };
 
 const char *hd_task_name(const hd_task *t) {
-  return t->x->plan->nodes[t->x->node].name;
+  return hd__plan_name(t->x->plan, t->x->node);
 }
 
 size_t hd_task_input_count(const hd_task *t) { return t->x->ninputs; }
@@ -26,8 +26,8 @@ const char *hd_task_param(const hd_task *t, const char *key) {
   const hd__plan *p = t->x->plan;
   const hd__pnode *n = &p->nodes[t->x->node];
   for (uint32_t i = 0; i < n->nparams; i++)
-    if (strcmp(p->params[2 * (n->param_off + i)], key) == 0)
-      return p->params[2 * (n->param_off + i) + 1];
+    if (strcmp(p->strings + p->params[2 * (n->param_off + i)], key) == 0)
+      return p->strings + p->params[2 * (n->param_off + i) + 1];
   return NULL;
 }
 
@@ -59,12 +59,13 @@ int hd_task_cancelled(const hd_task *t) {
 unsigned hd_task_attempt(const hd_task *t) { return t->x->attempt; }
 
 int hd__exec_fn(hd__exec *x) {
-  const hd__pnode *n = &x->plan->nodes[x->node];
+  const char *fn_name = hd__plan_what(x->plan, x->node);
   x->exit_status = -1;
   hd_fn_cb fn;
   void *data;
-  if (hd_fn_lookup(n->fn, &fn, &data) != HD_OK) {
-    hd__buf_appendf(&x->message, "no function named '%s' is registered", n->fn);
+  if (hd_fn_lookup(fn_name, &fn, &data) != HD_OK) {
+    hd__buf_appendf(&x->message, "no function named '%s' is registered",
+                    fn_name);
     return HD_ETASK;
   }
   hd_task t = {x, NULL, {0}};
@@ -73,7 +74,7 @@ int hd__exec_fn(hd__exec *x) {
     if (t.message.len > 0)
       hd__buf_append(&x->message, t.message.data, t.message.len);
     else
-      hd__buf_appendf(&x->message, "function '%s' returned %s (%s)", n->fn,
+      hd__buf_appendf(&x->message, "function '%s' returned %s (%s)", fn_name,
                       hd_err_name(rc), hd_strerror(rc));
     hd__buf_cleanup(&t.message);
     hd_value_unref(t.output);

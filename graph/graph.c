@@ -25,6 +25,13 @@ static void node_free(hd_node *n) {
     hd__free(n->params[i].value);
   }
   hd__free(n->params);
+  for (size_t i = 0; i < n->nlists; i++) {
+    hd__free(n->lists[i].key);
+    for (size_t j = 0; j < n->lists[i].count; j++)
+      hd__free(n->lists[i].values[j]);
+    hd__free(n->lists[i].values);
+  }
+  hd__free(n->lists);
   hd__free(n->file);
   hd__free(n);
 }
@@ -61,6 +68,10 @@ static int add_node(hd_graph *g, const char *name, hd_node_kind kind,
   n->graph = g;
   n->index = g->count;
   n->kind = kind;
+  n->fanout = HD_FANOUT_ZIP;
+  n->cpus = 1;
+  n->cache = 1;
+  n->cost = 1.0;
   n->name = hd__strdup(name);
   char **slot = kind == HD_NODE_CMD ? &n->cmd : &n->fn;
   *slot = hd__strdup(what);
@@ -89,14 +100,10 @@ int hd_graph_add_fn(hd_graph *g, const char *name, const char *fn,
   return add_node(g, name, HD_NODE_FN, fn, out);
 }
 
+/* Duplicates are kept here and collapsed when the graph is compiled, so
+ * that adding a dependency costs the same however many a node has. */
 static int add_dep(hd_node *n, size_t index, const char *name, int line,
                    int column) {
-  for (size_t i = 0; i < n->ndeps; i++) {
-    const hd__dep *d = &n->deps[i];
-    if (name != NULL ? (d->name != NULL && strcmp(d->name, name) == 0)
-                     : (d->name == NULL && d->index == index))
-      return HD_OK;
-  }
   if (hd__grow((void **)&n->deps, &n->capdeps, n->ndeps + 1, sizeof(hd__dep)))
     return HD_ENOMEM;
   hd__dep d = {index, NULL, line, column};
@@ -115,6 +122,32 @@ int hd_node_after(hd_node *n, hd_node *dep) {
 
 int hd_node_before(hd_node *n, hd_node *succ) { return hd_node_after(succ, n); }
 
+int hd_node_after_all(hd_node *n, hd_node *const *deps, size_t count) {
+  if (n == NULL || (deps == NULL && count > 0))
+    return HD_EINVAL;
+  for (size_t i = 0; i < count; i++)
+    if (deps[i] == NULL || deps[i]->graph != n->graph)
+      return HD_EINVAL;
+  if (hd__grow((void **)&n->deps, &n->capdeps, n->ndeps + count,
+               sizeof(hd__dep)))
+    return HD_ENOMEM;
+  for (size_t i = 0; i < count; i++)
+    n->deps[n->ndeps++] = (hd__dep){deps[i]->index, NULL, 0, 0};
+  n->graph->valid = 0;
+  return HD_OK;
+}
+
+int hd_node_before_all(hd_node *n, hd_node *const *succs, size_t count) {
+  if (n == NULL || (succs == NULL && count > 0))
+    return HD_EINVAL;
+  for (size_t i = 0; i < count; i++) {
+    int rc = hd_node_after(succs[i], n);
+    if (rc != HD_OK)
+      return rc;
+  }
+  return HD_OK;
+}
+
 int hd_node_after_name(hd_node *n, const char *name) {
   return hd_node_after_name_at(n, name, 0, 0);
 }
@@ -125,8 +158,128 @@ int hd_node_after_name_at(hd_node *n, const char *name, int line, int column) {
   return add_dep(n, HD__NO_INDEX, name, line, column);
 }
 
+int hd__param_key_ok(const char *key) {
+  if (key == NULL || !((*key >= 'a' && *key <= 'z') ||
+                       (*key >= 'A' && *key <= 'Z') || *key == '_'))
+    return 0;
+  for (const char *p = key; *p; p++)
+    if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+          (*p >= '0' && *p <= '9') || *p == '_'))
+      return 0;
+  return 1;
+}
+
+const char *hd_node_param(const hd_node *n, const char *key) {
+  if (n == NULL || key == NULL)
+    return NULL;
+  for (size_t i = 0; i < n->nparams; i++)
+    if (strcmp(n->params[i].key, key) == 0)
+      return n->params[i].value;
+  return NULL;
+}
+
+int hd_node_map_param(hd_node *n, const char *key, const char *const *values,
+                      size_t count) {
+  if (n == NULL || !hd__param_key_ok(key) || (values == NULL && count > 0))
+    return HD_EINVAL;
+  for (size_t i = 0; i < count; i++)
+    if (values[i] == NULL)
+      return HD_EINVAL;
+  hd__listparam l = {hd__strdup(key), hd__calloc(count + 1, sizeof(char *)), 0};
+  if (l.key == NULL || l.values == NULL)
+    goto fail;
+  for (; l.count < count; l.count++)
+    if ((l.values[l.count] = hd__strdup(values[l.count])) == NULL)
+      goto fail;
+  for (size_t i = 0; i < n->nlists; i++) {
+    if (strcmp(n->lists[i].key, key) == 0) {
+      hd__listparam old = n->lists[i];
+      n->lists[i] = l;
+      l = old;
+      goto replaced;
+    }
+  }
+  if (hd__grow((void **)&n->lists, &n->caplists, n->nlists + 1,
+               sizeof(hd__listparam)))
+    goto fail;
+  n->lists[n->nlists++] = l;
+  n->graph->valid = 0;
+  return HD_OK;
+replaced:
+  n->graph->valid = 0;
+  hd__free(l.key);
+  for (size_t j = 0; j < l.count; j++)
+    hd__free(l.values[j]);
+  hd__free(l.values);
+  return HD_OK;
+fail:
+  hd__free(l.key);
+  for (size_t j = 0; l.values != NULL && j < l.count; j++)
+    hd__free(l.values[j]);
+  hd__free(l.values);
+  return HD_ENOMEM;
+}
+
+int hd_node_set_fanout(hd_node *n, hd_fanout mode) {
+  if (n == NULL || (mode != HD_FANOUT_ZIP && mode != HD_FANOUT_PRODUCT))
+    return HD_EINVAL;
+  n->fanout = mode;
+  n->graph->valid = 0;
+  return HD_OK;
+}
+
+int hd_node_set_retries(hd_node *n, unsigned retries) {
+  if (n == NULL)
+    return HD_EINVAL;
+  n->retries = retries;
+  return HD_OK;
+}
+
+int hd_node_set_timeout(hd_node *n, double seconds) {
+  if (n == NULL || !(seconds >= 0) || seconds > 1e9)
+    return HD_EINVAL;
+  n->timeout_ns = (uint64_t)(seconds * 1e9);
+  return HD_OK;
+}
+
+int hd_node_set_cpus(hd_node *n, unsigned cpus) {
+  if (n == NULL || cpus == 0)
+    return HD_EINVAL;
+  n->cpus = cpus;
+  return HD_OK;
+}
+
+int hd_node_set_mem(hd_node *n, uint64_t bytes) {
+  if (n == NULL)
+    return HD_EINVAL;
+  n->mem = bytes;
+  return HD_OK;
+}
+
+int hd_node_set_priority(hd_node *n, int priority) {
+  if (n == NULL)
+    return HD_EINVAL;
+  n->priority = priority;
+  return HD_OK;
+}
+
+int hd_node_set_cache(hd_node *n, int enabled) {
+  if (n == NULL)
+    return HD_EINVAL;
+  n->cache = enabled != 0;
+  return HD_OK;
+}
+
+int hd_node_set_cost(hd_node *n, double cost) {
+  if (n == NULL || !(cost > 0) || cost > 1e30)
+    return HD_EINVAL;
+  n->cost = cost;
+  n->graph->valid = 0;
+  return HD_OK;
+}
+
 int hd_node_set_param(hd_node *n, const char *key, const char *value) {
-  if (n == NULL || key == NULL || key[0] == '\0' || value == NULL)
+  if (n == NULL || !hd__param_key_ok(key) || value == NULL)
     return HD_EINVAL;
   char *v = hd__strdup(value);
   if (v == NULL)
@@ -135,6 +288,7 @@ int hd_node_set_param(hd_node *n, const char *key, const char *value) {
     if (strcmp(n->params[i].key, key) == 0) {
       hd__free(n->params[i].value);
       n->params[i].value = v;
+      n->graph->valid = 0;
       return HD_OK;
     }
   }
@@ -146,6 +300,7 @@ int hd_node_set_param(hd_node *n, const char *key, const char *value) {
     return HD_ENOMEM;
   }
   n->params[n->nparams++] = (hd__param){k, v};
+  n->graph->valid = 0;
   return HD_OK;
 }
 

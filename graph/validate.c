@@ -169,7 +169,159 @@ fail_memb:
   return rc;
 }
 
-static int check_cycles(hd_graph *g, size_t nedges) {
+size_t hd__node_expansions(const hd_node *n) {
+  if (n->nlists == 0)
+    return 1;
+  if (n->fanout == HD_FANOUT_ZIP)
+    return n->lists[0].count;
+  size_t total = 1;
+  for (size_t i = 0; i < n->nlists; i++) {
+    size_t c = n->lists[i].count;
+    if (c != 0 && total > (size_t)INT32_MAX / c)
+      return HD__NO_INDEX;
+    total *= c;
+  }
+  return total;
+}
+
+typedef struct tmpl_check {
+  hd_graph *g;
+  const hd_node *n;
+  int rc;
+} tmpl_check;
+
+static int has_key(const hd_node *n, const char *name, size_t len) {
+  for (size_t i = 0; i < n->nparams; i++)
+    if (strlen(n->params[i].key) == len &&
+        memcmp(n->params[i].key, name, len) == 0)
+      return 1;
+  for (size_t i = 0; i < n->nlists; i++)
+    if (strlen(n->lists[i].key) == len &&
+        memcmp(n->lists[i].key, name, len) == 0)
+      return 1;
+  return 0;
+}
+
+static int check_placeholder(const char *name, size_t len, void *ctx) {
+  tmpl_check *c = ctx;
+  if (has_key(c->n, name, len))
+    return 0;
+  char key[128];
+  snprintf(key, sizeof(key), "%.*s", (int)(len < 100 ? len : 100), name);
+  const char *best = NULL;
+  size_t best_d = 3;
+  for (size_t i = 0; i < c->n->nparams + c->n->nlists; i++) {
+    const char *k = i < c->n->nparams ? c->n->params[i].key
+                                      : c->n->lists[i - c->n->nparams].key;
+    size_t d = hd__edit_distance(key, k, 2);
+    if (d < best_d) {
+      best_d = d;
+      best = k;
+    }
+  }
+  if (best != NULL)
+    c->rc = diag_at(c->g, c->n, NULL, HD_EGRAPH,
+                    "task '%s' uses {%s} in its command but has no param "
+                    "'%s'; did you mean '%s'?",
+                    c->n->name, key, key, best);
+  else
+    c->rc = diag_at(c->g, c->n, NULL, HD_EGRAPH,
+                    "task '%s' uses {%s} in its command but has no param "
+                    "'%s'",
+                    c->n->name, key, key);
+  return 0; /* report every unknown placeholder */
+}
+
+static int check_params(hd_graph *g) {
+  int rc = HD_OK;
+  for (size_t i = 0; i < g->count && rc == HD_OK; i++) {
+    const hd_node *n = g->nodes[i];
+    for (size_t k = 0; k < n->nlists && rc == HD_OK; k++)
+      if (hd_node_param(n, n->lists[k].key) != NULL)
+        rc = diag_at(g, n, NULL, HD_EGRAPH,
+                     "param '%s' of task '%s' is both a value and a list",
+                     n->lists[k].key, n->name);
+    if (n->fanout == HD_FANOUT_ZIP && n->nlists > 1) {
+      int equal = 1;
+      for (size_t k = 1; k < n->nlists; k++)
+        equal &= n->lists[k].count == n->lists[0].count;
+      if (!equal && rc == HD_OK) {
+        hd__buf b = {0};
+        rc = hd__buf_appendf(
+            &b, "task '%s' zips lists of different lengths:", n->name);
+        for (size_t k = 0; k < n->nlists && rc == HD_OK; k++)
+          rc = hd__buf_appendf(&b, "%s %s has %zu", k ? "," : "",
+                               n->lists[k].key, n->lists[k].count);
+        if (rc == HD_OK)
+          rc = diag_at(g, n, NULL, HD_EGRAPH, "%s", b.data);
+        hd__buf_cleanup(&b);
+      }
+    } else if (hd__node_expansions(n) == HD__NO_INDEX && rc == HD_OK) {
+      rc = diag_at(g, n, NULL, HD_EGRAPH,
+                   "task '%s' expands into more than %d tasks", n->name,
+                   INT32_MAX);
+    }
+    if (n->kind == HD_NODE_CMD && rc == HD_OK) {
+      tmpl_check c = {g, n, HD_OK};
+      hd__template_each(n->cmd, check_placeholder, &c);
+      rc = c.rc;
+    }
+  }
+  return rc;
+}
+
+/* Kahn's algorithm over the resolved dependencies: fast, and enough to
+ * know whether the graph is acyclic. Returns HD_OK (acyclic), HD_ECYCLE or
+ * HD_ENOMEM. */
+static int is_acyclic(const hd_graph *g, size_t nedges) {
+  size_t n = g->count;
+  uint32_t *off = hd__calloc(n + 2, sizeof(uint32_t));
+  uint32_t *succ = hd__calloc(nedges + 1, sizeof(uint32_t));
+  uint32_t *indeg = hd__calloc(n + 1, sizeof(uint32_t));
+  uint32_t *queue = hd__calloc(n + 1, sizeof(uint32_t));
+  int rc = HD_ENOMEM;
+  if (off == NULL || succ == NULL || indeg == NULL || queue == NULL)
+    goto out;
+  for (size_t i = 0; i < n; i++) {
+    const hd_node *nd = g->nodes[i];
+    for (size_t j = 0; j < nd->ndeps; j++) {
+      size_t d = nd->deps[j].index;
+      if (d == HD__NO_INDEX || d == i)
+        continue;
+      off[d + 2]++;
+      indeg[i]++;
+    }
+  }
+  for (size_t i = 0; i < n; i++)
+    off[i + 2] += off[i + 1];
+  for (size_t i = 0; i < n; i++) {
+    const hd_node *nd = g->nodes[i];
+    for (size_t j = 0; j < nd->ndeps; j++) {
+      size_t d = nd->deps[j].index;
+      if (d != HD__NO_INDEX && d != i)
+        succ[off[d + 1]++] = (uint32_t)i;
+    }
+  }
+  size_t head = 0, tail = 0;
+  for (size_t i = 0; i < n; i++)
+    if (indeg[i] == 0)
+      queue[tail++] = (uint32_t)i;
+  while (head < tail) {
+    uint32_t u = queue[head++];
+    for (uint32_t k = off[u]; k < off[u + 1]; k++)
+      if (--indeg[succ[k]] == 0)
+        queue[tail++] = succ[k];
+  }
+  rc = tail == n ? HD_OK : HD_ECYCLE;
+out:
+  hd__free(off);
+  hd__free(succ);
+  hd__free(indeg);
+  hd__free(queue);
+  return rc;
+}
+
+static int find_cycles(hd_graph *g, size_t nedges) {
   igraph_vector_int_t ev;
   igraph_t ig;
   int rc = HD_ENOMEM;
@@ -189,11 +341,7 @@ static int check_cycles(hd_graph *g, size_t nedges) {
   }
   if (igraph_create(&ig, &ev, (igraph_integer_t)g->count, IGRAPH_DIRECTED))
     goto fail_ev;
-  igraph_bool_t dag = 0;
-  if (igraph_is_dag(&ig, &dag))
-    goto fail_graph;
-  rc = dag ? HD_OK : report_cycles(g, &ig);
-fail_graph:
+  rc = report_cycles(g, &ig);
   igraph_destroy(&ig);
 fail_ev:
   igraph_vector_int_destroy(&ev);
@@ -205,25 +353,42 @@ int hd_graph_validate(hd_graph *g) {
     return HD_EINVAL;
   hd__diags_clear(&g->diags);
   g->valid = 0;
+  if (g->count >= INT32_MAX) {
+    hd__diags_add(&g->diags, HD_ETOOBIG, NULL, 0, 0, NULL,
+                  "a graph holds at most %d nodes", INT32_MAX - 1);
+    return HD_ETOOBIG;
+  }
   size_t nedges;
   int rc = check_names_and_deps(g, &nedges);
+  if (rc == HD_OK)
+    rc = check_params(g);
   if (rc != HD_OK)
     return rc;
   size_t before = g->diags.count;
 
-  pthread_mutex_lock(&igraph_lock);
-  igraph_error_handler_t *old_err = igraph_set_error_handler(on_igraph_error);
-  igraph_warning_handler_t *old_warn =
-      igraph_set_warning_handler(on_igraph_warning);
-  rc = check_cycles(g, nedges);
-  igraph_set_warning_handler(old_warn);
-  igraph_set_error_handler(old_err);
-  if (rc == HD_EINTERNAL)
-    hd__diags_add(&g->diags, HD_EINTERNAL, NULL, 0, 0, NULL,
-                  "graph analysis failed: %s", igraph_reason);
-  pthread_mutex_unlock(&igraph_lock);
+  rc = is_acyclic(g, nedges);
+  int cyclic = rc == HD_ECYCLE;
+  if (cyclic) {
+    /* Only now is igraph needed, to name each cycle. */
+    pthread_mutex_lock(&igraph_lock);
+    igraph_error_handler_t *old_err = igraph_set_error_handler(on_igraph_error);
+    igraph_warning_handler_t *old_warn =
+        igraph_set_warning_handler(on_igraph_warning);
+    rc = find_cycles(g, nedges);
+    igraph_set_warning_handler(old_warn);
+    igraph_set_error_handler(old_err);
+    if (rc == HD_EINTERNAL)
+      hd__diags_add(&g->diags, HD_EINTERNAL, NULL, 0, 0, NULL,
+                    "graph analysis failed: %s", igraph_reason);
+    pthread_mutex_unlock(&igraph_lock);
+  }
   if (rc != HD_OK)
     return rc;
+  if (cyclic && g->diags.count == before) {
+    hd__diags_add(&g->diags, HD_ECYCLE, NULL, 0, 0, NULL,
+                  "the dependencies form a cycle");
+    return HD_ECYCLE;
+  }
 
   if (g->diags.count == 0) {
     g->valid = 1;

@@ -9,6 +9,7 @@
 #define HODOS_GRAPH_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "common.h"
 #include "error.h"
@@ -44,9 +45,10 @@ HD_API int hd_graph_add_cmd(hd_graph *g, const char *name, const char *cmd,
 HD_API int hd_graph_add_fn(hd_graph *g, const char *name, const char *fn,
                            hd_node **out);
 
-/* Make n run after dep (dep's result becomes one of n's inputs). Declaring
- * the same dependency twice keeps the first. Errors: HD_EINVAL (NULL, or
- * nodes of different graphs), HD_ENOMEM. */
+/* Make n run after dep (dep's result becomes one of n's inputs). A
+ * dependency declared twice counts once, at its first place, when the graph
+ * is compiled. Errors: HD_EINVAL (NULL, or nodes of different graphs),
+ * HD_ENOMEM. */
 HD_API int hd_node_after(hd_node *n, hd_node *dep);
 
 /* Make n run before succ: the same as hd_node_after(succ, n). */
@@ -63,9 +65,60 @@ HD_API int hd_node_after_name(hd_node *n, const char *name);
 HD_API int hd_node_after_name_at(hd_node *n, const char *name, int line,
                                  int column);
 
+/* Make n run after each of the count nodes in deps, in that order (their
+ * results become n's inputs in that order). Errors as hd_node_after(); on
+ * error none of them is added. */
+HD_API int hd_node_after_all(hd_node *n, hd_node *const *deps, size_t count);
+
+/* Make n run before each of the count nodes in succs. Errors as
+ * hd_node_after(); on error some may have been added. */
+HD_API int hd_node_before_all(hd_node *n, hd_node *const *succs, size_t count);
+
 /* Set a param (both strings copied); setting a key again replaces its
- * value. Errors: HD_EINVAL, HD_ENOMEM. */
+ * value. A function reads it with hd_task_param(); a command refers to it
+ * as {key}, replaced by the value quoted for the shell ({{ and }} stand for
+ * literal braces; ${...} is left to the shell). Errors: HD_EINVAL (NULL, or
+ * a key that is not a name: letters, digits and '_', not starting with a
+ * digit), HD_ENOMEM. */
 HD_API int hd_node_set_param(hd_node *n, const char *key, const char *value);
+
+/* A param's value, or NULL. */
+HD_API const char *hd_node_param(const hd_node *n, const char *key);
+
+/* How a node with list params fans out. */
+typedef enum hd_fanout {
+  HD_FANOUT_ZIP = 1,     /* the i-th items of every list together */
+  HD_FANOUT_PRODUCT = 2, /* every combination: a parameter sweep */
+} hd_fanout;
+
+/* Make n a template expanded over a list param: one node per item (zip, the
+ * default) or per combination of items (product). Expansions are named
+ * NAME[key=value,...], keys in the order they were declared, and each sees
+ * its own items as params. A node that runs after a template runs after all
+ * its expansions and receives their results in expansion order; in product
+ * mode the first key varies slowest. Zipped lists must have equal lengths
+ * (hd_graph_validate() reports them otherwise). Declaring the key again
+ * replaces its list. Errors: HD_EINVAL (bad key, values NULL with count >
+ * 0), HD_ENOMEM. */
+HD_API int hd_node_map_param(hd_node *n, const char *key,
+                             const char *const *values, size_t count);
+HD_API int hd_node_set_fanout(hd_node *n, hd_fanout mode);
+
+/* Per-node settings. retries: extra attempts after a failure (default 0).
+ * timeout: seconds, 0 for none (default). cpus: slots the task takes
+ * (default 1, at least 1). mem: bytes the task needs, 0 when not declared.
+ * priority: higher goes first among ready tasks (default 0). cache: zero
+ * to never reuse a stored result (default on). cost: the estimated cost
+ * used to find the critical path (default 1, must be positive).
+ * Errors: HD_EINVAL (NULL, timeout or cost negative or not finite, cpus
+ * 0). */
+HD_API int hd_node_set_retries(hd_node *n, unsigned retries);
+HD_API int hd_node_set_timeout(hd_node *n, double seconds);
+HD_API int hd_node_set_cpus(hd_node *n, unsigned cpus);
+HD_API int hd_node_set_mem(hd_node *n, uint64_t bytes);
+HD_API int hd_node_set_priority(hd_node *n, int priority);
+HD_API int hd_node_set_cache(hd_node *n, int enabled);
+HD_API int hd_node_set_cost(hd_node *n, double cost);
 
 /* Record where the node was declared, for diagnostics (file copied; line
  * and column 1-based, 0 when unknown). Errors: HD_EINVAL, HD_ENOMEM. */
@@ -103,6 +156,71 @@ HD_API int hd_graph_validate(hd_graph *g);
  * call or until the graph is freed. */
 HD_API size_t hd_graph_diag_count(const hd_graph *g);
 HD_API const hd_diag *hd_graph_diag(const hd_graph *g, size_t i);
+
+/* ---- the compiled plan ----
+ *
+ * A plan is the graph validated, expanded (every template becomes its
+ * expansions) and compiled into contiguous arrays. It is immutable: it may
+ * be run any number of times, from several threads at once, and outlives
+ * changes to its graph. Plan nodes are numbered from 0 in graph order, the
+ * expansions of a template together in expansion order. */
+
+typedef struct hd_plan hd_plan;
+
+/* Validate g and compile it. On a validation error, returns its code
+ * (HD_EGRAPH or HD_ECYCLE; the diagnostics are on the graph) and sets *out
+ * to NULL. Errors also: HD_EINVAL, HD_ENOMEM, HD_ETOOBIG (more than 2^31
+ * nodes or edges after expansion). */
+HD_API int hd_plan_new(hd_graph *g, hd_plan **out);
+
+/* Release the caller's hold on the plan. Reports made from it keep it
+ * alive until they are freed. NULL does nothing. Thread-safe. */
+HD_API void hd_plan_free(hd_plan *p);
+
+/* Sizes: nodes, edges, levels (the depth), and bytes held by the plan. */
+HD_API size_t hd_plan_node_count(const hd_plan *p);
+HD_API size_t hd_plan_edge_count(const hd_plan *p);
+HD_API size_t hd_plan_depth(const hd_plan *p);
+HD_API size_t hd_plan_bytes(const hd_plan *p);
+
+/* Node i: its name, its command after substitution (NULL for a function
+ * node) and its function name (NULL for a command node). */
+HD_API const char *hd_plan_node_name(const hd_plan *p, size_t i);
+HD_API const char *hd_plan_node_cmd(const hd_plan *p, size_t i);
+HD_API const char *hd_plan_node_fn(const hd_plan *p, size_t i);
+
+/* Node i's predecessors (in input order) and successors, as node indices;
+ * the arrays live as long as the plan. Returns the count. */
+HD_API size_t hd_plan_node_preds(const hd_plan *p, size_t i,
+                                 const uint32_t **preds);
+HD_API size_t hd_plan_node_succs(const hd_plan *p, size_t i,
+                                 const uint32_t **succs);
+
+/* Analysis. A node's level is the length of the longest path from a node
+ * without dependencies (0 for those). Its bottom level is the cost of the
+ * most costly path from it to a node without dependents, itself included:
+ * the scheduler runs higher bottom levels first. The order is topological:
+ * by level, then by node index. The critical path is the most costly path
+ * of the plan, from source to sink; its cost is the sum of its nodes'
+ * costs. */
+HD_API size_t hd_plan_node_level(const hd_plan *p, size_t i);
+HD_API double hd_plan_node_bottom_level(const hd_plan *p, size_t i);
+HD_API size_t hd_plan_level_width(const hd_plan *p, size_t level);
+HD_API const uint32_t *hd_plan_order(const hd_plan *p);
+HD_API size_t hd_plan_critical_path(const hd_plan *p, const uint32_t **path);
+HD_API double hd_plan_critical_cost(const hd_plan *p);
+
+/* Receives output in pieces; returns 0 to go on, anything else to stop. */
+typedef int (*hd_write_cb)(const char *data, size_t len, void *ctx);
+
+/* Write the plan as Graphviz DOT (nodes labelled with their names, edges
+ * pointing from a dependency to its dependent) or as JSON
+ * ({"nodes": [{"id", "name", "kind", "cmd"|"fn", "level", "bottom_level",
+ * "after": [ids]}], "edges", "depth", "critical_path": [ids],
+ * "critical_cost"}). Returns HD_OK, HD_EIO when out returned nonzero, or
+ * HD_ENOMEM. */
+HD_API int hd_plan_write_dot(const hd_plan *p, hd_write_cb out, void *ctx);
+HD_API int hd_plan_write_json(const hd_plan *p, hd_write_cb out, void *ctx);
 
 HD_END_DECLS
 

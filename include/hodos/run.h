@@ -49,6 +49,10 @@ HD_API void hd_run_opts_init(hd_run_opts *o);
  * graphs. */
 HD_API int hd_run(hd_graph *g, const hd_run_opts *o, hd_report **report);
 
+/* Run a compiled plan: the same as hd_run() without the validation. The
+ * plan is not changed; any number of runs of one plan may go on at once. */
+HD_API int hd_plan_run(hd_plan *p, const hd_run_opts *o, hd_report **report);
+
 /* Free a report and the results it holds. NULL does nothing. */
 HD_API void hd_report_free(hd_report *r);
 

@@ -73,13 +73,22 @@ START_TEST(graph_dependencies_both_ways_and_deduplicated) {
   ck_assert_int_eq(hd_node_before(a, c), HD_OK);
   ck_assert_int_eq(hd_node_after_name(c, "b"), HD_OK);
   ck_assert_int_eq(hd_node_after_name(c, "b"), HD_OK);
-  ck_assert_uint_eq(hd_node_dep_count(b), 1);
-  ck_assert_uint_eq(hd_node_dep_count(c), 2);
+  /* Declarations are kept as made; the plan collapses duplicates. */
+  ck_assert_uint_eq(hd_node_dep_count(b), 2);
+  ck_assert_uint_eq(hd_node_dep_count(c), 3);
   ck_assert_str_eq(hd_node_dep_name(c, 0), "a");
   ck_assert_str_eq(hd_node_dep_name(c, 1), "b");
-  ck_assert_ptr_null(hd_node_dep_name(c, 2));
+  ck_assert_ptr_null(hd_node_dep_name(c, 3));
   ck_assert_int_eq(hd_graph_validate(g), HD_OK);
   ck_assert_uint_eq(hd_graph_diag_count(g), 0);
+  hd_plan *p;
+  ck_assert_int_eq(hd_plan_new(g, &p), HD_OK);
+  ck_assert_uint_eq(hd_plan_edge_count(p), 3);
+  const uint32_t *preds;
+  ck_assert_uint_eq(hd_plan_node_preds(p, 2, &preds), 2);
+  ck_assert_uint_eq(preds[0], 0);
+  ck_assert_uint_eq(preds[1], 1);
+  hd_plan_free(p);
 }
 END_TEST
 
@@ -89,7 +98,12 @@ START_TEST(graph_params_set_and_replace) {
   ck_assert_int_eq(hd_node_set_param(a, "k", "2"), HD_OK);
   ck_assert_int_eq(hd_node_set_param(a, "j", "3"), HD_OK);
   ck_assert_uint_eq(a->nparams, 2);
-  ck_assert_str_eq(a->params[0].value, "2");
+  ck_assert_str_eq(hd_node_param(a, "k"), "2");
+  ck_assert_str_eq(hd_node_param(a, "j"), "3");
+  ck_assert_ptr_null(hd_node_param(a, "x"));
+  ck_assert_int_eq(hd_node_set_param(a, "9lives", "v"), HD_EINVAL);
+  ck_assert_int_eq(hd_node_set_param(a, "a-b", "v"), HD_EINVAL);
+  ck_assert_int_eq(hd_node_set_param(a, "_ok9", "v"), HD_OK);
 }
 END_TEST
 
@@ -205,6 +219,7 @@ START_TEST(graph_plan_orders_and_links) {
   hd__plan *p;
   ck_assert_int_eq(hd__plan_build(g, &p), HD_OK);
   ck_assert_uint_eq(p->count, 4);
+  /* By level (a, b | c | d), then by index. */
   uint32_t order[] = {0, 1, 2, 3};
   for (int i = 0; i < 4; i++)
     ck_assert_uint_eq(p->order[i], order[i]);
@@ -219,14 +234,14 @@ START_TEST(graph_plan_orders_and_links) {
   ck_assert_uint_eq(p->succs[p->succ_off[1]], 2);
   ck_assert_uint_eq(p->succs[p->succ_off[2]], 3);
   ck_assert_uint_eq(p->succ_off[4] - p->succ_off[3], 0);
-  ck_assert_str_eq(p->nodes[2].name, "c");
-  ck_assert_str_eq(p->nodes[2].cmd, "true");
+  ck_assert_str_eq(hd__plan_name(p, 2), "c");
+  ck_assert_str_eq(hd__plan_what(p, 2), "true");
   ck_assert_uint_eq(p->nodes[2].nparams, 1);
-  ck_assert_str_eq(p->params[2 * p->nodes[2].param_off], "k");
+  ck_assert_str_eq(p->strings + p->params[2 * p->nodes[2].param_off], "k");
   /* The plan is a copy: changing the graph does not touch it. */
   hd_graph_free(g);
   g = NULL;
-  ck_assert_str_eq(p->nodes[3].name, "d");
+  ck_assert_str_eq(hd__plan_name(p, 3), "d");
   hd__plan_free(p);
   ck_assert_int_eq(hd_graph_new(&g), HD_OK);
 }
@@ -274,6 +289,287 @@ START_TEST(graph_survives_allocation_failures) {
 }
 END_TEST
 
+static hd_plan *compile(void) {
+  hd_plan *p = NULL;
+  int rc = hd_plan_new(g, &p);
+  if (rc != HD_OK)
+    ck_abort_msg("hd_plan_new: %s: %s", hd_err_name(rc),
+                 hd_graph_diag_count(g) ? diag_msg(0) : "");
+  return p;
+}
+
+START_TEST(graph_zip_fanout_names_params_and_commands) {
+  hd_node *t;
+  ck_assert_int_eq(
+      hd_graph_add_cmd(g, "align", "align {sample} -k {k} --ref {ref}", &t),
+      HD_OK);
+  const char *samples[] = {"a", "b c", "it's"};
+  const char *ks[] = {"1", "2", "3"};
+  ck_assert_int_eq(hd_node_map_param(t, "sample", samples, 3), HD_OK);
+  ck_assert_int_eq(hd_node_map_param(t, "k", ks, 3), HD_OK);
+  ck_assert_int_eq(hd_node_set_param(t, "ref", "/data/hg38.fa"), HD_OK);
+  hd_plan *p = compile();
+  ck_assert_uint_eq(hd_plan_node_count(p), 3);
+  ck_assert_str_eq(hd_plan_node_name(p, 0), "align[sample=a,k=1]");
+  ck_assert_str_eq(hd_plan_node_name(p, 1), "align[sample=b c,k=2]");
+  ck_assert_str_eq(hd_plan_node_cmd(p, 0), "align a -k 1 --ref /data/hg38.fa");
+  ck_assert_str_eq(hd_plan_node_cmd(p, 1),
+                   "align 'b c' -k 2 --ref /data/hg38.fa");
+  ck_assert_str_eq(hd_plan_node_cmd(p, 2),
+                   "align 'it'\\''s' -k 3 --ref /data/hg38.fa");
+  ck_assert_ptr_null(hd_plan_node_fn(p, 0));
+  hd_plan_free(p);
+}
+END_TEST
+
+START_TEST(graph_product_fanout_and_gather_order) {
+  hd_node *src = cmd("src"), *t = NULL;
+  ck_assert_int_eq(hd_graph_add_fn(g, "sweep", "f", &t), HD_OK);
+  hd_node *all = cmd("all");
+  const char *xs[] = {"1", "2"};
+  const char *ys[] = {"a", "b", "c"};
+  hd_node_map_param(t, "x", xs, 2);
+  hd_node_map_param(t, "y", ys, 3);
+  ck_assert_int_eq(hd_node_set_fanout(t, HD_FANOUT_PRODUCT), HD_OK);
+  ck_assert_int_eq(hd_node_set_fanout(t, 7), HD_EINVAL);
+  hd_node_after(t, src);
+  hd_node_after(all, t);
+  hd_node_after(all, src);
+  hd_plan *p = compile();
+  /* src, then six expansions (x slowest), then all. */
+  ck_assert_uint_eq(hd_plan_node_count(p), 8);
+  const char *names[] = {"src",
+                         "sweep[x=1,y=a]",
+                         "sweep[x=1,y=b]",
+                         "sweep[x=1,y=c]",
+                         "sweep[x=2,y=a]",
+                         "sweep[x=2,y=b]",
+                         "sweep[x=2,y=c]",
+                         "all"};
+  for (int i = 0; i < 8; i++)
+    ck_assert_str_eq(hd_plan_node_name(p, (size_t)i), names[i]);
+  ck_assert_str_eq(hd_plan_node_fn(p, 3), "f");
+  /* Each expansion runs after src. */
+  const uint32_t *preds;
+  ck_assert_uint_eq(hd_plan_node_preds(p, 4, &preds), 1);
+  ck_assert_uint_eq(preds[0], 0);
+  /* all gathers the expansions in order, then src. */
+  ck_assert_uint_eq(hd_plan_node_preds(p, 7, &preds), 7);
+  for (uint32_t i = 0; i < 6; i++)
+    ck_assert_uint_eq(preds[i], i + 1);
+  ck_assert_uint_eq(preds[6], 0);
+  ck_assert_uint_eq(hd_plan_edge_count(p), 6 + 7);
+  /* Params of an expansion: its own items. */
+  ck_assert_uint_eq(p->nodes[5].nparams, 2);
+  ck_assert_str_eq(p->strings + p->params[2 * p->nodes[5].param_off + 1], "2");
+  ck_assert_str_eq(p->strings + p->params[2 * p->nodes[5].param_off + 3], "b");
+  hd_plan_free(p);
+}
+END_TEST
+
+START_TEST(graph_empty_list_expands_to_nothing) {
+  hd_node *t = cmd("t"), *after = cmd("after");
+  hd_node_map_param(t, "x", NULL, 0);
+  hd_node_after(after, t);
+  hd_plan *p = compile();
+  ck_assert_uint_eq(hd_plan_node_count(p), 1);
+  ck_assert_str_eq(hd_plan_node_name(p, 0), "after");
+  ck_assert_uint_eq(hd_plan_node_preds(p, 0, NULL), 0);
+  hd_plan_free(p);
+}
+END_TEST
+
+START_TEST(graph_zip_lengths_must_agree) {
+  hd_node *t = cmd("t");
+  const char *a[] = {"1", "2", "3"}, *b[] = {"x", "y"};
+  hd_node_map_param(t, "sample", a, 3);
+  hd_node_map_param(t, "k", b, 2);
+  ck_assert_int_eq(hd_graph_validate(g), HD_EGRAPH);
+  ck_assert_str_eq(diag_msg(0), "task 't' zips lists of different lengths: "
+                                "sample has 3, k has 2");
+  /* As a product the lengths may differ. */
+  hd_node_set_fanout(t, HD_FANOUT_PRODUCT);
+  hd_plan *p = compile();
+  ck_assert_uint_eq(hd_plan_node_count(p), 6);
+  hd_plan_free(p);
+}
+END_TEST
+
+START_TEST(graph_placeholders_must_be_params) {
+  hd_node *a;
+  ck_assert_int_eq(hd_graph_add_cmd(g, "a", "run {sample} {smaple} {zzz}", &a),
+                   HD_OK);
+  hd_node_set_param(a, "sample", "s");
+  ck_assert_int_eq(hd_graph_validate(g), HD_EGRAPH);
+  ck_assert_uint_eq(hd_graph_diag_count(g), 2);
+  ck_assert_str_eq(diag_msg(0), "task 'a' uses {smaple} in its command but "
+                                "has no param 'smaple'; did you mean "
+                                "'sample'?");
+  ck_assert_str_eq(diag_msg(1),
+                   "task 'a' uses {zzz} in its command but has no param 'zzz'");
+}
+END_TEST
+
+START_TEST(graph_shell_braces_are_left_alone) {
+  hd_node *a;
+  ck_assert_int_eq(hd_graph_add_cmd(g, "a",
+                                    "awk '{print $1}' ${HOME} {{x}} "
+                                    "{ echo; } {v}",
+                                    &a),
+                   HD_OK);
+  hd_node_set_param(a, "v", "");
+  hd_plan *p = compile();
+  ck_assert_str_eq(hd_plan_node_cmd(p, 0),
+                   "awk '{print $1}' ${HOME} {x} { echo; } ''");
+  hd_plan_free(p);
+}
+END_TEST
+
+START_TEST(graph_param_cannot_be_value_and_list) {
+  hd_node *a = cmd("a");
+  const char *v[] = {"1"};
+  hd_node_set_param(a, "k", "0");
+  hd_node_map_param(a, "k", v, 1);
+  ck_assert_int_eq(hd_graph_validate(g), HD_EGRAPH);
+  ck_assert_str_eq(diag_msg(0),
+                   "param 'k' of task 'a' is both a value and a list");
+}
+END_TEST
+
+START_TEST(graph_analysis_levels_widths_and_critical_path) {
+  /* a -> b -> d, a -> c -> d, c is costly; e stands alone. */
+  hd_node *a = cmd("a"), *b = cmd("b"), *c = cmd("c"), *d = cmd("d");
+  cmd("e");
+  hd_node_after(b, a);
+  hd_node_after(c, a);
+  hd_node_after(d, b);
+  hd_node_after(d, c);
+  ck_assert_int_eq(hd_node_set_cost(c, 5), HD_OK);
+  ck_assert_int_eq(hd_node_set_cost(c, 0), HD_EINVAL);
+  ck_assert_int_eq(hd_node_set_cost(c, -1), HD_EINVAL);
+  hd_plan *p = compile();
+  ck_assert_uint_eq(hd_plan_depth(p), 3);
+  ck_assert_uint_eq(hd_plan_level_width(p, 0), 2);
+  ck_assert_uint_eq(hd_plan_level_width(p, 1), 2);
+  ck_assert_uint_eq(hd_plan_level_width(p, 2), 1);
+  ck_assert_uint_eq(hd_plan_level_width(p, 3), 0);
+  ck_assert_uint_eq(hd_plan_node_level(p, 3), 2);
+  ck_assert_double_eq(hd_plan_node_bottom_level(p, 0), 7);
+  ck_assert_double_eq(hd_plan_node_bottom_level(p, 1), 2);
+  ck_assert_double_eq(hd_plan_node_bottom_level(p, 2), 6);
+  ck_assert_double_eq(hd_plan_node_bottom_level(p, 4), 1);
+  const uint32_t *path;
+  ck_assert_uint_eq(hd_plan_critical_path(p, &path), 3);
+  ck_assert_uint_eq(path[0], 0);
+  ck_assert_uint_eq(path[1], 2);
+  ck_assert_uint_eq(path[2], 3);
+  ck_assert_double_eq(hd_plan_critical_cost(p), 7);
+  const uint32_t *order = hd_plan_order(p);
+  uint32_t want[] = {0, 4, 1, 2, 3};
+  for (int i = 0; i < 5; i++)
+    ck_assert_uint_eq(order[i], want[i]);
+  ck_assert_uint_gt(hd_plan_bytes(p), 0);
+  hd_plan_free(p);
+}
+END_TEST
+
+static int collect(const char *data, size_t len, void *ctx) {
+  hd__buf *b = ctx;
+  return hd__buf_append(b, data, len);
+}
+
+START_TEST(graph_dot_and_json_output) {
+  hd_node *a = cmd("a \"quoted\""), *b = NULL;
+  ck_assert_int_eq(hd_graph_add_fn(g, "b", "fn", &b), HD_OK);
+  hd_node_after(b, a);
+  hd_plan *p = compile();
+  hd__buf out = {0};
+  ck_assert_int_eq(hd_plan_write_dot(p, collect, &out), HD_OK);
+  ck_assert_str_eq(out.data, "digraph hodos {\n"
+                             "  rankdir=LR;\n"
+                             "  node [shape=box];\n"
+                             "  n0 [label=\"a \\\"quoted\\\"\"];\n"
+                             "  n1 [label=\"b\"];\n"
+                             "  n0 -> n1;\n"
+                             "}\n");
+  hd__buf_cleanup(&out);
+  ck_assert_int_eq(hd_plan_write_json(p, collect, &out), HD_OK);
+  ck_assert_str_eq(
+      out.data,
+      "{\n"
+      "  \"nodes\": [\n"
+      "    {\"id\": 0, \"name\": \"a \\\"quoted\\\"\", \"kind\": \"cmd\", "
+      "\"cmd\": \"true\", \"level\": 0, \"bottom_level\": 2, \"after\": []},\n"
+      "    {\"id\": 1, \"name\": \"b\", \"kind\": \"fn\", \"fn\": \"fn\", "
+      "\"level\": 1, \"bottom_level\": 1, \"after\": [0]}\n"
+      "  ],\n"
+      "  \"edges\": 1,\n"
+      "  \"depth\": 2,\n"
+      "  \"critical_path\": [0, 1],\n"
+      "  \"critical_cost\": 2\n"
+      "}\n");
+  hd__buf_cleanup(&out);
+  hd_plan_free(p);
+}
+END_TEST
+
+START_TEST(graph_batches_and_settings) {
+  hd_node *a = cmd("a"), *b = cmd("b"), *c = cmd("c"), *d = cmd("d");
+  hd_node *deps[] = {c, a, b};
+  ck_assert_int_eq(hd_node_after_all(d, deps, 3), HD_OK);
+  ck_assert_int_eq(hd_node_after_all(d, NULL, 1), HD_EINVAL);
+  hd_node *succs[] = {b, c};
+  ck_assert_int_eq(hd_node_before_all(a, succs, 2), HD_OK);
+  ck_assert_int_eq(hd_node_set_retries(b, 3), HD_OK);
+  ck_assert_int_eq(hd_node_set_timeout(b, 1.5), HD_OK);
+  ck_assert_int_eq(hd_node_set_timeout(b, -1), HD_EINVAL);
+  ck_assert_int_eq(hd_node_set_cpus(b, 0), HD_EINVAL);
+  ck_assert_int_eq(hd_node_set_cpus(c, 4), HD_OK);
+  ck_assert_int_eq(hd_node_set_mem(c, 1u << 30), HD_OK);
+  ck_assert_int_eq(hd_node_set_priority(c, -2), HD_OK);
+  ck_assert_int_eq(hd_node_set_cache(d, 0), HD_OK);
+  hd_plan *p = compile();
+  const uint32_t *preds;
+  ck_assert_uint_eq(hd_plan_node_preds(p, 3, &preds), 3);
+  ck_assert_uint_eq(preds[0], 2);
+  ck_assert_uint_eq(preds[1], 0);
+  ck_assert_uint_eq(preds[2], 1);
+  /* a and the defaults share one settings entry; b, c, d have their own. */
+  ck_assert_uint_eq(p->nsettings, 4);
+  const hd__psettings *sb = hd__plan_settings(p, 1);
+  ck_assert_uint_eq(sb->retries, 3);
+  ck_assert_uint_eq(sb->timeout_ns, 1500000000u);
+  const hd__psettings *sc = hd__plan_settings(p, 2);
+  ck_assert_uint_eq(sc->cpus, 4);
+  ck_assert_uint_eq(sc->mem, 1u << 30);
+  ck_assert_int_eq(sc->priority, -2);
+  ck_assert_uint_eq(hd__plan_settings(p, 3)->cache, 0);
+  ck_assert_uint_eq(hd__plan_settings(p, 0)->cpus, 1);
+  ck_assert_uint_eq(hd__plan_settings(p, 0)->cache, 1);
+  hd_plan_free(p);
+}
+END_TEST
+
+START_TEST(graph_plan_outlives_graph_and_reports) {
+  hd_node *a = cmd("a");
+  hd_plan *p = compile();
+  hd_graph_free(g);
+  g = NULL;
+  ck_assert_str_eq(hd_plan_node_name(p, 0), "a");
+  ck_assert_ptr_null(hd_plan_node_name(p, 1));
+  (void)a;
+  hd_plan_free(p);
+  hd_plan_free(NULL);
+  ck_assert_int_eq(hd_graph_new(&g), HD_OK);
+  ck_assert_int_eq(hd_plan_new(g, NULL), HD_EINVAL);
+  hd_plan *empty = compile();
+  ck_assert_uint_eq(hd_plan_node_count(empty), 0);
+  ck_assert_uint_eq(hd_plan_depth(empty), 0);
+  ck_assert_uint_eq(hd_plan_critical_path(empty, NULL), 0);
+  hd_plan_free(empty);
+}
+END_TEST
+
 Suite *make_suite(void) {
   Suite *s = suite_create("graph");
   TCase *tc = tcase_create("graph");
@@ -292,6 +588,17 @@ Suite *make_suite(void) {
   tcase_add_test(tc, graph_plan_orders_and_links);
   tcase_add_test(tc, graph_plan_puts_dependencies_first);
   tcase_add_test(tc, graph_survives_allocation_failures);
+  tcase_add_test(tc, graph_zip_fanout_names_params_and_commands);
+  tcase_add_test(tc, graph_product_fanout_and_gather_order);
+  tcase_add_test(tc, graph_empty_list_expands_to_nothing);
+  tcase_add_test(tc, graph_zip_lengths_must_agree);
+  tcase_add_test(tc, graph_placeholders_must_be_params);
+  tcase_add_test(tc, graph_shell_braces_are_left_alone);
+  tcase_add_test(tc, graph_param_cannot_be_value_and_list);
+  tcase_add_test(tc, graph_analysis_levels_widths_and_critical_path);
+  tcase_add_test(tc, graph_dot_and_json_output);
+  tcase_add_test(tc, graph_batches_and_settings);
+  tcase_add_test(tc, graph_plan_outlives_graph_and_reports);
   suite_add_tcase(s, tc);
   return s;
 }

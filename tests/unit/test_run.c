@@ -37,8 +37,8 @@ static int fn_join(hd_task *t, void *data) {
   size_t len = 0;
   for (size_t i = 0; i < hd_task_input_count(t); i++) {
     const char *s = hd_value_text(hd_task_input(t, i));
-    len += (size_t)snprintf(buf + len, sizeof(buf) - len, "%s%s",
-                            i ? "+" : "", s ? s : "?");
+    len += (size_t)snprintf(buf + len, sizeof(buf) - len, "%s%s", i ? "+" : "",
+                            s ? s : "?");
   }
   hd_value *v;
   if (hd_value_new_text(buf, len, &v) != HD_OK)
@@ -153,8 +153,7 @@ START_TEST(run_inputs_follow_declaration_order) {
   hd_node_after(j, x);
   hd_node_after(j, y);
   ck_assert_int_eq(hd_run(g, NULL, &rep), HD_OK);
-  ck_assert_str_eq(hd_value_text(hd_report_result_by_name(rep, "j")),
-                   "z+x+y");
+  ck_assert_str_eq(hd_value_text(hd_report_result_by_name(rep, "j")), "z+x+y");
 }
 END_TEST
 
@@ -242,8 +241,8 @@ typedef struct seen {
 
 static void on_event(const hd_event *ev, void *data) {
   seen *s = data;
-  s->len += (size_t)snprintf(s->log + s->len, sizeof(s->log) - s->len,
-                             "%s:%s;", hd_event_type_name(ev->type), ev->task);
+  s->len += (size_t)snprintf(s->log + s->len, sizeof(s->log) - s->len, "%s:%s;",
+                             hd_event_type_name(ev->type), ev->task);
   ck_assert_uint_eq(ev->total, 3);
   s->last_done = ev->done;
 }
@@ -259,8 +258,7 @@ START_TEST(run_emits_events_in_order) {
   o.event_data = &s;
   o.keep_going = 1;
   ck_assert_int_eq(hd_run(g, &o, &rep), HD_ETASK);
-  ck_assert_str_eq(s.log,
-                   "started:a;done:a;started:b;failed:b;skipped:c;");
+  ck_assert_str_eq(s.log, "started:a;done:a;started:b;failed:b;skipped:c;");
   ck_assert_uint_eq(s.last_done, 3);
 }
 END_TEST
@@ -308,8 +306,8 @@ START_TEST(run_writes_results_and_logs_to_the_run_folder) {
   char run_dir[128], path[256];
   snprintf(run_dir, sizeof(run_dir), "%s/deep/run", dir);
   hd_node *a;
-  ck_assert_int_eq(
-      hd_graph_add_cmd(g, "a/b", "echo out; echo err >&2", &a), HD_OK);
+  ck_assert_int_eq(hd_graph_add_cmd(g, "a/b", "echo out; echo err >&2", &a),
+                   HD_OK);
   hd_node *n = fn(".hidden%", "sum");
   hd_node_set_param(n, "add", "42");
   hd_run_opts o;

@@ -160,7 +160,8 @@ START_TEST(workflow_empty_or_not_a_mapping) {
   ck_assert_int_eq(load("# only a comment\n"), HD_ESCHEMA);
   teardown();
   ck_assert_int_eq(load("- a\n- b\n"), HD_ESCHEMA);
-  expect(0, 1, 1, "a workflow must be a mapping with a 'tasks' list, not a list");
+  expect(0, 1, 1,
+         "a workflow must be a mapping with a 'tasks' list, not a list");
   teardown();
   ck_assert_int_eq(load("name: x\n"), HD_ESCHEMA);
   expect(0, 1, 1, "the workflow has no 'tasks'");
@@ -186,8 +187,9 @@ START_TEST(workflow_graph_errors_have_positions) {
   ck_assert_uint_eq(hd_workflow_diag_count(wf), 2);
   expect(0, 6, 13,
          "task 'shout' depends on unknown task 'gret'; did you mean 'greet'?");
-  expect(1, 7, 11, "duplicate task name 'greet' (first declared at "
-                   "wf.yaml:2:11)");
+  expect(1, 7, 11,
+         "duplicate task name 'greet' (first declared at "
+         "wf.yaml:2:11)");
   ck_assert_str_eq(hd_workflow_diag(wf, 0)->task, "shout");
 }
 END_TEST
@@ -243,8 +245,8 @@ START_TEST(workflow_survives_allocation_failures) {
       ck_assert_uint_eq(hd_graph_node_count(hd_workflow_graph(wf)), 3);
       return;
     }
-    ck_assert_msg(rc == HD_ENOMEM || rc == HD_ESCHEMA,
-                  "allocation %ld: %s", n, hd_err_name(rc));
+    ck_assert_msg(rc == HD_ENOMEM || rc == HD_ESCHEMA, "allocation %ld: %s", n,
+                  hd_err_name(rc));
     teardown();
   }
   ck_abort_msg("never succeeded");
