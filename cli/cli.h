@@ -34,6 +34,10 @@ void cli_note(const char *fmt, ...) HD_PRINTF(1, 2);
 void cli_print_diag(const hd_diag *d);
 
 int cmd_run(int argc, char **argv);
+int cmd_validate(int argc, char **argv);
+int cmd_graph(int argc, char **argv);
+void help_validate(FILE *out);
+void help_graph(FILE *out);
 int cmd_help(int argc, char **argv);
 void help_run(FILE *out);
 

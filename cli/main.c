@@ -11,6 +11,8 @@ static void usage(FILE *out) {
         "\n"
         "Commands:\n"
         "  run FILE         run the tasks of a workflow file\n"
+        "  validate FILE    check a workflow file and summarise its graph\n"
+        "  graph FILE       write a workflow's graph as DOT or JSON\n"
         "  help [COMMAND]   show help, for hodos or for one command\n"
         "  version          print the version\n"
         "\n"
@@ -37,6 +39,10 @@ int cmd_help(int argc, char **argv) {
   const char *c = argv[1];
   if (strcmp(c, "run") == 0) {
     help_run(stdout);
+  } else if (strcmp(c, "validate") == 0) {
+    help_validate(stdout);
+  } else if (strcmp(c, "graph") == 0) {
+    help_graph(stdout);
   } else if (strcmp(c, "help") == 0) {
     fputs("Usage: hodos help [COMMAND]\n\n"
           "Show help for hodos, or for one command.\n",
@@ -71,6 +77,10 @@ int main(int argc, char **argv) {
     return cmd_help(argc - 1, argv + 1);
   if (strcmp(c, "run") == 0)
     return cmd_run(argc - 1, argv + 1);
+  if (strcmp(c, "validate") == 0)
+    return cmd_validate(argc - 1, argv + 1);
+  if (strcmp(c, "graph") == 0)
+    return cmd_graph(argc - 1, argv + 1);
   if (c[0] == '-')
     cli_error("unknown option '%s'; see 'hodos --help'", c);
   else

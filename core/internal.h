@@ -65,9 +65,11 @@ HD__INTERNAL void hd__diags_clear(hd__diags *d);
 
 typedef struct hd__strmap {
   struct hd__strmap_slot *slots;
-  size_t cap;   /* a power of two, or 0 */
-  size_t count; /* live entries */
-  size_t used;  /* live entries and tombstones */
+  size_t cap;      /* a power of two, or 0 */
+  size_t count;    /* live entries */
+  size_t used;     /* live entries and tombstones */
+  int borrow_keys; /* set before use: keys are not copied; the caller keeps
+                      them alive and unchanged while they are in the map */
 } hd__strmap;
 
 /* Insert or replace. Returns HD_OK or HD_ENOMEM. */

@@ -69,7 +69,7 @@ static int insert(hd__strmap *m, const char *key, size_t value, int replace) {
       return HD_ENOMEM;
     m->used = m->count;
   }
-  char *copy = hd__strdup(key);
+  char *copy = m->borrow_keys ? (char *)key : hd__strdup(key);
   if (copy == NULL)
     return HD_ENOMEM;
   size_t mask = m->cap - 1;
@@ -106,7 +106,8 @@ int hd__strmap_del(hd__strmap *m, const char *key) {
   struct hd__strmap_slot *s = find(m, key, hash_key(key));
   if (s == NULL)
     return HD_ENOENT;
-  hd__free(s->key);
+  if (!m->borrow_keys)
+    hd__free(s->key);
   s->key = TOMBSTONE;
   m->count--;
   return HD_OK;
@@ -125,7 +126,7 @@ void hd__strmap_each(const hd__strmap *m,
 void hd__strmap_cleanup(hd__strmap *m) {
   for (size_t i = 0; i < m->cap; i++) {
     char *k = m->slots[i].key;
-    if (k != NULL && k != TOMBSTONE)
+    if (k != NULL && k != TOMBSTONE && !m->borrow_keys)
       hd__free(k);
   }
   hd__free(m->slots);

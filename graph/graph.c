@@ -9,14 +9,13 @@ int hd_graph_new(hd_graph **out) {
   hd_graph *g = hd__calloc(1, sizeof(*g));
   if (g == NULL)
     return HD_ENOMEM;
+  /* Names live in their nodes, which live as long as the map. */
+  g->names.borrow_keys = 1;
   *out = g;
   return HD_OK;
 }
 
 static void node_free(hd_node *n) {
-  hd__free(n->name);
-  hd__free(n->cmd);
-  hd__free(n->fn);
   for (size_t i = 0; i < n->ndeps; i++)
     hd__free(n->deps[i].name);
   hd__free(n->deps);
@@ -62,9 +61,13 @@ static int add_node(hd_graph *g, const char *name, hd_node_kind kind,
     return HD_EINVAL;
   if (hd__grow((void **)&g->nodes, &g->cap, g->count + 1, sizeof(hd_node *)))
     return HD_ENOMEM;
-  hd_node *n = hd__calloc(1, sizeof(*n));
+  size_t nlen = strlen(name) + 1, wlen = strlen(what) + 1;
+  hd_node *n = hd__calloc(1, sizeof(*n) + nlen + wlen);
   if (n == NULL)
     return HD_ENOMEM;
+  char *text = (char *)(n + 1);
+  memcpy(text, name, nlen);
+  memcpy(text + nlen, what, wlen);
   n->graph = g;
   n->index = g->count;
   n->kind = kind;
@@ -72,13 +75,15 @@ static int add_node(hd_graph *g, const char *name, hd_node_kind kind,
   n->cpus = 1;
   n->cache = 1;
   n->cost = 1.0;
-  n->name = hd__strdup(name);
-  char **slot = kind == HD_NODE_CMD ? &n->cmd : &n->fn;
-  *slot = hd__strdup(what);
-  if (n->name == NULL || *slot == NULL)
-    goto fail;
-  int rc = hd__strmap_add(&g->names, name, n->index);
-  if (rc != HD_OK && rc != HD_EEXIST)
+  n->name = text;
+  if (kind == HD_NODE_CMD)
+    n->cmd = text + nlen;
+  else
+    n->fn = text + nlen;
+  int rc = hd__strmap_add(&g->names, n->name, n->index);
+  if (rc == HD_EEXIST)
+    n->duplicate = 1;
+  else if (rc != HD_OK)
     goto fail;
   g->nodes[g->count++] = n;
   g->valid = 0;
@@ -104,8 +109,15 @@ int hd_graph_add_fn(hd_graph *g, const char *name, const char *fn,
  * that adding a dependency costs the same however many a node has. */
 static int add_dep(hd_node *n, size_t index, const char *name, int line,
                    int column) {
-  if (hd__grow((void **)&n->deps, &n->capdeps, n->ndeps + 1, sizeof(hd__dep)))
-    return HD_ENOMEM;
+  if (n->ndeps == n->capdeps) {
+    /* Most nodes have few dependencies: start small. */
+    size_t ncap = n->capdeps ? 2 * n->capdeps : 2;
+    hd__dep *p = hd__realloc(n->deps, ncap * sizeof(hd__dep));
+    if (p == NULL)
+      return HD_ENOMEM;
+    n->deps = p;
+    n->capdeps = ncap;
+  }
   hd__dep d = {index, NULL, line, column};
   if (name != NULL && (d.name = hd__strdup(name)) == NULL)
     return HD_ENOMEM;

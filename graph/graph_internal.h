@@ -25,13 +25,15 @@ typedef struct hd__listparam {
   size_t count;
 } hd__listparam;
 
+/* A node and its name and command (or function name) are one block. */
 struct hd_node {
   hd_graph *graph;
   size_t index;
-  char *name;
+  const char *name;
   hd_node_kind kind;
-  char *cmd;
-  char *fn;
+  int duplicate; /* another node had this name first */
+  const char *cmd;
+  const char *fn;
   hd__dep *deps;
   size_t ndeps, capdeps;
   hd__param *params;

@@ -44,6 +44,10 @@ static void pick_items(const hd_node *n, size_t j, size_t *pick) {
 typedef struct builder {
   hd__plan *p;
   hd__buf strings;
+  hd__psettings last;     /* the settings of the previous node, and */
+  uint32_t last_index;    /* their index, or UINT32_MAX */
+  const char *last_what;  /* the previous function name, and */
+  uint32_t last_what_off; /* its offset */
   size_t nparams, capparams;
   size_t capsettings;
   hd__strmap settings_seen; /* settings bytes -> index */
@@ -84,13 +88,19 @@ static int settings_index(builder *b, const hd_node *n, uint32_t *out) {
   s.cpus = n->cpus;
   s.priority = n->priority;
   s.cache = (uint32_t)n->cache;
+  /* Neighbours usually share their settings: no hashing then. */
+  if (b->last_index != UINT32_MAX && memcmp(&s, &b->last, sizeof(s)) == 0) {
+    *out = b->last_index;
+    return HD_OK;
+  }
+  b->last = s;
   char key[64];
   snprintf(key, sizeof(key), "%llx/%llx/%x/%x/%x/%x",
            (unsigned long long)s.timeout_ns, (unsigned long long)s.mem,
            s.retries, s.cpus, (unsigned)s.priority, s.cache);
   size_t idx;
   if (hd__strmap_get(&b->settings_seen, key, &idx)) {
-    *out = (uint32_t)idx;
+    *out = b->last_index = (uint32_t)idx;
     return HD_OK;
   }
   hd__plan *p = b->p;
@@ -99,7 +109,7 @@ static int settings_index(builder *b, const hd_node *n, uint32_t *out) {
       hd__strmap_put(&b->settings_seen, key, p->nsettings) != HD_OK)
     return HD_ENOMEM;
   p->settings[p->nsettings] = s;
-  *out = (uint32_t)p->nsettings++;
+  *out = b->last_index = (uint32_t)p->nsettings++;
   return HD_OK;
 }
 
@@ -141,8 +151,13 @@ static int make_nodes(builder *b, const hd_graph *g, const uint32_t *base) {
         rc = hd__template_render(&tmp, n->cmd, expansion_lookup, &x);
         if (rc == HD_OK)
           rc = add_string(b, tmp.data, tmp.len, &pn->what);
+      } else if (rc == HD_OK && b->last_what != NULL &&
+                 strcmp(b->last_what, n->fn) == 0) {
+        pn->what = b->last_what_off; /* one copy of a repeated name */
       } else if (rc == HD_OK) {
         rc = add_string(b, n->fn, strlen(n->fn), &pn->what);
+        b->last_what = n->fn;
+        b->last_what_off = pn->what;
       }
       /* Params: the node's values, then this expansion's items. */
       pn->param_off = (uint32_t)b->nparams;
@@ -333,6 +348,7 @@ int hd__plan_build(const hd_graph *g, hd__plan **out) {
   int rc = HD_ENOMEM;
   builder b;
   memset(&b, 0, sizeof(b));
+  b.last_index = UINT32_MAX;
   uint32_t *base = hd__malloc((g->count + 1) * sizeof(uint32_t));
   float *costs = NULL;
   hd__plan *p = hd__calloc(1, sizeof(*p));
@@ -351,6 +367,17 @@ int hd__plan_build(const hd_graph *g, hd__plan **out) {
     }
   }
   base[g->count] = (uint32_t)total;
+  /* Names and commands, for one allocation of the string block in the
+     common case (expansions grow it further). */
+  size_t guess = 1;
+  for (size_t i = 0; i < g->count; i++)
+    guess +=
+        strlen(g->nodes[i]->name) + 2 +
+        (g->nodes[i]->kind == HD_NODE_CMD ? strlen(g->nodes[i]->cmd) + 1 : 0);
+  if ((b.strings.data = hd__malloc(guess + 1)) == NULL)
+    goto fail;
+  b.strings.cap = guess + 1;
+  b.strings.data[0] = '\0';
   size_t n = p->count = (size_t)total;
   p->nodes = hd__calloc(n + 1, sizeof(hd__pnode));
   p->order = hd__malloc((n + 1) * sizeof(uint32_t));

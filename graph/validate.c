@@ -67,7 +67,8 @@ static int check_names_and_deps(hd_graph *g, size_t *edges) {
   for (size_t i = 0; i < g->count && rc == HD_OK; i++) {
     hd_node *n = g->nodes[i];
     size_t first;
-    if (hd__strmap_get(&g->names, n->name, &first) && first != i) {
+    if (n->duplicate && hd__strmap_get(&g->names, n->name, &first) &&
+        first != i) {
       const hd_node *f = g->nodes[first];
       if (f->file != NULL && f->line > 0)
         rc = diag_at(g, n, NULL, HD_EGRAPH,
