@@ -27,7 +27,11 @@ void help_run(FILE *out) {
         "Options:\n"
         "  -s, --store DIR     keep run folders under DIR (default: .hodos\n"
         "                      beside FILE)\n"
-        "  -b, --backend NAME  run tasks with this backend (default: serial)\n"
+        "  -b, --backend NAME  run tasks with this backend: threads (the\n"
+        "                      default: tasks in parallel in this process) or\n"
+        "                      serial (one at a time, in file order)\n"
+        "  -j, --jobs N        run up to N tasks at once (default: one per\n"
+        "                      CPU)\n"
         "  -k, --keep-going    after a failure, run every task that does not\n"
         "                      depend on it\n"
         "  -q, --quiet         print no progress, only errors\n"
@@ -39,7 +43,8 @@ void help_run(FILE *out) {
         "\n"
         "Examples:\n"
         "  hodos run examples/quickstart.yaml\n"
-        "  hodos run -k --store /tmp/runs pipeline.yaml > result.txt\n",
+        "  hodos run -k --store /tmp/runs pipeline.yaml > result.txt\n"
+        "  hodos run -j 8 sweep.yaml\n",
         out);
 }
 
@@ -200,19 +205,21 @@ int cmd_run(int argc, char **argv) {
   static const struct option opts[] = {
       {"store", required_argument, NULL, 's'},
       {"backend", required_argument, NULL, 'b'},
+      {"jobs", required_argument, NULL, 'j'},
       {"keep-going", no_argument, NULL, 'k'},
       {"quiet", no_argument, NULL, 'q'},
       {"verbose", no_argument, NULL, 'v'},
       {"help", no_argument, NULL, 'h'},
       {NULL, 0, NULL, 0},
   };
-  const char *store = NULL, *backend = "serial";
+  const char *store = NULL, *backend = "threads";
+  unsigned jobs = 0;
   int keep_going = 0;
   progress pr = {0, 0};
   optind = 0;
   opterr = 0;
   int c;
-  while ((c = getopt_long(argc, argv, "+s:b:kqvh", opts, NULL)) != -1) {
+  while ((c = getopt_long(argc, argv, "+s:b:j:kqvh", opts, NULL)) != -1) {
     switch (c) {
     case 's':
       store = optarg;
@@ -220,6 +227,18 @@ int cmd_run(int argc, char **argv) {
     case 'b':
       backend = optarg;
       break;
+    case 'j': {
+      char *end;
+      errno = 0;
+      unsigned long v = strtoul(optarg, &end, 10);
+      if (errno != 0 || end == optarg || *end != '\0' || v == 0 || v > 1024 ||
+          optarg[0] == '-') {
+        cli_error("-j takes a number of jobs from 1 to 1024, not '%s'", optarg);
+        return EXIT_USAGE;
+      }
+      jobs = (unsigned)v;
+      break;
+    }
     case 'k':
       keep_going = 1;
       break;
@@ -282,6 +301,7 @@ int cmd_run(int argc, char **argv) {
   hd_run_opts o;
   hd_run_opts_init(&o);
   o.backend = backend;
+  o.jobs = jobs;
   o.keep_going = keep_going;
   o.run_dir = run_dir;
   o.interrupt = &interrupted;

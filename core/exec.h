@@ -18,17 +18,25 @@ typedef struct hd__exec {
   size_t ninputs;
   volatile sig_atomic_t *interrupt; /* may be NULL */
   unsigned attempt;
-  int log_fd; /* receives a shell task's whole stderr, or -1 */
+  int log_fd;  /* receives a shell task's whole stderr, or -1 */
+  hd_fn_cb fn; /* a function task's function, when resolved */
+  void *fn_data;
+  uint64_t timeout_ns; /* 0: none */
+  uint64_t start_ns;
   /* out */
   hd_value *output; /* the result, on success */
   int exit_status;  /* a shell task's exit status, or -1 */
   int term_signal;  /* the signal that ended it, or 0 */
   hd__buf message;  /* why it failed */
   hd__buf err_tail; /* the end of a shell task's stderr */
+  int timed_out;    /* it ran past its timeout */
 } hd__exec;
 
 /* Both return HD_OK when the task succeeded, HD_ETASK when it failed (the
- * message says why), HD_EINTR when it was interrupted, HD_ENOMEM. */
+ * message says why; a timeout is a failure), HD_EINTR when it was
+ * interrupted, HD_ENOMEM. A shell task past its timeout gets SIGTERM, then
+ * SIGKILL after a grace period; a function cannot be stopped: it sees
+ * hd_task_cancelled() turn true and fails when it returns. */
 HD__INTERNAL int hd__exec_shell(hd__exec *x);
 HD__INTERNAL int hd__exec_fn(hd__exec *x);
 

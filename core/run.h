@@ -1,8 +1,11 @@
-/* A run in progress: the state every backend shares (per-task states, the
- * report being filled, events), and the helpers backends use to move a
- * task through its states. */
+/* A run in progress: the state every backend shares (per-task states and
+ * join counters, the report being filled, events) and the scheduler that
+ * moves tasks through their states. */
 #ifndef HODOS_CORE_RUN_H
 #define HODOS_CORE_RUN_H
+
+#include <pthread.h>
+#include <stdatomic.h>
 
 #include "exec.h"
 
@@ -20,49 +23,52 @@ typedef struct hd__tstate {
 
 struct hd_report {
   int status;
-  hd__plan *plan; /* owned: names and shape of the run */
+  hd__plan *plan; /* a reference: names and shape of the run */
   hd__tstate *tasks;
-  size_t finished;
   hd__diags diags;
   uint64_t start_ns, end_ns;
 };
+
+/* A function node's resolved function, looked up once per run. */
+typedef struct hd__fnref {
+  hd_fn_cb fn;
+  void *data;
+} hd__fnref;
 
 typedef struct hd__run {
   const hd__plan *plan;
   hd_run_opts opts;
   hd_report *report;
-  char *results_dir; /* RUN_DIR/results, or NULL */
-  char *logs_dir;    /* RUN_DIR/logs, or NULL */
-  int failed;        /* a task failed */
-  int interrupted;
+  char *results_dir;    /* RUN_DIR/results, or NULL */
+  char *logs_dir;       /* RUN_DIR/logs, or NULL */
+  atomic_uint *pending; /* per task: dependencies not yet accounted for */
+  uint32_t *rank;       /* per task: place in plan->order */
+  hd__fnref *fns;       /* per task: its function, or NULL */
+  atomic_size_t finished;
+  atomic_int failed;      /* a task failed */
+  atomic_int interrupted; /* the run was interrupted */
+  pthread_mutex_t event_lock;
+  const struct hd_backend_ops *backend;
+  void *backend_state;
 } hd__run;
-
-/* One backend: how a plan's tasks get run. */
-typedef struct hd__backend {
-  const char *name;
-  const char *description;
-  int (*run)(hd__run *r); /* runs the whole plan; returns HD_OK or ENOMEM */
-} hd__backend;
-
-HD__INTERNAL const hd__backend *hd__backend_find(const char *name);
 
 /* Make a report for plan (taking a reference) with every task pending;
  * plan may be NULL for a run that could not start. */
 HD__INTERNAL int hd__report_new(hd__plan *plan, hd_report **out);
 
-/* Run plan with the options; fills r's report. */
+/* Run the report's plan with the options; fills the report. */
 HD__INTERNAL int hd__run_plan(hd_report *report, const hd_run_opts *o);
 
-/* True once the run must not start new tasks. */
-HD__INTERNAL int hd__run_stopping(hd__run *r);
+/* Results on disk (run.c). */
+HD__INTERNAL int hd__file_name(hd__buf *b, const char *dir, const char *name,
+                               const char *suffix);
+HD__INTERNAL int hd__make_dirs(const char *path);
+HD__INTERNAL int hd__write_result(hd__run *r, const char *name,
+                                  const hd_value *v);
+HD__INTERNAL int hd__open_log(hd__run *r, const char *name);
 
-/* Run one task on the calling thread (worker number w): gather its inputs,
- * execute, record the outcome and emit events. Returns the final state. */
-HD__INTERNAL hd_state hd__run_task(hd__run *r, uint32_t node, unsigned w);
-
-/* Mark a task that will not run as skipped (a dependency failed) or
- * cancelled, with an event. */
-HD__INTERNAL void hd__run_not_run(hd__run *r, uint32_t node, hd_state s,
-                                  const char *fmt, ...) HD_PRINTF(4, 5);
+/* The built-in backends. */
+HD__INTERNAL extern const struct hd_backend_ops hd__backend_serial;
+HD__INTERNAL extern const struct hd_backend_ops hd__backend_threads;
 
 #endif

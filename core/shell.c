@@ -153,11 +153,17 @@ static void on_tick(uv_timer_t *t) {
       kill(-s->proc.pid, SIGKILL);
     return;
   }
-  if (s->x->interrupt == NULL || *s->x->interrupt == 0)
+  int interrupted = s->x->interrupt != NULL && *s->x->interrupt != 0;
+  int late =
+      s->x->timeout_ns != 0 && hd__now_ns() - s->x->start_ns > s->x->timeout_ns;
+  if (!interrupted && !late && s->term_sent == 0)
     return;
   if (s->term_sent == 0) {
     s->term_sent = hd__now_ns();
-    s->killed = 1;
+    if (interrupted)
+      s->killed = 1;
+    else
+      s->x->timed_out = 1;
     kill(-s->proc.pid, SIGTERM);
   } else if (hd__now_ns() - s->term_sent > KILL_GRACE_NS) {
     kill(-s->proc.pid, SIGKILL);
@@ -287,6 +293,10 @@ int hd__exec_shell(hd__exec *x) {
   } else if (s->killed) {
     hd__buf_appendf(&x->message, "interrupted");
     rc = HD_EINTR;
+  } else if (x->timed_out) {
+    hd__buf_appendf(&x->message, "timed out after %.3g s",
+                    (double)x->timeout_ns / 1e9);
+    rc = HD_ETASK;
   } else if (x->term_signal != 0) {
     char nb[32];
     hd__buf_appendf(&x->message, "command killed by %s",

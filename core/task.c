@@ -53,7 +53,10 @@ int hd_task_fail(hd_task *t, const char *fmt, ...) {
 }
 
 int hd_task_cancelled(const hd_task *t) {
-  return t->x->interrupt != NULL && *t->x->interrupt != 0;
+  if (t->x->interrupt != NULL && *t->x->interrupt != 0)
+    return 1;
+  return t->x->timeout_ns != 0 &&
+         hd__now_ns() - t->x->start_ns > t->x->timeout_ns;
 }
 
 unsigned hd_task_attempt(const hd_task *t) { return t->x->attempt; }
@@ -61,15 +64,26 @@ unsigned hd_task_attempt(const hd_task *t) { return t->x->attempt; }
 int hd__exec_fn(hd__exec *x) {
   const char *fn_name = hd__plan_what(x->plan, x->node);
   x->exit_status = -1;
-  hd_fn_cb fn;
-  void *data;
-  if (hd_fn_lookup(fn_name, &fn, &data) != HD_OK) {
+  hd_fn_cb fn = x->fn;
+  void *data = x->fn_data;
+  if (fn == NULL && hd_fn_lookup(fn_name, &fn, &data) != HD_OK) {
     hd__buf_appendf(&x->message, "no function named '%s' is registered",
                     fn_name);
     return HD_ETASK;
   }
   hd_task t = {x, NULL, {0}};
   int rc = fn(&t, data);
+  if (x->timeout_ns != 0 && hd__now_ns() - x->start_ns > x->timeout_ns) {
+    x->timed_out = 1;
+    hd__buf_appendf(&x->message,
+                    "timed out after %.3g s (the function "
+                    "returned after %.3g s)",
+                    (double)x->timeout_ns / 1e9,
+                    (double)(hd__now_ns() - x->start_ns) / 1e9);
+    hd__buf_cleanup(&t.message);
+    hd_value_unref(t.output);
+    return HD_ETASK;
+  }
   if (rc != HD_OK) {
     if (t.message.len > 0)
       hd__buf_append(&x->message, t.message.data, t.message.len);

@@ -3,6 +3,7 @@
 #ifndef HODOS_H
 #define HODOS_H
 
+#include "backend.h"
 #include "common.h"
 #include "error.h"
 #include "event.h"

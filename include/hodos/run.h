@@ -19,7 +19,8 @@ typedef struct hd_report hd_report;
 /* Options of a run. Fill with hd_run_opts_init() and then set what you
  * need; fields are only ever appended. */
 typedef struct hd_run_opts {
-  const char *backend; /* "serial" (the default, also for NULL) */
+  const char *backend; /* a backend's name: "serial" (the default, also
+                          for NULL) or "threads"; see backend.h */
   unsigned jobs;       /* workers or slots; 0 means one per CPU */
   int keep_going;      /* nonzero: after a failure, run all that does not
                           depend on it; zero: stop at the first failure */

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <string.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -141,25 +142,33 @@ START_TEST(shell_background_children_do_not_outlive_the_task) {
 }
 END_TEST
 
-static void *interrupt_later(void *p) {
-  struct timespec ts = {0, 200 * 1000 * 1000};
-  nanosleep(&ts, NULL);
-  *(volatile sig_atomic_t *)p = 1;
-  return NULL;
+/* The interrupt flag is set from a signal handler, as the API says: a
+ * timer raises SIGALRM 200 ms into the run. */
+static volatile sig_atomic_t stop;
+
+static void on_alarm(int sig) {
+  (void)sig;
+  stop = 1;
+}
+
+static void interrupt_later(void) {
+  stop = 0;
+  struct sigaction sa;
+  memset(&sa, 0, sizeof(sa));
+  sa.sa_handler = on_alarm;
+  sigaction(SIGALRM, &sa, NULL);
+  struct itimerval it = {{0, 0}, {0, 200 * 1000}};
+  setitimer(ITIMER_REAL, &it, NULL);
 }
 
 START_TEST(shell_interrupt_terminates_the_running_task) {
   sh("a", "sleep 300");
   sh("b", "echo never");
-  static volatile sig_atomic_t stop;
-  stop = 0;
-  pthread_t th;
-  pthread_create(&th, NULL, interrupt_later, (void *)&stop);
+  interrupt_later();
   hd_run_opts o;
   hd_run_opts_init(&o);
   o.interrupt = &stop;
   ck_assert_int_eq(hd_run(g, &o, &rep), HD_EINTR);
-  pthread_join(th, NULL);
   ck_assert_int_eq(info(0).state, HD_STATE_CANCELLED);
   ck_assert_str_eq(info(0).message, "interrupted");
   ck_assert_int_eq(info(1).state, HD_STATE_CANCELLED);
@@ -169,15 +178,11 @@ END_TEST
 START_TEST(shell_interrupt_escalates_to_sigkill) {
   /* A task that ignores SIGTERM is killed after the grace period. */
   sh("a", "trap '' TERM; sleep 300");
-  static volatile sig_atomic_t stop;
-  stop = 0;
-  pthread_t th;
-  pthread_create(&th, NULL, interrupt_later, (void *)&stop);
+  interrupt_later();
   hd_run_opts o;
   hd_run_opts_init(&o);
   o.interrupt = &stop;
   ck_assert_int_eq(hd_run(g, &o, &rep), HD_EINTR);
-  pthread_join(th, NULL);
   ck_assert_int_eq(info(0).state, HD_STATE_CANCELLED);
 }
 END_TEST

@@ -1,0 +1,320 @@
+/* The threads backend: a work-stealing pool of pthreads.
+ *
+ * Each worker owns a Chase-Lev deque (Le, Pop, Cohen and Zappa Nardelli,
+ * "Correct and efficient work-stealing for weak memory models", PPoPP 2013):
+ * it pushes and takes at the bottom, thieves steal at the top. A task the
+ * scheduler hands back as a continuation runs at once on the same worker,
+ * so a chain costs no queue operation at all. The calling thread is worker
+ * 0; the others are started by wait() and joined before it returns.
+ *
+ * A worker that finds nothing spins briefly, then sleeps on a condition
+ * variable; a submit wakes one sleeper. Sleepers announce themselves
+ * before their last look at the deques, and pushes publish with
+ * sequentially consistent stores before reading the sleeper count, so a
+ * push either is seen by that look or sees the sleeper (see idle()). */
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../core/run.h"
+
+#define SPINS 2048
+
+typedef struct deque {
+  atomic_llong top;
+  char pad1[64 - sizeof(atomic_llong)];
+  atomic_llong bottom;
+  char pad2[64 - sizeof(atomic_llong)];
+  _Atomic uint32_t *buf;
+  long long mask;
+} deque;
+
+typedef struct pool pool;
+
+typedef struct worker {
+  pool *pool;
+  unsigned id;
+  pthread_t thread;
+  deque q;
+  uint64_t rng;
+  char pad[64];
+} worker;
+
+struct pool {
+  hd_backend_host host;
+  unsigned n;
+  worker *workers;
+  unsigned next_submit; /* round robin before the workers start */
+  atomic_int done;
+  atomic_int sleepers;
+  atomic_uint epoch;
+  pthread_mutex_t lock;
+  pthread_cond_t cond;
+};
+
+static _Thread_local worker *self;
+
+/* ---- the deque ---- */
+
+static int deque_init(deque *q, size_t capacity) {
+  size_t cap = 2;
+  while (cap < capacity + 1)
+    cap *= 2;
+  q->buf = hd__malloc(cap * sizeof(*q->buf));
+  if (q->buf == NULL)
+    return HD_ENOMEM;
+  for (size_t i = 0; i < cap; i++)
+    atomic_init(&q->buf[i], 0);
+  q->mask = (long long)cap - 1;
+  atomic_init(&q->top, 0);
+  atomic_init(&q->bottom, 0);
+  return HD_OK;
+}
+
+/* Owner only. The buffer never overflows: each task is pushed once. */
+static void deque_push(deque *q, uint32_t task) {
+  long long b = atomic_load_explicit(&q->bottom, memory_order_relaxed);
+  atomic_store_explicit(&q->buf[b & q->mask], task, memory_order_relaxed);
+  /* seq_cst rather than release: the store must also be ordered before
+     the load of the sleeper count in wake_one(). */
+  atomic_store_explicit(&q->bottom, b + 1, memory_order_seq_cst);
+}
+
+/* Owner only. */
+static uint32_t deque_take(deque *q) {
+  long long b = atomic_load_explicit(&q->bottom, memory_order_relaxed) - 1;
+  /* Sequentially consistent store and load instead of the paper's fence
+     (which ThreadSanitizer cannot follow); the same ordering. */
+  atomic_store_explicit(&q->bottom, b, memory_order_seq_cst);
+  long long t = atomic_load_explicit(&q->top, memory_order_seq_cst);
+  if (t > b) {
+    atomic_store_explicit(&q->bottom, b + 1, memory_order_relaxed);
+    return HD_TASK_NONE;
+  }
+  uint32_t x = atomic_load_explicit(&q->buf[b & q->mask], memory_order_relaxed);
+  if (t == b) {
+    /* The last one: race the thieves for it. */
+    if (!atomic_compare_exchange_strong_explicit(
+            &q->top, &t, t + 1, memory_order_seq_cst, memory_order_relaxed))
+      x = HD_TASK_NONE;
+    atomic_store_explicit(&q->bottom, b + 1, memory_order_relaxed);
+  }
+  return x;
+}
+
+/* Any thread. */
+static uint32_t deque_steal(deque *q) {
+  long long t = atomic_load_explicit(&q->top, memory_order_seq_cst);
+  long long b = atomic_load_explicit(&q->bottom, memory_order_seq_cst);
+  if (t >= b)
+    return HD_TASK_NONE;
+  uint32_t x = atomic_load_explicit(&q->buf[t & q->mask], memory_order_relaxed);
+  if (!atomic_compare_exchange_strong_explicit(
+          &q->top, &t, t + 1, memory_order_seq_cst, memory_order_relaxed))
+    return HD_TASK_NONE;
+  return x;
+}
+
+static int deque_empty(deque *q) {
+  long long t = atomic_load_explicit(&q->top, memory_order_acquire);
+  long long b = atomic_load_explicit(&q->bottom, memory_order_acquire);
+  return t >= b;
+}
+
+/* ---- workers ---- */
+
+static uint32_t find_work(worker *w) {
+  uint32_t x = deque_take(&w->q);
+  if (x != HD_TASK_NONE)
+    return x;
+  pool *p = w->pool;
+  if (p->n == 1)
+    return HD_TASK_NONE;
+  /* xorshift: a random first victim, then every other worker. */
+  w->rng ^= w->rng << 13;
+  w->rng ^= w->rng >> 7;
+  w->rng ^= w->rng << 17;
+  unsigned start = (unsigned)(w->rng % p->n);
+  for (unsigned k = 0; k < p->n; k++) {
+    unsigned v = (start + k) % p->n;
+    if (v == w->id)
+      continue;
+    x = deque_steal(&p->workers[v].q);
+    if (x != HD_TASK_NONE)
+      return x;
+  }
+  return HD_TASK_NONE;
+}
+
+static int any_work(pool *p) {
+  for (unsigned i = 0; i < p->n; i++)
+    if (!deque_empty(&p->workers[i].q))
+      return 1;
+  return 0;
+}
+
+/* Sleep until a submit or the end. Returns 0 when the run is over. */
+static int idle(worker *w) {
+  pool *p = w->pool;
+  atomic_fetch_add(&p->sleepers, 1);
+  unsigned e = atomic_load(&p->epoch);
+  if (atomic_load(&p->done) || any_work(p)) {
+    atomic_fetch_sub(&p->sleepers, 1);
+    return !atomic_load(&p->done) || any_work(p);
+  }
+  pthread_mutex_lock(&p->lock);
+  while (atomic_load(&p->epoch) == e && !atomic_load(&p->done))
+    pthread_cond_wait(&p->cond, &p->lock);
+  pthread_mutex_unlock(&p->lock);
+  atomic_fetch_sub(&p->sleepers, 1);
+  return !atomic_load(&p->done) || any_work(p);
+}
+
+static void work(worker *w) {
+  pool *p = w->pool;
+  self = w;
+  for (;;) {
+    uint32_t task = HD_TASK_NONE;
+    for (int spin = 0; spin < SPINS && task == HD_TASK_NONE; spin++) {
+      task = find_work(w);
+      if (task == HD_TASK_NONE) {
+        if (atomic_load_explicit(&p->done, memory_order_acquire))
+          break;
+        if (spin > SPINS / 2)
+          sched_yield();
+      }
+    }
+    if (task == HD_TASK_NONE) {
+      if (!idle(w))
+        break;
+      continue;
+    }
+    while (task != HD_TASK_NONE)
+      task = p->host.run(p->host.ctx, task, w->id);
+  }
+  self = NULL;
+}
+
+static void *thread_main(void *arg) {
+  work(arg);
+  return NULL;
+}
+
+/* ---- the ops ---- */
+
+static void wake_one(pool *p) {
+  if (atomic_load(&p->sleepers) == 0)
+    return;
+  pthread_mutex_lock(&p->lock);
+  atomic_fetch_add(&p->epoch, 1);
+  pthread_cond_signal(&p->cond);
+  pthread_mutex_unlock(&p->lock);
+}
+
+static int threads_start(void **state, unsigned jobs,
+                         const hd_backend_host *host) {
+  if (jobs == 0) {
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    jobs = cpus > 0 ? (unsigned)cpus : 1;
+  }
+  if (jobs > 1024)
+    return HD_EINVAL;
+  pool *p = hd__calloc(1, sizeof(*p));
+  if (p == NULL)
+    return HD_ENOMEM;
+  p->host = *host;
+  p->n = jobs;
+  p->workers = hd__calloc(jobs, sizeof(worker));
+  if (p->workers == NULL) {
+    hd__free(p);
+    return HD_ENOMEM;
+  }
+  for (unsigned i = 0; i < jobs; i++) {
+    worker *w = &p->workers[i];
+    w->pool = p;
+    w->id = i;
+    w->rng = 0x9e3779b97f4a7c15ull * (i + 1);
+    if (deque_init(&w->q, host->ntasks) != HD_OK) {
+      for (unsigned k = 0; k < i; k++)
+        hd__free((void *)p->workers[k].q.buf);
+      hd__free(p->workers);
+      hd__free(p);
+      return HD_ENOMEM;
+    }
+  }
+  atomic_init(&p->done, 0);
+  atomic_init(&p->sleepers, 0);
+  atomic_init(&p->epoch, 0);
+  pthread_mutex_init(&p->lock, NULL);
+  pthread_cond_init(&p->cond, NULL);
+  *state = p;
+  return HD_OK;
+}
+
+static int threads_submit(void *state, uint32_t task) {
+  pool *p = state;
+  worker *w = self;
+  if (w != NULL && w->pool == p) {
+    deque_push(&w->q, task);
+    wake_one(p);
+    return HD_OK;
+  }
+  /* Before wait(): no worker runs yet, so pushing as the owner is safe;
+     spread the sources over the workers. */
+  worker *owner = &p->workers[p->next_submit++ % p->n];
+  deque_push(&owner->q, task);
+  return HD_OK;
+}
+
+static void threads_finish(void *state) {
+  pool *p = state;
+  pthread_mutex_lock(&p->lock);
+  atomic_store(&p->done, 1);
+  atomic_fetch_add(&p->epoch, 1);
+  pthread_cond_broadcast(&p->cond);
+  pthread_mutex_unlock(&p->lock);
+}
+
+static int threads_wait(void *state) {
+  pool *p = state;
+  unsigned started = 1;
+  int rc = HD_OK;
+  for (; started < p->n; started++)
+    if (pthread_create(&p->workers[started].thread, NULL, thread_main,
+                       &p->workers[started]) != 0) {
+      /* Fewer workers than asked for still finish the run. */
+      hd__log(HD_LOG_WARN, "threads: could only start %u of %u workers",
+              started, p->n);
+      break;
+    }
+  work(&p->workers[0]);
+  for (unsigned i = 1; i < started; i++)
+    pthread_join(p->workers[i].thread, NULL);
+  return rc;
+}
+
+static unsigned threads_capacity(void *state) { return ((pool *)state)->n; }
+
+static void threads_stop(void *state) {
+  pool *p = state;
+  for (unsigned i = 0; i < p->n; i++)
+    hd__free((void *)p->workers[i].q.buf);
+  hd__free(p->workers);
+  pthread_mutex_destroy(&p->lock);
+  pthread_cond_destroy(&p->cond);
+  hd__free(p);
+}
+
+const struct hd_backend_ops hd__backend_threads = {
+    .version = HD_BACKEND_OPS_VERSION,
+    .name = "threads",
+    .description = "a work-stealing pool of threads in this process",
+    .start = threads_start,
+    .submit = threads_submit,
+    .finish = threads_finish,
+    .wait = threads_wait,
+    .capacity = threads_capacity,
+    .stop = threads_stop,
+};

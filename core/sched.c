@@ -1,0 +1,329 @@
+/* The scheduler: join counters, the failure policy, retries and events,
+ * shared by every backend. A backend calls run_task() (through its host)
+ * for each ready task; run_task() executes it, accounts for it and
+ * releases its dependents, keeping one for the same worker. */
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "run.h"
+
+static void emit(hd__run *r, hd_event_type type, uint32_t node,
+                 const char *message, size_t done) {
+  if (r->opts.on_event == NULL)
+    return;
+  const hd__tstate *t = &r->report->tasks[node];
+  hd_event ev;
+  memset(&ev, 0, sizeof(ev));
+  ev.type = type;
+  ev.task = hd__plan_name(r->plan, node);
+  ev.index = node;
+  ev.time_ns = hd__now_ns();
+  if (type == HD_EVENT_DONE || type == HD_EVENT_FAILED)
+    ev.elapsed_ns = t->end_ns - t->start_ns;
+  ev.attempt = t->attempts;
+  ev.worker = t->worker;
+  ev.message = message;
+  ev.done = done;
+  ev.total = r->plan->count;
+  /* Events reach the application one at a time, whichever worker sends
+     them. */
+  pthread_mutex_lock(&r->event_lock);
+  r->opts.on_event(&ev, r->opts.event_data);
+  pthread_mutex_unlock(&r->event_lock);
+}
+
+static int stopping(hd__run *r) {
+  if (r->opts.interrupt != NULL && *r->opts.interrupt != 0)
+    atomic_store(&r->interrupted, 1);
+  return atomic_load_explicit(&r->interrupted, memory_order_relaxed) ||
+         (atomic_load_explicit(&r->failed, memory_order_relaxed) &&
+          !r->opts.keep_going);
+}
+
+static void set_message(hd__tstate *t, const char *fmt, ...) HD_PRINTF(2, 3);
+static void set_message(hd__tstate *t, const char *fmt, ...) {
+  hd__buf b = {0};
+  va_list ap;
+  va_start(ap, fmt);
+  if (hd__buf_vappendf(&b, fmt, ap) == HD_OK) {
+    hd__free(t->message);
+    t->message = b.data;
+  } else {
+    hd__buf_cleanup(&b);
+  }
+  va_end(ap);
+}
+
+/* One attempt; returns HD_OK, HD_ETASK, HD_EINTR or HD_ENOMEM. */
+static int attempt(hd__run *r, uint32_t node, unsigned w, hd_value **inputs,
+                   size_t ninputs, hd__exec *x) {
+  const hd__plan *p = r->plan;
+  hd__tstate *t = &r->report->tasks[node];
+  memset(x, 0, sizeof(*x));
+  x->plan = p;
+  x->node = node;
+  x->interrupt = r->opts.interrupt;
+  x->log_fd = -1;
+  x->inputs = inputs;
+  x->ninputs = ninputs;
+  x->timeout_ns = hd__plan_settings(p, node)->timeout_ns;
+  if (r->fns != NULL) {
+    x->fn = r->fns[node].fn;
+    x->fn_data = r->fns[node].data;
+  }
+  t->state = HD_STATE_RUNNING;
+  t->attempts++;
+  t->worker = w;
+  x->attempt = t->attempts;
+  t->start_ns = x->start_ns = hd__now_ns();
+  emit(r, HD_EVENT_STARTED, node, NULL,
+       atomic_load_explicit(&r->finished, memory_order_relaxed));
+  int rc;
+  if (p->nodes[node].kind == HD_NODE_CMD) {
+    x->log_fd = hd__open_log(r, hd__plan_name(p, node));
+    rc = hd__exec_shell(x);
+    if (x->log_fd >= 0)
+      close(x->log_fd);
+  } else {
+    rc = hd__exec_fn(x);
+  }
+  t->end_ns = hd__now_ns();
+  t->exit_status = x->exit_status;
+  t->term_signal = x->term_signal;
+  hd__free(t->stderr_tail);
+  t->stderr_tail = NULL;
+  if (x->err_tail.len > 0) {
+    t->stderr_tail = x->err_tail.data;
+    x->err_tail.data = NULL;
+  }
+  if (rc == HD_OK && r->results_dir != NULL &&
+      hd__write_result(r, hd__plan_name(p, node), x->output) != HD_OK) {
+    hd__buf_cleanup(&x->message);
+    hd__buf_appendf(&x->message, "cannot write its result under %s: %s",
+                    r->results_dir, strerror(errno));
+    rc = HD_ETASK;
+  }
+  if (rc == HD_ENOMEM && x->message.len == 0)
+    hd__buf_appendf(&x->message, "out of memory");
+  return rc;
+}
+
+/* Execute a task whose dependencies are done: every attempt its retries
+ * allow. */
+static void execute(hd__run *r, uint32_t node, unsigned w) {
+  const hd__plan *p = r->plan;
+  hd__tstate *t = &r->report->tasks[node];
+  uint32_t npred = p->pred_off[node + 1] - p->pred_off[node];
+  hd_value *small[8];
+  hd_value **inputs = npred <= 8 ? small : hd__calloc(npred, sizeof(*inputs));
+  if (inputs == NULL) {
+    t->state = HD_STATE_FAILED;
+    set_message(t, "out of memory gathering its inputs");
+    atomic_store(&r->failed, 1);
+    return;
+  }
+  for (uint32_t k = 0; k < npred; k++)
+    inputs[k] = r->report->tasks[p->preds[p->pred_off[node] + k]].result;
+  unsigned retries = hd__plan_settings(p, node)->retries;
+  for (;;) {
+    hd__exec x;
+    int rc = attempt(r, node, w, inputs, npred, &x);
+    if (rc == HD_OK) {
+      t->state = HD_STATE_DONE;
+      t->result = x.output;
+      x.output = NULL;
+    } else {
+      t->state = rc == HD_EINTR ? HD_STATE_CANCELLED : HD_STATE_FAILED;
+      hd__free(t->message);
+      t->message = x.message.data;
+      x.message.data = NULL;
+    }
+    hd__exec_cleanup(&x);
+    if (t->state != HD_STATE_FAILED || t->attempts > retries || stopping(r))
+      break;
+    hd__log(HD_LOG_INFO, "task '%s' failed (%s); attempt %u of %u",
+            hd__plan_name(p, node), t->message ? t->message : "",
+            t->attempts + 1, retries + 1);
+  }
+  if (t->state == HD_STATE_FAILED)
+    atomic_store(&r->failed, 1);
+  else if (t->state == HD_STATE_CANCELLED)
+    atomic_store(&r->interrupted, 1);
+  if (inputs != small)
+    hd__free(inputs);
+}
+
+static uint32_t run_task(void *ctx, uint32_t node, unsigned w) {
+  hd__run *r = ctx;
+  const hd__plan *p = r->plan;
+  hd__tstate *ts = r->report->tasks;
+  hd__tstate *t = &ts[node];
+
+  /* Skipped when a dependency did not finish; cancelled when the run is
+     stopping; run otherwise. */
+  uint32_t bad = UINT32_MAX;
+  for (uint32_t e = p->pred_off[node]; e < p->pred_off[node + 1]; e++)
+    if (ts[p->preds[e]].state != HD_STATE_DONE) {
+      bad = p->preds[e];
+      break;
+    }
+  if (bad != UINT32_MAX) {
+    t->state = HD_STATE_SKIPPED;
+    set_message(t, "dependency '%s' %s", hd__plan_name(p, bad),
+                ts[bad].state == HD_STATE_FAILED ? "failed" : "did not run");
+  } else if (stopping(r)) {
+    t->state = HD_STATE_CANCELLED;
+    set_message(t, "%s",
+                atomic_load(&r->interrupted) ? "interrupted"
+                                             : "stopped after a failure");
+  } else {
+    execute(r, node, w);
+  }
+
+  size_t done = atomic_fetch_add(&r->finished, 1) + 1;
+  hd_event_type type = t->state == HD_STATE_DONE      ? HD_EVENT_DONE
+                       : t->state == HD_STATE_FAILED  ? HD_EVENT_FAILED
+                       : t->state == HD_STATE_SKIPPED ? HD_EVENT_SKIPPED
+                                                      : HD_EVENT_CANCELLED;
+  emit(r, type, node, t->message, done);
+
+  /* Release the dependents. The one with the highest bottom level runs
+     next on this worker; the others are queued. */
+  uint32_t next = HD_TASK_NONE;
+  for (uint32_t e = p->succ_off[node]; e < p->succ_off[node + 1]; e++) {
+    uint32_t v = p->succs[e];
+    if (atomic_fetch_sub_explicit(&r->pending[v], 1, memory_order_acq_rel) != 1)
+      continue;
+    if (next == HD_TASK_NONE) {
+      next = v;
+    } else if (p->nodes[v].bottom > p->nodes[next].bottom) {
+      r->backend->submit(r->backend_state, next);
+      next = v;
+    } else {
+      r->backend->submit(r->backend_state, v);
+    }
+  }
+  if (done == p->count)
+    r->backend->finish(r->backend_state);
+  return next;
+}
+
+/* Look every function up once, before the run, so that the hot path never
+ * locks the registry. A missing one fails its task when it runs. */
+static int resolve_functions(hd__run *r) {
+  const hd__plan *p = r->plan;
+  int any = 0;
+  for (size_t i = 0; i < p->count && !any; i++)
+    any = p->nodes[i].kind == HD_NODE_FN;
+  if (!any)
+    return HD_OK;
+  r->fns = hd__calloc(p->count + 1, sizeof(hd__fnref));
+  if (r->fns == NULL)
+    return HD_ENOMEM;
+  uint32_t last = UINT32_MAX;
+  for (size_t i = 0; i < p->count; i++) {
+    if (p->nodes[i].kind != HD_NODE_FN)
+      continue;
+    if (last != UINT32_MAX && p->nodes[i].what == p->nodes[last].what) {
+      r->fns[i] = r->fns[last];
+    } else {
+      hd_fn_lookup(hd__plan_what(p, i), &r->fns[i].fn, &r->fns[i].data);
+    }
+    last = (uint32_t)i;
+  }
+  return HD_OK;
+}
+
+static int prepare_dirs(hd__run *r) {
+  hd_report *report = r->report;
+  hd__buf res = {0}, logs = {0};
+  if (hd__buf_appendf(&res, "%s/results", r->opts.run_dir) != HD_OK ||
+      hd__buf_appendf(&logs, "%s/logs", r->opts.run_dir) != HD_OK) {
+    hd__buf_cleanup(&res);
+    hd__buf_cleanup(&logs);
+    return HD_ENOMEM;
+  }
+  r->results_dir = res.data;
+  r->logs_dir = logs.data;
+  if (hd__make_dirs(r->results_dir) != HD_OK ||
+      hd__make_dirs(r->logs_dir) != HD_OK) {
+    hd__diags_add(&report->diags, HD_EIO, r->opts.run_dir, 0, 0, NULL,
+                  "cannot create the run folder: %s", strerror(errno));
+    return HD_EIO;
+  }
+  return HD_OK;
+}
+
+int hd__run_plan(hd_report *report, const hd_run_opts *o) {
+  hd__run r;
+  memset(&r, 0, sizeof(r));
+  r.plan = report->plan;
+  r.report = report;
+  if (o != NULL)
+    r.opts = *o;
+  else
+    hd_run_opts_init(&r.opts);
+  pthread_mutex_init(&r.event_lock, NULL);
+  report->start_ns = hd__now_ns();
+  const hd__plan *p = r.plan;
+  int rc = HD_OK;
+
+  const char *name = r.opts.backend ? r.opts.backend : "serial";
+  r.backend = hd_backend_find(name);
+  if (r.backend == NULL) {
+    hd__buf names = {0};
+    for (size_t i = 0; i < hd_backend_count(); i++)
+      hd__buf_appendf(&names, "%s%s", i ? ", " : "", hd_backend_at(i)->name);
+    hd__diags_add(&report->diags, HD_ENOTSUP, NULL, 0, 0, NULL,
+                  "unknown backend '%s' (available: %s)", name,
+                  names.data ? names.data : "");
+    hd__buf_cleanup(&names);
+    rc = HD_ENOTSUP;
+    goto out;
+  }
+  if (r.opts.run_dir != NULL && (rc = prepare_dirs(&r)) != HD_OK)
+    goto out;
+  r.pending = hd__malloc((p->count + 1) * sizeof(atomic_uint));
+  r.rank = hd__malloc((p->count + 1) * sizeof(uint32_t));
+  if (r.pending == NULL || r.rank == NULL || resolve_functions(&r) != HD_OK) {
+    rc = HD_ENOMEM;
+    goto out;
+  }
+  for (size_t i = 0; i < p->count; i++) {
+    atomic_init(&r.pending[i], p->pred_off[i + 1] - p->pred_off[i]);
+    r.rank[p->order[i]] = (uint32_t)i;
+  }
+  hd_backend_host host = {&r, run_task, p->count, r.rank};
+  if ((rc = r.backend->start(&r.backend_state, r.opts.jobs, &host)) != HD_OK) {
+    hd__diags_add(&report->diags, rc, NULL, 0, 0, NULL,
+                  "backend '%s' could not start: %s", name, hd_strerror(rc));
+    goto out;
+  }
+  for (size_t k = 0; k < p->count; k++) {
+    uint32_t i = p->order[k];
+    if (p->pred_off[i] != p->pred_off[i + 1])
+      break; /* the order puts every source first */
+    r.backend->submit(r.backend_state, i);
+  }
+  if (p->count == 0)
+    r.backend->finish(r.backend_state);
+  rc = r.backend->wait(r.backend_state);
+  r.backend->stop(r.backend_state);
+  if (rc == HD_OK) {
+    if (atomic_load(&r.interrupted))
+      rc = HD_EINTR;
+    else if (atomic_load(&r.failed))
+      rc = HD_ETASK;
+  }
+out:
+  report->status = rc;
+  report->end_ns = hd__now_ns();
+  hd__free(r.results_dir);
+  hd__free(r.logs_dir);
+  hd__free(r.pending);
+  hd__free(r.rank);
+  hd__free(r.fns);
+  pthread_mutex_destroy(&r.event_lock);
+  return rc;
+}

@@ -1,0 +1,302 @@
+/* The threads backend: the same results as serial on large and odd
+ * graphs, the failure policy, retries, timeouts, events and an idle pool
+ * that sleeps. Also run under ThreadSanitizer (scripts/test with
+ * HODOS_SANITIZE=thread). */
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "test_util.h"
+
+static hd_graph *g;
+
+/* Output: 1 + the sum of the integer inputs, so that every node's result
+ * depends on the whole graph above it. */
+static int fn_acc(hd_task *t, void *data) {
+  (void)data;
+  int64_t total = 1;
+  for (size_t i = 0; i < hd_task_input_count(t); i++) {
+    int64_t x;
+    if (hd_value_get_int(hd_task_input(t, i), &x) != HD_OK)
+      return hd_task_fail(t, "input %zu is not an integer", i);
+    total = (total + x) % 1000000007;
+  }
+  hd_value *v;
+  if (hd_value_new_int(total, &v) != HD_OK)
+    return HD_ENOMEM;
+  return hd_task_set_output(t, v);
+}
+
+static int fn_fail(hd_task *t, void *data) {
+  (void)data;
+  return hd_task_fail(t, "no");
+}
+
+static atomic_int flaky_calls;
+static int fn_flaky(hd_task *t, void *data) {
+  (void)data;
+  atomic_fetch_add(&flaky_calls, 1);
+  if (hd_task_attempt(t) < 3)
+    return hd_task_fail(t, "attempt %u fails", hd_task_attempt(t));
+  return HD_OK;
+}
+
+static int fn_sleep(hd_task *t, void *data) {
+  (void)t;
+  (void)data;
+  struct timespec ts = {0, 300 * 1000 * 1000};
+  nanosleep(&ts, NULL);
+  return HD_OK;
+}
+
+static int fn_slow_cooperative(hd_task *t, void *data) {
+  (void)data;
+  for (int i = 0; i < 1000 && !hd_task_cancelled(t); i++) {
+    struct timespec ts = {0, 5 * 1000 * 1000};
+    nanosleep(&ts, NULL);
+  }
+  return HD_OK;
+}
+
+static void setup(void) {
+  hd_fn_register("acc", fn_acc, NULL);
+  hd_fn_register("fail", fn_fail, NULL);
+  hd_fn_register("flaky", fn_flaky, NULL);
+  hd_fn_register("sleep", fn_sleep, NULL);
+  hd_fn_register("slow", fn_slow_cooperative, NULL);
+  ck_assert_int_eq(hd_graph_new(&g), HD_OK);
+}
+
+static void teardown(void) {
+  hd_graph_free(g);
+  g = NULL;
+}
+
+static hd_node **add_nodes(size_t n, const char *fn) {
+  hd_node **nodes = calloc(n, sizeof(*nodes));
+  char name[32];
+  for (size_t i = 0; i < n; i++) {
+    snprintf(name, sizeof(name), "n%zu", i);
+    ck_assert_int_eq(hd_graph_add_fn(g, name, fn, &nodes[i]), HD_OK);
+  }
+  return nodes;
+}
+
+static hd_report *run_with(const char *backend, unsigned jobs, int expect) {
+  hd_run_opts o;
+  hd_run_opts_init(&o);
+  o.backend = backend;
+  o.jobs = jobs;
+  hd_report *r = NULL;
+  ck_assert_int_eq(hd_run(g, &o, &r), expect);
+  return r;
+}
+
+/* Run on serial and on threads with 1..4 workers; every result equal. */
+static void compare_backends(void) {
+  hd_report *ref = run_with("serial", 1, HD_OK);
+  for (unsigned jobs = 1; jobs <= 4; jobs++) {
+    hd_report *r = run_with("threads", jobs, HD_OK);
+    ck_assert_uint_eq(hd_report_count(r, HD_STATE_DONE),
+                      hd_report_task_count(ref));
+    for (size_t i = 0; i < hd_report_task_count(ref); i++)
+      ck_assert_msg(
+          hd_value_equal(hd_report_result(ref, i), hd_report_result(r, i)),
+          "task %zu differs with %u workers", i, jobs);
+    hd_report_free(r);
+  }
+  hd_report_free(ref);
+}
+
+START_TEST(threads_random_dag_matches_serial) {
+  size_t n = 20000;
+  hd_node **nodes = add_nodes(n, "acc");
+  srand(7);
+  for (size_t i = 1; i < n; i++)
+    for (int k = 0; k < 4; k++)
+      hd_node_after(nodes[i], nodes[(size_t)rand() % i]);
+  free(nodes);
+  compare_backends();
+}
+END_TEST
+
+START_TEST(threads_chain_fanout_and_gather) {
+  size_t n = 20000;
+  hd_node **nodes = add_nodes(n, "acc");
+  /* A chain over the first half, a fan-out from its end over the rest,
+     gathered by the last node. */
+  for (size_t i = 1; i < n / 2; i++)
+    hd_node_after(nodes[i], nodes[i - 1]);
+  for (size_t i = n / 2; i + 1 < n; i++) {
+    hd_node_after(nodes[i], nodes[n / 2 - 1]);
+    hd_node_after(nodes[n - 1], nodes[i]);
+  }
+  free(nodes);
+  compare_backends();
+}
+END_TEST
+
+START_TEST(threads_failure_stops_and_keep_going_continues) {
+  hd_node **nodes = add_nodes(200, "acc");
+  hd_node *bad;
+  ck_assert_int_eq(hd_graph_add_fn(g, "bad", "fail", &bad), HD_OK);
+  for (size_t i = 100; i < 200; i++)
+    hd_node_after(nodes[i], i == 150 ? bad : nodes[i - 100]);
+  hd_report *r = run_with("threads", 4, HD_ETASK);
+  ck_assert_uint_eq(hd_report_count(r, HD_STATE_FAILED), 1);
+  ck_assert_uint_eq(hd_report_count(r, HD_STATE_PENDING), 0);
+  ck_assert_uint_eq(hd_report_count(r, HD_STATE_RUNNING), 0);
+  hd_report_free(r);
+
+  hd_run_opts o;
+  hd_run_opts_init(&o);
+  o.backend = "threads";
+  o.jobs = 3;
+  o.keep_going = 1;
+  ck_assert_int_eq(hd_run(g, &o, &r), HD_ETASK);
+  ck_assert_uint_eq(hd_report_count(r, HD_STATE_DONE), 199);
+  ck_assert_uint_eq(hd_report_count(r, HD_STATE_SKIPPED), 1);
+  hd_task_info ti;
+  hd_report_task(r, 150, &ti);
+  ck_assert_int_eq(ti.state, HD_STATE_SKIPPED);
+  ck_assert_str_eq(ti.message, "dependency 'bad' failed");
+  hd_report_free(r);
+  free(nodes);
+}
+END_TEST
+
+START_TEST(threads_retries) {
+  hd_node *f;
+  ck_assert_int_eq(hd_graph_add_fn(g, "f", "flaky", &f), HD_OK);
+  atomic_store(&flaky_calls, 0);
+  hd_report *r = run_with("threads", 2, HD_ETASK);
+  ck_assert_int_eq(atomic_load(&flaky_calls), 1);
+  hd_report_free(r);
+  hd_node_set_retries(f, 2);
+  atomic_store(&flaky_calls, 0);
+  r = run_with("threads", 2, HD_OK);
+  ck_assert_int_eq(atomic_load(&flaky_calls), 3);
+  hd_task_info ti;
+  hd_report_task(r, 0, &ti);
+  ck_assert_uint_eq(ti.attempts, 3);
+  hd_report_free(r);
+}
+END_TEST
+
+START_TEST(threads_function_timeout) {
+  hd_node *s;
+  ck_assert_int_eq(hd_graph_add_fn(g, "s", "slow", &s), HD_OK);
+  hd_node_set_timeout(s, 0.1);
+  hd_report *r = run_with("threads", 2, HD_ETASK);
+  hd_task_info ti;
+  hd_report_task(r, 0, &ti);
+  ck_assert_int_eq(ti.state, HD_STATE_FAILED);
+  ck_assert_ptr_nonnull(strstr(ti.message, "timed out after 0.1 s"));
+  hd_report_free(r);
+}
+END_TEST
+
+START_TEST(threads_shell_timeout_kills) {
+  hd_node *s;
+  ck_assert_int_eq(hd_graph_add_cmd(g, "s", "sleep 30", &s), HD_OK);
+  hd_node_set_timeout(s, 0.2);
+  hd_report *r = run_with("threads", 2, HD_ETASK);
+  hd_task_info ti;
+  hd_report_task(r, 0, &ti);
+  ck_assert_str_eq(ti.message, "timed out after 0.2 s");
+  ck_assert_int_eq(ti.term_signal, SIGTERM);
+  hd_report_free(r);
+}
+END_TEST
+
+static double cpu_seconds(void) {
+  struct rusage ru;
+  getrusage(RUSAGE_SELF, &ru);
+  return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+         (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+}
+
+START_TEST(threads_idle_workers_sleep) {
+  /* One task sleeps 300 ms while three workers have nothing to do: they
+     must sleep, not spin. */
+  hd_node *s;
+  ck_assert_int_eq(hd_graph_add_fn(g, "s", "sleep", &s), HD_OK);
+  double before = cpu_seconds();
+  hd_report *r = run_with("threads", 4, HD_OK);
+  double used = cpu_seconds() - before;
+  hd_report_free(r);
+  ck_assert_msg(used < 0.15, "an idle pool used %.3f s of CPU", used);
+}
+END_TEST
+
+typedef struct counter {
+  int started, finished;
+  int inside; /* events must not overlap */
+  int overlap;
+} counter;
+
+static void on_event(const hd_event *ev, void *data) {
+  counter *c = data;
+  if (c->inside++)
+    c->overlap = 1;
+  if (ev->type == HD_EVENT_STARTED)
+    c->started++;
+  else
+    c->finished++;
+  c->inside--;
+}
+
+START_TEST(threads_events_are_serialised) {
+  hd_node **nodes = add_nodes(5000, "acc");
+  free(nodes);
+  counter c = {0, 0, 0, 0};
+  hd_run_opts o;
+  hd_run_opts_init(&o);
+  o.backend = "threads";
+  o.jobs = 4;
+  o.on_event = on_event;
+  o.event_data = &c;
+  hd_report *r;
+  ck_assert_int_eq(hd_run(g, &o, &r), HD_OK);
+  ck_assert_int_eq(c.started, 5000);
+  ck_assert_int_eq(c.finished, 5000);
+  ck_assert_int_eq(c.overlap, 0);
+  hd_report_free(r);
+}
+END_TEST
+
+START_TEST(threads_empty_graph_and_registry) {
+  hd_report *r = run_with("threads", 2, HD_OK);
+  ck_assert_uint_eq(hd_report_task_count(r), 0);
+  hd_report_free(r);
+  ck_assert_ptr_nonnull(hd_backend_find("threads"));
+  ck_assert_ptr_nonnull(hd_backend_find("serial"));
+  ck_assert_ptr_null(hd_backend_find("nope"));
+  ck_assert_uint_ge(hd_backend_count(), 2);
+  ck_assert_str_eq(hd_backend_at(0)->name, "serial");
+  ck_assert_int_eq(hd_backend_register(hd_backend_find("threads")), HD_EEXIST);
+  ck_assert_int_eq(hd_backend_register(NULL), HD_EINVAL);
+}
+END_TEST
+
+Suite *make_suite(void) {
+  Suite *s = suite_create("threads");
+  TCase *tc = tcase_create("threads");
+  tcase_add_checked_fixture(tc, setup, teardown);
+  tcase_set_timeout(tc, 30);
+  tcase_add_test(tc, threads_random_dag_matches_serial);
+  tcase_add_test(tc, threads_chain_fanout_and_gather);
+  tcase_add_test(tc, threads_failure_stops_and_keep_going_continues);
+  tcase_add_test(tc, threads_retries);
+  tcase_add_test(tc, threads_function_timeout);
+  tcase_add_test(tc, threads_shell_timeout_kills);
+  tcase_add_test(tc, threads_idle_workers_sleep);
+  tcase_add_test(tc, threads_events_are_serialised);
+  tcase_add_test(tc, threads_empty_graph_and_registry);
+  suite_add_tcase(s, tc);
+  return s;
+}
