@@ -107,6 +107,8 @@ HD__INTERNAL size_t hd__edit_distance(const char *a, const char *b,
 HD__INTERNAL int hd__value_alloc(hd_value_kind kind, size_t size,
                                  hd_value **out);
 HD__INTERNAL void *hd__value_mut(hd_value *v);
+/* A shared, immortal empty bytes value (NULL only when out of memory). */
+HD__INTERNAL hd_value *hd__value_empty(void);
 /* Shrink an unshared value's content to size bytes; returns the value,
  * which may have moved. */
 HD__INTERNAL hd_value *hd__value_shrink(hd_value *v, size_t size);

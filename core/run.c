@@ -120,7 +120,9 @@ size_t hd_report_count(const hd_report *r, hd_state s) {
 }
 
 hd_value *hd_report_result(const hd_report *r, size_t i) {
-  return i < hd_report_task_count(r) ? r->tasks[i].result : NULL;
+  if (i >= hd_report_task_count(r) || r->tasks[i].state != HD_STATE_DONE)
+    return NULL;
+  return r->tasks[i].result ? r->tasks[i].result : hd__value_empty();
 }
 
 hd_value *hd_report_result_by_name(const hd_report *r, const char *name) {
@@ -128,7 +130,7 @@ hd_value *hd_report_result_by_name(const hd_report *r, const char *name) {
     return NULL;
   for (size_t i = 0; i < hd_report_task_count(r); i++)
     if (strcmp(hd__plan_name(r->plan, i), name) == 0)
-      return r->tasks[i].result;
+      return hd_report_result(r, i);
   return NULL;
 }
 
@@ -196,6 +198,10 @@ int hd__make_dirs(const char *path) {
 /* Write a result under a temporary name and rename it into place, so that
  * no crash leaves a half-written result. */
 int hd__write_result(hd__run *r, const char *name, const hd_value *v) {
+  if (v == NULL)
+    v = hd__value_empty();
+  if (v == NULL)
+    return HD_ENOMEM;
   hd__buf path = {0}, tmp = {0};
   int rc = hd__file_name(&path, r->results_dir, name, "");
   if (rc == HD_OK)

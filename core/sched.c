@@ -3,6 +3,7 @@
  * for each ready task; run_task() executes it, accounts for it and
  * releases its dependents, keeping one for the same worker. */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -209,6 +210,25 @@ static uint32_t run_task(void *ctx, uint32_t node, unsigned w) {
   return next;
 }
 
+/* qsort has no context argument; runs that sort at the same time are
+ * serialised by this lock. */
+static const hd__plan *sort_plan;
+static pthread_mutex_t sort_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* Ascending urgency: user priority, then bottom level, then the later
+ * place in the plan's order. */
+static int by_urgency(const void *a, const void *b) {
+  uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+  const hd__plan *p = sort_plan;
+  int32_t px = hd__plan_settings(p, x)->priority;
+  int32_t py = hd__plan_settings(p, y)->priority;
+  if (px != py)
+    return px < py ? -1 : 1;
+  if (p->nodes[x].bottom != p->nodes[y].bottom)
+    return p->nodes[x].bottom < p->nodes[y].bottom ? -1 : 1;
+  return x > y ? -1 : x < y;
+}
+
 /* Look every function up once, before the run, so that the hot path never
  * locks the registry. A missing one fails its task when it runs. */
 static int resolve_functions(hd__run *r) {
@@ -300,12 +320,27 @@ int hd__run_plan(hd_report *report, const hd_run_opts *o) {
                   "backend '%s' could not start: %s", name, hd_strerror(rc));
     goto out;
   }
-  for (size_t k = 0; k < p->count; k++) {
-    uint32_t i = p->order[k];
-    if (p->pred_off[i] != p->pred_off[i + 1])
-      break; /* the order puts every source first */
-    r.backend->submit(r.backend_state, i);
+  /* The sources, least urgent first: a worker takes the task it pushed
+     last, so the most urgent (the user's priority, then the longest path
+     ahead) starts first. */
+  size_t nsrc = 0;
+  while (nsrc < p->count &&
+         p->pred_off[p->order[nsrc]] == p->pred_off[p->order[nsrc] + 1])
+    nsrc++; /* the order puts every source first */
+  uint32_t *src = hd__malloc((nsrc + 1) * sizeof(uint32_t));
+  if (src == NULL) {
+    r.backend->stop(r.backend_state);
+    rc = HD_ENOMEM;
+    goto out;
   }
+  memcpy(src, p->order, nsrc * sizeof(uint32_t));
+  pthread_mutex_lock(&sort_lock);
+  sort_plan = p;
+  qsort(src, nsrc, sizeof(uint32_t), by_urgency);
+  pthread_mutex_unlock(&sort_lock);
+  for (size_t k = 0; k < nsrc; k++)
+    r.backend->submit(r.backend_state, src[k]);
+  hd__free(src);
   if (p->count == 0)
     r.backend->finish(r.backend_state);
   rc = r.backend->wait(r.backend_state);

@@ -179,6 +179,10 @@ static int stdin_bufs(hd__exec *x, uv_buf_t **bufs, char (**nums)[32]) {
     return HD_ENOMEM;
   for (size_t i = 0; i < x->ninputs; i++) {
     hd_value *v = x->inputs[i];
+    if (v == NULL) {
+      (*bufs)[i] = uv_buf_init((*nums)[i], 0);
+      continue;
+    }
     int64_t iv;
     double dv;
     if (hd_value_get_int(v, &iv) == HD_OK) {

@@ -17,7 +17,10 @@ const char *hd_task_name(const hd_task *t) {
 size_t hd_task_input_count(const hd_task *t) { return t->x->ninputs; }
 
 hd_value *hd_task_input(const hd_task *t, size_t i) {
-  return i < t->x->ninputs ? t->x->inputs[i] : NULL;
+  if (i >= t->x->ninputs)
+    return NULL;
+  /* A task without output passes on an empty value. */
+  return t->x->inputs[i] ? t->x->inputs[i] : hd__value_empty();
 }
 
 const char *hd_task_param(const hd_task *t, const char *key) {
@@ -95,8 +98,8 @@ int hd__exec_fn(hd__exec *x) {
     return rc == HD_ECANCELED && hd_task_cancelled(&t) ? HD_EINTR : HD_ETASK;
   }
   hd__buf_cleanup(&t.message);
-  if (t.output == NULL && hd_value_new_bytes(NULL, 0, &t.output) != HD_OK)
-    return HD_ENOMEM;
+  /* No output is stored as NULL and read as the shared empty value: a tiny
+     task allocates nothing. */
   x->output = t.output;
   return HD_OK;
 }

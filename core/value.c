@@ -1,4 +1,5 @@
 /* Values: immutable, reference-counted buffers. */
+#include <pthread.h>
 #include <stdalign.h>
 #include <stdatomic.h>
 #include <string.h>
@@ -27,6 +28,21 @@ int hd__value_alloc(hd_value_kind kind, size_t size, hd_value **out) {
 }
 
 void *hd__value_mut(hd_value *v) { return v->data; }
+
+/* One empty bytes value for every task without output, made once and
+ * never freed: its count starts so high that no run brings it to zero. */
+static hd_value *empty_value;
+static pthread_once_t empty_once = PTHREAD_ONCE_INIT;
+
+static void make_empty(void) {
+  if (hd__value_alloc(HD_VALUE_BYTES, 0, &empty_value) == HD_OK)
+    atomic_store(&empty_value->refs, SIZE_MAX / 2);
+}
+
+hd_value *hd__value_empty(void) {
+  pthread_once(&empty_once, make_empty);
+  return empty_value;
+}
 
 hd_value *hd__value_shrink(hd_value *v, size_t size) {
   if (size >= v->size)

@@ -363,6 +363,17 @@ START_TEST(run_survives_allocation_failures) {
 }
 END_TEST
 
+START_TEST(run_task_without_output_passes_an_empty_value) {
+  hd_node *a = fn("a", "count"), *j = fn("j", "join");
+  hd_node_after(j, a);
+  ck_assert_int_eq(hd_run(g, NULL, &rep), HD_OK);
+  hd_value *v = hd_report_result_by_name(rep, "a");
+  ck_assert_ptr_nonnull(v);
+  ck_assert_uint_eq(hd_value_size(v), 0);
+  ck_assert_str_eq(hd_value_text(hd_report_result_by_name(rep, "j")), "");
+}
+END_TEST
+
 START_TEST(run_options_defaults) {
   hd_run_opts o;
   memset(&o, 0xff, sizeof(o));
@@ -399,6 +410,7 @@ Suite *make_suite(void) {
   tcase_add_test(tc, run_unwritable_run_folder_is_an_error);
   tcase_add_test(tc, run_survives_allocation_failures);
   tcase_add_test(tc, run_options_defaults);
+  tcase_add_test(tc, run_task_without_output_passes_an_empty_value);
   suite_add_tcase(s, tc);
   return s;
 }
