@@ -62,11 +62,10 @@ static int deque_init(deque *q, size_t capacity) {
   size_t cap = 2;
   while (cap < capacity + 1)
     cap *= 2;
-  q->buf = hd__malloc(cap * sizeof(*q->buf));
+  /* Zeroed memory is a valid initial state for the slots. */
+  q->buf = hd__big_calloc(cap, sizeof(*q->buf));
   if (q->buf == NULL)
     return HD_ENOMEM;
-  for (size_t i = 0; i < cap; i++)
-    atomic_init(&q->buf[i], 0);
   q->mask = (long long)cap - 1;
   atomic_init(&q->top, 0);
   atomic_init(&q->bottom, 0);
@@ -238,7 +237,8 @@ static int threads_start(void **state, unsigned jobs,
     w->rng = 0x9e3779b97f4a7c15ull * (i + 1);
     if (deque_init(&w->q, host->ntasks) != HD_OK) {
       for (unsigned k = 0; k < i; k++)
-        hd__free((void *)p->workers[k].q.buf);
+        hd__big_free((void *)p->workers[k].q.buf,
+                     (size_t)p->workers[k].q.mask + 1, sizeof(uint32_t));
       hd__free(p->workers);
       hd__free(p);
       return HD_ENOMEM;
@@ -300,7 +300,8 @@ static unsigned threads_capacity(void *state) { return ((pool *)state)->n; }
 static void threads_stop(void *state) {
   pool *p = state;
   for (unsigned i = 0; i < p->n; i++)
-    hd__free((void *)p->workers[i].q.buf);
+    hd__big_free((void *)p->workers[i].q.buf, (size_t)p->workers[i].q.mask + 1,
+                 sizeof(uint32_t));
   hd__free(p->workers);
   pthread_mutex_destroy(&p->lock);
   pthread_cond_destroy(&p->cond);

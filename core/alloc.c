@@ -3,6 +3,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "internal.h"
 
@@ -76,4 +77,29 @@ int hd__grow(void **items, size_t *cap, size_t need, size_t elem) {
   *items = p;
   *cap = ncap;
   return HD_OK;
+}
+
+#define BIG_MIN (1u << 20)
+
+void *hd__big_calloc(size_t count, size_t size) {
+  if (size != 0 && count > SIZE_MAX / size)
+    return NULL;
+  size_t bytes = count * size;
+  if (bytes < BIG_MIN)
+    return hd__calloc(count, size);
+  if (should_fail(bytes))
+    return NULL;
+  void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
+                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+  return p == MAP_FAILED ? NULL : p;
+}
+
+void hd__big_free(void *p, size_t count, size_t size) {
+  if (p == NULL)
+    return;
+  size_t bytes = count * size;
+  if (bytes < BIG_MIN)
+    hd__free(p);
+  else
+    munmap(p, bytes);
 }

@@ -26,6 +26,13 @@ HD__INTERNAL char *hd__strndup(const char *s, size_t n);
  * elements. Returns HD_OK or HD_ENOMEM (leaving *items as it was). */
 HD__INTERNAL int hd__grow(void **items, size_t *cap, size_t need, size_t elem);
 
+/* Large zeroed arrays for a run's per-task state: memory mapped with its
+ * pages populated at once, which on virtual machines costs far less than
+ * a fault per page on first touch. Sizes under a few pages use calloc.
+ * Free with hd__big_free(p, the same size). */
+HD__INTERNAL void *hd__big_calloc(size_t count, size_t size);
+HD__INTERNAL void hd__big_free(void *p, size_t count, size_t size);
+
 /* Test hooks: make the allocation after the next n fail (n < 0: never),
  * and read (then reset) the largest size requested so far. */
 HD__INTERNAL void hd__alloc_fail_after(long n);

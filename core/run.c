@@ -60,13 +60,11 @@ int hd__report_new(hd__plan *plan, hd_report **out) {
     return HD_ENOMEM;
   r->plan = plan;
   if (plan != NULL) {
-    r->tasks = hd__calloc(plan->count + 1, sizeof(hd__tstate));
+    r->tasks = hd__big_calloc(plan->count + 1, sizeof(hd__tstate));
     if (r->tasks == NULL) {
       hd__free(r);
       return HD_ENOMEM;
     }
-    for (size_t i = 0; i < plan->count; i++)
-      r->tasks[i].exit_status = -1;
     hd__plan_ref(plan);
   }
   *out = r;
@@ -78,12 +76,17 @@ void hd_report_free(hd_report *r) {
     return;
   if (r->plan != NULL) {
     for (size_t i = 0; i < r->plan->count; i++) {
-      hd__free(r->tasks[i].message);
-      hd__free(r->tasks[i].stderr_tail);
+      hd__textra *x = r->tasks[i].extra;
+      if (x != NULL) {
+        hd__free(x->message);
+        hd__free(x->stderr_tail);
+        hd__free(x);
+      }
       hd_value_unref(r->tasks[i].result);
     }
   }
-  hd__free(r->tasks);
+  if (r->plan != NULL)
+    hd__big_free(r->tasks, r->plan->count + 1, sizeof(hd__tstate));
   hd__plan_free(r->plan);
   hd__diags_clear(&r->diags);
   hd__free(r);
@@ -100,15 +103,15 @@ int hd_report_task(const hd_report *r, size_t i, hd_task_info *info) {
     return HD_EINVAL;
   const hd__tstate *t = &r->tasks[i];
   info->name = hd__plan_name(r->plan, i);
-  info->state = t->state;
+  info->state = (hd_state)t->state;
   info->attempts = t->attempts;
-  info->exit_status = t->exit_status;
-  info->term_signal = t->term_signal;
+  info->exit_status = t->extra ? t->extra->exit_status : -1;
+  info->term_signal = t->extra ? t->extra->term_signal : 0;
   info->worker = t->worker;
   info->start_ns = t->start_ns;
   info->end_ns = t->end_ns;
-  info->message = t->message;
-  info->stderr_tail = t->stderr_tail;
+  info->message = t->extra ? t->extra->message : NULL;
+  info->stderr_tail = t->extra ? t->extra->stderr_tail : NULL;
   return HD_OK;
 }
 
@@ -251,6 +254,12 @@ int hd__open_log(hd__run *r, const char *name) {
     fd = open(path.data, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
   hd__buf_cleanup(&path);
   return fd;
+}
+
+hd__textra *hd__tstate_extra(hd__tstate *t) {
+  if (t->extra == NULL && (t->extra = hd__calloc(1, sizeof(hd__textra))))
+    t->extra->exit_status = -1;
+  return t->extra;
 }
 
 int hd_plan_run(hd_plan *p, const hd_run_opts *o, hd_report **report) {

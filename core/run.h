@@ -9,17 +9,33 @@
 
 #include "exec.h"
 
-typedef struct hd__tstate {
-  hd_state state;
-  unsigned attempts;
-  int exit_status;
-  int term_signal;
-  unsigned worker;
-  uint64_t start_ns, end_ns;
+/* What most tasks never need, allocated on demand: shell tasks and tasks
+ * that fail, are skipped or cancelled. */
+typedef struct hd__textra {
   char *message;
   char *stderr_tail;
-  hd_value *result;
+  int exit_status;
+  int term_signal;
+} hd__textra;
+
+/* One task's state in a run: 40 bytes, since a run of a million tiny
+ * tasks touches a million of them. */
+typedef struct hd__tstate {
+  hd_value *result; /* NULL: none, or the shared empty value when DONE */
+  uint64_t start_ns, end_ns;
+  hd__textra *extra;
+  uint32_t attempts;
+  uint16_t worker;
+  uint8_t state; /* hd_state */
 } hd__tstate;
+
+/* The task's extra part, made when first needed; NULL when out of
+ * memory. */
+HD__INTERNAL hd__textra *hd__tstate_extra(hd__tstate *t);
+
+static inline const char *hd__tstate_message(const hd__tstate *t) {
+  return t->extra ? t->extra->message : NULL;
+}
 
 struct hd_report {
   int status;

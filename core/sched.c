@@ -47,9 +47,10 @@ static void set_message(hd__tstate *t, const char *fmt, ...) {
   hd__buf b = {0};
   va_list ap;
   va_start(ap, fmt);
-  if (hd__buf_vappendf(&b, fmt, ap) == HD_OK) {
-    hd__free(t->message);
-    t->message = b.data;
+  hd__textra *x = hd__tstate_extra(t);
+  if (x != NULL && hd__buf_vappendf(&b, fmt, ap) == HD_OK) {
+    hd__free(x->message);
+    x->message = b.data;
   } else {
     hd__buf_cleanup(&b);
   }
@@ -75,7 +76,7 @@ static int attempt(hd__run *r, uint32_t node, unsigned w, hd_value **inputs,
   }
   t->state = HD_STATE_RUNNING;
   t->attempts++;
-  t->worker = w;
+  t->worker = (uint16_t)w;
   x->attempt = t->attempts;
   t->start_ns = x->start_ns = hd__now_ns();
   emit(r, HD_EVENT_STARTED, node, NULL,
@@ -90,13 +91,18 @@ static int attempt(hd__run *r, uint32_t node, unsigned w, hd_value **inputs,
     rc = hd__exec_fn(x);
   }
   t->end_ns = hd__now_ns();
-  t->exit_status = x->exit_status;
-  t->term_signal = x->term_signal;
-  hd__free(t->stderr_tail);
-  t->stderr_tail = NULL;
-  if (x->err_tail.len > 0) {
-    t->stderr_tail = x->err_tail.data;
-    x->err_tail.data = NULL;
+  if (p->nodes[node].kind == HD_NODE_CMD || t->extra != NULL) {
+    hd__textra *e = hd__tstate_extra(t);
+    if (e != NULL) {
+      e->exit_status = x->exit_status;
+      e->term_signal = x->term_signal;
+      hd__free(e->stderr_tail);
+      e->stderr_tail = NULL;
+      if (x->err_tail.len > 0) {
+        e->stderr_tail = x->err_tail.data;
+        x->err_tail.data = NULL;
+      }
+    }
   }
   if (rc == HD_OK && r->results_dir != NULL &&
       hd__write_result(r, hd__plan_name(p, node), x->output) != HD_OK) {
@@ -136,16 +142,20 @@ static void execute(hd__run *r, uint32_t node, unsigned w) {
       x.output = NULL;
     } else {
       t->state = rc == HD_EINTR ? HD_STATE_CANCELLED : HD_STATE_FAILED;
-      hd__free(t->message);
-      t->message = x.message.data;
-      x.message.data = NULL;
+      hd__textra *e = hd__tstate_extra(t);
+      if (e != NULL) {
+        hd__free(e->message);
+        e->message = x.message.data;
+        x.message.data = NULL;
+      }
     }
     hd__exec_cleanup(&x);
     if (t->state != HD_STATE_FAILED || t->attempts > retries || stopping(r))
       break;
     hd__log(HD_LOG_INFO, "task '%s' failed (%s); attempt %u of %u",
-            hd__plan_name(p, node), t->message ? t->message : "",
-            t->attempts + 1, retries + 1);
+            hd__plan_name(p, node),
+            hd__tstate_message(t) ? hd__tstate_message(t) : "", t->attempts + 1,
+            retries + 1);
   }
   if (t->state == HD_STATE_FAILED)
     atomic_store(&r->failed, 1);
@@ -187,7 +197,7 @@ static uint32_t run_task(void *ctx, uint32_t node, unsigned w) {
                        : t->state == HD_STATE_FAILED  ? HD_EVENT_FAILED
                        : t->state == HD_STATE_SKIPPED ? HD_EVENT_SKIPPED
                                                       : HD_EVENT_CANCELLED;
-  emit(r, type, node, t->message, done);
+  emit(r, type, node, hd__tstate_message(t), done);
 
   /* Release the dependents. The one with the highest bottom level runs
      next on this worker; the others are queued. */
@@ -304,8 +314,8 @@ int hd__run_plan(hd_report *report, const hd_run_opts *o) {
   }
   if (r.opts.run_dir != NULL && (rc = prepare_dirs(&r)) != HD_OK)
     goto out;
-  r.pending = hd__malloc((p->count + 1) * sizeof(atomic_uint));
-  r.rank = hd__malloc((p->count + 1) * sizeof(uint32_t));
+  r.pending = hd__big_calloc(p->count + 1, sizeof(atomic_uint));
+  r.rank = hd__big_calloc(p->count + 1, sizeof(uint32_t));
   if (r.pending == NULL || r.rank == NULL || resolve_functions(&r) != HD_OK) {
     rc = HD_ENOMEM;
     goto out;
@@ -356,8 +366,8 @@ out:
   report->end_ns = hd__now_ns();
   hd__free(r.results_dir);
   hd__free(r.logs_dir);
-  hd__free(r.pending);
-  hd__free(r.rank);
+  hd__big_free(r.pending, p->count + 1, sizeof(atomic_uint));
+  hd__big_free(r.rank, p->count + 1, sizeof(uint32_t));
   hd__free(r.fns);
   pthread_mutex_destroy(&r.event_lock);
   return rc;
