@@ -51,6 +51,15 @@ typedef struct hd__fnref {
   void *data;
 } hd__fnref;
 
+/* Per worker: when its last task ended, and whether it went straight on
+ * to the next (then that task starts when the last one ended, and the
+ * clock is read once per task instead of twice). */
+typedef struct hd__wstate {
+  uint64_t last_end;
+  int chained;
+  char pad[64 - sizeof(uint64_t) - sizeof(int)];
+} hd__wstate;
+
 typedef struct hd__run {
   const hd__plan *plan;
   hd_run_opts opts;
@@ -66,6 +75,8 @@ typedef struct hd__run {
   pthread_mutex_t event_lock;
   const struct hd_backend_ops *backend;
   void *backend_state;
+  hd__wstate *workers;
+  unsigned nworkers;
 } hd__run;
 
 /* Make a report for plan (taking a reference) with every task pending;

@@ -78,7 +78,9 @@ static int attempt(hd__run *r, uint32_t node, unsigned w, hd_value **inputs,
   t->attempts++;
   t->worker = (uint16_t)w;
   x->attempt = t->attempts;
-  t->start_ns = x->start_ns = hd__now_ns();
+  hd__wstate *ws = w < r->nworkers ? &r->workers[w] : NULL;
+  t->start_ns = x->start_ns =
+      ws != NULL && ws->chained ? ws->last_end : hd__now_ns();
   emit(r, HD_EVENT_STARTED, node, NULL,
        atomic_load_explicit(&r->finished, memory_order_relaxed));
   int rc;
@@ -91,6 +93,8 @@ static int attempt(hd__run *r, uint32_t node, unsigned w, hd_value **inputs,
     rc = hd__exec_fn(x);
   }
   t->end_ns = hd__now_ns();
+  if (ws != NULL)
+    ws->last_end = t->end_ns;
   if (p->nodes[node].kind == HD_NODE_CMD || t->extra != NULL) {
     hd__textra *e = hd__tstate_extra(t);
     if (e != NULL) {
@@ -217,6 +221,8 @@ static uint32_t run_task(void *ctx, uint32_t node, unsigned w) {
   }
   if (done == p->count)
     r->backend->finish(r->backend_state);
+  if (w < r->nworkers)
+    r->workers[w].chained = next != HD_TASK_NONE;
   return next;
 }
 
@@ -330,6 +336,13 @@ int hd__run_plan(hd_report *report, const hd_run_opts *o) {
                   "backend '%s' could not start: %s", name, hd_strerror(rc));
     goto out;
   }
+  r.nworkers = r.backend->capacity(r.backend_state);
+  r.workers = hd__calloc(r.nworkers + 1, sizeof(hd__wstate));
+  if (r.workers == NULL) {
+    r.backend->stop(r.backend_state);
+    rc = HD_ENOMEM;
+    goto out;
+  }
   /* The sources, least urgent first: a worker takes the task it pushed
      last, so the most urgent (the user's priority, then the longest path
      ahead) starts first. */
@@ -369,6 +382,7 @@ out:
   hd__big_free(r.pending, p->count + 1, sizeof(atomic_uint));
   hd__big_free(r.rank, p->count + 1, sizeof(uint32_t));
   hd__free(r.fns);
+  hd__free(r.workers);
   pthread_mutex_destroy(&r.event_lock);
   return rc;
 }
