@@ -49,8 +49,10 @@ typedef struct hd_event {
   size_t total;        /* tasks in the run */
 } hd_event;
 
-/* Receives events. Called on the thread that runs the scheduler, one event
- * at a time; it should return quickly. */
+/* Receives events. It is called from whichever thread ran the task (the
+ * caller's thread with the serial backend, a worker with threads), but
+ * never for two events at once: hodos serialises the calls. It should
+ * return quickly, since the worker waits. */
 typedef void (*hd_event_cb)(const hd_event *ev, void *data);
 
 HD_END_DECLS

@@ -105,7 +105,12 @@ HD_API int hd_node_map_param(hd_node *n, const char *key,
 HD_API int hd_node_set_fanout(hd_node *n, hd_fanout mode);
 
 /* Per-node settings. retries: extra attempts after a failure (default 0).
- * timeout: seconds, 0 for none (default). cpus: slots the task takes
+ * timeout: seconds, 0 for none (default). A shell task past its timeout
+ * gets SIGTERM, then SIGKILL two seconds later, and fails. A function
+ * cannot be stopped from outside its thread: past its timeout
+ * hd_task_cancelled() turns true, and the task fails when the function
+ * returns, however it returns; a function that never looks may run on
+ * well past its limit (the processes backend will enforce hard limits). cpus: slots the task takes
  * (default 1, at least 1). mem: bytes the task needs, 0 when not declared.
  * priority: higher goes first among ready tasks (default 0). cache: zero
  * to never reuse a stored result (default on). cost: the estimated cost

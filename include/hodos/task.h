@@ -61,8 +61,10 @@ HD_API int hd_task_set_output(hd_task *t, hd_value *v);
  * function can write: return hd_task_fail(t, "bad input %zu", i); */
 HD_API int hd_task_fail(hd_task *t, const char *fmt, ...) HD_PRINTF(2, 3);
 
-/* Nonzero once the run asks the task to stop (interrupt, timeout, or stop
- * on failure). Long functions should check it and return HD_ECANCELED. */
+/* Nonzero once the run asks the task to stop: the run was interrupted or
+ * the task is past its timeout. Long functions should check it now and
+ * then and return HD_ECANCELED. The hd_task_* calls are made from the
+ * thread running the task, on its own task only. */
 HD_API int hd_task_cancelled(const hd_task *t);
 
 /* The attempt number, 1 for the first. */
