@@ -148,7 +148,7 @@ int cmd_graph(int argc, char **argv) {
   optind = 0;
   opterr = 0;
   int c;
-  while ((c = getopt_long(argc, argv, "+f:o:h", opts, NULL)) != -1) {
+  while ((c = getopt_long(argc, argv, ":f:o:h", opts, NULL)) != -1) {
     switch (c) {
     case 'f':
       format = optarg;

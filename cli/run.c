@@ -89,7 +89,7 @@ static void on_event(const hd_event *ev, void *data) {
   switch (ev->type) {
   case HD_EVENT_STARTED:
     if (pr->verbose)
-      cli_note("[%zu/%zu] start %s", ev->done + 1, ev->total, ev->task);
+      cli_note("start %s", ev->task);
     break;
   case HD_EVENT_DONE:
     if (!pr->quiet)
@@ -219,7 +219,7 @@ int cmd_run(int argc, char **argv) {
   optind = 0;
   opterr = 0;
   int c;
-  while ((c = getopt_long(argc, argv, "+s:b:j:kqvh", opts, NULL)) != -1) {
+  while ((c = getopt_long(argc, argv, ":s:b:j:kqvh", opts, NULL)) != -1) {
     switch (c) {
     case 's':
       store = optarg;
@@ -233,7 +233,7 @@ int cmd_run(int argc, char **argv) {
       unsigned long v = strtoul(optarg, &end, 10);
       if (errno != 0 || end == optarg || *end != '\0' || v == 0 || v > 1024 ||
           optarg[0] == '-') {
-        cli_error("-j takes a number of jobs from 1 to 1024, not '%s'", optarg);
+        cli_error("-j/--jobs takes a number from 1 to 1024, not '%s'", optarg);
         return EXIT_USAGE;
       }
       jobs = (unsigned)v;
@@ -280,6 +280,22 @@ int cmd_run(int argc, char **argv) {
       cli_error("%s: %s", file, hd_strerror(rc));
     hd_workflow_free(wf);
     return rc == HD_ENOMEM ? EXIT_FAILED : EXIT_USAGE;
+  }
+
+  if (hd_backend_find(backend) == NULL) {
+    char names[256] = "";
+    size_t len = 0;
+    for (size_t i = 0; i < hd_backend_count() && len < sizeof(names); i++)
+      len += (size_t)snprintf(names + len, sizeof(names) - len, "%s%s",
+                              i ? ", " : "", hd_backend_at(i)->name);
+    cli_error("unknown backend '%s'; available: %s", backend, names);
+    hd_workflow_free(wf);
+    return EXIT_USAGE;
+  }
+  if (hd_graph_node_count(hd_workflow_graph(wf)) == 0) {
+    cli_note("%s has no tasks; nothing to do", file);
+    hd_workflow_free(wf);
+    return EXIT_OK;
   }
 
   char *store_owned = store ? NULL : default_store(file);

@@ -44,8 +44,6 @@ size_t hd_diag_format(const hd_diag *d, char *buf, size_t len) {
       n = snprintf(buf, len, "%s:%d: %s", d->file, d->line, msg);
     else if (d->file != NULL)
       n = snprintf(buf, len, "%s: %s", d->file, msg);
-    else if (d->task != NULL)
-      n = snprintf(buf, len, "task '%s': %s", d->task, msg);
     else
       n = snprintf(buf, len, "%s", msg);
   }

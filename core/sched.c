@@ -144,6 +144,11 @@ static void execute(hd__run *r, uint32_t node, unsigned w) {
       t->state = HD_STATE_DONE;
       t->result = x.output;
       x.output = NULL;
+      if (t->extra != NULL) {
+        /* A retry that succeeded: the earlier failure is not the outcome. */
+        hd__free(t->extra->message);
+        t->extra->message = NULL;
+      }
     } else {
       t->state = rc == HD_EINTR ? HD_STATE_CANCELLED : HD_STATE_FAILED;
       hd__textra *e = hd__tstate_extra(t);

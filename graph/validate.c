@@ -228,8 +228,8 @@ static int check_placeholder(const char *name, size_t len, void *ctx) {
   else
     c->rc = diag_at(c->g, c->n, NULL, HD_EGRAPH,
                     "task '%s' uses {%s} in its command but has no param "
-                    "'%s'",
-                    c->n->name, key, key);
+                    "'%s' (write {{%s}} for a literal {%s})",
+                    c->n->name, key, key, key, key);
   return 0; /* report every unknown placeholder */
 }
 

@@ -73,7 +73,7 @@ typedef struct hd_diag {
 
 /* Writes a diagnostic as one line into buf (at most len bytes, always
  * NUL-terminated when len > 0): "FILE:LINE:COL: message" when the position
- * is known, "task 'NAME': message" when only the task is, else the message.
+ * is known, else the message (which names the task when there is one).
  * Returns the length the full line needs, like snprintf. Thread-safe. */
 HD_API size_t hd_diag_format(const hd_diag *d, char *buf, size_t len);
 

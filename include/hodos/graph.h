@@ -112,7 +112,9 @@ HD_API int hd_node_set_fanout(hd_node *n, hd_fanout mode);
  * returns, however it returns; a function that never looks may run on
  * well past its limit (the processes backend will enforce hard limits). cpus: slots the task takes
  * (default 1, at least 1). mem: bytes the task needs, 0 when not declared.
- * priority: higher goes first among ready tasks (default 0). cache: zero
+ * priority: among the tasks ready when a run starts, higher goes first
+ * with the threads backend (default 0); later, the scheduler favours the
+ * longest path ahead (the bottom level). cache: zero
  * to never reuse a stored result (default on). cost: the estimated cost
  * used to find the critical path (default 1, must be positive).
  * Errors: HD_EINVAL (NULL, timeout or cost negative or not finite, cpus

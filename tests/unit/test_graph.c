@@ -406,7 +406,8 @@ START_TEST(graph_placeholders_must_be_params) {
                                 "has no param 'smaple'; did you mean "
                                 "'sample'?");
   ck_assert_str_eq(diag_msg(1),
-                   "task 'a' uses {zzz} in its command but has no param 'zzz'");
+                   "task 'a' uses {zzz} in its command but has no param 'zzz' "
+                   "(write {{zzz}} for a literal {zzz})");
 }
 END_TEST
 

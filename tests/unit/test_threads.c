@@ -183,6 +183,7 @@ START_TEST(threads_retries) {
   hd_task_info ti;
   hd_report_task(r, 0, &ti);
   ck_assert_uint_eq(ti.attempts, 3);
+  ck_assert_ptr_null(ti.message); /* the earlier failures are not kept */
   hd_report_free(r);
 }
 END_TEST
