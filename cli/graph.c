@@ -164,8 +164,11 @@ int cmd_graph(int argc, char **argv) {
                 argv[optind - 1]);
       return EXIT_USAGE;
     default:
-      cli_error("unknown option '%s'; see 'hodos help graph'",
-                argv[optind - 1]);
+      if (optopt != 0)
+        cli_error("unknown option '-%c'; see 'hodos help graph'", optopt);
+      else
+        cli_error("unknown option '%s'; see 'hodos help graph'",
+                  argv[optind - 1]);
       return EXIT_USAGE;
     }
   }

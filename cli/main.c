@@ -1,4 +1,5 @@
 /* hodos: the command-line front end. */
+#include <errno.h>
 #include <signal.h>
 #include <string.h>
 
@@ -56,6 +57,16 @@ int cmd_help(int argc, char **argv) {
   return EXIT_OK;
 }
 
+/* Help and version text that cannot be written (a full disk, a closed
+ * pipe) is an error, not a silent success. */
+static int flushed(int code) {
+  if (fflush(stdout) != 0 || ferror(stdout)) {
+    cli_error("cannot write to standard output: %s", strerror(errno));
+    return code == EXIT_OK ? EXIT_FAILED : code;
+  }
+  return code;
+}
+
 int main(int argc, char **argv) {
   /* A closed output pipe (hodos run wf.yaml | head) ends the output
      quietly, with EPIPE, instead of killing the run. */
@@ -67,14 +78,14 @@ int main(int argc, char **argv) {
   }
   const char *c = argv[1];
   if (strcmp(c, "-h") == 0 || strcmp(c, "--help") == 0)
-    return cmd_help(1, argv);
+    return flushed(cmd_help(1, argv));
   if (strcmp(c, "-V") == 0 || strcmp(c, "--version") == 0 ||
       strcmp(c, "version") == 0) {
     version();
-    return EXIT_OK;
+    return flushed(EXIT_OK);
   }
   if (strcmp(c, "help") == 0)
-    return cmd_help(argc - 1, argv + 1);
+    return flushed(cmd_help(argc - 1, argv + 1));
   if (strcmp(c, "run") == 0)
     return cmd_run(argc - 1, argv + 1);
   if (strcmp(c, "validate") == 0)

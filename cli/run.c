@@ -108,7 +108,7 @@ static void on_event(const hd_event *ev, void *data) {
                ev->message ? ev->message : "");
     break;
   case HD_EVENT_CANCELLED:
-    if (pr->verbose)
+    if (!pr->quiet)
       cli_note("[%zu/%zu] cancelled %s: %s", ev->done, ev->total, ev->task,
                ev->message ? ev->message : "");
     break;
@@ -256,7 +256,11 @@ int cmd_run(int argc, char **argv) {
                 argv[optind - 1]);
       return EXIT_USAGE;
     default:
-      cli_error("unknown option '%s'; see 'hodos help run'", argv[optind - 1]);
+      if (optopt != 0)
+        cli_error("unknown option '-%c'; see 'hodos help run'", optopt);
+      else
+        cli_error("unknown option '%s'; see 'hodos help run'",
+                  argv[optind - 1]);
       return EXIT_USAGE;
     }
   }

@@ -188,10 +188,17 @@ static uint32_t run_task(void *ctx, uint32_t node, unsigned w) {
       bad = p->preds[e];
       break;
     }
-  if (bad != UINT32_MAX) {
+  if (bad != UINT32_MAX && ts[bad].state != HD_STATE_CANCELLED) {
+    /* Downstream of a failure: skipped. */
     t->state = HD_STATE_SKIPPED;
     set_message(t, "dependency '%s' %s", hd__plan_name(p, bad),
-                ts[bad].state == HD_STATE_FAILED ? "failed" : "did not run");
+                ts[bad].state == HD_STATE_FAILED ? "failed" : "was skipped");
+  } else if (bad != UINT32_MAX) {
+    /* Downstream of a cancellation: cancelled, for the same reason. */
+    t->state = HD_STATE_CANCELLED;
+    set_message(t, "%s",
+                atomic_load(&r->interrupted) ? "interrupted"
+                                             : "stopped after a failure");
   } else if (stopping(r)) {
     t->state = HD_STATE_CANCELLED;
     set_message(t, "%s",

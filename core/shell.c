@@ -307,8 +307,11 @@ int hd__exec_shell(hd__exec *x) {
                     hd__signal_name(x->term_signal, nb, sizeof(nb)));
     rc = HD_ETASK;
   } else if (x->exit_status != 0) {
-    hd__buf_appendf(&x->message, "command exited with status %d",
-                    x->exit_status);
+    hd__buf_appendf(&x->message, "command exited with status %d%s",
+                    x->exit_status,
+                    x->exit_status == 127   ? " (command not found)"
+                    : x->exit_status == 126 ? " (command not executable)"
+                                            : "");
     rc = HD_ETASK;
   } else if (hd_value_new_bytes(s->outbuf.data, s->outbuf.len, &x->output) !=
              HD_OK) {

@@ -61,10 +61,20 @@ static int parse_yaml(loader *L, const char *text, size_t len) {
     return HD_ENOMEM;
   yaml_parser_set_input_string(&p, (const unsigned char *)text, len);
   if (!yaml_parser_load(&p, &L->doc)) {
+    /* At the end of the stream (an unclosed quote or bracket) the useful
+       place is where the unfinished thing began. */
     const yaml_mark_t *m = &p.problem_mark;
+    if (p.context != NULL && p.problem != NULL &&
+        strstr(p.problem, "end of stream") != NULL)
+      m = &p.context_mark;
     if (p.context != NULL)
       report(L, HD_ESYNTAX, m, "%s %s", p.problem ? p.problem : "syntax error",
              p.context);
+    else if (p.problem != NULL &&
+             strcmp(p.problem, "mapping values are not allowed in this "
+                               "context") == 0)
+      report(L, HD_ESYNTAX, m, "%s (a value that holds ': ' must be quoted)",
+             p.problem);
     else
       report(L, HD_ESYNTAX, m, "%s", p.problem ? p.problem : "syntax error");
     yaml_parser_delete(&p);
@@ -169,6 +179,23 @@ static void check_keys(loader *L, yaml_node_t *map, const char *const *keys,
   }
 }
 
+/* Whether an unknown key of map looks like a misspelling of want: then
+ * "unknown key ... did you mean" says it all, and "has no 'want'" would
+ * only repeat it. */
+static int misspelled(loader *L, yaml_node_t *map, const char *const *keys,
+                      const char *want) {
+  for (yaml_node_pair_t *a = map->data.mapping.pairs.start;
+       a < map->data.mapping.pairs.top; a++) {
+    yaml_node_t *k = yaml_document_get_node(&L->doc, a->key);
+    if (k->type != YAML_SCALAR_NODE)
+      continue;
+    const char *s = closest(scalar(k), keys);
+    if (s != NULL && strcmp(s, want) == 0 && strcmp(scalar(k), want) != 0)
+      return 1;
+  }
+  return 0;
+}
+
 static yaml_node_t *get(loader *L, yaml_node_t *map, const char *key) {
   for (yaml_node_pair_t *a = map->data.mapping.pairs.start;
        a < map->data.mapping.pairs.top; a++) {
@@ -205,7 +232,8 @@ static void check_task(loader *L, yaml_node_t *t, size_t i) {
   hd__buf_cleanup(&label);
 
   if (name == NULL) {
-    report(L, HD_ESCHEMA, &t->start_mark, "%s has no 'name'", what);
+    if (!misspelled(L, t, hd__wf_task_keys, "name"))
+      report(L, HD_ESCHEMA, &t->start_mark, "%s has no 'name'", what);
   } else if (!is_string(name)) {
     want_string(L, name, "name", what);
   } else {
@@ -221,9 +249,10 @@ static void check_task(loader *L, yaml_node_t *t, size_t i) {
   if (tname != NULL)
     snprintf(what, sizeof(what), "task '%.40s'", tname);
   yaml_node_t *run = get(L, t, "run");
-  if (run == NULL)
-    report(L, HD_ESCHEMA, &t->start_mark, "%s has no 'run' command", what);
-  else if (!is_string(run))
+  if (run == NULL) {
+    if (!misspelled(L, t, hd__wf_task_keys, "run"))
+      report(L, HD_ESCHEMA, &t->start_mark, "%s has no 'run' command", what);
+  } else if (!is_string(run))
     want_string(L, run, "run", what);
   else if (scalar(run)[0] == '\0')
     report(L, HD_ESCHEMA, &run->start_mark, "'run' of %s is empty", what);
@@ -242,8 +271,7 @@ static void check_task(loader *L, yaml_node_t *t, size_t i) {
     yaml_node_t *v = yaml_document_get_node(&L->doc, *it);
     if (!is_string(v))
       report(L, HD_ESCHEMA, &v->start_mark,
-             "'after' of %s lists task names, and this is %s", what,
-             type_name(v));
+             "'after' of %s must list task names, not %s", what, type_name(v));
   }
 }
 
@@ -265,7 +293,8 @@ static void check_document(loader *L) {
   want_string(L, get(L, root, "description"), "description", "the workflow");
   yaml_node_t *tasks = get(L, root, "tasks");
   if (tasks == NULL) {
-    report(L, HD_ESCHEMA, &root->start_mark, "the workflow has no 'tasks'");
+    if (!misspelled(L, root, hd__wf_top_keys, "tasks"))
+      report(L, HD_ESCHEMA, &root->start_mark, "the workflow has no 'tasks'");
     return;
   }
   if (tasks->type != YAML_SEQUENCE_NODE) {

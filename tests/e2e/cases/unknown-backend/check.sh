@@ -1,0 +1,2 @@
+. "$CASEDIR/../check-lib.sh"
+no_rundir

@@ -1,0 +1,324 @@
+#!/bin/sh
+# The hodos command outside `hodos run FILE`: help, version, usage errors.
+#
+# Usage: sh cli.sh HODOS_BIN [SRCDIR]
+#
+# With SRCDIR, `hodos --version` must print the version that
+# SRCDIR/include/hodos/version.h declares; without it, any X.Y.Z.
+# Each check runs hodos with NO_COLOR=1 in a temporary folder and compares
+# its exit status, standard output and standard error. A check marked as a
+# known bug (xfail) is reported but does not fail the run while it fails;
+# once it passes, it fails the run so that the mark is removed.
+# Exits 1 when a check failed, 2 on a usage error.
+
+set -u
+
+if [ "$#" -lt 1 ] || [ "$#" -gt 2 ]; then
+  echo "usage: sh cli.sh HODOS_BIN [SRCDIR]" >&2
+  exit 2
+fi
+hodos=$1
+case $hodos in /*) ;; *) hodos=$(pwd)/$hodos ;; esac
+if [ ! -x "$hodos" ] || [ -d "$hodos" ]; then
+  echo "cli.sh: $hodos is not an executable file" >&2
+  exit 2
+fi
+version_re='[0-9][0-9]*\.[0-9][0-9]*\.[0-9][0-9]*'
+version=
+if [ "$#" = 2 ]; then
+  version=$(sed -n 's/^#define HD_VERSION_STRING "\(.*\)"$/\1/p' \
+    "$2/include/hodos/version.h")
+  if [ -z "$version" ]; then
+    echo "cli.sh: no HD_VERSION_STRING in $2/include/hodos/version.h" >&2
+    exit 2
+  fi
+fi
+
+tmp=
+# shellcheck disable=SC2317 # cleanup and on_signal run from traps
+cleanup() {
+  if [ -n "$tmp" ]; then
+    rm -rf "$tmp"
+  fi
+}
+trap cleanup EXIT
+trap 'cleanup; trap - EXIT; exit 129' HUP
+trap 'cleanup; trap - EXIT; exit 130' INT
+trap 'cleanup; trap - EXIT; exit 143' TERM
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/hodos-cli.XXXXXX") || {
+  echo "cli.sh: cannot make a temporary folder" >&2
+  exit 1
+}
+out=$tmp/stdout
+err=$tmp/stderr
+printf 'tasks:\n  - name: a\n    run: echo a\n' >"$tmp/ok.yaml"
+
+passed=0
+failed=0
+xfailed=0
+failed_names=
+name=
+problems=
+xfail=
+
+# start NAME: begin a check.
+start() {
+  name=$1
+  problems=
+  xfail=
+}
+
+# known_bug REASON: the current check shows a known bug.
+known_bug() {
+  xfail=$1
+}
+
+problem() {
+  problems="$problems
+  $1"
+}
+
+# hd ARGS...: run hodos in the temporary folder.
+hd() {
+  (cd "$tmp" && NO_COLOR=1 exec "$hodos" "$@") <"/dev/null" >"$out" 2>"$err"
+  status=$?
+}
+
+status_is() {
+  [ "$status" = "$1" ] || problem "exit status $status, expected $1"
+}
+
+# same_text WHAT FILE TEXT: FILE holds exactly TEXT and a newline (or is
+# empty when TEXT is empty).
+same_text() {
+  if [ -z "$3" ]; then
+    [ ! -s "$2" ] || problem "$1 should be empty; it holds:
+$(sed 's/^/    | /' "$2")"
+  elif ! printf '%s\n' "$3" | cmp -s - "$2"; then
+    problem "$1 differs (--- expected, +++ actual):
+$(printf '%s\n' "$3" | diff -u - "$2" | sed 's/^/    /')"
+  fi
+}
+
+out_is() { same_text stdout "$out" "$1"; }
+err_is() { same_text stderr "$err" "$1"; }
+
+# first_line_is WHAT FILE TEXT
+first_line_is() {
+  first=$(sed -n 1p "$2")
+  [ "$first" = "$3" ] || problem "$1 starts with '$first', not '$3'"
+}
+
+finish() {
+  if [ -n "$xfail" ]; then
+    if [ -z "$problems" ]; then
+      echo "XPASS $name: passes now; remove its known_bug mark ($xfail)"
+      failed=$((failed + 1))
+      failed_names="$failed_names $name"
+    else
+      echo "XFAIL $name: $xfail$problems"
+      xfailed=$((xfailed + 1))
+    fi
+  elif [ -z "$problems" ]; then
+    echo "PASS  $name"
+    passed=$((passed + 1))
+  else
+    echo "FAIL  $name$problems"
+    failed=$((failed + 1))
+    failed_names="$failed_names $name"
+  fi
+}
+
+usage_line='Usage: hodos [--help] [--version] COMMAND [ARGS]'
+run_usage_line='Usage: hodos run [OPTIONS] FILE'
+
+# ---- help ----
+
+start help-long
+hd --help
+status_is 0
+first_line_is stdout "$out" "$usage_line"
+grep -q '^  run FILE ' "$out" || problem "--help does not list 'run'"
+err_is ''
+cp "$out" "$tmp/help.txt"
+finish
+
+start help-short
+hd -h
+status_is 0
+cmp -s "$out" "$tmp/help.txt" || problem "-h prints other text than --help"
+err_is ''
+finish
+
+start help-command
+hd help
+status_is 0
+cmp -s "$out" "$tmp/help.txt" || problem "'help' prints other text than --help"
+err_is ''
+finish
+
+start no-arguments
+hd
+status_is 2
+out_is ''
+# The usage goes to stderr, since it answers a mistake.
+cmp -s "$err" "$tmp/help.txt" || problem "stderr is not the --help text"
+finish
+
+start help-run
+hd help run
+status_is 0
+first_line_is stdout "$out" "$run_usage_line"
+for opt in --store --backend --jobs --keep-going --quiet --verbose --help; do
+  grep -q -- "$opt" "$out" || problem "'help run' does not mention $opt"
+done
+err_is ''
+cp "$out" "$tmp/help-run.txt"
+finish
+
+start run-help
+hd run --help
+status_is 0
+cmp -s "$out" "$tmp/help-run.txt" ||
+  problem "'run --help' prints other text than 'help run'"
+err_is ''
+finish
+
+start help-unknown-command
+hd help nope
+status_is 2
+out_is ''
+err_is "hodos: error: no command named 'nope'; see 'hodos --help'"
+finish
+
+# ---- version ----
+
+for v in --version -V version; do
+  start "version($v)"
+  hd "$v"
+  status_is 0
+  if [ -n "$version" ]; then
+    out_is "hodos $version"
+  else
+    if ! grep -q "^hodos $version_re\$" "$out" ||
+      [ "$(wc -l <"$out")" -ne 1 ]; then
+      problem "stdout is not one line 'hodos X.Y.Z': $(cat "$out")"
+    fi
+  fi
+  err_is ''
+  finish
+done
+
+# ---- usage errors ----
+
+start unknown-command
+hd nope
+status_is 2
+out_is ''
+err_is "hodos: error: no command named 'nope'; see 'hodos --help'"
+finish
+
+start unknown-option
+hd --nope
+status_is 2
+out_is ''
+err_is "hodos: error: unknown option '--nope'; see 'hodos --help'"
+finish
+
+start run-no-file
+hd run
+status_is 2
+out_is ''
+err_is "hodos: error: no workflow file given; usage: hodos run [OPTIONS] FILE"
+finish
+
+start run-two-files
+hd run ok.yaml other.yaml
+status_is 2
+out_is ''
+err_is "hodos: error: one workflow file at a time ('other.yaml' is extra)"
+finish
+
+start run-unknown-option
+hd run -x ok.yaml
+status_is 2
+out_is ''
+err_is "hodos: error: unknown option '-x'; see 'hodos help run'"
+finish
+
+start run-unknown-option-in-cluster
+hd run -kx ok.yaml
+status_is 2
+out_is ''
+err_is "hodos: error: unknown option '-x'; see 'hodos help run'"
+finish
+
+start run-missing-value-short
+hd run -s
+status_is 2
+out_is ''
+err_is "hodos: error: option '-s' needs a value; see 'hodos help run'"
+finish
+
+start run-missing-value-long
+hd run --store
+status_is 2
+out_is ''
+err_is "hodos: error: option '--store' needs a value; see 'hodos help run'"
+finish
+
+start run-bad-jobs
+hd run -j 0 ok.yaml
+status_is 2
+out_is ''
+err_is "hodos: error: -j/--jobs takes a number from 1 to 1024, not '0'"
+finish
+
+start run-missing-file
+hd run missing.yaml
+status_is 2
+out_is ''
+err_is "hodos: missing.yaml: cannot read the workflow: No such file or directory"
+[ ! -e "$tmp/.hodos" ] || problem "a store was made for a file that does not exist"
+finish
+
+# ---- output ----
+
+start run-default-store
+hd run -q ok.yaml
+status_is 0
+out_is 'a'
+err_is ''
+# Without --store, runs go to .hodos beside the workflow file.
+[ -d "$tmp/.hodos/runs/last/results" ] || problem "no .hodos/runs/last/results beside the file"
+rm -rf "$tmp/.hodos"
+finish
+
+if [ -w /dev/full ]; then
+  start help-write-error
+  (cd "$tmp" && NO_COLOR=1 exec "$hodos" --help) </dev/null >/dev/full 2>"$err"
+  status=$?
+  [ "$status" != 0 ] || problem "exit status 0 though stdout could not be written"
+  [ -s "$err" ] || problem "no message on stderr"
+  finish
+
+  start run-write-error
+  (cd "$tmp" && NO_COLOR=1 exec "$hodos" run -q --store "$tmp/store" ok.yaml) \
+    </dev/null >/dev/full 2>"$err"
+  status=$?
+  status_is 1
+  grep -q '^hodos: error: cannot write the results: ' "$err" ||
+    problem "stderr does not say the results could not be written"
+  rm -rf "$tmp/store"
+  finish
+fi
+
+echo "cli: $passed passed, $failed failed"
+if [ "$xfailed" -gt 0 ]; then
+  echo "cli: $xfailed known failures (xfail)"
+fi
+if [ "$failed" -gt 0 ]; then
+  echo "cli: failed:$failed_names"
+  exit 1
+fi
+exit 0
