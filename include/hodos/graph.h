@@ -104,21 +104,29 @@ HD_API int hd_node_map_param(hd_node *n, const char *key,
                              const char *const *values, size_t count);
 HD_API int hd_node_set_fanout(hd_node *n, hd_fanout mode);
 
-/* Per-node settings. retries: extra attempts after a failure (default 0).
- * timeout: seconds, 0 for none (default). A shell task past its timeout
- * gets SIGTERM, then SIGKILL two seconds later, and fails. A function
- * cannot be stopped from outside its thread: past its timeout
+/* Per-node settings. Errors: HD_EINVAL (NULL, timeout or cost negative or
+ * not finite, cpus 0).
+ *
+ * retries: extra attempts after a failure (default 0).
+ *
+ * timeout: seconds, 0 for none (the default). A shell task past its
+ * timeout gets SIGTERM, then SIGKILL two seconds later, and fails. A
+ * function cannot be stopped from outside its thread: past its timeout
  * hd_task_cancelled() turns true, and the task fails when the function
- * returns, however it returns; a function that never looks may run on
- * well past its limit (the processes backend will enforce hard limits). cpus: slots the task takes
- * (default 1, at least 1). mem: bytes the task needs, 0 when not declared.
+ * returns, however it returns; a function that never looks may run on well
+ * past its limit (the processes backend will enforce hard limits).
+ *
+ * cpus: slots the task takes (default 1, at least 1). mem: bytes the task
+ * needs, 0 when not declared.
+ *
  * priority: among the tasks ready when a run starts, higher goes first
  * with the threads backend (default 0); later, the scheduler favours the
- * longest path ahead (the bottom level). cache: zero
- * to never reuse a stored result (default on). cost: the estimated cost
- * used to find the critical path (default 1, must be positive).
- * Errors: HD_EINVAL (NULL, timeout or cost negative or not finite, cpus
- * 0). */
+ * longest path ahead (the bottom level).
+ *
+ * cache: zero to never reuse a stored result (default on).
+ *
+ * cost: the estimated cost used to find the critical path (default 1, must
+ * be positive). */
 HD_API int hd_node_set_retries(hd_node *n, unsigned retries);
 HD_API int hd_node_set_timeout(hd_node *n, double seconds);
 HD_API int hd_node_set_cpus(hd_node *n, unsigned cpus);

@@ -57,8 +57,8 @@ static int check_run(hd_graph *g, const char *backend) {
         hd_value_text(hd_report_result_by_name(r, "produce"));
     int64_t doubled = 0;
     if (produced == NULL || strcmp(produced, "21\n") != 0) {
-      fprintf(stderr, "consumer: %s: produce gave '%s', not '21\\n'\n",
-              backend, produced ? produced : "(nothing)");
+      fprintf(stderr, "consumer: %s: produce gave '%s', not '21\\n'\n", backend,
+              produced ? produced : "(nothing)");
       ok = 0;
     }
     if (hd_value_get_int(hd_report_result_by_name(r, "double"), &doubled) !=
