@@ -1,0 +1,145 @@
+#!/bin/sh
+# bench/threads: run hodos (threads backend), OpenMP tasks and oneTBB's
+# flow graph on the same workloads with 1 and 2 threads, REPEATS times each
+# (default 5), and print one table of medians.
+#
+#   bench/threads/run.sh BUILD_DIR [REPEATS]
+#
+# Environment: WORKLOADS (default "chain fanout tree layered grid"),
+# THREADS (default "1 2"), CHECK=1 to first run every program once in its
+# --check mode (it counts the tasks that ran and checks their order) and
+# compare the hashes of the DAG the three built. A peer that was not built
+# shows as "-"; a run that fails shows as "fail" and makes the exit status
+# 1.
+set -u
+
+usage() {
+	echo "usage: $0 BUILD_DIR [REPEATS]" >&2
+	exit 2
+}
+
+[ $# -ge 1 ] && [ $# -le 2 ] || usage
+build=$1
+repeats=${2:-5}
+case $repeats in
+'' | *[!0-9]*) usage ;;
+esac
+[ "$repeats" -ge 1 ] || usage
+workloads=${WORKLOADS:-chain fanout tree layered grid}
+threads=${THREADS:-1 2}
+
+bin=$build/bench
+hodos=$bin/bench_threads_hodos
+omp=$bin/bench_threads_omp
+tbb=$bin/bench_threads_tbb
+if [ ! -x "$hodos" ]; then
+	echo "$0: $hodos not found; build with:" >&2
+	echo "  cmake -S . -B $build -DCMAKE_BUILD_TYPE=Release" \
+		"-DHODOS_TESTS=OFF && cmake --build $build" >&2
+	exit 2
+fi
+systems=hodos
+[ -x "$omp" ] && systems="$systems omp"
+[ -x "$tbb" ] && systems="$systems tbb"
+
+# A run that hangs must not hang the whole table.
+limit=
+command -v timeout >/dev/null 2>&1 && limit="timeout 300"
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/bench-threads.XXXXXX") || exit 1
+trap 'rm -rf "$tmp"' EXIT
+trap 'exit 130' INT TERM
+status=0
+
+program() {
+	case $1 in
+	hodos) echo "$hodos" ;;
+	omp) echo "$omp" ;;
+	tbb) echo "$tbb" ;;
+	esac
+}
+
+if [ "${CHECK:-0}" = 1 ]; then
+	for w in $workloads; do
+		hashes=
+		for s in $systems; do
+			line=$($limit "$(program "$s")" "$w" 2 --check) || status=1
+			echo "$s: $line" >&2
+			hashes="$hashes $(echo "$line" | awk '{ print $8 }')"
+		done
+		if [ "$(echo "$hashes" | tr ' ' '\n' | sed '/^$/d' | sort -u |
+			wc -l)" -ne 1 ]; then
+			echo "$0: $w: the programs built different DAGs" >&2
+			status=1
+		fi
+	done
+	[ "$status" -eq 0 ] || exit 1
+fi
+
+# median FILE COLUMN: the median of a column of numbers, or "fail" when a
+# run failed, or "-" when the file is missing.
+median() {
+	[ -f "$1" ] || {
+		echo -
+		return
+	}
+	if grep -q fail "$1"; then
+		echo fail
+		return
+	fi
+	awk -v c="$2" '{ print $c }' "$1" | sort -g | awk '
+		{ v[NR] = $1 }
+		END {
+			if (NR == 0) { print "fail"; exit }
+			if (NR % 2) printf "%.1f\n", v[(NR + 1) / 2]
+			else printf "%.1f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2
+		}'
+}
+
+cpu=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo 2>/dev/null)
+echo "bench/threads: $(nproc 2>/dev/null || echo '?') CPUs (${cpu:-unknown})," \
+	"medians of $repeats runs, $(date -u '+%Y-%m-%d %H:%M UTC')"
+echo "exec = running the DAG; build = making it (OpenMP builds while it runs:"
+echo "its exec includes the making). ratio = hodos exec / best peer exec."
+echo
+printf '%-8s %3s | %9s %9s %9s | %6s | %9s %9s\n' workload thr \
+	hodos OpenMP TBB ratio hodos TBB
+printf '%-8s %3s | %9s %9s %9s | %6s | %9s %9s\n' "" "" \
+	"exec" "exec" "exec" "" "build" "build"
+printf '%-8s %3s | %29s | %6s | %19s\n' "" "" "ns/task" "" "ns/task"
+echo "-------------+-------------------------------+--------+---------------------"
+
+for w in $workloads; do
+	for t in $threads; do
+		r=0
+		while [ "$r" -lt "$repeats" ]; do
+			for s in $systems; do
+				out=$tmp/$s.$w.$t
+				if ! line=$($limit "$(program "$s")" "$w" "$t"); then
+					line=fail
+					status=1
+				fi
+				echo "$line" >>"$out"
+			done
+			r=$((r + 1))
+			printf . >&2
+		done
+		printf '\r' >&2
+		he=$(median "$tmp/hodos.$w.$t" 2)
+		hb=$(median "$tmp/hodos.$w.$t" 1)
+		oe=$(median "$tmp/omp.$w.$t" 2)
+		te=$(median "$tmp/tbb.$w.$t" 2)
+		tb=$(median "$tmp/tbb.$w.$t" 1)
+		ratio=$(echo "$he $oe $te" | awk '{
+			best = ""
+			for (i = 2; i <= 3; i++)
+				if ($i ~ /^[0-9.]+$/ && (best == "" || $i + 0 < best + 0))
+					best = $i
+			if ($1 !~ /^[0-9.]+$/ || best == "" || best + 0 == 0) print "-"
+			else printf "%.2f\n", $1 / best
+		}')
+		printf '%-8s %3s | %9s %9s %9s | %6s | %9s %9s\n' "$w" "$t" \
+			"$he" "$oe" "$te" "$ratio" "$hb" "$tb"
+	done
+done
+exit "$status"
