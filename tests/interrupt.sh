@@ -1,0 +1,63 @@
+#!/bin/sh
+# Ctrl-C: hodos run stops its running tasks, keeps what finished, exits
+# 130 and leaves no process behind. Usage: interrupt.sh HODOS
+set -eu
+hodos=$1
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT INT TERM
+marker="hodos-interrupt-$$"
+cat > "$tmp/wf.yaml" <<EOF2
+tasks:
+  - name: first
+    run: echo done-first
+  - name: slow
+    run: sleep 30 && echo $marker
+    after: first
+  - name: never
+    run: echo never
+    after: slow
+EOF2
+for backend in serial threads; do
+  "$hodos" run -b "$backend" --store "$tmp/store" "$tmp/wf.yaml" \
+    > "$tmp/out" 2> "$tmp/err" &
+  pid=$!
+  # Wait until the slow task runs, then interrupt as a terminal would.
+  i=0
+  while ! pgrep -f "$marker" >/dev/null 2>&1; do
+    i=$((i + 1))
+    if [ $i -gt 100 ]; then
+      echo "interrupt: the slow task never started ($backend)"
+      cat "$tmp/err"
+      kill "$pid" 2>/dev/null || true
+      exit 1
+    fi
+    sleep 0.1
+  done
+  kill -INT "$pid"
+  status=0
+  wait "$pid" || status=$?
+  if [ "$status" -ne 130 ]; then
+    echo "interrupt: exit status $status, not 130 ($backend)"
+    cat "$tmp/err"
+    exit 1
+  fi
+  if pgrep -f "$marker" >/dev/null 2>&1; then
+    echo "interrupt: the task's process outlived the run ($backend)"
+    pkill -f "$marker" || true
+    exit 1
+  fi
+  if [ "$(cat "$tmp/store/runs/last/results/first")" != done-first ]; then
+    echo "interrupt: the finished result was not kept ($backend)"
+    exit 1
+  fi
+  if ! grep -q "interrupted" "$tmp/err"; then
+    echo "interrupt: no word of the interruption on stderr ($backend)"
+    cat "$tmp/err"
+    exit 1
+  fi
+  if [ -e "$tmp/store/runs/last/results/never" ]; then
+    echo "interrupt: a task after the interruption ran ($backend)"
+    exit 1
+  fi
+done
+echo "interrupt: exit 130, results kept, no process left (serial, threads)"
