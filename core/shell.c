@@ -8,6 +8,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 #include <uv.h>
 
@@ -21,9 +22,12 @@ typedef struct shell {
   hd__exec *x;
   uv_loop_t loop;
   uv_process_t proc;
-  uv_pipe_t in, out, err;
+  uv_pipe_t out, err;
+  uv_poll_t in;   /* our end of the task's standard input */
+  int in_fd;      /* that end, or -1 */
+  uv_buf_t *bufs; /* what is left to write to it */
+  size_t nbufs, cur, off;
   uv_timer_t timer;
-  uv_write_t wreq;
   hd__buf outbuf;
   int exited;
   int open_handles;
@@ -125,10 +129,45 @@ static void on_read_err(uv_stream_t *st, ssize_t n, const uv_buf_t *buf) {
   }
 }
 
-static void on_written(uv_write_t *req, int status) {
-  shell *s = req->data;
-  (void)status; /* a task that does not read its input is not an error */
+/* The task's standard input is a socket, written with MSG_NOSIGNAL: a task
+ * that exits without reading it costs an EPIPE here, never a SIGPIPE that
+ * would kill the process (and no signal mask games, which sanitizers and
+ * applications may not share). */
+static void close_input(shell *s) {
+  if (s->in_fd < 0)
+    return;
   close_handle(s, (uv_handle_t *)&s->in);
+  close(s->in_fd);
+  s->in_fd = -1;
+}
+
+static void on_writable(uv_poll_t *h, int status, int events) {
+  shell *s = h->data;
+  (void)events;
+  if (status < 0) {
+    close_input(s);
+    return;
+  }
+  while (s->cur < s->nbufs) {
+    uv_buf_t *b = &s->bufs[s->cur];
+    if (s->off == b->len) {
+      s->cur++;
+      s->off = 0;
+      continue;
+    }
+    ssize_t n = send(s->in_fd, b->base + s->off, b->len - s->off,
+                     MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n > 0) {
+      s->off += (size_t)n;
+      continue;
+    }
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+      return; /* wait until the task reads */
+    break;    /* EPIPE and the like: the task does not want the rest */
+  }
+  close_input(s);
 }
 
 static void on_exit(uv_process_t *p, int64_t status, int sig) {
@@ -199,22 +238,7 @@ static int stdin_bufs(hd__exec *x, uv_buf_t **bufs, char (**nums)[32]) {
   return HD_OK;
 }
 
-static int run_loop(shell *s) {
-  /* A write to a task that exited raises SIGPIPE on this thread: block it
-     for the loop's duration and discard it afterwards. */
-  sigset_t pipe_set, old;
-  sigemptyset(&pipe_set);
-  sigaddset(&pipe_set, SIGPIPE);
-  pthread_sigmask(SIG_BLOCK, &pipe_set, &old);
-  int rc = uv_run(&s->loop, UV_RUN_DEFAULT);
-  if (!sigismember(&old, SIGPIPE)) {
-    struct timespec zero = {0, 0};
-    while (sigtimedwait(&pipe_set, NULL, &zero) > 0) {
-    }
-  }
-  pthread_sigmask(SIG_SETMASK, &old, NULL);
-  return rc;
-}
+static int run_loop(shell *s) { return uv_run(&s->loop, UV_RUN_DEFAULT); }
 
 int hd__exec_shell(hd__exec *x) {
   x->exit_status = -1;
@@ -233,20 +257,28 @@ int hd__exec_shell(hd__exec *x) {
     rc = HD_ETASK;
     goto done;
   }
-  uv_pipe_init(&s->loop, &s->in, 0);
+  int sv[2] = {-1, -1};
+  s->in_fd = -1;
+  if (x->ninputs > 0 &&
+      socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
+    hd__buf_appendf(&x->message, "cannot make the task's input: %s",
+                    strerror(errno));
+    uv_loop_close(&s->loop);
+    rc = HD_ETASK;
+    goto done;
+  }
   uv_pipe_init(&s->loop, &s->out, 0);
   uv_pipe_init(&s->loop, &s->err, 0);
   uv_timer_init(&s->loop, &s->timer);
-  s->open_handles = 4;
-  s->in.data = s->out.data = s->err.data = s->timer.data = s;
+  s->open_handles = 3;
+  s->out.data = s->err.data = s->timer.data = s;
   s->proc.data = s;
-  s->wreq.data = s;
 
   char *args[] = {"sh", "-c", (char *)hd__plan_what(x->plan, x->node), NULL};
   uv_stdio_container_t stdio[3];
   if (x->ninputs > 0) {
-    stdio[0].flags = UV_CREATE_PIPE | UV_READABLE_PIPE;
-    stdio[0].data.stream = (uv_stream_t *)&s->in;
+    stdio[0].flags = UV_INHERIT_FD;
+    stdio[0].data.fd = sv[1];
   } else {
     stdio[0].flags = UV_IGNORE;
   }
@@ -266,11 +298,14 @@ int hd__exec_shell(hd__exec *x) {
   po.flags = UV_PROCESS_DETACHED;
 
   int err = uv_spawn(&s->loop, &s->proc, &po);
+  if (sv[1] >= 0)
+    close(sv[1]); /* the task has its copy */
   if (err != 0) {
     hd__buf_appendf(&x->message, "cannot start /bin/sh: %s", uv_strerror(err));
     s->exited = 1;
+    if (sv[0] >= 0)
+      close(sv[0]);
     close_handle(s, (uv_handle_t *)&s->proc);
-    close_handle(s, (uv_handle_t *)&s->in);
     close_handle(s, (uv_handle_t *)&s->out);
     close_handle(s, (uv_handle_t *)&s->err);
     close_handle(s, (uv_handle_t *)&s->timer);
@@ -282,11 +317,18 @@ int hd__exec_shell(hd__exec *x) {
   uv_read_start((uv_stream_t *)&s->out, alloc_out, on_read_out);
   uv_read_start((uv_stream_t *)&s->err, alloc_err, on_read_err);
   if (x->ninputs > 0) {
-    if (uv_write(&s->wreq, (uv_stream_t *)&s->in, bufs, (unsigned)x->ninputs,
-                 on_written) != 0)
-      close_handle(s, (uv_handle_t *)&s->in);
-  } else {
-    close_handle(s, (uv_handle_t *)&s->in);
+    s->in_fd = sv[0];
+    s->bufs = bufs;
+    s->nbufs = x->ninputs;
+    if (uv_poll_init(&s->loop, &s->in, s->in_fd) == 0) {
+      s->in.data = s;
+      s->open_handles++;
+      if (uv_poll_start(&s->in, UV_WRITABLE, on_writable) != 0)
+        close_input(s);
+    } else {
+      close(s->in_fd);
+      s->in_fd = -1;
+    }
   }
   uv_timer_start(&s->timer, on_tick, POLL_MS, POLL_MS);
   run_loop(s);
