@@ -18,7 +18,9 @@ usage() {
 	exit 2
 }
 
-[ $# -ge 1 ] && [ $# -le 2 ] || usage
+if [ $# -lt 1 ] || [ $# -gt 2 ]; then
+	usage
+fi
 build=$1
 repeats=${2:-5}
 case $repeats in
@@ -63,7 +65,10 @@ if [ "${CHECK:-0}" = 1 ]; then
 	for w in $workloads; do
 		hashes=
 		for s in $systems; do
-			line=$($limit "$(program "$s")" "$w" 2 --check) || status=1
+			if ! line=$($limit "$(program "$s")" "$w" 2 --check); then
+				echo "$0: $s $w: the check failed" >&2
+				status=1
+			fi
 			echo "$s: $line" >&2
 			hashes="$hashes $(echo "$line" | awk '{ print $8 }')"
 		done
@@ -122,9 +127,9 @@ for w in $workloads; do
 				echo "$line" >>"$out"
 			done
 			r=$((r + 1))
-			printf . >&2
+			[ -t 2 ] && printf . >&2
 		done
-		printf '\r' >&2
+		[ -t 2 ] && printf '\r' >&2
 		he=$(median "$tmp/hodos.$w.$t" 2)
 		hb=$(median "$tmp/hodos.$w.$t" 1)
 		oe=$(median "$tmp/omp.$w.$t" 2)
