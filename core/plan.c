@@ -19,6 +19,8 @@ void hd__plan_free(hd__plan *p) {
   hd__free(p->succs);
   hd__free(p->params);
   hd__free(p->settings);
+  hd__free(p->io);
+  hd__free(p->lists);
   hd__free(p->strings);
   hd__free(p->level_width);
   hd__free(p->critical);
@@ -29,5 +31,6 @@ size_t hd__plan_bytes(const hd__plan *p) {
   return sizeof(*p) + p->count * (sizeof(hd__pnode) + 3 * sizeof(uint32_t)) +
          2 * sizeof(uint32_t) + 2 * p->nedges * sizeof(uint32_t) +
          p->nsettings * sizeof(hd__psettings) + p->strings_len +
+         p->nio * sizeof(hd__pio) + p->nlists * sizeof(uint32_t) +
          p->depth * sizeof(uint32_t) + p->critical_len * sizeof(uint32_t);
 }

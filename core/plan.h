@@ -19,14 +19,33 @@ typedef struct hd__psettings {
   uint32_t cpus;
   int32_t priority; /* the user's; higher runs first */
   uint32_t cache;   /* 1: results may be reused */
+  uint64_t retry_delay_ns;
+  uint32_t allow_failure; /* 1: a failure does not fail the run */
+  uint32_t unused;
 } hd__psettings;
 
-/* One node: 28 bytes. */
+/* What a command or argv node runs in and reads and writes: only nodes
+ * that declare any of it have one. Lists are runs of string offsets in
+ * the plan's lists array. */
+typedef struct hd__pio {
+  uint32_t argv, argc; /* an argv node's words */
+  uint32_t env, nenv;  /* NAME=VALUE strings */
+  uint32_t inputs, ninputs;
+  uint32_t outputs, noutputs;
+  uint32_t workdir;            /* string offset; 0: none */
+  uint32_t stdin_lo, stdin_hi; /* standard input: the results of plan
+                                  nodes [lo, hi); lo == hi: all inputs */
+  uint32_t late;               /* 1: the command or words hold {after.X}
+                                  and are rendered when the task runs */
+} hd__pio;
+
+/* One node: 32 bytes. */
 typedef struct hd__pnode {
   uint32_t name;      /* offset into strings */
   uint32_t what;      /* offset of the command or the function name */
   uint32_t settings;  /* index into settings */
   uint32_t param_off; /* first key/value pair in params */
+  uint32_t io;        /* index into io; 0: none */
   uint16_t nparams;
   uint8_t kind; /* hd_node_kind */
   uint8_t flags;
@@ -49,6 +68,10 @@ struct hd_plan {
   uint32_t *params; /* key, value string offsets */
   hd__psettings *settings;
   size_t nsettings;
+  hd__pio *io; /* io[0] is the empty one */
+  size_t nio;
+  uint32_t *lists; /* string offsets, for hd__pio */
+  size_t nlists;
   char *strings;
   size_t strings_len;
   /* Analysis. */
@@ -70,6 +93,15 @@ static inline const char *hd__plan_what(const hd__plan *p, size_t i) {
 static inline const hd__psettings *hd__plan_settings(const hd__plan *p,
                                                      size_t i) {
   return &p->settings[p->nodes[i].settings];
+}
+
+static inline const hd__pio *hd__plan_io(const hd__plan *p, size_t i) {
+  return p->nodes[i].io ? &p->io[p->nodes[i].io] : NULL;
+}
+
+static inline const char *hd__plan_list(const hd__plan *p, uint32_t off,
+                                        uint32_t k) {
+  return p->strings + p->lists[off + k];
 }
 
 /* Plans are shared by reference count between their owner and reports. */

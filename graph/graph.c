@@ -31,6 +31,12 @@ static void node_free(hd_node *n) {
     hd__free(n->lists[i].values);
   }
   hd__free(n->lists);
+  hd__tstrs_clear(&n->argv);
+  hd__tstrs_clear(&n->env);
+  hd__tstrs_clear(&n->inputs);
+  hd__tstrs_clear(&n->outputs);
+  hd__free(n->workdir.s);
+  hd__free(n->stdin_dep.name);
   hd__free(n->file);
   hd__free(n);
 }
@@ -76,7 +82,7 @@ static int add_node(hd_graph *g, const char *name, hd_node_kind kind,
   n->cache = 1;
   n->cost = 1.0;
   n->name = text;
-  if (kind == HD_NODE_CMD)
+  if (kind != HD_NODE_FN)
     n->cmd = text + nlen;
   else
     n->fn = text + nlen;
@@ -103,6 +109,137 @@ int hd_graph_add_cmd(hd_graph *g, const char *name, const char *cmd,
 int hd_graph_add_fn(hd_graph *g, const char *name, const char *fn,
                     hd_node **out) {
   return add_node(g, name, HD_NODE_FN, fn, out);
+}
+
+int hd_graph_add_argv(hd_graph *g, const char *name, const char *const *argv,
+                      size_t argc, hd_node **out) {
+  if (argv == NULL || argc == 0)
+    return HD_EINVAL;
+  for (size_t i = 0; i < argc; i++)
+    if (argv[i] == NULL)
+      return HD_EINVAL;
+  hd_node *n = NULL;
+  int rc = add_node(g, name, HD_NODE_ARGV, argv[0], &n);
+  for (size_t i = 0; rc == HD_OK && i < argc; i++)
+    rc = hd__tstrs_add(&n->argv, argv[i], 0, 0);
+  if (rc != HD_OK && n != NULL && g->count > 0 && g->nodes[g->count - 1] == n) {
+    /* Take the half-made node back out. */
+    if (!n->duplicate)
+      hd__strmap_del(&g->names, n->name);
+    g->count--;
+    node_free(n);
+    return rc;
+  }
+  if (rc == HD_OK && out != NULL)
+    *out = n;
+  return rc;
+}
+
+int hd__tstrs_add(hd__tstrs *l, const char *s, int line, int column) {
+  char *c = hd__strdup(s);
+  if (c == NULL ||
+      hd__grow((void **)&l->items, &l->cap, l->count + 1, sizeof(hd__tstr))) {
+    hd__free(c);
+    return HD_ENOMEM;
+  }
+  l->items[l->count++] = (hd__tstr){c, line, column};
+  return HD_OK;
+}
+
+void hd__tstrs_clear(hd__tstrs *l) {
+  for (size_t i = 0; i < l->count; i++)
+    hd__free(l->items[i].s);
+  hd__free(l->items);
+  memset(l, 0, sizeof(*l));
+}
+
+int hd__task_name_ok(const char *s) {
+  return name_ok(s) && strpbrk(s, "[],={}") == NULL;
+}
+
+void hd__tstr_pos(const hd_node *n, const hd__tstr *t, int *line, int *column) {
+  int has = t != NULL && t->line > 0;
+  *line = has ? t->line : n->line;
+  *column = has ? t->column : n->column;
+}
+
+int hd_node_set_env(hd_node *n, const char *name, const char *value) {
+  if (n == NULL || !hd__env_name_ok(name) || value == NULL)
+    return HD_EINVAL;
+  hd__buf b = {0};
+  if (hd__buf_appendf(&b, "%s=%s", name, value) != HD_OK)
+    return HD_ENOMEM;
+  size_t nlen = strlen(name);
+  for (size_t i = 0; i < n->env.count; i++) {
+    char *e = n->env.items[i].s;
+    if (strncmp(e, name, nlen) == 0 && e[nlen] == '=') {
+      hd__free(e);
+      n->env.items[i].s = b.data;
+      n->graph->valid = 0;
+      return HD_OK;
+    }
+  }
+  int rc = hd__tstrs_add(&n->env, b.data, 0, 0);
+  hd__buf_cleanup(&b);
+  n->graph->valid = 0;
+  return rc;
+}
+
+static int set_tstr(hd_node *n, hd__tstr *t, const char *s) {
+  if (n == NULL || s == NULL || s[0] == '\0')
+    return HD_EINVAL;
+  char *c = hd__strdup(s);
+  if (c == NULL)
+    return HD_ENOMEM;
+  hd__free(t->s);
+  *t = (hd__tstr){c, 0, 0};
+  n->graph->valid = 0;
+  return HD_OK;
+}
+
+int hd_node_set_workdir(hd_node *n, const char *dir) {
+  return n == NULL ? HD_EINVAL : set_tstr(n, &n->workdir, dir);
+}
+
+int hd_node_add_input(hd_node *n, const char *path) {
+  if (n == NULL || path == NULL || path[0] == '\0')
+    return HD_EINVAL;
+  n->graph->valid = 0;
+  return hd__tstrs_add(&n->inputs, path, 0, 0);
+}
+
+int hd_node_add_output(hd_node *n, const char *path) {
+  if (n == NULL || path == NULL || path[0] == '\0')
+    return HD_EINVAL;
+  n->graph->valid = 0;
+  return hd__tstrs_add(&n->outputs, path, 0, 0);
+}
+
+int hd_node_set_stdin(hd_node *n, const char *task) {
+  if (n == NULL || task == NULL || task[0] == '\0')
+    return HD_EINVAL;
+  char *c = hd__strdup(task);
+  if (c == NULL)
+    return HD_ENOMEM;
+  hd__free(n->stdin_dep.name);
+  n->stdin_dep = (hd__dep){HD__NO_INDEX, c, 0, 0};
+  int rc = hd_node_after_name(n, task);
+  n->graph->valid = 0;
+  return rc;
+}
+
+int hd_node_set_retry_delay(hd_node *n, double seconds) {
+  if (n == NULL || !(seconds >= 0) || seconds > 1e9)
+    return HD_EINVAL;
+  n->retry_delay_ns = (uint64_t)(seconds * 1e9);
+  return HD_OK;
+}
+
+int hd_node_set_allow_failure(hd_node *n, int allowed) {
+  if (n == NULL)
+    return HD_EINVAL;
+  n->allow_failure = allowed != 0;
+  return HD_OK;
 }
 
 /* Duplicates are kept here and collapsed when the graph is compiled, so

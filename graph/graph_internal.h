@@ -4,6 +4,7 @@
 
 #include "../core/internal.h"
 #include "../core/plan.h"
+#include "../core/template.h"
 
 #define HD__NO_INDEX ((size_t)-1)
 
@@ -17,6 +18,19 @@ typedef struct hd__param {
   char *key;
   char *value;
 } hd__param;
+
+/* A string that may hold placeholders, and where it was written (line 0
+ * when unknown), so that a problem with it is reported there. */
+typedef struct hd__tstr {
+  char *s;
+  int line, column;
+} hd__tstr;
+
+/* A growable list of them. */
+typedef struct hd__tstrs {
+  hd__tstr *items;
+  size_t count, cap;
+} hd__tstrs;
 
 /* A list param a template fans out over. */
 typedef struct hd__listparam {
@@ -48,6 +62,15 @@ struct hd_node {
   uint64_t timeout_ns;
   uint64_t mem;
   double cost;
+  uint64_t retry_delay_ns;
+  int allow_failure;
+  int cmd_line, cmd_column; /* where the command was written, or 0 */
+  hd__tstrs argv;           /* an argv node's words (cmd is argv[0]) */
+  hd__tstrs env;            /* NAME=VALUE, in the order set */
+  hd__tstrs inputs;         /* files that must exist before it starts */
+  hd__tstrs outputs;        /* files it must produce */
+  hd__tstr workdir;         /* s NULL: the caller's */
+  hd__dep stdin_dep;        /* name NULL: all inputs on standard input */
   char *file;
   int line, column;
 };
@@ -67,23 +90,21 @@ HD__INTERNAL int hd__param_key_ok(const char *key);
  * or HD__NO_INDEX when it is too large. Valid after validation. */
 HD__INTERNAL size_t hd__node_expansions(const hd_node *n);
 
-/* Find the placeholders of a command: calls cb for each {name} (name and
- * its length), skipping {{, }} and ${...}. Stops and returns the first
- * nonzero value cb returns. */
-HD__INTERNAL int hd__template_each(const char *cmd,
-                                   int (*cb)(const char *name, size_t len,
-                                             void *ctx),
-                                   void *ctx);
+/* Append a string to a list (copied). Returns HD_OK or HD_ENOMEM. */
+HD__INTERNAL int hd__tstrs_add(hd__tstrs *l, const char *s, int line,
+                               int column);
+HD__INTERNAL void hd__tstrs_clear(hd__tstrs *l);
 
-/* Append v to b as one shell word, quoted when it needs to be. */
-HD__INTERNAL int hd__shell_quote(hd__buf *b, const char *v);
+/* Whether s is a task name: not empty, no control characters, and none of
+ * the characters that expansion names use: [ ] , = { }. */
+HD__INTERNAL int hd__task_name_ok(const char *s);
 
-/* Append cmd to b with each placeholder replaced by lookup()'s value,
- * shell-quoted. Returns HD_OK, HD_ENOENT (lookup returned NULL), or
- * HD_ENOMEM. */
-HD__INTERNAL int hd__template_render(
-    hd__buf *b, const char *cmd,
-    const char *(*lookup)(const char *name, size_t len, void *ctx), void *ctx);
+/* Whether s is an environment variable name: [A-Za-z_][A-Za-z0-9_]*. */
+#define hd__env_name_ok hd__param_key_ok
+
+/* The position of a template string, or else of its node. */
+HD__INTERNAL void hd__tstr_pos(const hd_node *n, const hd__tstr *t, int *line,
+                               int *column);
 
 /* Compile a validated graph. Returns HD_OK, HD_EGRAPH (not validated),
  * HD_ENOMEM. */

@@ -7,26 +7,6 @@
 
 #include "graph_internal.h"
 
-/* An expansion's view of its node's params, for substitution. */
-typedef struct expansion {
-  const hd_node *n;
-  size_t *pick; /* per list param, the index of the item */
-} expansion;
-
-static const char *expansion_lookup(const char *name, size_t len, void *ctx) {
-  const expansion *x = ctx;
-  const hd_node *n = x->n;
-  for (size_t i = 0; i < n->nlists; i++)
-    if (strlen(n->lists[i].key) == len &&
-        memcmp(n->lists[i].key, name, len) == 0)
-      return n->lists[i].values[x->pick[i]];
-  for (size_t i = 0; i < n->nparams; i++)
-    if (strlen(n->params[i].key) == len &&
-        memcmp(n->params[i].key, name, len) == 0)
-      return n->params[i].value;
-  return NULL;
-}
-
 /* Pick the items of expansion j: zip takes the j-th of each list; product
  * counts in mixed radix, the first list varying slowest. */
 static void pick_items(const hd_node *n, size_t j, size_t *pick) {
@@ -50,8 +30,60 @@ typedef struct builder {
   uint32_t last_what_off; /* its offset */
   size_t nparams, capparams;
   size_t capsettings;
+  size_t caplists, capio;
   hd__strmap settings_seen; /* settings bytes -> index */
 } builder;
+
+/* An expansion's view of its node, for substitution: its params and
+ * items, and its files (runs of p->lists, rendered already). */
+typedef struct expansion {
+  const hd_node *n;
+  size_t *pick; /* per list param, the index of the item */
+  builder *b;
+  uint32_t in, nin, out, nout;
+} expansion;
+
+static const char *expansion_param(const expansion *x, const char *name,
+                                   size_t len) {
+  const hd_node *n = x->n;
+  for (size_t i = 0; i < n->nlists; i++)
+    if (strlen(n->lists[i].key) == len &&
+        memcmp(n->lists[i].key, name, len) == 0)
+      return n->lists[i].values[x->pick[i]];
+  for (size_t i = 0; i < n->nparams; i++)
+    if (strlen(n->params[i].key) == len &&
+        memcmp(n->params[i].key, name, len) == 0)
+      return n->params[i].value;
+  return NULL;
+}
+
+static int expansion_value(hd__buf *out, const hd__ph *ph, const hd__tput *how,
+                           void *ctx) {
+  const expansion *x = ctx;
+  if (ph->kind == HD__PH_PARAM) {
+    const char *v = expansion_param(x, ph->name, ph->len);
+    return v == NULL ? HD_ENOENT : hd__template_put(out, v, ph, how);
+  }
+  if (ph->kind != HD__PH_INPUTS && ph->kind != HD__PH_OUTPUTS)
+    return HD_ENOENT;
+  uint32_t off = ph->kind == HD__PH_INPUTS ? x->in : x->out;
+  uint32_t count = ph->kind == HD__PH_INPUTS ? x->nin : x->nout;
+  const char *strings = x->b->strings.data;
+  const uint32_t *lists = x->b->p->lists;
+  if (ph->index >= 0)
+    return (size_t)ph->index < count
+               ? hd__template_put(out, strings + lists[off + ph->index], ph,
+                                  how)
+               : HD_ENOENT;
+  int rc = HD_OK;
+  for (uint32_t k = 0; rc == HD_OK && k < count; k++) {
+    if (k > 0)
+      rc = hd__buf_append(out, " ", 1);
+    if (rc == HD_OK)
+      rc = hd__template_put(out, strings + lists[off + k], ph, how);
+  }
+  return rc;
+}
 
 static int add_string(builder *b, const char *s, size_t len, uint32_t *off) {
   if (b->strings.len + len + 1 > UINT32_MAX)
@@ -88,16 +120,19 @@ static int settings_index(builder *b, const hd_node *n, uint32_t *out) {
   s.cpus = n->cpus;
   s.priority = n->priority;
   s.cache = (uint32_t)n->cache;
+  s.retry_delay_ns = n->retry_delay_ns;
+  s.allow_failure = (uint32_t)n->allow_failure;
   /* Neighbours usually share their settings: no hashing then. */
   if (b->last_index != UINT32_MAX && memcmp(&s, &b->last, sizeof(s)) == 0) {
     *out = b->last_index;
     return HD_OK;
   }
   b->last = s;
-  char key[64];
-  snprintf(key, sizeof(key), "%llx/%llx/%x/%x/%x/%x",
+  char key[96];
+  snprintf(key, sizeof(key), "%llx/%llx/%x/%x/%x/%x/%llx/%x",
            (unsigned long long)s.timeout_ns, (unsigned long long)s.mem,
-           s.retries, s.cpus, (unsigned)s.priority, s.cache);
+           s.retries, s.cpus, (unsigned)s.priority, s.cache,
+           (unsigned long long)s.retry_delay_ns, s.allow_failure);
   size_t idx;
   if (hd__strmap_get(&b->settings_seen, key, &idx)) {
     *out = b->last_index = (uint32_t)idx;
@@ -113,6 +148,114 @@ static int settings_index(builder *b, const hd_node *n, uint32_t *out) {
   return HD_OK;
 }
 
+static int push_list(builder *b, uint32_t off) {
+  hd__plan *p = b->p;
+  if (p->nlists >= UINT32_MAX - 1)
+    return HD_ETOOBIG;
+  if (hd__grow((void **)&p->lists, &b->caplists, p->nlists + 1,
+               sizeof(uint32_t)))
+    return HD_ENOMEM;
+  p->lists[p->nlists++] = off;
+  return HD_OK;
+}
+
+/* Render each string of l (never quoted) onto the plan's lists; *first
+ * receives where the run starts. */
+static int render_list(builder *b, const hd__tstrs *l, expansion *x,
+                       int keep_after, hd__buf *tmp, uint32_t *first) {
+  *first = (uint32_t)b->p->nlists;
+  int rc = HD_OK;
+  for (size_t k = 0; rc == HD_OK && k < l->count; k++) {
+    tmp->len = 0;
+    uint32_t off;
+    rc = hd__template_render(tmp, l->items[k].s, 0, keep_after, expansion_value,
+                             x);
+    if (rc == HD_OK)
+      rc = add_string(b, tmp->data ? tmp->data : "", tmp->len, &off);
+    if (rc == HD_OK)
+      rc = push_list(b, off);
+  }
+  return rc;
+}
+
+/* Whether node n's command or words hold {after.X}. */
+static int node_is_late(const hd_node *n) {
+  if (n->kind == HD_NODE_CMD)
+    return hd__template_has_after(n->cmd);
+  for (size_t k = 0; k < n->argv.count; k++)
+    if (hd__template_has_after(n->argv.items[k].s))
+      return 1;
+  return 0;
+}
+
+/* Everything of an expansion that lives in its hd__pio, and what it runs;
+ * pn->io is set when the node has any of it. */
+static int make_io(builder *b, const hd_graph *g, const uint32_t *base,
+                   const hd_node *n, hd__pnode *pn, expansion *x,
+                   hd__buf *tmp) {
+  hd__pio io;
+  memset(&io, 0, sizeof(io));
+  int late = node_is_late(n);
+  int rc = render_list(b, &n->inputs, x, 0, tmp, &io.inputs);
+  io.ninputs = (uint32_t)n->inputs.count;
+  x->in = io.inputs;
+  x->nin = io.ninputs;
+  if (rc == HD_OK)
+    rc = render_list(b, &n->outputs, x, 0, tmp, &io.outputs);
+  io.noutputs = (uint32_t)n->outputs.count;
+  x->out = io.outputs;
+  x->nout = io.noutputs;
+  if (rc == HD_OK)
+    rc = render_list(b, &n->env, x, 0, tmp, &io.env);
+  io.nenv = (uint32_t)n->env.count;
+  if (rc == HD_OK && n->workdir.s != NULL) {
+    tmp->len = 0;
+    rc = hd__template_render(tmp, n->workdir.s, 0, 0, expansion_value, x);
+    if (rc == HD_OK)
+      rc = add_string(b, tmp->data, tmp->len, &io.workdir);
+  }
+  if (rc == HD_OK)
+    rc = render_list(b, &n->argv, x, late, tmp, &io.argv);
+  io.argc = (uint32_t)n->argv.count;
+  /* What it runs: the command with its placeholders replaced, or the
+     first word. */
+  if (rc == HD_OK && n->kind == HD_NODE_CMD) {
+    tmp->len = 0;
+    rc = hd__template_render(tmp, n->cmd, 1, late, expansion_value, x);
+    if (rc == HD_OK)
+      rc = add_string(b, tmp->data, tmp->len, &pn->what);
+  } else if (rc == HD_OK && n->kind == HD_NODE_ARGV) {
+    pn->what = b->p->lists[io.argv];
+  } else if (rc == HD_OK) {
+    rc = add_string(b, n->fn, strlen(n->fn), &pn->what);
+  }
+  size_t sd = n->stdin_dep.index;
+  if (n->stdin_dep.name != NULL && sd < g->count) {
+    io.stdin_lo = base[sd];
+    io.stdin_hi = base[sd + 1];
+  }
+  io.late = (uint32_t)late;
+  hd__pio none;
+  memset(&none, 0, sizeof(none));
+  if (rc != HD_OK || n->kind == HD_NODE_ARGV ||
+      memcmp(&io, &none, sizeof(io)) != 0) {
+    /* The argv words are only kept for an argv node. */
+    if (rc == HD_OK && n->kind != HD_NODE_ARGV)
+      io.argc = 0;
+    hd__plan *p = b->p;
+    if (rc == HD_OK && p->nio >= UINT32_MAX - 1)
+      rc = HD_ETOOBIG;
+    if (rc == HD_OK &&
+        hd__grow((void **)&p->io, &b->capio, p->nio + 1, sizeof(hd__pio)))
+      rc = HD_ENOMEM;
+    if (rc == HD_OK) {
+      pn->io = (uint32_t)p->nio;
+      p->io[p->nio++] = io;
+    }
+  }
+  return rc;
+}
+
 /* The plan nodes of graph node i: base[i] .. base[i + 1]. */
 static int make_nodes(builder *b, const hd_graph *g, const uint32_t *base) {
   hd__plan *p = b->p;
@@ -125,16 +268,25 @@ static int make_nodes(builder *b, const hd_graph *g, const uint32_t *base) {
   hd__buf tmp = {0};
   if (pick == NULL)
     return HD_ENOMEM;
+  /* io[0] stands for none. */
+  if (hd__grow((void **)&p->io, &b->capio, 1, sizeof(hd__pio))) {
+    hd__free(pick);
+    return HD_ENOMEM;
+  }
+  memset(&p->io[0], 0, sizeof(hd__pio));
+  p->nio = 1;
   for (size_t i = 0; i < g->count && rc == HD_OK; i++) {
     const hd_node *n = g->nodes[i];
     uint32_t settings;
     rc = settings_index(b, n, &settings);
+    int simple = n->kind == HD_NODE_FN && n->inputs.count == 0 &&
+                 n->outputs.count == 0 && n->stdin_dep.name == NULL;
     for (uint32_t j = 0; rc == HD_OK && j < base[i + 1] - base[i]; j++) {
       hd__pnode *pn = &p->nodes[base[i] + j];
       pn->kind = (uint8_t)n->kind;
       pn->settings = settings;
       pick_items(n, j, pick);
-      expansion x = {n, pick};
+      expansion x = {n, pick, b, 0, 0, 0, 0};
       /* The name: NAME, or NAME[k=v,...] for an expansion. */
       tmp.len = 0;
       rc = hd__buf_append(&tmp, n->name, strlen(n->name));
@@ -145,16 +297,13 @@ static int make_nodes(builder *b, const hd_graph *g, const uint32_t *base) {
         rc = hd__buf_append(&tmp, "]", 1);
       if (rc == HD_OK)
         rc = add_string(b, tmp.data, tmp.len, &pn->name);
-      /* What it runs: the command with its placeholders replaced. */
-      if (rc == HD_OK && n->kind == HD_NODE_CMD) {
-        tmp.len = 0;
-        rc = hd__template_render(&tmp, n->cmd, expansion_lookup, &x);
-        if (rc == HD_OK)
-          rc = add_string(b, tmp.data, tmp.len, &pn->what);
-      } else if (rc == HD_OK && b->last_what != NULL &&
-                 strcmp(b->last_what, n->fn) == 0) {
+      if (rc != HD_OK)
+        break;
+      if (!simple) {
+        rc = make_io(b, g, base, n, pn, &x, &tmp);
+      } else if (b->last_what != NULL && strcmp(b->last_what, n->fn) == 0) {
         pn->what = b->last_what_off; /* one copy of a repeated name */
-      } else if (rc == HD_OK) {
+      } else {
         rc = add_string(b, n->fn, strlen(n->fn), &pn->what);
         b->last_what = n->fn;
         b->last_what_off = pn->what;
@@ -175,69 +324,156 @@ static int make_nodes(builder *b, const hd_graph *g, const uint32_t *base) {
   return rc;
 }
 
-/* Predecessors in declaration order, a dependency on a template standing
- * for all its expansions in expansion order; duplicates collapse to their
- * first place. mark[] remembers, per graph node, the last node that listed
- * it. */
-static int make_edges(hd__plan *p, const hd_graph *g, const uint32_t *base) {
-  size_t n = p->count;
-  uint32_t *mark = hd__malloc((g->count + 1) * sizeof(uint32_t));
-  if (mark == NULL)
-    return HD_ENOMEM;
-  memset(mark, 0xff, (g->count + 1) * sizeof(uint32_t));
-  /* First pass: count the edges of one expansion of each graph node. */
-  uint64_t total = 0;
-  for (size_t i = 0; i < g->count; i++) {
-    const hd_node *nd = g->nodes[i];
-    uint64_t per = 0;
-    for (size_t j = 0; j < nd->ndeps; j++) {
-      size_t d = nd->deps[j].index;
-      if (mark[d] == i)
-        continue;
-      mark[d] = (uint32_t)i;
-      per += base[d + 1] - base[d];
-    }
-    total += per * (base[i + 1] - base[i]);
+/* One dependency of a graph node, as its expansions see it: all of the
+ * dependency's expansions, or, when both fan out over keys of the same
+ * names, those that agree on every shared key. */
+typedef struct depview {
+  size_t index;   /* the graph node depended on */
+  size_t *shared; /* pairs: key index in the dependent, in the dependency */
+  size_t nshared;
+  hd__strmap keys; /* shared values -> first matching expansion */
+  uint32_t *next;  /* the next expansion with the same values */
+} depview;
+
+static int shared_key(hd__buf *k, const hd_node *n, const size_t *pick,
+                      const depview *v, int side) {
+  k->len = 0;
+  int rc = HD_OK;
+  for (size_t s = 0; rc == HD_OK && s < v->nshared; s++) {
+    size_t li = v->shared[2 * s + (size_t)side];
+    const char *val = n->lists[li].values[pick[li]];
+    rc = hd__buf_append(k, val, strlen(val) + 1);
   }
-  if (total >= INT32_MAX) {
-    hd__free(mark);
+  if (rc == HD_OK)
+    rc = hd__buf_append(k, "", 1);
+  return rc;
+}
+
+static void depview_cleanup(depview *v) {
+  hd__free(v->shared);
+  hd__strmap_cleanup(&v->keys);
+  hd__free(v->next);
+  memset(v, 0, sizeof(*v));
+}
+
+/* Index the expansions of dependency d of n by their shared values. */
+static int depview_make(depview *v, const hd_node *n, const hd_node *d,
+                        const uint32_t *base, size_t *pick, hd__buf *k) {
+  v->shared = hd__malloc(2 * (n->nlists + 1) * sizeof(size_t));
+  if (v->shared == NULL)
+    return HD_ENOMEM;
+  for (size_t a = 0; a < n->nlists; a++)
+    for (size_t c = 0; c < d->nlists; c++)
+      if (strcmp(n->lists[a].key, d->lists[c].key) == 0) {
+        v->shared[2 * v->nshared] = a;
+        v->shared[2 * v->nshared + 1] = c;
+        v->nshared++;
+      }
+  if (v->nshared == 0)
+    return HD_OK;
+  size_t count = base[v->index + 1] - base[v->index];
+  if ((v->next = hd__malloc((count + 1) * sizeof(uint32_t))) == NULL)
+    return HD_ENOMEM;
+  /* In reverse, so that each chain runs in expansion order. */
+  for (size_t j = count; j-- > 0;) {
+    pick_items(d, j, pick);
+    int rc = shared_key(k, d, pick, v, 1);
+    size_t first;
+    if (rc != HD_OK)
+      return rc;
+    v->next[j] = hd__strmap_get(&v->keys, k->data, &first) ? (uint32_t)first
+                                                           : UINT32_MAX;
+    if (hd__strmap_put(&v->keys, k->data, j) != HD_OK)
+      return HD_ENOMEM;
+  }
+  return HD_OK;
+}
+
+static int push_pred(hd__plan *p, size_t *cap, uint32_t v) {
+  if (p->nedges >= INT32_MAX)
     return HD_ETOOBIG;
-  }
-  p->nedges = (size_t)total;
-  p->preds = hd__malloc((p->nedges + 1) * sizeof(uint32_t));
-  p->succs = hd__malloc((p->nedges + 1) * sizeof(uint32_t));
-  if (p->preds == NULL || p->succs == NULL) {
-    hd__free(mark);
+  if (hd__grow((void **)&p->preds, cap, p->nedges + 1, sizeof(uint32_t)))
     return HD_ENOMEM;
-  }
-  memset(mark, 0xff, (g->count + 1) * sizeof(uint32_t));
-  size_t e = 0;
+  p->preds[p->nedges++] = v;
+  return HD_OK;
+}
+
+/* Predecessors in declaration order, a dependency on a template standing
+ * for its matching expansions in expansion order; duplicates collapse to
+ * their first place. */
+static int make_edges(hd__plan *p, const hd_graph *g, const uint32_t *base) {
+  size_t n = p->count, cap = 0;
+  uint32_t *mark = hd__malloc((g->count + 1) * sizeof(uint32_t));
+  size_t maxlists = 1, maxdeps = 1;
   for (size_t i = 0; i < g->count; i++) {
+    if (g->nodes[i]->nlists > maxlists)
+      maxlists = g->nodes[i]->nlists;
+    if (g->nodes[i]->ndeps > maxdeps)
+      maxdeps = g->nodes[i]->ndeps;
+  }
+  size_t *pick = hd__calloc(maxlists, sizeof(size_t));
+  depview *views = hd__calloc(maxdeps, sizeof(depview));
+  hd__buf k = {0};
+  int rc = mark && pick && views ? HD_OK : HD_ENOMEM;
+  if (rc == HD_OK)
+    memset(mark, 0xff, (g->count + 1) * sizeof(uint32_t));
+  p->nedges = 0;
+  for (size_t i = 0; i < g->count && rc == HD_OK; i++) {
     const hd_node *nd = g->nodes[i];
-    size_t first = e;
-    for (size_t j = 0; j < nd->ndeps; j++) {
+    size_t nv = 0;
+    for (size_t j = 0; j < nd->ndeps && rc == HD_OK; j++) {
       size_t d = nd->deps[j].index;
       if (mark[d] == i)
         continue;
       mark[d] = (uint32_t)i;
-      for (uint32_t k = base[d]; k < base[d + 1]; k++)
-        p->preds[e++] = k;
+      depview *v = &views[nv++];
+      v->index = d;
+      if (nd->nlists > 0 && g->nodes[d]->nlists > 0)
+        rc = depview_make(v, nd, g->nodes[d], base, pick, &k);
     }
-    size_t per = e - first;
-    p->pred_off[base[i]] = (uint32_t)first;
-    /* Every expansion has the same predecessors: copy the first's. */
-    for (uint32_t x = base[i] + 1; x < base[i + 1]; x++) {
-      p->pred_off[x] = (uint32_t)e;
-      memcpy(p->preds + e, p->preds + first, per * sizeof(uint32_t));
-      e += per;
+    for (uint32_t x = base[i]; x < base[i + 1] && rc == HD_OK; x++) {
+      p->pred_off[x] = (uint32_t)p->nedges;
+      pick_items(nd, x - base[i], pick);
+      for (size_t j = 0; j < nv && rc == HD_OK; j++) {
+        const depview *v = &views[j];
+        if (v->nshared == 0) {
+          for (uint32_t e = base[v->index];
+               rc == HD_OK && e < base[v->index + 1]; e++)
+            rc = push_pred(p, &cap, e);
+          continue;
+        }
+        size_t first;
+        rc = shared_key(&k, nd, pick, v, 0);
+        if (rc != HD_OK || !hd__strmap_get(&v->keys, k.data, &first))
+          continue;
+        for (uint32_t e = (uint32_t)first; rc == HD_OK && e != UINT32_MAX;
+             e = v->next[e])
+          rc = push_pred(p, &cap, base[v->index] + e);
+      }
     }
+    for (size_t j = 0; j < nv; j++)
+      depview_cleanup(&views[j]);
   }
-  p->pred_off[n] = (uint32_t)e;
   hd__free(mark);
+  hd__free(pick);
+  hd__free(views);
+  hd__buf_cleanup(&k);
+  if (rc != HD_OK)
+    return rc;
+  p->pred_off[n] = (uint32_t)p->nedges;
+  if (cap > p->nedges + 1) {
+    uint32_t *t = hd__realloc(p->preds, (p->nedges + 1) * sizeof(uint32_t));
+    if (t != NULL)
+      p->preds = t;
+  }
+  if ((p->succs = hd__malloc((p->nedges + 1) * sizeof(uint32_t))) == NULL)
+    return HD_ENOMEM;
+  if (p->preds == NULL && (p->preds = hd__malloc(sizeof(uint32_t))) == NULL)
+    return HD_ENOMEM;
   /* Successors: count, prefix sums, fill in node order. */
   for (size_t i = 0; i < n; i++)
-    for (uint32_t k = p->pred_off[i]; k < p->pred_off[i + 1]; k++)
-      p->succ_off[p->preds[k] + 1]++;
+    for (uint32_t e = p->pred_off[i]; e < p->pred_off[i + 1]; e++)
+      p->succ_off[p->preds[e] + 1]++;
   for (size_t i = 0; i < n; i++)
     p->succ_off[i + 1] += p->succ_off[i];
   uint32_t *cursor = hd__malloc((n + 1) * sizeof(uint32_t));
@@ -245,8 +481,8 @@ static int make_edges(hd__plan *p, const hd_graph *g, const uint32_t *base) {
     return HD_ENOMEM;
   memcpy(cursor, p->succ_off, (n + 1) * sizeof(uint32_t));
   for (size_t i = 0; i < n; i++)
-    for (uint32_t k = p->pred_off[i]; k < p->pred_off[i + 1]; k++)
-      p->succs[cursor[p->preds[k]]++] = (uint32_t)i;
+    for (uint32_t e = p->pred_off[i]; e < p->pred_off[i + 1]; e++)
+      p->succs[cursor[p->preds[e]]++] = (uint32_t)i;
   hd__free(cursor);
   return HD_OK;
 }

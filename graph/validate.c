@@ -78,6 +78,12 @@ static int check_names_and_deps(hd_graph *g, size_t *edges) {
         rc =
             diag_at(g, n, NULL, HD_EGRAPH, "duplicate task name '%s'", n->name);
     }
+    if (n->stdin_dep.name != NULL) {
+      size_t idx;
+      n->stdin_dep.index = hd__strmap_get(&g->names, n->stdin_dep.name, &idx)
+                               ? idx
+                               : HD__NO_INDEX;
+    }
     for (size_t j = 0; j < n->ndeps && rc == HD_OK; j++) {
       hd__dep *d = &n->deps[j];
       if (d->name != NULL) {
@@ -188,6 +194,9 @@ size_t hd__node_expansions(const hd_node *n) {
 typedef struct tmpl_check {
   hd_graph *g;
   const hd_node *n;
+  const hd__tstr *where; /* the string checked */
+  const char *field;     /* its name in messages */
+  int files;             /* {inputs}, {outputs} and {after.X} allowed */
   int rc;
 } tmpl_check;
 
@@ -203,34 +212,175 @@ static int has_key(const hd_node *n, const char *name, size_t len) {
   return 0;
 }
 
-static int check_placeholder(const char *name, size_t len, void *ctx) {
-  tmpl_check *c = ctx;
-  if (has_key(c->n, name, len))
-    return 0;
-  char key[128];
-  snprintf(key, sizeof(key), "%.*s", (int)(len < 100 ? len : 100), name);
+static int list_has_key(const hd_node *n, const char *key) {
+  for (size_t i = 0; i < n->nlists; i++)
+    if (strcmp(n->lists[i].key, key) == 0)
+      return 1;
+  return 0;
+}
+
+static void tmpl_diag(tmpl_check *c, const char *fmt, ...) HD_PRINTF(2, 3);
+static void tmpl_diag(tmpl_check *c, const char *fmt, ...) {
+  if (c->rc != HD_OK)
+    return;
+  hd__buf b = {0};
+  va_list ap;
+  va_start(ap, fmt);
+  int rc = hd__buf_vappendf(&b, fmt, ap);
+  va_end(ap);
+  int line, column;
+  hd__tstr_pos(c->n, c->where, &line, &column);
+  if (rc == HD_OK)
+    rc = hd__diags_add(&c->g->diags, HD_EGRAPH, c->n->file, line, column,
+                       c->n->name, "%s", b.data);
+  hd__buf_cleanup(&b);
+  c->rc = rc;
+}
+
+static const char *closest_key(const hd_node *n, const char *key) {
   const char *best = NULL;
   size_t best_d = 3;
-  for (size_t i = 0; i < c->n->nparams + c->n->nlists; i++) {
-    const char *k = i < c->n->nparams ? c->n->params[i].key
-                                      : c->n->lists[i - c->n->nparams].key;
+  for (size_t i = 0; i < n->nparams + n->nlists; i++) {
+    const char *k =
+        i < n->nparams ? n->params[i].key : n->lists[i - n->nparams].key;
     size_t d = hd__edit_distance(key, k, 2);
     if (d < best_d) {
       best_d = d;
       best = k;
     }
   }
-  if (best != NULL)
-    c->rc = diag_at(c->g, c->n, NULL, HD_EGRAPH,
-                    "task '%s' uses {%s} in its command but has no param "
-                    "'%s'; did you mean '%s'?",
-                    c->n->name, key, key, best);
-  else
-    c->rc = diag_at(c->g, c->n, NULL, HD_EGRAPH,
-                    "task '%s' uses {%s} in its command but has no param "
-                    "'%s' (write {{%s}} for a literal {%s})",
-                    c->n->name, key, key, key, key);
-  return 0; /* report every unknown placeholder */
+  return best;
+}
+
+/* The dependency of n named name (len bytes), or NULL. */
+static const hd_node *dep_named(const hd_graph *g, const hd_node *n,
+                                const char *name, size_t len) {
+  for (size_t j = 0; j < n->ndeps; j++) {
+    size_t d = n->deps[j].index;
+    if (d == HD__NO_INDEX || d >= g->count)
+      continue;
+    const hd_node *dn = g->nodes[d];
+    if (strlen(dn->name) == len && memcmp(dn->name, name, len) == 0)
+      return dn;
+  }
+  return NULL;
+}
+
+static void check_after(tmpl_check *c, const hd__ph *ph, const char *text) {
+  const hd_node *n = c->n;
+  const hd_node *d = dep_named(c->g, n, ph->name, ph->len);
+  if (d == NULL) {
+    tmpl_diag(c,
+              "task '%s' uses {%s} in its %s, but '%.*s' is not among its "
+              "dependencies ('after')",
+              n->name, text, c->field, (int)ph->len, ph->name);
+    return;
+  }
+  /* A fanned-out dependency has one file per expansion: the expansions
+     of n must each match exactly one, by sharing every key. */
+  for (size_t k = 0; k < d->nlists; k++)
+    if (!list_has_key(n, d->lists[k].key)) {
+      tmpl_diag(c,
+                "task '%s' uses {%s} in its %s, but '%s' fans out over "
+                "'%s' into several tasks; name a file per expansion only "
+                "when '%s' fans out over '%s' too",
+                n->name, text, c->field, d->name, d->lists[k].key, n->name,
+                d->lists[k].key);
+      return;
+    }
+}
+
+static int check_placeholder(const hd__ph *ph, void *ctx) {
+  tmpl_check *c = ctx;
+  const hd_node *n = c->n;
+  char text[160];
+  snprintf(text, sizeof(text), "%.*s",
+           (int)(ph->end - ph->start - 2 < 150 ? ph->end - ph->start - 2 : 150),
+           c->where->s + ph->start + 1);
+  if (ph->mod != NULL) {
+    tmpl_diag(c,
+              "task '%s' uses {%s} in its %s: unknown modifier ':%.*s' (the "
+              "only one is ':raw')",
+              n->name, text, c->field, (int)ph->modlen, ph->mod);
+    return 0;
+  }
+  switch (ph->kind) {
+  case HD__PH_PARAM: {
+    if (has_key(n, ph->name, ph->len))
+      return 0;
+    char key[128];
+    snprintf(key, sizeof(key), "%.*s", (int)(ph->len < 100 ? ph->len : 100),
+             ph->name);
+    const char *best = closest_key(n, key);
+    if (best != NULL)
+      tmpl_diag(c,
+                "task '%s' uses {%s} in its %s but has no param '%s'; did "
+                "you mean '%s'?",
+                n->name, text, c->field, key, best);
+    else
+      tmpl_diag(c,
+                "task '%s' uses {%s} in its %s but has no param '%s' (write "
+                "{{%s}} for a literal {%s})",
+                n->name, text, c->field, key, key, key);
+    return 0;
+  }
+  case HD__PH_INPUTS:
+  case HD__PH_OUTPUTS: {
+    const hd__tstrs *l = ph->kind == HD__PH_INPUTS ? &n->inputs : &n->outputs;
+    const char *what = ph->kind == HD__PH_INPUTS ? "inputs" : "outputs";
+    if (!c->files)
+      tmpl_diag(c, "{%s} cannot be used in the %s of task '%s'", text, c->field,
+                n->name);
+    else if (l->count == 0)
+      tmpl_diag(c, "task '%s' uses {%s} in its %s but declares no %s", n->name,
+                text, c->field, what);
+    else if (ph->index >= 0 && (size_t)ph->index >= l->count)
+      tmpl_diag(c,
+                "task '%s' uses {%s} in its %s but has %zu %s (numbered "
+                "from 0)",
+                n->name, text, c->field, l->count, what);
+    return 0;
+  }
+  case HD__PH_AFTER:
+    if (!c->files)
+      tmpl_diag(c, "{%s} cannot be used in the %s of task '%s'", text, c->field,
+                n->name);
+    else
+      check_after(c, ph, text);
+    return 0;
+  default:
+    tmpl_diag(c,
+              "task '%s' uses {%s} in its %s: unknown placeholder (write "
+              "{{%s}} for literal braces)",
+              n->name, text, c->field, text);
+    return 0;
+  }
+}
+
+static int check_tstr(hd_graph *g, const hd_node *n, const hd__tstr *t,
+                      const char *field, int files) {
+  tmpl_check c = {g, n, t, field, files, HD_OK};
+  hd__template_each(t->s, check_placeholder, &c);
+  return c.rc;
+}
+
+static int check_templates(hd_graph *g, const hd_node *n) {
+  int rc = HD_OK;
+  if (n->kind == HD_NODE_CMD) {
+    hd__tstr cmd = {(char *)n->cmd, n->cmd_line, n->cmd_column};
+    rc = check_tstr(g, n, &cmd, "command", 1);
+  }
+  for (size_t i = 0; rc == HD_OK && i < n->argv.count; i++)
+    rc = check_tstr(g, n, &n->argv.items[i], "argv", 1);
+  for (size_t i = 0; rc == HD_OK && i < n->env.count; i++)
+    rc = check_tstr(g, n, &n->env.items[i], "env", 0);
+  if (rc == HD_OK && n->workdir.s != NULL)
+    rc = check_tstr(g, n, &n->workdir, "workdir", 0);
+  for (size_t i = 0; rc == HD_OK && i < n->inputs.count; i++)
+    rc = check_tstr(g, n, &n->inputs.items[i], "inputs", 0);
+  for (size_t i = 0; rc == HD_OK && i < n->outputs.count; i++)
+    rc = check_tstr(g, n, &n->outputs.items[i], "outputs", 0);
+  return rc;
 }
 
 static int check_params(hd_graph *g) {
@@ -262,11 +412,8 @@ static int check_params(hd_graph *g) {
                    "task '%s' expands into more than %d tasks", n->name,
                    INT32_MAX);
     }
-    if (n->kind == HD_NODE_CMD && rc == HD_OK) {
-      tmpl_check c = {g, n, HD_OK};
-      hd__template_each(n->cmd, check_placeholder, &c);
-      rc = c.rc;
-    }
+    if (rc == HD_OK)
+      rc = check_templates(g, n);
   }
   return rc;
 }

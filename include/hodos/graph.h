@@ -21,8 +21,9 @@ typedef struct hd_node hd_node;
 
 /* What a node runs. */
 typedef enum hd_node_kind {
-  HD_NODE_CMD = 1, /* a shell command, run by /bin/sh -c */
-  HD_NODE_FN = 2,  /* a registered function */
+  HD_NODE_CMD = 1,  /* a shell command, run by /bin/sh -c */
+  HD_NODE_FN = 2,   /* a registered function */
+  HD_NODE_ARGV = 3, /* a program and its arguments, run without a shell */
 } hd_node_kind;
 
 /* Create an empty graph. Errors: HD_EINVAL, HD_ENOMEM. */
@@ -44,6 +45,15 @@ HD_API int hd_graph_add_cmd(hd_graph *g, const char *name, const char *cmd,
  * function need not be registered yet. Errors as hd_graph_add_cmd(). */
 HD_API int hd_graph_add_fn(hd_graph *g, const char *name, const char *fn,
                            hd_node **out);
+
+/* Add a node that runs argv[0] (looked up in PATH when it holds no '/')
+ * with the arguments argv[1..argc-1], without a shell. Placeholders in
+ * the words are replaced as in commands, but never quoted. Its standard
+ * input and output are those of a command node. Errors as
+ * hd_graph_add_cmd(), and HD_EINVAL when argc is 0. */
+HD_API int hd_graph_add_argv(hd_graph *g, const char *name,
+                             const char *const *argv, size_t argc,
+                             hd_node **out);
 
 /* Make n run after dep (dep's result becomes one of n's inputs). A
  * dependency declared twice counts once, at its first place, when the graph
@@ -104,10 +114,38 @@ HD_API int hd_node_map_param(hd_node *n, const char *key,
                              const char *const *values, size_t count);
 HD_API int hd_node_set_fanout(hd_node *n, hd_fanout mode);
 
+/* What a command or argv node runs in, and the files it reads and writes.
+ * Placeholders ({param}) in these strings are replaced, never quoted.
+ * Function nodes run inside the calling process and ignore env and
+ * workdir.
+ *
+ * env: set NAME=VALUE in the task's environment (over the inherited one;
+ * setting a name again replaces its value). workdir: the directory it
+ * runs in (default: the caller's). input: a file that must exist before
+ * the task starts; output: a file it must have produced when it succeeds,
+ * or it fails; relative paths are taken from the workdir. A command refers
+ * to them as {inputs.N} and {outputs.N}, or all at once as {inputs} and
+ * {outputs}.
+ *
+ * stdin: only the result of the named task (or of all its expansions) goes
+ * to the node's standard input, instead of all its inputs; the dependency
+ * is added when not declared. Errors: HD_EINVAL (NULL, empty, a bad
+ * environment name), HD_ENOMEM. */
+HD_API int hd_node_set_env(hd_node *n, const char *name, const char *value);
+HD_API int hd_node_set_workdir(hd_node *n, const char *dir);
+HD_API int hd_node_add_input(hd_node *n, const char *path);
+HD_API int hd_node_add_output(hd_node *n, const char *path);
+HD_API int hd_node_set_stdin(hd_node *n, const char *task);
+
 /* Per-node settings. Errors: HD_EINVAL (NULL, timeout or cost negative or
  * not finite, cpus 0).
  *
- * retries: extra attempts after a failure (default 0).
+ * retries: extra attempts after a failure (default 0). retry_delay:
+ * seconds to wait before each retry (default 0).
+ *
+ * allow_failure: nonzero lets the node fail without failing the run: its
+ * dependents run (with no result from it) and the run succeeds; the report
+ * still shows it failed.
  *
  * timeout: seconds, 0 for none (the default). A shell task past its
  * timeout gets SIGTERM, then SIGKILL two seconds later, and fails. A
@@ -128,6 +166,8 @@ HD_API int hd_node_set_fanout(hd_node *n, hd_fanout mode);
  * cost: the estimated cost used to find the critical path (default 1, must
  * be positive). */
 HD_API int hd_node_set_retries(hd_node *n, unsigned retries);
+HD_API int hd_node_set_retry_delay(hd_node *n, double seconds);
+HD_API int hd_node_set_allow_failure(hd_node *n, int allowed);
 HD_API int hd_node_set_timeout(hd_node *n, double seconds);
 HD_API int hd_node_set_cpus(hd_node *n, unsigned cpus);
 HD_API int hd_node_set_mem(hd_node *n, uint64_t bytes);
