@@ -97,8 +97,9 @@ static void on_event(const hd_event *ev, void *data) {
                cli_color_on(COLOR_GREEN), cli_color_off(), ev->task, ms);
     break;
   case HD_EVENT_FAILED:
-    cli_note("[%zu/%zu] %sfailed%s %s: %s", ev->done, ev->total,
-             cli_color_on(COLOR_RED), cli_color_off(), ev->task,
+    cli_note("[%zu/%zu] %sfailed%s%s %s: %s", ev->done, ev->total,
+             cli_color_on(ev->failure_allowed ? COLOR_YELLOW : COLOR_RED),
+             cli_color_off(), ev->failure_allowed ? " (allowed)" : "", ev->task,
              ev->message ? ev->message : "failed");
     break;
   case HD_EVENT_SKIPPED:

@@ -21,7 +21,8 @@ typedef struct hd__exec {
   int log_fd;  /* receives a shell task's whole stderr, or -1 */
   hd_fn_cb fn; /* a function task's function, when resolved */
   void *fn_data;
-  uint64_t timeout_ns; /* 0: none */
+  uint64_t timeout_ns;     /* 0: none */
+  const char *results_dir; /* where {after.TASK} files are, or NULL */
   uint64_t start_ns;
   /* out */
   hd_value *output; /* the result, on success */
@@ -39,6 +40,10 @@ typedef struct hd__exec {
  * hd_task_cancelled() turn true and fails when it returns. */
 HD__INTERNAL int hd__exec_shell(hd__exec *x);
 HD__INTERNAL int hd__exec_fn(hd__exec *x);
+
+/* dir/NAME-as-a-file-name SUFFIX (see run.c). */
+HD__INTERNAL int hd__file_name(hd__buf *b, const char *dir, const char *name,
+                               const char *suffix);
 
 /* Release what an attempt holds (output, message, tail). */
 HD__INTERNAL void hd__exec_cleanup(hd__exec *x);

@@ -66,6 +66,8 @@ typedef struct hd__run {
   hd_report *report;
   char *results_dir;    /* RUN_DIR/results, or NULL */
   char *logs_dir;       /* RUN_DIR/logs, or NULL */
+  char *tmp_dir;        /* made for {after.TASK} files without a run
+                           folder, removed at the end; or NULL */
   atomic_uint *pending; /* per task: dependencies not yet accounted for */
   uint32_t *rank;       /* per task: place in plan->order */
   hd__fnref *fns;       /* per task: its function, or NULL */
@@ -87,8 +89,7 @@ HD__INTERNAL int hd__report_new(hd__plan *plan, hd_report **out);
 HD__INTERNAL int hd__run_plan(hd_report *report, const hd_run_opts *o);
 
 /* Results on disk (run.c). */
-HD__INTERNAL int hd__file_name(hd__buf *b, const char *dir, const char *name,
-                               const char *suffix);
+
 HD__INTERNAL int hd__make_dirs(const char *path);
 HD__INTERNAL int hd__write_result(hd__run *r, const char *name,
                                   const hd_value *v);

@@ -2,9 +2,12 @@
  * shared by every backend. A backend calls run_task() (through its host)
  * for each ready task; run_task() executes it, accounts for it and
  * releases its dependents, keeping one for the same worker. */
+#include <dirent.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "run.h"
@@ -27,6 +30,8 @@ static void emit(hd__run *r, hd_event_type type, uint32_t node,
   ev.message = message;
   ev.done = done;
   ev.total = r->plan->count;
+  ev.failure_allowed = type == HD_EVENT_FAILED &&
+                       hd__plan_settings(r->plan, node)->allow_failure;
   /* Events reach the application one at a time, whichever worker sends
      them. */
   pthread_mutex_lock(&r->event_lock);
@@ -57,6 +62,62 @@ static void set_message(hd__tstate *t, const char *fmt, ...) {
   va_end(ap);
 }
 
+/* Check that a task's input files exist (outputs 0) or that it made its
+ * output files (outputs 1); paths are taken from its workdir. Returns
+ * HD_OK, or HD_ETASK with the first missing file in message. */
+static int check_files(const hd__plan *p, const hd__pio *io, int outputs,
+                       hd__buf *message) {
+  uint32_t off = outputs ? io->outputs : io->inputs;
+  uint32_t count = outputs ? io->noutputs : io->ninputs;
+  const char *dir = io->workdir ? p->strings + io->workdir : NULL;
+  int rc = HD_OK;
+  hd__buf path = {0};
+  for (uint32_t k = 0; k < count && rc == HD_OK; k++) {
+    const char *f = hd__plan_list(p, off, k);
+    path.len = 0;
+    if (dir != NULL && f[0] != '/')
+      rc = hd__buf_appendf(&path, "%s/%s", dir, f);
+    else
+      rc = hd__buf_appendf(&path, "%s", f);
+    struct stat st;
+    if (rc == HD_OK && stat(path.data, &st) != 0) {
+      int err = errno;
+      if (outputs)
+        hd__buf_appendf(message, "did not produce its output '%s' (%s)", f,
+                        strerror(err));
+      else
+        hd__buf_appendf(message, "input file '%s' does not exist (%s)", f,
+                        strerror(err));
+      rc = HD_ETASK;
+    }
+  }
+  hd__buf_cleanup(&path);
+  return rc;
+}
+
+/* Whether task i ended in a way its dependents accept: done, or failed
+ * with its failure allowed. */
+static int usable(const hd__run *r, uint32_t i) {
+  uint8_t st = r->report->tasks[i].state;
+  return st == HD_STATE_DONE || (st == HD_STATE_FAILED &&
+                                 hd__plan_settings(r->plan, i)->allow_failure);
+}
+
+/* Sleep ns, waking early when the run stops. */
+static int stopping(hd__run *r);
+static void pause_for(hd__run *r, uint64_t ns) {
+  uint64_t end = hd__now_ns() + ns;
+  while (!stopping(r)) {
+    uint64_t now = hd__now_ns();
+    if (now >= end)
+      break;
+    uint64_t step = end - now < 20000000u ? end - now : 20000000u;
+    struct timespec ts = {(time_t)(step / 1000000000u),
+                          (long)(step % 1000000000u)};
+    nanosleep(&ts, NULL);
+  }
+}
+
 /* One attempt; returns HD_OK, HD_ETASK, HD_EINTR or HD_ENOMEM. */
 static int attempt(hd__run *r, uint32_t node, unsigned w, hd_value **inputs,
                    size_t ninputs, hd__exec *x) {
@@ -70,6 +131,7 @@ static int attempt(hd__run *r, uint32_t node, unsigned w, hd_value **inputs,
   x->inputs = inputs;
   x->ninputs = ninputs;
   x->timeout_ns = hd__plan_settings(p, node)->timeout_ns;
+  x->results_dir = r->results_dir;
   if (r->fns != NULL) {
     x->fn = r->fns[node].fn;
     x->fn_data = r->fns[node].data;
@@ -83,8 +145,11 @@ static int attempt(hd__run *r, uint32_t node, unsigned w, hd_value **inputs,
       ws != NULL && ws->chained ? ws->last_end : hd__now_ns();
   emit(r, HD_EVENT_STARTED, node, NULL,
        atomic_load_explicit(&r->finished, memory_order_relaxed));
-  int rc;
-  if (p->nodes[node].kind == HD_NODE_CMD) {
+  const hd__pio *io = hd__plan_io(p, node);
+  int rc = io != NULL ? check_files(p, io, 0, &x->message) : HD_OK;
+  if (rc != HD_OK) {
+    /* Not started: an input is missing. */
+  } else if (p->nodes[node].kind != HD_NODE_FN) {
     x->log_fd = hd__open_log(r, hd__plan_name(p, node));
     rc = hd__exec_shell(x);
     if (x->log_fd >= 0)
@@ -92,10 +157,12 @@ static int attempt(hd__run *r, uint32_t node, unsigned w, hd_value **inputs,
   } else {
     rc = hd__exec_fn(x);
   }
+  if (rc == HD_OK && io != NULL)
+    rc = check_files(p, io, 1, &x->message);
   t->end_ns = hd__now_ns();
   if (ws != NULL)
     ws->last_end = t->end_ns;
-  if (p->nodes[node].kind == HD_NODE_CMD || t->extra != NULL) {
+  if (p->nodes[node].kind != HD_NODE_FN || t->extra != NULL) {
     hd__textra *e = hd__tstate_extra(t);
     if (e != NULL) {
       e->exit_status = x->exit_status;
@@ -136,7 +203,8 @@ static void execute(hd__run *r, uint32_t node, unsigned w) {
   }
   for (uint32_t k = 0; k < npred; k++)
     inputs[k] = r->report->tasks[p->preds[p->pred_off[node] + k]].result;
-  unsigned retries = hd__plan_settings(p, node)->retries;
+  const hd__psettings *set = hd__plan_settings(p, node);
+  unsigned retries = set->retries;
   for (;;) {
     hd__exec x;
     int rc = attempt(r, node, w, inputs, npred, &x);
@@ -165,8 +233,13 @@ static void execute(hd__run *r, uint32_t node, unsigned w) {
             hd__plan_name(p, node),
             hd__tstate_message(t) ? hd__tstate_message(t) : "", t->attempts + 1,
             retries + 1);
+    if (set->retry_delay_ns > 0) {
+      pause_for(r, set->retry_delay_ns);
+      if (stopping(r))
+        break;
+    }
   }
-  if (t->state == HD_STATE_FAILED)
+  if (t->state == HD_STATE_FAILED && !set->allow_failure)
     atomic_store(&r->failed, 1);
   else if (t->state == HD_STATE_CANCELLED)
     atomic_store(&r->interrupted, 1);
@@ -184,7 +257,7 @@ static uint32_t run_task(void *ctx, uint32_t node, unsigned w) {
      stopping; run otherwise. */
   uint32_t bad = UINT32_MAX;
   for (uint32_t e = p->pred_off[node]; e < p->pred_off[node + 1]; e++)
-    if (ts[p->preds[e]].state != HD_STATE_DONE) {
+    if (ts[p->preds[e]].state != HD_STATE_DONE && !usable(r, p->preds[e])) {
       bad = p->preds[e];
       break;
     }
@@ -303,6 +376,52 @@ static int prepare_dirs(hd__run *r) {
   return HD_OK;
 }
 
+/* Without a run folder, results are only written to files when a task
+ * names one ({after.TASK}); then they go to a temporary folder. */
+static int prepare_tmp_dir(hd__run *r) {
+  const hd__plan *p = r->plan;
+  int late = 0;
+  for (size_t i = 1; i < p->nio && !late; i++)
+    late = p->io[i].late != 0;
+  if (!late)
+    return HD_OK;
+  const char *base = getenv("TMPDIR");
+  hd__buf dir = {0};
+  if (hd__buf_appendf(&dir, "%s/hodos-XXXXXX",
+                      base != NULL && base[0] ? base : "/tmp") != HD_OK)
+    return HD_ENOMEM;
+  if (mkdtemp(dir.data) == NULL) {
+    hd__diags_add(&r->report->diags, HD_EIO, dir.data, 0, 0, NULL,
+                  "cannot create a folder for results: %s", strerror(errno));
+    hd__buf_cleanup(&dir);
+    return HD_EIO;
+  }
+  r->tmp_dir = dir.data;
+  r->results_dir = hd__strdup(dir.data);
+  return r->results_dir != NULL ? HD_OK : HD_ENOMEM;
+}
+
+static void remove_tmp_dir(hd__run *r) {
+  if (r->tmp_dir == NULL)
+    return;
+  DIR *d = opendir(r->tmp_dir);
+  struct dirent *e;
+  hd__buf path = {0};
+  while (d != NULL && (e = readdir(d)) != NULL) {
+    if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+      continue;
+    path.len = 0;
+    if (hd__buf_appendf(&path, "%s/%s", r->tmp_dir, e->d_name) == HD_OK)
+      unlink(path.data);
+  }
+  if (d != NULL)
+    closedir(d);
+  rmdir(r->tmp_dir);
+  hd__buf_cleanup(&path);
+  hd__free(r->tmp_dir);
+  r->tmp_dir = NULL;
+}
+
 int hd__run_plan(hd_report *report, const hd_run_opts *o) {
   hd__run r;
   memset(&r, 0, sizeof(r));
@@ -331,6 +450,8 @@ int hd__run_plan(hd_report *report, const hd_run_opts *o) {
     goto out;
   }
   if (r.opts.run_dir != NULL && (rc = prepare_dirs(&r)) != HD_OK)
+    goto out;
+  if (r.opts.run_dir == NULL && (rc = prepare_tmp_dir(&r)) != HD_OK)
     goto out;
   r.pending = hd__big_calloc(p->count + 1, sizeof(atomic_uint));
   r.rank = hd__big_calloc(p->count + 1, sizeof(uint32_t));
@@ -389,6 +510,7 @@ int hd__run_plan(hd_report *report, const hd_run_opts *o) {
 out:
   report->status = rc;
   report->end_ns = hd__now_ns();
+  remove_tmp_dir(&r);
   hd__free(r.results_dir);
   hd__free(r.logs_dir);
   hd__big_free(r.pending, p->count + 1, sizeof(atomic_uint));

@@ -13,6 +13,9 @@
 #include <uv.h>
 
 #include "exec.h"
+#include "template.h"
+
+extern char **environ;
 
 #define POLL_MS 20
 #define KILL_GRACE_NS (2000000000ull)
@@ -209,15 +212,31 @@ static void on_tick(uv_timer_t *t) {
   }
 }
 
-/* The predecessors' results, as buffers for one write. Integers and doubles
- * are written as decimal text. */
-static int stdin_bufs(hd__exec *x, uv_buf_t **bufs, char (**nums)[32]) {
-  *bufs = hd__calloc(x->ninputs + 1, sizeof(uv_buf_t));
-  *nums = hd__calloc(x->ninputs + 1, sizeof(**nums));
+/* The results that go to the task's standard input: all its inputs, or
+ * those of the task named by stdin (plan nodes [lo, hi)). */
+static size_t stdin_inputs(const hd__exec *x, hd_value **sel) {
+  const hd__plan *p = x->plan;
+  const hd__pio *io = hd__plan_io(p, x->node);
+  size_t n = 0;
+  for (size_t i = 0; i < x->ninputs; i++) {
+    uint32_t from = p->preds[p->pred_off[x->node] + i];
+    if (io == NULL || io->stdin_lo == io->stdin_hi ||
+        (from >= io->stdin_lo && from < io->stdin_hi))
+      sel[n++] = x->inputs[i];
+  }
+  return n;
+}
+
+/* Results as buffers for one write. Integers and doubles are written as
+ * decimal text. */
+static int stdin_bufs(hd_value **vals, size_t count, uv_buf_t **bufs,
+                      char (**nums)[32]) {
+  *bufs = hd__calloc(count + 1, sizeof(uv_buf_t));
+  *nums = hd__calloc(count + 1, sizeof(**nums));
   if (*bufs == NULL || *nums == NULL)
     return HD_ENOMEM;
-  for (size_t i = 0; i < x->ninputs; i++) {
-    hd_value *v = x->inputs[i];
+  for (size_t i = 0; i < count; i++) {
+    hd_value *v = vals[i];
     if (v == NULL) {
       (*bufs)[i] = uv_buf_init((*nums)[i], 0);
       continue;
@@ -238,6 +257,92 @@ static int stdin_bufs(hd__exec *x, uv_buf_t **bufs, char (**nums)[32]) {
   return HD_OK;
 }
 
+/* {after.TASK} at run time: the file holding the result of the
+ * predecessor named TASK (or its one matching expansion, TASK[...]). */
+static int after_value(hd__buf *b, const hd__ph *ph, const hd__tput *how,
+                       void *ctx) {
+  const hd__exec *x = ctx;
+  const hd__plan *p = x->plan;
+  if (ph->kind != HD__PH_AFTER || x->results_dir == NULL)
+    return HD_ENOENT;
+  for (uint32_t e = p->pred_off[x->node]; e < p->pred_off[x->node + 1]; e++) {
+    const char *name = hd__plan_name(p, p->preds[e]);
+    if (strncmp(name, ph->name, ph->len) != 0 ||
+        (name[ph->len] != '\0' && name[ph->len] != '['))
+      continue;
+    hd__buf path = {0};
+    int rc = hd__file_name(&path, x->results_dir, name, "");
+    if (rc == HD_OK)
+      rc = hd__template_put(b, path.data, ph, how);
+    hd__buf_cleanup(&path);
+    return rc;
+  }
+  return HD_ENOENT;
+}
+
+/* What the task runs: sh -c CMD, or its words; rendered again when they
+ * name upstream files. The strings live in words (and the plan). */
+static int make_args(hd__exec *x, hd__buf *words, char ***argsp) {
+  const hd__plan *p = x->plan;
+  const hd__pio *io = hd__plan_io(p, x->node);
+  int late = io != NULL && io->late;
+  int is_argv = p->nodes[x->node].kind == HD_NODE_ARGV;
+  size_t argc = is_argv ? io->argc : 3;
+  char **args = hd__calloc(argc + 1, sizeof(char *));
+  size_t *offs = hd__calloc(argc + 1, sizeof(size_t));
+  int rc = args && offs ? HD_OK : HD_ENOMEM;
+  for (size_t i = 0; rc == HD_OK && i < argc; i++) {
+    const char *w = is_argv  ? hd__plan_list(p, io->argv, (uint32_t)i)
+                    : i == 0 ? "sh"
+                    : i == 1 ? "-c"
+                             : hd__plan_what(p, x->node);
+    offs[i] = words->len;
+    if (late && (is_argv || i == 2))
+      rc = hd__template_render(words, w, !is_argv, 0, after_value, x);
+    else
+      rc = hd__buf_append(words, w, strlen(w));
+    if (rc == HD_OK)
+      rc = hd__buf_append(words, "", 1);
+  }
+  if (rc == HD_ENOENT)
+    hd__buf_appendf(&x->message, "an upstream result file is missing");
+  for (size_t i = 0; rc == HD_OK && i < argc; i++)
+    args[i] = words->data + offs[i];
+  hd__free(offs);
+  if (rc != HD_OK) {
+    hd__free(args);
+    return rc;
+  }
+  *argsp = args;
+  return HD_OK;
+}
+
+/* The environment with the task's own NAME=VALUE over the inherited. */
+static char **make_env(const hd__plan *p, const hd__pio *io) {
+  size_t n = 0;
+  while (environ != NULL && environ[n] != NULL)
+    n++;
+  char **env = hd__calloc(n + io->nenv + 1, sizeof(char *));
+  if (env == NULL)
+    return NULL;
+  size_t k = 0;
+  for (size_t i = 0; i < n; i++) {
+    const char *eq = strchr(environ[i], '=');
+    size_t len = eq ? (size_t)(eq - environ[i]) : strlen(environ[i]);
+    int replaced = 0;
+    for (uint32_t j = 0; j < io->nenv && !replaced; j++) {
+      const char *mine = hd__plan_list(p, io->env, j);
+      replaced = strncmp(mine, environ[i], len) == 0 && mine[len] == '=';
+    }
+    if (!replaced)
+      env[k++] = environ[i];
+  }
+  for (uint32_t j = 0; j < io->nenv; j++)
+    env[k++] = (char *)hd__plan_list(p, io->env, j);
+  env[k] = NULL;
+  return env;
+}
+
 static int run_loop(shell *s) { return uv_run(&s->loop, UV_RUN_DEFAULT); }
 
 int hd__exec_shell(hd__exec *x) {
@@ -250,7 +355,24 @@ int hd__exec_shell(hd__exec *x) {
   if (s == NULL)
     return HD_ENOMEM;
   s->x = x;
-  if (x->ninputs > 0 && stdin_bufs(x, &bufs, &nums) != HD_OK)
+  const hd__plan *plan = x->plan;
+  const hd__pio *io = hd__plan_io(plan, x->node);
+  hd__buf words = {0};
+  char **args = NULL, **env = NULL;
+  hd_value *small[8], **sel = x->ninputs <= 8
+                                  ? small
+                                  : hd__calloc(x->ninputs, sizeof(hd_value *));
+  if (sel == NULL)
+    goto done;
+  size_t nin = stdin_inputs(x, sel);
+  if (nin > 0 && stdin_bufs(sel, nin, &bufs, &nums) != HD_OK)
+    goto done;
+  if ((rc = make_args(x, &words, &args)) != HD_OK) {
+    rc = rc == HD_ENOENT ? HD_ETASK : rc;
+    goto done;
+  }
+  rc = HD_ENOMEM;
+  if (io != NULL && io->nenv > 0 && (env = make_env(plan, io)) == NULL)
     goto done;
   if (uv_loop_init(&s->loop) != 0) {
     hd__buf_appendf(&x->message, "cannot start an event loop");
@@ -259,8 +381,7 @@ int hd__exec_shell(hd__exec *x) {
   }
   int sv[2] = {-1, -1};
   s->in_fd = -1;
-  if (x->ninputs > 0 &&
-      socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
+  if (nin > 0 && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
     hd__buf_appendf(&x->message, "cannot make the task's input: %s",
                     strerror(errno));
     uv_loop_close(&s->loop);
@@ -274,9 +395,8 @@ int hd__exec_shell(hd__exec *x) {
   s->out.data = s->err.data = s->timer.data = s;
   s->proc.data = s;
 
-  char *args[] = {"sh", "-c", (char *)hd__plan_what(x->plan, x->node), NULL};
   uv_stdio_container_t stdio[3];
-  if (x->ninputs > 0) {
+  if (nin > 0) {
     stdio[0].flags = UV_INHERIT_FD;
     stdio[0].data.fd = sv[1];
   } else {
@@ -288,8 +408,11 @@ int hd__exec_shell(hd__exec *x) {
   stdio[2].data.stream = (uv_stream_t *)&s->err;
   uv_process_options_t po;
   memset(&po, 0, sizeof(po));
-  po.file = "/bin/sh";
+  int is_argv = plan->nodes[x->node].kind == HD_NODE_ARGV;
+  po.file = is_argv ? args[0] : "/bin/sh";
   po.args = args;
+  po.env = env;
+  po.cwd = io != NULL && io->workdir != 0 ? plan->strings + io->workdir : NULL;
   po.stdio = stdio;
   po.stdio_count = 3;
   po.exit_cb = on_exit;
@@ -301,7 +424,12 @@ int hd__exec_shell(hd__exec *x) {
   if (sv[1] >= 0)
     close(sv[1]); /* the task has its copy */
   if (err != 0) {
-    hd__buf_appendf(&x->message, "cannot start /bin/sh: %s", uv_strerror(err));
+    if (po.cwd != NULL && err == UV_ENOENT && access(po.cwd, X_OK) != 0)
+      hd__buf_appendf(&x->message, "cannot enter its workdir '%s': %s", po.cwd,
+                      strerror(errno));
+    else
+      hd__buf_appendf(&x->message, "cannot start '%s': %s", po.file,
+                      uv_strerror(err));
     s->exited = 1;
     if (sv[0] >= 0)
       close(sv[0]);
@@ -316,10 +444,10 @@ int hd__exec_shell(hd__exec *x) {
   }
   uv_read_start((uv_stream_t *)&s->out, alloc_out, on_read_out);
   uv_read_start((uv_stream_t *)&s->err, alloc_err, on_read_err);
-  if (x->ninputs > 0) {
+  if (nin > 0) {
     s->in_fd = sv[0];
     s->bufs = bufs;
-    s->nbufs = x->ninputs;
+    s->nbufs = nin;
     if (uv_poll_init(&s->loop, &s->in, s->in_fd) == 0) {
       s->in.data = s;
       s->open_handles++;
@@ -362,6 +490,11 @@ int hd__exec_shell(hd__exec *x) {
     rc = HD_OK;
   }
 done:
+  if (sel != small)
+    hd__free(sel);
+  hd__free(args);
+  hd__free(env);
+  hd__buf_cleanup(&words);
   hd__buf_cleanup(&s->outbuf);
   hd__free(bufs);
   hd__free(nums);

@@ -47,6 +47,7 @@ typedef struct hd_event {
   const char *message; /* why it failed, was skipped or cancelled; or NULL */
   size_t done;         /* tasks finished so far, this one included */
   size_t total;        /* tasks in the run */
+  int failure_allowed; /* FAILED, but allow_failure lets the run go on */
 } hd_event;
 
 /* Receives events. It is called from whichever thread ran the task (the

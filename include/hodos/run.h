@@ -69,6 +69,7 @@ typedef struct hd_task_info {
   uint64_t end_ns;     /* CLOCK_MONOTONIC; 0 when it did not start */
   const char *message; /* why it failed, was skipped or cancelled; or NULL */
   const char *stderr_tail; /* a shell task's last stderr bytes, or NULL */
+  int failure_allowed;     /* it failed, and allow_failure let the run go on */
 } hd_task_info;
 
 /* The run's result code (as returned by hd_run()). */
