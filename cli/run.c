@@ -29,9 +29,10 @@ void help_run(FILE *out) {
         "                      beside FILE)\n"
         "  -b, --backend NAME  run tasks with this backend: threads (the\n"
         "                      default: tasks in parallel in this process) or\n"
-        "                      serial (one at a time, in file order)\n"
-        "  -j, --jobs N        run up to N tasks at once (default: one per\n"
-        "                      CPU)\n"
+        "                      serial (one at a time, in file order); over\n"
+        "                      the workflow's backend:\n"
+        "  -j, --jobs N        run up to N tasks at once (default: the\n"
+        "                      workflow's jobs:, else one per CPU)\n"
         "  -k, --keep-going    after a failure, run every task that does not\n"
         "                      depend on it\n"
         "  -q, --quiet         print no progress, only errors\n"
@@ -213,7 +214,7 @@ int cmd_run(int argc, char **argv) {
       {"help", no_argument, NULL, 'h'},
       {NULL, 0, NULL, 0},
   };
-  const char *store = NULL, *backend = "threads";
+  const char *store = NULL, *backend = NULL;
   unsigned jobs = 0;
   int keep_going = 0;
   progress pr = {0, 0};
@@ -287,6 +288,11 @@ int cmd_run(int argc, char **argv) {
     return rc == HD_ENOMEM ? EXIT_FAILED : EXIT_USAGE;
   }
 
+  /* The command line first, then the workflow, then the default. */
+  if (backend == NULL)
+    backend = hd_workflow_backend(wf) ? hd_workflow_backend(wf) : "threads";
+  if (jobs == 0)
+    jobs = hd_workflow_jobs(wf);
   if (hd_backend_find(backend) == NULL) {
     char names[256] = "";
     size_t len = 0;

@@ -1,314 +1,192 @@
 /* Loading workflow files.
  *
- * Three passes, so that every error carries its true position:
+ * For each file (the main one, then those it includes):
  *  1. libyaml parses the text into a document tree (syntax errors come
- *     with libyaml's own marks);
- *  2. the tree is checked against the language: unknown keys, wrong types,
- *     missing fields, each at the node concerned;
- *  3. libcyaml loads the typed structure from the schema, and the fields it
- *     cannot express (a string or a list) are read from the tree.
- * Then the tasks become graph nodes and the graph is validated. */
+ *     with libyaml's own marks), and aliases are checked so that none
+ *     expands without bound;
+ *  2. libcyaml loads the string fields from the schema (workflow_schema.c);
+ *  3. the tree is checked against the language, every problem at its
+ *     node, and the tasks become graph nodes (tree.c, task.c).
+ * Then the graph is validated: unknown dependencies, cycles, templates. */
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <yaml.h>
 
-#include "workflow_schema.h"
+#include "hodos/backend.h"
+#include "loader.h"
 
 /* Larger files are refused rather than read. */
-#define MAX_FILE_SIZE (64u << 20)
-
-struct hd_workflow {
-  char *file;
-  char *name;
-  char *description;
-  hd_graph *graph;
-  hd__diags diags;
-};
-
-typedef struct loader {
-  hd_workflow *wf;
-  yaml_document_t doc;
-  int have_doc;
-  int status; /* the first error code met, HD_OK while none */
-} loader;
-
-static void report(loader *L, int code, const yaml_mark_t *m, const char *fmt,
-                   ...) HD_PRINTF(4, 5);
-
-static void report(loader *L, int code, const yaml_mark_t *m, const char *fmt,
-                   ...) {
-  hd__buf b = {0};
-  va_list ap;
-  va_start(ap, fmt);
-  int rc = hd__buf_vappendf(&b, fmt, ap);
-  va_end(ap);
-  if (rc == HD_OK)
-    rc = hd__diags_add(&L->wf->diags, code, L->wf->file,
-                       m ? (int)m->line + 1 : 0, m ? (int)m->column + 1 : 0,
-                       NULL, "%s", b.data);
-  hd__buf_cleanup(&b);
-  if (L->status == HD_OK)
-    L->status = rc == HD_OK ? code : HD_ENOMEM;
-}
+#define MAX_FILE_SIZE (256u << 20)
+/* Aliases may repeat parts of a document, up to this many nodes in all
+ * (or 100 times its own size): no "billion laughs". */
+#define MAX_EXPANDED (1u << 20)
+/* Includes nest at most this deep. */
+#define MAX_INCLUDE_DEPTH 64
 
 /* ---- pass 1: YAML syntax ---- */
 
-static int parse_yaml(loader *L, const char *text, size_t len) {
+static int parse_yaml(hd__wf_loader *L, const char *text, size_t len) {
   yaml_parser_t p;
   if (!yaml_parser_initialize(&p))
     return HD_ENOMEM;
   yaml_parser_set_input_string(&p, (const unsigned char *)text, len);
-  if (!yaml_parser_load(&p, &L->doc)) {
+  if (!yaml_parser_load(&p, &L->file->doc)) {
     /* At the end of the stream (an unclosed quote or bracket) the useful
        place is where the unfinished thing began. */
     const yaml_mark_t *m = &p.problem_mark;
     if (p.context != NULL && p.problem != NULL &&
         strstr(p.problem, "end of stream") != NULL)
       m = &p.context_mark;
-    if (p.context != NULL)
-      report(L, HD_ESYNTAX, m, "%s %s", p.problem ? p.problem : "syntax error",
-             p.context);
+    if (p.error == YAML_MEMORY_ERROR)
+      L->status = HD_ENOMEM;
+    else if (p.context != NULL && p.problem != NULL &&
+             strstr(p.problem, "did not find expected ',' or") != NULL)
+      hd__wf_report(L, HD_ESYNTAX, m,
+                    "%s %s (inside [ ] or { }, quote a value that holds "
+                    "braces, brackets, ',' or ': ')",
+                    p.problem, p.context);
+    else if (p.context != NULL)
+      hd__wf_report(L, HD_ESYNTAX, m, "%s %s",
+                    p.problem ? p.problem : "syntax error", p.context);
     else if (p.problem != NULL &&
              strcmp(p.problem, "mapping values are not allowed in this "
                                "context") == 0)
-      report(L, HD_ESYNTAX, m, "%s (a value that holds ': ' must be quoted)",
-             p.problem);
+      hd__wf_report(L, HD_ESYNTAX, m,
+                    "%s (a value that holds ': ' must be quoted)", p.problem);
     else
-      report(L, HD_ESYNTAX, m, "%s", p.problem ? p.problem : "syntax error");
+      hd__wf_report(L, HD_ESYNTAX, m, "%s",
+                    p.problem ? p.problem : "syntax error");
     yaml_parser_delete(&p);
     return L->status;
   }
-  L->have_doc = 1;
+  L->file->have_doc = 1;
   yaml_document_t extra;
-  if (yaml_document_get_root_node(&L->doc) != NULL &&
+  if (yaml_document_get_root_node(&L->file->doc) != NULL &&
       yaml_parser_load(&p, &extra)) {
     yaml_node_t *root = yaml_document_get_root_node(&extra);
     if (root != NULL)
-      report(L, HD_ESCHEMA, &root->start_mark,
-             "a workflow file holds one YAML document; this is a second");
+      hd__wf_report(L, HD_ESCHEMA, &root->start_mark,
+                    "a workflow file holds one YAML document; this is a "
+                    "second");
     yaml_document_delete(&extra);
   }
   yaml_parser_delete(&p);
   return L->status;
 }
 
-/* ---- pass 2: the language ---- */
-
-static int is_null(const yaml_node_t *n) {
-  if (n->type != YAML_SCALAR_NODE ||
-      n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
-    return 0;
-  const char *v = (const char *)n->data.scalar.value;
-  return strcmp(v, "") == 0 || strcmp(v, "~") == 0 || strcmp(v, "null") == 0 ||
-         strcmp(v, "Null") == 0 || strcmp(v, "NULL") == 0;
-}
-
-static const char *type_name(const yaml_node_t *n) {
-  if (is_null(n))
-    return "null";
-  switch (n->type) {
-  case YAML_SCALAR_NODE:
-    return "a scalar";
-  case YAML_SEQUENCE_NODE:
-    return "a list";
-  case YAML_MAPPING_NODE:
-    return "a mapping";
-  default:
-    return "nothing";
+/* The children of node id, as node ids. */
+static size_t children(yaml_document_t *d, int id, int **out, int *pair) {
+  yaml_node_t *n = yaml_document_get_node(d, id);
+  if (n->type == YAML_SEQUENCE_NODE) {
+    *out = n->data.sequence.items.start;
+    *pair = 0;
+    return (size_t)(n->data.sequence.items.top - n->data.sequence.items.start);
   }
-}
-
-static const char *scalar(const yaml_node_t *n) {
-  return (const char *)n->data.scalar.value;
-}
-
-static int is_string(const yaml_node_t *n) {
-  return n->type == YAML_SCALAR_NODE && !is_null(n);
-}
-
-static const char *closest(const char *key, const char *const *keys) {
-  const char *best = NULL;
-  size_t best_d = 3;
-  for (size_t i = 0; keys[i] != NULL; i++) {
-    size_t d = hd__edit_distance(key, keys[i], 2);
-    if (d < best_d) {
-      best_d = d;
-      best = keys[i];
-    }
-  }
-  return best;
-}
-
-/* Check a mapping's keys: each a known, unrepeated string. what names the
- * mapping in messages ("the workflow", "task 'x'"). */
-static void check_keys(loader *L, yaml_node_t *map, const char *const *keys,
-                       const char *what) {
-  for (yaml_node_pair_t *a = map->data.mapping.pairs.start;
-       a < map->data.mapping.pairs.top; a++) {
-    yaml_node_t *k = yaml_document_get_node(&L->doc, a->key);
-    if (k->type != YAML_SCALAR_NODE) {
-      report(L, HD_ESCHEMA, &k->start_mark, "keys of %s must be names, not %s",
-             what, type_name(k));
-      continue;
-    }
-    const char *key = scalar(k);
-    int known = 0;
-    for (size_t i = 0; keys[i] != NULL; i++)
-      known |= strcmp(keys[i], key) == 0;
-    if (!known) {
-      const char *s = closest(key, keys);
-      if (s != NULL)
-        report(L, HD_ESCHEMA, &k->start_mark,
-               "unknown key '%s' in %s; did you mean '%s'?", key, what, s);
-      else
-        report(L, HD_ESCHEMA, &k->start_mark, "unknown key '%s' in %s", key,
-               what);
-      continue;
-    }
-    for (yaml_node_pair_t *b = map->data.mapping.pairs.start; b < a; b++) {
-      yaml_node_t *k2 = yaml_document_get_node(&L->doc, b->key);
-      if (k2->type == YAML_SCALAR_NODE && strcmp(scalar(k2), key) == 0) {
-        report(L, HD_ESCHEMA, &k->start_mark,
-               "key '%s' appears twice in %s (first at line %d)", key, what,
-               (int)k2->start_mark.line + 1);
-        break;
-      }
-    }
-  }
-}
-
-/* Whether an unknown key of map looks like a misspelling of want: then
- * "unknown key ... did you mean" says it all, and "has no 'want'" would
- * only repeat it. */
-static int misspelled(loader *L, yaml_node_t *map, const char *const *keys,
-                      const char *want) {
-  for (yaml_node_pair_t *a = map->data.mapping.pairs.start;
-       a < map->data.mapping.pairs.top; a++) {
-    yaml_node_t *k = yaml_document_get_node(&L->doc, a->key);
-    if (k->type != YAML_SCALAR_NODE)
-      continue;
-    const char *s = closest(scalar(k), keys);
-    if (s != NULL && strcmp(s, want) == 0 && strcmp(scalar(k), want) != 0)
-      return 1;
+  if (n->type == YAML_MAPPING_NODE) {
+    *out = (int *)n->data.mapping.pairs.start;
+    *pair = 1;
+    return 2 *
+           (size_t)(n->data.mapping.pairs.top - n->data.mapping.pairs.start);
   }
   return 0;
 }
 
-static yaml_node_t *get(loader *L, yaml_node_t *map, const char *key) {
-  for (yaml_node_pair_t *a = map->data.mapping.pairs.start;
-       a < map->data.mapping.pairs.top; a++) {
-    yaml_node_t *k = yaml_document_get_node(&L->doc, a->key);
-    if (k->type == YAML_SCALAR_NODE && strcmp(scalar(k), key) == 0)
-      return yaml_document_get_node(&L->doc, a->value);
+/* Aliases make a tree a graph: refuse one that loops back into itself or
+ * that would expand past the limit. Without aliases every node but the
+ * root has one parent, and a later id than it. */
+static int check_aliases(hd__wf_loader *L) {
+  yaml_document_t *d = &L->file->doc;
+  size_t n = (size_t)(d->nodes.top - d->nodes.start);
+  if (n == 0)
+    return HD_OK;
+  int shared = 0;
+  for (size_t i = 0; i < n && !shared; i++) {
+    int *c, pair;
+    size_t k = children(d, (int)i + 1, &c, &pair);
+    for (size_t j = 0; j < k && !shared; j++)
+      shared = c[j] <= (int)i + 1;
   }
-  return NULL;
-}
-
-static void want_string(loader *L, yaml_node_t *v, const char *key,
-                        const char *what) {
-  if (v != NULL && !is_string(v))
-    report(L, HD_ESCHEMA, &v->start_mark, "'%s' of %s must be a string, not %s",
-           key, what, type_name(v));
-}
-
-static void check_task(loader *L, yaml_node_t *t, size_t i) {
-  char what[64];
-  snprintf(what, sizeof(what), "task %zu", i + 1);
-  if (t->type != YAML_MAPPING_NODE) {
-    report(L, HD_ESCHEMA, &t->start_mark,
-           "each task must be a mapping with 'name' and 'run', not %s",
-           type_name(t));
-    return;
+  if (!shared) {
+    uint8_t *parents = hd__calloc(n + 1, 1);
+    if (parents == NULL)
+      return HD_ENOMEM;
+    for (size_t i = 0; i < n && !shared; i++) {
+      int *c, pair;
+      size_t k = children(d, (int)i + 1, &c, &pair);
+      for (size_t j = 0; j < k && !shared; j++)
+        shared = parents[c[j]]++ > 0;
+    }
+    hd__free(parents);
+    if (!shared)
+      return HD_OK;
   }
-  yaml_node_t *name = get(L, t, "name");
-  hd__buf label = {0};
-  if (name != NULL && is_string(name) &&
-      hd__buf_appendf(&label, "task '%s'", scalar(name)) == HD_OK)
-    check_keys(L, t, hd__wf_task_keys, label.data);
-  else
-    check_keys(L, t, hd__wf_task_keys, what);
-  hd__buf_cleanup(&label);
-
-  if (name == NULL) {
-    if (!misspelled(L, t, hd__wf_task_keys, "name"))
-      report(L, HD_ESCHEMA, &t->start_mark, "%s has no 'name'", what);
-  } else if (!is_string(name)) {
-    want_string(L, name, "name", what);
-  } else {
-    const char *s = scalar(name);
-    for (const unsigned char *c = (const unsigned char *)s; *c; c++)
-      if (*c < 0x20 || *c == 0x7f) {
-        report(L, HD_ESCHEMA, &name->start_mark,
-               "task names cannot hold control characters");
-        break;
+  /* Expanded sizes by depth-first search, with a stack of (node, next
+     child) and states 0 new, 1 open, 2 done. */
+  uint64_t limit =
+      100 * (uint64_t)n > MAX_EXPANDED ? 100 * (uint64_t)n : MAX_EXPANDED;
+  uint64_t *size = hd__calloc(n + 1, sizeof(uint64_t));
+  uint8_t *state = hd__calloc(n + 1, 1);
+  int(*stack)[2] = hd__calloc(n + 1, sizeof(*stack));
+  int rc = size && state && stack ? HD_OK : HD_ENOMEM;
+  size_t top = 0;
+  if (rc == HD_OK) {
+    stack[top][0] = 1;
+    stack[top++][1] = 0;
+    state[1] = 1;
+    size[1] = 1;
+  }
+  while (rc == HD_OK && top > 0) {
+    int id = stack[top - 1][0];
+    int *c, pair;
+    size_t k = children(d, id, &c, &pair);
+    size_t j = (size_t)stack[top - 1][1];
+    if (j == k) {
+      state[id] = 2;
+      top--;
+      if (top > 0) {
+        int parent = stack[top - 1][0];
+        size[parent] += size[id];
+        if (size[parent] > limit)
+          size[parent] = limit + 1;
       }
+      continue;
+    }
+    stack[top - 1][1]++;
+    int ch = pair ? (j % 2 == 0 ? ((yaml_node_pair_t *)c)[j / 2].key
+                                : ((yaml_node_pair_t *)c)[j / 2].value)
+                  : c[j];
+    if (state[ch] == 1) {
+      yaml_node_t *node = yaml_document_get_node(d, ch);
+      hd__wf_report(L, HD_ESCHEMA, &node->start_mark,
+                    "an alias refers to a node that holds it: the document "
+                    "would be infinite");
+      rc = HD_ESCHEMA;
+    } else if (state[ch] == 2) {
+      size[id] += size[ch];
+      if (size[id] > limit)
+        size[id] = limit + 1;
+    } else {
+      state[ch] = 1;
+      size[ch] = 1;
+      stack[top][0] = ch;
+      stack[top++][1] = 0;
+    }
   }
-  const char *tname = name != NULL && is_string(name) ? scalar(name) : NULL;
-  if (tname != NULL)
-    snprintf(what, sizeof(what), "task '%.40s'", tname);
-  yaml_node_t *run = get(L, t, "run");
-  if (run == NULL) {
-    if (!misspelled(L, t, hd__wf_task_keys, "run"))
-      report(L, HD_ESCHEMA, &t->start_mark, "%s has no 'run' command", what);
-  } else if (!is_string(run))
-    want_string(L, run, "run", what);
-  else if (scalar(run)[0] == '\0')
-    report(L, HD_ESCHEMA, &run->start_mark, "'run' of %s is empty", what);
-
-  yaml_node_t *after = get(L, t, "after");
-  if (after == NULL || is_string(after))
-    return;
-  if (after->type != YAML_SEQUENCE_NODE) {
-    report(L, HD_ESCHEMA, &after->start_mark,
-           "'after' of %s must be a task name or a list of names, not %s", what,
-           type_name(after));
-    return;
+  if (rc == HD_OK && size[1] > limit) {
+    hd__wf_report(L, HD_ESCHEMA, NULL,
+                  "aliases expand this document to more than %llu nodes",
+                  (unsigned long long)limit);
+    rc = HD_ESCHEMA;
   }
-  for (yaml_node_item_t *it = after->data.sequence.items.start;
-       it < after->data.sequence.items.top; it++) {
-    yaml_node_t *v = yaml_document_get_node(&L->doc, *it);
-    if (!is_string(v))
-      report(L, HD_ESCHEMA, &v->start_mark,
-             "'after' of %s must list task names, not %s", what, type_name(v));
-  }
+  hd__free(size);
+  hd__free(state);
+  hd__free(stack);
+  return rc;
 }
 
-static void check_document(loader *L) {
-  yaml_node_t *root = yaml_document_get_root_node(&L->doc);
-  if (root == NULL || is_null(root)) {
-    report(L, HD_ESCHEMA, NULL,
-           "the workflow is empty; it needs at least a 'tasks' list");
-    return;
-  }
-  if (root->type != YAML_MAPPING_NODE) {
-    report(L, HD_ESCHEMA, &root->start_mark,
-           "a workflow must be a mapping with a 'tasks' list, not %s",
-           type_name(root));
-    return;
-  }
-  check_keys(L, root, hd__wf_top_keys, "the workflow");
-  want_string(L, get(L, root, "name"), "name", "the workflow");
-  want_string(L, get(L, root, "description"), "description", "the workflow");
-  yaml_node_t *tasks = get(L, root, "tasks");
-  if (tasks == NULL) {
-    if (!misspelled(L, root, hd__wf_top_keys, "tasks"))
-      report(L, HD_ESCHEMA, &root->start_mark, "the workflow has no 'tasks'");
-    return;
-  }
-  if (tasks->type != YAML_SEQUENCE_NODE) {
-    report(L, HD_ESCHEMA, &tasks->start_mark,
-           "'tasks' must be a list of tasks, not %s", type_name(tasks));
-    return;
-  }
-  size_t i = 0;
-  for (yaml_node_item_t *it = tasks->data.sequence.items.start;
-       it < tasks->data.sequence.items.top; it++, i++)
-    check_task(L, yaml_document_get_node(&L->doc, *it), i);
-}
-
-/* ---- pass 3: libcyaml, then the graph ---- */
+/* ---- pass 2: libcyaml ---- */
 
 typedef struct cyaml_capture {
   hd__buf text;
@@ -330,9 +208,21 @@ static void *on_cyaml_mem(void *ctx, void *ptr, size_t size) {
   return hd__realloc(ptr, size);
 }
 
+static cyaml_config_t cyaml_cfg(cyaml_capture *log) {
+  cyaml_config_t cfg = {
+      .log_fn = on_cyaml_log,
+      .log_ctx = log,
+      .mem_fn = on_cyaml_mem,
+      .mem_ctx = NULL,
+      .log_level = CYAML_LOG_ERROR,
+      .flags = CYAML_CFG_DEFAULT,
+  };
+  return cfg;
+}
+
 /* libcyaml's messages end with "(line: N, column: M)"; the position is
  * taken from the last such mention. */
-static void report_cyaml(loader *L, cyaml_err_t err, hd__buf *text) {
+static void report_cyaml(hd__wf_loader *L, cyaml_err_t err, hd__buf *text) {
   int line = 0, col = 0;
   const char *p = text->data;
   while (p != NULL && (p = strstr(p, "(line: ")) != NULL) {
@@ -349,54 +239,431 @@ static void report_cyaml(loader *L, cyaml_err_t err, hd__buf *text) {
   }
   yaml_mark_t m = {0, (size_t)(line > 0 ? line - 1 : 0),
                    (size_t)(col > 0 ? col - 1 : 0)};
-  report(L, HD_ESCHEMA, line > 0 ? &m : NULL, "%s",
-         first != NULL && first[0] ? first : cyaml_strerror(err));
+  hd__wf_report(L, HD_ESCHEMA, line > 0 ? &m : NULL, "%s",
+                first != NULL && first[0] ? first : cyaml_strerror(err));
 }
 
-static void build_graph(loader *L, const struct hd__wf_doc *d) {
-  hd_workflow *wf = L->wf;
-  yaml_node_t *root = yaml_document_get_root_node(&L->doc);
-  yaml_node_t *tasks = get(L, root, "tasks");
-  if ((d->name != NULL && (wf->name = hd__strdup(d->name)) == NULL) ||
-      (d->description != NULL &&
-       (wf->description = hd__strdup(d->description)) == NULL) ||
-      hd_graph_new(&wf->graph) != HD_OK) {
+/* ---- pass 3: the language ---- */
+
+static const char *closest_backend(const char *name) {
+  const char *best = NULL;
+  size_t best_d = 3;
+  for (size_t i = 0; i < hd_backend_count(); i++) {
+    size_t d = hd__edit_distance(name, hd_backend_at(i)->name, 2);
+    if (d < best_d) {
+      best_d = d;
+      best = hd_backend_at(i)->name;
+    }
+  }
+  return best;
+}
+
+static void read_backend(hd__wf_loader *L, yaml_node_t *v, const char *typed) {
+  const char *b =
+      typed != NULL ? typed : hd__wf_string(L, v, "backend", "the workflow");
+  if (b == NULL)
+    return;
+  if (hd_backend_find(b) == NULL) {
+    hd__buf names = {0};
+    for (size_t i = 0; i < hd_backend_count(); i++)
+      hd__buf_appendf(&names, "%s%s", i ? ", " : "", hd_backend_at(i)->name);
+    const char *s = closest_backend(b);
+    if (s != NULL)
+      hd__wf_report(L, HD_ESCHEMA, &v->start_mark,
+                    "unknown backend '%s'; did you mean '%s'?", b, s);
+    else
+      hd__wf_report(L, HD_ESCHEMA, &v->start_mark,
+                    "unknown backend '%s' (available: %s)", b,
+                    names.data ? names.data : "");
+    hd__buf_cleanup(&names);
+    return;
+  }
+  if ((L->wf->backend = hd__strdup(b)) == NULL)
+    L->status = HD_ENOMEM;
+}
+
+/* [user@]host[:port] */
+static void read_host_string(hd__wf_loader *L, yaml_node_t *v,
+                             hd_workflow_host *h) {
+  const char *s = hd__wf_scalar(v);
+  const char *at = strchr(s, '@');
+  const char *host = at ? at + 1 : s;
+  const char *colon = strrchr(host, ':');
+  size_t hlen = colon ? (size_t)(colon - host) : strlen(host);
+  if ((at != NULL && at == s) || hlen == 0 || strchr(host, '@') != NULL) {
+    hd__wf_report(L, HD_ESCHEMA, &v->start_mark,
+                  "host '%s' must be written [user@]host[:port]", s);
+    return;
+  }
+  if (colon != NULL) {
+    long long port;
+    const char *why;
+    if (hd__parse_int(colon + 1, 1, 65535, &port, &why) != HD_OK) {
+      hd__wf_report(L, HD_ESCHEMA, &v->start_mark,
+                    "the port of host '%s' must be a number from 1 to 65535",
+                    s);
+      return;
+    }
+    h->port = (unsigned)port;
+  }
+  char *hostname = hd__malloc(hlen + 1);
+  char *user = at ? hd__malloc((size_t)(at - s) + 1) : NULL;
+  if (hostname == NULL || (at != NULL && user == NULL)) {
+    hd__free(hostname);
+    hd__free(user);
     L->status = HD_ENOMEM;
     return;
   }
-  for (unsigned i = 0; i < d->tasks_count && L->status == HD_OK; i++) {
-    const struct hd__wf_task *t = &d->tasks[i];
-    yaml_node_t *tn =
-        yaml_document_get_node(&L->doc, tasks->data.sequence.items.start[i]);
-    yaml_node_t *name = get(L, tn, "name");
-    hd_node *n;
-    if (hd_graph_add_cmd(wf->graph, t->name, t->run, &n) != HD_OK ||
-        hd_node_set_origin(n, wf->file, (int)name->start_mark.line + 1,
-                           (int)name->start_mark.column + 1) != HD_OK) {
-      L->status = HD_ENOMEM;
-      return;
-    }
-    yaml_node_t *after = get(L, tn, "after");
-    if (after == NULL)
-      continue;
-    if (after->type == YAML_SCALAR_NODE) {
-      if (hd_node_after_name_at(n, scalar(after),
-                                (int)after->start_mark.line + 1,
-                                (int)after->start_mark.column + 1) != HD_OK)
-        L->status = HD_ENOMEM;
-      continue;
-    }
-    for (yaml_node_item_t *it = after->data.sequence.items.start;
-         it < after->data.sequence.items.top; it++) {
-      yaml_node_t *v = yaml_document_get_node(&L->doc, *it);
-      if (hd_node_after_name_at(n, scalar(v), (int)v->start_mark.line + 1,
-                                (int)v->start_mark.column + 1) != HD_OK) {
-        L->status = HD_ENOMEM;
-        return;
-      }
+  memcpy(hostname, host, hlen);
+  hostname[hlen] = '\0';
+  if (user != NULL) {
+    memcpy(user, s, (size_t)(at - s));
+    user[at - s] = '\0';
+  }
+  h->host = hostname;
+  h->user = user;
+}
+
+static void read_host_map(hd__wf_loader *L, yaml_node_t *v, hd_workflow_host *h,
+                          size_t i) {
+  char what[32];
+  snprintf(what, sizeof(what), "host %zu", i + 1);
+  hd__wf_check_keys(L, v, hd__wf_host_keys, what);
+  yaml_node_t *host = hd__wf_get(L, v, "host");
+  if (host == NULL) {
+    if (!hd__wf_misspelled(L, v, hd__wf_host_keys, "host"))
+      hd__wf_report(L, HD_ESCHEMA, &v->start_mark, "%s has no 'host'", what);
+    return;
+  }
+  const char *name = hd__wf_string(L, host, "host", what);
+  const char *user = hd__wf_string(L, hd__wf_get(L, v, "user"), "user", what);
+  const char *hodos =
+      hd__wf_string(L, hd__wf_get(L, v, "hodos"), "hodos", what);
+  long long n;
+  if (hd__wf_int(L, hd__wf_get(L, v, "port"), "port", what, 1, 65535, &n))
+    h->port = (unsigned)n;
+  if (hd__wf_int(L, hd__wf_get(L, v, "slots"), "slots", what, 1, 65535, &n))
+    h->slots = (unsigned)n;
+  if ((name != NULL && (h->host = hd__strdup(name)) == NULL) ||
+      (user != NULL && (h->user = hd__strdup(user)) == NULL) ||
+      (hodos != NULL && (h->hodos = hd__strdup(hodos)) == NULL))
+    L->status = HD_ENOMEM;
+}
+
+static void read_hosts(hd__wf_loader *L, yaml_node_t *v) {
+  if (v == NULL)
+    return;
+  if (v->type != YAML_SEQUENCE_NODE) {
+    hd__wf_report(L, HD_ESCHEMA, &v->start_mark,
+                  "'hosts' must be a list of hosts, not %s",
+                  hd__wf_type_name(v));
+    return;
+  }
+  hd_workflow *wf = L->wf;
+  size_t n =
+      (size_t)(v->data.sequence.items.top - v->data.sequence.items.start);
+  if ((wf->hosts = hd__calloc(n + 1, sizeof(hd_workflow_host))) == NULL) {
+    L->status = HD_ENOMEM;
+    return;
+  }
+  for (size_t i = 0; i < n; i++) {
+    yaml_node_t *h = hd__wf_node(L, v->data.sequence.items.start[i]);
+    hd_workflow_host *out = &wf->hosts[wf->nhosts];
+    if (hd__wf_is_string(h))
+      read_host_string(L, h, out);
+    else if (h->type == YAML_MAPPING_NODE)
+      read_host_map(L, h, out, i);
+    else
+      hd__wf_report(L, HD_ESCHEMA, &h->start_mark,
+                    "a host must be [user@]host[:port] or a mapping with "
+                    "'host', not %s",
+                    hd__wf_type_name(h));
+    if (out->host != NULL)
+      wf->nhosts++;
+    else {
+      hd__free((char *)out->user);
+      hd__free((char *)out->hodos);
+      memset(out, 0, sizeof(*out));
     }
   }
-  if (L->status != HD_OK)
+}
+
+static void load_file(hd__wf_loader *L, hd__wf_file *f, const char *text,
+                      size_t len);
+
+/* The folder of path ("." when it has none). */
+static char *dir_of(const char *path) {
+  const char *slash = strrchr(path, '/');
+  if (slash == NULL)
+    return hd__strdup(".");
+  if (slash == path)
+    return hd__strdup("/");
+  char *d = hd__malloc((size_t)(slash - path) + 1);
+  if (d != NULL) {
+    memcpy(d, path, (size_t)(slash - path));
+    d[slash - path] = '\0';
+  }
+  return d;
+}
+
+static int read_text(const char *path, hd__buf *text, int *err) {
+  FILE *f = fopen(path, "rb");
+  int rc = HD_OK;
+  *err = 0;
+  if (f == NULL) {
+    *err = errno;
+    return HD_EIO;
+  }
+  char chunk[65536];
+  size_t n;
+  while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
+    if (text->len + n > MAX_FILE_SIZE) {
+      rc = HD_ETOOBIG;
+      break;
+    }
+    if (hd__buf_append(text, chunk, n) != HD_OK) {
+      rc = HD_ENOMEM;
+      break;
+    }
+  }
+  if (rc == HD_OK && ferror(f)) {
+    *err = errno;
+    rc = HD_EIO;
+  }
+  fclose(f);
+  return rc;
+}
+
+static void file_clear(hd__wf_file *f) {
+  if (f->have_doc)
+    yaml_document_delete(&f->doc);
+  hd__wf_defaults_clear(&f->defaults);
+  hd__free(f->path);
+  hd__free(f->dir);
+  hd__free(f->real);
+}
+
+static int remember_file(hd_workflow *wf, const char *path) {
+  char *c = hd__strdup(path);
+  if (c == NULL || hd__grow((void **)&wf->files, &wf->capfiles, wf->nfiles + 1,
+                            sizeof(char *))) {
+    hd__free(c);
+    return HD_ENOMEM;
+  }
+  wf->files[wf->nfiles++] = c;
+  return HD_OK;
+}
+
+static int include_one(hd__wf_loader *L, yaml_node_t *s, void *ctx) {
+  (void)ctx;
+  hd__wf_file *parent = L->file;
+  int depth = 0;
+  for (hd__wf_file *p = parent; p != NULL; p = p->parent)
+    depth++;
+  hd__wf_file f;
+  memset(&f, 0, sizeof(f));
+  f.parent = parent;
+  f.include_mark = &s->start_mark;
+  if ((f.path = hd__wf_resolve(L, hd__wf_scalar(s), 0)) == NULL ||
+      (f.dir = dir_of(f.path)) == NULL ||
+      hd__wf_defaults_copy(&f.defaults, &parent->defaults) != HD_OK) {
+    L->status = HD_ENOMEM;
+    file_clear(&f);
+    return 0;
+  }
+  char real[PATH_MAX];
+  if (realpath(f.path, real) == NULL) {
+    hd__wf_report(L, HD_EIO, &s->start_mark, "cannot include '%s': %s",
+                  hd__wf_scalar(s), strerror(errno));
+    file_clear(&f);
+    return 0;
+  }
+  /* A file that includes itself, directly or not. */
+  for (hd__wf_file *p = parent; p != NULL; p = p->parent) {
+    if (p->real == NULL || strcmp(p->real, real) != 0)
+      continue;
+    hd__buf chain = {0};
+    hd__buf_appendf(&chain, "%s", f.path);
+    for (hd__wf_file *q = parent; q != NULL; q = q->parent) {
+      hd__buf_appendf(&chain, " <- %s", q->path);
+      if (q == p)
+        break;
+    }
+    hd__wf_report(L, HD_ESCHEMA, &s->start_mark,
+                  "include cycle: %s includes itself (%s)", f.path,
+                  chain.data ? chain.data : "");
+    hd__buf_cleanup(&chain);
+    file_clear(&f);
+    return 0;
+  }
+  size_t ignored;
+  if (hd__strmap_get(&L->wf->seen, real, &ignored)) {
+    file_clear(&f); /* included already: once is enough */
+    return 0;
+  }
+  if (depth >= MAX_INCLUDE_DEPTH) {
+    hd__wf_report(L, HD_ESCHEMA, &s->start_mark,
+                  "includes nest more than %d deep", MAX_INCLUDE_DEPTH);
+    file_clear(&f);
+    return 0;
+  }
+  if ((f.real = hd__strdup(real)) == NULL ||
+      hd__strmap_put(&L->wf->seen, real, 1) != HD_OK ||
+      remember_file(L->wf, f.path) != HD_OK) {
+    L->status = HD_ENOMEM;
+    file_clear(&f);
+    return 0;
+  }
+  hd__buf text = {0};
+  int err;
+  int rc = read_text(f.path, &text, &err);
+  if (rc == HD_EIO)
+    hd__wf_report(L, HD_EIO, &s->start_mark, "cannot read '%s': %s", f.path,
+                  strerror(err));
+  else if (rc == HD_ETOOBIG)
+    hd__wf_report(L, HD_ESCHEMA, &s->start_mark, "'%s' is larger than %u MiB",
+                  f.path, MAX_FILE_SIZE >> 20);
+  else if (rc != HD_OK)
+    L->status = rc;
+  else {
+    L->file = &f;
+    load_file(L, &f, text.data ? text.data : "", text.len);
+    L->file = parent;
+  }
+  hd__buf_cleanup(&text);
+  file_clear(&f);
+  return 0;
+}
+
+/* The top level of one file, its includes, then its tasks. */
+static void read_top(hd__wf_loader *L, hd__wf_file *f,
+                     const struct hd__wf_doc *typed) {
+  hd_workflow *wf = L->wf;
+  int main_file = f->parent == NULL;
+  yaml_node_t *root = yaml_document_get_root_node(&f->doc);
+  if (root == NULL || hd__wf_is_null(root)) {
+    if (main_file)
+      hd__wf_report(L, HD_ESCHEMA, NULL,
+                    "the workflow is empty; it needs at least a 'tasks' list");
+    else
+      hd__wf_report(L, HD_ESCHEMA, NULL,
+                    "the included file is empty; it needs a 'tasks' list");
+    return;
+  }
+  if (root->type != YAML_MAPPING_NODE) {
+    hd__wf_report(L, HD_ESCHEMA, &root->start_mark,
+                  "a workflow must be a mapping with a 'tasks' list, not %s",
+                  hd__wf_type_name(root));
+    return;
+  }
+  static const char what[] = "the workflow";
+  hd__wf_check_keys(L, root, hd__wf_top_keys, what);
+  static const char *const main_only[] = {"backend", "jobs", "workdir",
+                                          "hosts"};
+  for (size_t i = 0; !main_file && i < 4; i++) {
+    yaml_node_t *k = hd__wf_key_node(L, root, main_only[i]);
+    if (k != NULL)
+      hd__wf_report(L, HD_ESCHEMA, &k->start_mark,
+                    "'%s' can only be set in the main workflow file, not in "
+                    "an included one",
+                    main_only[i]);
+  }
+  const char *name =
+      hd__wf_string(L, hd__wf_get(L, root, "name"), "name", what);
+  const char *desc =
+      hd__wf_string(L, hd__wf_get(L, root, "description"), "description", what);
+  if (main_file &&
+      ((name != NULL && (wf->name = hd__strdup(name)) == NULL) ||
+       (desc != NULL && (wf->description = hd__strdup(desc)) == NULL)))
+    L->status = HD_ENOMEM;
+  if (main_file) {
+    yaml_node_t *b = hd__wf_get(L, root, "backend");
+    if (b != NULL)
+      read_backend(L, b, typed ? typed->backend : NULL);
+    long long jobs;
+    if (hd__wf_int(L, hd__wf_get(L, root, "jobs"), "jobs", what, 1, 65535,
+                   &jobs))
+      wf->jobs = (unsigned)jobs;
+    yaml_node_t *wd = hd__wf_get(L, root, "workdir");
+    const char *w = hd__wf_string(L, wd, "workdir", what);
+    if (w != NULL && w[0] == '\0')
+      hd__wf_report(L, HD_ESCHEMA, &wd->start_mark,
+                    "'workdir' of the workflow is empty");
+    else if (w != NULL) {
+      if ((wf->workdir = hd__wf_resolve(L, w, 0)) == NULL ||
+          (f->defaults.workdir = hd__wf_resolve(L, w, 1)) == NULL)
+        L->status = HD_ENOMEM;
+    }
+    read_hosts(L, hd__wf_get(L, root, "hosts"));
+  }
+  hd__wf_env(L, hd__wf_get(L, root, "env"), what, &f->defaults.env);
+  hd__wf_defaults_read(L, hd__wf_get(L, root, "defaults"), &f->defaults);
+  hd__wf_plugins(L, hd__wf_get(L, root, "plugins"), what);
+  hd__wf_strings(L, hd__wf_get(L, root, "include"), "include", what,
+                 include_one, NULL);
+
+  yaml_node_t *tasks = hd__wf_get(L, root, "tasks");
+  if (tasks == NULL) {
+    if (main_file && hd__wf_get(L, root, "include") == NULL &&
+        !hd__wf_misspelled(L, root, hd__wf_top_keys, "tasks"))
+      hd__wf_report(L, HD_ESCHEMA, &root->start_mark,
+                    "the workflow has no 'tasks'");
+    return;
+  }
+  if (tasks->type != YAML_SEQUENCE_NODE) {
+    hd__wf_report(L, HD_ESCHEMA, &tasks->start_mark,
+                  "'tasks' must be a list of tasks, not %s",
+                  hd__wf_type_name(tasks));
+    L->graph_unsafe = 1;
+    return;
+  }
+  size_t n = (size_t)(tasks->data.sequence.items.top -
+                      tasks->data.sequence.items.start);
+  int use_typed = typed != NULL && typed->tasks_count == n;
+  for (size_t i = 0; i < n && L->status != HD_ENOMEM; i++)
+    hd__wf_task(L, hd__wf_node(L, tasks->data.sequence.items.start[i]), i,
+                use_typed ? &typed->tasks[i] : NULL);
+}
+
+static void load_file(hd__wf_loader *L, hd__wf_file *f, const char *text,
+                      size_t len) {
+  size_t before = L->wf->diags.count;
+  if (parse_yaml(L, text, len) != HD_OK || check_aliases(L) != HD_OK) {
+    L->graph_unsafe = 1;
+    return;
+  }
+  yaml_node_t *root = yaml_document_get_root_node(&f->doc);
+  struct hd__wf_doc *typed = NULL;
+  cyaml_capture log = {{0}};
+  cyaml_config_t cfg = cyaml_cfg(&log);
+  cyaml_err_t err = CYAML_OK;
+  if (root != NULL && root->type == YAML_MAPPING_NODE) {
+    err = cyaml_load_data((const uint8_t *)text, len, &cfg, &hd__wf_schema,
+                          (cyaml_data_t **)&typed, NULL);
+    if (err == CYAML_ERR_OOM)
+      L->status = HD_ENOMEM;
+  }
+  if (L->status != HD_ENOMEM)
+    read_top(L, f, err == CYAML_OK ? typed : NULL);
+  /* What libcyaml refused and the checks above did not: say it. */
+  if (err != CYAML_OK && err != CYAML_ERR_OOM && L->wf->diags.count == before) {
+    report_cyaml(L, err, &log.text);
+    L->graph_unsafe = 1;
+  }
+  if (typed != NULL)
+    cyaml_free(&cfg, &hd__wf_schema, typed, 0);
+  hd__buf_cleanup(&log.text);
+}
+
+/* ---- the graph, and the messages in order ---- */
+
+static void check_graph(hd__wf_loader *L) {
+  hd_workflow *wf = L->wf;
+  if (L->ntasks == 0 && L->status == HD_OK) {
+    hd__wf_report(L, HD_ESCHEMA, NULL, "the workflow has no tasks");
+    return;
+  }
+  if (L->graph_unsafe || L->status == HD_ENOMEM)
     return;
   int rc = hd_graph_validate(wf->graph);
   for (size_t i = 0; i < hd_graph_diag_count(wf->graph) && rc != HD_ENOMEM;
@@ -406,29 +673,74 @@ static void build_graph(loader *L, const struct hd__wf_doc *d) {
                       "%s", g->message) != HD_OK)
       rc = HD_ENOMEM;
   }
-  L->status = rc;
+  if (rc != HD_OK && (L->status == HD_OK || rc == HD_ENOMEM))
+    L->status = rc;
 }
 
-static int cmp_diag(const void *a, const void *b) {
-  const hd_diag *x = a, *y = b;
+static size_t file_rank(const hd_workflow *wf, const char *file) {
+  for (size_t i = 0; file != NULL && i < wf->nfiles; i++)
+    if (strcmp(wf->files[i], file) == 0)
+      return i;
+  return wf->nfiles;
+}
+
+static int before(const hd_workflow *wf, const hd_diag *x, const hd_diag *y) {
+  size_t fx = file_rank(wf, x->file), fy = file_rank(wf, y->file);
+  if (fx != fy)
+    return fx < fy;
   if (x->line != y->line)
-    return x->line < y->line ? -1 : 1;
-  if (x->column != y->column)
-    return x->column < y->column ? -1 : 1;
-  return 0;
+    return x->line < y->line;
+  return x->column < y->column;
 }
 
-/* A stable sort by position (insertion sort: diagnostics are few). */
-static void sort_diags(hd__diags *d) {
+/* A stable sort by file, then position (insertion sort: few). */
+static void sort_diags(hd_workflow *wf) {
+  hd__diags *d = &wf->diags;
   for (size_t i = 1; i < d->count; i++) {
     hd_diag x = d->items[i];
     size_t j = i;
-    while (j > 0 && cmp_diag(&d->items[j - 1], &x) > 0) {
+    while (j > 0 && before(wf, &x, &d->items[j - 1])) {
       d->items[j] = d->items[j - 1];
       j--;
     }
     d->items[j] = x;
   }
+}
+
+static hd_workflow *new_workflow(const char *name) {
+  hd_workflow *wf = hd__calloc(1, sizeof(*wf));
+  if (wf == NULL)
+    return NULL;
+  if ((wf->file = hd__strdup(name ? name : "<string>")) == NULL ||
+      remember_file(wf, wf->file) != HD_OK) {
+    hd_workflow_free(wf);
+    return NULL;
+  }
+  return wf;
+}
+
+static int load(hd_workflow *wf, const char *yaml, size_t len,
+                const char *real) {
+  hd__wf_loader L;
+  memset(&L, 0, sizeof(L));
+  L.wf = wf;
+  hd__wf_file f;
+  memset(&f, 0, sizeof(f));
+  if ((f.path = hd__strdup(wf->file)) == NULL ||
+      (f.dir = dir_of(wf->file)) == NULL ||
+      (real != NULL && (f.real = hd__strdup(real)) == NULL) ||
+      (real != NULL && hd__strmap_put(&wf->seen, real, 1) != HD_OK) ||
+      hd_graph_new(&wf->graph) != HD_OK) {
+    file_clear(&f);
+    return HD_ENOMEM;
+  }
+  L.file = &f;
+  load_file(&L, &f, yaml, len);
+  file_clear(&f);
+  L.file = NULL;
+  check_graph(&L);
+  sort_diags(wf);
+  return L.status;
 }
 
 int hd_workflow_load_string(const char *yaml, size_t len, const char *name,
@@ -437,47 +749,11 @@ int hd_workflow_load_string(const char *yaml, size_t len, const char *name,
     *out = NULL;
   if (yaml == NULL || out == NULL)
     return HD_EINVAL;
-  hd_workflow *wf = hd__calloc(1, sizeof(*wf));
+  hd_workflow *wf = new_workflow(name);
   if (wf == NULL)
     return HD_ENOMEM;
-  if ((wf->file = hd__strdup(name ? name : "<string>")) == NULL) {
-    hd__free(wf);
-    return HD_ENOMEM;
-  }
-  loader L;
-  memset(&L, 0, sizeof(L));
-  L.wf = wf;
-  if (parse_yaml(&L, yaml, len) == HD_OK)
-    check_document(&L);
-  if (L.status == HD_OK) {
-    cyaml_capture log = {{0}};
-    cyaml_config_t cfg = {
-        .log_fn = on_cyaml_log,
-        .log_ctx = &log,
-        .mem_fn = on_cyaml_mem,
-        .mem_ctx = NULL,
-        .log_level = CYAML_LOG_ERROR,
-        .flags = CYAML_CFG_DEFAULT,
-    };
-    struct hd__wf_doc *d = NULL;
-    cyaml_err_t err =
-        cyaml_load_data((const uint8_t *)yaml, len, &cfg, &hd__wf_schema,
-                        (cyaml_data_t **)&d, NULL);
-    if (err == CYAML_ERR_OOM)
-      L.status = HD_ENOMEM;
-    else if (err != CYAML_OK)
-      report_cyaml(&L, err, &log.text);
-    else
-      build_graph(&L, d);
-    if (d != NULL)
-      cyaml_free(&cfg, &hd__wf_schema, d, 0);
-    hd__buf_cleanup(&log.text);
-  }
-  if (L.have_doc)
-    yaml_document_delete(&L.doc);
-  sort_diags(&wf->diags);
   *out = wf;
-  return L.status;
+  return load(wf, yaml, len, NULL);
 }
 
 int hd_workflow_load(const char *path, hd_workflow **out) {
@@ -485,48 +761,28 @@ int hd_workflow_load(const char *path, hd_workflow **out) {
     *out = NULL;
   if (path == NULL || out == NULL)
     return HD_EINVAL;
-  FILE *f = fopen(path, "rb");
   hd__buf text = {0};
-  int rc = HD_OK, err = 0;
-  if (f == NULL) {
-    err = errno;
-    rc = HD_EIO;
-  } else {
-    char chunk[65536];
-    size_t n;
-    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
-      if (text.len + n > MAX_FILE_SIZE) {
-        rc = HD_ETOOBIG;
-        break;
-      }
-      if (hd__buf_append(&text, chunk, n) != HD_OK) {
-        rc = HD_ENOMEM;
-        break;
-      }
-    }
-    if (rc == HD_OK && ferror(f)) {
-      err = errno;
-      rc = HD_EIO;
-    }
-    fclose(f);
+  int err;
+  int rc = read_text(path, &text, &err);
+  hd_workflow *wf = new_workflow(path);
+  if (wf == NULL) {
+    hd__buf_cleanup(&text);
+    return HD_ENOMEM;
   }
+  *out = wf;
   if (rc != HD_OK) {
     hd__buf_cleanup(&text);
-    hd_workflow *wf = hd__calloc(1, sizeof(*wf));
-    if (wf == NULL || (wf->file = hd__strdup(path)) == NULL) {
-      hd__free(wf);
-      return HD_ENOMEM;
-    }
     if (rc == HD_EIO)
       hd__diags_add(&wf->diags, HD_EIO, path, 0, 0, NULL,
                     "cannot read the workflow: %s", strerror(err));
     else if (rc == HD_ETOOBIG)
       hd__diags_add(&wf->diags, HD_ETOOBIG, path, 0, 0, NULL,
                     "the workflow is larger than %u MiB", MAX_FILE_SIZE >> 20);
-    *out = wf;
     return rc == HD_ETOOBIG ? HD_ESCHEMA : rc;
   }
-  rc = hd_workflow_load_string(text.data ? text.data : "", text.len, path, out);
+  char real[PATH_MAX];
+  rc = load(wf, text.data ? text.data : "", text.len,
+            realpath(path, real) != NULL ? real : NULL);
   hd__buf_cleanup(&text);
   return rc;
 }
@@ -536,9 +792,24 @@ void hd_workflow_free(hd_workflow *wf) {
     return;
   hd_graph_free(wf->graph);
   hd__diags_clear(&wf->diags);
+  for (size_t i = 0; i < wf->nhosts; i++) {
+    hd__free((char *)wf->hosts[i].host);
+    hd__free((char *)wf->hosts[i].user);
+    hd__free((char *)wf->hosts[i].hodos);
+  }
+  hd__free(wf->hosts);
+  for (size_t i = 0; i < wf->nplugins; i++)
+    hd__free(wf->plugins[i]);
+  hd__free(wf->plugins);
+  for (size_t i = 0; i < wf->nfiles; i++)
+    hd__free(wf->files[i]);
+  hd__free(wf->files);
+  hd__strmap_cleanup(&wf->seen);
   hd__free(wf->file);
   hd__free(wf->name);
   hd__free(wf->description);
+  hd__free(wf->backend);
+  hd__free(wf->workdir);
   hd__free(wf);
 }
 
@@ -548,6 +819,28 @@ const char *hd_workflow_name(const hd_workflow *wf) {
 
 const char *hd_workflow_description(const hd_workflow *wf) {
   return wf ? wf->description : NULL;
+}
+
+const char *hd_workflow_backend(const hd_workflow *wf) {
+  return wf ? wf->backend : NULL;
+}
+
+unsigned hd_workflow_jobs(const hd_workflow *wf) { return wf ? wf->jobs : 0; }
+
+size_t hd_workflow_host_count(const hd_workflow *wf) {
+  return wf ? wf->nhosts : 0;
+}
+
+const hd_workflow_host *hd_workflow_host_at(const hd_workflow *wf, size_t i) {
+  return wf != NULL && i < wf->nhosts ? &wf->hosts[i] : NULL;
+}
+
+size_t hd_workflow_plugin_count(const hd_workflow *wf) {
+  return wf ? wf->nplugins : 0;
+}
+
+const char *hd_workflow_plugin(const hd_workflow *wf, size_t i) {
+  return wf != NULL && i < wf->nplugins ? wf->plugins[i] : NULL;
 }
 
 hd_graph *hd_workflow_graph(const hd_workflow *wf) {

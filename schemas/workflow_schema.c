@@ -1,14 +1,36 @@
-/* The libcyaml schema of a workflow file. Fields libcyaml cannot express
- * (a string or a list, for `after`) are ignored here and read from the
- * libyaml document by workflow.c. */
+/* The libcyaml schema of a workflow file: see workflow_schema.h. */
 #include "workflow_schema.h"
+
+#define STR(key, type, member)                                                 \
+  CYAML_FIELD_STRING_PTR(key, CYAML_FLAG_POINTER | CYAML_FLAG_OPTIONAL, type,  \
+                         member, 0, CYAML_UNLIMITED)
+#define SKIP(key) CYAML_FIELD_IGNORE(key, CYAML_FLAG_OPTIONAL)
 
 static const cyaml_schema_field_t task_fields[] = {
     CYAML_FIELD_STRING_PTR("name", CYAML_FLAG_POINTER, struct hd__wf_task, name,
                            1, CYAML_UNLIMITED),
-    CYAML_FIELD_STRING_PTR("run", CYAML_FLAG_POINTER | CYAML_FLAG_OPTIONAL,
-                           struct hd__wf_task, run, 0, CYAML_UNLIMITED),
-    CYAML_FIELD_IGNORE("after", CYAML_FLAG_OPTIONAL),
+    STR("description", struct hd__wf_task, description),
+    STR("run", struct hd__wf_task, run),
+    STR("fn", struct hd__wf_task, fn),
+    STR("stdin", struct hd__wf_task, stdin_task),
+    STR("workdir", struct hd__wf_task, workdir),
+    SKIP("argv"),
+    SKIP("after"),
+    SKIP("params"),
+    SKIP("map"),
+    SKIP("product"),
+    SKIP("inputs"),
+    SKIP("outputs"),
+    SKIP("env"),
+    SKIP("retries"),
+    SKIP("retry_delay"),
+    SKIP("timeout"),
+    SKIP("cpus"),
+    SKIP("mem"),
+    SKIP("priority"),
+    SKIP("cost"),
+    SKIP("cache"),
+    SKIP("allow_failure"),
     CYAML_FIELD_END,
 };
 
@@ -17,13 +39,19 @@ static const cyaml_schema_value_t task_schema = {
 };
 
 static const cyaml_schema_field_t doc_fields[] = {
-    CYAML_FIELD_STRING_PTR("name", CYAML_FLAG_POINTER | CYAML_FLAG_OPTIONAL,
-                           struct hd__wf_doc, name, 0, CYAML_UNLIMITED),
-    CYAML_FIELD_STRING_PTR("description",
-                           CYAML_FLAG_POINTER | CYAML_FLAG_OPTIONAL,
-                           struct hd__wf_doc, description, 0, CYAML_UNLIMITED),
-    CYAML_FIELD_SEQUENCE("tasks", CYAML_FLAG_POINTER, struct hd__wf_doc, tasks,
-                         &task_schema, 0, CYAML_UNLIMITED),
+    STR("name", struct hd__wf_doc, name),
+    STR("description", struct hd__wf_doc, description),
+    STR("backend", struct hd__wf_doc, backend),
+    STR("workdir", struct hd__wf_doc, workdir),
+    CYAML_FIELD_SEQUENCE("tasks", CYAML_FLAG_POINTER | CYAML_FLAG_OPTIONAL,
+                         struct hd__wf_doc, tasks, &task_schema, 0,
+                         CYAML_UNLIMITED),
+    SKIP("defaults"),
+    SKIP("jobs"),
+    SKIP("plugins"),
+    SKIP("env"),
+    SKIP("hosts"),
+    SKIP("include"),
     CYAML_FIELD_END,
 };
 
@@ -31,7 +59,20 @@ const cyaml_schema_value_t hd__wf_schema = {
     CYAML_VALUE_MAPPING(CYAML_FLAG_POINTER, struct hd__wf_doc, doc_fields),
 };
 
-/* The keys each mapping accepts, for exact "unknown key" errors with
- * suggestions before libcyaml sees the document. */
-const char *const hd__wf_top_keys[] = {"name", "description", "tasks", NULL};
-const char *const hd__wf_task_keys[] = {"name", "run", "after", NULL};
+const char *const hd__wf_top_keys[] = {
+    "name", "description", "defaults", "backend", "jobs",  "plugins",
+    "env",  "workdir",     "hosts",    "include", "tasks", NULL};
+
+const char *const hd__wf_task_keys[] = {
+    "name",        "description", "run",           "argv",    "fn",
+    "after",       "params",      "map",           "product", "inputs",
+    "outputs",     "stdin",       "env",           "workdir", "retries",
+    "retry_delay", "timeout",     "cpus",          "mem",     "priority",
+    "cost",        "cache",       "allow_failure", NULL};
+
+const char *const hd__wf_defaults_keys[] = {
+    "retries", "retry_delay", "timeout",       "cpus", "mem",     "priority",
+    "cost",    "cache",       "allow_failure", "env",  "workdir", NULL};
+
+const char *const hd__wf_host_keys[] = {"host",  "user",  "port",
+                                        "slots", "hodos", NULL};

@@ -9,7 +9,13 @@
  *       run: tr a-z A-Z
  *       after: greet        # or a list: [greet, other]
  *
- * Every problem found is reported with its file, line and column. */
+ * Every problem found is reported with its file, line and column. The
+ * whole language is described in docs/workflow.md.
+ *
+ * Loading a workflow opens the plugins it names (dlopen) and runs their
+ * hodos_plugin_init(); functions that tasks call with fn: must be
+ * registered by then (by a plugin, or by the program before it loads the
+ * file). */
 #ifndef HODOS_WORKFLOW_H
 #define HODOS_WORKFLOW_H
 
@@ -26,10 +32,10 @@ typedef struct hd_workflow hd_workflow;
 /* Load the workflow file at path and build its graph. *out receives the
  * workflow whenever it could be made, also on error, so that its
  * diagnostics can be read; free it with hd_workflow_free().
- * Returns HD_OK, HD_EIO (the file cannot be read), HD_ESYNTAX (not valid
- * YAML), HD_ESCHEMA (valid YAML, but not a valid workflow), HD_EGRAPH or
- * HD_ECYCLE (the tasks do not form a valid graph), HD_ENOMEM. Loading is
- * thread-safe for different workflows. */
+ * Returns HD_OK, HD_EIO (the file or one it includes cannot be read),
+ * HD_ESYNTAX (not valid YAML), HD_ESCHEMA (valid YAML, but not a valid
+ * workflow), HD_EGRAPH or HD_ECYCLE (the tasks do not form a valid graph),
+ * HD_ENOMEM. Loading is thread-safe for different workflows. */
 HD_API int hd_workflow_load(const char *path, hd_workflow **out);
 
 /* Load a workflow from len bytes of YAML text; name is used in
@@ -43,6 +49,28 @@ HD_API void hd_workflow_free(hd_workflow *wf);
 /* The workflow's name (from its name: field, or NULL) and description. */
 HD_API const char *hd_workflow_name(const hd_workflow *wf);
 HD_API const char *hd_workflow_description(const hd_workflow *wf);
+
+/* The backend and the number of jobs the workflow asks for (backend:,
+ * jobs:), or NULL and 0 when it does not say. */
+HD_API const char *hd_workflow_backend(const hd_workflow *wf);
+HD_API unsigned hd_workflow_jobs(const hd_workflow *wf);
+
+/* The hosts of its hosts: list, for the ssh backend. */
+typedef struct hd_workflow_host {
+  const char *host;
+  const char *user;  /* NULL: ssh's default */
+  unsigned port;     /* 0: ssh's default */
+  unsigned slots;    /* 0: not said */
+  const char *hodos; /* the path of hodos on the host, or NULL */
+} hd_workflow_host;
+
+HD_API size_t hd_workflow_host_count(const hd_workflow *wf);
+HD_API const hd_workflow_host *hd_workflow_host_at(const hd_workflow *wf,
+                                                   size_t i);
+
+/* The plugins it loaded (their paths as opened), in order. */
+HD_API size_t hd_workflow_plugin_count(const hd_workflow *wf);
+HD_API const char *hd_workflow_plugin(const hd_workflow *wf, size_t i);
 
 /* The graph (owned by the workflow), or NULL when loading failed before
  * one was made. */

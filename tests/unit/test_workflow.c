@@ -124,8 +124,10 @@ START_TEST(workflow_wrong_types_are_reported_at_the_value) {
          "mapping");
   expect(3, 7, 10, "'run' of task 'b' must be a string, not null");
   expect(4, 8, 16, "'after' of task 'b' must list task names, not a list");
-  expect(5, 9, 5,
-         "each task must be a mapping with 'name' and 'run', not a scalar");
+  expect(
+      5, 9, 5,
+      "a task must be a mapping with 'name' and one of 'run', 'argv' or 'fn', "
+      "not a scalar");
 }
 END_TEST
 
@@ -138,7 +140,9 @@ START_TEST(workflow_missing_fields) {
                    HD_ESCHEMA);
   ck_assert_uint_eq(hd_workflow_diag_count(wf), 3);
   expect(0, 2, 5, "task 1 has no 'name'");
-  expect(1, 3, 5, "task 'b' has no 'run' command");
+  expect(1, 3, 5,
+         "task 'b' needs one of 'run' (a shell command), 'argv' (a program "
+         "and its arguments) or 'fn' (a function)");
   expect(2, 5, 10, "'run' of task 'c' is empty");
 }
 END_TEST

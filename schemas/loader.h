@@ -1,0 +1,157 @@
+/* What the parts of the workflow loader share: the loader, the files it
+ * reads (the main one and its includes), their YAML trees and the
+ * settings each file passes on to its tasks. */
+#ifndef HODOS_SCHEMAS_LOADER_H
+#define HODOS_SCHEMAS_LOADER_H
+
+#include <yaml.h>
+
+#include "../graph/graph_internal.h"
+#include "hodos/workflow.h"
+#include "scalars.h"
+#include "workflow_schema.h"
+
+/* Settings applied to every task of a file (a task's own win). */
+typedef struct hd__wf_defaults {
+  unsigned set; /* bits: which of the fields below were given */
+  unsigned retries;
+  double retry_delay;
+  double timeout;
+  unsigned cpus;
+  uint64_t mem;
+  int priority;
+  double cost;
+  int cache;
+  int allow_failure;
+  char *workdir; /* resolved, a template */
+  hd__tstrs env; /* NAME=VALUE, later ones win */
+} hd__wf_defaults;
+
+enum {
+  HD__D_RETRIES = 1 << 0,
+  HD__D_RETRY_DELAY = 1 << 1,
+  HD__D_TIMEOUT = 1 << 2,
+  HD__D_CPUS = 1 << 3,
+  HD__D_MEM = 1 << 4,
+  HD__D_PRIORITY = 1 << 5,
+  HD__D_COST = 1 << 6,
+  HD__D_CACHE = 1 << 7,
+  HD__D_ALLOW_FAILURE = 1 << 8,
+};
+
+/* One file of the workflow. */
+typedef struct hd__wf_file {
+  char *path; /* as shown in messages */
+  char *dir;  /* relative paths in it are taken from here */
+  char *real; /* its canonical path, to know a file seen twice */
+  yaml_document_t doc;
+  int have_doc;
+  struct hd__wf_file *parent;      /* the file that included it */
+  const yaml_mark_t *include_mark; /* where the parent included it */
+  hd__wf_defaults defaults;
+} hd__wf_file;
+
+struct hd_workflow {
+  char *file;
+  char *name;
+  char *description;
+  char *backend;
+  unsigned jobs;
+  char *workdir;
+  hd_graph *graph;
+  hd__diags diags;
+  hd_workflow_host *hosts;
+  size_t nhosts;
+  char **plugins;
+  size_t nplugins, capplugins;
+  char **files; /* the files read, in order, for sorting messages */
+  size_t nfiles, capfiles;
+  hd__strmap seen; /* canonical paths of files loaded */
+};
+
+typedef struct hd__wf_loader {
+  hd_workflow *wf;
+  hd__wf_file *file; /* the file being read */
+  int status;        /* the first error code met, HD_OK while none */
+  int graph_unsafe;  /* an error that would make graph checks mislead */
+  size_t ntasks;
+} hd__wf_loader;
+
+/* Report a problem at mark (NULL: the file as a whole). */
+HD__INTERNAL void hd__wf_report(hd__wf_loader *L, int code,
+                                const yaml_mark_t *mark, const char *fmt, ...)
+    HD_PRINTF(4, 5);
+
+/* The tree. */
+HD__INTERNAL int hd__wf_is_null(const yaml_node_t *n);
+HD__INTERNAL int hd__wf_is_string(const yaml_node_t *n);
+HD__INTERNAL const char *hd__wf_type_name(const yaml_node_t *n);
+HD__INTERNAL const char *hd__wf_scalar(const yaml_node_t *n);
+HD__INTERNAL yaml_node_t *hd__wf_get(hd__wf_loader *L, yaml_node_t *map,
+                                     const char *key);
+HD__INTERNAL yaml_node_t *hd__wf_key_node(hd__wf_loader *L, yaml_node_t *map,
+                                          const char *key);
+HD__INTERNAL yaml_node_t *hd__wf_node(hd__wf_loader *L, int id);
+
+/* Check a mapping's keys: each a known, unrepeated string. what names the
+ * mapping in messages ("the workflow", "task 'x'"). */
+HD__INTERNAL void hd__wf_check_keys(hd__wf_loader *L, yaml_node_t *map,
+                                    const char *const *keys, const char *what);
+
+/* Whether an unknown key of map looks like a misspelling of want. */
+HD__INTERNAL int hd__wf_misspelled(hd__wf_loader *L, yaml_node_t *map,
+                                   const char *const *keys, const char *want);
+
+/* A string field: NULL when absent or reported as wrong. */
+HD__INTERNAL const char *hd__wf_string(hd__wf_loader *L, yaml_node_t *v,
+                                       const char *key, const char *what);
+
+/* A string or a list of strings: calls each() for every string, with its
+ * node. Reports anything else. Returns the number of strings. */
+HD__INTERNAL size_t hd__wf_strings(
+    hd__wf_loader *L, yaml_node_t *v, const char *key, const char *what,
+    int (*each)(hd__wf_loader *L, yaml_node_t *s, void *ctx), void *ctx);
+
+/* Typed scalars; each returns 1 when *out was set, 0 when absent or
+ * reported. */
+HD__INTERNAL int hd__wf_int(hd__wf_loader *L, yaml_node_t *v, const char *key,
+                            const char *what, long long min, long long max,
+                            long long *out);
+HD__INTERNAL int hd__wf_bool(hd__wf_loader *L, yaml_node_t *v, const char *key,
+                             const char *what, int *out);
+HD__INTERNAL int hd__wf_duration(hd__wf_loader *L, yaml_node_t *v,
+                                 const char *key, const char *what,
+                                 double *out);
+HD__INTERNAL int hd__wf_size(hd__wf_loader *L, yaml_node_t *v, const char *key,
+                             const char *what, uint64_t *out);
+HD__INTERNAL int hd__wf_number(hd__wf_loader *L, yaml_node_t *v,
+                               const char *key, const char *what, double *out);
+
+/* An env mapping: NAME -> scalar, appended to list as NAME=VALUE with the
+ * position of each value. */
+HD__INTERNAL void hd__wf_env(hd__wf_loader *L, yaml_node_t *v, const char *what,
+                             hd__tstrs *list);
+
+/* A path written in the current file, made relative to where hodos runs
+ * (or absolute); braces in the file's folder are doubled when template
+ * is set, so that the result stays a template. Returns NULL when out of
+ * memory. */
+HD__INTERNAL char *hd__wf_resolve(hd__wf_loader *L, const char *path,
+                                  int template);
+
+/* Read a file's defaults mapping into d (which holds the parent's). */
+HD__INTERNAL void hd__wf_defaults_read(hd__wf_loader *L, yaml_node_t *v,
+                                       hd__wf_defaults *d);
+HD__INTERNAL void hd__wf_defaults_clear(hd__wf_defaults *d);
+HD__INTERNAL int hd__wf_defaults_copy(hd__wf_defaults *to,
+                                      const hd__wf_defaults *from);
+
+/* Open the plugins of a plugins: field (plugins.c). */
+HD__INTERNAL void hd__wf_plugins(hd__wf_loader *L, yaml_node_t *v,
+                                 const char *what);
+
+/* Check one task and add it to the graph (task.c). */
+HD__INTERNAL void hd__wf_task(hd__wf_loader *L, yaml_node_t *t, size_t i,
+                              const struct hd__wf_task *typed);
+
+#endif

@@ -1,0 +1,553 @@
+/* One task of a workflow file: checked field by field, each problem at its
+ * node, and added to the graph with the file's defaults. */
+#include <stdio.h>
+#include <string.h>
+
+#include "hodos/task.h"
+#include "loader.h"
+
+typedef struct task_ctx {
+  hd__wf_loader *L;
+  hd_node *n; /* NULL when the task could not be made */
+  const char *what;
+  hd__tstrs *list; /* where strings() puts its strings */
+} task_ctx;
+
+static int add_after(hd__wf_loader *L, yaml_node_t *s, void *ctx) {
+  task_ctx *c = ctx;
+  if (c->n != NULL &&
+      hd_node_after_name_at(c->n, hd__wf_scalar(s), (int)s->start_mark.line + 1,
+                            (int)s->start_mark.column + 1) != HD_OK)
+    L->status = HD_ENOMEM;
+  return 0;
+}
+
+static int add_tstr(hd__wf_loader *L, yaml_node_t *s, void *ctx) {
+  task_ctx *c = ctx;
+  if (c->n != NULL &&
+      hd__tstrs_add(c->list, hd__wf_scalar(s), (int)s->start_mark.line + 1,
+                    (int)s->start_mark.column + 1) != HD_OK)
+    L->status = HD_ENOMEM;
+  return 0;
+}
+
+/* Which of run, argv and fn the task has; reports none or several. */
+static yaml_node_t *pick_kind(hd__wf_loader *L, yaml_node_t *t,
+                              const char *what, hd_node_kind *kind) {
+  static const char *const names[] = {"run", "argv", "fn"};
+  static const hd_node_kind kinds[] = {HD_NODE_CMD, HD_NODE_ARGV, HD_NODE_FN};
+  yaml_node_t *found = NULL, *keys[3];
+  int count = 0;
+  for (int k = 0; k < 3; k++) {
+    keys[k] = hd__wf_key_node(L, t, names[k]);
+    if (keys[k] != NULL) {
+      count++;
+      if (found == NULL) {
+        found = hd__wf_get(L, t, names[k]);
+        *kind = kinds[k];
+      }
+    }
+  }
+  if (count == 0) {
+    if (!hd__wf_misspelled(L, t, hd__wf_task_keys, "run") &&
+        !hd__wf_misspelled(L, t, hd__wf_task_keys, "argv") &&
+        !hd__wf_misspelled(L, t, hd__wf_task_keys, "fn"))
+      hd__wf_report(L, HD_ESCHEMA, &t->start_mark,
+                    "%s needs one of 'run' (a shell command), 'argv' (a "
+                    "program and its arguments) or 'fn' (a function)",
+                    what);
+    return NULL;
+  }
+  if (count > 1) {
+    /* At the second of them. */
+    yaml_node_t *second = NULL;
+    const char *a = NULL, *b = NULL;
+    for (int k = 0; k < 3; k++) {
+      if (keys[k] == NULL)
+        continue;
+      if (a == NULL)
+        a = names[k];
+      else if (b == NULL) {
+        b = names[k];
+        second = keys[k];
+      }
+    }
+    if (count == 3)
+      hd__wf_report(L, HD_ESCHEMA, &keys[1]->start_mark,
+                    "%s has 'run', 'argv' and 'fn'; give only one", what);
+    else
+      hd__wf_report(L, HD_ESCHEMA, &second->start_mark,
+                    "%s has both '%s' and '%s'; give only one", what, a, b);
+    return NULL;
+  }
+  return found;
+}
+
+/* The argv list, as strings; NULL after a report. */
+static const char **argv_words(hd__wf_loader *L, yaml_node_t *v,
+                               const char *what, size_t *argc) {
+  if (v->type != YAML_SEQUENCE_NODE) {
+    hd__wf_report(L, HD_ESCHEMA, &v->start_mark,
+                  "'argv' of %s must be a list of words, not %s", what,
+                  hd__wf_type_name(v));
+    return NULL;
+  }
+  size_t n =
+      (size_t)(v->data.sequence.items.top - v->data.sequence.items.start);
+  if (n == 0) {
+    hd__wf_report(L, HD_ESCHEMA, &v->start_mark,
+                  "'argv' of %s is empty; it needs at least the program", what);
+    return NULL;
+  }
+  const char **words = hd__calloc(n + 1, sizeof(char *));
+  if (words == NULL) {
+    L->status = HD_ENOMEM;
+    return NULL;
+  }
+  int ok = 1;
+  for (size_t i = 0; i < n; i++) {
+    yaml_node_t *w = hd__wf_node(L, v->data.sequence.items.start[i]);
+    if (w->type != YAML_SCALAR_NODE || hd__wf_is_null(w)) {
+      hd__wf_report(L, HD_ESCHEMA, &w->start_mark,
+                    "'argv' of %s must list words, not %s", what,
+                    hd__wf_type_name(w));
+      ok = 0;
+      continue;
+    }
+    words[i] = hd__wf_scalar(w);
+  }
+  if (ok && words[0][0] == '\0') {
+    hd__wf_report(L, HD_ESCHEMA, &v->start_mark,
+                  "the program of %s ('argv' item 1) is empty", what);
+    ok = 0;
+  }
+  if (!ok) {
+    hd__free(words);
+    return NULL;
+  }
+  *argc = n;
+  return words;
+}
+
+/* Report a function name nobody registered, with the closest one. */
+static void check_fn(hd__wf_loader *L, yaml_node_t *v, const char *fn,
+                     const char *what) {
+  if (hd_fn_lookup(fn, NULL, NULL) == HD_OK)
+    return;
+  char **names = NULL;
+  size_t count = 0;
+  const char *best = NULL;
+  size_t best_d = 3;
+  if (hd_fn_list(&names, &count) == HD_OK)
+    for (size_t i = 0; i < count; i++) {
+      size_t d = hd__edit_distance(fn, names[i], 2);
+      if (d < best_d) {
+        best_d = d;
+        best = names[i];
+      }
+    }
+  if (best != NULL)
+    hd__wf_report(L, HD_ESCHEMA, &v->start_mark,
+                  "%s calls function '%s', which is not registered; did you "
+                  "mean '%s'?",
+                  what, fn, best);
+  else
+    hd__wf_report(L, HD_ESCHEMA, &v->start_mark,
+                  "%s calls function '%s', which is not registered (load the "
+                  "plugin that defines it with 'plugins')",
+                  what, fn);
+  hd_fn_list_free(names, count);
+}
+
+static void read_params(hd__wf_loader *L, yaml_node_t *v, task_ctx *c) {
+  if (v == NULL)
+    return;
+  if (v->type != YAML_MAPPING_NODE) {
+    hd__wf_report(L, HD_ESCHEMA, &v->start_mark,
+                  "'params' of %s must be a mapping of name: value, not %s",
+                  c->what, hd__wf_type_name(v));
+    L->graph_unsafe = 1;
+    return;
+  }
+  for (yaml_node_pair_t *a = v->data.mapping.pairs.start;
+       a < v->data.mapping.pairs.top; a++) {
+    yaml_node_t *k = hd__wf_node(L, a->key), *val = hd__wf_node(L, a->value);
+    if (k->type != YAML_SCALAR_NODE || !hd__param_key_ok(hd__wf_scalar(k))) {
+      hd__wf_report(L, HD_ESCHEMA, &k->start_mark,
+                    "param '%s' of %s is not a name (letters, digits and '_', "
+                    "not starting with a digit)",
+                    k->type == YAML_SCALAR_NODE ? hd__wf_scalar(k) : "?",
+                    c->what);
+      L->graph_unsafe = 1;
+      continue;
+    }
+    if (!hd__wf_is_string(val)) {
+      hd__wf_report(L, HD_ESCHEMA, &val->start_mark,
+                    "param '%s' of %s must be a scalar, not %s",
+                    hd__wf_scalar(k), c->what, hd__wf_type_name(val));
+      L->graph_unsafe = 1;
+      continue;
+    }
+    if (c->n != NULL &&
+        hd_node_set_param(c->n, hd__wf_scalar(k), hd__wf_scalar(val)) != HD_OK)
+      L->status = HD_ENOMEM;
+  }
+}
+
+static void read_lists(hd__wf_loader *L, yaml_node_t *v, const char *key,
+                       task_ctx *c) {
+  if (v->type != YAML_MAPPING_NODE) {
+    hd__wf_report(L, HD_ESCHEMA, &v->start_mark,
+                  "'%s' of %s must be a mapping of name: [values], not %s", key,
+                  c->what, hd__wf_type_name(v));
+    L->graph_unsafe = 1;
+    return;
+  }
+  if (v->data.mapping.pairs.top == v->data.mapping.pairs.start) {
+    hd__wf_report(L, HD_ESCHEMA, &v->start_mark, "'%s' of %s is empty", key,
+                  c->what);
+    L->graph_unsafe = 1;
+    return;
+  }
+  for (yaml_node_pair_t *a = v->data.mapping.pairs.start;
+       a < v->data.mapping.pairs.top; a++) {
+    yaml_node_t *k = hd__wf_node(L, a->key), *l = hd__wf_node(L, a->value);
+    if (k->type != YAML_SCALAR_NODE || !hd__param_key_ok(hd__wf_scalar(k))) {
+      hd__wf_report(L, HD_ESCHEMA, &k->start_mark,
+                    "'%s' key '%s' of %s is not a name (letters, digits and "
+                    "'_', not starting with a digit)",
+                    key, k->type == YAML_SCALAR_NODE ? hd__wf_scalar(k) : "?",
+                    c->what);
+      L->graph_unsafe = 1;
+      continue;
+    }
+    const char *name = hd__wf_scalar(k);
+    if (l->type != YAML_SEQUENCE_NODE) {
+      hd__wf_report(L, HD_ESCHEMA, &l->start_mark,
+                    "'%s' of %s: '%s' must be a list of values, not %s", key,
+                    c->what, name, hd__wf_type_name(l));
+      L->graph_unsafe = 1;
+      continue;
+    }
+    size_t n =
+        (size_t)(l->data.sequence.items.top - l->data.sequence.items.start);
+    if (n == 0) {
+      hd__wf_report(L, HD_ESCHEMA, &l->start_mark,
+                    "'%s' of %s: the list '%s' is empty", key, c->what, name);
+      L->graph_unsafe = 1;
+      continue;
+    }
+    const char **vals = hd__calloc(n, sizeof(char *));
+    if (vals == NULL) {
+      L->status = HD_ENOMEM;
+      return;
+    }
+    int ok = 1;
+    for (size_t i = 0; i < n; i++) {
+      yaml_node_t *x = hd__wf_node(L, l->data.sequence.items.start[i]);
+      if (!hd__wf_is_string(x)) {
+        hd__wf_report(L, HD_ESCHEMA, &x->start_mark,
+                      "'%s' of %s: '%s' must list scalars, not %s", key,
+                      c->what, name, hd__wf_type_name(x));
+        ok = 0;
+        continue;
+      }
+      vals[i] = hd__wf_scalar(x);
+    }
+    if (!ok)
+      L->graph_unsafe = 1;
+    else if (c->n != NULL && hd_node_map_param(c->n, name, vals, n) != HD_OK)
+      L->status = HD_ENOMEM;
+    hd__free(vals);
+  }
+}
+
+static void set_env(hd__wf_loader *L, hd_node *n, const hd__tstr *e) {
+  const char *eq = strchr(e->s, '=');
+  size_t len = (size_t)(eq - e->s);
+  char name[256];
+  if (len >= sizeof(name))
+    return;
+  memcpy(name, e->s, len);
+  name[len] = '\0';
+  if (hd_node_set_env(n, name, eq + 1) != HD_OK) {
+    L->status = HD_ENOMEM;
+    return;
+  }
+  for (size_t i = 0; i < n->env.count; i++)
+    if (strncmp(n->env.items[i].s, e->s, len + 1) == 0) {
+      n->env.items[i].line = e->line;
+      n->env.items[i].column = e->column;
+    }
+}
+
+/* Settings: the task's own, else the file's defaults. */
+static void read_settings(hd__wf_loader *L, yaml_node_t *t, task_ctx *c) {
+  const hd__wf_defaults *d = &L->file->defaults;
+  const char *what = c->what;
+  hd_node *n = c->n;
+  long long i;
+  double x;
+  uint64_t u;
+  int b;
+  if (hd__wf_int(L, hd__wf_get(L, t, "retries"), "retries", what, 0, 1000000,
+                 &i)) {
+    if (n)
+      hd_node_set_retries(n, (unsigned)i);
+  } else if (n && (d->set & HD__D_RETRIES)) {
+    hd_node_set_retries(n, d->retries);
+  }
+  if (hd__wf_duration(L, hd__wf_get(L, t, "retry_delay"), "retry_delay", what,
+                      &x)) {
+    if (n)
+      hd_node_set_retry_delay(n, x);
+  } else if (n && (d->set & HD__D_RETRY_DELAY)) {
+    hd_node_set_retry_delay(n, d->retry_delay);
+  }
+  if (hd__wf_duration(L, hd__wf_get(L, t, "timeout"), "timeout", what, &x)) {
+    if (n)
+      hd_node_set_timeout(n, x);
+  } else if (n && (d->set & HD__D_TIMEOUT)) {
+    hd_node_set_timeout(n, d->timeout);
+  }
+  if (hd__wf_int(L, hd__wf_get(L, t, "cpus"), "cpus", what, 1, 65535, &i)) {
+    if (n)
+      hd_node_set_cpus(n, (unsigned)i);
+  } else if (n && (d->set & HD__D_CPUS)) {
+    hd_node_set_cpus(n, d->cpus);
+  }
+  if (hd__wf_size(L, hd__wf_get(L, t, "mem"), "mem", what, &u)) {
+    if (n)
+      hd_node_set_mem(n, u);
+  } else if (n && (d->set & HD__D_MEM)) {
+    hd_node_set_mem(n, d->mem);
+  }
+  if (hd__wf_int(L, hd__wf_get(L, t, "priority"), "priority", what, -1000000000,
+                 1000000000, &i)) {
+    if (n)
+      hd_node_set_priority(n, (int)i);
+  } else if (n && (d->set & HD__D_PRIORITY)) {
+    hd_node_set_priority(n, d->priority);
+  }
+  if (hd__wf_number(L, hd__wf_get(L, t, "cost"), "cost", what, &x)) {
+    if (n)
+      hd_node_set_cost(n, x);
+  } else if (n && (d->set & HD__D_COST)) {
+    hd_node_set_cost(n, d->cost);
+  }
+  if (hd__wf_bool(L, hd__wf_get(L, t, "cache"), "cache", what, &b)) {
+    if (n)
+      hd_node_set_cache(n, b);
+  } else if (n && (d->set & HD__D_CACHE)) {
+    hd_node_set_cache(n, d->cache);
+  }
+  if (hd__wf_bool(L, hd__wf_get(L, t, "allow_failure"), "allow_failure", what,
+                  &b)) {
+    if (n)
+      hd_node_set_allow_failure(n, b);
+  } else if (n && (d->set & HD__D_ALLOW_FAILURE)) {
+    hd_node_set_allow_failure(n, d->allow_failure);
+  }
+}
+
+/* env and workdir: for run and argv tasks. */
+static void read_process(hd__wf_loader *L, yaml_node_t *t, task_ctx *c,
+                         hd_node_kind kind, const char *typed_workdir) {
+  const hd__wf_defaults *d = &L->file->defaults;
+  yaml_node_t *env = hd__wf_get(L, t, "env"), *wd = hd__wf_get(L, t, "workdir");
+  if (kind == HD_NODE_FN) {
+    if (env != NULL)
+      hd__wf_report(L, HD_ESCHEMA, &hd__wf_key_node(L, t, "env")->start_mark,
+                    "%s calls a function, which runs inside hodos: 'env' is "
+                    "for 'run' and 'argv' tasks",
+                    c->what);
+    if (wd != NULL)
+      hd__wf_report(L, HD_ESCHEMA,
+                    &hd__wf_key_node(L, t, "workdir")->start_mark,
+                    "%s calls a function, which runs inside hodos: 'workdir' "
+                    "is for 'run' and 'argv' tasks",
+                    c->what);
+    return;
+  }
+  hd__tstrs own = {0};
+  hd__wf_env(L, env, c->what, &own);
+  if (c->n != NULL) {
+    for (size_t i = 0; i < d->env.count; i++)
+      set_env(L, c->n, &d->env.items[i]);
+    for (size_t i = 0; i < own.count; i++)
+      set_env(L, c->n, &own.items[i]);
+  }
+  hd__tstrs_clear(&own);
+  const char *w = typed_workdir;
+  if (w == NULL && wd != NULL)
+    w = hd__wf_string(L, wd, "workdir", c->what);
+  if (w != NULL && w[0] == '\0') {
+    hd__wf_report(L, HD_ESCHEMA, &wd->start_mark, "'workdir' of %s is empty",
+                  c->what);
+    w = NULL;
+  }
+  if (c->n == NULL)
+    return;
+  char *resolved = w != NULL ? hd__wf_resolve(L, w, 1) : NULL;
+  const char *use = resolved != NULL ? resolved : d->workdir;
+  if (use != NULL) {
+    if (hd_node_set_workdir(c->n, use) != HD_OK)
+      L->status = HD_ENOMEM;
+    if (w != NULL) {
+      c->n->workdir.line = (int)wd->start_mark.line + 1;
+      c->n->workdir.column = (int)wd->start_mark.column + 1;
+    }
+  }
+  hd__free(resolved);
+}
+
+void hd__wf_task(hd__wf_loader *L, yaml_node_t *t, size_t index,
+                 const struct hd__wf_task *typed) {
+  char what[96];
+  snprintf(what, sizeof(what), "task %zu", index + 1);
+  if (t->type != YAML_MAPPING_NODE) {
+    hd__wf_report(L, HD_ESCHEMA, &t->start_mark,
+                  "a task must be a mapping with 'name' and one of 'run', "
+                  "'argv' or 'fn', not %s",
+                  hd__wf_type_name(t));
+    L->graph_unsafe = 1;
+    return;
+  }
+  yaml_node_t *name = hd__wf_get(L, t, "name");
+  const char *tname = NULL;
+  if (name != NULL && hd__wf_is_string(name)) {
+    tname = typed != NULL ? typed->name : hd__wf_scalar(name);
+    snprintf(what, sizeof(what), "task '%.60s'", tname);
+  }
+  hd__wf_check_keys(L, t, hd__wf_task_keys, what);
+  if (name == NULL) {
+    if (!hd__wf_misspelled(L, t, hd__wf_task_keys, "name"))
+      hd__wf_report(L, HD_ESCHEMA, &t->start_mark, "%s has no 'name'", what);
+    L->graph_unsafe = 1;
+  } else if (tname == NULL) {
+    hd__wf_string(L, name, "name", what);
+    L->graph_unsafe = 1;
+  } else if (!hd__task_name_ok(tname)) {
+    hd__wf_report(L, HD_ESCHEMA, &name->start_mark,
+                  "task name '%s' cannot hold control characters or any of "
+                  "[ ] , = { } (they make the names of expansions)",
+                  tname);
+    L->graph_unsafe = 1;
+    tname = NULL;
+  }
+
+  hd_node_kind kind = HD_NODE_CMD;
+  yaml_node_t *body = pick_kind(L, t, what, &kind);
+  const char *cmd = NULL, *fn = NULL;
+  const char **words = NULL;
+  size_t argc = 0;
+  if (body != NULL && kind == HD_NODE_CMD) {
+    cmd = typed != NULL && typed->run != NULL
+              ? typed->run
+              : hd__wf_string(L, body, "run", what);
+    if (cmd != NULL && !hd__wf_is_string(body))
+      cmd = hd__wf_string(L, body, "run", what);
+    if (cmd != NULL && cmd[0] == '\0') {
+      hd__wf_report(L, HD_ESCHEMA, &body->start_mark, "'run' of %s is empty",
+                    what);
+      cmd = NULL;
+    }
+  } else if (body != NULL && kind == HD_NODE_ARGV) {
+    words = argv_words(L, body, what, &argc);
+  } else if (body != NULL) {
+    fn = hd__wf_string(L, body, "fn", what);
+    if (fn != NULL && fn[0] == '\0') {
+      hd__wf_report(L, HD_ESCHEMA, &body->start_mark, "'fn' of %s is empty",
+                    what);
+      fn = NULL;
+    }
+    if (fn != NULL)
+      check_fn(L, body, fn, what);
+  }
+  hd__wf_string(L, hd__wf_get(L, t, "description"), "description", what);
+
+  task_ctx c = {L, NULL, what, NULL};
+  if (tname != NULL) {
+    int rc;
+    if (cmd != NULL)
+      rc = hd_graph_add_cmd(L->wf->graph, tname, cmd, &c.n);
+    else if (words != NULL)
+      rc = hd_graph_add_argv(L->wf->graph, tname, words, argc, &c.n);
+    else if (fn != NULL)
+      rc = hd_graph_add_fn(L->wf->graph, tname, fn, &c.n);
+    else /* reported: a stand-in keeps the graph's checks meaningful */
+      rc = hd_graph_add_cmd(L->wf->graph, tname, ":", &c.n);
+    if (rc == HD_OK)
+      rc =
+          hd_node_set_origin(c.n, L->file->path, (int)name->start_mark.line + 1,
+                             (int)name->start_mark.column + 1);
+    if (rc == HD_OK && cmd != NULL) {
+      c.n->cmd_line = (int)body->start_mark.line + 1;
+      c.n->cmd_column = (int)body->start_mark.column + 1;
+    }
+    if (rc == HD_OK && words != NULL)
+      for (size_t i = 0; i < argc; i++) {
+        yaml_node_t *w = hd__wf_node(L, body->data.sequence.items.start[i]);
+        c.n->argv.items[i].line = (int)w->start_mark.line + 1;
+        c.n->argv.items[i].column = (int)w->start_mark.column + 1;
+      }
+    if (rc != HD_OK) {
+      L->status = HD_ENOMEM;
+      c.n = NULL;
+    }
+    L->ntasks++;
+  }
+  hd__free(words);
+
+  yaml_node_t *after = hd__wf_get(L, t, "after");
+  if (after != NULL && !hd__wf_is_string(after) &&
+      after->type != YAML_SEQUENCE_NODE) {
+    hd__wf_report(L, HD_ESCHEMA, &after->start_mark,
+                  "'after' of %s must be a task name or a list of names, not "
+                  "%s",
+                  what, hd__wf_type_name(after));
+    L->graph_unsafe = 1;
+  } else {
+    hd__wf_strings(L, after, "after", what, add_after, &c);
+  }
+  read_params(L, hd__wf_get(L, t, "params"), &c);
+  yaml_node_t *map = hd__wf_get(L, t, "map"),
+              *product = hd__wf_get(L, t, "product");
+  if (map != NULL && product != NULL) {
+    yaml_node_t *k1 = hd__wf_key_node(L, t, "map"),
+                *k2 = hd__wf_key_node(L, t, "product");
+    hd__wf_report(L, HD_ESCHEMA,
+                  k1->start_mark.index > k2->start_mark.index ? &k1->start_mark
+                                                              : &k2->start_mark,
+                  "%s has both 'map' and 'product'; a task fans out one way",
+                  what);
+    L->graph_unsafe = 1;
+  } else if (map != NULL || product != NULL) {
+    read_lists(L, map ? map : product, map ? "map" : "product", &c);
+    if (c.n != NULL && product != NULL)
+      hd_node_set_fanout(c.n, HD_FANOUT_PRODUCT);
+  }
+  c.list = c.n ? &c.n->inputs : NULL;
+  hd__wf_strings(L, hd__wf_get(L, t, "inputs"), "inputs", what, add_tstr, &c);
+  c.list = c.n ? &c.n->outputs : NULL;
+  hd__wf_strings(L, hd__wf_get(L, t, "outputs"), "outputs", what, add_tstr, &c);
+  yaml_node_t *in = hd__wf_get(L, t, "stdin");
+  const char *from = hd__wf_string(L, in, "stdin", what);
+  if (from != NULL && kind == HD_NODE_FN && body != NULL) {
+    hd__wf_report(L, HD_ESCHEMA, &hd__wf_key_node(L, t, "stdin")->start_mark,
+                  "%s calls a function, which receives its inputs as values: "
+                  "'stdin' is for 'run' and 'argv' tasks",
+                  what);
+  } else if (from != NULL && c.n != NULL) {
+    if (hd_node_set_stdin(c.n, from) != HD_OK) {
+      L->status = HD_ENOMEM;
+    } else {
+      hd__dep *d = &c.n->deps[c.n->ndeps - 1];
+      d->line = c.n->stdin_dep.line = (int)in->start_mark.line + 1;
+      d->column = c.n->stdin_dep.column = (int)in->start_mark.column + 1;
+    }
+  }
+  if (body != NULL)
+    read_process(L, t, &c, kind, typed != NULL ? typed->workdir : NULL);
+  read_settings(L, t, &c);
+}
