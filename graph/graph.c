@@ -81,6 +81,7 @@ static int add_node(hd_graph *g, const char *name, hd_node_kind kind,
   n->cpus = 1;
   n->cache = 1;
   n->cost = 1.0;
+  n->cmd_shift = -1;
   n->name = text;
   if (kind != HD_NODE_FN)
     n->cmd = text + nlen;
@@ -142,7 +143,7 @@ int hd__tstrs_add(hd__tstrs *l, const char *s, int line, int column) {
     hd__free(c);
     return HD_ENOMEM;
   }
-  l->items[l->count++] = (hd__tstr){c, line, column};
+  l->items[l->count++] = (hd__tstr){c, line, column, -1};
   return HD_OK;
 }
 
@@ -192,7 +193,7 @@ static int set_tstr(hd_node *n, hd__tstr *t, const char *s) {
   if (c == NULL)
     return HD_ENOMEM;
   hd__free(t->s);
-  *t = (hd__tstr){c, 0, 0};
+  *t = (hd__tstr){c, 0, 0, -1};
   n->graph->valid = 0;
   return HD_OK;
 }

@@ -24,6 +24,7 @@ typedef struct hd__param {
 typedef struct hd__tstr {
   char *s;
   int line, column;
+  int shift; /* when >= 0, byte k of s is at column + shift + k */
 } hd__tstr;
 
 /* A growable list of them. */
@@ -65,12 +66,14 @@ struct hd_node {
   uint64_t retry_delay_ns;
   int allow_failure;
   int cmd_line, cmd_column; /* where the command was written, or 0 */
+  int cmd_shift;            /* as hd__tstr's shift */
   hd__tstrs argv;           /* an argv node's words (cmd is argv[0]) */
   hd__tstrs env;            /* NAME=VALUE, in the order set */
   hd__tstrs inputs;         /* files that must exist before it starts */
   hd__tstrs outputs;        /* files it must produce */
   hd__tstr workdir;         /* s NULL: the caller's */
   hd__dep stdin_dep;        /* name NULL: all inputs on standard input */
+  int unchecked; /* its params were refused: its templates are not checked */
   char *file;
   int line, column;
 };

@@ -197,6 +197,7 @@ typedef struct tmpl_check {
   const hd__tstr *where; /* the string checked */
   const char *field;     /* its name in messages */
   int files;             /* {inputs}, {outputs} and {after.X} allowed */
+  size_t at;             /* the offset of the placeholder checked */
   int rc;
 } tmpl_check;
 
@@ -230,6 +231,8 @@ static void tmpl_diag(tmpl_check *c, const char *fmt, ...) {
   va_end(ap);
   int line, column;
   hd__tstr_pos(c->n, c->where, &line, &column);
+  if (c->where->line > 0 && c->where->shift >= 0)
+    column += c->where->shift + (int)c->at;
   if (rc == HD_OK)
     rc = hd__diags_add(&c->g->diags, HD_EGRAPH, c->n->file, line, column,
                        c->n->name, "%s", b.data);
@@ -293,6 +296,7 @@ static void check_after(tmpl_check *c, const hd__ph *ph, const char *text) {
 static int check_placeholder(const hd__ph *ph, void *ctx) {
   tmpl_check *c = ctx;
   const hd_node *n = c->n;
+  c->at = ph->start;
   char text[160];
   snprintf(text, sizeof(text), "%.*s",
            (int)(ph->end - ph->start - 2 < 150 ? ph->end - ph->start - 2 : 150),
@@ -359,15 +363,17 @@ static int check_placeholder(const hd__ph *ph, void *ctx) {
 
 static int check_tstr(hd_graph *g, const hd_node *n, const hd__tstr *t,
                       const char *field, int files) {
-  tmpl_check c = {g, n, t, field, files, HD_OK};
+  tmpl_check c = {g, n, t, field, files, 0, HD_OK};
   hd__template_each(t->s, check_placeholder, &c);
   return c.rc;
 }
 
 static int check_templates(hd_graph *g, const hd_node *n) {
   int rc = HD_OK;
+  if (n->unchecked)
+    return HD_OK;
   if (n->kind == HD_NODE_CMD) {
-    hd__tstr cmd = {(char *)n->cmd, n->cmd_line, n->cmd_column};
+    hd__tstr cmd = {(char *)n->cmd, n->cmd_line, n->cmd_column, n->cmd_shift};
     rc = check_tstr(g, n, &cmd, "command", 1);
   }
   for (size_t i = 0; rc == HD_OK && i < n->argv.count; i++)

@@ -112,6 +112,11 @@ HD__INTERNAL size_t hd__wf_strings(
     hd__wf_loader *L, yaml_node_t *v, const char *key, const char *what,
     int (*each)(hd__wf_loader *L, yaml_node_t *s, void *ctx), void *ctx);
 
+/* How far byte k of scalar v's value is from its first column, minus k:
+ * 0 for a plain one-line scalar, 1 for a quoted one without escapes, -1
+ * when the value does not map onto the text. */
+HD__INTERNAL int hd__wf_shift(const yaml_node_t *v);
+
 /* Typed scalars; each returns 1 when *out was set, 0 when absent or
  * reported. */
 HD__INTERNAL int hd__wf_int(hd__wf_loader *L, yaml_node_t *v, const char *key,

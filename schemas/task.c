@@ -11,6 +11,7 @@ typedef struct task_ctx {
   hd_node *n; /* NULL when the task could not be made */
   const char *what;
   hd__tstrs *list; /* where strings() puts its strings */
+  int unchecked;   /* a param or list was wrong: skip template checks */
 } task_ctx;
 
 static int add_after(hd__wf_loader *L, yaml_node_t *s, void *ctx) {
@@ -166,7 +167,7 @@ static void read_params(hd__wf_loader *L, yaml_node_t *v, task_ctx *c) {
     hd__wf_report(L, HD_ESCHEMA, &v->start_mark,
                   "'params' of %s must be a mapping of name: value, not %s",
                   c->what, hd__wf_type_name(v));
-    L->graph_unsafe = 1;
+    c->unchecked = 1;
     return;
   }
   for (yaml_node_pair_t *a = v->data.mapping.pairs.start;
@@ -178,14 +179,14 @@ static void read_params(hd__wf_loader *L, yaml_node_t *v, task_ctx *c) {
                     "not starting with a digit)",
                     k->type == YAML_SCALAR_NODE ? hd__wf_scalar(k) : "?",
                     c->what);
-      L->graph_unsafe = 1;
+      c->unchecked = 1;
       continue;
     }
     if (!hd__wf_is_string(val)) {
       hd__wf_report(L, HD_ESCHEMA, &val->start_mark,
                     "param '%s' of %s must be a scalar, not %s",
                     hd__wf_scalar(k), c->what, hd__wf_type_name(val));
-      L->graph_unsafe = 1;
+      c->unchecked = 1;
       continue;
     }
     if (c->n != NULL &&
@@ -200,13 +201,13 @@ static void read_lists(hd__wf_loader *L, yaml_node_t *v, const char *key,
     hd__wf_report(L, HD_ESCHEMA, &v->start_mark,
                   "'%s' of %s must be a mapping of name: [values], not %s", key,
                   c->what, hd__wf_type_name(v));
-    L->graph_unsafe = 1;
+    c->unchecked = 1;
     return;
   }
   if (v->data.mapping.pairs.top == v->data.mapping.pairs.start) {
     hd__wf_report(L, HD_ESCHEMA, &v->start_mark, "'%s' of %s is empty", key,
                   c->what);
-    L->graph_unsafe = 1;
+    c->unchecked = 1;
     return;
   }
   for (yaml_node_pair_t *a = v->data.mapping.pairs.start;
@@ -218,7 +219,7 @@ static void read_lists(hd__wf_loader *L, yaml_node_t *v, const char *key,
                     "'_', not starting with a digit)",
                     key, k->type == YAML_SCALAR_NODE ? hd__wf_scalar(k) : "?",
                     c->what);
-      L->graph_unsafe = 1;
+      c->unchecked = 1;
       continue;
     }
     const char *name = hd__wf_scalar(k);
@@ -226,7 +227,7 @@ static void read_lists(hd__wf_loader *L, yaml_node_t *v, const char *key,
       hd__wf_report(L, HD_ESCHEMA, &l->start_mark,
                     "'%s' of %s: '%s' must be a list of values, not %s", key,
                     c->what, name, hd__wf_type_name(l));
-      L->graph_unsafe = 1;
+      c->unchecked = 1;
       continue;
     }
     size_t n =
@@ -234,7 +235,7 @@ static void read_lists(hd__wf_loader *L, yaml_node_t *v, const char *key,
     if (n == 0) {
       hd__wf_report(L, HD_ESCHEMA, &l->start_mark,
                     "'%s' of %s: the list '%s' is empty", key, c->what, name);
-      L->graph_unsafe = 1;
+      c->unchecked = 1;
       continue;
     }
     const char **vals = hd__calloc(n, sizeof(char *));
@@ -255,7 +256,7 @@ static void read_lists(hd__wf_loader *L, yaml_node_t *v, const char *key,
       vals[i] = hd__wf_scalar(x);
     }
     if (!ok)
-      L->graph_unsafe = 1;
+      c->unchecked = 1;
     else if (c->n != NULL && hd_node_map_param(c->n, name, vals, n) != HD_OK)
       L->status = HD_ENOMEM;
     hd__free(vals);
@@ -432,8 +433,14 @@ void hd__wf_task(hd__wf_loader *L, yaml_node_t *t, size_t index,
                   "task name '%s' cannot hold control characters or any of "
                   "[ ] , = { } (they make the names of expansions)",
                   tname);
-    L->graph_unsafe = 1;
-    tname = NULL;
+    /* Kept, so that the tasks after it are checked as usual, unless the
+       graph cannot hold it. */
+    for (const unsigned char *p = (const unsigned char *)tname; *p; p++)
+      if (*p < 0x20 || *p == 0x7f) {
+        L->graph_unsafe = 1;
+        tname = NULL;
+        break;
+      }
   }
 
   hd_node_kind kind = HD_NODE_CMD;
@@ -484,12 +491,14 @@ void hd__wf_task(hd__wf_loader *L, yaml_node_t *t, size_t index,
     if (rc == HD_OK && cmd != NULL) {
       c.n->cmd_line = (int)body->start_mark.line + 1;
       c.n->cmd_column = (int)body->start_mark.column + 1;
+      c.n->cmd_shift = hd__wf_shift(body);
     }
     if (rc == HD_OK && words != NULL)
       for (size_t i = 0; i < argc; i++) {
         yaml_node_t *w = hd__wf_node(L, body->data.sequence.items.start[i]);
         c.n->argv.items[i].line = (int)w->start_mark.line + 1;
         c.n->argv.items[i].column = (int)w->start_mark.column + 1;
+        c.n->argv.items[i].shift = hd__wf_shift(w);
       }
     if (rc != HD_OK) {
       L->status = HD_ENOMEM;
@@ -506,7 +515,6 @@ void hd__wf_task(hd__wf_loader *L, yaml_node_t *t, size_t index,
                   "'after' of %s must be a task name or a list of names, not "
                   "%s",
                   what, hd__wf_type_name(after));
-    L->graph_unsafe = 1;
   } else {
     hd__wf_strings(L, after, "after", what, add_after, &c);
   }
@@ -521,7 +529,7 @@ void hd__wf_task(hd__wf_loader *L, yaml_node_t *t, size_t index,
                                                               : &k2->start_mark,
                   "%s has both 'map' and 'product'; a task fans out one way",
                   what);
-    L->graph_unsafe = 1;
+    c.unchecked = 1;
   } else if (map != NULL || product != NULL) {
     read_lists(L, map ? map : product, map ? "map" : "product", &c);
     if (c.n != NULL && product != NULL)
@@ -550,4 +558,6 @@ void hd__wf_task(hd__wf_loader *L, yaml_node_t *t, size_t index,
   if (body != NULL)
     read_process(L, t, &c, kind, typed != NULL ? typed->workdir : NULL);
   read_settings(L, t, &c);
+  if (c.n != NULL && (c.unchecked || body == NULL))
+    c.n->unchecked = 1;
 }

@@ -53,6 +53,22 @@ const char *hd__wf_scalar(const yaml_node_t *n) {
   return (const char *)n->data.scalar.value;
 }
 
+int hd__wf_shift(const yaml_node_t *v) {
+  if (v->type != YAML_SCALAR_NODE || v->start_mark.line != v->end_mark.line)
+    return -1;
+  const char *s = (const char *)v->data.scalar.value;
+  switch (v->data.scalar.style) {
+  case YAML_PLAIN_SCALAR_STYLE:
+    return 0;
+  case YAML_SINGLE_QUOTED_SCALAR_STYLE:
+    return v->end_mark.index - v->start_mark.index == strlen(s) + 2 ? 1 : -1;
+  case YAML_DOUBLE_QUOTED_SCALAR_STYLE:
+    return v->end_mark.index - v->start_mark.index == strlen(s) + 2 ? 1 : -1;
+  default:
+    return -1;
+  }
+}
+
 yaml_node_t *hd__wf_node(hd__wf_loader *L, int id) {
   return yaml_document_get_node(&L->file->doc, id);
 }

@@ -59,7 +59,7 @@ static int parse_yaml(hd__wf_loader *L, const char *text, size_t len) {
       hd__wf_report(L, HD_ESYNTAX, m, "%s",
                     p.problem ? p.problem : "syntax error");
     yaml_parser_delete(&p);
-    return L->status;
+    return L->status == HD_ENOMEM ? HD_ENOMEM : HD_ESYNTAX;
   }
   L->file->have_doc = 1;
   yaml_document_t extra;
@@ -73,7 +73,7 @@ static int parse_yaml(hd__wf_loader *L, const char *text, size_t len) {
     yaml_document_delete(&extra);
   }
   yaml_parser_delete(&p);
-  return L->status;
+  return HD_OK;
 }
 
 /* The children of node id, as node ids. */
