@@ -365,13 +365,22 @@ int cmd_run(int argc, char **argv) {
     size_t failed = hd_report_count(report, HD_STATE_FAILED);
     size_t skipped = hd_report_count(report, HD_STATE_SKIPPED);
     size_t cancelled = hd_report_count(report, HD_STATE_CANCELLED);
+    size_t allowed = 0;
+    for (size_t i = 0; i < hd_report_task_count(report); i++) {
+      hd_task_info ti;
+      if (hd_report_task(report, i, &ti) == HD_OK && ti.failure_allowed)
+        allowed++;
+    }
+    char allowed_note[48] = "";
+    if (allowed > 0)
+      snprintf(allowed_note, sizeof(allowed_note), " (%zu allowed)", allowed);
     double secs = (double)hd_report_elapsed_ns(report) / 1e9;
     if (!pr.quiet || code != EXIT_OK) {
-      cli_note("%zu task%s: %zu done, %zu failed, %zu skipped, %zu "
+      cli_note("%zu task%s: %zu done, %zu failed%s, %zu skipped, %zu "
                "cancelled in %.2f s",
                hd_report_task_count(report),
                hd_report_task_count(report) == 1 ? "" : "s", done, failed,
-               skipped, cancelled, secs);
+               allowed_note, skipped, cancelled, secs);
       cli_note("results and logs in %s", run_dir);
     }
     if (code == EXIT_INTERRUPTED)
