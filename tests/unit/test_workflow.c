@@ -2,8 +2,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include "graph/graph_internal.h"
 #include "test_util.h"
 
 static hd_workflow *wf;
@@ -260,6 +262,212 @@ START_TEST(workflow_survives_allocation_failures) {
 }
 END_TEST
 
+START_TEST(workflow_settings_and_defaults_reach_the_nodes) {
+  ck_assert_int_eq(load("backend: serial\n"
+                        "jobs: 3\n"
+                        "env: {A: top}\n"
+                        "defaults:\n"
+                        "  retries: 2\n"
+                        "  retry_delay: 1.5s\n"
+                        "  timeout: 1h30m\n"
+                        "  mem: 512M\n"
+                        "  env: {B: dflt}\n"
+                        "tasks:\n"
+                        "  - name: a\n"
+                        "    run: echo {x}\n"
+                        "    params: {x: 1}\n"
+                        "    timeout: 500ms\n"
+                        "    cpus: 2\n"
+                        "    priority: -3\n"
+                        "    cache: false\n"
+                        "    allow_failure: true\n"
+                        "    env: {A: mine}\n"
+                        "  - name: b\n"
+                        "    argv: [printf, '%s', '{y}']\n"
+                        "    params: {y: 'two words'}\n"
+                        "    retries: 0\n"
+                        "    mem: 4G\n"),
+                   HD_OK);
+  ck_assert_str_eq(hd_workflow_backend(wf), "serial");
+  ck_assert_uint_eq(hd_workflow_jobs(wf), 3);
+  hd_node *a = hd_graph_find(hd_workflow_graph(wf), "a");
+  hd_node *b = hd_graph_find(hd_workflow_graph(wf), "b");
+  ck_assert_uint_eq(a->retries, 2);
+  ck_assert_uint_eq(a->retry_delay_ns, 1500000000ull);
+  ck_assert_uint_eq(a->timeout_ns, 500000000ull);
+  ck_assert_uint_eq(b->timeout_ns, 5400ull * 1000000000ull);
+  ck_assert_uint_eq(a->mem, 512ull << 20);
+  ck_assert_uint_eq(b->mem, 4ull << 30);
+  ck_assert_uint_eq(a->cpus, 2);
+  ck_assert_int_eq(a->priority, -3);
+  ck_assert_int_eq(a->cache, 0);
+  ck_assert_int_eq(a->allow_failure, 1);
+  ck_assert_uint_eq(b->retries, 0);
+  ck_assert_int_eq(b->allow_failure, 0);
+  /* The task's env over the defaults' over the workflow's. */
+  ck_assert_uint_eq(a->env.count, 2);
+  ck_assert_str_eq(a->env.items[0].s, "A=mine");
+  ck_assert_str_eq(a->env.items[1].s, "B=dflt");
+  ck_assert_int_eq(hd_node_kind_of(b), HD_NODE_ARGV);
+  ck_assert_uint_eq(b->argv.count, 3);
+  ck_assert_str_eq(b->argv.items[2].s, "{y}");
+}
+END_TEST
+
+START_TEST(workflow_hosts_in_both_forms) {
+  ck_assert_int_eq(load("hosts:\n"
+                        "  - alice@node1:2222\n"
+                        "  - node2\n"
+                        "  - {host: node3, user: bob, port: 22, slots: 8, "
+                        "hodos: /opt/bin/hodos}\n"
+                        "tasks:\n"
+                        "  - {name: a, run: 'true'}\n"),
+                   HD_OK);
+  ck_assert_uint_eq(hd_workflow_host_count(wf), 3);
+  const hd_workflow_host *h = hd_workflow_host_at(wf, 0);
+  ck_assert_str_eq(h->host, "node1");
+  ck_assert_str_eq(h->user, "alice");
+  ck_assert_uint_eq(h->port, 2222);
+  h = hd_workflow_host_at(wf, 1);
+  ck_assert_str_eq(h->host, "node2");
+  ck_assert_ptr_null(h->user);
+  ck_assert_uint_eq(h->port, 0);
+  h = hd_workflow_host_at(wf, 2);
+  ck_assert_str_eq(h->user, "bob");
+  ck_assert_uint_eq(h->slots, 8);
+  ck_assert_str_eq(h->hodos, "/opt/bin/hodos");
+  ck_assert_ptr_null(hd_workflow_host_at(wf, 3));
+}
+END_TEST
+
+START_TEST(workflow_strict_scalars_are_reported_at_the_value) {
+  ck_assert_int_eq(load("jobs: 010\n"
+                        "tasks:\n"
+                        "  - name: a\n"
+                        "    run: 'true'\n"
+                        "    retries: 3x\n"
+                        "    timeout: 10x\n"
+                        "    mem: 4Q\n"
+                        "    cache: yes\n"
+                        "    cpus: '2'\n"),
+                   HD_ESCHEMA);
+  expect(0, 1, 7,
+         "'jobs' of the workflow must be a whole number from 1 to 65535, not "
+         "'010' (leading zeros are not allowed)");
+  expect(1, 5, 14,
+         "'retries' of task 'a' must be a whole number from 0 to 1000000, not "
+         "'3x'");
+  expect(2, 6, 14,
+         "'timeout' of task 'a' must be a duration such as 30s, 1.5m, 2h or "
+         "1h30m, not '10x' (unknown unit (use ms, s, m, h or d))");
+  expect(3, 7, 10,
+         "'mem' of task 'a' must be a size such as 512M, 4G or 1048576, not "
+         "'4Q' (unknown unit (use K, M, G or T))");
+  expect(4, 8, 12, "'cache' of task 'a' must be true or false, not 'yes'");
+  expect(5, 9, 11,
+         "'cpus' of task 'a' must be a whole number from 1 to 65535, not '2' "
+         "(a number is written without quotes)");
+  ck_assert_uint_eq(hd_workflow_diag_count(wf), 6);
+}
+END_TEST
+
+START_TEST(workflow_kinds_are_exclusive_and_checked) {
+  ck_assert_int_eq(load("tasks:\n"
+                        "  - name: a\n"
+                        "    run: x\n"
+                        "    fn: y\n"
+                        "  - name: b\n"
+                        "    argv: []\n"
+                        "  - name: c\n"
+                        "    fn: not_registered_anywhere\n"
+                        "    env: {A: 1}\n"),
+                   HD_ESCHEMA);
+  expect(0, 4, 5, "task 'a' has both 'run' and 'fn'; give only one");
+  expect(1, 6, 11,
+         "'argv' of task 'b' is empty; it needs at least the program");
+  expect(2, 8, 9,
+         "task 'c' calls function 'not_registered_anywhere', which is not "
+         "registered (load the plugin that defines it with 'plugins')");
+  expect(3, 9, 5,
+         "task 'c' calls a function, which runs inside hodos: 'env' is for "
+         "'run' and 'argv' tasks");
+}
+END_TEST
+
+START_TEST(workflow_alias_bombs_are_refused) {
+  ck_assert_int_eq(load("a: &a [x, x, x, x, x, x, x, x, x, x]\n"
+                        "b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\n"
+                        "c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\n"
+                        "d: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]\n"
+                        "e: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d, *d]\n"
+                        "f: &f [*e, *e, *e, *e, *e, *e, *e, *e, *e, *e]\n"
+                        "g: &g [*f, *f, *f, *f, *f, *f, *f, *f, *f, *f]\n"
+                        "tasks: []\n"),
+                   HD_ESCHEMA);
+  const hd_diag *d = hd_workflow_diag(wf, 0);
+  ck_assert_ptr_nonnull(strstr(d->message, "aliases expand this document"));
+  teardown();
+  ck_assert_int_eq(load("&r [*r]\n"), HD_ESCHEMA);
+  ck_assert_ptr_nonnull(
+      strstr(hd_workflow_diag(wf, 0)->message, "refers to a node that holds"));
+}
+END_TEST
+
+/* Write text to dir/name. */
+static void put(const char *dir, const char *name, const char *text) {
+  char path[512];
+  snprintf(path, sizeof(path), "%s/%s", dir, name);
+  FILE *f = fopen(path, "w");
+  ck_assert_ptr_nonnull(f);
+  fputs(text, f);
+  fclose(f);
+}
+
+START_TEST(workflow_includes_once_and_refuses_cycles) {
+  char dir[] = "/tmp/hodos-wf-XXXXXX";
+  ck_assert_ptr_nonnull(mkdtemp(dir));
+  char sub[600];
+  snprintf(sub, sizeof(sub), "%s/sub", dir);
+  ck_assert_int_eq(mkdir(sub, 0700), 0);
+  put(dir, "main.yaml",
+      "include: [sub/one.yaml, sub/one.yaml]\n"
+      "tasks:\n"
+      "  - {name: m, run: 'true', after: one}\n");
+  put(sub, "one.yaml",
+      "include: two.yaml\n"
+      "defaults: {retries: 4}\n"
+      "tasks:\n"
+      "  - {name: one, run: 'true', after: two}\n");
+  put(sub, "two.yaml",
+      "include: ../main.yaml\n"
+      "tasks:\n"
+      "  - {name: two, run: 'true'}\n");
+  char path[700];
+  snprintf(path, sizeof(path), "%s/main.yaml", dir);
+  ck_assert_int_eq(hd_workflow_load(path, &wf), HD_ESCHEMA);
+  ck_assert_uint_eq(hd_workflow_diag_count(wf), 1);
+  const hd_diag *d = hd_workflow_diag(wf, 0);
+  ck_assert_int_eq(d->line, 1);
+  ck_assert_int_eq(d->column, 10);
+  ck_assert_ptr_nonnull(strstr(d->file, "sub/two.yaml"));
+  ck_assert_ptr_nonnull(strstr(d->message, "include cycle: "));
+  hd_workflow_free(wf);
+  wf = NULL;
+  /* Without the cycle: three tasks, the included file's defaults on its
+     own task only. */
+  put(sub, "two.yaml", "tasks:\n  - {name: two, run: 'true'}\n");
+  ck_assert_int_eq(hd_workflow_load(path, &wf), HD_OK);
+  hd_graph *g = hd_workflow_graph(wf);
+  ck_assert_uint_eq(hd_graph_node_count(g), 3);
+  ck_assert_uint_eq(hd_graph_find(g, "one")->retries, 4);
+  ck_assert_uint_eq(hd_graph_find(g, "two")->retries, 4);
+  ck_assert_uint_eq(hd_graph_find(g, "m")->retries, 0);
+  char cmd[800];
+  snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+  ck_assert_int_eq(system(cmd), 0);
+}
+END_TEST
+
 Suite *make_suite(void) {
   Suite *s = suite_create("workflow");
   TCase *tc = tcase_create("workflow");
@@ -278,6 +486,12 @@ Suite *make_suite(void) {
   tcase_add_test(tc, workflow_missing_file);
   tcase_add_test(tc, workflow_loads_from_a_file);
   tcase_add_test(tc, workflow_survives_allocation_failures);
+  tcase_add_test(tc, workflow_settings_and_defaults_reach_the_nodes);
+  tcase_add_test(tc, workflow_hosts_in_both_forms);
+  tcase_add_test(tc, workflow_strict_scalars_are_reported_at_the_value);
+  tcase_add_test(tc, workflow_kinds_are_exclusive_and_checked);
+  tcase_add_test(tc, workflow_alias_bombs_are_refused);
+  tcase_add_test(tc, workflow_includes_once_and_refuses_cycles);
   suite_add_tcase(s, tc);
   return s;
 }
