@@ -124,6 +124,7 @@ static int attempt(hd__run *r, uint32_t node, unsigned w, hd_value **inputs,
   const hd__plan *p = r->plan;
   hd__tstate *t = &r->report->tasks[node];
   memset(x, 0, sizeof(*x));
+  x->exit_status = -1;
   x->plan = p;
   x->node = node;
   x->interrupt = r->opts.interrupt;

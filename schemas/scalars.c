@@ -119,6 +119,10 @@ int hd__parse_duration(const char *s, double *out, const char **why) {
   if (n == 0)
     return HD_EINVAL;
   if (s[n] == '\0') {
+    if (v > 1e9) {
+      *why = "too long";
+      return HD_EINVAL;
+    }
     *out = v; /* a bare number: seconds */
     return HD_OK;
   }
@@ -194,6 +198,23 @@ int hd__parse_size(const char *s, uint64_t *out, const char **why) {
   if (mult == 1 && memchr(s, '.', n) != NULL) {
     *why = "a number of bytes is whole";
     return HD_EINVAL;
+  }
+  if (memchr(s, '.', n) == NULL) {
+    /* Whole numbers exactly, in integers. */
+    uint64_t whole = 0, m = (uint64_t)mult;
+    for (size_t i = 0; i < n; i++) {
+      if (whole > (UINT64_MAX - (uint64_t)(s[i] - '0')) / 10) {
+        *why = "too large";
+        return HD_EINVAL;
+      }
+      whole = whole * 10 + (uint64_t)(s[i] - '0');
+    }
+    if (m > 1 && whole > UINT64_MAX / m) {
+      *why = "too large";
+      return HD_EINVAL;
+    }
+    *out = whole * m;
+    return HD_OK;
   }
   double bytes = v * mult;
   if (!(bytes < 18446744073709551615.0)) {

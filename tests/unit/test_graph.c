@@ -571,6 +571,346 @@ START_TEST(graph_plan_outlives_graph_and_reports) {
 }
 END_TEST
 
+START_TEST(graph_template_params_and_files_in_the_command) {
+  hd_node *a;
+  ck_assert_int_eq(
+      hd_graph_add_cmd(g, "a",
+                       "tool {name:raw} {name} {inputs} {inputs.1} "
+                       "{outputs.0} {outputs} {msg} {{lit}} "
+                       "awk '{print $1}' {inputs.0}",
+                       &a),
+      HD_OK);
+  ck_assert_int_eq(hd_node_set_param(a, "name", "a b"), HD_OK);
+  ck_assert_int_eq(hd_node_set_param(a, "msg", "say \"hi\", it's"), HD_OK);
+  ck_assert_int_eq(hd_node_add_input(a, "in 1.txt"), HD_OK);
+  ck_assert_int_eq(hd_node_add_input(a, "{name}/in2.txt"), HD_OK);
+  ck_assert_int_eq(hd_node_add_output(a, "out.txt"), HD_OK);
+  hd_plan *p = compile();
+  /* Params and paths are quoted for the shell unless :raw; a file's own
+     placeholders are put in as they are. */
+  ck_assert_str_eq(hd_plan_node_cmd(p, 0),
+                   "tool a b 'a b' 'in 1.txt' 'a b/in2.txt' "
+                   "'a b/in2.txt' out.txt out.txt "
+                   "'say \"hi\", it'\\''s' {lit} awk '{print $1}' "
+                   "'in 1.txt'");
+  const hd__pio *io = hd__plan_io(p, 0);
+  ck_assert_ptr_nonnull(io);
+  ck_assert_uint_eq(io->ninputs, 2);
+  ck_assert_str_eq(hd__plan_list(p, io->inputs, 0), "in 1.txt");
+  ck_assert_str_eq(hd__plan_list(p, io->inputs, 1), "a b/in2.txt");
+  ck_assert_uint_eq(io->noutputs, 1);
+  ck_assert_str_eq(hd__plan_list(p, io->outputs, 0), "out.txt");
+  ck_assert_uint_eq(io->late, 0);
+  hd_plan_free(p);
+}
+END_TEST
+
+START_TEST(graph_template_files_follow_each_expansion) {
+  hd_node *t;
+  ck_assert_int_eq(
+      hd_graph_add_cmd(g, "t", "sort {inputs.0} > {outputs.0}", &t), HD_OK);
+  const char *samples[] = {"x", "y z"};
+  hd_node_map_param(t, "s", samples, 2);
+  hd_node_add_input(t, "raw/{s}.txt");
+  hd_node_add_output(t, "sorted/{s:raw}.txt");
+  hd_plan *p = compile();
+  ck_assert_uint_eq(hd_plan_node_count(p), 2);
+  ck_assert_str_eq(hd_plan_node_cmd(p, 0), "sort raw/x.txt > sorted/x.txt");
+  ck_assert_str_eq(hd_plan_node_cmd(p, 1),
+                   "sort 'raw/y z.txt' > 'sorted/y z.txt'");
+  hd_plan_free(p);
+}
+END_TEST
+
+START_TEST(graph_template_errors_say_what_is_wrong) {
+  hd_node *dep = cmd("dep"), *x = cmd("x");
+  hd_node *n1, *n2, *n3, *n4, *n5, *n6;
+  ck_assert_int_eq(hd_graph_add_cmd(g, "n1", "run {foo.bar}", &n1), HD_OK);
+  ck_assert_int_eq(hd_graph_add_cmd(g, "n2", "cat {inputs.3}", &n2), HD_OK);
+  hd_node_add_input(n2, "a.txt");
+  hd_node_add_input(n2, "b.txt");
+  ck_assert_int_eq(hd_graph_add_cmd(g, "n3", "touch {outputs.0}", &n3), HD_OK);
+  ck_assert_int_eq(hd_graph_add_cmd(g, "n4", "cat {after.x}", &n4), HD_OK);
+  hd_node_after(n4, dep);
+  ck_assert_int_eq(hd_graph_add_cmd(g, "n5", "echo {name:wat}", &n5), HD_OK);
+  hd_node_set_param(n5, "name", "v");
+  ck_assert_int_eq(hd_graph_add_cmd(g, "n6", "echo hi", &n6), HD_OK);
+  ck_assert_int_eq(hd_node_set_env(n6, "FILES", "{inputs}"), HD_OK);
+  hd_node_add_input(n6, "a.txt");
+  (void)x;
+  ck_assert_int_eq(hd_graph_validate(g), HD_EGRAPH);
+  ck_assert_uint_eq(hd_graph_diag_count(g), 6);
+  ck_assert_str_eq(diag_msg(0), "task 'n1' uses {foo.bar} in its command: "
+                                "unknown placeholder (write {{foo.bar}} for "
+                                "literal braces)");
+  ck_assert_str_eq(diag_msg(1), "task 'n2' uses {inputs.3} in its command but "
+                                "has 2 inputs (numbered from 0)");
+  ck_assert_str_eq(diag_msg(2), "task 'n3' uses {outputs.0} in its command "
+                                "but declares no outputs");
+  ck_assert_str_eq(diag_msg(3), "task 'n4' uses {after.x} in its command, but "
+                                "'x' is not among its dependencies ('after')");
+  ck_assert_str_eq(diag_msg(4), "task 'n5' uses {name:wat} in its command: "
+                                "unknown modifier ':wat' (the only one is "
+                                "':raw')");
+  ck_assert_str_eq(diag_msg(5),
+                   "{inputs} cannot be used in the env of task 'n6'");
+  ck_assert_str_eq(hd_graph_diag(g, 3)->task, "n4");
+  ck_assert_int_eq(hd_graph_diag(g, 3)->code, HD_EGRAPH);
+}
+END_TEST
+
+START_TEST(graph_after_placeholder_needs_the_same_fanout) {
+  hd_node *b = cmd("b"), *a, *ok;
+  const char *samples[] = {"s1", "s2"};
+  hd_node_map_param(b, "sample", samples, 2);
+  ck_assert_int_eq(hd_graph_add_cmd(g, "a", "cat {after.b}", &a), HD_OK);
+  hd_node_after(a, b);
+  /* Fanning out over the same key names one file per expansion. */
+  ck_assert_int_eq(hd_graph_add_cmd(g, "ok", "cat {after.b}", &ok), HD_OK);
+  hd_node_map_param(ok, "sample", samples, 2);
+  hd_node_after(ok, b);
+  ck_assert_int_eq(hd_graph_validate(g), HD_EGRAPH);
+  ck_assert_uint_eq(hd_graph_diag_count(g), 1);
+  ck_assert_str_eq(diag_msg(0),
+                   "task 'a' uses {after.b} in its command, but 'b' fans out "
+                   "over 'sample' into several tasks; name a file per "
+                   "expansion only when 'a' fans out over 'sample' too");
+}
+END_TEST
+
+START_TEST(graph_after_placeholder_is_kept_for_the_run) {
+  hd_node *a = cmd("a"), *b;
+  ck_assert_int_eq(hd_graph_add_cmd(g, "b", "cat {after.a} {x} '{{y}}'", &b),
+                   HD_OK);
+  hd_node_set_param(b, "x", "v{1}");
+  hd_node_after(b, a);
+  hd_plan *p = compile();
+  /* Rendered again when b runs: the placeholder stays, and the braces of
+     what was put in are doubled so that they come out single then. */
+  ck_assert_str_eq(hd_plan_node_cmd(p, 1), "cat {after.a} 'v{{1}}' '{{y}}'");
+  ck_assert_uint_eq(hd__plan_io(p, 1)->late, 1);
+  ck_assert_ptr_null(hd__plan_io(p, 0));
+  hd_plan_free(p);
+}
+END_TEST
+
+START_TEST(graph_argv_nodes) {
+  const char *words[] = {"printf", "%s|", "{who}", "a b", "{who:raw}"};
+  hd_node *n;
+  ck_assert_int_eq(hd_graph_add_argv(g, "p", words, 5, &n), HD_OK);
+  ck_assert_int_eq(hd_node_kind_of(n), HD_NODE_ARGV);
+  ck_assert_str_eq(hd_node_cmd(n), "printf");
+  ck_assert_ptr_null(hd_node_fn(n));
+  hd_node_set_param(n, "who", "x 'y'");
+  hd_plan *p = compile();
+  ck_assert_ptr_null(hd_plan_node_cmd(p, 0));
+  ck_assert_ptr_null(hd_plan_node_fn(p, 0));
+  const hd__pio *io = hd__plan_io(p, 0);
+  ck_assert_ptr_nonnull(io);
+  ck_assert_uint_eq(io->argc, 5);
+  /* Words are never quoted: each is one argument as it is. */
+  const char *want[] = {"printf", "%s|", "x 'y'", "a b", "x 'y'"};
+  for (uint32_t k = 0; k < 5; k++)
+    ck_assert_str_eq(hd__plan_list(p, io->argv, k), want[k]);
+  hd_plan_free(p);
+
+  const char *empty[] = {""}, *with_null[] = {"echo", NULL};
+  ck_assert_int_eq(hd_graph_add_argv(g, "q", words, 0, &n), HD_EINVAL);
+  ck_assert_int_eq(hd_graph_add_argv(g, "q", NULL, 1, &n), HD_EINVAL);
+  ck_assert_int_eq(hd_graph_add_argv(g, "q", empty, 1, &n), HD_EINVAL);
+  ck_assert_int_eq(hd_graph_add_argv(g, "q", with_null, 2, &n), HD_EINVAL);
+  ck_assert_int_eq(hd_graph_add_argv(g, "", words, 1, &n), HD_EINVAL);
+  ck_assert_uint_eq(hd_graph_node_count(g), 1);
+  ck_assert_ptr_null(hd_graph_find(g, "q"));
+}
+END_TEST
+
+START_TEST(graph_argv_placeholders_are_checked) {
+  const char *words[] = {"echo", "{nope}", "{outputs.0}"};
+  ck_assert_int_eq(hd_graph_add_argv(g, "p", words, 3, NULL), HD_OK);
+  ck_assert_int_eq(hd_graph_validate(g), HD_EGRAPH);
+  ck_assert_uint_eq(hd_graph_diag_count(g), 2);
+  ck_assert_str_eq(diag_msg(0), "task 'p' uses {nope} in its argv but has no "
+                                "param 'nope' (write {{nope}} for a literal "
+                                "{nope})");
+  ck_assert_str_eq(diag_msg(1), "task 'p' uses {outputs.0} in its argv but "
+                                "declares no outputs");
+}
+END_TEST
+
+START_TEST(graph_argv_survives_allocation_failures) {
+  /* A node that could not be completed is taken back out: its name is
+     free again, and no duplicate is reported. */
+  const char *words[] = {"printf", "%s", "x", "y"};
+  for (long n = 0; n < 200; n++) {
+    hd__alloc_fail_after(n);
+    hd_node *out = NULL;
+    int rc = hd_graph_add_argv(g, "p", words, 4, &out);
+    hd__alloc_fail_after(-1);
+    if (rc == HD_OK) {
+      ck_assert_uint_eq(hd_graph_node_count(g), 1);
+      ck_assert_ptr_eq(hd_graph_find(g, "p"), out);
+      ck_assert_int_eq(hd_graph_validate(g), HD_OK);
+      return;
+    }
+    ck_assert_int_eq(rc, HD_ENOMEM);
+    ck_assert_ptr_null(out);
+    ck_assert_uint_eq(hd_graph_node_count(g), 0);
+    ck_assert_ptr_null(hd_graph_find(g, "p"));
+  }
+  ck_abort_msg("never succeeded");
+}
+END_TEST
+
+static void assert_preds(const hd_plan *p, size_t i, const uint32_t *want,
+                         size_t count) {
+  const uint32_t *preds;
+  size_t n = hd_plan_node_preds(p, i, &preds);
+  ck_assert_msg(n == count, "%s has %zu predecessors, not %zu",
+                hd_plan_node_name(p, i), n, count);
+  for (size_t k = 0; k < count; k++)
+    ck_assert_msg(preds[k] == want[k], "%s: predecessor %zu is %s, not %s",
+                  hd_plan_node_name(p, i), k, hd_plan_node_name(p, preds[k]),
+                  hd_plan_node_name(p, want[k]));
+}
+
+START_TEST(graph_shared_key_links_expansion_to_expansion) {
+  hd_node *clean = cmd("clean"), *stats = cmd("stats"), *merge = cmd("merge");
+  const char *chunks[] = {"1", "2", "3"};
+  const char *reversed[] = {"3", "1", "2"};
+  hd_node_map_param(clean, "chunk", chunks, 3);
+  /* Matched by value, not by position. */
+  hd_node_map_param(stats, "chunk", reversed, 3);
+  hd_node_after(stats, clean);
+  hd_node_after(merge, stats);
+  hd_plan *p = compile();
+  ck_assert_uint_eq(hd_plan_node_count(p), 7);
+  ck_assert_str_eq(hd_plan_node_name(p, 3), "stats[chunk=3]");
+  assert_preds(p, 3, (uint32_t[]){2}, 1);
+  assert_preds(p, 4, (uint32_t[]){0}, 1);
+  assert_preds(p, 5, (uint32_t[]){1}, 1);
+  /* Without the key: all of them, in expansion order. */
+  assert_preds(p, 6, (uint32_t[]){3, 4, 5}, 3);
+  ck_assert_uint_eq(hd_plan_edge_count(p), 6);
+  const uint32_t *succs;
+  ck_assert_uint_eq(hd_plan_node_succs(p, 0, &succs), 1);
+  ck_assert_uint_eq(succs[0], 4);
+  hd_plan_free(p);
+}
+END_TEST
+
+START_TEST(graph_shared_key_with_other_keys_on_either_side) {
+  /* up fans out over chunk and k (2 x 2); one fans out over chunk only and
+     gathers the two k of its chunk; more fans out over chunk and rep and
+     depends on the one of its chunk; lone has a chunk up does not. */
+  hd_node *up = cmd("up"), *one = cmd("one"), *more = cmd("more");
+  const char *chunks[] = {"a", "b"}, *ks[] = {"1", "2"}, *reps[] = {"x", "y"};
+  hd_node_map_param(up, "chunk", chunks, 2);
+  hd_node_map_param(up, "k", ks, 2);
+  hd_node_set_fanout(up, HD_FANOUT_PRODUCT);
+  hd_node_map_param(one, "chunk", chunks, 2);
+  hd_node_after(one, up);
+  hd_node_map_param(more, "chunk", chunks, 2);
+  hd_node_map_param(more, "rep", reps, 2);
+  hd_node_set_fanout(more, HD_FANOUT_PRODUCT);
+  hd_node_after(more, one);
+  hd_node *lone = cmd("lone");
+  const char *other[] = {"c"};
+  hd_node_map_param(lone, "chunk", other, 1);
+  hd_node_after(lone, one);
+  hd_plan *p = compile();
+  /* up: 0 [a,1], 1 [a,2], 2 [b,1], 3 [b,2]; one: 4 [a], 5 [b];
+     more: 6 [a,x], 7 [a,y], 8 [b,x], 9 [b,y]; lone: 10. */
+  ck_assert_uint_eq(hd_plan_node_count(p), 11);
+  ck_assert_str_eq(hd_plan_node_name(p, 1), "up[chunk=a,k=2]");
+  ck_assert_str_eq(hd_plan_node_name(p, 7), "more[chunk=a,rep=y]");
+  assert_preds(p, 4, (uint32_t[]){0, 1}, 2);
+  assert_preds(p, 5, (uint32_t[]){2, 3}, 2);
+  assert_preds(p, 6, (uint32_t[]){4}, 1);
+  assert_preds(p, 7, (uint32_t[]){4}, 1);
+  assert_preds(p, 8, (uint32_t[]){5}, 1);
+  assert_preds(p, 9, (uint32_t[]){5}, 1);
+  assert_preds(p, 10, NULL, 0);
+  hd_plan_free(p);
+}
+END_TEST
+
+START_TEST(graph_stdin_adds_its_dependency) {
+  hd_node *a = cmd("a"), *b = cmd("b"), *c = cmd("c");
+  const char *xs[] = {"1", "2"};
+  hd_node_map_param(b, "x", xs, 2);
+  ck_assert_int_eq(hd_node_after(c, a), HD_OK);
+  ck_assert_int_eq(hd_node_set_stdin(c, "b"), HD_OK);
+  ck_assert_uint_eq(hd_node_dep_count(c), 2);
+  ck_assert_str_eq(hd_node_dep_name(c, 1), "b");
+  ck_assert_int_eq(hd_node_set_stdin(c, ""), HD_EINVAL);
+  ck_assert_int_eq(hd_node_set_stdin(NULL, "a"), HD_EINVAL);
+  ck_assert_int_eq(hd_node_set_stdin(c, NULL), HD_EINVAL);
+  hd_plan *p = compile();
+  /* a is 0, b's expansions 1 and 2, c 3: c reads only b's. */
+  assert_preds(p, 3, (uint32_t[]){0, 1, 2}, 3);
+  const hd__pio *io = hd__plan_io(p, 3);
+  ck_assert_ptr_nonnull(io);
+  ck_assert_uint_eq(io->stdin_lo, 1);
+  ck_assert_uint_eq(io->stdin_hi, 3);
+  hd_plan_free(p);
+}
+END_TEST
+
+START_TEST(graph_stdin_already_declared_counts_once) {
+  hd_node *a = cmd("a"), *b = cmd("b");
+  hd_node_after(b, a);
+  ck_assert_int_eq(hd_node_set_stdin(b, "a"), HD_OK);
+  hd_plan *p = compile();
+  assert_preds(p, 1, (uint32_t[]){0}, 1);
+  ck_assert_uint_eq(hd__plan_io(p, 1)->stdin_lo, 0);
+  ck_assert_uint_eq(hd__plan_io(p, 1)->stdin_hi, 1);
+  hd_plan_free(p);
+}
+END_TEST
+
+START_TEST(graph_stdin_from_an_unknown_task) {
+  hd_node *b = cmd("b");
+  cmd("alpha");
+  ck_assert_int_eq(hd_node_set_stdin(b, "alpah"), HD_OK);
+  ck_assert_int_eq(hd_graph_validate(g), HD_EGRAPH);
+  ck_assert_uint_eq(hd_graph_diag_count(g), 1);
+  ck_assert_str_eq(diag_msg(0), "task 'b' depends on unknown task 'alpah'; "
+                                "did you mean 'alpha'?");
+}
+END_TEST
+
+START_TEST(graph_env_workdir_and_files_settings) {
+  hd_node *a = cmd("a");
+  ck_assert_int_eq(hd_node_set_env(a, "MODE", "{m}"), HD_OK);
+  ck_assert_int_eq(hd_node_set_env(a, "LANG", "C"), HD_OK);
+  ck_assert_int_eq(hd_node_set_env(a, "MODE", "fast {m}"), HD_OK);
+  ck_assert_int_eq(hd_node_set_env(a, "1BAD", "x"), HD_EINVAL);
+  ck_assert_int_eq(hd_node_set_env(a, "A=B", "x"), HD_EINVAL);
+  ck_assert_int_eq(hd_node_set_env(a, "OK", NULL), HD_EINVAL);
+  ck_assert_int_eq(hd_node_set_workdir(a, ""), HD_EINVAL);
+  ck_assert_int_eq(hd_node_set_workdir(a, "/tmp/{m}"), HD_OK);
+  ck_assert_int_eq(hd_node_add_input(a, ""), HD_EINVAL);
+  ck_assert_int_eq(hd_node_add_output(a, NULL), HD_EINVAL);
+  ck_assert_int_eq(hd_node_set_retry_delay(a, -1), HD_EINVAL);
+  ck_assert_int_eq(hd_node_set_retry_delay(a, 0.25), HD_OK);
+  ck_assert_int_eq(hd_node_set_allow_failure(a, 7), HD_OK);
+  hd_node_set_param(a, "m", "q r");
+  hd_plan *p = compile();
+  const hd__pio *io = hd__plan_io(p, 0);
+  ck_assert_ptr_nonnull(io);
+  ck_assert_uint_eq(io->nenv, 2);
+  /* Values are put in as they are, never quoted; setting a name again
+     replaces it in place. */
+  ck_assert_str_eq(hd__plan_list(p, io->env, 0), "MODE=fast q r");
+  ck_assert_str_eq(hd__plan_list(p, io->env, 1), "LANG=C");
+  ck_assert_str_eq(p->strings + io->workdir, "/tmp/q r");
+  ck_assert_uint_eq(hd__plan_settings(p, 0)->retry_delay_ns, 250000000u);
+  ck_assert_uint_eq(hd__plan_settings(p, 0)->allow_failure, 1);
+  hd_plan_free(p);
+}
+END_TEST
+
 Suite *make_suite(void) {
   Suite *s = suite_create("graph");
   TCase *tc = tcase_create("graph");
@@ -600,6 +940,20 @@ Suite *make_suite(void) {
   tcase_add_test(tc, graph_dot_and_json_output);
   tcase_add_test(tc, graph_batches_and_settings);
   tcase_add_test(tc, graph_plan_outlives_graph_and_reports);
+  tcase_add_test(tc, graph_template_params_and_files_in_the_command);
+  tcase_add_test(tc, graph_template_files_follow_each_expansion);
+  tcase_add_test(tc, graph_template_errors_say_what_is_wrong);
+  tcase_add_test(tc, graph_after_placeholder_needs_the_same_fanout);
+  tcase_add_test(tc, graph_after_placeholder_is_kept_for_the_run);
+  tcase_add_test(tc, graph_argv_nodes);
+  tcase_add_test(tc, graph_argv_placeholders_are_checked);
+  tcase_add_test(tc, graph_argv_survives_allocation_failures);
+  tcase_add_test(tc, graph_shared_key_links_expansion_to_expansion);
+  tcase_add_test(tc, graph_shared_key_with_other_keys_on_either_side);
+  tcase_add_test(tc, graph_stdin_adds_its_dependency);
+  tcase_add_test(tc, graph_stdin_already_declared_counts_once);
+  tcase_add_test(tc, graph_stdin_from_an_unknown_task);
+  tcase_add_test(tc, graph_env_workdir_and_files_settings);
   suite_add_tcase(s, tc);
   return s;
 }

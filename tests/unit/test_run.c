@@ -1,5 +1,9 @@
-/* Running graphs on the serial backend: results, failures, events, the
- * report and the run folder. */
+/* Running graphs: results, failures, events, the report and the run
+ * folder on the serial backend; argv tasks, env, workdir, input and output
+ * files, stdin, allowed failures, retry delays and {after.TASK} on both
+ * the serial and threads backends. */
+#include <dirent.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -392,6 +396,454 @@ START_TEST(run_options_defaults) {
 }
 END_TEST
 
+/* ---- command, argv and file features, on both backends ---- */
+
+static const char *backends[] = {"serial", "threads"};
+
+/* Run g on backend _i (serial, threads) with two workers. */
+static int run_on(int i, const char *run_dir) {
+  hd_run_opts o;
+  hd_run_opts_init(&o);
+  o.backend = backends[i];
+  o.jobs = 2;
+  o.run_dir = run_dir;
+  return hd_run(g, &o, &rep);
+}
+
+static hd_task_info info(const char *name) {
+  for (size_t i = 0; i < hd_report_task_count(rep); i++) {
+    hd_task_info ti;
+    ck_assert_int_eq(hd_report_task(rep, i, &ti), HD_OK);
+    if (strcmp(ti.name, name) == 0)
+      return ti;
+  }
+  ck_abort_msg("no task %s", name);
+  return (hd_task_info){0};
+}
+
+/* A task's result as a string (results need not end with a NUL). */
+static const char *text(const char *name) {
+  static char buf[4096];
+  hd_value *v = hd_report_result_by_name(rep, name);
+  ck_assert_msg(v != NULL, "task %s has no result", name);
+  size_t n = hd_value_size(v);
+  ck_assert_uint_lt(n, sizeof(buf));
+  memcpy(buf, hd_value_data(v), n);
+  buf[n] = '\0';
+  return buf;
+}
+
+static hd_node *sh(const char *name, const char *cmd) {
+  hd_node *n;
+  ck_assert_int_eq(hd_graph_add_cmd(g, name, cmd, &n), HD_OK);
+  return n;
+}
+
+static void make_temp_dir(char *dir, size_t len) {
+  snprintf(dir, len, "/tmp/hodos-test-XXXXXX");
+  ck_assert_ptr_nonnull(mkdtemp(dir));
+}
+
+static void remove_tree(const char *dir) {
+  char cmd[512];
+  snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+  ck_assert_int_eq(system(cmd), 0);
+}
+
+static int exists(const char *dir, const char *name) {
+  char path[512];
+  snprintf(path, sizeof(path), "%s/%s", dir, name);
+  struct stat st;
+  return stat(path, &st) == 0;
+}
+
+static size_t entries(const char *dir) {
+  DIR *d = opendir(dir);
+  ck_assert_ptr_nonnull(d);
+  size_t n = 0;
+  struct dirent *e;
+  while ((e = readdir(d)) != NULL)
+    n += strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0;
+  closedir(d);
+  return n;
+}
+
+START_TEST(run_argv_words_are_arguments_without_a_shell) {
+  const char *words[] = {"printf", "[%s]\n", "a b", "{who}", "$HOME;*", "c"};
+  hd_node *p;
+  ck_assert_int_eq(hd_graph_add_argv(g, "p", words, 6, &p), HD_OK);
+  hd_node_set_param(p, "who", "x 'y'");
+  ck_assert_int_eq(run_on(_i, NULL), HD_OK);
+  ck_assert_str_eq(text("p"), "[a b]\n[x 'y']\n[$HOME;*]\n[c]\n");
+  hd_task_info ti = info("p");
+  ck_assert_int_eq(ti.state, HD_STATE_DONE);
+  ck_assert_int_eq(ti.exit_status, 0);
+}
+END_TEST
+
+START_TEST(run_argv_program_not_found) {
+  const char *words[] = {"hodos-no-such-program", "x"};
+  ck_assert_int_eq(hd_graph_add_argv(g, "p", words, 2, NULL), HD_OK);
+  ck_assert_int_eq(run_on(_i, NULL), HD_ETASK);
+  ck_assert_int_eq(state("p"), HD_STATE_FAILED);
+  ck_assert_str_eq(message("p"), "cannot start 'hodos-no-such-program': no "
+                                 "such file or directory");
+}
+END_TEST
+
+START_TEST(run_env_is_set_over_the_inherited_one) {
+  ck_assert_int_eq(setenv("HD_TEST_INHERITED", "parent", 1), 0);
+  ck_assert_int_eq(setenv("HD_TEST_REPLACED", "parent", 1), 0);
+  hd_node *a = sh("a", "printf '%s|%s|%s' \"$HD_TEST_MODE\" "
+                       "\"$HD_TEST_INHERITED\" \"$HD_TEST_REPLACED\"");
+  hd_node_set_param(a, "m", "1 2");
+  ck_assert_int_eq(hd_node_set_env(a, "HD_TEST_MODE", "fast {m}"), HD_OK);
+  ck_assert_int_eq(hd_node_set_env(a, "HD_TEST_REPLACED", "mine"), HD_OK);
+  const char *words[] = {"printenv", "HD_TEST_MODE"};
+  hd_node *b;
+  ck_assert_int_eq(hd_graph_add_argv(g, "b", words, 2, &b), HD_OK);
+  ck_assert_int_eq(hd_node_set_env(b, "HD_TEST_MODE", "argv"), HD_OK);
+  /* Another task does not see them. */
+  sh("c", "printf '%s|%s' \"${HD_TEST_MODE-unset}\" \"$HD_TEST_REPLACED\"");
+  ck_assert_int_eq(run_on(_i, NULL), HD_OK);
+  ck_assert_str_eq(text("a"), "fast 1 2|parent|mine");
+  ck_assert_str_eq(text("b"), "argv\n");
+  ck_assert_str_eq(text("c"), "unset|parent");
+}
+END_TEST
+
+START_TEST(run_workdir_is_where_the_task_runs) {
+  char dir[64], real[PATH_MAX], want[PATH_MAX + 2];
+  make_temp_dir(dir, sizeof(dir));
+  ck_assert_ptr_nonnull(realpath(dir, real));
+  hd_node *a = sh("a", "pwd");
+  ck_assert_int_eq(hd_node_set_workdir(a, dir), HD_OK);
+  const char *words[] = {"pwd"};
+  hd_node *b;
+  ck_assert_int_eq(hd_graph_add_argv(g, "b", words, 1, &b), HD_OK);
+  ck_assert_int_eq(hd_node_set_workdir(b, dir), HD_OK);
+  /* Relative inputs and outputs are taken from the workdir. */
+  hd_node *c = sh("c", "cat in.txt > out.txt");
+  hd_node_set_workdir(c, dir);
+  hd_node_add_input(c, "in.txt");
+  hd_node_add_output(c, "out.txt");
+  hd_node_after(c, a);
+  hd_node *d = sh("d", "printf in > in.txt");
+  hd_node_set_workdir(d, dir);
+  hd_node_after(c, d);
+  ck_assert_int_eq(run_on(_i, NULL), HD_OK);
+  snprintf(want, sizeof(want), "%s\n", real);
+  ck_assert_str_eq(text("a"), want);
+  ck_assert_str_eq(text("b"), want);
+  ck_assert(exists(dir, "out.txt"));
+  remove_tree(dir);
+}
+END_TEST
+
+START_TEST(run_workdir_that_does_not_exist) {
+  hd_node *a = sh("a", "pwd");
+  hd_node_set_workdir(a, "/nonexistent/hodos-dir");
+  ck_assert_int_eq(run_on(_i, NULL), HD_ETASK);
+  ck_assert_str_eq(message("a"), "cannot enter its workdir "
+                                 "'/nonexistent/hodos-dir': No such file or "
+                                 "directory");
+}
+END_TEST
+
+START_TEST(run_missing_input_fails_before_the_task_runs) {
+  char dir[64];
+  make_temp_dir(dir, sizeof(dir));
+  hd_node *a = sh("a", "touch ran");
+  hd_node_set_workdir(a, dir);
+  hd_node_add_input(a, "missing.txt");
+  hd_node *b = sh("b", "touch ran-too");
+  hd_node_set_workdir(b, dir);
+  hd_node_after(b, a);
+  ck_assert_int_eq(run_on(_i, NULL), HD_ETASK);
+  hd_task_info ti = info("a");
+  ck_assert_int_eq(ti.state, HD_STATE_FAILED);
+  ck_assert_str_eq(ti.message, "input file 'missing.txt' does not exist (No "
+                               "such file or directory)");
+  ck_assert_uint_eq(ti.attempts, 1);
+  ck_assert_ptr_null(ti.stderr_tail);
+  ck_assert_int_eq(state("b"), HD_STATE_SKIPPED);
+  int ran = exists(dir, "ran") || exists(dir, "ran-too");
+  remove_tree(dir);
+  ck_assert_msg(!ran, "a task ran although its input was missing");
+  /* No process ran, so there is no exit status. */
+  ck_assert_int_eq(ti.exit_status, -1);
+}
+END_TEST
+
+START_TEST(run_output_not_produced_fails_the_task) {
+  char dir[64], out[128];
+  make_temp_dir(dir, sizeof(dir));
+  hd_node *a = sh("a", "echo hi; touch made.txt");
+  hd_node_set_workdir(a, dir);
+  hd_node_add_output(a, "made.txt");
+  hd_node_add_output(a, "never.txt");
+  hd_node *b = fn("b", "count");
+  hd_node_after(b, a);
+  hd_node *c = sh("c", "true");
+  snprintf(out, sizeof(out), "%s/absent", dir);
+  hd_node_add_output(c, out);
+  hd_run_opts o;
+  hd_run_opts_init(&o);
+  o.backend = backends[_i];
+  o.keep_going = 1;
+  ck_assert_int_eq(hd_run(g, &o, &rep), HD_ETASK);
+  hd_task_info ti = info("a");
+  ck_assert_int_eq(ti.state, HD_STATE_FAILED);
+  ck_assert_str_eq(ti.message, "did not produce its output 'never.txt' (No "
+                               "such file or directory)");
+  ck_assert_int_eq(ti.exit_status, 0);
+  ck_assert_ptr_null(hd_report_result_by_name(rep, "a"));
+  ck_assert_int_eq(state("b"), HD_STATE_SKIPPED);
+  ck_assert_int_eq(calls, 0);
+  char want[256];
+  snprintf(want, sizeof(want),
+           "did not produce its output '%s' (No such file or directory)", out);
+  ck_assert_str_eq(message("c"), want);
+  remove_tree(dir);
+}
+END_TEST
+
+START_TEST(run_stdin_takes_one_task_only) {
+  hd_node *a = sh("a", "printf A");
+  hd_node *b = sh("b", "printf B");
+  hd_node *c = sh("c", "cat");
+  hd_node_after(c, a);
+  ck_assert_int_eq(hd_node_set_stdin(c, "b"), HD_OK);
+  hd_node *all = sh("all", "cat");
+  hd_node_after(all, a);
+  hd_node_after(all, b);
+  const char *words[] = {"cat"};
+  hd_node *d;
+  ck_assert_int_eq(hd_graph_add_argv(g, "d", words, 1, &d), HD_OK);
+  hd_node_after(d, b);
+  hd_node_set_stdin(d, "a");
+  /* A function still sees all of its inputs. */
+  hd_node *j = fn("j", "join");
+  hd_node_after(j, a);
+  hd_node_set_stdin(j, "b");
+  ck_assert_int_eq(run_on(_i, NULL), HD_OK);
+  ck_assert_str_eq(text("c"), "B");
+  ck_assert_str_eq(text("all"), "AB");
+  ck_assert_str_eq(text("d"), "A");
+  ck_assert_str_eq(text("j"), "A+B");
+}
+END_TEST
+
+START_TEST(run_stdin_from_a_fanned_out_task) {
+  hd_node *m = sh("m", "printf '%s,' {x}");
+  const char *xs[] = {"1", "2", "3"};
+  hd_node_map_param(m, "x", xs, 3);
+  hd_node *other = sh("other", "printf other");
+  hd_node *c = sh("c", "cat");
+  hd_node_after(c, other);
+  hd_node_set_stdin(c, "m");
+  ck_assert_int_eq(run_on(_i, NULL), HD_OK);
+  ck_assert_str_eq(text("c"), "1,2,3,");
+}
+END_TEST
+
+/* Output: for each input, its text, "empty" or "none", joined with ','. */
+static int fn_describe(hd_task *t, void *data) {
+  (void)data;
+  char buf[256] = "";
+  size_t len = 0;
+  for (size_t i = 0; i < hd_task_input_count(t); i++) {
+    hd_value *v = hd_task_input(t, i);
+    const char *what = v == NULL               ? "none"
+                       : hd_value_size(v) == 0 ? "empty"
+                                               : hd_value_data(v);
+    int n = v != NULL && hd_value_size(v) > 0 ? (int)hd_value_size(v) : 5;
+    len += (size_t)snprintf(buf + len, sizeof(buf) - len, "%s%.*s",
+                            i ? "," : "", n, what);
+  }
+  hd_value *v;
+  if (hd_value_new_text(buf, len, &v) != HD_OK)
+    return HD_ENOMEM;
+  return hd_task_set_output(t, v);
+}
+
+typedef struct allowed_seen {
+  int failed_events;
+  int failure_allowed;
+} allowed_seen;
+
+static void on_allowed_event(const hd_event *ev, void *data) {
+  allowed_seen *s = data;
+  if (ev->type == HD_EVENT_FAILED) {
+    s->failed_events++;
+    s->failure_allowed = ev->failure_allowed;
+  }
+}
+
+START_TEST(run_allowed_failure_lets_the_run_go_on) {
+  hd_fn_register("describe", fn_describe, NULL);
+  hd_node *bad = sh("bad", "echo partial; echo oops >&2; exit 3");
+  ck_assert_int_eq(hd_node_set_allow_failure(bad, 1), HD_OK);
+  hd_node *good = sh("good", "printf good");
+  hd_node *after = sh("after", "cat; echo ran");
+  hd_node_after(after, bad);
+  hd_node_after(after, good);
+  hd_node *d = fn("d", "describe");
+  hd_node_after(d, bad);
+  hd_node_after(d, good);
+  allowed_seen as = {0, 0};
+  hd_run_opts o;
+  hd_run_opts_init(&o);
+  o.backend = backends[_i];
+  o.jobs = 2;
+  o.on_event = on_allowed_event;
+  o.event_data = &as;
+  ck_assert_int_eq(hd_run(g, &o, &rep), HD_OK);
+  ck_assert_int_eq(hd_report_status(rep), HD_OK);
+  hd_task_info ti = info("bad");
+  ck_assert_int_eq(ti.state, HD_STATE_FAILED);
+  ck_assert_int_eq(ti.failure_allowed, 1);
+  ck_assert_int_eq(ti.exit_status, 3);
+  ck_assert_str_eq(ti.message, "command exited with status 3");
+  ck_assert_str_eq(ti.stderr_tail, "oops\n");
+  ck_assert_ptr_null(hd_report_result_by_name(rep, "bad"));
+  /* Its dependents run, with no result from it: an empty input. */
+  ck_assert_int_eq(state("after"), HD_STATE_DONE);
+  ck_assert_str_eq(text("after"), "goodran\n");
+  ck_assert_str_eq(text("d"), "empty,good");
+  ck_assert_uint_eq(hd_report_count(rep, HD_STATE_FAILED), 1);
+  ck_assert_uint_eq(hd_report_count(rep, HD_STATE_DONE), 3);
+  ck_assert_int_eq(as.failed_events, 1);
+  ck_assert_int_eq(as.failure_allowed, 1);
+  ck_assert_int_eq(info("good").failure_allowed, 0);
+}
+END_TEST
+
+START_TEST(run_failure_not_allowed_is_not_marked) {
+  hd_node *bad = sh("bad", "exit 3");
+  hd_node_set_allow_failure(bad, 1);
+  hd_node_set_allow_failure(bad, 0);
+  ck_assert_int_eq(run_on(_i, NULL), HD_ETASK);
+  hd_task_info ti = info("bad");
+  ck_assert_int_eq(ti.state, HD_STATE_FAILED);
+  ck_assert_int_eq(ti.failure_allowed, 0);
+}
+END_TEST
+
+typedef struct retry_seen {
+  int started;
+  uint64_t first_start, failed_at;
+} retry_seen;
+
+static void on_retry_event(const hd_event *ev, void *data) {
+  retry_seen *s = data;
+  if (ev->type == HD_EVENT_STARTED && s->started++ == 0)
+    s->first_start = ev->time_ns;
+  if (ev->type == HD_EVENT_FAILED)
+    s->failed_at = ev->time_ns;
+}
+
+START_TEST(run_retry_delay_waits_before_each_retry) {
+  char dir[64], cmd[128], path[128];
+  make_temp_dir(dir, sizeof(dir));
+  snprintf(cmd, sizeof(cmd), "echo x >> '%s/attempts'; exit 1", dir);
+  hd_node *a = sh("a", cmd);
+  ck_assert_int_eq(hd_node_set_retries(a, 2), HD_OK);
+  ck_assert_int_eq(hd_node_set_retry_delay(a, 0.2), HD_OK);
+  retry_seen rs = {0, 0, 0};
+  hd_run_opts o;
+  hd_run_opts_init(&o);
+  o.backend = backends[_i];
+  o.jobs = 2;
+  o.on_event = on_retry_event;
+  o.event_data = &rs;
+  ck_assert_int_eq(hd_run(g, &o, &rep), HD_ETASK);
+  hd_task_info ti = info("a");
+  ck_assert_int_eq(ti.state, HD_STATE_FAILED);
+  ck_assert_uint_eq(ti.attempts, 3);
+  ck_assert_str_eq(ti.message, "command exited with status 1");
+  ck_assert_int_eq(rs.started, 3);
+  snprintf(path, sizeof(path), "%s/attempts", dir);
+  ck_assert_str_eq(slurp(path), "x\nx\nx\n");
+  /* Two pauses of 0.2 s between the first start and the end. */
+  ck_assert_uint_ge(rs.failed_at - rs.first_start, 400000000u);
+  ck_assert_uint_ge(ti.end_ns - rs.first_start, 400000000u);
+  ck_assert_uint_ge(hd_report_elapsed_ns(rep), 400000000u);
+  remove_tree(dir);
+}
+END_TEST
+
+START_TEST(run_after_file_exists_while_the_task_runs) {
+  char tmp[64];
+  make_temp_dir(tmp, sizeof(tmp));
+  ck_assert_int_eq(setenv("TMPDIR", tmp, 1), 0);
+  sh("a", "printf hello");
+  hd_node *b = sh("b", "test -f {after.a} && cat {after.a} && echo && "
+                       "echo {after.a}");
+  hd_node_after(b, hd_graph_find(g, "a"));
+  hd_node *c = sh("c", "printf '%s|%s|%s' \"$(cat {after.a})\" {x} '{{y}}'");
+  hd_node_set_param(c, "x", "v{1}");
+  hd_node_after(c, hd_graph_find(g, "a"));
+  const char *words[] = {"cat", "{after.a}"};
+  hd_node *d;
+  ck_assert_int_eq(hd_graph_add_argv(g, "d", words, 2, &d), HD_OK);
+  hd_node_after(d, hd_graph_find(g, "a"));
+  ck_assert_int_eq(run_on(_i, NULL), HD_OK);
+  /* The file was in a folder made under TMPDIR for the run... */
+  char prefix[128];
+  snprintf(prefix, sizeof(prefix), "hello\n%s/hodos-", tmp);
+  const char *out = text("b");
+  ck_assert_msg(strncmp(out, prefix, strlen(prefix)) == 0, "b printed '%s'",
+                out);
+  ck_assert_str_eq(out + strlen(out) - 3, "/a\n");
+  ck_assert_str_eq(text("c"), "hello|v{1}|{y}");
+  ck_assert_str_eq(text("d"), "hello");
+  /* ...which is gone after the run. */
+  ck_assert_uint_eq(entries(tmp), 0);
+  remove_tree(tmp);
+}
+END_TEST
+
+START_TEST(run_after_file_of_the_matching_expansion) {
+  char tmp[64];
+  make_temp_dir(tmp, sizeof(tmp));
+  ck_assert_int_eq(setenv("TMPDIR", tmp, 1), 0);
+  const char *chunks[] = {"1", "2", "3"};
+  hd_node *clean = sh("clean", "printf 'c%s' {chunk}");
+  hd_node_map_param(clean, "chunk", chunks, 3);
+  hd_node *stats = sh("stats", "printf '%s-' \"$(cat {after.clean})\" {chunk}");
+  hd_node_map_param(stats, "chunk", chunks, 3);
+  hd_node_after(stats, clean);
+  ck_assert_int_eq(run_on(_i, NULL), HD_OK);
+  ck_assert_str_eq(text("stats[chunk=1]"), "c1-1-");
+  ck_assert_str_eq(text("stats[chunk=2]"), "c2-2-");
+  ck_assert_str_eq(text("stats[chunk=3]"), "c3-3-");
+  ck_assert_uint_eq(entries(tmp), 0);
+  remove_tree(tmp);
+}
+END_TEST
+
+START_TEST(run_after_file_in_the_run_folder) {
+  char tmp[64], dir[64], run_dir[128], want[256], path[256];
+  make_temp_dir(tmp, sizeof(tmp));
+  make_temp_dir(dir, sizeof(dir));
+  ck_assert_int_eq(setenv("TMPDIR", tmp, 1), 0);
+  snprintf(run_dir, sizeof(run_dir), "%s/run", dir);
+  sh("a", "printf hello");
+  hd_node *b = sh("b", "cat {after.a}; echo; echo {after.a}");
+  hd_node_after(b, hd_graph_find(g, "a"));
+  ck_assert_int_eq(run_on(_i, run_dir), HD_OK);
+  snprintf(want, sizeof(want), "hello\n%s/results/a\n", run_dir);
+  ck_assert_str_eq(text("b"), want);
+  snprintf(path, sizeof(path), "%s/results/a", run_dir);
+  ck_assert_str_eq(slurp(path), "hello");
+  /* No other folder was needed. */
+  ck_assert_uint_eq(entries(tmp), 0);
+  remove_tree(tmp);
+  remove_tree(dir);
+}
+END_TEST
+
 Suite *make_suite(void) {
   Suite *s = suite_create("run");
   TCase *tc = tcase_create("run");
@@ -411,6 +863,21 @@ Suite *make_suite(void) {
   tcase_add_test(tc, run_survives_allocation_failures);
   tcase_add_test(tc, run_options_defaults);
   tcase_add_test(tc, run_task_without_output_passes_an_empty_value);
+  tcase_add_loop_test(tc, run_argv_words_are_arguments_without_a_shell, 0, 2);
+  tcase_add_loop_test(tc, run_argv_program_not_found, 0, 2);
+  tcase_add_loop_test(tc, run_env_is_set_over_the_inherited_one, 0, 2);
+  tcase_add_loop_test(tc, run_workdir_is_where_the_task_runs, 0, 2);
+  tcase_add_loop_test(tc, run_workdir_that_does_not_exist, 0, 2);
+  tcase_add_loop_test(tc, run_missing_input_fails_before_the_task_runs, 0, 2);
+  tcase_add_loop_test(tc, run_output_not_produced_fails_the_task, 0, 2);
+  tcase_add_loop_test(tc, run_stdin_takes_one_task_only, 0, 2);
+  tcase_add_loop_test(tc, run_stdin_from_a_fanned_out_task, 0, 2);
+  tcase_add_loop_test(tc, run_allowed_failure_lets_the_run_go_on, 0, 2);
+  tcase_add_loop_test(tc, run_failure_not_allowed_is_not_marked, 0, 2);
+  tcase_add_loop_test(tc, run_retry_delay_waits_before_each_retry, 0, 2);
+  tcase_add_loop_test(tc, run_after_file_exists_while_the_task_runs, 0, 2);
+  tcase_add_loop_test(tc, run_after_file_of_the_matching_expansion, 0, 2);
+  tcase_add_loop_test(tc, run_after_file_in_the_run_folder, 0, 2);
   suite_add_tcase(s, tc);
   return s;
 }
