@@ -384,6 +384,44 @@ static int append_dir(hd__buf *b, const char *dir, int template) {
   return rc;
 }
 
+/* Tidy a path in place: no "./" parts, no "x/.." where x is a name. */
+static void tidy(char *p) {
+  char *parts[256];
+  size_t n = 0;
+  int abs = p[0] == '/';
+  char *save = NULL, *tok = strtok_r(p, "/", &save);
+  char buf[4096];
+  size_t len = 0;
+  while (tok != NULL && n < 256) {
+    if (strcmp(tok, ".") == 0) {
+      /* nothing */
+    } else if (strcmp(tok, "..") == 0 && n > 0 &&
+               strcmp(parts[n - 1], "..") != 0) {
+      n--;
+    } else if (!(strcmp(tok, "..") == 0 && abs && n == 0)) {
+      parts[n++] = tok;
+    }
+    tok = strtok_r(NULL, "/", &save);
+  }
+  if (tok != NULL)
+    return; /* too deep to tidy: leave it */
+  if (abs)
+    buf[len++] = '/';
+  for (size_t i = 0; i < n; i++) {
+    size_t l = strlen(parts[i]);
+    if (len + l + 2 >= sizeof(buf))
+      return;
+    if (i > 0)
+      buf[len++] = '/';
+    memcpy(buf + len, parts[i], l);
+    len += l;
+  }
+  if (len == 0)
+    buf[len++] = '.';
+  buf[len] = '\0';
+  memcpy(p, buf, len + 1);
+}
+
 char *hd__wf_resolve(hd__wf_loader *L, const char *path, int template) {
   const char *dir = L->file->dir;
   hd__buf b = {0};
@@ -398,6 +436,10 @@ char *hd__wf_resolve(hd__wf_loader *L, const char *path, int template) {
     hd__buf_cleanup(&b);
     return NULL;
   }
+  /* Only a path that is not a template: tidying could join a
+     placeholder's text with the folder's. */
+  if (!template || strchr(b.data, '{') == NULL)
+    tidy(b.data);
   return b.data;
 }
 

@@ -581,7 +581,7 @@ static void read_top(hd__wf_loader *L, hd__wf_file *f,
     if (b != NULL)
       read_backend(L, b, typed ? typed->backend : NULL);
     long long jobs;
-    if (hd__wf_int(L, hd__wf_get(L, root, "jobs"), "jobs", what, 1, 65535,
+    if (hd__wf_int(L, hd__wf_get(L, root, "jobs"), "jobs", what, 1, 1024,
                    &jobs))
       wf->jobs = (unsigned)jobs;
     yaml_node_t *wd = hd__wf_get(L, root, "workdir");

@@ -352,7 +352,7 @@ START_TEST(workflow_strict_scalars_are_reported_at_the_value) {
                         "    cpus: '2'\n"),
                    HD_ESCHEMA);
   expect(0, 1, 7,
-         "'jobs' of the workflow must be a whole number from 1 to 65535, not "
+         "'jobs' of the workflow must be a whole number from 1 to 1024, not "
          "'010' (leading zeros are not allowed)");
   expect(1, 5, 14,
          "'retries' of task 'a' must be a whole number from 0 to 1000000, not "
