@@ -37,7 +37,6 @@ static void node_free(hd_node *n) {
   hd__tstrs_clear(&n->outputs);
   hd__free(n->workdir.s);
   hd__free(n->stdin_dep.name);
-  hd__free(n->file);
   hd__free(n);
 }
 
@@ -47,6 +46,9 @@ void hd_graph_free(hd_graph *g) {
   for (size_t i = 0; i < g->count; i++)
     node_free(g->nodes[i]);
   hd__free(g->nodes);
+  for (size_t i = 0; i < g->nfiles; i++)
+    hd__free(g->files[i]);
+  hd__free(g->files);
   hd__strmap_cleanup(&g->names);
   hd__diags_clear(&g->diags);
   hd__free(g);
@@ -305,6 +307,11 @@ int hd_node_after_name(hd_node *n, const char *name) {
 int hd_node_after_name_at(hd_node *n, const char *name, int line, int column) {
   if (n == NULL || name == NULL || name[0] == '\0' || line < 0 || column < 0)
     return HD_EINVAL;
+  /* A name already in the graph resolves now, as validation would, and
+     costs no copy. */
+  size_t idx;
+  if (hd__strmap_get(&n->graph->names, name, &idx))
+    return add_dep(n, idx, NULL, line, column);
   return add_dep(n, HD__NO_INDEX, name, line, column);
 }
 
@@ -457,10 +464,21 @@ int hd_node_set_param(hd_node *n, const char *key, const char *value) {
 int hd_node_set_origin(hd_node *n, const char *file, int line, int column) {
   if (n == NULL || line < 0 || column < 0)
     return HD_EINVAL;
+  /* File names are kept once per graph: most nodes share a few. */
+  hd_graph *g = n->graph;
   char *f = NULL;
-  if (file != NULL && (f = hd__strdup(file)) == NULL)
-    return HD_ENOMEM;
-  hd__free(n->file);
+  for (size_t i = g->nfiles; file != NULL && f == NULL && i-- > 0;)
+    if (strcmp(g->files[i], file) == 0)
+      f = g->files[i];
+  if (file != NULL && f == NULL) {
+    if ((f = hd__strdup(file)) == NULL ||
+        hd__grow((void **)&g->files, &g->capfiles, g->nfiles + 1,
+                 sizeof(char *))) {
+      hd__free(f);
+      return HD_ENOMEM;
+    }
+    g->files[g->nfiles++] = f;
+  }
   n->file = f;
   n->line = line;
   n->column = column;

@@ -73,8 +73,8 @@ struct hd_node {
   hd__tstrs outputs;        /* files it must produce */
   hd__tstr workdir;         /* s NULL: the caller's */
   hd__dep stdin_dep;        /* name NULL: all inputs on standard input */
-  int unchecked; /* its params were refused: its templates are not checked */
-  char *file;
+  int unchecked;    /* its params were refused: its templates are not checked */
+  const char *file; /* owned by the graph */
   int line, column;
 };
 
@@ -83,6 +83,8 @@ struct hd_graph {
   size_t count, cap;
   hd__strmap names; /* name -> index of the first node with that name */
   hd__diags diags;
+  char **files; /* the origin files of nodes, each once */
+  size_t nfiles, capfiles;
   int valid; /* set by a successful hd_graph_validate(), cleared by edits */
 };
 

@@ -657,7 +657,8 @@ int hd_plan_new(hd_graph *g, hd_plan **out) {
     *out = NULL;
   if (g == NULL || out == NULL)
     return HD_EINVAL;
-  int rc = hd_graph_validate(g);
+  /* A graph validated since its last change need not be again. */
+  int rc = g->valid ? HD_OK : hd_graph_validate(g);
   if (rc != HD_OK)
     return rc;
   return hd__plan_build(g, out);

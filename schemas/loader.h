@@ -6,6 +6,8 @@
 
 #include <yaml.h>
 
+#include "ytree.h"
+
 #include "../graph/graph_internal.h"
 #include "hodos/workflow.h"
 #include "scalars.h"
@@ -44,10 +46,9 @@ typedef struct hd__wf_file {
   char *path; /* as shown in messages */
   char *dir;  /* relative paths in it are taken from here */
   char *real; /* its canonical path, to know a file seen twice */
-  yaml_document_t doc;
-  int have_doc;
-  struct hd__wf_file *parent;      /* the file that included it */
-  const yaml_mark_t *include_mark; /* where the parent included it */
+  hd__ytree tree;
+  struct hd__wf_file *parent;  /* the file that included it */
+  const hd__ynode *include_at; /* where the parent included it */
   hd__wf_defaults defaults;
 } hd__wf_file;
 
@@ -78,63 +79,71 @@ typedef struct hd__wf_loader {
 } hd__wf_loader;
 
 /* Report a problem at mark (NULL: the file as a whole). */
-HD__INTERNAL void hd__wf_report(hd__wf_loader *L, int code,
-                                const yaml_mark_t *mark, const char *fmt, ...)
-    HD_PRINTF(4, 5);
+HD__INTERNAL void hd__wf_report(hd__wf_loader *L, int code, const hd__ynode *at,
+                                const char *fmt, ...) HD_PRINTF(4, 5);
 
 /* The tree. */
-HD__INTERNAL int hd__wf_is_null(const yaml_node_t *n);
-HD__INTERNAL int hd__wf_is_string(const yaml_node_t *n);
-HD__INTERNAL const char *hd__wf_type_name(const yaml_node_t *n);
-HD__INTERNAL const char *hd__wf_scalar(const yaml_node_t *n);
-HD__INTERNAL yaml_node_t *hd__wf_get(hd__wf_loader *L, yaml_node_t *map,
-                                     const char *key);
-HD__INTERNAL yaml_node_t *hd__wf_key_node(hd__wf_loader *L, yaml_node_t *map,
-                                          const char *key);
-HD__INTERNAL yaml_node_t *hd__wf_node(hd__wf_loader *L, int id);
+HD__INTERNAL int hd__wf_is_null(const hd__ynode *n);
+HD__INTERNAL int hd__wf_is_string(const hd__ynode *n);
+HD__INTERNAL const char *hd__wf_type_name(const hd__ynode *n);
+HD__INTERNAL const char *hd__wf_scalar(const hd__ynode *n);
+HD__INTERNAL hd__ynode *hd__wf_get(hd__wf_loader *L, hd__ynode *map,
+                                   const char *key);
+HD__INTERNAL hd__ynode *hd__wf_key_node(hd__wf_loader *L, hd__ynode *map,
+                                        const char *key);
+HD__INTERNAL hd__ynode *hd__wf_node(hd__wf_loader *L, int id);
+/* Item i of a sequence; key and value of pair i of a mapping. */
+HD__INTERNAL hd__ynode *hd__wf_item(hd__wf_loader *L, const hd__ynode *seq,
+                                    uint32_t i);
+HD__INTERNAL hd__ynode *hd__wf_key(hd__wf_loader *L, const hd__ynode *map,
+                                   uint32_t i);
+HD__INTERNAL hd__ynode *hd__wf_value(hd__wf_loader *L, const hd__ynode *map,
+                                     uint32_t i);
+/* Whether a starts after b in the text. */
+HD__INTERNAL int hd__wf_later(const hd__ynode *a, const hd__ynode *b);
 
 /* Check a mapping's keys: each a known, unrepeated string. what names the
  * mapping in messages ("the workflow", "task 'x'"). */
-HD__INTERNAL void hd__wf_check_keys(hd__wf_loader *L, yaml_node_t *map,
+HD__INTERNAL void hd__wf_check_keys(hd__wf_loader *L, hd__ynode *map,
                                     const char *const *keys, const char *what);
 
 /* Whether an unknown key of map looks like a misspelling of want. */
-HD__INTERNAL int hd__wf_misspelled(hd__wf_loader *L, yaml_node_t *map,
+HD__INTERNAL int hd__wf_misspelled(hd__wf_loader *L, hd__ynode *map,
                                    const char *const *keys, const char *want);
 
 /* A string field: NULL when absent or reported as wrong. */
-HD__INTERNAL const char *hd__wf_string(hd__wf_loader *L, yaml_node_t *v,
+HD__INTERNAL const char *hd__wf_string(hd__wf_loader *L, hd__ynode *v,
                                        const char *key, const char *what);
 
 /* A string or a list of strings: calls each() for every string, with its
  * node. Reports anything else. Returns the number of strings. */
 HD__INTERNAL size_t hd__wf_strings(
-    hd__wf_loader *L, yaml_node_t *v, const char *key, const char *what,
-    int (*each)(hd__wf_loader *L, yaml_node_t *s, void *ctx), void *ctx);
+    hd__wf_loader *L, hd__ynode *v, const char *key, const char *what,
+    int (*each)(hd__wf_loader *L, hd__ynode *s, void *ctx), void *ctx);
 
 /* How far byte k of scalar v's value is from its first column, minus k:
  * 0 for a plain one-line scalar, 1 for a quoted one without escapes, -1
  * when the value does not map onto the text. */
-HD__INTERNAL int hd__wf_shift(const yaml_node_t *v);
+HD__INTERNAL int hd__wf_shift(const hd__ynode *v);
 
 /* Typed scalars; each returns 1 when *out was set, 0 when absent or
  * reported. */
-HD__INTERNAL int hd__wf_int(hd__wf_loader *L, yaml_node_t *v, const char *key,
+HD__INTERNAL int hd__wf_int(hd__wf_loader *L, hd__ynode *v, const char *key,
                             const char *what, long long min, long long max,
                             long long *out);
-HD__INTERNAL int hd__wf_bool(hd__wf_loader *L, yaml_node_t *v, const char *key,
+HD__INTERNAL int hd__wf_bool(hd__wf_loader *L, hd__ynode *v, const char *key,
                              const char *what, int *out);
-HD__INTERNAL int hd__wf_duration(hd__wf_loader *L, yaml_node_t *v,
+HD__INTERNAL int hd__wf_duration(hd__wf_loader *L, hd__ynode *v,
                                  const char *key, const char *what,
                                  double *out);
-HD__INTERNAL int hd__wf_size(hd__wf_loader *L, yaml_node_t *v, const char *key,
+HD__INTERNAL int hd__wf_size(hd__wf_loader *L, hd__ynode *v, const char *key,
                              const char *what, uint64_t *out);
-HD__INTERNAL int hd__wf_number(hd__wf_loader *L, yaml_node_t *v,
-                               const char *key, const char *what, double *out);
+HD__INTERNAL int hd__wf_number(hd__wf_loader *L, hd__ynode *v, const char *key,
+                               const char *what, double *out);
 
 /* An env mapping: NAME -> scalar, appended to list as NAME=VALUE with the
  * position of each value. */
-HD__INTERNAL void hd__wf_env(hd__wf_loader *L, yaml_node_t *v, const char *what,
+HD__INTERNAL void hd__wf_env(hd__wf_loader *L, hd__ynode *v, const char *what,
                              hd__tstrs *list);
 
 /* A path written in the current file, made relative to where hodos runs
@@ -145,18 +154,17 @@ HD__INTERNAL char *hd__wf_resolve(hd__wf_loader *L, const char *path,
                                   int template);
 
 /* Read a file's defaults mapping into d (which holds the parent's). */
-HD__INTERNAL void hd__wf_defaults_read(hd__wf_loader *L, yaml_node_t *v,
+HD__INTERNAL void hd__wf_defaults_read(hd__wf_loader *L, hd__ynode *v,
                                        hd__wf_defaults *d);
 HD__INTERNAL void hd__wf_defaults_clear(hd__wf_defaults *d);
 HD__INTERNAL int hd__wf_defaults_copy(hd__wf_defaults *to,
                                       const hd__wf_defaults *from);
 
 /* Open the plugins of a plugins: field (plugins.c). */
-HD__INTERNAL void hd__wf_plugins(hd__wf_loader *L, yaml_node_t *v,
+HD__INTERNAL void hd__wf_plugins(hd__wf_loader *L, hd__ynode *v,
                                  const char *what);
 
 /* Check one task and add it to the graph (task.c). */
-HD__INTERNAL void hd__wf_task(hd__wf_loader *L, yaml_node_t *t, size_t i,
-                              const struct hd__wf_task *typed);
+HD__INTERNAL void hd__wf_task(hd__wf_loader *L, hd__ynode *t, size_t i);
 
 #endif

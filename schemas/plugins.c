@@ -36,7 +36,7 @@ static char *find_plugin(hd__wf_loader *L, const char *name) {
   return hd__wf_resolve(L, name, 0);
 }
 
-static int load_plugin(hd__wf_loader *L, yaml_node_t *s, void *ctx) {
+static int load_plugin(hd__wf_loader *L, hd__ynode *s, void *ctx) {
   (void)ctx;
   hd_workflow *wf = L->wf;
   char *path = find_plugin(L, hd__wf_scalar(s));
@@ -56,7 +56,7 @@ static int load_plugin(hd__wf_loader *L, yaml_node_t *s, void *ctx) {
   void *h = dlopen(open_as.data, RTLD_NOW | RTLD_LOCAL);
   if (h == NULL) {
     const char *why = dlerror();
-    hd__wf_report(L, HD_ESCHEMA, &s->start_mark, "cannot load plugin '%s': %s",
+    hd__wf_report(L, HD_ESCHEMA, s, "cannot load plugin '%s': %s",
                   hd__wf_scalar(s), why ? why : "unknown error");
     pthread_mutex_unlock(&plugin_lock);
     hd__free(path);
@@ -72,7 +72,7 @@ static int load_plugin(hd__wf_loader *L, yaml_node_t *s, void *ctx) {
     memcpy(&init, &sym, sizeof(init));
     int rc = init != NULL ? init() : 0;
     if (rc != 0)
-      hd__wf_report(L, HD_ESCHEMA, &s->start_mark,
+      hd__wf_report(L, HD_ESCHEMA, s,
                     "plugin '%s' failed to start: hodos_plugin_init() "
                     "returned %d",
                     hd__wf_scalar(s), rc);
@@ -92,6 +92,6 @@ static int load_plugin(hd__wf_loader *L, yaml_node_t *s, void *ctx) {
   return 0;
 }
 
-void hd__wf_plugins(hd__wf_loader *L, yaml_node_t *v, const char *what) {
+void hd__wf_plugins(hd__wf_loader *L, hd__ynode *v, const char *what) {
   hd__wf_strings(L, v, "plugins", what, load_plugin, NULL);
 }

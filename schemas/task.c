@@ -14,30 +14,29 @@ typedef struct task_ctx {
   int unchecked;   /* a param or list was wrong: skip template checks */
 } task_ctx;
 
-static int add_after(hd__wf_loader *L, yaml_node_t *s, void *ctx) {
+static int add_after(hd__wf_loader *L, hd__ynode *s, void *ctx) {
   task_ctx *c = ctx;
   if (c->n != NULL &&
-      hd_node_after_name_at(c->n, hd__wf_scalar(s), (int)s->start_mark.line + 1,
-                            (int)s->start_mark.column + 1) != HD_OK)
+      hd_node_after_name_at(c->n, hd__wf_scalar(s), (int)s->line + 1,
+                            (int)s->column + 1) != HD_OK)
     L->status = HD_ENOMEM;
   return 0;
 }
 
-static int add_tstr(hd__wf_loader *L, yaml_node_t *s, void *ctx) {
+static int add_tstr(hd__wf_loader *L, hd__ynode *s, void *ctx) {
   task_ctx *c = ctx;
-  if (c->n != NULL &&
-      hd__tstrs_add(c->list, hd__wf_scalar(s), (int)s->start_mark.line + 1,
-                    (int)s->start_mark.column + 1) != HD_OK)
+  if (c->n != NULL && hd__tstrs_add(c->list, hd__wf_scalar(s), (int)s->line + 1,
+                                    (int)s->column + 1) != HD_OK)
     L->status = HD_ENOMEM;
   return 0;
 }
 
 /* Which of run, argv and fn the task has; reports none or several. */
-static yaml_node_t *pick_kind(hd__wf_loader *L, yaml_node_t *t,
-                              const char *what, hd_node_kind *kind) {
+static hd__ynode *pick_kind(hd__wf_loader *L, hd__ynode *t, const char *what,
+                            hd_node_kind *kind) {
   static const char *const names[] = {"run", "argv", "fn"};
   static const hd_node_kind kinds[] = {HD_NODE_CMD, HD_NODE_ARGV, HD_NODE_FN};
-  yaml_node_t *found = NULL, *keys[3];
+  hd__ynode *found = NULL, *keys[3];
   int count = 0;
   for (int k = 0; k < 3; k++) {
     keys[k] = hd__wf_key_node(L, t, names[k]);
@@ -53,7 +52,7 @@ static yaml_node_t *pick_kind(hd__wf_loader *L, yaml_node_t *t,
     if (!hd__wf_misspelled(L, t, hd__wf_task_keys, "run") &&
         !hd__wf_misspelled(L, t, hd__wf_task_keys, "argv") &&
         !hd__wf_misspelled(L, t, hd__wf_task_keys, "fn"))
-      hd__wf_report(L, HD_ESCHEMA, &t->start_mark,
+      hd__wf_report(L, HD_ESCHEMA, t,
                     "%s needs one of 'run' (a shell command), 'argv' (a "
                     "program and its arguments) or 'fn' (a function)",
                     what);
@@ -61,7 +60,7 @@ static yaml_node_t *pick_kind(hd__wf_loader *L, yaml_node_t *t,
   }
   if (count > 1) {
     /* At the second of them. */
-    yaml_node_t *second = NULL;
+    hd__ynode *second = NULL;
     const char *a = NULL, *b = NULL;
     for (int k = 0; k < 3; k++) {
       if (keys[k] == NULL)
@@ -74,10 +73,10 @@ static yaml_node_t *pick_kind(hd__wf_loader *L, yaml_node_t *t,
       }
     }
     if (count == 3)
-      hd__wf_report(L, HD_ESCHEMA, &keys[1]->start_mark,
+      hd__wf_report(L, HD_ESCHEMA, keys[1],
                     "%s has 'run', 'argv' and 'fn'; give only one", what);
     else
-      hd__wf_report(L, HD_ESCHEMA, &second->start_mark,
+      hd__wf_report(L, HD_ESCHEMA, second,
                     "%s has both '%s' and '%s'; give only one", what, a, b);
     return NULL;
   }
@@ -85,18 +84,17 @@ static yaml_node_t *pick_kind(hd__wf_loader *L, yaml_node_t *t,
 }
 
 /* The argv list, as strings; NULL after a report. */
-static const char **argv_words(hd__wf_loader *L, yaml_node_t *v,
-                               const char *what, size_t *argc) {
+static const char **argv_words(hd__wf_loader *L, hd__ynode *v, const char *what,
+                               size_t *argc) {
   if (v->type != YAML_SEQUENCE_NODE) {
-    hd__wf_report(L, HD_ESCHEMA, &v->start_mark,
+    hd__wf_report(L, HD_ESCHEMA, v,
                   "'argv' of %s must be a list of words, not %s", what,
                   hd__wf_type_name(v));
     return NULL;
   }
-  size_t n =
-      (size_t)(v->data.sequence.items.top - v->data.sequence.items.start);
+  size_t n = (size_t)v->count;
   if (n == 0) {
-    hd__wf_report(L, HD_ESCHEMA, &v->start_mark,
+    hd__wf_report(L, HD_ESCHEMA, v,
                   "'argv' of %s is empty; it needs at least the program", what);
     return NULL;
   }
@@ -107,18 +105,17 @@ static const char **argv_words(hd__wf_loader *L, yaml_node_t *v,
   }
   int ok = 1;
   for (size_t i = 0; i < n; i++) {
-    yaml_node_t *w = hd__wf_node(L, v->data.sequence.items.start[i]);
+    hd__ynode *w = hd__wf_item(L, v, i);
     if (w->type != YAML_SCALAR_NODE || hd__wf_is_null(w)) {
-      hd__wf_report(L, HD_ESCHEMA, &w->start_mark,
-                    "'argv' of %s must list words, not %s", what,
-                    hd__wf_type_name(w));
+      hd__wf_report(L, HD_ESCHEMA, w, "'argv' of %s must list words, not %s",
+                    what, hd__wf_type_name(w));
       ok = 0;
       continue;
     }
     words[i] = hd__wf_scalar(w);
   }
   if (ok && words[0][0] == '\0') {
-    hd__wf_report(L, HD_ESCHEMA, &v->start_mark,
+    hd__wf_report(L, HD_ESCHEMA, v,
                   "the program of %s ('argv' item 1) is empty", what);
     ok = 0;
   }
@@ -131,7 +128,7 @@ static const char **argv_words(hd__wf_loader *L, yaml_node_t *v,
 }
 
 /* Report a function name nobody registered, with the closest one. */
-static void check_fn(hd__wf_loader *L, yaml_node_t *v, const char *fn,
+static void check_fn(hd__wf_loader *L, hd__ynode *v, const char *fn,
                      const char *what) {
   if (hd_fn_lookup(fn, NULL, NULL) == HD_OK)
     return;
@@ -148,33 +145,32 @@ static void check_fn(hd__wf_loader *L, yaml_node_t *v, const char *fn,
       }
     }
   if (best != NULL)
-    hd__wf_report(L, HD_ESCHEMA, &v->start_mark,
+    hd__wf_report(L, HD_ESCHEMA, v,
                   "%s calls function '%s', which is not registered; did you "
                   "mean '%s'?",
                   what, fn, best);
   else
-    hd__wf_report(L, HD_ESCHEMA, &v->start_mark,
+    hd__wf_report(L, HD_ESCHEMA, v,
                   "%s calls function '%s', which is not registered (load the "
                   "plugin that defines it with 'plugins')",
                   what, fn);
   hd_fn_list_free(names, count);
 }
 
-static void read_params(hd__wf_loader *L, yaml_node_t *v, task_ctx *c) {
+static void read_params(hd__wf_loader *L, hd__ynode *v, task_ctx *c) {
   if (v == NULL)
     return;
   if (v->type != YAML_MAPPING_NODE) {
-    hd__wf_report(L, HD_ESCHEMA, &v->start_mark,
+    hd__wf_report(L, HD_ESCHEMA, v,
                   "'params' of %s must be a mapping of name: value, not %s",
                   c->what, hd__wf_type_name(v));
     c->unchecked = 1;
     return;
   }
-  for (yaml_node_pair_t *a = v->data.mapping.pairs.start;
-       a < v->data.mapping.pairs.top; a++) {
-    yaml_node_t *k = hd__wf_node(L, a->key), *val = hd__wf_node(L, a->value);
+  for (uint32_t a = 0; a < v->count; a++) {
+    hd__ynode *k = hd__wf_key(L, v, a), *val = hd__wf_value(L, v, a);
     if (k->type != YAML_SCALAR_NODE || !hd__param_key_ok(hd__wf_scalar(k))) {
-      hd__wf_report(L, HD_ESCHEMA, &k->start_mark,
+      hd__wf_report(L, HD_ESCHEMA, k,
                     "param '%s' of %s is not a name (letters, digits and '_', "
                     "not starting with a digit)",
                     k->type == YAML_SCALAR_NODE ? hd__wf_scalar(k) : "?",
@@ -183,7 +179,7 @@ static void read_params(hd__wf_loader *L, yaml_node_t *v, task_ctx *c) {
       continue;
     }
     if (!hd__wf_is_string(val)) {
-      hd__wf_report(L, HD_ESCHEMA, &val->start_mark,
+      hd__wf_report(L, HD_ESCHEMA, val,
                     "param '%s' of %s must be a scalar, not %s",
                     hd__wf_scalar(k), c->what, hd__wf_type_name(val));
       c->unchecked = 1;
@@ -195,26 +191,24 @@ static void read_params(hd__wf_loader *L, yaml_node_t *v, task_ctx *c) {
   }
 }
 
-static void read_lists(hd__wf_loader *L, yaml_node_t *v, const char *key,
+static void read_lists(hd__wf_loader *L, hd__ynode *v, const char *key,
                        task_ctx *c) {
   if (v->type != YAML_MAPPING_NODE) {
-    hd__wf_report(L, HD_ESCHEMA, &v->start_mark,
+    hd__wf_report(L, HD_ESCHEMA, v,
                   "'%s' of %s must be a mapping of name: [values], not %s", key,
                   c->what, hd__wf_type_name(v));
     c->unchecked = 1;
     return;
   }
-  if (v->data.mapping.pairs.top == v->data.mapping.pairs.start) {
-    hd__wf_report(L, HD_ESCHEMA, &v->start_mark, "'%s' of %s is empty", key,
-                  c->what);
+  if (v->count == 0) {
+    hd__wf_report(L, HD_ESCHEMA, v, "'%s' of %s is empty", key, c->what);
     c->unchecked = 1;
     return;
   }
-  for (yaml_node_pair_t *a = v->data.mapping.pairs.start;
-       a < v->data.mapping.pairs.top; a++) {
-    yaml_node_t *k = hd__wf_node(L, a->key), *l = hd__wf_node(L, a->value);
+  for (uint32_t a = 0; a < v->count; a++) {
+    hd__ynode *k = hd__wf_key(L, v, a), *l = hd__wf_value(L, v, a);
     if (k->type != YAML_SCALAR_NODE || !hd__param_key_ok(hd__wf_scalar(k))) {
-      hd__wf_report(L, HD_ESCHEMA, &k->start_mark,
+      hd__wf_report(L, HD_ESCHEMA, k,
                     "'%s' key '%s' of %s is not a name (letters, digits and "
                     "'_', not starting with a digit)",
                     key, k->type == YAML_SCALAR_NODE ? hd__wf_scalar(k) : "?",
@@ -224,17 +218,16 @@ static void read_lists(hd__wf_loader *L, yaml_node_t *v, const char *key,
     }
     const char *name = hd__wf_scalar(k);
     if (l->type != YAML_SEQUENCE_NODE) {
-      hd__wf_report(L, HD_ESCHEMA, &l->start_mark,
+      hd__wf_report(L, HD_ESCHEMA, l,
                     "'%s' of %s: '%s' must be a list of values, not %s", key,
                     c->what, name, hd__wf_type_name(l));
       c->unchecked = 1;
       continue;
     }
-    size_t n =
-        (size_t)(l->data.sequence.items.top - l->data.sequence.items.start);
+    size_t n = (size_t)l->count;
     if (n == 0) {
-      hd__wf_report(L, HD_ESCHEMA, &l->start_mark,
-                    "'%s' of %s: the list '%s' is empty", key, c->what, name);
+      hd__wf_report(L, HD_ESCHEMA, l, "'%s' of %s: the list '%s' is empty", key,
+                    c->what, name);
       c->unchecked = 1;
       continue;
     }
@@ -245,9 +238,9 @@ static void read_lists(hd__wf_loader *L, yaml_node_t *v, const char *key,
     }
     int ok = 1;
     for (size_t i = 0; i < n; i++) {
-      yaml_node_t *x = hd__wf_node(L, l->data.sequence.items.start[i]);
+      hd__ynode *x = hd__wf_item(L, l, i);
       if (!hd__wf_is_string(x)) {
-        hd__wf_report(L, HD_ESCHEMA, &x->start_mark,
+        hd__wf_report(L, HD_ESCHEMA, x,
                       "'%s' of %s: '%s' must list scalars, not %s", key,
                       c->what, name, hd__wf_type_name(x));
         ok = 0;
@@ -283,7 +276,7 @@ static void set_env(hd__wf_loader *L, hd_node *n, const hd__tstr *e) {
 }
 
 /* Settings: the task's own, else the file's defaults. */
-static void read_settings(hd__wf_loader *L, yaml_node_t *t, task_ctx *c) {
+static void read_settings(hd__wf_loader *L, hd__ynode *t, task_ctx *c) {
   const hd__wf_defaults *d = &L->file->defaults;
   const char *what = c->what;
   hd_node *n = c->n;
@@ -352,19 +345,18 @@ static void read_settings(hd__wf_loader *L, yaml_node_t *t, task_ctx *c) {
 }
 
 /* env and workdir: for run and argv tasks. */
-static void read_process(hd__wf_loader *L, yaml_node_t *t, task_ctx *c,
-                         hd_node_kind kind, const char *typed_workdir) {
+static void read_process(hd__wf_loader *L, hd__ynode *t, task_ctx *c,
+                         hd_node_kind kind) {
   const hd__wf_defaults *d = &L->file->defaults;
-  yaml_node_t *env = hd__wf_get(L, t, "env"), *wd = hd__wf_get(L, t, "workdir");
+  hd__ynode *env = hd__wf_get(L, t, "env"), *wd = hd__wf_get(L, t, "workdir");
   if (kind == HD_NODE_FN) {
     if (env != NULL)
-      hd__wf_report(L, HD_ESCHEMA, &hd__wf_key_node(L, t, "env")->start_mark,
+      hd__wf_report(L, HD_ESCHEMA, hd__wf_key_node(L, t, "env"),
                     "%s calls a function, which runs inside hodos: 'env' is "
                     "for 'run' and 'argv' tasks",
                     c->what);
     if (wd != NULL)
-      hd__wf_report(L, HD_ESCHEMA,
-                    &hd__wf_key_node(L, t, "workdir")->start_mark,
+      hd__wf_report(L, HD_ESCHEMA, hd__wf_key_node(L, t, "workdir"),
                     "%s calls a function, which runs inside hodos: 'workdir' "
                     "is for 'run' and 'argv' tasks",
                     c->what);
@@ -379,12 +371,9 @@ static void read_process(hd__wf_loader *L, yaml_node_t *t, task_ctx *c,
       set_env(L, c->n, &own.items[i]);
   }
   hd__tstrs_clear(&own);
-  const char *w = typed_workdir;
-  if (w == NULL && wd != NULL)
-    w = hd__wf_string(L, wd, "workdir", c->what);
+  const char *w = hd__wf_string(L, wd, "workdir", c->what);
   if (w != NULL && w[0] == '\0') {
-    hd__wf_report(L, HD_ESCHEMA, &wd->start_mark, "'workdir' of %s is empty",
-                  c->what);
+    hd__wf_report(L, HD_ESCHEMA, wd, "'workdir' of %s is empty", c->what);
     w = NULL;
   }
   if (c->n == NULL)
@@ -395,41 +384,40 @@ static void read_process(hd__wf_loader *L, yaml_node_t *t, task_ctx *c,
     if (hd_node_set_workdir(c->n, use) != HD_OK)
       L->status = HD_ENOMEM;
     if (w != NULL) {
-      c->n->workdir.line = (int)wd->start_mark.line + 1;
-      c->n->workdir.column = (int)wd->start_mark.column + 1;
+      c->n->workdir.line = (int)wd->line + 1;
+      c->n->workdir.column = (int)wd->column + 1;
     }
   }
   hd__free(resolved);
 }
 
-void hd__wf_task(hd__wf_loader *L, yaml_node_t *t, size_t index,
-                 const struct hd__wf_task *typed) {
+void hd__wf_task(hd__wf_loader *L, hd__ynode *t, size_t index) {
   char what[96];
   snprintf(what, sizeof(what), "task %zu", index + 1);
   if (t->type != YAML_MAPPING_NODE) {
-    hd__wf_report(L, HD_ESCHEMA, &t->start_mark,
+    hd__wf_report(L, HD_ESCHEMA, t,
                   "a task must be a mapping with 'name' and one of 'run', "
                   "'argv' or 'fn', not %s",
                   hd__wf_type_name(t));
     L->graph_unsafe = 1;
     return;
   }
-  yaml_node_t *name = hd__wf_get(L, t, "name");
+  hd__ynode *name = hd__wf_get(L, t, "name");
   const char *tname = NULL;
   if (name != NULL && hd__wf_is_string(name)) {
-    tname = typed != NULL ? typed->name : hd__wf_scalar(name);
+    tname = hd__wf_scalar(name);
     snprintf(what, sizeof(what), "task '%.60s'", tname);
   }
   hd__wf_check_keys(L, t, hd__wf_task_keys, what);
   if (name == NULL) {
     if (!hd__wf_misspelled(L, t, hd__wf_task_keys, "name"))
-      hd__wf_report(L, HD_ESCHEMA, &t->start_mark, "%s has no 'name'", what);
+      hd__wf_report(L, HD_ESCHEMA, t, "%s has no 'name'", what);
     L->graph_unsafe = 1;
   } else if (tname == NULL) {
     hd__wf_string(L, name, "name", what);
     L->graph_unsafe = 1;
   } else if (!hd__task_name_ok(tname)) {
-    hd__wf_report(L, HD_ESCHEMA, &name->start_mark,
+    hd__wf_report(L, HD_ESCHEMA, name,
                   "task name '%s' cannot hold control characters or any of "
                   "[ ] , = { } (they make the names of expansions)",
                   tname);
@@ -444,19 +432,14 @@ void hd__wf_task(hd__wf_loader *L, yaml_node_t *t, size_t index,
   }
 
   hd_node_kind kind = HD_NODE_CMD;
-  yaml_node_t *body = pick_kind(L, t, what, &kind);
+  hd__ynode *body = pick_kind(L, t, what, &kind);
   const char *cmd = NULL, *fn = NULL;
   const char **words = NULL;
   size_t argc = 0;
   if (body != NULL && kind == HD_NODE_CMD) {
-    cmd = typed != NULL && typed->run != NULL
-              ? typed->run
-              : hd__wf_string(L, body, "run", what);
-    if (cmd != NULL && !hd__wf_is_string(body))
-      cmd = hd__wf_string(L, body, "run", what);
+    cmd = hd__wf_string(L, body, "run", what);
     if (cmd != NULL && cmd[0] == '\0') {
-      hd__wf_report(L, HD_ESCHEMA, &body->start_mark, "'run' of %s is empty",
-                    what);
+      hd__wf_report(L, HD_ESCHEMA, body, "'run' of %s is empty", what);
       cmd = NULL;
     }
   } else if (body != NULL && kind == HD_NODE_ARGV) {
@@ -464,8 +447,7 @@ void hd__wf_task(hd__wf_loader *L, yaml_node_t *t, size_t index,
   } else if (body != NULL) {
     fn = hd__wf_string(L, body, "fn", what);
     if (fn != NULL && fn[0] == '\0') {
-      hd__wf_report(L, HD_ESCHEMA, &body->start_mark, "'fn' of %s is empty",
-                    what);
+      hd__wf_report(L, HD_ESCHEMA, body, "'fn' of %s is empty", what);
       fn = NULL;
     }
     if (fn != NULL)
@@ -485,19 +467,18 @@ void hd__wf_task(hd__wf_loader *L, yaml_node_t *t, size_t index,
     else /* reported: a stand-in keeps the graph's checks meaningful */
       rc = hd_graph_add_cmd(L->wf->graph, tname, ":", &c.n);
     if (rc == HD_OK)
-      rc =
-          hd_node_set_origin(c.n, L->file->path, (int)name->start_mark.line + 1,
-                             (int)name->start_mark.column + 1);
+      rc = hd_node_set_origin(c.n, L->file->path, (int)name->line + 1,
+                              (int)name->column + 1);
     if (rc == HD_OK && cmd != NULL) {
-      c.n->cmd_line = (int)body->start_mark.line + 1;
-      c.n->cmd_column = (int)body->start_mark.column + 1;
+      c.n->cmd_line = (int)body->line + 1;
+      c.n->cmd_column = (int)body->column + 1;
       c.n->cmd_shift = hd__wf_shift(body);
     }
     if (rc == HD_OK && words != NULL)
       for (size_t i = 0; i < argc; i++) {
-        yaml_node_t *w = hd__wf_node(L, body->data.sequence.items.start[i]);
-        c.n->argv.items[i].line = (int)w->start_mark.line + 1;
-        c.n->argv.items[i].column = (int)w->start_mark.column + 1;
+        hd__ynode *w = hd__wf_item(L, body, i);
+        c.n->argv.items[i].line = (int)w->line + 1;
+        c.n->argv.items[i].column = (int)w->column + 1;
         c.n->argv.items[i].shift = hd__wf_shift(w);
       }
     if (rc != HD_OK) {
@@ -508,10 +489,10 @@ void hd__wf_task(hd__wf_loader *L, yaml_node_t *t, size_t index,
   }
   hd__free(words);
 
-  yaml_node_t *after = hd__wf_get(L, t, "after");
+  hd__ynode *after = hd__wf_get(L, t, "after");
   if (after != NULL && !hd__wf_is_string(after) &&
       after->type != YAML_SEQUENCE_NODE) {
-    hd__wf_report(L, HD_ESCHEMA, &after->start_mark,
+    hd__wf_report(L, HD_ESCHEMA, after,
                   "'after' of %s must be a task name or a list of names, not "
                   "%s",
                   what, hd__wf_type_name(after));
@@ -519,14 +500,12 @@ void hd__wf_task(hd__wf_loader *L, yaml_node_t *t, size_t index,
     hd__wf_strings(L, after, "after", what, add_after, &c);
   }
   read_params(L, hd__wf_get(L, t, "params"), &c);
-  yaml_node_t *map = hd__wf_get(L, t, "map"),
-              *product = hd__wf_get(L, t, "product");
+  hd__ynode *map = hd__wf_get(L, t, "map"),
+            *product = hd__wf_get(L, t, "product");
   if (map != NULL && product != NULL) {
-    yaml_node_t *k1 = hd__wf_key_node(L, t, "map"),
-                *k2 = hd__wf_key_node(L, t, "product");
-    hd__wf_report(L, HD_ESCHEMA,
-                  k1->start_mark.index > k2->start_mark.index ? &k1->start_mark
-                                                              : &k2->start_mark,
+    hd__ynode *k1 = hd__wf_key_node(L, t, "map"),
+              *k2 = hd__wf_key_node(L, t, "product");
+    hd__wf_report(L, HD_ESCHEMA, hd__wf_later(k1, k2) ? k1 : k2,
                   "%s has both 'map' and 'product'; a task fans out one way",
                   what);
     c.unchecked = 1;
@@ -539,10 +518,10 @@ void hd__wf_task(hd__wf_loader *L, yaml_node_t *t, size_t index,
   hd__wf_strings(L, hd__wf_get(L, t, "inputs"), "inputs", what, add_tstr, &c);
   c.list = c.n ? &c.n->outputs : NULL;
   hd__wf_strings(L, hd__wf_get(L, t, "outputs"), "outputs", what, add_tstr, &c);
-  yaml_node_t *in = hd__wf_get(L, t, "stdin");
+  hd__ynode *in = hd__wf_get(L, t, "stdin");
   const char *from = hd__wf_string(L, in, "stdin", what);
   if (from != NULL && kind == HD_NODE_FN && body != NULL) {
-    hd__wf_report(L, HD_ESCHEMA, &hd__wf_key_node(L, t, "stdin")->start_mark,
+    hd__wf_report(L, HD_ESCHEMA, hd__wf_key_node(L, t, "stdin"),
                   "%s calls a function, which receives its inputs as values: "
                   "'stdin' is for 'run' and 'argv' tasks",
                   what);
@@ -551,12 +530,12 @@ void hd__wf_task(hd__wf_loader *L, yaml_node_t *t, size_t index,
       L->status = HD_ENOMEM;
     } else {
       hd__dep *d = &c.n->deps[c.n->ndeps - 1];
-      d->line = c.n->stdin_dep.line = (int)in->start_mark.line + 1;
-      d->column = c.n->stdin_dep.column = (int)in->start_mark.column + 1;
+      d->line = c.n->stdin_dep.line = (int)in->line + 1;
+      d->column = c.n->stdin_dep.column = (int)in->column + 1;
     }
   }
   if (body != NULL)
-    read_process(L, t, &c, kind, typed != NULL ? typed->workdir : NULL);
+    read_process(L, t, &c, kind);
   read_settings(L, t, &c);
   if (c.n != NULL && (c.unchecked || body == NULL))
     c.n->unchecked = 1;

@@ -5,7 +5,7 @@
 
 #include "loader.h"
 
-void hd__wf_report(hd__wf_loader *L, int code, const yaml_mark_t *m,
+void hd__wf_report(hd__wf_loader *L, int code, const hd__ynode *at,
                    const char *fmt, ...) {
   hd__buf b = {0};
   va_list ap;
@@ -14,27 +14,26 @@ void hd__wf_report(hd__wf_loader *L, int code, const yaml_mark_t *m,
   va_end(ap);
   const char *file = L->file != NULL ? L->file->path : L->wf->file;
   if (rc == HD_OK)
-    rc = hd__diags_add(&L->wf->diags, code, file, m ? (int)m->line + 1 : 0,
-                       m ? (int)m->column + 1 : 0, NULL, "%s", b.data);
+    rc = hd__diags_add(&L->wf->diags, code, file, at ? (int)at->line + 1 : 0,
+                       at ? (int)at->column + 1 : 0, NULL, "%s", b.data);
   hd__buf_cleanup(&b);
   if (L->status == HD_OK)
     L->status = rc == HD_OK ? code : HD_ENOMEM;
 }
 
-int hd__wf_is_null(const yaml_node_t *n) {
-  if (n->type != YAML_SCALAR_NODE ||
-      n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
+int hd__wf_is_null(const hd__ynode *n) {
+  if (n->type != YAML_SCALAR_NODE || n->style != YAML_PLAIN_SCALAR_STYLE)
     return 0;
-  const char *v = (const char *)n->data.scalar.value;
+  const char *v = n->value;
   return strcmp(v, "") == 0 || strcmp(v, "~") == 0 || strcmp(v, "null") == 0 ||
          strcmp(v, "Null") == 0 || strcmp(v, "NULL") == 0;
 }
 
-int hd__wf_is_string(const yaml_node_t *n) {
+int hd__wf_is_string(const hd__ynode *n) {
   return n->type == YAML_SCALAR_NODE && !hd__wf_is_null(n);
 }
 
-const char *hd__wf_type_name(const yaml_node_t *n) {
+const char *hd__wf_type_name(const hd__ynode *n) {
   if (hd__wf_is_null(n))
     return "null";
   switch (n->type) {
@@ -49,28 +48,42 @@ const char *hd__wf_type_name(const yaml_node_t *n) {
   }
 }
 
-const char *hd__wf_scalar(const yaml_node_t *n) {
-  return (const char *)n->data.scalar.value;
-}
+const char *hd__wf_scalar(const hd__ynode *n) { return n->value; }
 
-int hd__wf_shift(const yaml_node_t *v) {
-  if (v->type != YAML_SCALAR_NODE || v->start_mark.line != v->end_mark.line)
+int hd__wf_shift(const hd__ynode *v) {
+  if (v->type != YAML_SCALAR_NODE || v->multiline)
     return -1;
-  const char *s = (const char *)v->data.scalar.value;
-  switch (v->data.scalar.style) {
+  const char *s = v->value;
+  switch (v->style) {
   case YAML_PLAIN_SCALAR_STYLE:
     return 0;
   case YAML_SINGLE_QUOTED_SCALAR_STYLE:
-    return v->end_mark.index - v->start_mark.index == strlen(s) + 2 ? 1 : -1;
+    return v->span == strlen(s) + 2 ? 1 : -1;
   case YAML_DOUBLE_QUOTED_SCALAR_STYLE:
-    return v->end_mark.index - v->start_mark.index == strlen(s) + 2 ? 1 : -1;
+    return v->span == strlen(s) + 2 ? 1 : -1;
   default:
     return -1;
   }
 }
 
-yaml_node_t *hd__wf_node(hd__wf_loader *L, int id) {
-  return yaml_document_get_node(&L->file->doc, id);
+hd__ynode *hd__wf_node(hd__wf_loader *L, int id) {
+  return hd__ytree_node(&L->file->tree, (uint32_t)id);
+}
+
+hd__ynode *hd__wf_item(hd__wf_loader *L, const hd__ynode *seq, uint32_t i) {
+  return hd__wf_node(L, (int)L->file->tree.kids[seq->first + i]);
+}
+
+hd__ynode *hd__wf_key(hd__wf_loader *L, const hd__ynode *map, uint32_t i) {
+  return hd__wf_node(L, (int)L->file->tree.kids[map->first + 2 * i]);
+}
+
+hd__ynode *hd__wf_value(hd__wf_loader *L, const hd__ynode *map, uint32_t i) {
+  return hd__wf_node(L, (int)L->file->tree.kids[map->first + 2 * i + 1]);
+}
+
+int hd__wf_later(const hd__ynode *a, const hd__ynode *b) {
+  return a->line != b->line ? a->line > b->line : a->column > b->column;
 }
 
 static const char *closest(const char *key, const char *const *keys) {
@@ -86,14 +99,12 @@ static const char *closest(const char *key, const char *const *keys) {
   return best;
 }
 
-void hd__wf_check_keys(hd__wf_loader *L, yaml_node_t *map,
+void hd__wf_check_keys(hd__wf_loader *L, hd__ynode *map,
                        const char *const *keys, const char *what) {
-  for (yaml_node_pair_t *a = map->data.mapping.pairs.start;
-       a < map->data.mapping.pairs.top; a++) {
-    yaml_node_t *k = hd__wf_node(L, a->key);
+  for (uint32_t a = 0; a < map->count; a++) {
+    hd__ynode *k = hd__wf_key(L, map, a);
     if (k->type != YAML_SCALAR_NODE) {
-      hd__wf_report(L, HD_ESCHEMA, &k->start_mark,
-                    "keys of %s must be names, not %s", what,
+      hd__wf_report(L, HD_ESCHEMA, k, "keys of %s must be names, not %s", what,
                     hd__wf_type_name(k));
       continue;
     }
@@ -104,31 +115,29 @@ void hd__wf_check_keys(hd__wf_loader *L, yaml_node_t *map,
     if (!known) {
       const char *s = closest(key, keys);
       if (s != NULL)
-        hd__wf_report(L, HD_ESCHEMA, &k->start_mark,
+        hd__wf_report(L, HD_ESCHEMA, k,
                       "unknown key '%s' in %s; did you mean '%s'?", key, what,
                       s);
       else
-        hd__wf_report(L, HD_ESCHEMA, &k->start_mark, "unknown key '%s' in %s",
-                      key, what);
+        hd__wf_report(L, HD_ESCHEMA, k, "unknown key '%s' in %s", key, what);
       continue;
     }
-    for (yaml_node_pair_t *b = map->data.mapping.pairs.start; b < a; b++) {
-      yaml_node_t *k2 = hd__wf_node(L, b->key);
+    for (uint32_t b = 0; b < a; b++) {
+      hd__ynode *k2 = hd__wf_key(L, map, b);
       if (k2->type == YAML_SCALAR_NODE && strcmp(hd__wf_scalar(k2), key) == 0) {
-        hd__wf_report(L, HD_ESCHEMA, &k->start_mark,
+        hd__wf_report(L, HD_ESCHEMA, k,
                       "key '%s' appears twice in %s (first at line %d)", key,
-                      what, (int)k2->start_mark.line + 1);
+                      what, (int)k2->line + 1);
         break;
       }
     }
   }
 }
 
-int hd__wf_misspelled(hd__wf_loader *L, yaml_node_t *map,
-                      const char *const *keys, const char *want) {
-  for (yaml_node_pair_t *a = map->data.mapping.pairs.start;
-       a < map->data.mapping.pairs.top; a++) {
-    yaml_node_t *k = hd__wf_node(L, a->key);
+int hd__wf_misspelled(hd__wf_loader *L, hd__ynode *map, const char *const *keys,
+                      const char *want) {
+  for (uint32_t a = 0; a < map->count; a++) {
+    hd__ynode *k = hd__wf_key(L, map, a);
     if (k->type != YAML_SCALAR_NODE)
       continue;
     const char *s = closest(hd__wf_scalar(k), keys);
@@ -139,77 +148,69 @@ int hd__wf_misspelled(hd__wf_loader *L, yaml_node_t *map,
   return 0;
 }
 
-yaml_node_t *hd__wf_key_node(hd__wf_loader *L, yaml_node_t *map,
-                             const char *key) {
-  for (yaml_node_pair_t *a = map->data.mapping.pairs.start;
-       a < map->data.mapping.pairs.top; a++) {
-    yaml_node_t *k = hd__wf_node(L, a->key);
+hd__ynode *hd__wf_key_node(hd__wf_loader *L, hd__ynode *map, const char *key) {
+  for (uint32_t a = 0; a < map->count; a++) {
+    hd__ynode *k = hd__wf_key(L, map, a);
     if (k->type == YAML_SCALAR_NODE && strcmp(hd__wf_scalar(k), key) == 0)
       return k;
   }
   return NULL;
 }
 
-yaml_node_t *hd__wf_get(hd__wf_loader *L, yaml_node_t *map, const char *key) {
-  for (yaml_node_pair_t *a = map->data.mapping.pairs.start;
-       a < map->data.mapping.pairs.top; a++) {
-    yaml_node_t *k = hd__wf_node(L, a->key);
+hd__ynode *hd__wf_get(hd__wf_loader *L, hd__ynode *map, const char *key) {
+  for (uint32_t a = 0; a < map->count; a++) {
+    hd__ynode *k = hd__wf_key(L, map, a);
     if (k->type == YAML_SCALAR_NODE && strcmp(hd__wf_scalar(k), key) == 0)
-      return hd__wf_node(L, a->value);
+      return hd__wf_value(L, map, a);
   }
   return NULL;
 }
 
-const char *hd__wf_string(hd__wf_loader *L, yaml_node_t *v, const char *key,
+const char *hd__wf_string(hd__wf_loader *L, hd__ynode *v, const char *key,
                           const char *what) {
   if (v == NULL)
     return NULL;
   if (!hd__wf_is_string(v)) {
-    hd__wf_report(L, HD_ESCHEMA, &v->start_mark,
-                  "'%s' of %s must be a string, not %s", key, what,
-                  hd__wf_type_name(v));
+    hd__wf_report(L, HD_ESCHEMA, v, "'%s' of %s must be a string, not %s", key,
+                  what, hd__wf_type_name(v));
     return NULL;
   }
   return hd__wf_scalar(v);
 }
 
-size_t hd__wf_strings(hd__wf_loader *L, yaml_node_t *v, const char *key,
+size_t hd__wf_strings(hd__wf_loader *L, hd__ynode *v, const char *key,
                       const char *what,
-                      int (*each)(hd__wf_loader *L, yaml_node_t *s, void *ctx),
+                      int (*each)(hd__wf_loader *L, hd__ynode *s, void *ctx),
                       void *ctx) {
   if (v == NULL)
     return 0;
   if (hd__wf_is_string(v)) {
     if (hd__wf_scalar(v)[0] == '\0') {
-      hd__wf_report(L, HD_ESCHEMA, &v->start_mark, "'%s' of %s is empty", key,
-                    what);
+      hd__wf_report(L, HD_ESCHEMA, v, "'%s' of %s is empty", key, what);
       return 0;
     }
     each(L, v, ctx);
     return 1;
   }
   if (v->type != YAML_SEQUENCE_NODE) {
-    hd__wf_report(L, HD_ESCHEMA, &v->start_mark,
-                  "'%s' of %s must be %s, not %s", key, what,
+    hd__wf_report(L, HD_ESCHEMA, v, "'%s' of %s must be %s, not %s", key, what,
                   strcmp(key, "after") == 0 ? "a task name or a list of names"
                                             : "a path or a list of paths",
                   hd__wf_type_name(v));
     return 0;
   }
   size_t n = 0;
-  for (yaml_node_item_t *it = v->data.sequence.items.start;
-       it < v->data.sequence.items.top; it++) {
-    yaml_node_t *s = hd__wf_node(L, *it);
+  for (uint32_t it = 0; it < v->count; it++) {
+    hd__ynode *s = hd__wf_item(L, v, it);
     if (!hd__wf_is_string(s)) {
-      hd__wf_report(L, HD_ESCHEMA, &s->start_mark,
-                    "'%s' of %s must list %s, not %s", key, what,
-                    strcmp(key, "after") == 0 ? "task names" : "paths",
+      hd__wf_report(L, HD_ESCHEMA, s, "'%s' of %s must list %s, not %s", key,
+                    what, strcmp(key, "after") == 0 ? "task names" : "paths",
                     hd__wf_type_name(s));
       continue;
     }
     if (hd__wf_scalar(s)[0] == '\0') {
-      hd__wf_report(L, HD_ESCHEMA, &s->start_mark,
-                    "'%s' of %s lists an empty string", key, what);
+      hd__wf_report(L, HD_ESCHEMA, s, "'%s' of %s lists an empty string", key,
+                    what);
       continue;
     }
     each(L, s, ctx);
@@ -219,30 +220,27 @@ size_t hd__wf_strings(hd__wf_loader *L, yaml_node_t *v, const char *key,
 }
 
 /* A scalar written as a plain (unquoted) one, or a report. */
-static const char *plain(hd__wf_loader *L, yaml_node_t *v, const char *key,
+static const char *plain(hd__wf_loader *L, hd__ynode *v, const char *key,
                          const char *what, const char *want) {
   if (v->type != YAML_SCALAR_NODE || hd__wf_is_null(v)) {
-    hd__wf_report(L, HD_ESCHEMA, &v->start_mark,
-                  "'%s' of %s must be %s, not %s", key, what, want,
-                  hd__wf_type_name(v));
+    hd__wf_report(L, HD_ESCHEMA, v, "'%s' of %s must be %s, not %s", key, what,
+                  want, hd__wf_type_name(v));
     return NULL;
   }
   return hd__wf_scalar(v);
 }
 
-static void bad_value(hd__wf_loader *L, yaml_node_t *v, const char *key,
+static void bad_value(hd__wf_loader *L, hd__ynode *v, const char *key,
                       const char *what, const char *want, const char *why) {
   if (why != NULL)
-    hd__wf_report(L, HD_ESCHEMA, &v->start_mark,
-                  "'%s' of %s must be %s, not '%s' (%s)", key, what, want,
-                  hd__wf_scalar(v), why);
+    hd__wf_report(L, HD_ESCHEMA, v, "'%s' of %s must be %s, not '%s' (%s)", key,
+                  what, want, hd__wf_scalar(v), why);
   else
-    hd__wf_report(L, HD_ESCHEMA, &v->start_mark,
-                  "'%s' of %s must be %s, not '%s'", key, what, want,
-                  hd__wf_scalar(v));
+    hd__wf_report(L, HD_ESCHEMA, v, "'%s' of %s must be %s, not '%s'", key,
+                  what, want, hd__wf_scalar(v));
 }
 
-int hd__wf_int(hd__wf_loader *L, yaml_node_t *v, const char *key,
+int hd__wf_int(hd__wf_loader *L, hd__ynode *v, const char *key,
                const char *what, long long min, long long max, long long *out) {
   if (v == NULL)
     return 0;
@@ -259,7 +257,7 @@ int hd__wf_int(hd__wf_loader *L, yaml_node_t *v, const char *key,
   if (s == NULL)
     return 0;
   const char *why = NULL;
-  if (v->data.scalar.style != YAML_PLAIN_SCALAR_STYLE) {
+  if (v->style != YAML_PLAIN_SCALAR_STYLE) {
     bad_value(L, v, key, what, want, "a number is written without quotes");
     return 0;
   }
@@ -270,22 +268,21 @@ int hd__wf_int(hd__wf_loader *L, yaml_node_t *v, const char *key,
   return 1;
 }
 
-int hd__wf_bool(hd__wf_loader *L, yaml_node_t *v, const char *key,
+int hd__wf_bool(hd__wf_loader *L, hd__ynode *v, const char *key,
                 const char *what, int *out) {
   if (v == NULL)
     return 0;
   const char *s = plain(L, v, key, what, "true or false");
   if (s == NULL)
     return 0;
-  if (v->data.scalar.style != YAML_PLAIN_SCALAR_STYLE ||
-      hd__parse_bool(s, out) != HD_OK) {
+  if (v->style != YAML_PLAIN_SCALAR_STYLE || hd__parse_bool(s, out) != HD_OK) {
     bad_value(L, v, key, what, "true or false", NULL);
     return 0;
   }
   return 1;
 }
 
-int hd__wf_duration(hd__wf_loader *L, yaml_node_t *v, const char *key,
+int hd__wf_duration(hd__wf_loader *L, hd__ynode *v, const char *key,
                     const char *what, double *out) {
   static const char want[] = "a duration such as 30s, 1.5m, 2h or 1h30m";
   if (v == NULL)
@@ -301,7 +298,7 @@ int hd__wf_duration(hd__wf_loader *L, yaml_node_t *v, const char *key,
   return 1;
 }
 
-int hd__wf_size(hd__wf_loader *L, yaml_node_t *v, const char *key,
+int hd__wf_size(hd__wf_loader *L, hd__ynode *v, const char *key,
                 const char *what, uint64_t *out) {
   static const char want[] = "a size such as 512M, 4G or 1048576";
   if (v == NULL)
@@ -317,7 +314,7 @@ int hd__wf_size(hd__wf_loader *L, yaml_node_t *v, const char *key,
   return 1;
 }
 
-int hd__wf_number(hd__wf_loader *L, yaml_node_t *v, const char *key,
+int hd__wf_number(hd__wf_loader *L, hd__ynode *v, const char *key,
                   const char *what, double *out) {
   static const char want[] = "a number above 0";
   if (v == NULL)
@@ -326,7 +323,7 @@ int hd__wf_number(hd__wf_loader *L, yaml_node_t *v, const char *key,
   const char *why = NULL;
   if (s == NULL)
     return 0;
-  if (v->data.scalar.style != YAML_PLAIN_SCALAR_STYLE ||
+  if (v->style != YAML_PLAIN_SCALAR_STYLE ||
       hd__parse_number(s, out, &why) != HD_OK || !(*out > 0)) {
     bad_value(L, v, key, what, want, why);
     return 0;
@@ -334,29 +331,28 @@ int hd__wf_number(hd__wf_loader *L, yaml_node_t *v, const char *key,
   return 1;
 }
 
-void hd__wf_env(hd__wf_loader *L, yaml_node_t *v, const char *what,
+void hd__wf_env(hd__wf_loader *L, hd__ynode *v, const char *what,
                 hd__tstrs *list) {
   if (v == NULL)
     return;
   if (v->type != YAML_MAPPING_NODE) {
-    hd__wf_report(L, HD_ESCHEMA, &v->start_mark,
+    hd__wf_report(L, HD_ESCHEMA, v,
                   "'env' of %s must be a mapping of NAME: value, not %s", what,
                   hd__wf_type_name(v));
     return;
   }
   hd__buf b = {0};
-  for (yaml_node_pair_t *a = v->data.mapping.pairs.start;
-       a < v->data.mapping.pairs.top; a++) {
-    yaml_node_t *k = hd__wf_node(L, a->key), *val = hd__wf_node(L, a->value);
+  for (uint32_t a = 0; a < v->count; a++) {
+    hd__ynode *k = hd__wf_key(L, v, a), *val = hd__wf_value(L, v, a);
     if (k->type != YAML_SCALAR_NODE || !hd__env_name_ok(hd__wf_scalar(k))) {
-      hd__wf_report(L, HD_ESCHEMA, &k->start_mark,
+      hd__wf_report(L, HD_ESCHEMA, k,
                     "'%s' in the env of %s is not a variable name (letters, "
                     "digits and '_', not starting with a digit)",
                     k->type == YAML_SCALAR_NODE ? hd__wf_scalar(k) : "?", what);
       continue;
     }
     if (val->type != YAML_SCALAR_NODE) {
-      hd__wf_report(L, HD_ESCHEMA, &val->start_mark,
+      hd__wf_report(L, HD_ESCHEMA, val,
                     "env variable '%s' of %s must be a scalar, not %s",
                     hd__wf_scalar(k), what, hd__wf_type_name(val));
       continue;
@@ -365,8 +361,8 @@ void hd__wf_env(hd__wf_loader *L, yaml_node_t *v, const char *what,
     if (hd__buf_appendf(&b, "%s=%s", hd__wf_scalar(k),
                         hd__wf_is_null(val) ? "" : hd__wf_scalar(val)) !=
             HD_OK ||
-        hd__tstrs_add(list, b.data, (int)val->start_mark.line + 1,
-                      (int)val->start_mark.column + 1) != HD_OK) {
+        hd__tstrs_add(list, b.data, (int)val->line + 1, (int)val->column + 1) !=
+            HD_OK) {
       L->status = HD_ENOMEM;
       break;
     }
@@ -463,13 +459,12 @@ int hd__wf_defaults_copy(hd__wf_defaults *to, const hd__wf_defaults *from) {
   return HD_OK;
 }
 
-void hd__wf_defaults_read(hd__wf_loader *L, yaml_node_t *v,
-                          hd__wf_defaults *d) {
+void hd__wf_defaults_read(hd__wf_loader *L, hd__ynode *v, hd__wf_defaults *d) {
   static const char what[] = "the defaults";
   if (v == NULL || hd__wf_is_null(v))
     return;
   if (v->type != YAML_MAPPING_NODE) {
-    hd__wf_report(L, HD_ESCHEMA, &v->start_mark,
+    hd__wf_report(L, HD_ESCHEMA, v,
                   "'defaults' must be a mapping of task settings, not %s",
                   hd__wf_type_name(v));
     return;

@@ -27,126 +27,93 @@
 
 /* ---- pass 1: YAML syntax ---- */
 
-static int parse_yaml(hd__wf_loader *L, const char *text, size_t len) {
-  yaml_parser_t p;
-  if (!yaml_parser_initialize(&p))
-    return HD_ENOMEM;
-  yaml_parser_set_input_string(&p, (const unsigned char *)text, len);
-  if (!yaml_parser_load(&p, &L->file->doc)) {
-    /* At the end of the stream (an unclosed quote or bracket) the useful
-       place is where the unfinished thing began. */
-    const yaml_mark_t *m = &p.problem_mark;
-    if (p.context != NULL && p.problem != NULL &&
-        strstr(p.problem, "end of stream") != NULL)
-      m = &p.context_mark;
-    if (p.error == YAML_MEMORY_ERROR)
-      L->status = HD_ENOMEM;
-    else if (p.context != NULL && p.problem != NULL &&
-             strstr(p.problem, "did not find expected ',' or") != NULL)
-      hd__wf_report(L, HD_ESYNTAX, m,
-                    "%s %s (inside [ ] or { }, quote a value that holds "
-                    "braces, brackets, ',' or ': ')",
-                    p.problem, p.context);
-    else if (p.context != NULL)
-      hd__wf_report(L, HD_ESYNTAX, m, "%s %s",
-                    p.problem ? p.problem : "syntax error", p.context);
-    else if (p.problem != NULL &&
-             strcmp(p.problem, "mapping values are not allowed in this "
-                               "context") == 0)
-      hd__wf_report(L, HD_ESYNTAX, m,
-                    "%s (a value that holds ': ' must be quoted)", p.problem);
-    else
-      hd__wf_report(L, HD_ESYNTAX, m, "%s",
-                    p.problem ? p.problem : "syntax error");
-    yaml_parser_delete(&p);
-    return L->status == HD_ENOMEM ? HD_ENOMEM : HD_ESYNTAX;
-  }
-  L->file->have_doc = 1;
-  yaml_document_t extra;
-  if (yaml_document_get_root_node(&L->file->doc) != NULL &&
-      yaml_parser_load(&p, &extra)) {
-    yaml_node_t *root = yaml_document_get_root_node(&extra);
-    if (root != NULL)
-      hd__wf_report(L, HD_ESCHEMA, &root->start_mark,
-                    "a workflow file holds one YAML document; this is a "
-                    "second");
-    yaml_document_delete(&extra);
-  }
-  yaml_parser_delete(&p);
-  return HD_OK;
+/* A problem at a libyaml mark. */
+static void report_at_mark(hd__wf_loader *L, int code, const yaml_mark_t *m,
+                           const char *fmt, const char *a, const char *b) {
+  hd__ynode at;
+  memset(&at, 0, sizeof(at));
+  at.line = (uint32_t)m->line;
+  at.column = (uint32_t)m->column;
+  hd__wf_report(L, code, &at, fmt, a, b);
 }
 
-/* The children of node id, as node ids. */
-static size_t children(yaml_document_t *d, int id, int **out, int *pair) {
-  yaml_node_t *n = yaml_document_get_node(d, id);
-  if (n->type == YAML_SEQUENCE_NODE) {
-    *out = n->data.sequence.items.start;
-    *pair = 0;
-    return (size_t)(n->data.sequence.items.top - n->data.sequence.items.start);
+static int parse_yaml(hd__wf_loader *L, const char *text, size_t len) {
+  hd__yerror e;
+  int rc = hd__ytree_parse(&L->file->tree, text, len, &e);
+  if (rc == HD_ENOMEM || rc == HD_ETOOBIG) {
+    L->status = HD_ENOMEM;
+    return rc;
   }
-  if (n->type == YAML_MAPPING_NODE) {
-    *out = (int *)n->data.mapping.pairs.start;
-    *pair = 1;
-    return 2 *
-           (size_t)(n->data.mapping.pairs.top - n->data.mapping.pairs.start);
+  if (rc != HD_OK) {
+    /* At the end of the stream (an unclosed quote or bracket) the useful
+       place is where the unfinished thing began. */
+    const yaml_mark_t *m = &e.problem_mark;
+    const char *problem = e.problem ? e.problem : "syntax error";
+    if (e.context != NULL && strstr(problem, "end of stream") != NULL)
+      m = &e.context_mark;
+    if (e.context != NULL &&
+        strstr(problem, "did not find expected ',' or") != NULL)
+      report_at_mark(L, HD_ESYNTAX, m,
+                     "%s %s (inside [ ] or { }, quote a value that holds "
+                     "braces, brackets, ',' or ': ')",
+                     problem, e.context);
+    else if (e.context != NULL)
+      report_at_mark(L, HD_ESYNTAX, m, "%s %s", problem, e.context);
+    else if (strcmp(problem, "mapping values are not allowed in this "
+                             "context") == 0)
+      report_at_mark(L, HD_ESYNTAX, m,
+                     "%s (a value that holds ': ' must be quoted)%s", problem,
+                     "");
+    else
+      report_at_mark(L, HD_ESYNTAX, m, "%s%s", problem, "");
+    return HD_ESYNTAX;
   }
-  return 0;
+  if (L->file->tree.extra_line >= 0) {
+    hd__ynode at;
+    memset(&at, 0, sizeof(at));
+    at.line = (uint32_t)L->file->tree.extra_line;
+    at.column = (uint32_t)L->file->tree.extra_column;
+    hd__wf_report(L, HD_ESCHEMA, &at,
+                  "a workflow file holds one YAML document; this is a second");
+  }
+  return HD_OK;
 }
 
 /* Aliases make a tree a graph: refuse one that loops back into itself or
  * that would expand past the limit. Without aliases every node but the
- * root has one parent, and a later id than it. */
+ * root is the child of exactly one, and there are count - 1 children. */
 static int check_aliases(hd__wf_loader *L) {
-  yaml_document_t *d = &L->file->doc;
-  size_t n = (size_t)(d->nodes.top - d->nodes.start);
-  if (n == 0)
+  hd__ytree *t = &L->file->tree;
+  size_t n = t->count;
+  if (n == 0 || t->nkids + 1 == n)
     return HD_OK;
-  int shared = 0;
-  for (size_t i = 0; i < n && !shared; i++) {
-    int *c, pair;
-    size_t k = children(d, (int)i + 1, &c, &pair);
-    for (size_t j = 0; j < k && !shared; j++)
-      shared = c[j] <= (int)i + 1;
-  }
-  if (!shared) {
-    uint8_t *parents = hd__calloc(n + 1, 1);
-    if (parents == NULL)
-      return HD_ENOMEM;
-    for (size_t i = 0; i < n && !shared; i++) {
-      int *c, pair;
-      size_t k = children(d, (int)i + 1, &c, &pair);
-      for (size_t j = 0; j < k && !shared; j++)
-        shared = parents[c[j]]++ > 0;
-    }
-    hd__free(parents);
-    if (!shared)
-      return HD_OK;
-  }
   /* Expanded sizes by depth-first search, with a stack of (node, next
      child) and states 0 new, 1 open, 2 done. */
   uint64_t limit =
       100 * (uint64_t)n > MAX_EXPANDED ? 100 * (uint64_t)n : MAX_EXPANDED;
   uint64_t *size = hd__calloc(n + 1, sizeof(uint64_t));
   uint8_t *state = hd__calloc(n + 1, 1);
-  int(*stack)[2] = hd__calloc(n + 1, sizeof(*stack));
+  uint32_t(*stack)[2] = hd__calloc(n + 1, sizeof(*stack));
   int rc = size && state && stack ? HD_OK : HD_ENOMEM;
   size_t top = 0;
   if (rc == HD_OK) {
-    stack[top][0] = 1;
+    stack[top][0] = t->root;
     stack[top++][1] = 0;
-    state[1] = 1;
-    size[1] = 1;
+    state[t->root] = 1;
+    size[t->root] = 1;
   }
   while (rc == HD_OK && top > 0) {
-    int id = stack[top - 1][0];
-    int *c, pair;
-    size_t k = children(d, id, &c, &pair);
-    size_t j = (size_t)stack[top - 1][1];
+    uint32_t id = stack[top - 1][0];
+    const hd__ynode *node = hd__ytree_node(t, id);
+    uint32_t k = node->type == YAML_MAPPING_NODE    ? 2 * node->count
+                 : node->type == YAML_SEQUENCE_NODE ? node->count
+                                                    : 0;
+    uint32_t j = stack[top - 1][1];
     if (j == k) {
       state[id] = 2;
       top--;
       if (top > 0) {
-        int parent = stack[top - 1][0];
+        uint32_t parent = stack[top - 1][0];
         size[parent] += size[id];
         if (size[parent] > limit)
           size[parent] = limit + 1;
@@ -154,12 +121,9 @@ static int check_aliases(hd__wf_loader *L) {
       continue;
     }
     stack[top - 1][1]++;
-    int ch = pair ? (j % 2 == 0 ? ((yaml_node_pair_t *)c)[j / 2].key
-                                : ((yaml_node_pair_t *)c)[j / 2].value)
-                  : c[j];
+    uint32_t ch = t->kids[node->first + j];
     if (state[ch] == 1) {
-      yaml_node_t *node = yaml_document_get_node(d, ch);
-      hd__wf_report(L, HD_ESCHEMA, &node->start_mark,
+      hd__wf_report(L, HD_ESCHEMA, hd__ytree_node(t, ch),
                     "an alias refers to a node that holds it: the document "
                     "would be infinite");
       rc = HD_ESCHEMA;
@@ -174,7 +138,7 @@ static int check_aliases(hd__wf_loader *L) {
       stack[top++][1] = 0;
     }
   }
-  if (rc == HD_OK && size[1] > limit) {
+  if (rc == HD_OK && size[t->root] > limit) {
     hd__wf_report(L, HD_ESCHEMA, NULL,
                   "aliases expand this document to more than %llu nodes",
                   (unsigned long long)limit);
@@ -237,9 +201,11 @@ static void report_cyaml(hd__wf_loader *L, cyaml_err_t err, hd__buf *text) {
     if (strncmp(first, "Load: ", 6) == 0)
       first += 6;
   }
-  yaml_mark_t m = {0, (size_t)(line > 0 ? line - 1 : 0),
-                   (size_t)(col > 0 ? col - 1 : 0)};
-  hd__wf_report(L, HD_ESCHEMA, line > 0 ? &m : NULL, "%s",
+  hd__ynode at;
+  memset(&at, 0, sizeof(at));
+  at.line = (uint32_t)(line > 0 ? line - 1 : 0);
+  at.column = (uint32_t)(col > 0 ? col - 1 : 0);
+  hd__wf_report(L, HD_ESCHEMA, line > 0 ? &at : NULL, "%s",
                 first != NULL && first[0] ? first : cyaml_strerror(err));
 }
 
@@ -258,7 +224,7 @@ static const char *closest_backend(const char *name) {
   return best;
 }
 
-static void read_backend(hd__wf_loader *L, yaml_node_t *v, const char *typed) {
+static void read_backend(hd__wf_loader *L, hd__ynode *v, const char *typed) {
   const char *b =
       typed != NULL ? typed : hd__wf_string(L, v, "backend", "the workflow");
   if (b == NULL)
@@ -269,11 +235,10 @@ static void read_backend(hd__wf_loader *L, yaml_node_t *v, const char *typed) {
       hd__buf_appendf(&names, "%s%s", i ? ", " : "", hd_backend_at(i)->name);
     const char *s = closest_backend(b);
     if (s != NULL)
-      hd__wf_report(L, HD_ESCHEMA, &v->start_mark,
+      hd__wf_report(L, HD_ESCHEMA, v,
                     "unknown backend '%s'; did you mean '%s'?", b, s);
     else
-      hd__wf_report(L, HD_ESCHEMA, &v->start_mark,
-                    "unknown backend '%s' (available: %s)", b,
+      hd__wf_report(L, HD_ESCHEMA, v, "unknown backend '%s' (available: %s)", b,
                     names.data ? names.data : "");
     hd__buf_cleanup(&names);
     return;
@@ -283,7 +248,7 @@ static void read_backend(hd__wf_loader *L, yaml_node_t *v, const char *typed) {
 }
 
 /* [user@]host[:port] */
-static void read_host_string(hd__wf_loader *L, yaml_node_t *v,
+static void read_host_string(hd__wf_loader *L, hd__ynode *v,
                              hd_workflow_host *h) {
   const char *s = hd__wf_scalar(v);
   const char *at = strchr(s, '@');
@@ -291,7 +256,7 @@ static void read_host_string(hd__wf_loader *L, yaml_node_t *v,
   const char *colon = strrchr(host, ':');
   size_t hlen = colon ? (size_t)(colon - host) : strlen(host);
   if ((at != NULL && at == s) || hlen == 0 || strchr(host, '@') != NULL) {
-    hd__wf_report(L, HD_ESCHEMA, &v->start_mark,
+    hd__wf_report(L, HD_ESCHEMA, v,
                   "host '%s' must be written [user@]host[:port]", s);
     return;
   }
@@ -299,7 +264,7 @@ static void read_host_string(hd__wf_loader *L, yaml_node_t *v,
     long long port;
     const char *why;
     if (hd__parse_int(colon + 1, 1, 65535, &port, &why) != HD_OK) {
-      hd__wf_report(L, HD_ESCHEMA, &v->start_mark,
+      hd__wf_report(L, HD_ESCHEMA, v,
                     "the port of host '%s' must be a number from 1 to 65535",
                     s);
       return;
@@ -324,15 +289,15 @@ static void read_host_string(hd__wf_loader *L, yaml_node_t *v,
   h->user = user;
 }
 
-static void read_host_map(hd__wf_loader *L, yaml_node_t *v, hd_workflow_host *h,
+static void read_host_map(hd__wf_loader *L, hd__ynode *v, hd_workflow_host *h,
                           size_t i) {
   char what[32];
   snprintf(what, sizeof(what), "host %zu", i + 1);
   hd__wf_check_keys(L, v, hd__wf_host_keys, what);
-  yaml_node_t *host = hd__wf_get(L, v, "host");
+  hd__ynode *host = hd__wf_get(L, v, "host");
   if (host == NULL) {
     if (!hd__wf_misspelled(L, v, hd__wf_host_keys, "host"))
-      hd__wf_report(L, HD_ESCHEMA, &v->start_mark, "%s has no 'host'", what);
+      hd__wf_report(L, HD_ESCHEMA, v, "%s has no 'host'", what);
     return;
   }
   const char *name = hd__wf_string(L, host, "host", what);
@@ -350,31 +315,29 @@ static void read_host_map(hd__wf_loader *L, yaml_node_t *v, hd_workflow_host *h,
     L->status = HD_ENOMEM;
 }
 
-static void read_hosts(hd__wf_loader *L, yaml_node_t *v) {
+static void read_hosts(hd__wf_loader *L, hd__ynode *v) {
   if (v == NULL)
     return;
   if (v->type != YAML_SEQUENCE_NODE) {
-    hd__wf_report(L, HD_ESCHEMA, &v->start_mark,
-                  "'hosts' must be a list of hosts, not %s",
+    hd__wf_report(L, HD_ESCHEMA, v, "'hosts' must be a list of hosts, not %s",
                   hd__wf_type_name(v));
     return;
   }
   hd_workflow *wf = L->wf;
-  size_t n =
-      (size_t)(v->data.sequence.items.top - v->data.sequence.items.start);
+  size_t n = (size_t)v->count;
   if ((wf->hosts = hd__calloc(n + 1, sizeof(hd_workflow_host))) == NULL) {
     L->status = HD_ENOMEM;
     return;
   }
   for (size_t i = 0; i < n; i++) {
-    yaml_node_t *h = hd__wf_node(L, v->data.sequence.items.start[i]);
+    hd__ynode *h = hd__wf_item(L, v, i);
     hd_workflow_host *out = &wf->hosts[wf->nhosts];
     if (hd__wf_is_string(h))
       read_host_string(L, h, out);
     else if (h->type == YAML_MAPPING_NODE)
       read_host_map(L, h, out, i);
     else
-      hd__wf_report(L, HD_ESCHEMA, &h->start_mark,
+      hd__wf_report(L, HD_ESCHEMA, h,
                     "a host must be [user@]host[:port] or a mapping with "
                     "'host', not %s",
                     hd__wf_type_name(h));
@@ -435,8 +398,7 @@ static int read_text(const char *path, hd__buf *text, int *err) {
 }
 
 static void file_clear(hd__wf_file *f) {
-  if (f->have_doc)
-    yaml_document_delete(&f->doc);
+  hd__ytree_free(&f->tree);
   hd__wf_defaults_clear(&f->defaults);
   hd__free(f->path);
   hd__free(f->dir);
@@ -454,7 +416,7 @@ static int remember_file(hd_workflow *wf, const char *path) {
   return HD_OK;
 }
 
-static int include_one(hd__wf_loader *L, yaml_node_t *s, void *ctx) {
+static int include_one(hd__wf_loader *L, hd__ynode *s, void *ctx) {
   (void)ctx;
   hd__wf_file *parent = L->file;
   int depth = 0;
@@ -463,7 +425,7 @@ static int include_one(hd__wf_loader *L, yaml_node_t *s, void *ctx) {
   hd__wf_file f;
   memset(&f, 0, sizeof(f));
   f.parent = parent;
-  f.include_mark = &s->start_mark;
+  f.include_at = s;
   if ((f.path = hd__wf_resolve(L, hd__wf_scalar(s), 0)) == NULL ||
       (f.dir = dir_of(f.path)) == NULL ||
       hd__wf_defaults_copy(&f.defaults, &parent->defaults) != HD_OK) {
@@ -473,8 +435,8 @@ static int include_one(hd__wf_loader *L, yaml_node_t *s, void *ctx) {
   }
   char real[PATH_MAX];
   if (realpath(f.path, real) == NULL) {
-    hd__wf_report(L, HD_EIO, &s->start_mark, "cannot include '%s': %s",
-                  hd__wf_scalar(s), strerror(errno));
+    hd__wf_report(L, HD_EIO, s, "cannot include '%s': %s", hd__wf_scalar(s),
+                  strerror(errno));
     file_clear(&f);
     return 0;
   }
@@ -489,9 +451,8 @@ static int include_one(hd__wf_loader *L, yaml_node_t *s, void *ctx) {
       if (q == p)
         break;
     }
-    hd__wf_report(L, HD_ESCHEMA, &s->start_mark,
-                  "include cycle: %s includes itself (%s)", f.path,
-                  chain.data ? chain.data : "");
+    hd__wf_report(L, HD_ESCHEMA, s, "include cycle: %s includes itself (%s)",
+                  f.path, chain.data ? chain.data : "");
     hd__buf_cleanup(&chain);
     file_clear(&f);
     return 0;
@@ -502,8 +463,8 @@ static int include_one(hd__wf_loader *L, yaml_node_t *s, void *ctx) {
     return 0;
   }
   if (depth >= MAX_INCLUDE_DEPTH) {
-    hd__wf_report(L, HD_ESCHEMA, &s->start_mark,
-                  "includes nest more than %d deep", MAX_INCLUDE_DEPTH);
+    hd__wf_report(L, HD_ESCHEMA, s, "includes nest more than %d deep",
+                  MAX_INCLUDE_DEPTH);
     file_clear(&f);
     return 0;
   }
@@ -518,11 +479,10 @@ static int include_one(hd__wf_loader *L, yaml_node_t *s, void *ctx) {
   int err;
   int rc = read_text(f.path, &text, &err);
   if (rc == HD_EIO)
-    hd__wf_report(L, HD_EIO, &s->start_mark, "cannot read '%s': %s", f.path,
-                  strerror(err));
+    hd__wf_report(L, HD_EIO, s, "cannot read '%s': %s", f.path, strerror(err));
   else if (rc == HD_ETOOBIG)
-    hd__wf_report(L, HD_ESCHEMA, &s->start_mark, "'%s' is larger than %u MiB",
-                  f.path, MAX_FILE_SIZE >> 20);
+    hd__wf_report(L, HD_ESCHEMA, s, "'%s' is larger than %u MiB", f.path,
+                  MAX_FILE_SIZE >> 20);
   else if (rc != HD_OK)
     L->status = rc;
   else {
@@ -540,7 +500,7 @@ static void read_top(hd__wf_loader *L, hd__wf_file *f,
                      const struct hd__wf_doc *typed) {
   hd_workflow *wf = L->wf;
   int main_file = f->parent == NULL;
-  yaml_node_t *root = yaml_document_get_root_node(&f->doc);
+  hd__ynode *root = hd__ytree_node(&f->tree, f->tree.root);
   if (root == NULL || hd__wf_is_null(root)) {
     if (main_file)
       hd__wf_report(L, HD_ESCHEMA, NULL,
@@ -551,7 +511,7 @@ static void read_top(hd__wf_loader *L, hd__wf_file *f,
     return;
   }
   if (root->type != YAML_MAPPING_NODE) {
-    hd__wf_report(L, HD_ESCHEMA, &root->start_mark,
+    hd__wf_report(L, HD_ESCHEMA, root,
                   "a workflow must be a mapping with a 'tasks' list, not %s",
                   hd__wf_type_name(root));
     return;
@@ -561,9 +521,9 @@ static void read_top(hd__wf_loader *L, hd__wf_file *f,
   static const char *const main_only[] = {"backend", "jobs", "workdir",
                                           "hosts"};
   for (size_t i = 0; !main_file && i < 4; i++) {
-    yaml_node_t *k = hd__wf_key_node(L, root, main_only[i]);
+    hd__ynode *k = hd__wf_key_node(L, root, main_only[i]);
     if (k != NULL)
-      hd__wf_report(L, HD_ESCHEMA, &k->start_mark,
+      hd__wf_report(L, HD_ESCHEMA, k,
                     "'%s' can only be set in the main workflow file, not in "
                     "an included one",
                     main_only[i]);
@@ -577,18 +537,17 @@ static void read_top(hd__wf_loader *L, hd__wf_file *f,
        (desc != NULL && (wf->description = hd__strdup(desc)) == NULL)))
     L->status = HD_ENOMEM;
   if (main_file) {
-    yaml_node_t *b = hd__wf_get(L, root, "backend");
+    hd__ynode *b = hd__wf_get(L, root, "backend");
     if (b != NULL)
       read_backend(L, b, typed ? typed->backend : NULL);
     long long jobs;
     if (hd__wf_int(L, hd__wf_get(L, root, "jobs"), "jobs", what, 1, 1024,
                    &jobs))
       wf->jobs = (unsigned)jobs;
-    yaml_node_t *wd = hd__wf_get(L, root, "workdir");
+    hd__ynode *wd = hd__wf_get(L, root, "workdir");
     const char *w = hd__wf_string(L, wd, "workdir", what);
     if (w != NULL && w[0] == '\0')
-      hd__wf_report(L, HD_ESCHEMA, &wd->start_mark,
-                    "'workdir' of the workflow is empty");
+      hd__wf_report(L, HD_ESCHEMA, wd, "'workdir' of the workflow is empty");
     else if (w != NULL) {
       if ((wf->workdir = hd__wf_resolve(L, w, 0)) == NULL ||
           (f->defaults.workdir = hd__wf_resolve(L, w, 1)) == NULL)
@@ -602,27 +561,23 @@ static void read_top(hd__wf_loader *L, hd__wf_file *f,
   hd__wf_strings(L, hd__wf_get(L, root, "include"), "include", what,
                  include_one, NULL);
 
-  yaml_node_t *tasks = hd__wf_get(L, root, "tasks");
+  hd__ynode *tasks = hd__wf_get(L, root, "tasks");
   if (tasks == NULL) {
     if (main_file && hd__wf_get(L, root, "include") == NULL &&
         !hd__wf_misspelled(L, root, hd__wf_top_keys, "tasks"))
-      hd__wf_report(L, HD_ESCHEMA, &root->start_mark,
-                    "the workflow has no 'tasks'");
+      hd__wf_report(L, HD_ESCHEMA, root, "the workflow has no 'tasks'");
     return;
   }
   if (tasks->type != YAML_SEQUENCE_NODE) {
-    hd__wf_report(L, HD_ESCHEMA, &tasks->start_mark,
+    hd__wf_report(L, HD_ESCHEMA, tasks,
                   "'tasks' must be a list of tasks, not %s",
                   hd__wf_type_name(tasks));
     L->graph_unsafe = 1;
     return;
   }
-  size_t n = (size_t)(tasks->data.sequence.items.top -
-                      tasks->data.sequence.items.start);
-  int use_typed = typed != NULL && typed->tasks_count == n;
+  size_t n = (size_t)tasks->count;
   for (size_t i = 0; i < n && L->status != HD_ENOMEM; i++)
-    hd__wf_task(L, hd__wf_node(L, tasks->data.sequence.items.start[i]), i,
-                use_typed ? &typed->tasks[i] : NULL);
+    hd__wf_task(L, hd__wf_item(L, tasks, (uint32_t)i), i);
 }
 
 static void load_file(hd__wf_loader *L, hd__wf_file *f, const char *text,
@@ -632,7 +587,7 @@ static void load_file(hd__wf_loader *L, hd__wf_file *f, const char *text,
     L->graph_unsafe = 1;
     return;
   }
-  yaml_node_t *root = yaml_document_get_root_node(&f->doc);
+  hd__ynode *root = hd__ytree_node(&f->tree, f->tree.root);
   struct hd__wf_doc *typed = NULL;
   cyaml_capture log = {{0}};
   cyaml_config_t cfg = cyaml_cfg(&log);

@@ -6,46 +6,12 @@
                          member, 0, CYAML_UNLIMITED)
 #define SKIP(key) CYAML_FIELD_IGNORE(key, CYAML_FLAG_OPTIONAL)
 
-static const cyaml_schema_field_t task_fields[] = {
-    CYAML_FIELD_STRING_PTR("name", CYAML_FLAG_POINTER, struct hd__wf_task, name,
-                           1, CYAML_UNLIMITED),
-    STR("description", struct hd__wf_task, description),
-    STR("run", struct hd__wf_task, run),
-    STR("fn", struct hd__wf_task, fn),
-    STR("stdin", struct hd__wf_task, stdin_task),
-    STR("workdir", struct hd__wf_task, workdir),
-    SKIP("argv"),
-    SKIP("after"),
-    SKIP("params"),
-    SKIP("map"),
-    SKIP("product"),
-    SKIP("inputs"),
-    SKIP("outputs"),
-    SKIP("env"),
-    SKIP("retries"),
-    SKIP("retry_delay"),
-    SKIP("timeout"),
-    SKIP("cpus"),
-    SKIP("mem"),
-    SKIP("priority"),
-    SKIP("cost"),
-    SKIP("cache"),
-    SKIP("allow_failure"),
-    CYAML_FIELD_END,
-};
-
-static const cyaml_schema_value_t task_schema = {
-    CYAML_VALUE_MAPPING(CYAML_FLAG_DEFAULT, struct hd__wf_task, task_fields),
-};
-
 static const cyaml_schema_field_t doc_fields[] = {
     STR("name", struct hd__wf_doc, name),
     STR("description", struct hd__wf_doc, description),
     STR("backend", struct hd__wf_doc, backend),
     STR("workdir", struct hd__wf_doc, workdir),
-    CYAML_FIELD_SEQUENCE("tasks", CYAML_FLAG_POINTER | CYAML_FLAG_OPTIONAL,
-                         struct hd__wf_doc, tasks, &task_schema, 0,
-                         CYAML_UNLIMITED),
+    SKIP("tasks"),
     SKIP("defaults"),
     SKIP("jobs"),
     SKIP("plugins"),

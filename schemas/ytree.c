@@ -1,0 +1,224 @@
+/* Building the compact tree from libyaml's events. */
+#include <string.h>
+
+#include "ytree.h"
+
+typedef struct builder {
+  hd__ytree *t;
+  uint32_t *scratch; /* children of the open collections, in order */
+  size_t nscratch, capscratch;
+  struct open {
+    uint32_t id;
+    size_t from; /* its children start at scratch[from] */
+    size_t start_index;
+  } * open;
+  size_t nopen, capopen;
+  hd__strmap anchors; /* anchor -> node id */
+} builder;
+
+static int push_u32(uint32_t **a, size_t *n, size_t *cap, uint32_t v) {
+  if (hd__grow((void **)a, cap, *n + 1, sizeof(uint32_t)))
+    return HD_ENOMEM;
+  (*a)[(*n)++] = v;
+  return HD_OK;
+}
+
+/* A new node, and its place as a child of the open collection (or as the
+ * root). */
+static int add_node(builder *b, uint8_t type, const yaml_event_t *e,
+                    uint32_t *id) {
+  hd__ytree *t = b->t;
+  if (t->count >= UINT32_MAX - 1)
+    return HD_ETOOBIG;
+  if (hd__grow((void **)&t->nodes, &t->cap, t->count + 1, sizeof(hd__ynode)))
+    return HD_ENOMEM;
+  hd__ynode *n = &t->nodes[t->count];
+  memset(n, 0, sizeof(*n));
+  n->type = type;
+  n->line = (uint32_t)e->start_mark.line;
+  n->column = (uint32_t)e->start_mark.column;
+  n->span = (uint32_t)(e->end_mark.index - e->start_mark.index);
+  n->multiline = e->end_mark.line != e->start_mark.line;
+  *id = (uint32_t)++t->count;
+  return HD_OK;
+}
+
+static int add_child(builder *b, uint32_t id) {
+  if (b->nopen == 0) {
+    b->t->root = id;
+    return HD_OK;
+  }
+  return push_u32(&b->scratch, &b->nscratch, &b->capscratch, id);
+}
+
+static int remember_anchor(builder *b, const yaml_char_t *anchor, uint32_t id) {
+  if (anchor == NULL)
+    return HD_OK;
+  return hd__strmap_put(&b->anchors, (const char *)anchor, id);
+}
+
+static int on_scalar(builder *b, const yaml_event_t *e) {
+  hd__ytree *t = b->t;
+  uint32_t id;
+  size_t len = e->data.scalar.length;
+  int rc = add_node(b, YAML_SCALAR_NODE, e, &id);
+  if (rc == HD_OK &&
+      hd__grow((void **)&t->text, &t->captext, t->len + len + 1, 1))
+    rc = HD_ENOMEM;
+  if (rc != HD_OK)
+    return rc;
+  hd__ynode *n = &t->nodes[id - 1];
+  n->style = (uint8_t)e->data.scalar.style;
+  n->first = (uint32_t)t->len; /* an offset until the text stops moving */
+  n->count = (uint32_t)len;
+  memcpy(t->text + t->len, e->data.scalar.value, len);
+  t->text[t->len + len] = '\0';
+  t->len += len + 1;
+  if ((rc = remember_anchor(b, e->data.scalar.anchor, id)) != HD_OK)
+    return rc;
+  return add_child(b, id);
+}
+
+static int on_start(builder *b, const yaml_event_t *e, uint8_t type,
+                    const yaml_char_t *anchor) {
+  uint32_t id;
+  int rc = add_node(b, type, e, &id);
+  if (rc == HD_OK)
+    rc = remember_anchor(b, anchor, id);
+  if (rc == HD_OK)
+    rc = add_child(b, id);
+  if (rc == HD_OK &&
+      hd__grow((void **)&b->open, &b->capopen, b->nopen + 1, sizeof(*b->open)))
+    rc = HD_ENOMEM;
+  if (rc == HD_OK)
+    b->open[b->nopen++] = (struct open){id, b->nscratch, e->start_mark.index};
+  return rc;
+}
+
+static int on_end(builder *b, const yaml_event_t *e) {
+  hd__ytree *t = b->t;
+  struct open o = b->open[--b->nopen];
+  size_t n = b->nscratch - o.from;
+  if (hd__grow((void **)&t->kids, &t->capkids, t->nkids + n + 1,
+               sizeof(uint32_t)))
+    return HD_ENOMEM;
+  hd__ynode *node = &t->nodes[o.id - 1];
+  node->first = (uint32_t)t->nkids;
+  node->count = (uint32_t)(node->type == YAML_MAPPING_NODE ? n / 2 : n);
+  node->span = (uint32_t)(e->end_mark.index - o.start_index);
+  node->multiline = e->end_mark.line != node->line;
+  memcpy(t->kids + t->nkids, b->scratch + o.from, n * sizeof(uint32_t));
+  t->nkids += n;
+  b->nscratch = o.from;
+  return HD_OK;
+}
+
+static void set_error(hd__yerror *err, const yaml_parser_t *p) {
+  err->problem = p->problem;
+  err->context = p->context;
+  err->problem_mark = p->problem_mark;
+  err->context_mark = p->context_mark;
+  err->nomem = p->error == YAML_MEMORY_ERROR;
+}
+
+int hd__ytree_parse(hd__ytree *t, const char *text, size_t len,
+                    hd__yerror *err) {
+  memset(t, 0, sizeof(*t));
+  memset(err, 0, sizeof(*err));
+  t->extra_line = t->extra_column = -1;
+  builder b;
+  memset(&b, 0, sizeof(b));
+  b.t = t;
+  /* Room for a typical document at once (about a node per 8 bytes), so
+     that large ones are not copied again and again while they grow. */
+  size_t guess = len / 8 + 16;
+  if (hd__grow((void **)&t->nodes, &t->cap, guess, sizeof(hd__ynode)) ||
+      hd__grow((void **)&t->kids, &t->capkids, guess, sizeof(uint32_t)) ||
+      hd__grow((void **)&t->text, &t->captext, len / 2 + 16, 1)) {
+    hd__ytree_free(t);
+    return HD_ENOMEM;
+  }
+  yaml_parser_t p;
+  if (!yaml_parser_initialize(&p))
+    return HD_ENOMEM;
+  yaml_parser_set_input_string(&p, (const unsigned char *)text, len);
+  int rc = HD_OK, docs = 0, done = 0;
+  while (rc == HD_OK && !done) {
+    yaml_event_t e;
+    if (!yaml_parser_parse(&p, &e)) {
+      set_error(err, &p);
+      rc = err->nomem ? HD_ENOMEM : HD_ESYNTAX;
+      break;
+    }
+    switch (e.type) {
+    case YAML_STREAM_END_EVENT:
+      done = 1;
+      break;
+    case YAML_DOCUMENT_START_EVENT:
+      if (++docs > 1) {
+        /* One document per file: note where the second starts, and stop
+           (unless it is empty, which is harmless). */
+        yaml_event_t next;
+        if (yaml_parser_parse(&p, &next)) {
+          if (next.type != YAML_DOCUMENT_END_EVENT) {
+            t->extra_line = (int)next.start_mark.line;
+            t->extra_column = (int)next.start_mark.column;
+          }
+          yaml_event_delete(&next);
+        }
+        done = 1;
+      }
+      break;
+    case YAML_SCALAR_EVENT:
+      rc = on_scalar(&b, &e);
+      break;
+    case YAML_SEQUENCE_START_EVENT:
+      rc = on_start(&b, &e, YAML_SEQUENCE_NODE, e.data.sequence_start.anchor);
+      break;
+    case YAML_MAPPING_START_EVENT:
+      rc = on_start(&b, &e, YAML_MAPPING_NODE, e.data.mapping_start.anchor);
+      break;
+    case YAML_SEQUENCE_END_EVENT:
+    case YAML_MAPPING_END_EVENT:
+      rc = on_end(&b, &e);
+      break;
+    case YAML_ALIAS_EVENT: {
+      size_t id;
+      if (!hd__strmap_get(&b.anchors, (const char *)e.data.alias.anchor, &id)) {
+        err->problem = "found an alias to an anchor that is not defined";
+        err->context = NULL;
+        err->problem_mark = e.start_mark;
+        rc = HD_ESYNTAX;
+      } else {
+        rc = add_child(&b, (uint32_t)id);
+      }
+      break;
+    }
+    default:
+      break;
+    }
+    yaml_event_delete(&e);
+  }
+  yaml_parser_delete(&p);
+  hd__free(b.scratch);
+  hd__free(b.open);
+  hd__strmap_cleanup(&b.anchors);
+  if (rc != HD_OK) {
+    hd__ytree_free(t);
+    t->extra_line = t->extra_column = -1;
+    return rc;
+  }
+  for (size_t i = 0; i < t->count; i++)
+    if (t->nodes[i].type == YAML_SCALAR_NODE) {
+      t->nodes[i].value = t->text + t->nodes[i].first;
+      t->nodes[i].first = 0;
+    }
+  return HD_OK;
+}
+
+void hd__ytree_free(hd__ytree *t) {
+  hd__free(t->nodes);
+  hd__free(t->kids);
+  hd__free(t->text);
+  memset(t, 0, sizeof(*t));
+}
