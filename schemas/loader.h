@@ -107,6 +107,14 @@ HD__INTERNAL int hd__wf_later(const hd__ynode *a, const hd__ynode *b);
 HD__INTERNAL void hd__wf_check_keys(hd__wf_loader *L, hd__ynode *map,
                                     const char *const *keys, const char *what);
 
+/* Find the known keys of a mapping: key_out[i] and val_out[i] receive the
+ * key and value nodes of keys[i] (left NULL when absent). Returns nonzero
+ * when the mapping also holds unknown, repeated or odd keys, which
+ * hd__wf_check_keys() then reports. */
+HD__INTERNAL int hd__wf_fields(hd__wf_loader *L, hd__ynode *map,
+                               const char *const *keys, hd__ynode **key_out,
+                               hd__ynode **val_out);
+
 /* Whether an unknown key of map looks like a misspelling of want. */
 HD__INTERNAL int hd__wf_misspelled(hd__wf_loader *L, hd__ynode *map,
                                    const char *const *keys, const char *want);

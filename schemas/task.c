@@ -12,6 +12,8 @@ typedef struct task_ctx {
   const char *what;
   hd__tstrs *list; /* where strings() puts its strings */
   int unchecked;   /* a param or list was wrong: skip template checks */
+  hd__ynode *key[HD__TK_COUNT]; /* each field's key and value, or NULL */
+  hd__ynode *val[HD__TK_COUNT];
 } task_ctx;
 
 static int add_after(hd__wf_loader *L, hd__ynode *s, void *ctx) {
@@ -33,17 +35,18 @@ static int add_tstr(hd__wf_loader *L, hd__ynode *s, void *ctx) {
 
 /* Which of run, argv and fn the task has; reports none or several. */
 static hd__ynode *pick_kind(hd__wf_loader *L, hd__ynode *t, const char *what,
-                            hd_node_kind *kind) {
+                            const task_ctx *c, hd_node_kind *kind) {
   static const char *const names[] = {"run", "argv", "fn"};
+  static const int index[] = {HD__TK_RUN, HD__TK_ARGV, HD__TK_FN};
   static const hd_node_kind kinds[] = {HD_NODE_CMD, HD_NODE_ARGV, HD_NODE_FN};
   hd__ynode *found = NULL, *keys[3];
   int count = 0;
   for (int k = 0; k < 3; k++) {
-    keys[k] = hd__wf_key_node(L, t, names[k]);
+    keys[k] = c->key[index[k]];
     if (keys[k] != NULL) {
       count++;
       if (found == NULL) {
-        found = hd__wf_get(L, t, names[k]);
+        found = c->val[index[k]];
         *kind = kinds[k];
       }
     }
@@ -276,7 +279,7 @@ static void set_env(hd__wf_loader *L, hd_node *n, const hd__tstr *e) {
 }
 
 /* Settings: the task's own, else the file's defaults. */
-static void read_settings(hd__wf_loader *L, hd__ynode *t, task_ctx *c) {
+static void read_settings(hd__wf_loader *L, task_ctx *c) {
   const hd__wf_defaults *d = &L->file->defaults;
   const char *what = c->what;
   hd_node *n = c->n;
@@ -284,59 +287,56 @@ static void read_settings(hd__wf_loader *L, hd__ynode *t, task_ctx *c) {
   double x;
   uint64_t u;
   int b;
-  if (hd__wf_int(L, hd__wf_get(L, t, "retries"), "retries", what, 0, 1000000,
-                 &i)) {
+  if (hd__wf_int(L, c->val[HD__TK_RETRIES], "retries", what, 0, 1000000, &i)) {
     if (n)
       hd_node_set_retries(n, (unsigned)i);
   } else if (n && (d->set & HD__D_RETRIES)) {
     hd_node_set_retries(n, d->retries);
   }
-  if (hd__wf_duration(L, hd__wf_get(L, t, "retry_delay"), "retry_delay", what,
-                      &x)) {
+  if (hd__wf_duration(L, c->val[HD__TK_RETRY_DELAY], "retry_delay", what, &x)) {
     if (n)
       hd_node_set_retry_delay(n, x);
   } else if (n && (d->set & HD__D_RETRY_DELAY)) {
     hd_node_set_retry_delay(n, d->retry_delay);
   }
-  if (hd__wf_duration(L, hd__wf_get(L, t, "timeout"), "timeout", what, &x)) {
+  if (hd__wf_duration(L, c->val[HD__TK_TIMEOUT], "timeout", what, &x)) {
     if (n)
       hd_node_set_timeout(n, x);
   } else if (n && (d->set & HD__D_TIMEOUT)) {
     hd_node_set_timeout(n, d->timeout);
   }
-  if (hd__wf_int(L, hd__wf_get(L, t, "cpus"), "cpus", what, 1, 65535, &i)) {
+  if (hd__wf_int(L, c->val[HD__TK_CPUS], "cpus", what, 1, 65535, &i)) {
     if (n)
       hd_node_set_cpus(n, (unsigned)i);
   } else if (n && (d->set & HD__D_CPUS)) {
     hd_node_set_cpus(n, d->cpus);
   }
-  if (hd__wf_size(L, hd__wf_get(L, t, "mem"), "mem", what, &u)) {
+  if (hd__wf_size(L, c->val[HD__TK_MEM], "mem", what, &u)) {
     if (n)
       hd_node_set_mem(n, u);
   } else if (n && (d->set & HD__D_MEM)) {
     hd_node_set_mem(n, d->mem);
   }
-  if (hd__wf_int(L, hd__wf_get(L, t, "priority"), "priority", what, -1000000000,
+  if (hd__wf_int(L, c->val[HD__TK_PRIORITY], "priority", what, -1000000000,
                  1000000000, &i)) {
     if (n)
       hd_node_set_priority(n, (int)i);
   } else if (n && (d->set & HD__D_PRIORITY)) {
     hd_node_set_priority(n, d->priority);
   }
-  if (hd__wf_number(L, hd__wf_get(L, t, "cost"), "cost", what, &x)) {
+  if (hd__wf_number(L, c->val[HD__TK_COST], "cost", what, &x)) {
     if (n)
       hd_node_set_cost(n, x);
   } else if (n && (d->set & HD__D_COST)) {
     hd_node_set_cost(n, d->cost);
   }
-  if (hd__wf_bool(L, hd__wf_get(L, t, "cache"), "cache", what, &b)) {
+  if (hd__wf_bool(L, c->val[HD__TK_CACHE], "cache", what, &b)) {
     if (n)
       hd_node_set_cache(n, b);
   } else if (n && (d->set & HD__D_CACHE)) {
     hd_node_set_cache(n, d->cache);
   }
-  if (hd__wf_bool(L, hd__wf_get(L, t, "allow_failure"), "allow_failure", what,
-                  &b)) {
+  if (hd__wf_bool(L, c->val[HD__TK_ALLOW_FAILURE], "allow_failure", what, &b)) {
     if (n)
       hd_node_set_allow_failure(n, b);
   } else if (n && (d->set & HD__D_ALLOW_FAILURE)) {
@@ -345,18 +345,17 @@ static void read_settings(hd__wf_loader *L, hd__ynode *t, task_ctx *c) {
 }
 
 /* env and workdir: for run and argv tasks. */
-static void read_process(hd__wf_loader *L, hd__ynode *t, task_ctx *c,
-                         hd_node_kind kind) {
+static void read_process(hd__wf_loader *L, task_ctx *c, hd_node_kind kind) {
   const hd__wf_defaults *d = &L->file->defaults;
-  hd__ynode *env = hd__wf_get(L, t, "env"), *wd = hd__wf_get(L, t, "workdir");
+  hd__ynode *env = c->val[HD__TK_ENV], *wd = c->val[HD__TK_WORKDIR];
   if (kind == HD_NODE_FN) {
     if (env != NULL)
-      hd__wf_report(L, HD_ESCHEMA, hd__wf_key_node(L, t, "env"),
+      hd__wf_report(L, HD_ESCHEMA, c->key[HD__TK_ENV],
                     "%s calls a function, which runs inside hodos: 'env' is "
                     "for 'run' and 'argv' tasks",
                     c->what);
     if (wd != NULL)
-      hd__wf_report(L, HD_ESCHEMA, hd__wf_key_node(L, t, "workdir"),
+      hd__wf_report(L, HD_ESCHEMA, c->key[HD__TK_WORKDIR],
                     "%s calls a function, which runs inside hodos: 'workdir' "
                     "is for 'run' and 'argv' tasks",
                     c->what);
@@ -402,13 +401,19 @@ void hd__wf_task(hd__wf_loader *L, hd__ynode *t, size_t index) {
     L->graph_unsafe = 1;
     return;
   }
-  hd__ynode *name = hd__wf_get(L, t, "name");
+  task_ctx c;
+  memset(&c, 0, sizeof(c));
+  c.L = L;
+  c.what = what;
+  int odd = hd__wf_fields(L, t, hd__wf_task_keys, c.key, c.val);
+  hd__ynode *name = c.val[HD__TK_NAME];
   const char *tname = NULL;
   if (name != NULL && hd__wf_is_string(name)) {
     tname = hd__wf_scalar(name);
     snprintf(what, sizeof(what), "task '%.60s'", tname);
   }
-  hd__wf_check_keys(L, t, hd__wf_task_keys, what);
+  if (odd)
+    hd__wf_check_keys(L, t, hd__wf_task_keys, what);
   if (name == NULL) {
     if (!hd__wf_misspelled(L, t, hd__wf_task_keys, "name"))
       hd__wf_report(L, HD_ESCHEMA, t, "%s has no 'name'", what);
@@ -432,7 +437,7 @@ void hd__wf_task(hd__wf_loader *L, hd__ynode *t, size_t index) {
   }
 
   hd_node_kind kind = HD_NODE_CMD;
-  hd__ynode *body = pick_kind(L, t, what, &kind);
+  hd__ynode *body = pick_kind(L, t, what, &c, &kind);
   const char *cmd = NULL, *fn = NULL;
   const char **words = NULL;
   size_t argc = 0;
@@ -453,9 +458,8 @@ void hd__wf_task(hd__wf_loader *L, hd__ynode *t, size_t index) {
     if (fn != NULL)
       check_fn(L, body, fn, what);
   }
-  hd__wf_string(L, hd__wf_get(L, t, "description"), "description", what);
+  hd__wf_string(L, c.val[HD__TK_DESCRIPTION], "description", what);
 
-  task_ctx c = {L, NULL, what, NULL};
   if (tname != NULL) {
     int rc;
     if (cmd != NULL)
@@ -489,7 +493,7 @@ void hd__wf_task(hd__wf_loader *L, hd__ynode *t, size_t index) {
   }
   hd__free(words);
 
-  hd__ynode *after = hd__wf_get(L, t, "after");
+  hd__ynode *after = c.val[HD__TK_AFTER];
   if (after != NULL && !hd__wf_is_string(after) &&
       after->type != YAML_SEQUENCE_NODE) {
     hd__wf_report(L, HD_ESCHEMA, after,
@@ -499,12 +503,10 @@ void hd__wf_task(hd__wf_loader *L, hd__ynode *t, size_t index) {
   } else {
     hd__wf_strings(L, after, "after", what, add_after, &c);
   }
-  read_params(L, hd__wf_get(L, t, "params"), &c);
-  hd__ynode *map = hd__wf_get(L, t, "map"),
-            *product = hd__wf_get(L, t, "product");
+  read_params(L, c.val[HD__TK_PARAMS], &c);
+  hd__ynode *map = c.val[HD__TK_MAP], *product = c.val[HD__TK_PRODUCT];
   if (map != NULL && product != NULL) {
-    hd__ynode *k1 = hd__wf_key_node(L, t, "map"),
-              *k2 = hd__wf_key_node(L, t, "product");
+    hd__ynode *k1 = c.key[HD__TK_MAP], *k2 = c.key[HD__TK_PRODUCT];
     hd__wf_report(L, HD_ESCHEMA, hd__wf_later(k1, k2) ? k1 : k2,
                   "%s has both 'map' and 'product'; a task fans out one way",
                   what);
@@ -515,13 +517,13 @@ void hd__wf_task(hd__wf_loader *L, hd__ynode *t, size_t index) {
       hd_node_set_fanout(c.n, HD_FANOUT_PRODUCT);
   }
   c.list = c.n ? &c.n->inputs : NULL;
-  hd__wf_strings(L, hd__wf_get(L, t, "inputs"), "inputs", what, add_tstr, &c);
+  hd__wf_strings(L, c.val[HD__TK_INPUTS], "inputs", what, add_tstr, &c);
   c.list = c.n ? &c.n->outputs : NULL;
-  hd__wf_strings(L, hd__wf_get(L, t, "outputs"), "outputs", what, add_tstr, &c);
-  hd__ynode *in = hd__wf_get(L, t, "stdin");
+  hd__wf_strings(L, c.val[HD__TK_OUTPUTS], "outputs", what, add_tstr, &c);
+  hd__ynode *in = c.val[HD__TK_STDIN];
   const char *from = hd__wf_string(L, in, "stdin", what);
   if (from != NULL && kind == HD_NODE_FN && body != NULL) {
-    hd__wf_report(L, HD_ESCHEMA, hd__wf_key_node(L, t, "stdin"),
+    hd__wf_report(L, HD_ESCHEMA, c.key[HD__TK_STDIN],
                   "%s calls a function, which receives its inputs as values: "
                   "'stdin' is for 'run' and 'argv' tasks",
                   what);
@@ -535,8 +537,8 @@ void hd__wf_task(hd__wf_loader *L, hd__ynode *t, size_t index) {
     }
   }
   if (body != NULL)
-    read_process(L, t, &c, kind);
-  read_settings(L, t, &c);
+    read_process(L, &c, kind);
+  read_settings(L, &c);
   if (c.n != NULL && (c.unchecked || body == NULL))
     c.n->unchecked = 1;
 }

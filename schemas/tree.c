@@ -134,6 +134,29 @@ void hd__wf_check_keys(hd__wf_loader *L, hd__ynode *map,
   }
 }
 
+int hd__wf_fields(hd__wf_loader *L, hd__ynode *map, const char *const *keys,
+                  hd__ynode **key_out, hd__ynode **val_out) {
+  int odd = 0;
+  for (uint32_t a = 0; a < map->count; a++) {
+    hd__ynode *k = hd__wf_key(L, map, a);
+    if (k->type != YAML_SCALAR_NODE) {
+      odd = 1;
+      continue;
+    }
+    const char *key = k->value;
+    size_t i = 0;
+    while (keys[i] != NULL && (keys[i][0] != key[0] || strcmp(keys[i], key)))
+      i++;
+    if (keys[i] == NULL || key_out[i] != NULL) {
+      odd = 1; /* unknown, or twice: the first one counts */
+      continue;
+    }
+    key_out[i] = k;
+    val_out[i] = hd__wf_value(L, map, a);
+  }
+  return odd;
+}
+
 int hd__wf_misspelled(hd__wf_loader *L, hd__ynode *map, const char *const *keys,
                       const char *want) {
   for (uint32_t a = 0; a < map->count; a++) {
