@@ -342,7 +342,8 @@ int hd_node_map_param(hd_node *n, const char *key, const char *const *values,
   for (size_t i = 0; i < count; i++)
     if (values[i] == NULL)
       return HD_EINVAL;
-  hd__listparam l = {hd__strdup(key), hd__calloc(count + 1, sizeof(char *)), 0};
+  hd__listparam l = {hd__strdup(key), hd__calloc(count + 1, sizeof(char *)), 0,
+                     0, 0};
   if (l.key == NULL || l.values == NULL)
     goto fail;
   for (; l.count < count; l.count++)

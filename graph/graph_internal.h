@@ -38,7 +38,11 @@ typedef struct hd__listparam {
   char *key;
   char **values;
   size_t count;
+  int line, column; /* where the list was declared, or 0 */
 } hd__listparam;
+
+/* The most expansions one node may have. */
+#define HD__MAX_EXPANSIONS (1u << 24)
 
 /* A node and its name and command (or function name) are one block. */
 struct hd_node {

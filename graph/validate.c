@@ -176,19 +176,25 @@ fail_memb:
   return rc;
 }
 
-size_t hd__node_expansions(const hd_node *n) {
+/* The expansions of n, saturating at UINT64_MAX. */
+static uint64_t expansions64(const hd_node *n) {
   if (n->nlists == 0)
     return 1;
   if (n->fanout == HD_FANOUT_ZIP)
     return n->lists[0].count;
-  size_t total = 1;
+  uint64_t total = 1;
   for (size_t i = 0; i < n->nlists; i++) {
-    size_t c = n->lists[i].count;
-    if (c != 0 && total > (size_t)INT32_MAX / c)
-      return HD__NO_INDEX;
+    uint64_t c = n->lists[i].count;
+    if (c != 0 && total > UINT64_MAX / c)
+      return UINT64_MAX;
     total *= c;
   }
   return total;
+}
+
+size_t hd__node_expansions(const hd_node *n) {
+  uint64_t e = expansions64(n);
+  return e > HD__MAX_EXPANSIONS ? HD__NO_INDEX : (size_t)e;
 }
 
 typedef struct tmpl_check {
@@ -395,9 +401,10 @@ static int check_params(hd_graph *g) {
     const hd_node *n = g->nodes[i];
     for (size_t k = 0; k < n->nlists && rc == HD_OK; k++)
       if (hd_node_param(n, n->lists[k].key) != NULL)
-        rc = diag_at(g, n, NULL, HD_EGRAPH,
-                     "param '%s' of task '%s' is both a value and a list",
-                     n->lists[k].key, n->name);
+        rc = diag_at(
+            g, n, &(hd__dep){0, NULL, n->lists[k].line, n->lists[k].column},
+            HD_EGRAPH, "param '%s' of task '%s' is both a value and a list",
+            n->lists[k].key, n->name);
     if (n->fanout == HD_FANOUT_ZIP && n->nlists > 1) {
       int equal = 1;
       for (size_t k = 1; k < n->nlists; k++)
@@ -409,14 +416,24 @@ static int check_params(hd_graph *g) {
         for (size_t k = 0; k < n->nlists && rc == HD_OK; k++)
           rc = hd__buf_appendf(&b, "%s %s has %zu", k ? "," : "",
                                n->lists[k].key, n->lists[k].count);
+        hd__dep at = {0, NULL, n->lists[0].line, n->lists[0].column};
         if (rc == HD_OK)
-          rc = diag_at(g, n, NULL, HD_EGRAPH, "%s", b.data);
+          rc = diag_at(g, n, &at, HD_EGRAPH, "%s", b.data);
         hd__buf_cleanup(&b);
       }
     } else if (hd__node_expansions(n) == HD__NO_INDEX && rc == HD_OK) {
-      rc = diag_at(g, n, NULL, HD_EGRAPH,
-                   "task '%s' expands into more than %d tasks", n->name,
-                   INT32_MAX);
+      uint64_t e = expansions64(n);
+      hd__dep at = {0, NULL, n->lists[0].line, n->lists[0].column};
+      if (e == UINT64_MAX)
+        rc = diag_at(g, n, &at, HD_EGRAPH,
+                     "task '%s' expands into more tasks than hodos plans (at "
+                     "most %u per task)",
+                     n->name, HD__MAX_EXPANSIONS);
+      else
+        rc = diag_at(g, n, &at, HD_EGRAPH,
+                     "task '%s' expands into %llu tasks, more than hodos "
+                     "plans (at most %u per task)",
+                     n->name, (unsigned long long)e, HD__MAX_EXPANSIONS);
     }
     if (rc == HD_OK)
       rc = check_templates(g, n);

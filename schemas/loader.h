@@ -76,6 +76,8 @@ typedef struct hd__wf_loader {
   int status;        /* the first error code met, HD_OK while none */
   int graph_unsafe;  /* an error that would make graph checks mislead */
   size_t ntasks;
+  hd__ynode tasks_at; /* the main file's tasks: list, for its position */
+  int has_tasks;
 } hd__wf_loader;
 
 /* Report a problem at mark (NULL: the file as a whole). */
@@ -114,6 +116,11 @@ HD__INTERNAL void hd__wf_check_keys(hd__wf_loader *L, hd__ynode *map,
 HD__INTERNAL int hd__wf_fields(hd__wf_loader *L, hd__ynode *map,
                                const char *const *keys, hd__ynode **key_out,
                                hd__ynode **val_out);
+
+/* Report key a of map when an earlier key has its name; returns 1 then.
+ * what names the mapping ("'params' of task 'x'"). */
+HD__INTERNAL int hd__wf_repeated(hd__wf_loader *L, hd__ynode *map, uint32_t a,
+                                 const char *what);
 
 /* Whether an unknown key of map looks like a misspelling of want. */
 HD__INTERNAL int hd__wf_misspelled(hd__wf_loader *L, hd__ynode *map,

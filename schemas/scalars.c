@@ -28,7 +28,7 @@ int hd__parse_int(const char *s, long long min, long long max, long long *out,
   unsigned long long v = 0;
   for (; is_digit(*p); p++) {
     if (v > (9223372036854775807ull - (unsigned)(*p - '0')) / 10) {
-      *why = "too large";
+      *why = neg ? "too small" : "too large";
       return HD_EINVAL;
     }
     v = v * 10 + (unsigned)(*p - '0');
@@ -140,7 +140,7 @@ int hd__parse_duration(const char *s, double *out, const char **why) {
         u = k;
     }
     if (u < 0) {
-      *why = *p ? "unknown unit (use ms, s, m, h or d)" : NULL;
+      *why = *p && *p != '.' ? "unknown unit (use ms, s, m, h or d)" : NULL;
       return HD_EINVAL;
     }
     /* Units from largest to smallest, each once: 1h30m, not 30m1h. */
@@ -180,7 +180,9 @@ int hd__parse_size(const char *s, uint64_t *out, const char **why) {
     mult = 1024.0 * 1024 * 1024;
   else if (*u == 'T')
     mult = 1024.0 * 1024 * 1024 * 1024;
-  else if (*u != 'B' && *u != '\0') {
+  else if (*u == '.') {
+    return HD_EINVAL; /* two decimal points */
+  } else if (*u != 'B' && *u != '\0') {
     *why = "unknown unit (use K, M, G or T)";
     return HD_EINVAL;
   }

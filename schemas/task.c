@@ -170,8 +170,14 @@ static void read_params(hd__wf_loader *L, hd__ynode *v, task_ctx *c) {
     c->unchecked = 1;
     return;
   }
+  char label[128];
+  snprintf(label, sizeof(label), "'params' of %s", c->what);
   for (uint32_t a = 0; a < v->count; a++) {
     hd__ynode *k = hd__wf_key(L, v, a), *val = hd__wf_value(L, v, a);
+    if (hd__wf_repeated(L, v, a, label)) {
+      c->unchecked = 1;
+      continue;
+    }
     if (k->type != YAML_SCALAR_NODE || !hd__param_key_ok(hd__wf_scalar(k))) {
       hd__wf_report(L, HD_ESCHEMA, k,
                     "param '%s' of %s is not a name (letters, digits and '_', "
@@ -208,8 +214,14 @@ static void read_lists(hd__wf_loader *L, hd__ynode *v, const char *key,
     c->unchecked = 1;
     return;
   }
+  char label[128];
+  snprintf(label, sizeof(label), "'%s' of %s", key, c->what);
   for (uint32_t a = 0; a < v->count; a++) {
     hd__ynode *k = hd__wf_key(L, v, a), *l = hd__wf_value(L, v, a);
+    if (hd__wf_repeated(L, v, a, label)) {
+      c->unchecked = 1;
+      continue;
+    }
     if (k->type != YAML_SCALAR_NODE || !hd__param_key_ok(hd__wf_scalar(k))) {
       hd__wf_report(L, HD_ESCHEMA, k,
                     "'%s' key '%s' of %s is not a name (letters, digits and "
@@ -255,6 +267,12 @@ static void read_lists(hd__wf_loader *L, hd__ynode *v, const char *key,
       c->unchecked = 1;
     else if (c->n != NULL && hd_node_map_param(c->n, name, vals, n) != HD_OK)
       L->status = HD_ENOMEM;
+    else if (c->n != NULL)
+      for (size_t i = 0; i < c->n->nlists; i++)
+        if (strcmp(c->n->lists[i].key, name) == 0) {
+          c->n->lists[i].line = (int)k->line + 1;
+          c->n->lists[i].column = (int)k->column + 1;
+        }
     hd__free(vals);
   }
 }
@@ -410,7 +428,8 @@ void hd__wf_task(hd__wf_loader *L, hd__ynode *t, size_t index) {
   const char *tname = NULL;
   if (name != NULL && hd__wf_is_string(name)) {
     tname = hd__wf_scalar(name);
-    snprintf(what, sizeof(what), "task '%.60s'", tname);
+    if (tname[0] != '\0')
+      snprintf(what, sizeof(what), "task '%.60s'", tname);
   }
   if (odd)
     hd__wf_check_keys(L, t, hd__wf_task_keys, what);
@@ -421,6 +440,10 @@ void hd__wf_task(hd__wf_loader *L, hd__ynode *t, size_t index) {
   } else if (tname == NULL) {
     hd__wf_string(L, name, "name", what);
     L->graph_unsafe = 1;
+  } else if (tname[0] == '\0') {
+    hd__wf_report(L, HD_ESCHEMA, name, "'name' of %s is empty", what);
+    L->graph_unsafe = 1;
+    tname = NULL;
   } else if (!hd__task_name_ok(tname)) {
     hd__wf_report(L, HD_ESCHEMA, name,
                   "task name '%s' cannot hold control characters or any of "
@@ -527,6 +550,8 @@ void hd__wf_task(hd__wf_loader *L, hd__ynode *t, size_t index) {
                   "%s calls a function, which receives its inputs as values: "
                   "'stdin' is for 'run' and 'argv' tasks",
                   what);
+  } else if (from != NULL && from[0] == '\0') {
+    hd__wf_report(L, HD_ESCHEMA, in, "'stdin' of %s is empty", what);
   } else if (from != NULL && c.n != NULL) {
     if (hd_node_set_stdin(c.n, from) != HD_OK) {
       L->status = HD_ENOMEM;

@@ -134,6 +134,23 @@ void hd__wf_check_keys(hd__wf_loader *L, hd__ynode *map,
   }
 }
 
+int hd__wf_repeated(hd__wf_loader *L, hd__ynode *map, uint32_t a,
+                    const char *what) {
+  hd__ynode *k = hd__wf_key(L, map, a);
+  if (k->type != YAML_SCALAR_NODE)
+    return 0;
+  for (uint32_t b = 0; b < a; b++) {
+    hd__ynode *k2 = hd__wf_key(L, map, b);
+    if (k2->type == YAML_SCALAR_NODE && strcmp(k2->value, k->value) == 0) {
+      hd__wf_report(L, HD_ESCHEMA, k,
+                    "key '%s' appears twice in %s (first at line %d)", k->value,
+                    what, (int)k2->line + 1);
+      return 1;
+    }
+  }
+  return 0;
+}
+
 int hd__wf_fields(hd__wf_loader *L, hd__ynode *map, const char *const *keys,
                   hd__ynode **key_out, hd__ynode **val_out) {
   int odd = 0;
@@ -367,6 +384,10 @@ void hd__wf_env(hd__wf_loader *L, hd__ynode *v, const char *what,
   hd__buf b = {0};
   for (uint32_t a = 0; a < v->count; a++) {
     hd__ynode *k = hd__wf_key(L, v, a), *val = hd__wf_value(L, v, a);
+    char label[128];
+    snprintf(label, sizeof(label), "the env of %s", what);
+    if (hd__wf_repeated(L, v, a, label))
+      continue;
     if (k->type != YAML_SCALAR_NODE || !hd__env_name_ok(hd__wf_scalar(k))) {
       hd__wf_report(L, HD_ESCHEMA, k,
                     "'%s' in the env of %s is not a variable name (letters, "

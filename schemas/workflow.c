@@ -49,13 +49,30 @@ static int parse_yaml(hd__wf_loader *L, const char *text, size_t len) {
        place is where the unfinished thing began. */
     const yaml_mark_t *m = &e.problem_mark;
     const char *problem = e.problem ? e.problem : "syntax error";
+    if (e.reader) {
+      /* Encoding errors come with a byte offset only. */
+      yaml_mark_t at = {e.offset, 0, 0};
+      for (size_t i = 0; i < e.offset && i < len; i++) {
+        if (text[i] == '\n') {
+          at.line++;
+          at.column = 0;
+        } else if (((unsigned char)text[i] & 0xc0) != 0x80) {
+          at.column++;
+        }
+      }
+      report_at_mark(L, HD_ESYNTAX, &at, "%s%s", problem,
+                     " (the file must be UTF-8 text)");
+      return HD_ESYNTAX;
+    }
     if (e.context != NULL && strstr(problem, "end of stream") != NULL)
       m = &e.context_mark;
     if (e.context != NULL &&
         strstr(problem, "did not find expected ',' or") != NULL)
-      report_at_mark(L, HD_ESYNTAX, m,
-                     "%s %s (inside [ ] or { }, quote a value that holds "
-                     "braces, brackets, ',' or ': ')",
+      /* An unclosed bracket, or a value that needed quotes: the bracket
+         that starts the list is where to look. */
+      report_at_mark(L, HD_ESYNTAX, &e.context_mark,
+                     "%s %s that starts here (close it, and quote values "
+                     "inside that hold ',', ': ', brackets or braces)",
                      problem, e.context);
     else if (e.context != NULL)
       report_at_mark(L, HD_ESYNTAX, m, "%s %s", problem, e.context);
@@ -444,15 +461,20 @@ static int include_one(hd__wf_loader *L, hd__ynode *s, void *ctx) {
   for (hd__wf_file *p = parent; p != NULL; p = p->parent) {
     if (p->real == NULL || strcmp(p->real, real) != 0)
       continue;
+    /* From the file that comes back, down the includes, to it again. */
     hd__buf chain = {0};
-    hd__buf_appendf(&chain, "%s", f.path);
-    for (hd__wf_file *q = parent; q != NULL; q = q->parent) {
-      hd__buf_appendf(&chain, " <- %s", q->path);
-      if (q == p)
-        break;
+    size_t depth_to = 0;
+    for (hd__wf_file *q = parent; q != p; q = q->parent)
+      depth_to++;
+    for (size_t k = depth_to + 1; k-- > 0;) {
+      hd__wf_file *q = parent;
+      for (size_t j = 0; j < k; j++)
+        q = q->parent;
+      hd__buf_appendf(&chain, "%s -> ", q->path);
     }
-    hd__wf_report(L, HD_ESCHEMA, s, "include cycle: %s includes itself (%s)",
-                  f.path, chain.data ? chain.data : "");
+    hd__buf_appendf(&chain, "%s", f.path);
+    hd__wf_report(L, HD_ESCHEMA, s, "include cycle: %s",
+                  chain.data ? chain.data : "");
     hd__buf_cleanup(&chain);
     file_clear(&f);
     return 0;
@@ -576,6 +598,10 @@ static void read_top(hd__wf_loader *L, hd__wf_file *f,
     return;
   }
   size_t n = (size_t)tasks->count;
+  if (main_file) {
+    L->tasks_at = *tasks;
+    L->has_tasks = 1;
+  }
   for (size_t i = 0; i < n && L->status != HD_ENOMEM; i++)
     hd__wf_task(L, hd__wf_item(L, tasks, (uint32_t)i), i);
 }
@@ -615,7 +641,8 @@ static void load_file(hd__wf_loader *L, hd__wf_file *f, const char *text,
 static void check_graph(hd__wf_loader *L) {
   hd_workflow *wf = L->wf;
   if (L->ntasks == 0 && L->status == HD_OK) {
-    hd__wf_report(L, HD_ESCHEMA, NULL, "the workflow has no tasks");
+    hd__wf_report(L, HD_ESCHEMA, L->has_tasks ? &L->tasks_at : NULL,
+                  "the workflow has no tasks");
     return;
   }
   if (L->graph_unsafe || L->status == HD_ENOMEM)

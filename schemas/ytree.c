@@ -119,6 +119,8 @@ static void set_error(hd__yerror *err, const yaml_parser_t *p) {
   err->problem_mark = p->problem_mark;
   err->context_mark = p->context_mark;
   err->nomem = p->error == YAML_MEMORY_ERROR;
+  err->reader = p->error == YAML_READER_ERROR;
+  err->offset = p->problem_offset;
 }
 
 int hd__ytree_parse(hd__ytree *t, const char *text, size_t len,

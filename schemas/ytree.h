@@ -41,6 +41,8 @@ typedef struct hd__yerror {
   const char *context;
   yaml_mark_t problem_mark, context_mark;
   int nomem;
+  int reader;    /* an encoding error: only the offset is known */
+  size_t offset; /* its byte offset */
 } hd__yerror;
 
 /* Parse len bytes of YAML into t. Returns HD_OK, HD_ESYNTAX (err says
