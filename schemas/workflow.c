@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "hodos/backend.h"
 #include "loader.h"
@@ -393,6 +394,18 @@ static int read_text(const char *path, hd__buf *text, int *err) {
   if (f == NULL) {
     *err = errno;
     return HD_EIO;
+  }
+  /* Room for the whole file at once, when its size is known. */
+  struct stat st;
+  if (fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode) &&
+      (uint64_t)st.st_size <= MAX_FILE_SIZE && st.st_size > 0) {
+    char *p = hd__malloc((size_t)st.st_size + 1);
+    if (p != NULL) {
+      p[0] = '\0';
+      text->data = p;
+      text->cap = (size_t)st.st_size + 1;
+      text->len = 0;
+    }
   }
   char chunk[65536];
   size_t n;

@@ -16,6 +16,25 @@ typedef struct builder {
   hd__strmap anchors; /* anchor -> node id */
 } builder;
 
+/* Grow an array that may have come from hd__big_calloc (*big its count,
+ * then): past it, it moves to the heap and grows there. */
+static int grow(void **a, size_t *cap, size_t *big, size_t need, size_t elem) {
+  if (need <= *cap)
+    return HD_OK;
+  if (*big == 0)
+    return hd__grow(a, cap, need, elem) ? HD_ENOMEM : HD_OK;
+  size_t ncap = 2 * *cap > need ? 2 * *cap : need;
+  void *p = hd__malloc(ncap * elem);
+  if (p == NULL)
+    return HD_ENOMEM;
+  memcpy(p, *a, *cap * elem);
+  hd__big_free(*a, *big, elem);
+  *a = p;
+  *cap = ncap;
+  *big = 0;
+  return HD_OK;
+}
+
 static int push_u32(uint32_t **a, size_t *n, size_t *cap, uint32_t v) {
   if (hd__grow((void **)a, cap, *n + 1, sizeof(uint32_t)))
     return HD_ENOMEM;
@@ -30,7 +49,8 @@ static int add_node(builder *b, uint8_t type, const yaml_event_t *e,
   hd__ytree *t = b->t;
   if (t->count >= UINT32_MAX - 1)
     return HD_ETOOBIG;
-  if (hd__grow((void **)&t->nodes, &t->cap, t->count + 1, sizeof(hd__ynode)))
+  if (grow((void **)&t->nodes, &t->cap, &t->big_nodes, t->count + 1,
+           sizeof(hd__ynode)))
     return HD_ENOMEM;
   hd__ynode *n = &t->nodes[t->count];
   memset(n, 0, sizeof(*n));
@@ -63,7 +83,7 @@ static int on_scalar(builder *b, const yaml_event_t *e) {
   size_t len = e->data.scalar.length;
   int rc = add_node(b, YAML_SCALAR_NODE, e, &id);
   if (rc == HD_OK &&
-      hd__grow((void **)&t->text, &t->captext, t->len + len + 1, 1))
+      grow((void **)&t->text, &t->captext, &t->big_text, t->len + len + 1, 1))
     rc = HD_ENOMEM;
   if (rc != HD_OK)
     return rc;
@@ -99,8 +119,8 @@ static int on_end(builder *b, const yaml_event_t *e) {
   hd__ytree *t = b->t;
   struct open o = b->open[--b->nopen];
   size_t n = b->nscratch - o.from;
-  if (hd__grow((void **)&t->kids, &t->capkids, t->nkids + n + 1,
-               sizeof(uint32_t)))
+  if (grow((void **)&t->kids, &t->capkids, &t->big_kids, t->nkids + n + 1,
+           sizeof(uint32_t)))
     return HD_ENOMEM;
   hd__ynode *node = &t->nodes[o.id - 1];
   node->first = (uint32_t)t->nkids;
@@ -131,15 +151,23 @@ int hd__ytree_parse(hd__ytree *t, const char *text, size_t len,
   builder b;
   memset(&b, 0, sizeof(b));
   b.t = t;
-  /* Room for a typical document at once (about a node per 8 bytes), so
-     that large ones are not copied again and again while they grow. */
+  /* Room for a typical document at once (about a node per 8 bytes of
+     text), with its pages mapped in one go: faulting them in one by one
+     cost more than parsing. Past the guess, arrays grow as usual. */
   size_t guess = len / 8 + 16;
-  if (hd__grow((void **)&t->nodes, &t->cap, guess, sizeof(hd__ynode)) ||
-      hd__grow((void **)&t->kids, &t->capkids, guess, sizeof(uint32_t)) ||
-      hd__grow((void **)&t->text, &t->captext, len / 2 + 16, 1)) {
-    hd__ytree_free(t);
+  t->nodes = hd__big_calloc(guess, sizeof(hd__ynode));
+  t->kids = hd__big_calloc(guess, sizeof(uint32_t));
+  t->text = hd__big_calloc(len / 2 + 16, 1);
+  if (t->nodes == NULL || t->kids == NULL || t->text == NULL) {
+    hd__big_free(t->nodes, guess, sizeof(hd__ynode));
+    hd__big_free(t->kids, guess, sizeof(uint32_t));
+    hd__big_free(t->text, len / 2 + 16, 1);
+    memset(t, 0, sizeof(*t));
     return HD_ENOMEM;
   }
+  t->cap = t->big_nodes = guess;
+  t->capkids = t->big_kids = guess;
+  t->captext = t->big_text = len / 2 + 16;
   yaml_parser_t p;
   if (!yaml_parser_initialize(&p))
     return HD_ENOMEM;
@@ -219,8 +247,17 @@ int hd__ytree_parse(hd__ytree *t, const char *text, size_t len,
 }
 
 void hd__ytree_free(hd__ytree *t) {
-  hd__free(t->nodes);
-  hd__free(t->kids);
-  hd__free(t->text);
+  if (t->big_nodes)
+    hd__big_free(t->nodes, t->big_nodes, sizeof(hd__ynode));
+  else
+    hd__free(t->nodes);
+  if (t->big_kids)
+    hd__big_free(t->kids, t->big_kids, sizeof(uint32_t));
+  else
+    hd__free(t->kids);
+  if (t->big_text)
+    hd__big_free(t->text, t->big_text, 1);
+  else
+    hd__free(t->text);
   memset(t, 0, sizeof(*t));
 }

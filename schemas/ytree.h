@@ -27,6 +27,8 @@ typedef struct hd__ynode {
 typedef struct hd__ytree {
   hd__ynode *nodes;
   size_t count, cap;
+  size_t big_nodes, big_kids, big_text; /* sizes of arrays made by
+                                           hd__big_calloc, or 0 */
   uint32_t *kids;
   size_t nkids, capkids;
   char *text; /* scalar values, one after another */
