@@ -15,14 +15,46 @@ int hd_graph_new(hd_graph **out) {
   return HD_OK;
 }
 
-static void node_free(hd_node *n) {
-  for (size_t i = 0; i < n->ndeps; i++)
-    hd__free(n->deps[i].name);
-  hd__free(n->deps);
-  for (size_t i = 0; i < n->nparams; i++) {
-    hd__free(n->params[i].key);
-    hd__free(n->params[i].value);
+/* Node blocks come from slabs of at least a MiB, mapped in one go: a
+ * graph of a million nodes would otherwise fault its pages in one by one,
+ * which costs more here than building it. */
+#define SLAB_MIN (1u << 20)
+
+typedef struct hd__slab {
+  struct hd__slab *next;
+  size_t size, used;
+} hd__slab;
+
+static void *slab_alloc(hd_graph *g, size_t bytes) {
+  bytes = (bytes + 15) & ~(size_t)15;
+  hd__slab *s = g->slabs;
+  size_t head = (sizeof(hd__slab) + 15) & ~(size_t)15;
+  if (s == NULL || s->size - s->used < bytes) {
+    size_t size = head + bytes > SLAB_MIN ? head + bytes : SLAB_MIN;
+    hd__slab *n = hd__big_calloc(1, size);
+    if (n == NULL)
+      return NULL;
+    n->size = size;
+    n->used = head;
+    n->next = g->slabs;
+    g->slabs = s = n;
   }
+  void *p = (char *)s + s->used;
+  s->used += bytes;
+  return p;
+}
+
+/* A copy of s in the graph's slabs, freed with the graph. */
+static char *slab_strdup(hd_graph *g, const char *s) {
+  size_t len = strlen(s) + 1;
+  char *p = slab_alloc(g, len);
+  if (p != NULL)
+    memcpy(p, s, len);
+  return p;
+}
+
+static void node_free(hd_node *n) {
+  hd__free(n->deps);
   hd__free(n->params);
   for (size_t i = 0; i < n->nlists; i++) {
     hd__free(n->lists[i].key);
@@ -37,7 +69,6 @@ static void node_free(hd_node *n) {
   hd__tstrs_clear(&n->outputs);
   hd__free(n->workdir.s);
   hd__free(n->stdin_dep.name);
-  hd__free(n);
 }
 
 void hd_graph_free(hd_graph *g) {
@@ -48,6 +79,10 @@ void hd_graph_free(hd_graph *g) {
   hd__free(g->nodes);
   for (size_t i = 0; i < g->nfiles; i++)
     hd__free(g->files[i]);
+  for (hd__slab *sl = g->slabs, *next; sl != NULL; sl = next) {
+    next = sl->next;
+    hd__big_free(sl, 1, sl->size);
+  }
   hd__free(g->files);
   hd__strmap_cleanup(&g->names);
   hd__diags_clear(&g->diags);
@@ -70,7 +105,7 @@ static int add_node(hd_graph *g, const char *name, hd_node_kind kind,
   if (hd__grow((void **)&g->nodes, &g->cap, g->count + 1, sizeof(hd_node *)))
     return HD_ENOMEM;
   size_t nlen = strlen(name) + 1, wlen = strlen(what) + 1;
-  hd_node *n = hd__calloc(1, sizeof(*n) + nlen + wlen);
+  hd_node *n = slab_alloc(g, sizeof(*n) + nlen + wlen);
   if (n == NULL)
     return HD_ENOMEM;
   char *text = (char *)(n + 1);
@@ -259,7 +294,7 @@ static int add_dep(hd_node *n, size_t index, const char *name, int line,
     n->capdeps = ncap;
   }
   hd__dep d = {index, NULL, line, column};
-  if (name != NULL && (d.name = hd__strdup(name)) == NULL)
+  if (name != NULL && (d.name = slab_strdup(n->graph, name)) == NULL)
     return HD_ENOMEM;
   n->deps[n->ndeps++] = d;
   n->graph->valid = 0;
@@ -439,24 +474,22 @@ int hd_node_set_cost(hd_node *n, double cost) {
 int hd_node_set_param(hd_node *n, const char *key, const char *value) {
   if (n == NULL || !hd__param_key_ok(key) || value == NULL)
     return HD_EINVAL;
-  char *v = hd__strdup(value);
+  /* Keys and values live in the graph's slabs: a value replaced stays
+     there until the graph is freed. */
+  char *v = slab_strdup(n->graph, value);
   if (v == NULL)
     return HD_ENOMEM;
   for (size_t i = 0; i < n->nparams; i++) {
     if (strcmp(n->params[i].key, key) == 0) {
-      hd__free(n->params[i].value);
       n->params[i].value = v;
       n->graph->valid = 0;
       return HD_OK;
     }
   }
-  char *k = hd__strdup(key);
+  char *k = slab_strdup(n->graph, key);
   if (k == NULL || hd__grow((void **)&n->params, &n->capparams, n->nparams + 1,
-                            sizeof(hd__param))) {
-    hd__free(k);
-    hd__free(v);
+                            sizeof(hd__param)))
     return HD_ENOMEM;
-  }
   n->params[n->nparams++] = (hd__param){k, v};
   n->graph->valid = 0;
   return HD_OK;

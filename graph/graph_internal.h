@@ -87,7 +87,8 @@ struct hd_graph {
   size_t count, cap;
   hd__strmap names; /* name -> index of the first node with that name */
   hd__diags diags;
-  char **files; /* the origin files of nodes, each once */
+  struct hd__slab *slabs; /* where node blocks live */
+  char **files;           /* the origin files of nodes, each once */
   size_t nfiles, capfiles;
   int valid; /* set by a successful hd_graph_validate(), cleared by edits */
 };
