@@ -88,6 +88,26 @@ HD__INTERNAL int hd__report_new(hd__plan *plan, hd_report **out);
 /* Run the report's plan with the options; fills the report. */
 HD__INTERNAL int hd__run_plan(hd_report *report, const hd_run_opts *o);
 
+/* The scheduler's steps (sched.c), for backends that run tasks out of
+ * the thread that settles them. A ready task goes through
+ * hd__task_gate(); when it is to run, each attempt is
+ * hd__attempt_begin(), its execution, and hd__attempt_end(), which says
+ * whether to try again; then hd__task_settle() releases its dependents.
+ * Not thread-safe for one task; safe for different tasks. */
+HD__INTERNAL int hd__task_gate(hd__run *r, uint32_t node);
+HD__INTERNAL int hd__attempt_begin(hd__run *r, uint32_t node, unsigned w,
+                                   hd_value **inputs, size_t ninputs,
+                                   hd__exec *x);
+HD__INTERNAL int hd__attempt_end(hd__run *r, uint32_t node, unsigned w,
+                                 hd__exec *x, int rc);
+HD__INTERNAL uint32_t hd__task_settle(hd__run *r, uint32_t node, unsigned w);
+HD__INTERNAL hd_value **hd__gather_inputs(hd__run *r, uint32_t node,
+                                          hd_value **small, size_t nsmall,
+                                          size_t *count);
+/* Whether the run is stopping: interrupted, or failed without keep-going
+ * (reads the interrupt flag). */
+HD__INTERNAL int hd__run_stopping(hd__run *r);
+
 /* Results on disk (run.c). */
 
 HD__INTERNAL int hd__make_dirs(const char *path);

@@ -39,7 +39,7 @@ static void emit(hd__run *r, hd_event_type type, uint32_t node,
   pthread_mutex_unlock(&r->event_lock);
 }
 
-static int stopping(hd__run *r) {
+int hd__run_stopping(hd__run *r) {
   if (r->opts.interrupt != NULL && *r->opts.interrupt != 0)
     atomic_store(&r->interrupted, 1);
   return atomic_load_explicit(&r->interrupted, memory_order_relaxed) ||
@@ -104,10 +104,9 @@ static int usable(const hd__run *r, uint32_t i) {
 }
 
 /* Sleep ns, waking early when the run stops. */
-static int stopping(hd__run *r);
 static void pause_for(hd__run *r, uint64_t ns) {
   uint64_t end = hd__now_ns() + ns;
-  while (!stopping(r)) {
+  while (!hd__run_stopping(r)) {
     uint64_t now = hd__now_ns();
     if (now >= end)
       break;
@@ -118,9 +117,12 @@ static void pause_for(hd__run *r, uint64_t ns) {
   }
 }
 
-/* One attempt; returns HD_OK, HD_ETASK, HD_EINTR or HD_ENOMEM. */
-static int attempt(hd__run *r, uint32_t node, unsigned w, hd_value **inputs,
-                   size_t ninputs, hd__exec *x) {
+/* The start of an attempt: the task is running from now on. x is filled
+ * for the executor. Returns HD_OK to go on and execute it, or HD_ETASK
+ * (an input file is missing; x->message says which) to end the attempt
+ * at once. */
+int hd__attempt_begin(hd__run *r, uint32_t node, unsigned w, hd_value **inputs,
+                      size_t ninputs, hd__exec *x) {
   const hd__plan *p = r->plan;
   hd__tstate *t = &r->report->tasks[node];
   memset(x, 0, sizeof(*x));
@@ -147,20 +149,37 @@ static int attempt(hd__run *r, uint32_t node, unsigned w, hd_value **inputs,
   emit(r, HD_EVENT_STARTED, node, NULL,
        atomic_load_explicit(&r->finished, memory_order_relaxed));
   const hd__pio *io = hd__plan_io(p, node);
-  int rc = io != NULL ? check_files(p, io, 0, &x->message) : HD_OK;
-  if (rc != HD_OK) {
-    /* Not started: an input is missing. */
-  } else if (p->nodes[node].kind != HD_NODE_FN) {
-    x->log_fd = hd__open_log(r, hd__plan_name(p, node));
+  return io != NULL ? check_files(p, io, 0, &x->message) : HD_OK;
+}
+
+/* Execute an attempt on this thread. */
+static int attempt_exec(hd__run *r, uint32_t node, hd__exec *x) {
+  int rc;
+  if (r->plan->nodes[node].kind != HD_NODE_FN) {
+    x->log_fd = hd__open_log(r, hd__plan_name(r->plan, node));
     rc = hd__exec_shell(x);
     if (x->log_fd >= 0)
       close(x->log_fd);
+    x->log_fd = -1;
   } else {
     rc = hd__exec_fn(x);
   }
+  return rc;
+}
+
+/* The end of an attempt that returned rc: its outcome is recorded (the
+ * output files checked, the result written) and x released. Returns 1
+ * when the task is to be tried again (after its retry delay), 0 when its
+ * state is final. */
+int hd__attempt_end(hd__run *r, uint32_t node, unsigned w, hd__exec *x,
+                    int rc) {
+  const hd__plan *p = r->plan;
+  hd__tstate *t = &r->report->tasks[node];
+  const hd__pio *io = hd__plan_io(p, node);
   if (rc == HD_OK && io != NULL)
     rc = check_files(p, io, 1, &x->message);
   t->end_ns = hd__now_ns();
+  hd__wstate *ws = w < r->nworkers ? &r->workers[w] : NULL;
   if (ws != NULL)
     ws->last_end = t->end_ns;
   if (p->nodes[node].kind != HD_NODE_FN || t->extra != NULL) {
@@ -185,77 +204,98 @@ static int attempt(hd__run *r, uint32_t node, unsigned w, hd_value **inputs,
   }
   if (rc == HD_ENOMEM && x->message.len == 0)
     hd__buf_appendf(&x->message, "out of memory");
-  return rc;
+  if (rc == HD_OK) {
+    t->state = HD_STATE_DONE;
+    t->result = x->output;
+    x->output = NULL;
+    if (t->extra != NULL) {
+      /* A retry that succeeded: the earlier failure is not the outcome. */
+      hd__free(t->extra->message);
+      t->extra->message = NULL;
+    }
+  } else {
+    t->state = rc == HD_EINTR ? HD_STATE_CANCELLED : HD_STATE_FAILED;
+    hd__textra *e = hd__tstate_extra(t);
+    if (e != NULL) {
+      hd__free(e->message);
+      e->message = x->message.data;
+      x->message.data = NULL;
+    }
+  }
+  hd__exec_cleanup(x);
+  const hd__psettings *set = hd__plan_settings(p, node);
+  if (t->state == HD_STATE_FAILED && t->attempts <= set->retries &&
+      !hd__run_stopping(r)) {
+    hd__log(HD_LOG_INFO, "task '%s' failed (%s); attempt %u of %u",
+            hd__plan_name(p, node),
+            hd__tstate_message(t) ? hd__tstate_message(t) : "", t->attempts + 1,
+            set->retries + 1);
+    return 1;
+  }
+  if (t->state == HD_STATE_FAILED && !set->allow_failure)
+    atomic_store(&r->failed, 1);
+  else if (t->state == HD_STATE_CANCELLED)
+    atomic_store(&r->interrupted, 1);
+  return 0;
 }
 
-/* Execute a task whose dependencies are done: every attempt its retries
- * allow. */
-static void execute(hd__run *r, uint32_t node, unsigned w) {
+/* A task's inputs: its predecessors' results, in order, in small when
+ * they fit. Returns NULL when out of memory. */
+hd_value **hd__gather_inputs(hd__run *r, uint32_t node, hd_value **small,
+                             size_t nsmall, size_t *count) {
   const hd__plan *p = r->plan;
-  hd__tstate *t = &r->report->tasks[node];
   uint32_t npred = p->pred_off[node + 1] - p->pred_off[node];
+  hd_value **inputs =
+      npred <= nsmall ? small : hd__calloc(npred, sizeof(*inputs));
+  if (inputs == NULL)
+    return NULL;
+  for (uint32_t k = 0; k < npred; k++)
+    inputs[k] = r->report->tasks[p->preds[p->pred_off[node] + k]].result;
+  *count = npred;
+  return inputs;
+}
+
+/* Execute a task whose dependencies are done, on this thread: every
+ * attempt its retries allow. */
+static void execute(hd__run *r, uint32_t node, unsigned w) {
+  hd__tstate *t = &r->report->tasks[node];
   hd_value *small[8];
-  hd_value **inputs = npred <= 8 ? small : hd__calloc(npred, sizeof(*inputs));
+  size_t npred = 0;
+  hd_value **inputs = hd__gather_inputs(r, node, small, 8, &npred);
   if (inputs == NULL) {
     t->state = HD_STATE_FAILED;
     set_message(t, "out of memory gathering its inputs");
     atomic_store(&r->failed, 1);
     return;
   }
-  for (uint32_t k = 0; k < npred; k++)
-    inputs[k] = r->report->tasks[p->preds[p->pred_off[node] + k]].result;
-  const hd__psettings *set = hd__plan_settings(p, node);
-  unsigned retries = set->retries;
+  const hd__psettings *set = hd__plan_settings(r->plan, node);
   for (;;) {
     hd__exec x;
-    int rc = attempt(r, node, w, inputs, npred, &x);
-    if (rc == HD_OK) {
-      t->state = HD_STATE_DONE;
-      t->result = x.output;
-      x.output = NULL;
-      if (t->extra != NULL) {
-        /* A retry that succeeded: the earlier failure is not the outcome. */
-        hd__free(t->extra->message);
-        t->extra->message = NULL;
-      }
-    } else {
-      t->state = rc == HD_EINTR ? HD_STATE_CANCELLED : HD_STATE_FAILED;
-      hd__textra *e = hd__tstate_extra(t);
-      if (e != NULL) {
-        hd__free(e->message);
-        e->message = x.message.data;
-        x.message.data = NULL;
-      }
-    }
-    hd__exec_cleanup(&x);
-    if (t->state != HD_STATE_FAILED || t->attempts > retries || stopping(r))
+    int rc = hd__attempt_begin(r, node, w, inputs, npred, &x);
+    if (rc == HD_OK)
+      rc = attempt_exec(r, node, &x);
+    if (!hd__attempt_end(r, node, w, &x, rc))
       break;
-    hd__log(HD_LOG_INFO, "task '%s' failed (%s); attempt %u of %u",
-            hd__plan_name(p, node),
-            hd__tstate_message(t) ? hd__tstate_message(t) : "", t->attempts + 1,
-            retries + 1);
     if (set->retry_delay_ns > 0) {
       pause_for(r, set->retry_delay_ns);
-      if (stopping(r))
+      if (hd__run_stopping(r)) {
+        if (!set->allow_failure)
+          atomic_store(&r->failed, 1);
         break;
+      }
     }
   }
-  if (t->state == HD_STATE_FAILED && !set->allow_failure)
-    atomic_store(&r->failed, 1);
-  else if (t->state == HD_STATE_CANCELLED)
-    atomic_store(&r->interrupted, 1);
   if (inputs != small)
     hd__free(inputs);
 }
 
-static uint32_t run_task(void *ctx, uint32_t node, unsigned w) {
-  hd__run *r = ctx;
+/* A task whose dependencies are all accounted for: returns 1 when it is
+ * to run, or 0 after settling it as skipped (downstream of a failure) or
+ * cancelled (the run is stopping). */
+int hd__task_gate(hd__run *r, uint32_t node) {
   const hd__plan *p = r->plan;
   hd__tstate *ts = r->report->tasks;
   hd__tstate *t = &ts[node];
-
-  /* Skipped when a dependency did not finish; cancelled when the run is
-     stopping; run otherwise. */
   uint32_t bad = UINT32_MAX;
   for (uint32_t e = p->pred_off[node]; e < p->pred_off[node + 1]; e++)
     if (ts[p->preds[e]].state != HD_STATE_DONE && !usable(r, p->preds[e])) {
@@ -267,30 +307,31 @@ static uint32_t run_task(void *ctx, uint32_t node, unsigned w) {
     t->state = HD_STATE_SKIPPED;
     set_message(t, "dependency '%s' %s", hd__plan_name(p, bad),
                 ts[bad].state == HD_STATE_FAILED ? "failed" : "was skipped");
-  } else if (bad != UINT32_MAX) {
-    /* Downstream of a cancellation: cancelled, for the same reason. */
-    t->state = HD_STATE_CANCELLED;
-    set_message(t, "%s",
-                atomic_load(&r->interrupted) ? "interrupted"
-                                             : "stopped after a failure");
-  } else if (stopping(r)) {
-    t->state = HD_STATE_CANCELLED;
-    set_message(t, "%s",
-                atomic_load(&r->interrupted) ? "interrupted"
-                                             : "stopped after a failure");
-  } else {
-    execute(r, node, w);
+    return 0;
   }
+  if (bad != UINT32_MAX || hd__run_stopping(r)) {
+    /* Downstream of a cancellation, or stopping: cancelled. */
+    t->state = HD_STATE_CANCELLED;
+    set_message(t, "%s",
+                atomic_load(&r->interrupted) ? "interrupted"
+                                             : "stopped after a failure");
+    return 0;
+  }
+  return 1;
+}
 
+/* A task whose state is final: it is counted, its event sent and its
+ * dependents released. The one with the highest bottom level is returned
+ * (for the same worker to run next); the others are submitted. */
+uint32_t hd__task_settle(hd__run *r, uint32_t node, unsigned w) {
+  const hd__plan *p = r->plan;
+  hd__tstate *t = &r->report->tasks[node];
   size_t done = atomic_fetch_add(&r->finished, 1) + 1;
   hd_event_type type = t->state == HD_STATE_DONE      ? HD_EVENT_DONE
                        : t->state == HD_STATE_FAILED  ? HD_EVENT_FAILED
                        : t->state == HD_STATE_SKIPPED ? HD_EVENT_SKIPPED
                                                       : HD_EVENT_CANCELLED;
   emit(r, type, node, hd__tstate_message(t), done);
-
-  /* Release the dependents. The one with the highest bottom level runs
-     next on this worker; the others are queued. */
   uint32_t next = HD_TASK_NONE;
   for (uint32_t e = p->succ_off[node]; e < p->succ_off[node + 1]; e++) {
     uint32_t v = p->succs[e];
@@ -310,6 +351,13 @@ static uint32_t run_task(void *ctx, uint32_t node, unsigned w) {
   if (w < r->nworkers)
     r->workers[w].chained = next != HD_TASK_NONE;
   return next;
+}
+
+static uint32_t run_task(void *ctx, uint32_t node, unsigned w) {
+  hd__run *r = ctx;
+  if (hd__task_gate(r, node))
+    execute(r, node, w);
+  return hd__task_settle(r, node, w);
 }
 
 /* qsort has no context argument; runs that sort at the same time are
