@@ -14,6 +14,7 @@ static size_t nextra;
 static const struct hd_backend_ops *const builtin[] = {
     &hd__backend_serial,
     &hd__backend_threads,
+    &hd__backend_processes,
 };
 #define NBUILTIN (sizeof(builtin) / sizeof(builtin[0]))
 

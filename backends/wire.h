@@ -1,0 +1,62 @@
+/* The wire protocol between hodos and its workers: frames over a byte
+ * stream (a socketpair now; ssh and MPI later).
+ *
+ *   offset  size  field
+ *   0       4     magic "HDW1"
+ *   4       1     version (1)
+ *   5       1     type (hd__wire_type)
+ *   6       2     reserved, zero
+ *   8       4     payload length, little-endian (at most HD__WIRE_MAX)
+ *   12      8     XXH3-64 of the payload, little-endian
+ *   20      ...   payload
+ *
+ * Payloads are sequences of little-endian integers and length-prefixed
+ * byte strings; values inside travel as hd_value frames, compressed with
+ * zstd when that pays and checksummed on their own. Every field is checked
+ * before use: a peer that sends anything else is an error, never a crash
+ * and never a hang. */
+#ifndef HODOS_BACKENDS_WIRE_H
+#define HODOS_BACKENDS_WIRE_H
+
+#include "../core/internal.h"
+
+#define HD__WIRE_HEADER 20
+#define HD__WIRE_VERSION 1
+#define HD__WIRE_MAX (1u << 30)
+
+typedef enum hd__wire_type {
+  HD__WIRE_TASK = 1,   /* parent -> worker: run an attempt */
+  HD__WIRE_RESULT = 2, /* worker -> parent: how it went */
+  HD__WIRE_BYE = 3,    /* parent -> worker: exit */
+} hd__wire_type;
+
+/* Append a frame of type with the payload to out. */
+HD__INTERNAL int hd__wire_frame(hd__buf *out, hd__wire_type type,
+                                const void *payload, size_t len);
+
+/* Look for a whole frame at the start of data. Returns HD_OK with *type,
+ * *payload, *len and *used (the frame's size) set; HD_ETRUNC when more
+ * bytes are needed; HD_ECORRUPT or HD_ECHECKSUM (with *why set to a short
+ * reason) when the bytes are not a valid frame. */
+HD__INTERNAL int hd__wire_parse(const char *data, size_t avail,
+                                hd__wire_type *type, const char **payload,
+                                size_t *len, size_t *used, const char **why);
+
+/* Payload building and reading. A reader fails (and stays failed) on any
+ * field that runs past the end. */
+HD__INTERNAL int hd__wire_put_u32(hd__buf *b, uint32_t v);
+HD__INTERNAL int hd__wire_put_u64(hd__buf *b, uint64_t v);
+HD__INTERNAL int hd__wire_put_bytes(hd__buf *b, const void *p, size_t len);
+
+typedef struct hd__wire_reader {
+  const char *p;
+  size_t left;
+  int bad;
+} hd__wire_reader;
+
+HD__INTERNAL uint32_t hd__wire_u32(hd__wire_reader *r);
+HD__INTERNAL uint64_t hd__wire_u64(hd__wire_reader *r);
+/* A length-prefixed byte string, pointing into the payload; *len set. */
+HD__INTERNAL const char *hd__wire_bytes(hd__wire_reader *r, size_t *len);
+
+#endif

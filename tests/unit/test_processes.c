@@ -1,0 +1,343 @@
+/* The processes backend and its wire protocol: results cross from worker
+ * processes; a worker that crashes, is killed, hangs past its timeout or
+ * sends garbage fails or retries its task and is replaced; nothing is
+ * left behind. */
+#include <dirent.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "backends/wire.h"
+#include "test_util.h"
+
+static hd_graph *g;
+static hd_report *rep;
+
+/* Under AddressSanitizer, let crashing workers die of their signals as
+ * they would in production, rather than be caught and reported. */
+const char *__asan_default_options(void);
+const char *__asan_default_options(void) {
+  return "handle_segv=0:handle_abort=0:handle_sigbus=0";
+}
+
+static int fn_sum(hd_task *t, void *data) {
+  (void)data;
+  int64_t total = 0;
+  for (size_t i = 0; i < hd_task_input_count(t); i++) {
+    int64_t x;
+    if (hd_value_get_int(hd_task_input(t, i), &x) != HD_OK)
+      return hd_task_fail(t, "input %zu is not an integer", i);
+    total += x;
+  }
+  const char *add = hd_task_param(t, "add");
+  if (add != NULL)
+    total += strtoll(add, NULL, 10);
+  hd_value *v;
+  if (hd_value_new_int(total, &v) != HD_OK)
+    return HD_ENOMEM;
+  return hd_task_set_output(t, v);
+}
+
+static int fn_segv(hd_task *t, void *data) {
+  (void)t;
+  (void)data;
+  raise(SIGSEGV);
+  return HD_OK;
+}
+
+static int fn_abort_or_exit(hd_task *t, void *data) {
+  (void)data;
+  const char *how = hd_task_param(t, "how");
+  if (how != NULL && strcmp(how, "exit") == 0)
+    _exit(7);
+  raise(SIGABRT);
+  return HD_OK;
+}
+
+static int fn_self_kill(hd_task *t, void *data) {
+  (void)t;
+  (void)data;
+  kill(getpid(), SIGKILL);
+  return HD_OK;
+}
+
+static int fn_hang(hd_task *t, void *data) {
+  (void)t;
+  (void)data;
+  for (;;)
+    pause();
+  return HD_OK;
+}
+
+/* Writes garbage into the worker's socket to hodos: the one socket of
+ * the process. */
+static int fn_garbage(hd_task *t, void *data) {
+  (void)t;
+  (void)data;
+  for (int fd = 3; fd < 256; fd++) {
+    int type;
+    socklen_t len = sizeof(type);
+    if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) == 0) {
+      static const char junk[] = "this is not a frame at all";
+      if (write(fd, junk, sizeof(junk)) < 0)
+        return HD_EIO;
+    }
+  }
+  return HD_OK;
+}
+
+/* Crashes on about one attempt in twenty, chosen by the input and the
+ * attempt so that runs are repeatable; otherwise returns its index
+ * doubled. */
+static int fn_flaky(hd_task *t, void *data) {
+  (void)data;
+  long i = strtol(hd_task_param(t, "i"), NULL, 10);
+  unsigned h = (unsigned)(i * 2654435761u + hd_task_attempt(t) * 40503u);
+  if ((h >> 7) % 20 == 0)
+    raise(SIGSEGV);
+  hd_value *v;
+  if (hd_value_new_int(2 * i, &v) != HD_OK)
+    return HD_ENOMEM;
+  return hd_task_set_output(t, v);
+}
+
+static void setup(void) {
+  ck_assert_int_eq(hd_fn_register("p_sum", fn_sum, NULL), HD_OK);
+  ck_assert_int_eq(hd_fn_register("p_segv", fn_segv, NULL), HD_OK);
+  ck_assert_int_eq(hd_fn_register("p_abort", fn_abort_or_exit, NULL), HD_OK);
+  ck_assert_int_eq(hd_fn_register("p_kill", fn_self_kill, NULL), HD_OK);
+  ck_assert_int_eq(hd_fn_register("p_hang", fn_hang, NULL), HD_OK);
+  ck_assert_int_eq(hd_fn_register("p_garbage", fn_garbage, NULL), HD_OK);
+  ck_assert_int_eq(hd_fn_register("p_flaky", fn_flaky, NULL), HD_OK);
+  ck_assert_int_eq(hd_graph_new(&g), HD_OK);
+}
+
+static void teardown(void) {
+  hd_report_free(rep);
+  rep = NULL;
+  hd_graph_free(g);
+  g = NULL;
+  const char *names[] = {"p_sum",  "p_segv",    "p_abort", "p_kill",
+                         "p_hang", "p_garbage", "p_flaky"};
+  for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+    hd_fn_unregister(names[i]);
+}
+
+/* No child of this process is left, running or unreaped. */
+static void assert_no_children(void) {
+  ck_assert_int_eq(waitpid(-1, NULL, WNOHANG), -1);
+}
+
+static int run(unsigned jobs) {
+  hd_run_opts o;
+  hd_run_opts_init(&o);
+  o.backend = "processes";
+  o.jobs = jobs;
+  o.keep_going = 1;
+  return hd_run(g, &o, &rep);
+}
+
+static hd_task_info info(const char *name) {
+  hd_task_info ti;
+  for (size_t i = 0; i < hd_report_task_count(rep); i++) {
+    ck_assert_int_eq(hd_report_task(rep, i, &ti), HD_OK);
+    if (strcmp(ti.name, name) == 0)
+      return ti;
+  }
+  ck_abort_msg("no task %s", name);
+  return ti;
+}
+
+START_TEST(processes_results_cross_from_workers) {
+  hd_node *a, *b, *c, *s, *sh;
+  ck_assert_int_eq(hd_graph_add_fn(g, "a", "p_sum", &a), HD_OK);
+  ck_assert_int_eq(hd_node_set_param(a, "add", "2"), HD_OK);
+  ck_assert_int_eq(hd_graph_add_fn(g, "b", "p_sum", &b), HD_OK);
+  ck_assert_int_eq(hd_node_set_param(b, "add", "40"), HD_OK);
+  ck_assert_int_eq(hd_graph_add_fn(g, "c", "p_sum", &c), HD_OK);
+  ck_assert_int_eq(hd_node_after(c, a), HD_OK);
+  ck_assert_int_eq(hd_node_after(c, b), HD_OK);
+  ck_assert_int_eq(hd_graph_add_cmd(g, "shell", "cat; echo", &sh), HD_OK);
+  ck_assert_int_eq(hd_node_after(sh, c), HD_OK);
+  ck_assert_int_eq(hd_graph_add_fn(g, "s", "p_sum", &s), HD_OK);
+  ck_assert_int_eq(run(2), HD_OK);
+  int64_t v;
+  ck_assert_int_eq(hd_value_get_int(hd_report_result(rep, 2), &v), HD_OK);
+  ck_assert_int_eq(v, 42);
+  ck_assert_str_eq(hd_value_text(hd_report_result(rep, 3)), "42\n");
+  assert_no_children();
+}
+END_TEST
+
+START_TEST(processes_crashing_tasks_fail_and_workers_are_replaced) {
+  hd_node *n;
+  ck_assert_int_eq(hd_graph_add_fn(g, "segv", "p_segv", NULL), HD_OK);
+  ck_assert_int_eq(hd_graph_add_fn(g, "abort", "p_abort", NULL), HD_OK);
+  ck_assert_int_eq(hd_graph_add_fn(g, "exit", "p_abort", &n), HD_OK);
+  ck_assert_int_eq(hd_node_set_param(n, "how", "exit"), HD_OK);
+  ck_assert_int_eq(hd_graph_add_fn(g, "killed", "p_kill", NULL), HD_OK);
+  /* Work enough for the replaced workers to take some of it. */
+  for (int i = 0; i < 20; i++) {
+    char name[16], add[16];
+    snprintf(name, sizeof(name), "ok%d", i);
+    snprintf(add, sizeof(add), "%d", i);
+    ck_assert_int_eq(hd_graph_add_fn(g, name, "p_sum", &n), HD_OK);
+    ck_assert_int_eq(hd_node_set_param(n, "add", add), HD_OK);
+  }
+  ck_assert_int_eq(run(2), HD_ETASK);
+  hd_task_info ti = info("segv");
+  ck_assert_int_eq(ti.state, HD_STATE_FAILED);
+  ck_assert_ptr_nonnull(strstr(ti.message, "killed by SIGSEGV"));
+  ti = info("abort");
+  ck_assert_ptr_nonnull(strstr(ti.message, "killed by SIGABRT"));
+  ti = info("exit");
+  ck_assert_ptr_nonnull(strstr(ti.message, "exited with status 7"));
+  ti = info("killed");
+  ck_assert_ptr_nonnull(strstr(ti.message, "killed by SIGKILL"));
+  for (int i = 0; i < 20; i++) {
+    char name[16];
+    snprintf(name, sizeof(name), "ok%d", i);
+    ck_assert_int_eq(info(name).state, HD_STATE_DONE);
+  }
+  ck_assert_uint_eq(hd_report_count(rep, HD_STATE_DONE), 20);
+  assert_no_children();
+}
+END_TEST
+
+START_TEST(processes_timeout_kills_a_hung_function) {
+  hd_node *n;
+  ck_assert_int_eq(hd_graph_add_fn(g, "hang", "p_hang", &n), HD_OK);
+  ck_assert_int_eq(hd_node_set_timeout(n, 0.3), HD_OK);
+  ck_assert_int_eq(hd_graph_add_fn(g, "after", "p_sum", &n), HD_OK);
+  ck_assert_int_eq(run(1), HD_ETASK);
+  hd_task_info ti = info("hang");
+  ck_assert_int_eq(ti.state, HD_STATE_FAILED);
+  ck_assert_ptr_nonnull(strstr(ti.message, "timed out after 0.3 s"));
+  ck_assert_int_eq(info("after").state, HD_STATE_DONE);
+  assert_no_children();
+}
+END_TEST
+
+START_TEST(processes_garbage_from_a_worker_is_an_error_naming_it) {
+  hd_node *n;
+  ck_assert_int_eq(hd_graph_add_fn(g, "garbage", "p_garbage", NULL), HD_OK);
+  ck_assert_int_eq(hd_graph_add_fn(g, "fine", "p_sum", &n), HD_OK);
+  ck_assert_int_eq(run(1), HD_ETASK);
+  hd_task_info ti = info("garbage");
+  ck_assert_int_eq(ti.state, HD_STATE_FAILED);
+  ck_assert_ptr_nonnull(
+      strstr(ti.message, "sent a malformed frame (bad magic)"));
+  ck_assert_int_eq(info("fine").state, HD_STATE_DONE);
+  assert_no_children();
+}
+END_TEST
+
+START_TEST(processes_random_crashes_with_retries_all_end_done) {
+  /* 1,000 tasks, about 5 % of attempts crash; retries 3. */
+  for (int i = 0; i < 1000; i++) {
+    char name[16], idx[16];
+    hd_node *n;
+    snprintf(name, sizeof(name), "t%d", i);
+    snprintf(idx, sizeof(idx), "%d", i);
+    ck_assert_int_eq(hd_graph_add_fn(g, name, "p_flaky", &n), HD_OK);
+    ck_assert_int_eq(hd_node_set_param(n, "i", idx), HD_OK);
+    ck_assert_int_eq(hd_node_set_retries(n, 3), HD_OK);
+  }
+  ck_assert_int_eq(run(2), HD_OK);
+  unsigned retried = 0;
+  for (size_t i = 0; i < 1000; i++) {
+    hd_task_info ti;
+    ck_assert_int_eq(hd_report_task(rep, i, &ti), HD_OK);
+    ck_assert_int_eq(ti.state, HD_STATE_DONE);
+    retried += ti.attempts > 1;
+    int64_t v;
+    ck_assert_int_eq(hd_value_get_int(hd_report_result(rep, i), &v), HD_OK);
+    ck_assert_int_eq(v, 2 * (int64_t)i);
+  }
+  ck_assert_uint_gt(retried, 10);
+  assert_no_children();
+}
+END_TEST
+
+START_TEST(processes_slots_follow_cpus) {
+  hd_node *n;
+  /* Two tasks of 2 cpus on 2 slots cannot overlap; they sleep 0.3 s. */
+  ck_assert_int_eq(hd_graph_add_cmd(g, "wide1", "sleep 0.3; date +%s%N", &n),
+                   HD_OK);
+  ck_assert_int_eq(hd_node_set_cpus(n, 2), HD_OK);
+  ck_assert_int_eq(hd_graph_add_cmd(g, "wide2", "sleep 0.3; date +%s%N", &n),
+                   HD_OK);
+  ck_assert_int_eq(hd_node_set_cpus(n, 2), HD_OK);
+  ck_assert_int_eq(run(2), HD_OK);
+  hd_task_info a = info("wide1"), b = info("wide2");
+  ck_assert(a.end_ns <= b.start_ns || b.end_ns <= a.start_ns);
+  assert_no_children();
+}
+END_TEST
+
+START_TEST(wire_frames_round_trip_and_refuse_damage) {
+  hd__buf b = {0};
+  ck_assert_int_eq(hd__wire_frame(&b, HD__WIRE_TASK, "payload", 7), HD_OK);
+  hd__wire_type type;
+  const char *p, *why;
+  size_t len, used;
+  ck_assert_int_eq(hd__wire_parse(b.data, b.len, &type, &p, &len, &used, &why),
+                   HD_OK);
+  ck_assert_int_eq(type, HD__WIRE_TASK);
+  ck_assert_uint_eq(len, 7);
+  ck_assert_uint_eq(used, b.len);
+  ck_assert_int_eq(memcmp(p, "payload", 7), 0);
+  /* Every shorter prefix asks for more. */
+  for (size_t n = 1; n < b.len; n++)
+    ck_assert_int_eq(hd__wire_parse(b.data, n, &type, &p, &len, &used, &why),
+                     HD_ETRUNC);
+  /* Damage anywhere is refused with a reason. */
+  for (size_t i = 0; i < b.len; i++) {
+    if (i >= 8 && i < 12)
+      continue; /* the length: a longer one asks for more */
+    b.data[i] ^= 0x40;
+    int rc = hd__wire_parse(b.data, b.len, &type, &p, &len, &used, &why);
+    ck_assert_msg(rc == HD_ECORRUPT || rc == HD_ECHECKSUM, "byte %zu: %d", i,
+                  rc);
+    ck_assert_ptr_nonnull(why);
+    b.data[i] ^= 0x40;
+  }
+  b.data[11] = 0x7f; /* a length over the limit */
+  ck_assert_int_eq(hd__wire_parse(b.data, b.len, &type, &p, &len, &used, &why),
+                   HD_ECORRUPT);
+  hd__buf_cleanup(&b);
+  /* Readers stop at the end. */
+  hd__buf q = {0};
+  ck_assert_int_eq(hd__wire_put_u32(&q, 5), HD_OK);
+  ck_assert_int_eq(hd__wire_put_bytes(&q, "ab", 2), HD_OK);
+  hd__wire_reader r = {q.data, q.len, 0};
+  ck_assert_uint_eq(hd__wire_u32(&r), 5);
+  size_t n;
+  const char *s = hd__wire_bytes(&r, &n);
+  ck_assert_uint_eq(n, 2);
+  ck_assert_int_eq(memcmp(s, "ab", 2), 0);
+  ck_assert_uint_eq(hd__wire_u64(&r), 0);
+  ck_assert_int_eq(r.bad, 1);
+  hd__buf_cleanup(&q);
+}
+END_TEST
+
+Suite *make_suite(void) {
+  Suite *s = suite_create("processes");
+  TCase *tc = tcase_create("processes");
+  tcase_set_timeout(tc, 60);
+  tcase_add_checked_fixture(tc, setup, teardown);
+  tcase_add_test(tc, processes_results_cross_from_workers);
+  tcase_add_test(tc, processes_crashing_tasks_fail_and_workers_are_replaced);
+  tcase_add_test(tc, processes_timeout_kills_a_hung_function);
+  tcase_add_test(tc, processes_garbage_from_a_worker_is_an_error_naming_it);
+  tcase_add_test(tc, processes_random_crashes_with_retries_all_end_done);
+  tcase_add_test(tc, processes_slots_follow_cpus);
+  tcase_add_test(tc, wire_frames_round_trip_and_refuse_damage);
+  suite_add_tcase(s, tc);
+  return s;
+}
