@@ -19,6 +19,7 @@
  * other threads should not hold locks the workers would need (malloc's
  * are safe with glibc). */
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -103,12 +104,20 @@ static int read_full(int fd, void *p, size_t len) {
   return 0;
 }
 
+/* Write all of p; a descriptor in non-blocking mode (hodos's end, which
+ * the event loop watches) waits until it can take more. */
 static int write_full(int fd, const void *p, size_t len) {
   size_t off = 0;
   while (off < len) {
     ssize_t n = send(fd, (const char *)p + off, len - off, MSG_NOSIGNAL);
     if (n < 0 && errno == EINTR)
       continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      struct pollfd pfd = {fd, POLLOUT, 0};
+      if (poll(&pfd, 1, -1) < 0 && errno != EINTR)
+        return -1;
+      continue;
+    }
     if (n <= 0)
       return -1;
     off += (size_t)n;

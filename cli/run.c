@@ -27,10 +27,11 @@ void help_run(FILE *out) {
         "Options:\n"
         "  -s, --store DIR     keep run folders under DIR (default: .hodos\n"
         "                      beside FILE)\n"
-        "  -b, --backend NAME  run tasks with this backend: threads (the\n"
-        "                      default: tasks in parallel in this process) or\n"
-        "                      serial (one at a time, in file order); over\n"
-        "                      the workflow's backend:\n"
+        "  -b, --backend NAME  run tasks with this backend: processes (the\n"
+        "                      default: in worker processes, so that a crash\n"
+        "                      fails only its task), threads (in this\n"
+        "                      process) or serial (one at a time, in file\n"
+        "                      order); over the workflow's backend:\n"
         "  -j, --jobs N        run up to N tasks at once (default: the\n"
         "                      workflow's jobs:, else one per CPU)\n"
         "  -k, --keep-going    after a failure, run every task that does not\n"
@@ -50,10 +51,25 @@ void help_run(FILE *out) {
 }
 
 static volatile sig_atomic_t interrupted;
+static volatile sig_atomic_t finish_first; /* the backend lets tasks end */
 
+/* The first signal stops the run; with the processes backend running
+ * tasks may finish, and a second signal stops them too. */
 static void on_signal(int sig) {
   (void)sig;
-  interrupted = 1;
+  if (interrupted < 2)
+    interrupted++;
+  if (interrupted == 1 && finish_first) {
+    static const char msg[] =
+        "\nhodos: stopping: no task starts, running tasks finish; press "
+        "Ctrl-C again to stop them\n";
+    if (write(STDERR_FILENO, msg, sizeof(msg) - 1) < 0)
+      return;
+  } else if (interrupted == 2 && finish_first) {
+    static const char msg[] = "\nhodos: stopping running tasks\n";
+    if (write(STDERR_FILENO, msg, sizeof(msg) - 1) < 0)
+      return;
+  }
 }
 
 typedef struct progress {
@@ -290,7 +306,7 @@ int cmd_run(int argc, char **argv) {
 
   /* The command line first, then the workflow, then the default. */
   if (backend == NULL)
-    backend = hd_workflow_backend(wf) ? hd_workflow_backend(wf) : "threads";
+    backend = hd_workflow_backend(wf) ? hd_workflow_backend(wf) : "processes";
   if (jobs == 0)
     jobs = hd_workflow_jobs(wf);
   if (hd_backend_find(backend) == NULL) {
@@ -317,6 +333,7 @@ int cmd_run(int argc, char **argv) {
     return EXIT_FAILED;
   }
 
+  finish_first = strcmp(backend, "processes") == 0;
   struct sigaction sa;
   memset(&sa, 0, sizeof(sa));
   sa.sa_handler = on_signal;

@@ -1,7 +1,7 @@
 /* Running graphs: results, failures, events, the report and the run
  * folder on the serial backend; argv tasks, env, workdir, input and output
- * files, stdin, allowed failures, retry delays and {after.TASK} on both
- * the serial and threads backends. */
+ * files, stdin, allowed failures, retry delays and {after.TASK} on the
+ * serial, threads and processes backends. */
 #include <dirent.h>
 #include <limits.h>
 #include <stdio.h>
@@ -233,7 +233,8 @@ START_TEST(run_unknown_backend) {
   o.backend = "warp";
   ck_assert_int_eq(hd_run(g, &o, &rep), HD_ENOTSUP);
   ck_assert_str_eq(hd_report_diag(rep, 0)->message,
-                   "unknown backend 'warp' (available: serial, threads)");
+                   "unknown backend 'warp' (available: serial, threads, "
+                   "processes)");
   ck_assert_int_eq(calls, 0);
 }
 END_TEST
@@ -396,11 +397,11 @@ START_TEST(run_options_defaults) {
 }
 END_TEST
 
-/* ---- command, argv and file features, on both backends ---- */
+/* ---- command, argv and file features, on every backend ---- */
 
-static const char *backends[] = {"serial", "threads"};
+static const char *backends[] = {"serial", "threads", "processes"};
 
-/* Run g on backend _i (serial, threads) with two workers. */
+/* Run g on backend _i (serial, threads, processes) with two workers. */
 static int run_on(int i, const char *run_dir) {
   hd_run_opts o;
   hd_run_opts_init(&o);
@@ -863,21 +864,21 @@ Suite *make_suite(void) {
   tcase_add_test(tc, run_survives_allocation_failures);
   tcase_add_test(tc, run_options_defaults);
   tcase_add_test(tc, run_task_without_output_passes_an_empty_value);
-  tcase_add_loop_test(tc, run_argv_words_are_arguments_without_a_shell, 0, 2);
-  tcase_add_loop_test(tc, run_argv_program_not_found, 0, 2);
-  tcase_add_loop_test(tc, run_env_is_set_over_the_inherited_one, 0, 2);
-  tcase_add_loop_test(tc, run_workdir_is_where_the_task_runs, 0, 2);
-  tcase_add_loop_test(tc, run_workdir_that_does_not_exist, 0, 2);
-  tcase_add_loop_test(tc, run_missing_input_fails_before_the_task_runs, 0, 2);
-  tcase_add_loop_test(tc, run_output_not_produced_fails_the_task, 0, 2);
-  tcase_add_loop_test(tc, run_stdin_takes_one_task_only, 0, 2);
-  tcase_add_loop_test(tc, run_stdin_from_a_fanned_out_task, 0, 2);
-  tcase_add_loop_test(tc, run_allowed_failure_lets_the_run_go_on, 0, 2);
-  tcase_add_loop_test(tc, run_failure_not_allowed_is_not_marked, 0, 2);
-  tcase_add_loop_test(tc, run_retry_delay_waits_before_each_retry, 0, 2);
-  tcase_add_loop_test(tc, run_after_file_exists_while_the_task_runs, 0, 2);
-  tcase_add_loop_test(tc, run_after_file_of_the_matching_expansion, 0, 2);
-  tcase_add_loop_test(tc, run_after_file_in_the_run_folder, 0, 2);
+  tcase_add_loop_test(tc, run_argv_words_are_arguments_without_a_shell, 0, 3);
+  tcase_add_loop_test(tc, run_argv_program_not_found, 0, 3);
+  tcase_add_loop_test(tc, run_env_is_set_over_the_inherited_one, 0, 3);
+  tcase_add_loop_test(tc, run_workdir_is_where_the_task_runs, 0, 3);
+  tcase_add_loop_test(tc, run_workdir_that_does_not_exist, 0, 3);
+  tcase_add_loop_test(tc, run_missing_input_fails_before_the_task_runs, 0, 3);
+  tcase_add_loop_test(tc, run_output_not_produced_fails_the_task, 0, 3);
+  tcase_add_loop_test(tc, run_stdin_takes_one_task_only, 0, 3);
+  tcase_add_loop_test(tc, run_stdin_from_a_fanned_out_task, 0, 3);
+  tcase_add_loop_test(tc, run_allowed_failure_lets_the_run_go_on, 0, 3);
+  tcase_add_loop_test(tc, run_failure_not_allowed_is_not_marked, 0, 3);
+  tcase_add_loop_test(tc, run_retry_delay_waits_before_each_retry, 0, 3);
+  tcase_add_loop_test(tc, run_after_file_exists_while_the_task_runs, 0, 3);
+  tcase_add_loop_test(tc, run_after_file_of_the_matching_expansion, 0, 3);
+  tcase_add_loop_test(tc, run_after_file_in_the_run_folder, 0, 3);
   suite_add_tcase(s, tc);
   return s;
 }
