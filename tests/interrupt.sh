@@ -60,4 +60,95 @@ for backend in serial threads; do
     exit 1
   fi
 done
-echo "interrupt: exit 130, results kept, no process left (serial, threads)"
+
+# processes: a first Ctrl-C lets the running task finish and starts no
+# other; a second stops what runs. Neither leaves a worker or a task's
+# process behind.
+cat > "$tmp/soft.yaml" <<EOF2
+tasks:
+  - name: first
+    run: echo done-first
+  - name: slow
+    run: sleep 1.5 && echo $marker-soft
+    after: first
+  - name: never
+    run: echo never
+    after: slow
+EOF2
+wait_for() {
+  i=0
+  while ! pgrep -f "$1" >/dev/null 2>&1; do
+    i=$((i + 1))
+    if [ $i -gt 100 ]; then
+      echo "interrupt: the slow task never started (processes)"
+      cat "$tmp/err"
+      return 1
+    fi
+    sleep 0.1
+  done
+}
+left() {
+  pgrep -f "$1" >/dev/null 2>&1
+}
+rm -rf "$tmp/store"
+"$hodos" run -b processes --store "$tmp/store" "$tmp/soft.yaml" \
+  > "$tmp/out" 2> "$tmp/err" &
+pid=$!
+wait_for "$marker-soft" || { kill "$pid"; exit 1; }
+kill -INT "$pid"
+status=0
+wait "$pid" || status=$?
+if [ "$status" -ne 130 ]; then
+  echo "interrupt: exit status $status, not 130 (processes, once)"
+  cat "$tmp/err"
+  exit 1
+fi
+if [ "$(cat "$tmp/store/runs/last/results/slow")" != "$marker-soft" ]; then
+  echo "interrupt: the running task did not finish after one Ctrl-C"
+  cat "$tmp/err"
+  exit 1
+fi
+if [ -e "$tmp/store/runs/last/results/never" ]; then
+  echo "interrupt: a task started after one Ctrl-C (processes)"
+  exit 1
+fi
+if ! grep -q "press Ctrl-C again" "$tmp/err"; then
+  echo "interrupt: no word of how to stop running tasks"
+  cat "$tmp/err"
+  exit 1
+fi
+if left "$tmp/soft.yaml" || left "$marker-soft"; then
+  echo "interrupt: a worker or a task outlived the run (processes, once)"
+  pkill -f "$tmp/soft.yaml" || true
+  exit 1
+fi
+
+rm -rf "$tmp/store"
+"$hodos" run -b processes --store "$tmp/store" "$tmp/wf.yaml" \
+  > "$tmp/out" 2> "$tmp/err" &
+pid=$!
+wait_for "$marker" || { kill "$pid"; exit 1; }
+kill -INT "$pid"
+sleep 0.3
+kill -INT "$pid"
+status=0
+wait "$pid" || status=$?
+if [ "$status" -ne 130 ]; then
+  echo "interrupt: exit status $status, not 130 (processes, twice)"
+  cat "$tmp/err"
+  exit 1
+fi
+sleep 0.2
+if left "$tmp/wf.yaml" || left "$marker"; then
+  echo "interrupt: a worker or a task outlived the run (processes, twice)"
+  ps -ef | grep -e "$marker" -e "$tmp/wf.yaml" | grep -v grep
+  pkill -f "$tmp/wf.yaml" || true
+  pkill -f "$marker" || true
+  exit 1
+fi
+if [ "$(cat "$tmp/store/runs/last/results/first")" != done-first ]; then
+  echo "interrupt: the finished result was not kept (processes, twice)"
+  exit 1
+fi
+echo "interrupt: exit 130, results kept, no process left (serial, threads," \
+  "processes once and twice)"
