@@ -20,7 +20,8 @@ typedef struct hd_report hd_report;
  * need; fields are only ever appended. */
 typedef struct hd_run_opts {
   const char *backend; /* a backend's name: "serial" (the default, also
-                          for NULL) or "threads"; see backend.h */
+                          for NULL), "threads" or "processes" (workers
+                          forked when the run starts; see backend.h) */
   unsigned jobs;       /* workers or slots; 0 means one per CPU */
   int keep_going;      /* nonzero: after a failure, run all that does not
                           depend on it; zero: stop at the first failure */
@@ -31,9 +32,10 @@ typedef struct hd_run_opts {
      starts, running shell tasks get SIGTERM (then SIGKILL after two
      seconds) and the run ends with HD_EINTR. Set it from a signal
      handler. */
-  volatile sig_atomic_t *interrupt;
-  hd_event_cb on_event; /* receives every event, or NULL */
-  void *event_data;     /* passed to on_event */
+  volatile sig_atomic_t *interrupt; /* with "processes", 1 lets running
+                                       tasks finish and 2 stops them */
+  hd_event_cb on_event;             /* receives every event, or NULL */
+  void *event_data;                 /* passed to on_event */
 } hd_run_opts;
 
 /* Fill o with the defaults. */
