@@ -105,6 +105,7 @@ END_TEST
 Suite *make_suite(void) {
   Suite *s = suite_create("strmap");
   TCase *tc = tcase_create("strmap");
+  tcase_set_timeout(tc, 30); /* 10^5 keys under sanitizers on a busy machine */
   tcase_add_test(tc, strmap_put_add_get_del);
   tcase_add_test(tc, strmap_many_keys_with_deletes);
   tcase_add_test(tc, strmap_borrowed_keys_are_not_copied);
