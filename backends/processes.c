@@ -659,7 +659,7 @@ static void on_tick(uv_timer_t *t) {
   procs *pp = t->data;
   hd__run *r = pp->r;
   uint64_t now = hd__now_ns();
-  int second = r->opts.interrupt != NULL && *r->opts.interrupt >= 2;
+  int second = r->opts.interrupt != NULL && hd__flag(r->opts.interrupt) >= 2;
   if (second)
     pp->stopping_all = 1;
   for (unsigned i = 0; i < pp->nworkers; i++) {

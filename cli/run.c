@@ -57,15 +57,17 @@ static volatile sig_atomic_t finish_first; /* the backend lets tasks end */
  * tasks may finish, and a second signal stops them too. */
 static void on_signal(int sig) {
   (void)sig;
-  if (interrupted < 2)
-    interrupted++;
-  if (interrupted == 1 && finish_first) {
+  /* Atomic: the run's threads read it. */
+  int n = __atomic_load_n(&interrupted, __ATOMIC_RELAXED);
+  if (n < 2)
+    __atomic_store_n(&interrupted, ++n, __ATOMIC_RELAXED);
+  if (n == 1 && finish_first) {
     static const char msg[] =
         "\nhodos: stopping: no task starts, running tasks finish; press "
         "Ctrl-C again to stop them\n";
     if (write(STDERR_FILENO, msg, sizeof(msg) - 1) < 0)
       return;
-  } else if (interrupted == 2 && finish_first) {
+  } else if (n == 2 && finish_first) {
     static const char msg[] = "\nhodos: stopping running tasks\n";
     if (write(STDERR_FILENO, msg, sizeof(msg) - 1) < 0)
       return;

@@ -3,6 +3,7 @@
 #ifndef HODOS_CORE_INTERNAL_H
 #define HODOS_CORE_INTERNAL_H
 
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -30,6 +31,12 @@ HD__INTERNAL int hd__grow(void **items, size_t *cap, size_t need, size_t elem);
  * pages populated at once, which on virtual machines costs far less than
  * a fault per page on first touch. Sizes under a few pages use calloc.
  * Free with hd__big_free(p, the same size). */
+/* Read an interrupt flag that a signal handler on another thread sets
+ * (sig_atomic_t only promises that within one thread): an atomic load. */
+static inline int hd__flag(volatile sig_atomic_t *f) {
+  return __atomic_load_n(f, __ATOMIC_RELAXED);
+}
+
 HD__INTERNAL void *hd__big_calloc(size_t count, size_t size);
 HD__INTERNAL void hd__big_free(void *p, size_t count, size_t size);
 

@@ -40,7 +40,7 @@ static void emit(hd__run *r, hd_event_type type, uint32_t node,
 }
 
 int hd__run_stopping(hd__run *r) {
-  if (r->opts.interrupt != NULL && *r->opts.interrupt != 0)
+  if (r->opts.interrupt != NULL && hd__flag(r->opts.interrupt) != 0)
     atomic_store(&r->interrupted, 1);
   return atomic_load_explicit(&r->interrupted, memory_order_relaxed) ||
          (atomic_load_explicit(&r->failed, memory_order_relaxed) &&

@@ -195,7 +195,7 @@ static void on_tick(uv_timer_t *t) {
       kill(-s->proc.pid, SIGKILL);
     return;
   }
-  int interrupted = s->x->interrupt != NULL && *s->x->interrupt != 0;
+  int interrupted = s->x->interrupt != NULL && hd__flag(s->x->interrupt) != 0;
   int late =
       s->x->timeout_ns != 0 && hd__now_ns() - s->x->start_ns > s->x->timeout_ns;
   if (!interrupted && !late && s->term_sent == 0)

@@ -56,7 +56,7 @@ int hd_task_fail(hd_task *t, const char *fmt, ...) {
 }
 
 int hd_task_cancelled(const hd_task *t) {
-  if (t->x->interrupt != NULL && *t->x->interrupt != 0)
+  if (t->x->interrupt != NULL && hd__flag(t->x->interrupt) != 0)
     return 1;
   return t->x->timeout_ns != 0 &&
          hd__now_ns() - t->x->start_ns > t->x->timeout_ns;

@@ -23,6 +23,10 @@ const char *__asan_default_options(void);
 const char *__asan_default_options(void) {
   return "handle_segv=0:handle_abort=0:handle_sigbus=0";
 }
+const char *__tsan_default_options(void);
+const char *__tsan_default_options(void) {
+  return "handle_segv=0:handle_abort=0:handle_sigbus=0";
+}
 
 static int fn_sum(hd_task *t, void *data) {
   (void)data;
