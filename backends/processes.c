@@ -40,23 +40,41 @@
    limit as well). */
 #define MAX_VALUE (1ull << 32)
 
+/* An attempt sent to a worker and not yet answered. */
+typedef struct flight {
+  uint32_t task;
+  hd__exec x;
+  hd_value **inputs;
+  hd_value *small[8];
+  size_t ninputs;
+  size_t bytes; /* its TASK frame's size */
+} flight;
+
+/* How many attempts a worker may hold at once: the first runs, the others
+ * wait in its socket, so that it goes from one to the next without
+ * waiting for hodos. Only small tasks of one slot without a timeout are
+ * queued behind another; others go to an idle worker. */
+#define DEPTH 16
+#define QUEUE_BYTES (64u << 10) /* below a socket's buffer: no write blocks */
+#define SMALL_INPUTS (8u << 10)
+
 typedef struct worker {
   struct procs *pp;
   unsigned index;
   pid_t pid;
-  int fd;              /* the parent's end of the socketpair, or -1 */
-  uv_poll_t *poll;     /* watching fd, or NULL */
-  hd__buf in;          /* bytes received and not yet used */
-  uint32_t task;       /* the task in flight, or HD_TASK_NONE */
-  unsigned slots;      /* the slots it holds */
+  int fd;          /* hodos's end of the socketpair, or -1 */
+  uv_poll_t *poll; /* watching fd, or NULL */
+  hd__buf in;      /* bytes received and not yet used */
+  hd__buf out;     /* frames not yet sent */
+  flight q[DEPTH]; /* attempts in order: q[head] runs */
+  unsigned head, n;
+  unsigned slots;      /* the slots it holds while busy */
+  int exclusive;       /* its task may not have others queued behind */
+  size_t queued;       /* bytes of the frames it holds */
   uint64_t deadline;   /* kill it past this time; 0: never */
   uint64_t term_sent;  /* when it was asked to stop, or 0 */
   int killed_late;     /* killed for running past its timeout */
   const char *corrupt; /* why its last frame was refused */
-  hd__exec x;          /* the attempt in flight */
-  hd_value **inputs;
-  hd_value *small[8];
-  size_t ninputs;
 } worker;
 
 typedef struct delayed {
@@ -91,19 +109,6 @@ static void on_worker_term(int sig) {
   worker_stop = 1;
 }
 
-static int read_full(int fd, void *p, size_t len) {
-  size_t off = 0;
-  while (off < len) {
-    ssize_t n = read(fd, (char *)p + off, len - off);
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n <= 0)
-      return -1;
-    off += (size_t)n;
-  }
-  return 0;
-}
-
 /* Write all of p; a descriptor in non-blocking mode (hodos's end, which
  * the event loop watches) waits until it can take more. */
 static int write_full(int fd, const void *p, size_t len) {
@@ -125,8 +130,9 @@ static int write_full(int fd, const void *p, size_t len) {
   return 0;
 }
 
-/* Run one TASK frame's attempt and answer with its RESULT. */
-static int worker_task(hd__run *r, int fd, const char *payload, size_t len) {
+/* Run one TASK frame's attempt and append its RESULT frame to out. */
+static int worker_task(hd__run *r, hd__buf *out, const char *payload,
+                       size_t len) {
   hd__wire_reader rd = {payload, len, 0};
   uint32_t node = hd__wire_u32(&rd);
   uint32_t attempt = hd__wire_u32(&rd);
@@ -163,6 +169,7 @@ static int worker_task(hd__run *r, int fd, const char *payload, size_t len) {
     x.fn = r->fns[node].fn;
     x.fn_data = r->fns[node].data;
   }
+  uint64_t started = x.start_ns;
   int rc;
   if (bad) {
     rc = HD_ECORRUPT;
@@ -179,9 +186,12 @@ static int worker_task(hd__run *r, int fd, const char *payload, size_t len) {
   hd__free(inputs);
   if (bad)
     return -1;
-  hd__buf p = {0}, out = {0};
+  uint64_t ended = hd__now_ns();
+  hd__buf p = {0};
   hd_value *frame = NULL;
-  int ok = hd__wire_put_u32(&p, node) == HD_OK &&
+  int ok = hd__wire_put_u64(&p, started) == HD_OK &&
+           hd__wire_put_u64(&p, ended) == HD_OK &&
+           hd__wire_put_u32(&p, node) == HD_OK &&
            hd__wire_put_u32(&p, attempt) == HD_OK &&
            hd__wire_put_u32(&p, (uint32_t)rc) == HD_OK &&
            hd__wire_put_u32(&p, (uint32_t)x.exit_status) == HD_OK &&
@@ -195,15 +205,16 @@ static int worker_task(hd__run *r, int fd, const char *payload, size_t len) {
          HD_OK;
   else if (ok)
     ok = hd__wire_put_bytes(&p, NULL, 0) == HD_OK;
-  ok = ok && hd__wire_frame(&out, HD__WIRE_RESULT, p.data, p.len) == HD_OK &&
-       write_full(fd, out.data, out.len) == 0;
+  ok = ok && hd__wire_frame(out, HD__WIRE_RESULT, p.data, p.len) == HD_OK;
   hd_value_unref(frame);
   hd__exec_cleanup(&x);
   hd__buf_cleanup(&p);
-  hd__buf_cleanup(&out);
   return ok ? 0 : -1;
 }
 
+/* The worker's loop: read what hodos sent (several frames at a time when
+ * it sends several) and run each task, sending its result before the
+ * next starts. */
 static void worker_main(hd__run *r, int fd) {
   signal(SIGINT, SIG_IGN); /* the terminal's Ctrl-C is for hodos */
   signal(SIGPIPE, SIG_IGN);
@@ -214,35 +225,55 @@ static void worker_main(hd__run *r, int fd) {
   sigaction(SIGTERM, &sa, NULL);
   sigaction(SIGHUP, &sa, NULL);
   worker_stop = 0;
+  hd__buf in = {0}, out = {0};
+  size_t off = 0;
   for (;;) {
-    unsigned char h[HD__WIRE_HEADER];
-    if (read_full(fd, h, sizeof(h)) != 0)
-      _exit(0); /* hodos is gone or done */
-    uint32_t len = (uint32_t)h[8] | (uint32_t)h[9] << 8 |
-                   (uint32_t)h[10] << 16 | (uint32_t)h[11] << 24;
-    if (len > HD__WIRE_MAX)
-      _exit(3);
-    char *buf = hd__malloc(HD__WIRE_HEADER + (size_t)len + 1);
-    if (buf == NULL)
-      _exit(4);
-    memcpy(buf, h, sizeof(h));
-    if (read_full(fd, buf + HD__WIRE_HEADER, len) != 0)
-      _exit(0);
     hd__wire_type type;
     const char *payload, *why;
     size_t plen, used;
-    if (hd__wire_parse(buf, HD__WIRE_HEADER + (size_t)len, &type, &payload,
-                       &plen, &used, &why) != HD_OK ||
-        type == HD__WIRE_RESULT)
+    int rc = hd__wire_parse(in.data ? in.data + off : "", in.len - off, &type,
+                            &payload, &plen, &used, &why);
+    if (rc == HD_ETRUNC) {
+      /* Nothing whole left: answer, then wait for more. */
+      if (out.len > 0 && write_full(fd, out.data, out.len) != 0)
+        _exit(0);
+      out.len = 0;
+      if (worker_stop)
+        _exit(0);
+      if (off > 0) {
+        memmove(in.data, in.data + off, in.len - off);
+        in.len -= off;
+        off = 0;
+      }
+      if (in.cap - in.len < 65536 + 1) {
+        size_t ncap = in.cap ? 2 * in.cap : 131072;
+        char *np = hd__realloc(in.data, ncap);
+        if (np == NULL)
+          _exit(4);
+        in.data = np;
+        in.cap = ncap;
+      }
+      ssize_t n = read(fd, in.data + in.len, in.cap - in.len - 1);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n <= 0)
+        _exit(0); /* hodos is gone or done */
+      in.len += (size_t)n;
+      continue;
+    }
+    if (rc != HD_OK || type == HD__WIRE_RESULT)
       _exit(3);
     if (type == HD__WIRE_BYE)
       _exit(0);
-    int rc = worker_task(r, fd, payload, plen);
-    hd__free(buf);
-    if (rc != 0)
+    if (worker_task(r, &out, payload, plen) != 0)
       _exit(3);
-    if (worker_stop)
+    /* Each result leaves before the next task starts: if that one
+       crashes, hodos still has every result before it, and knows which
+       task was running. */
+    if (write_full(fd, out.data, out.len) != 0)
       _exit(0);
+    out.len = 0;
+    off += used;
   }
 }
 
@@ -291,11 +322,16 @@ static int spawn(procs *pp, unsigned i) {
   close(sv[1]);
   wk->pid = pid;
   wk->fd = sv[0];
-  wk->task = HD_TASK_NONE;
+  wk->head = wk->n = 0;
+  wk->slots = 0;
+  wk->exclusive = 0;
+  wk->queued = 0;
+  wk->deadline = 0;
   wk->term_sent = 0;
   wk->killed_late = 0;
   wk->corrupt = NULL;
   wk->in.len = 0;
+  wk->out.len = 0;
   return pp->loop_ready ? watch(pp, wk) : HD_OK;
 }
 
@@ -338,18 +374,35 @@ static unsigned task_slots(procs *pp, uint32_t task) {
   return c == 0 ? 1 : c > pp->slots ? pp->slots : c;
 }
 
-static void settle(procs *pp, worker *wk, uint32_t task);
+static void settle(procs *pp, worker *wk, uint32_t task) {
+  unsigned w = wk ? wk->index : 0;
+  pp->retrying[task] = 0;
+  uint32_t next = hd__task_settle(pp->r, task, w);
+  /* No task follows on the same worker here: each start is its own. */
+  pp->r->workers[w].chained = 0;
+  if (next != HD_TASK_NONE)
+    heap_push(pp, next);
+}
 
-/* An attempt of wk's task ended with rc: record it, then retry or settle
- * the task. */
-static void attempt_done(procs *pp, worker *wk, int rc) {
+static void free_inputs(flight *f) {
+  if (f->inputs != NULL && f->inputs != f->small)
+    hd__free(f->inputs);
+  f->inputs = NULL;
+}
+
+/* An attempt of f's task ended with rc: record it (with the times the
+ * worker measured, when it sent them), then retry or settle the task. */
+static void attempt_done(procs *pp, worker *wk, flight *f, int rc,
+                         uint64_t started, uint64_t ended) {
   hd__run *r = pp->r;
-  uint32_t task = wk->task;
-  wk->task = HD_TASK_NONE;
-  wk->deadline = 0;
-  pp->free_slots += wk->slots;
-  wk->slots = 0;
-  if (hd__attempt_end(r, task, wk->index, &wk->x, rc)) {
+  uint32_t task = f->task;
+  int again = hd__attempt_end(r, task, wk->index, &f->x, rc);
+  if (started != 0 && ended >= started) {
+    r->report->tasks[task].start_ns = started;
+    r->report->tasks[task].end_ns = ended;
+  }
+  free_inputs(f);
+  if (again) {
     uint64_t delay = hd__plan_settings(r->plan, task)->retry_delay_ns;
     pp->retrying[task] = 1;
     if (delay == 0) {
@@ -363,77 +416,125 @@ static void attempt_done(procs *pp, worker *wk, int rc) {
   } else {
     settle(pp, wk, task);
   }
-  if (wk->inputs != NULL && wk->inputs != wk->small)
-    hd__free(wk->inputs);
-  wk->inputs = NULL;
 }
 
-static void settle(procs *pp, worker *wk, uint32_t task) {
-  unsigned w = wk ? wk->index : 0;
-  pp->retrying[task] = 0;
-  uint32_t next = hd__task_settle(pp->r, task, w);
-  /* No task follows on the same worker here: each start is its own. */
-  pp->r->workers[w].chained = 0;
-  if (next != HD_TASK_NONE)
-    heap_push(pp, next);
+/* The head of wk's queue is answered: take it off. */
+static flight *pop_flight(procs *pp, worker *wk) {
+  flight *f = &wk->q[wk->head];
+  wk->head = (wk->head + 1) % DEPTH;
+  wk->n--;
+  wk->queued -= f->bytes;
+  if (wk->n == 0) {
+    pp->free_slots += wk->slots;
+    wk->slots = 0;
+    wk->exclusive = 0;
+    wk->deadline = 0;
+  }
+  return f;
 }
 
-/* Send task to the idle worker wk. */
-static void dispatch(procs *pp, worker *wk, uint32_t task) {
+/* Whether task may wait behind another in a worker's queue: one slot, no
+ * timeout, small inputs. */
+static int queueable(procs *pp, uint32_t task) {
+  const hd__plan *p = pp->r->plan;
+  const hd__psettings *set = hd__plan_settings(p, task);
+  if (set->cpus > 1 || set->timeout_ns != 0)
+    return 0;
+  size_t bytes = 0;
+  for (uint32_t e = p->pred_off[task]; e < p->pred_off[task + 1]; e++) {
+    hd_value *v = pp->r->report->tasks[p->preds[e]].result;
+    bytes += v != NULL ? hd_value_size(v) : 0;
+    if (bytes > SMALL_INPUTS)
+      return 0;
+  }
+  return 1;
+}
+
+/* Queue task on wk: the frame goes out with the next flush. */
+static void dispatch(procs *pp, worker *wk, uint32_t task, int queue_ok) {
   hd__run *r = pp->r;
-  wk->inputs = hd__gather_inputs(r, task, wk->small, 8, &wk->ninputs);
-  wk->task = task;
-  wk->slots = task_slots(pp, task);
-  pp->free_slots -= wk->slots;
-  if (wk->inputs == NULL) {
-    memset(&wk->x, 0, sizeof(wk->x));
-    hd__attempt_begin(r, task, wk->index, NULL, 0, &wk->x);
-    hd__buf_appendf(&wk->x.message, "out of memory gathering its inputs");
-    attempt_done(pp, wk, HD_ENOMEM);
-    return;
+  flight *f = &wk->q[(wk->head + wk->n) % DEPTH];
+  memset(f, 0, sizeof(*f));
+  f->task = task;
+  if (wk->n == 0) {
+    wk->slots = task_slots(pp, task);
+    pp->free_slots -= wk->slots;
+    wk->exclusive = !queue_ok;
   }
-  int rc =
-      hd__attempt_begin(r, task, wk->index, wk->inputs, wk->ninputs, &wk->x);
-  if (rc != HD_OK) {
-    attempt_done(pp, wk, rc);
-    return;
+  wk->n++;
+  f->inputs = hd__gather_inputs(r, task, f->small, 8, &f->ninputs);
+  int rc = hd__attempt_begin(r, task, wk->index, f->inputs,
+                             f->inputs ? f->ninputs : 0, &f->x);
+  if (rc == HD_OK && f->inputs == NULL) {
+    hd__buf_appendf(&f->x.message, "out of memory gathering its inputs");
+    rc = HD_ENOMEM;
   }
-  hd__buf p = {0}, out = {0};
-  int ok = hd__wire_put_u32(&p, task) == HD_OK &&
-           hd__wire_put_u32(&p, wk->x.attempt) == HD_OK &&
-           hd__wire_put_u64(&p, wk->x.timeout_ns) == HD_OK &&
-           hd__wire_put_u32(&p, (uint32_t)wk->ninputs) == HD_OK;
-  for (size_t i = 0; ok && i < wk->ninputs; i++) {
+  size_t before = wk->out.len;
+  hd__buf p = {0};
+  int ok = rc == HD_OK && hd__wire_put_u32(&p, task) == HD_OK &&
+           hd__wire_put_u32(&p, f->x.attempt) == HD_OK &&
+           hd__wire_put_u64(&p, f->x.timeout_ns) == HD_OK &&
+           hd__wire_put_u32(&p, (uint32_t)f->ninputs) == HD_OK;
+  for (size_t i = 0; ok && i < f->ninputs; i++) {
     hd_value *frame = NULL;
-    if (wk->inputs[i] == NULL) {
+    if (f->inputs[i] == NULL) {
       ok = hd__wire_put_bytes(&p, NULL, 0) == HD_OK;
       continue;
     }
-    ok = hd_value_encode(wk->inputs[i], 1, &frame) == HD_OK &&
+    ok = hd_value_encode(f->inputs[i], 1, &frame) == HD_OK &&
          hd__wire_put_bytes(&p, hd_value_data(frame), hd_value_size(frame)) ==
              HD_OK;
     hd_value_unref(frame);
   }
-  ok = ok && hd__wire_frame(&out, HD__WIRE_TASK, p.data, p.len) == HD_OK;
+  ok = ok && hd__wire_frame(&wk->out, HD__WIRE_TASK, p.data, p.len) == HD_OK;
   hd__buf_cleanup(&p);
   if (!ok) {
-    hd__buf_cleanup(&out);
-    hd__buf_appendf(&wk->x.message, "out of memory sending it to a worker");
-    attempt_done(pp, wk, HD_ENOMEM);
+    /* It never reaches the worker: it ends here. */
+    wk->out.len = before;
+    if (rc == HD_OK) {
+      hd__buf_appendf(&f->x.message, "out of memory sending it to a worker");
+      rc = HD_ENOMEM;
+    }
+    flight done = *f;
+    wk->n--;
+    if (wk->n == 0) {
+      pp->free_slots += wk->slots;
+      wk->slots = 0;
+      wk->exclusive = 0;
+    }
+    /* The copy's inputs may point into the flight's own array. */
+    if (done.inputs == f->small)
+      done.inputs = done.small;
+    done.x.inputs = done.inputs;
+    attempt_done(pp, wk, &done, rc, 0, 0);
     return;
   }
-  uint64_t t = wk->x.timeout_ns;
-  int fn = r->plan->nodes[task].kind == HD_NODE_FN;
-  wk->deadline = t == 0 ? 0 : wk->x.start_ns + t + (fn ? 0 : SHELL_BACKSTOP_NS);
-  /* The worker is idle and reads whole frames before it writes: a
-     blocking write cannot deadlock. A dead worker shows as an error
-     here, and as end of file on its socket. */
-  if (write_full(wk->fd, out.data, out.len) != 0)
-    kill(wk->pid, SIGKILL);
-  hd__buf_cleanup(&out);
+  f->bytes = wk->out.len - before;
+  wk->queued += f->bytes;
+  if (wk->n == 1) {
+    uint64_t t = f->x.timeout_ns;
+    int fn = r->plan->nodes[task].kind == HD_NODE_FN;
+    wk->deadline =
+        t == 0 ? 0 : f->x.start_ns + t + (fn ? 0 : SHELL_BACKSTOP_NS);
+  }
 }
 
-/* Hand ready tasks to idle workers while slots allow. */
+/* Send what is waiting for each worker. A worker reads whole frames
+ * before it answers, and at most QUEUE_BYTES wait in its socket besides
+ * one frame to an idle worker: these writes do not deadlock. */
+static void flush(procs *pp) {
+  for (unsigned i = 0; i < pp->nworkers; i++) {
+    worker *wk = &pp->w[i];
+    if (wk->out.len == 0 || wk->fd < 0)
+      continue;
+    if (write_full(wk->fd, wk->out.data, wk->out.len) != 0)
+      kill(wk->pid, SIGKILL); /* seen as end of file on its socket */
+    wk->out.len = 0;
+  }
+}
+
+/* Hand ready tasks to workers while slots allow: idle workers first, then
+ * behind the running task of a worker when the task is small. */
 static void pump(procs *pp) {
   hd__run *r = pp->r;
   uint64_t now = 0;
@@ -450,37 +551,42 @@ static void pump(procs *pp) {
   while (pp->count > 0) {
     uint32_t task = pp->heap[0];
     int retry = pp->retrying[task];
-    if (!retry || hd__run_stopping(r)) {
-      /* Settled here when it does not run. */
-      if (!retry) {
-        if (!hd__task_gate(r, task)) {
-          heap_pop(pp);
-          settle(pp, NULL, task);
-          continue;
-        }
-      } else {
-        /* A retry while stopping: its last failure stands. */
-        heap_pop(pp);
-        if (!hd__plan_settings(r->plan, task)->allow_failure)
-          atomic_store(&r->failed, 1);
-        settle(pp, NULL, task);
-        continue;
-      }
+    if (!retry && !hd__task_gate(r, task)) {
+      heap_pop(pp);
+      settle(pp, NULL, task); /* skipped or cancelled */
+      continue;
     }
-    unsigned need = task_slots(pp, task);
-    if (pp->free_slots < need)
-      break;
-    worker *idle = NULL;
-    for (unsigned i = 0; i < pp->nworkers && idle == NULL; i++)
-      if (pp->w[i].task == HD_TASK_NONE && pp->w[i].fd >= 0)
-        idle = &pp->w[i];
-    if (idle == NULL)
+    if (retry && hd__run_stopping(r)) {
+      /* A retry while stopping: its last failure stands. */
+      heap_pop(pp);
+      if (r->report->tasks[task].state != HD_STATE_FAILED)
+        hd__task_cancel(r, task); /* taken back from a lost worker */
+      else if (!hd__plan_settings(r->plan, task)->allow_failure)
+        atomic_store(&r->failed, 1);
+      settle(pp, NULL, task);
+      continue;
+    }
+    int queue_ok = queueable(pp, task);
+    worker *to = NULL;
+    if (pp->free_slots >= task_slots(pp, task))
+      for (unsigned i = 0; i < pp->nworkers && to == NULL; i++)
+        if (pp->w[i].n == 0 && pp->w[i].fd >= 0)
+          to = &pp->w[i];
+    for (unsigned i = 0; i < pp->nworkers && to == NULL && queue_ok; i++) {
+      worker *wk = &pp->w[i];
+      if (wk->fd >= 0 && wk->n > 0 && wk->n < DEPTH && !wk->exclusive &&
+          wk->term_sent == 0 && wk->queued < QUEUE_BYTES &&
+          (to == NULL || wk->n < to->n))
+        to = wk;
+    }
+    if (to == NULL)
       break;
     heap_pop(pp);
     /* The gate has passed: from here the task runs (or retries). */
     pp->retrying[task] = 1;
-    dispatch(pp, idle, task);
+    dispatch(pp, to, task, queue_ok);
   }
+  flush(pp);
 }
 
 static void close_worker(worker *wk) {
@@ -494,18 +600,18 @@ static void close_worker(worker *wk) {
   wk->fd = -1;
 }
 
-/* wk's socket closed or carried garbage: reap it, fail its task, replace
- * it. */
+/* wk's socket closed or carried garbage: reap it, fail its running task,
+ * put the ones waiting behind it back in line, replace it. */
 static void worker_lost(procs *pp, worker *wk) {
-  hd__run *r = pp->r;
   close_worker(wk);
   int status = 0;
   if (wk->corrupt != NULL)
     kill(wk->pid, SIGKILL);
   while (waitpid(wk->pid, &status, 0) < 0 && errno == EINTR)
     ;
-  if (wk->task != HD_TASK_NONE) {
-    hd__exec *x = &wk->x;
+  if (wk->n > 0) {
+    flight *f = pop_flight(pp, wk);
+    hd__exec *x = &f->x;
     char sig[32];
     int rc = HD_ETASK;
     hd__buf_cleanup(&x->message);
@@ -533,21 +639,32 @@ static void worker_lost(procs *pp, worker *wk) {
                       wk->index, (long)wk->pid,
                       WIFEXITED(status) ? WEXITSTATUS(status) : -1);
     }
-    attempt_done(pp, wk, rc);
+    attempt_done(pp, wk, f, rc, 0, 0);
+  }
+  /* The others had not started: they go back in line as they were. */
+  while (wk->n > 0) {
+    flight *f = pop_flight(pp, wk);
+    hd__attempt_abandon(pp->r, f->task, &f->x);
+    free_inputs(f);
+    heap_push(pp, f->task);
   }
   wk->pid = 0;
+  wk->in.len = 0;
+  wk->out.len = 0;
+  wk->queued = 0;
   /* A new worker in its place, unless the run is over. */
   if (!pp->finished && !pp->stopping_all && spawn(pp, wk->index) != HD_OK) {
     wk->fd = -1;
     hd__log(HD_LOG_ERROR, "cannot start a worker in place of worker %u",
             wk->index);
   }
-  (void)r;
 }
 
 /* A RESULT frame from wk. Returns 0, or -1 when it is malformed. */
 static int on_result(procs *pp, worker *wk, const char *payload, size_t len) {
   hd__wire_reader rd = {payload, len, 0};
+  uint64_t started = hd__wire_u64(&rd);
+  uint64_t ended = hd__wire_u64(&rd);
   uint32_t node = hd__wire_u32(&rd);
   uint32_t attempt = hd__wire_u32(&rd);
   int rc = (int)hd__wire_u32(&rd);
@@ -562,8 +679,8 @@ static int on_result(procs *pp, worker *wk, const char *payload, size_t len) {
     wk->corrupt = "a result that does not parse";
     return -1;
   }
-  if (wk->task == HD_TASK_NONE || node != wk->task ||
-      attempt != wk->x.attempt) {
+  flight *f = wk->n > 0 ? &wk->q[wk->head] : NULL;
+  if (f == NULL || node != f->task || attempt != f->x.attempt) {
     wk->corrupt = "a result for a task it was not running";
     return -1;
   }
@@ -571,21 +688,31 @@ static int on_result(procs *pp, worker *wk, const char *payload, size_t len) {
     wk->corrupt = "an unknown result code";
     return -1;
   }
-  hd__exec *x = &wk->x;
+  hd__exec *x = &f->x;
   x->exit_status = exit_status;
   x->term_signal = term_signal;
   x->timed_out = timed_out;
   if ((mlen > 0 && hd__buf_append(&x->message, msg, mlen) != HD_OK) ||
       (tlen > 0 && hd__buf_append(&x->err_tail, tail, tlen) != HD_OK))
     rc = HD_ENOMEM;
-  if (rc == HD_OK && olen > 0) {
-    int drc = hd_value_decode(out, olen, MAX_VALUE, &x->output);
-    if (drc != HD_OK) {
-      wk->corrupt = "a result value that does not decode";
-      return -1;
-    }
+  if (rc == HD_OK && olen > 0 &&
+      hd_value_decode(out, olen, MAX_VALUE, &x->output) != HD_OK) {
+    wk->corrupt = "a result value that does not decode";
+    return -1;
   }
-  attempt_done(pp, wk, rc);
+  pop_flight(pp, wk);
+  if (wk->n > 0) {
+    /* The next one starts now: its deadline counts from here. */
+    wk->deadline = 0;
+  }
+  attempt_done(pp, wk, f, rc, started, ended);
+  return 0;
+}
+
+static int busy(procs *pp) {
+  for (unsigned i = 0; i < pp->nworkers; i++)
+    if (pp->w[i].n > 0)
+      return 1;
   return 0;
 }
 
@@ -646,13 +773,8 @@ static void on_readable(uv_poll_t *h, int status, int events) {
   if (eof || wk->corrupt != NULL)
     worker_lost(pp, wk);
   pump(pp);
-  if (pp->finished) {
-    int busy = 0;
-    for (unsigned i = 0; i < pp->nworkers; i++)
-      busy |= pp->w[i].task != HD_TASK_NONE;
-    if (!busy)
-      uv_stop(&pp->loop);
-  }
+  if (pp->finished && !busy(pp))
+    uv_stop(&pp->loop);
 }
 
 static void on_tick(uv_timer_t *t) {
@@ -664,7 +786,7 @@ static void on_tick(uv_timer_t *t) {
     pp->stopping_all = 1;
   for (unsigned i = 0; i < pp->nworkers; i++) {
     worker *wk = &pp->w[i];
-    if (wk->task == HD_TASK_NONE || wk->fd < 0)
+    if (wk->n == 0 || wk->fd < 0)
       continue;
     if (second && wk->term_sent == 0) {
       wk->term_sent = now;
@@ -678,14 +800,11 @@ static void on_tick(uv_timer_t *t) {
   }
   hd__run_stopping(r); /* notes an interrupt */
   pump(pp);
-  int busy = 0;
-  for (unsigned i = 0; i < pp->nworkers; i++)
-    busy |= pp->w[i].task != HD_TASK_NONE;
-  if (pp->finished && !busy)
+  if (pp->finished && !busy(pp)) {
     uv_stop(&pp->loop);
-  else if (!busy && pp->count == 0 && pp->nlater == 0 && !pp->finished) {
-    /* Nothing to run and nothing running, yet tasks are left: a worker
-       could not be started. */
+  } else if (!busy(pp) && pp->count == 0 && pp->nlater == 0 && !pp->finished) {
+    /* Nothing to run and nothing running, yet tasks are left: no worker
+       could be started. */
     int alive = 0;
     for (unsigned i = 0; i < pp->nworkers; i++)
       alive |= pp->w[i].fd >= 0;
@@ -694,6 +813,18 @@ static void on_tick(uv_timer_t *t) {
       uv_stop(&pp->loop);
     }
   }
+}
+
+static void free_procs(procs *pp) {
+  for (unsigned i = 0; i < pp->nworkers; i++) {
+    hd__buf_cleanup(&pp->w[i].in);
+    hd__buf_cleanup(&pp->w[i].out);
+  }
+  hd__free(pp->w);
+  hd__free(pp->heap);
+  hd__free(pp->retrying);
+  hd__free(pp->later);
+  hd__free(pp);
 }
 
 static int procs_start(void **state, unsigned jobs,
@@ -712,17 +843,13 @@ static int procs_start(void **state, unsigned jobs,
   pp->heap = hd__malloc((host->ntasks + 1) * sizeof(uint32_t));
   pp->retrying = hd__calloc(host->ntasks + 1, 1);
   if (pp->w == NULL || pp->heap == NULL || pp->retrying == NULL) {
-    hd__free(pp->w);
-    hd__free(pp->heap);
-    hd__free(pp->retrying);
-    hd__free(pp);
+    free_procs(pp);
     return HD_ENOMEM;
   }
   for (unsigned i = 0; i < jobs; i++) {
     pp->w[i].pp = pp;
     pp->w[i].index = i;
     pp->w[i].fd = -1;
-    pp->w[i].task = HD_TASK_NONE;
   }
   int rc = HD_OK;
   for (unsigned i = 0; i < jobs && rc == HD_OK; i++)
@@ -733,10 +860,7 @@ static int procs_start(void **state, unsigned jobs,
         close(pp->w[i].fd);
         waitpid(pp->w[i].pid, NULL, 0);
       }
-    hd__free(pp->w);
-    hd__free(pp->heap);
-    hd__free(pp->retrying);
-    hd__free(pp);
+    free_procs(pp);
     return rc;
   }
   *state = pp;
@@ -765,7 +889,7 @@ static int procs_wait(void *state) {
   pp->tick.data = pp;
   uv_timer_start(&pp->tick, on_tick, TICK_MS, TICK_MS);
   pump(pp);
-  if (!pp->finished)
+  if (!pp->finished || busy(pp))
     uv_run(&pp->loop, UV_RUN_DEFAULT);
   uv_timer_stop(&pp->tick);
   uv_close((uv_handle_t *)&pp->tick, NULL);
@@ -790,6 +914,11 @@ static void procs_stop(void *state) {
   uint64_t until = hd__now_ns() + STOP_GRACE_NS;
   for (unsigned i = 0; i < pp->nworkers; i++) {
     worker *wk = &pp->w[i];
+    while (wk->n > 0) {
+      flight *f = pop_flight(pp, wk);
+      free_inputs(f);
+      hd__exec_cleanup(&f->x);
+    }
     if (wk->pid <= 0)
       continue;
     for (;;) {
@@ -800,18 +929,8 @@ static void procs_stop(void *state) {
         kill(wk->pid, SIGKILL);
       usleep(1000);
     }
-    if (wk->inputs != NULL && wk->inputs != wk->small)
-      hd__free(wk->inputs);
-    hd__exec_cleanup(&wk->x);
-    hd__buf_cleanup(&wk->in);
   }
-  for (unsigned i = 0; i < pp->nworkers; i++)
-    hd__buf_cleanup(&pp->w[i].in);
-  hd__free(pp->w);
-  hd__free(pp->heap);
-  hd__free(pp->retrying);
-  hd__free(pp->later);
-  hd__free(pp);
+  free_procs(pp);
 }
 
 const struct hd_backend_ops hd__backend_processes = {

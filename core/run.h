@@ -101,6 +101,8 @@ HD__INTERNAL int hd__attempt_begin(hd__run *r, uint32_t node, unsigned w,
 HD__INTERNAL int hd__attempt_end(hd__run *r, uint32_t node, unsigned w,
                                  hd__exec *x, int rc);
 HD__INTERNAL uint32_t hd__task_settle(hd__run *r, uint32_t node, unsigned w);
+HD__INTERNAL void hd__attempt_abandon(hd__run *r, uint32_t node, hd__exec *x);
+HD__INTERNAL void hd__task_cancel(hd__run *r, uint32_t node);
 HD__INTERNAL hd_value **hd__gather_inputs(hd__run *r, uint32_t node,
                                           hd_value **small, size_t nsmall,
                                           size_t *count);

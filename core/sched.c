@@ -239,6 +239,26 @@ int hd__attempt_end(hd__run *r, uint32_t node, unsigned w, hd__exec *x,
   return 0;
 }
 
+/* Cancel a task that did not run because the run is stopping. */
+void hd__task_cancel(hd__run *r, uint32_t node) {
+  hd__tstate *t = &r->report->tasks[node];
+  t->state = HD_STATE_CANCELLED;
+  set_message(t, "%s",
+              atomic_load(&r->interrupted) ? "interrupted"
+                                           : "stopped after a failure");
+}
+
+/* Take back an attempt that was begun but never ran (its worker died
+ * while it waited): the task is as it was before, ready to be sent
+ * again. */
+void hd__attempt_abandon(hd__run *r, uint32_t node, hd__exec *x) {
+  hd__tstate *t = &r->report->tasks[node];
+  if (t->attempts > 0)
+    t->attempts--;
+  t->state = HD_STATE_READY;
+  hd__exec_cleanup(x);
+}
+
 /* A task's inputs: its predecessors' results, in order, in small when
  * they fit. Returns NULL when out of memory. */
 hd_value **hd__gather_inputs(hd__run *r, uint32_t node, hd_value **small,
