@@ -206,6 +206,9 @@ START_TEST(processes_crashing_tasks_fail_and_workers_are_replaced) {
     char name[16];
     snprintf(name, sizeof(name), "ok%d", i);
     ck_assert_int_eq(info(name).state, HD_STATE_DONE);
+    /* Queued behind a crash, a task is sent again, not failed: one
+       attempt. */
+    ck_assert_uint_eq(info(name).attempts, 1);
   }
   ck_assert_uint_eq(hd_report_count(rep, HD_STATE_DONE), 20);
   assert_no_children();
