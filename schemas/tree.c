@@ -322,53 +322,54 @@ int hd__wf_bool(hd__wf_loader *L, hd__ynode *v, const char *key,
   return 1;
 }
 
-int hd__wf_duration(hd__wf_loader *L, hd__ynode *v, const char *key,
-                    const char *what, double *out) {
-  static const char want[] = "a duration such as 30s, 1.5m, 2h or 1h30m";
+/* A scalar read by parse (a duration, size or number parser: text, where
+ * the value goes, the reason it refused); 1 when *out was set. */
+static int parsed(hd__wf_loader *L, hd__ynode *v, const char *key,
+                  const char *what, const char *want, int plain_only,
+                  int (*parse)(const char *s, void *out, const char **why),
+                  void *out) {
   if (v == NULL)
     return 0;
   const char *s = plain(L, v, key, what, want);
   const char *why = NULL;
   if (s == NULL)
     return 0;
-  if (hd__parse_duration(s, out, &why) != HD_OK) {
+  if ((plain_only && v->style != YAML_PLAIN_SCALAR_STYLE) ||
+      parse(s, out, &why) != HD_OK) {
     bad_value(L, v, key, what, want, why);
     return 0;
   }
   return 1;
+}
+
+static int parse_duration(const char *s, void *out, const char **why) {
+  return hd__parse_duration(s, out, why);
+}
+
+static int parse_size(const char *s, void *out, const char **why) {
+  return hd__parse_size(s, out, why);
+}
+
+static int parse_positive(const char *s, void *out, const char **why) {
+  int rc = hd__parse_number(s, out, why);
+  return rc == HD_OK && !(*(double *)out > 0) ? HD_EINVAL : rc;
+}
+
+int hd__wf_duration(hd__wf_loader *L, hd__ynode *v, const char *key,
+                    const char *what, double *out) {
+  return parsed(L, v, key, what, "a duration such as 30s, 1.5m, 2h or 1h30m", 0,
+                parse_duration, out);
 }
 
 int hd__wf_size(hd__wf_loader *L, hd__ynode *v, const char *key,
                 const char *what, uint64_t *out) {
-  static const char want[] = "a size such as 512M, 4G or 1048576";
-  if (v == NULL)
-    return 0;
-  const char *s = plain(L, v, key, what, want);
-  const char *why = NULL;
-  if (s == NULL)
-    return 0;
-  if (hd__parse_size(s, out, &why) != HD_OK) {
-    bad_value(L, v, key, what, want, why);
-    return 0;
-  }
-  return 1;
+  return parsed(L, v, key, what, "a size such as 512M, 4G or 1048576", 0,
+                parse_size, out);
 }
 
 int hd__wf_number(hd__wf_loader *L, hd__ynode *v, const char *key,
                   const char *what, double *out) {
-  static const char want[] = "a number above 0";
-  if (v == NULL)
-    return 0;
-  const char *s = plain(L, v, key, what, want);
-  const char *why = NULL;
-  if (s == NULL)
-    return 0;
-  if (v->style != YAML_PLAIN_SCALAR_STYLE ||
-      hd__parse_number(s, out, &why) != HD_OK || !(*out > 0)) {
-    bad_value(L, v, key, what, want, why);
-    return 0;
-  }
-  return 1;
+  return parsed(L, v, key, what, "a number above 0", 1, parse_positive, out);
 }
 
 void hd__wf_env(hd__wf_loader *L, hd__ynode *v, const char *what,
