@@ -41,6 +41,17 @@ typedef struct hd__exec {
 HD__INTERNAL int hd__exec_shell(hd__exec *x);
 HD__INTERNAL int hd__exec_fn(hd__exec *x);
 
+/* The node a task context runs. */
+HD__INTERNAL uint32_t hd__task_node(const hd_task *t);
+
+/* Call fn for task t as if its inputs were the n values at inputs (a
+ * pool's chunk makes one such call per item). Returns fn's code; on
+ * success *out holds the output (or NULL), otherwise the function's
+ * message, if it gave one, is appended to message. */
+HD__INTERNAL int hd__task_call(hd_task *t, hd_fn_cb fn, void *data,
+                               hd_value **inputs, size_t n, hd_value **out,
+                               hd__buf *message);
+
 /* dir/NAME-as-a-file-name SUFFIX (see run.c). */
 HD__INTERNAL int hd__file_name(hd__buf *b, const char *dir, const char *name,
                                const char *suffix);

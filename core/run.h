@@ -37,6 +37,12 @@ static inline const char *hd__tstate_message(const hd__tstate *t) {
   return t->extra ? t->extra->message : NULL;
 }
 
+/* A function node's resolved function, looked up once per run. */
+typedef struct hd__fnref {
+  hd_fn_cb fn;
+  void *data;
+} hd__fnref;
+
 struct hd_report {
   int status;
   hd__plan *plan; /* a reference: names and shape of the run */
@@ -45,11 +51,6 @@ struct hd_report {
   uint64_t start_ns, end_ns;
 };
 
-/* A function node's resolved function, looked up once per run. */
-typedef struct hd__fnref {
-  hd_fn_cb fn;
-  void *data;
-} hd__fnref;
 
 /* Per worker: when its last task ended, and whether it went straight on
  * to the next (then that task starts when the last one ended, and the
@@ -60,8 +61,26 @@ typedef struct hd__wstate {
   char pad[64 - sizeof(uint64_t) - sizeof(int)];
 } hd__wstate;
 
+/* What a caller inside the library (the pool) adds to a run. */
+typedef struct hd__run_ext {
+  /* Values given to tasks as their first inputs, before their
+     predecessors' results: task t's are seeds[seed_off[t]] up to
+     seeds[seed_off[t + 1]] (seed_off has a count + 1 entries). */
+  hd_value *const *seeds;
+  const size_t *seed_off;
+  /* Functions to call instead of looking up each function task's name
+     (per task; an entry with fn NULL is looked up as usual). */
+  const hd__fnref *fns;
+  /* Called once per task as it reaches its final state, before its
+     dependents are released, from whichever thread settles it (several
+     at once with "threads"). */
+  void (*on_settle)(void *ctx, uint32_t node, const hd__tstate *t);
+  void *settle_ctx;
+} hd__run_ext;
+
 typedef struct hd__run {
   const hd__plan *plan;
+  hd__run_ext ext;
   hd_run_opts opts;
   hd_report *report;
   char *results_dir;    /* RUN_DIR/results, or NULL */
@@ -87,6 +106,14 @@ HD__INTERNAL int hd__report_new(hd__plan *plan, hd_report **out);
 
 /* Run the report's plan with the options; fills the report. */
 HD__INTERNAL int hd__run_plan(hd_report *report, const hd_run_opts *o);
+
+/* The same, with what ext adds (NULL: nothing). */
+HD__INTERNAL int hd__run_plan_ext(hd_report *report, const hd_run_opts *o,
+                                  const hd__run_ext *ext);
+
+/* The number of inputs task node receives: its seeds and its
+ * predecessors' results. */
+HD__INTERNAL size_t hd__input_count(const hd__run *r, uint32_t node);
 
 /* The scheduler's steps (sched.c), for backends that run tasks out of
  * the thread that settles them. A ready task goes through

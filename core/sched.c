@@ -261,17 +261,29 @@ void hd__attempt_abandon(hd__run *r, uint32_t node, hd__exec *x) {
 
 /* A task's inputs: its predecessors' results, in order, in small when
  * they fit. Returns NULL when out of memory. */
+size_t hd__input_count(const hd__run *r, uint32_t node) {
+  const hd__plan *p = r->plan;
+  size_t n = p->pred_off[node + 1] - p->pred_off[node];
+  if (r->ext.seed_off != NULL)
+    n += r->ext.seed_off[node + 1] - r->ext.seed_off[node];
+  return n;
+}
+
 hd_value **hd__gather_inputs(hd__run *r, uint32_t node, hd_value **small,
                              size_t nsmall, size_t *count) {
   const hd__plan *p = r->plan;
-  uint32_t npred = p->pred_off[node + 1] - p->pred_off[node];
+  size_t n = hd__input_count(r, node);
   hd_value **inputs =
-      npred <= nsmall ? small : hd__calloc(npred, sizeof(*inputs));
+      n <= nsmall ? small : hd__calloc(n + 1, sizeof(*inputs));
   if (inputs == NULL)
     return NULL;
-  for (uint32_t k = 0; k < npred; k++)
-    inputs[k] = r->report->tasks[p->preds[p->pred_off[node] + k]].result;
-  *count = npred;
+  size_t k = 0;
+  if (r->ext.seed_off != NULL)
+    for (size_t s = r->ext.seed_off[node]; s < r->ext.seed_off[node + 1]; s++)
+      inputs[k++] = r->ext.seeds[s];
+  for (uint32_t e = p->pred_off[node]; e < p->pred_off[node + 1]; e++)
+    inputs[k++] = r->report->tasks[p->preds[e]].result;
+  *count = n;
   return inputs;
 }
 
@@ -352,6 +364,8 @@ uint32_t hd__task_settle(hd__run *r, uint32_t node, unsigned w) {
                        : t->state == HD_STATE_SKIPPED ? HD_EVENT_SKIPPED
                                                       : HD_EVENT_CANCELLED;
   emit(r, type, node, hd__tstate_message(t), done);
+  if (r->ext.on_settle != NULL)
+    r->ext.on_settle(r->ext.settle_ctx, node, t);
   uint32_t next = HD_TASK_NONE;
   for (uint32_t e = p->succ_off[node]; e < p->succ_off[node + 1]; e++) {
     uint32_t v = p->succs[e];
@@ -415,6 +429,10 @@ static int resolve_functions(hd__run *r) {
   for (size_t i = 0; i < p->count; i++) {
     if (p->nodes[i].kind != HD_NODE_FN)
       continue;
+    if (r->ext.fns != NULL && r->ext.fns[i].fn != NULL) {
+      r->fns[i] = r->ext.fns[i];
+      continue;
+    }
     if (last != UINT32_MAX && p->nodes[i].what == p->nodes[last].what) {
       r->fns[i] = r->fns[last];
     } else {
@@ -492,8 +510,15 @@ static void remove_tmp_dir(hd__run *r) {
 }
 
 int hd__run_plan(hd_report *report, const hd_run_opts *o) {
+  return hd__run_plan_ext(report, o, NULL);
+}
+
+int hd__run_plan_ext(hd_report *report, const hd_run_opts *o,
+                     const hd__run_ext *ext) {
   hd__run r;
   memset(&r, 0, sizeof(r));
+  if (ext != NULL)
+    r.ext = *ext;
   r.plan = report->plan;
   r.report = report;
   if (o != NULL)

@@ -131,3 +131,27 @@ const char *hd__signal_name(int sig, char *buf, size_t len) {
   snprintf(buf, len, "signal %d", sig);
   return buf;
 }
+
+uint32_t hd__task_node(const hd_task *t) { return t->x->node; }
+
+int hd__task_call(hd_task *t, hd_fn_cb fn, void *data, hd_value **inputs,
+                  size_t n, hd_value **out, hd__buf *message) {
+  hd__exec sub = *t->x;
+  sub.inputs = inputs;
+  sub.ninputs = n;
+  hd_task inner = {&sub, NULL, {0}};
+  int rc = fn(&inner, data);
+  if (rc == HD_OK) {
+    *out = inner.output;
+  } else {
+    *out = NULL;
+    hd_value_unref(inner.output);
+    if (inner.message.len > 0)
+      rc = hd__buf_append(message, inner.message.data, inner.message.len) ==
+                   HD_OK
+               ? rc
+               : HD_ENOMEM;
+  }
+  hd__buf_cleanup(&inner.message);
+  return rc;
+}

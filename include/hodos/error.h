@@ -39,7 +39,8 @@
   XX(ENOTSUP, 20, "not supported")                                             \
   XX(ETYPE, 21, "wrong value type")                                            \
   XX(ESTATE, 22, "operation not valid in this state")                          \
-  XX(EINTERNAL, 23, "internal error")
+  XX(EINTERNAL, 23, "internal error")                                          \
+  XX(EEND, 24, "no more items")
 
 HD_BEGIN_DECLS
 

@@ -9,6 +9,7 @@
 #include "event.h"
 #include "graph.h"
 #include "log.h"
+#include "pool.h"
 #include "run.h"
 #include "task.h"
 #include "value.h"

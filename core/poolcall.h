@@ -1,0 +1,82 @@
+/* A pool's calls: what each map, imap, uimap, amap, pipe or apipe asked
+ * for and what has come of it so far (poolcall.c), shared with the pool's
+ * dispatcher (pool.c). */
+#ifndef HODOS_CORE_POOLCALL_H
+#define HODOS_CORE_POOLCALL_H
+
+#include <pthread.h>
+
+#include "internal.h"
+
+typedef enum hd__call_kind {
+  HD__CALL_MAP,
+  HD__CALL_IMAP,
+  HD__CALL_UIMAP,
+  HD__CALL_AMAP,
+  HD__CALL_PIPE,
+  HD__CALL_APIPE,
+} hd__call_kind;
+
+/* The status of an item that has not ended yet. */
+#define HD__ITEM_PENDING 1
+
+struct hd_results {
+  size_t n;
+  hd_value **values; /* per item: its result, or NULL */
+  int *status;       /* per item: HD_OK, HD_ETASK, HD_EINTR or pending */
+  char **errors;     /* per item: why it failed, or NULL */
+  size_t failed;
+};
+
+typedef struct hd__call {
+  pthread_mutex_t lock;
+  pthread_cond_t cond;
+  unsigned refs; /* the pool while it holds the call, and its user */
+  hd__call_kind kind;
+  unsigned long seq; /* the pool's number for it, in task names */
+  char *fn;
+  size_t nargs;
+  size_t n;
+  hd_value **args; /* n * nargs argument values, held until the run ends */
+  hd_results *res;
+  uint32_t *order; /* items in the order they ended */
+  size_t settled;
+  size_t next; /* the iterator's place: an item (imap), or in order */
+  int ended;   /* every item has ended */
+  struct hd__call *next_queued;
+} hd__call;
+
+/* A call of kind on fn over the lists (taking references to the
+ * arguments), with one reference for its user. Errors: HD_EINVAL,
+ * HD_ENOMEM. */
+HD__INTERNAL int hd__call_new(hd__call_kind kind, const char *fn,
+                              const hd_list *lists, size_t nlists,
+                              hd__call **out);
+HD__INTERNAL void hd__call_ref(hd__call *c);
+HD__INTERNAL void hd__call_unref(hd__call *c);
+
+/* Record how items first .. first + count - 1 ended; value (NULL unless
+ * status is HD_OK) and error are copied. Thread-safe. */
+HD__INTERNAL void hd__call_settle(hd__call *c, size_t item, int status,
+                                  hd_value *value, const char *error);
+
+/* End every item not yet ended with status and error (a call that never
+ * ran, or a run that could not start). */
+HD__INTERNAL void hd__call_abort(hd__call *c, int status, const char *error);
+
+/* Wait until the call has ended, up to timeout seconds (negative: no
+ * limit). Returns 1 when it has. */
+HD__INTERNAL int hd__call_wait(hd__call *c, double timeout);
+
+/* The overall code of an ended call: HD_OK, HD_ETASK or HD_EINTR. */
+HD__INTERNAL int hd__call_status(hd__call *c);
+
+/* Take the results out of an ended call (for a blocking map). */
+HD__INTERNAL hd_results *hd__call_take_results(hd__call *c);
+
+/* Make an iterator or a future of a call, taking over the caller's
+ * reference. */
+HD__INTERNAL int hd__iter_new(hd__call *c, hd_iter **out);
+HD__INTERNAL int hd__future_new(hd__call *c, hd_future **out);
+
+#endif

@@ -1,0 +1,208 @@
+/* Pools: pathos's map, imap, uimap, amap, pipe and apipe in C.
+ *
+ * A pool applies a registered function (task.h) to items and gives back
+ * their results. It runs on any backend ("serial", "threads",
+ * "processes") with up to `nodes` workers, through the same scheduler as
+ * graphs: each call becomes a set of independent function tasks, one per
+ * item (or per chunk of items), and calls made while another is running
+ * are gathered into the next run, so that a pool never uses more than its
+ * workers.
+ *
+ * The function receives an item's arguments as its inputs, in list order:
+ * hd_pool_map(p, "power", lists, 2, &r) with lists {bases, exponents}
+ * calls power with hd_task_input(t, 0) a base and hd_task_input(t, 1) its
+ * exponent, as pathos's pool.map(power, bases, exponents) does. The
+ * function's output is the item's result.
+ *
+ * What differs from pathos, on purpose:
+ * - No pool cache: hd_pool_new() always makes a new pool, and freeing it
+ *   stops and reaps everything it started.
+ * - An item that fails is reported with its index and message, and every
+ *   other item's result is kept.
+ * - A worker that dies (a crash, SIGKILL, the OOM killer) fails or retries
+ *   only the item it was running; nothing hangs.
+ * - With "processes", workers are forked for each run of calls and reaped
+ *   when it ends: nothing of a pool runs between calls. Functions are
+ *   found by name in the forked workers, so register them before calling.
+ *
+ * Thread-safety: every hd_pool_* call may be made from any thread, also
+ * concurrently on one pool. An iterator or a future is used by one thread
+ * at a time. A task running in a pool may itself use another pool, but not
+ * the pool it runs in (its call would wait behind the run it is part of).
+ */
+#ifndef HODOS_POOL_H
+#define HODOS_POOL_H
+
+#include <stddef.h>
+
+#include "common.h"
+#include "event.h"
+#include "value.h"
+
+HD_BEGIN_DECLS
+
+typedef struct hd_pool hd_pool;
+typedef struct hd_results hd_results;
+typedef struct hd_iter hd_iter;
+typedef struct hd_future hd_future;
+
+/* One list of arguments: count values. */
+typedef struct hd_list {
+  hd_value *const *items;
+  size_t count;
+} hd_list;
+
+/* Options of a pool. Fill with hd_pool_opts_init(); fields are only ever
+ * appended. */
+typedef struct hd_pool_opts {
+  size_t chunk_size;    /* items per task (default 1): larger chunks cost less
+                           per item; a failure or crash is then per chunk */
+  unsigned retries;     /* attempts after a failure, per task (default 0) */
+  double timeout;       /* seconds per task; 0 (the default) for none */
+  hd_event_cb on_event; /* receives every task event, or NULL; ev->index
+                           is the item's index in its call (the first of
+                           its chunk), ev->task names the call and item,
+                           such as "map3:power[7]" */
+  void *event_data;     /* passed to on_event */
+} hd_pool_opts;
+
+HD_API void hd_pool_opts_init(hd_pool_opts *o);
+
+/* Create a pool running on backend (NULL: "threads") with up to nodes
+ * workers (0: one per CPU). Nothing starts until the first call.
+ * Errors: HD_EINVAL, HD_ENOTSUP (no such backend), HD_ENOMEM. */
+HD_API int hd_pool_new(const char *backend, unsigned nodes, hd_pool **out);
+HD_API int hd_pool_new_opts(const char *backend, unsigned nodes,
+                            const hd_pool_opts *o, hd_pool **out);
+
+/* Terminate the pool's calls (as hd_pool_terminate()), wait for them and
+ * free the pool. Results, iterators and futures stay valid. NULL does
+ * nothing. */
+HD_API void hd_pool_free(hd_pool *p);
+
+/* The backend's name and the number of workers. */
+HD_API const char *hd_pool_backend(const hd_pool *p);
+HD_API unsigned hd_pool_nodes(const hd_pool *p);
+
+/* ---- calls ----
+ * Each takes the function's registered name and nlists lists of
+ * arguments; items are taken from the lists together, and when the lists
+ * differ in length the call stops at the shortest (as pathos and Python's
+ * map do). nlists may be 0 only with hd_pool_pipe/apipe (no arguments).
+ * Errors common to all: HD_EINVAL (NULL or empty name, a NULL list with a
+ * nonzero count), HD_ESTATE (the pool is closed or terminated),
+ * HD_ENOMEM. A function that is not registered fails every item. */
+
+/* Blocking map. *out receives the results whenever the call ran, also
+ * when items failed. Returns HD_OK when every item is done, HD_ETASK when
+ * some failed (see hd_results_status()), HD_EINTR when the pool was
+ * terminated during the call. */
+HD_API int hd_pool_map(hd_pool *p, const char *fn, const hd_list *lists,
+                       size_t nlists, hd_results **out);
+
+/* Iterators over a call's results: hd_pool_imap yields them in item
+ * order, each as soon as it and all before it are ready; hd_pool_uimap
+ * in the order they finish. */
+HD_API int hd_pool_imap(hd_pool *p, const char *fn, const hd_list *lists,
+                        size_t nlists, hd_iter **out);
+HD_API int hd_pool_uimap(hd_pool *p, const char *fn, const hd_list *lists,
+                         size_t nlists, hd_iter **out);
+
+/* Asynchronous map: returns at once with a future of its results. */
+HD_API int hd_pool_amap(hd_pool *p, const char *fn, const hd_list *lists,
+                        size_t nlists, hd_future **out);
+
+/* One call of fn with nargs arguments. hd_pool_pipe blocks and gives the
+ * result in *out (a reference for the caller); when the call failed it
+ * returns HD_ETASK and, when error is not NULL, its message in *error
+ * (free it with hd_pool_string_free()). hd_pool_apipe returns a future of
+ * one result. */
+HD_API int hd_pool_pipe(hd_pool *p, const char *fn, hd_value *const *args,
+                        size_t nargs, hd_value **out, char **error);
+HD_API int hd_pool_apipe(hd_pool *p, const char *fn, hd_value *const *args,
+                         size_t nargs, hd_future **out);
+HD_API void hd_pool_string_free(char *s);
+
+/* ---- the pool's life ----
+ * close:     no new calls are taken (HD_ESTATE); calls made before go on.
+ * join:      wait until every call made so far has ended (pathos wants
+ *            close first; hodos does not).
+ * terminate: close, cancel queued calls and stop running ones: with
+ *            "processes" workers get SIGTERM, then SIGKILL two seconds
+ *            later; with "threads" running functions see
+ *            hd_task_cancelled() and are waited for (a thread cannot be
+ *            killed). Their unfinished items end cancelled (HD_EINTR).
+ *            Returns when they have ended.
+ * restart:   take calls again after close or terminate; with force
+ *            nonzero, terminate the pool's calls first.
+ * clear:     pathos forgets a cached pool; hodos has no cache, so clear
+ *            terminates the pool's calls and makes it take calls again, as
+ *            a new pool would. */
+HD_API int hd_pool_close(hd_pool *p);
+HD_API int hd_pool_join(hd_pool *p);
+HD_API int hd_pool_terminate(hd_pool *p);
+HD_API int hd_pool_restart(hd_pool *p, int force);
+HD_API int hd_pool_clear(hd_pool *p);
+
+/* ---- results ---- */
+
+/* The number of items, and how many failed (or were cancelled). */
+HD_API size_t hd_results_count(const hd_results *r);
+HD_API size_t hd_results_failed(const hd_results *r);
+
+/* Item i's result (borrowed: it lives as long as r), or NULL when the
+ * item failed or i is out of range. A function that set no output gives
+ * an empty bytes value. */
+HD_API hd_value *hd_results_value(const hd_results *r, size_t i);
+
+/* HD_OK for an item that is done; HD_ETASK when it failed; HD_EINTR when
+ * it was cancelled by terminate; HD_EINVAL out of range. */
+HD_API int hd_results_status(const hd_results *r, size_t i);
+
+/* Why item i failed, or NULL. */
+HD_API const char *hd_results_error(const hd_results *r, size_t i);
+
+HD_API void hd_results_free(hd_results *r);
+
+/* ---- iterators ---- */
+
+/* Wait up to timeout seconds (negative: without limit) for the next
+ * result. Returns HD_OK with its item index in *index and its value in
+ * *value (a reference for the caller); HD_ETASK for an item that failed
+ * (*index set, *value NULL; hd_iter_error() says why); HD_EINTR for one
+ * cancelled by terminate; HD_ETIMEDOUT when nothing came in time; HD_EEND
+ * once every item has been given. index and value may be NULL. */
+HD_API int hd_iter_next(hd_iter *it, double timeout, size_t *index,
+                        hd_value **value);
+
+/* The message of the last item hd_iter_next() reported failed, or NULL. */
+HD_API const char *hd_iter_error(const hd_iter *it);
+
+/* The number of items of the call. */
+HD_API size_t hd_iter_count(const hd_iter *it);
+
+/* Free the iterator; its call goes on, and its results are dropped as
+ * they come. NULL does nothing. */
+HD_API void hd_iter_free(hd_iter *it);
+
+/* ---- futures ---- */
+
+/* Nonzero once every item of the call has ended. */
+HD_API int hd_future_ready(const hd_future *f);
+
+/* Wait up to timeout seconds (negative: without limit). Returns HD_OK
+ * when ready, HD_ETIMEDOUT otherwise. */
+HD_API int hd_future_wait(hd_future *f, double timeout);
+
+/* Wait as hd_future_wait(), then give the results (owned by the future:
+ * they live until hd_future_free()). Returns what hd_pool_map() would:
+ * HD_OK, HD_ETASK, HD_EINTR; or HD_ETIMEDOUT with *out NULL. */
+HD_API int hd_future_get(hd_future *f, double timeout, const hd_results **out);
+
+/* Free the future; a call still running goes on and its results are
+ * dropped. NULL does nothing. */
+HD_API void hd_future_free(hd_future *f);
+
+HD_END_DECLS
+
+#endif

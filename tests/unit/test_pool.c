@@ -1,0 +1,702 @@
+/* Pools: map, imap, uimap, amap, pipe and apipe on serial, threads and
+ * processes; failures kept per item; futures and iterators with timeouts;
+ * close, join, terminate, restart and clear; no process left behind. */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "test_util.h"
+
+/* Under AddressSanitizer, let crashing workers die of their signals. */
+const char *__asan_default_options(void);
+const char *__asan_default_options(void) {
+  return "handle_segv=0:handle_abort=0:handle_sigbus=0";
+}
+const char *__tsan_default_options(void);
+const char *__tsan_default_options(void) {
+  return "handle_segv=0:handle_abort=0:handle_sigbus=0";
+}
+
+static const char *const backends[] = {"serial", "threads", "processes"};
+
+static int64_t arg(hd_task *t, size_t i) {
+  int64_t v = 0;
+  hd_value_get_int(hd_task_input(t, i), &v);
+  return v;
+}
+
+static int put_int(hd_task *t, int64_t x) {
+  hd_value *v;
+  int rc = hd_value_new_int(x, &v);
+  return rc == HD_OK ? hd_task_set_output(t, v) : rc;
+}
+
+static int fn_power(hd_task *t, void *data) {
+  (void)data;
+  if (hd_task_input_count(t) != 2)
+    return hd_task_fail(t, "power takes 2 arguments, not %zu",
+                        hd_task_input_count(t));
+  int64_t r = 1;
+  for (int64_t i = 0; i < arg(t, 1); i++)
+    r *= arg(t, 0);
+  return put_int(t, r);
+}
+
+/* Fails on 3 ("three is not allowed"), doubles the rest. */
+static int fn_no_three(hd_task *t, void *data) {
+  (void)data;
+  if (arg(t, 0) == 3)
+    return hd_task_fail(t, "three is not allowed");
+  return put_int(t, 2 * arg(t, 0));
+}
+
+/* Sleeps arg 1 milliseconds (stopping early when cancelled), then gives
+ * arg 0. */
+static int fn_sleepy(hd_task *t, void *data) {
+  (void)data;
+  int64_t ms = arg(t, 1);
+  for (int64_t k = 0; k < ms; k += 5) {
+    if (hd_task_cancelled(t))
+      return HD_ECANCELED;
+    struct timespec ts = {0, 5 * 1000000L};
+    nanosleep(&ts, NULL);
+  }
+  return put_int(t, arg(t, 0));
+}
+
+/* Kills its own process on 2 (a worker killed mid-map). */
+static int fn_kill_two(hd_task *t, void *data) {
+  (void)data;
+  if (arg(t, 0) == 2)
+    raise(SIGKILL);
+  return put_int(t, arg(t, 0));
+}
+
+/* Crashes on its first attempt for odd items. */
+static int fn_flaky(hd_task *t, void *data) {
+  (void)data;
+  if (arg(t, 0) % 2 == 1 && hd_task_attempt(t) == 1)
+    raise(SIGSEGV);
+  return put_int(t, arg(t, 0));
+}
+
+static int fn_noargs(hd_task *t, void *data) {
+  (void)data;
+  return put_int(t, (int64_t)hd_task_input_count(t) + 42);
+}
+
+/* Maps power over the item and itself on a new pool of the backend named
+ * by data, inside a task: a pool in a pool. */
+static int fn_nested(hd_task *t, void *data) {
+  hd_pool *inner;
+  int rc = hd_pool_new(data, 2, &inner);
+  if (rc != HD_OK)
+    return rc;
+  hd_value *x = hd_task_input(t, 0);
+  hd_value *xs[2] = {x, x};
+  hd_list lists[] = {{xs, 2}, {xs, 2}};
+  hd_results *r = NULL;
+  rc = hd_pool_map(inner, "power", lists, 2, &r);
+  int64_t sum = 0;
+  for (size_t i = 0; rc == HD_OK && i < hd_results_count(r); i++) {
+    int64_t v;
+    hd_value_get_int(hd_results_value(r, i), &v);
+    sum += v;
+  }
+  hd_results_free(r);
+  hd_pool_free(inner);
+  return rc == HD_OK ? put_int(t, sum) : rc;
+}
+
+/* Calls the pool it runs in: refused. */
+static hd_pool *self_pool;
+static int fn_self(hd_task *t, void *data) {
+  (void)data;
+  hd_value *v;
+  int rc = hd_pool_pipe(self_pool, "power", NULL, 0, &v, NULL);
+  return put_int(t, rc);
+}
+
+static void setup(void) {
+  ck_assert_int_eq(hd_fn_register("power", fn_power, NULL), HD_OK);
+  ck_assert_int_eq(hd_fn_register("no_three", fn_no_three, NULL), HD_OK);
+  ck_assert_int_eq(hd_fn_register("sleepy", fn_sleepy, NULL), HD_OK);
+  ck_assert_int_eq(hd_fn_register("kill_two", fn_kill_two, NULL), HD_OK);
+  ck_assert_int_eq(hd_fn_register("flaky", fn_flaky, NULL), HD_OK);
+  ck_assert_int_eq(hd_fn_register("noargs", fn_noargs, NULL), HD_OK);
+  ck_assert_int_eq(hd_fn_register("nested", fn_nested, "threads"), HD_OK);
+  ck_assert_int_eq(hd_fn_register("nested_procs", fn_nested, "processes"),
+                   HD_OK);
+  ck_assert_int_eq(hd_fn_register("self", fn_self, NULL), HD_OK);
+}
+
+static void teardown(void) {
+  const char *names[] = {"power",    "no_three",     "sleepy",
+                         "kill_two", "flaky",        "noargs",
+                         "nested",   "nested_procs", "self"};
+  for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+    hd_fn_unregister(names[i]);
+}
+
+/* No child of this process is left, running or unreaped. */
+static void assert_no_children(void) {
+  ck_assert_int_eq(waitpid(-1, NULL, WNOHANG), -1);
+}
+
+/* n integer values from a C array; freed with unref_all(). */
+static hd_value **ints(const int64_t *xs, size_t n) {
+  hd_value **v = calloc(n + 1, sizeof(*v));
+  ck_assert_ptr_nonnull(v);
+  for (size_t i = 0; i < n; i++)
+    ck_assert_int_eq(hd_value_new_int(xs[i], &v[i]), HD_OK);
+  return v;
+}
+
+static void unref_all(hd_value **v, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    hd_value_unref(v[i]);
+  free(v);
+}
+
+static int64_t int_of(const hd_value *v) {
+  int64_t x = -1;
+  ck_assert_ptr_nonnull(v);
+  ck_assert_int_eq(hd_value_get_int(v, &x), HD_OK);
+  return x;
+}
+
+static double now_s(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+START_TEST(pool_map_is_pathos_map) {
+  const char *b = backends[_i];
+  const int64_t bs[] = {1, 2, 3, 4, 5}, es[] = {2, 3, 2, 4, 3};
+  hd_value **bases = ints(bs, 5), **exps = ints(es, 5);
+  hd_pool *p;
+  ck_assert_int_eq(hd_pool_new(b, 4, &p), HD_OK);
+  ck_assert_str_eq(hd_pool_backend(p), b);
+  ck_assert_uint_eq(hd_pool_nodes(p), 4);
+  hd_list lists[] = {{bases, 5}, {exps, 5}};
+  hd_results *r;
+  ck_assert_int_eq(hd_pool_map(p, "power", lists, 2, &r), HD_OK);
+  const int64_t want[] = {1, 8, 9, 256, 125};
+  ck_assert_uint_eq(hd_results_count(r), 5);
+  ck_assert_uint_eq(hd_results_failed(r), 0);
+  for (size_t i = 0; i < 5; i++) {
+    ck_assert_int_eq(hd_results_status(r, i), HD_OK);
+    ck_assert_int_eq(int_of(hd_results_value(r, i)), want[i]);
+  }
+  ck_assert_ptr_null(hd_results_value(r, 5));
+  ck_assert_int_eq(hd_results_status(r, 5), HD_EINVAL);
+  hd_results_free(r);
+  /* Lists of unequal length: the shortest decides, as in pathos. */
+  hd_list shorter[] = {{bases, 5}, {exps, 3}};
+  ck_assert_int_eq(hd_pool_map(p, "power", shorter, 2, &r), HD_OK);
+  ck_assert_uint_eq(hd_results_count(r), 3);
+  ck_assert_int_eq(int_of(hd_results_value(r, 2)), 9);
+  hd_results_free(r);
+  /* An empty list: no items, no run. */
+  hd_list none[] = {{bases, 0}, {exps, 5}};
+  ck_assert_int_eq(hd_pool_map(p, "power", none, 2, &r), HD_OK);
+  ck_assert_uint_eq(hd_results_count(r), 0);
+  hd_results_free(r);
+  hd_pool_free(p);
+  unref_all(bases, 5);
+  unref_all(exps, 5);
+  assert_no_children();
+}
+END_TEST
+
+START_TEST(pool_failed_item_is_reported_and_others_kept) {
+  const int64_t xs[] = {1, 2, 3, 4, 5};
+  hd_value **v = ints(xs, 5);
+  hd_pool *p;
+  ck_assert_int_eq(hd_pool_new(backends[_i], 2, &p), HD_OK);
+  hd_list l = {v, 5};
+  hd_results *r;
+  ck_assert_int_eq(hd_pool_map(p, "no_three", &l, 1, &r), HD_ETASK);
+  ck_assert_uint_eq(hd_results_count(r), 5);
+  ck_assert_uint_eq(hd_results_failed(r), 1);
+  for (size_t i = 0; i < 5; i++) {
+    if (i == 2) {
+      ck_assert_int_eq(hd_results_status(r, i), HD_ETASK);
+      ck_assert_ptr_null(hd_results_value(r, i));
+      ck_assert_str_eq(hd_results_error(r, i), "three is not allowed");
+    } else {
+      ck_assert_int_eq(hd_results_status(r, i), HD_OK);
+      ck_assert_int_eq(int_of(hd_results_value(r, i)), 2 * xs[i]);
+      ck_assert_ptr_null(hd_results_error(r, i));
+    }
+  }
+  hd_results_free(r);
+  /* A function that is not registered fails every item, saying so. */
+  ck_assert_int_eq(hd_pool_map(p, "no_such_fn", &l, 1, &r), HD_ETASK);
+  ck_assert_uint_eq(hd_results_failed(r), 5);
+  ck_assert_ptr_nonnull(strstr(hd_results_error(r, 0), "no_such_fn"));
+  hd_results_free(r);
+  hd_pool_free(p);
+  unref_all(v, 5);
+  assert_no_children();
+}
+END_TEST
+
+/* Item 0 sleeps longest: imap still gives it first, uimap gives it last
+ * (with more than one worker). */
+START_TEST(pool_imap_in_order_uimap_as_they_finish) {
+  const char *b = backends[_i];
+  const int64_t xs[] = {10, 11, 12, 13}, ms[] = {300, 1, 1, 1};
+  hd_value **v = ints(xs, 4), **w = ints(ms, 4);
+  hd_pool *p;
+  ck_assert_int_eq(hd_pool_new(b, 2, &p), HD_OK);
+  hd_list lists[] = {{v, 4}, {w, 4}};
+  hd_iter *it;
+  ck_assert_int_eq(hd_pool_imap(p, "sleepy", lists, 2, &it), HD_OK);
+  ck_assert_uint_eq(hd_iter_count(it), 4);
+  for (size_t k = 0; k < 4; k++) {
+    size_t idx = 99;
+    hd_value *x = NULL;
+    ck_assert_int_eq(hd_iter_next(it, -1, &idx, &x), HD_OK);
+    ck_assert_uint_eq(idx, k);
+    ck_assert_int_eq(int_of(x), xs[k]);
+    hd_value_unref(x);
+  }
+  ck_assert_int_eq(hd_iter_next(it, -1, NULL, NULL), HD_EEND);
+  ck_assert_int_eq(hd_iter_next(it, 0, NULL, NULL), HD_EEND);
+  hd_iter_free(it);
+
+  ck_assert_int_eq(hd_pool_uimap(p, "sleepy", lists, 2, &it), HD_OK);
+  int seen[4] = {0};
+  size_t first = 99;
+  for (size_t k = 0; k < 4; k++) {
+    size_t idx = 99;
+    hd_value *x = NULL;
+    ck_assert_int_eq(hd_iter_next(it, -1, &idx, &x), HD_OK);
+    ck_assert_uint_lt(idx, 4);
+    ck_assert_int_eq(int_of(x), xs[idx]);
+    seen[idx]++;
+    if (k == 0)
+      first = idx;
+    hd_value_unref(x);
+  }
+  for (size_t k = 0; k < 4; k++)
+    ck_assert_int_eq(seen[k], 1);
+  if (strcmp(b, "serial") != 0)
+    ck_assert_uint_ne(first, 0);
+  ck_assert_int_eq(hd_iter_next(it, -1, NULL, NULL), HD_EEND);
+  hd_iter_free(it);
+  hd_pool_free(p);
+  unref_all(v, 4);
+  unref_all(w, 4);
+  assert_no_children();
+}
+END_TEST
+
+START_TEST(pool_iterator_times_out_and_reports_failures) {
+  const int64_t xs[] = {1, 3, 5}, ms[] = {400, 0, 0};
+  hd_value **v = ints(xs, 3), **w = ints(ms, 3);
+  hd_pool *p;
+  ck_assert_int_eq(hd_pool_new(backends[_i], 2, &p), HD_OK);
+  hd_list lists[] = {{v, 3}, {w, 3}};
+  hd_iter *it;
+  ck_assert_int_eq(hd_pool_imap(p, "sleepy", lists, 2, &it), HD_OK);
+  double t0 = now_s();
+  ck_assert_int_eq(hd_iter_next(it, 0.02, NULL, NULL), HD_ETIMEDOUT);
+  ck_assert(now_s() - t0 < 0.35);
+  hd_value *x = NULL;
+  ck_assert_int_eq(hd_iter_next(it, 30, NULL, &x), HD_OK);
+  ck_assert_int_eq(int_of(x), 1);
+  hd_value_unref(x);
+  /* Freed before the end: the call goes on and nothing leaks. */
+  hd_iter_free(it);
+
+  hd_list one = {v, 3};
+  ck_assert_int_eq(hd_pool_imap(p, "no_three", &one, 1, &it), HD_OK);
+  size_t idx;
+  ck_assert_int_eq(hd_iter_next(it, -1, &idx, &x), HD_OK);
+  hd_value_unref(x);
+  ck_assert_int_eq(hd_iter_next(it, -1, &idx, &x), HD_ETASK);
+  ck_assert_uint_eq(idx, 1);
+  ck_assert_ptr_null(x);
+  ck_assert_str_eq(hd_iter_error(it), "three is not allowed");
+  ck_assert_int_eq(hd_iter_next(it, -1, &idx, &x), HD_OK);
+  ck_assert_int_eq(int_of(x), 10);
+  hd_value_unref(x);
+  ck_assert_int_eq(hd_iter_next(it, -1, &idx, &x), HD_EEND);
+  hd_iter_free(it);
+  hd_pool_free(p);
+  unref_all(v, 3);
+  unref_all(w, 3);
+  assert_no_children();
+}
+END_TEST
+
+START_TEST(pool_amap_future_waits_with_timeout) {
+  const int64_t xs[] = {7, 8}, ms[] = {300, 300};
+  hd_value **v = ints(xs, 2), **w = ints(ms, 2);
+  hd_pool *p;
+  ck_assert_int_eq(hd_pool_new(backends[_i], 2, &p), HD_OK);
+  hd_list lists[] = {{v, 2}, {w, 2}};
+  hd_future *f;
+  ck_assert_int_eq(hd_pool_amap(p, "sleepy", lists, 2, &f), HD_OK);
+  /* The arguments may go: the call holds its own references. */
+  unref_all(v, 2);
+  unref_all(w, 2);
+  ck_assert_int_eq(hd_future_ready(f), 0);
+  ck_assert_int_eq(hd_future_wait(f, 0.01), HD_ETIMEDOUT);
+  const hd_results *r = NULL;
+  ck_assert_int_eq(hd_future_get(f, 0, &r), HD_ETIMEDOUT);
+  ck_assert_ptr_null(r);
+  ck_assert_int_eq(hd_future_get(f, 30, &r), HD_OK);
+  ck_assert_int_eq(hd_future_ready(f), 1);
+  ck_assert_int_eq(hd_future_wait(f, 0), HD_OK);
+  ck_assert_uint_eq(hd_results_count(r), 2);
+  ck_assert_int_eq(int_of(hd_results_value(r, 0)), 7);
+  ck_assert_int_eq(int_of(hd_results_value(r, 1)), 8);
+  hd_future_free(f);
+  hd_pool_free(p);
+  assert_no_children();
+}
+END_TEST
+
+START_TEST(pool_pipe_and_apipe) {
+  const int64_t xs[] = {2, 10, 3};
+  hd_value **v = ints(xs, 3);
+  hd_pool *p;
+  ck_assert_int_eq(hd_pool_new(backends[_i], 2, &p), HD_OK);
+  hd_value *out = NULL;
+  char *err = NULL;
+  ck_assert_int_eq(hd_pool_pipe(p, "power", v, 2, &out, &err), HD_OK);
+  ck_assert_int_eq(int_of(out), 1024);
+  ck_assert_ptr_null(err);
+  hd_value_unref(out);
+  ck_assert_int_eq(hd_pool_pipe(p, "no_three", v + 2, 1, &out, &err), HD_ETASK);
+  ck_assert_ptr_null(out);
+  ck_assert_str_eq(err, "three is not allowed");
+  hd_pool_string_free(err);
+  ck_assert_int_eq(hd_pool_pipe(p, "noargs", NULL, 0, &out, NULL), HD_OK);
+  ck_assert_int_eq(int_of(out), 42);
+  hd_value_unref(out);
+  hd_future *f[3];
+  for (int k = 0; k < 3; k++)
+    ck_assert_int_eq(hd_pool_apipe(p, "power", v + k % 2, 2, &f[k]), HD_OK);
+  for (int k = 0; k < 3; k++) {
+    const hd_results *r;
+    ck_assert_int_eq(hd_future_get(f[k], 30, &r), HD_OK);
+    ck_assert_uint_eq(hd_results_count(r), 1);
+    ck_assert_int_eq(int_of(hd_results_value(r, 0)), k % 2 ? 1000 : 1024);
+    hd_future_free(f[k]);
+  }
+  hd_pool_free(p);
+  unref_all(v, 3);
+  assert_no_children();
+}
+END_TEST
+
+START_TEST(pool_chunks_keep_failures_per_item) {
+  hd_pool_opts o;
+  hd_pool_opts_init(&o);
+  ck_assert_uint_eq(o.chunk_size, 1);
+  o.chunk_size = 4;
+  hd_pool *p;
+  ck_assert_int_eq(hd_pool_new_opts(backends[_i], 2, &o, &p), HD_OK);
+  int64_t xs[11];
+  for (int i = 0; i < 11; i++)
+    xs[i] = i;
+  hd_value **v = ints(xs, 11);
+  hd_list l = {v, 11};
+  hd_results *r;
+  ck_assert_int_eq(hd_pool_map(p, "no_three", &l, 1, &r), HD_ETASK);
+  ck_assert_uint_eq(hd_results_count(r), 11);
+  ck_assert_uint_eq(hd_results_failed(r), 1);
+  for (size_t i = 0; i < 11; i++) {
+    if (i == 3) {
+      ck_assert_str_eq(hd_results_error(r, i), "three is not allowed");
+      continue;
+    }
+    ck_assert_int_eq(int_of(hd_results_value(r, i)), 2 * (int64_t)i);
+  }
+  hd_results_free(r);
+  hd_iter *it;
+  ck_assert_int_eq(
+      hd_pool_imap(p, "power", (hd_list[]){{v, 11}, {v, 11}}, 2, &it), HD_OK);
+  for (int64_t i = 0; i < 11; i++) {
+    hd_value *x;
+    ck_assert_int_eq(hd_iter_next(it, -1, NULL, &x), HD_OK);
+    int64_t want = 1;
+    for (int64_t k = 0; k < i; k++)
+      want *= i;
+    ck_assert_int_eq(int_of(x), want);
+    hd_value_unref(x);
+  }
+  hd_iter_free(it);
+  hd_pool_free(p);
+  unref_all(v, 11);
+  assert_no_children();
+}
+END_TEST
+
+START_TEST(pool_close_join_restart_clear) {
+  const int64_t xs[] = {2, 3}, ms[] = {100, 100};
+  hd_value **v = ints(xs, 2), **w = ints(ms, 2);
+  hd_list lists[] = {{v, 2}, {w, 2}};
+  hd_pool *p;
+  ck_assert_int_eq(hd_pool_new(backends[_i], 2, &p), HD_OK);
+  hd_future *f;
+  ck_assert_int_eq(hd_pool_amap(p, "sleepy", lists, 2, &f), HD_OK);
+  ck_assert_int_eq(hd_pool_close(p), HD_OK);
+  /* Closed: no new call, and no crash. */
+  hd_results *r = (hd_results *)1;
+  ck_assert_int_eq(hd_pool_map(p, "power", lists, 2, &r), HD_ESTATE);
+  ck_assert_ptr_null(r);
+  hd_future *g = (hd_future *)1;
+  ck_assert_int_eq(hd_pool_apipe(p, "power", v, 2, &g), HD_ESTATE);
+  ck_assert_ptr_null(g);
+  /* The call made before close goes on; join waits for it. */
+  ck_assert_int_eq(hd_pool_join(p), HD_OK);
+  ck_assert_int_eq(hd_future_ready(f), 1);
+  const hd_results *fr;
+  ck_assert_int_eq(hd_future_get(f, 0, &fr), HD_OK);
+  ck_assert_int_eq(int_of(hd_results_value(fr, 1)), 3);
+  hd_future_free(f);
+  ck_assert_int_eq(hd_pool_restart(p, 0), HD_OK);
+  hd_list squares[] = {{v, 2}, {v, 2}};
+  ck_assert_int_eq(hd_pool_map(p, "power", squares, 2, &r), HD_OK);
+  ck_assert_int_eq(int_of(hd_results_value(r, 0)), 4);
+  ck_assert_int_eq(int_of(hd_results_value(r, 1)), 27);
+  hd_results_free(r);
+  ck_assert_int_eq(hd_pool_terminate(p), HD_OK);
+  ck_assert_int_eq(hd_pool_map(p, "power", lists, 2, &r), HD_ESTATE);
+  ck_assert_int_eq(hd_pool_clear(p), HD_OK);
+  ck_assert_int_eq(hd_pool_map(p, "power", squares, 2, &r), HD_OK);
+  hd_results_free(r);
+  hd_pool_free(p);
+  unref_all(v, 2);
+  unref_all(w, 2);
+  assert_no_children();
+}
+END_TEST
+
+/* Terminate during a long map returns promptly: the items end cancelled
+ * and no process is left. */
+START_TEST(pool_terminate_stops_a_long_map) {
+  int64_t xs[6], ms[6];
+  for (int i = 0; i < 6; i++) {
+    xs[i] = i;
+    ms[i] = 60000;
+  }
+  hd_value **v = ints(xs, 6), **w = ints(ms, 6);
+  hd_list lists[] = {{v, 6}, {w, 6}};
+  hd_pool *p;
+  ck_assert_int_eq(hd_pool_new(backends[_i], 2, &p), HD_OK);
+  hd_future *f;
+  ck_assert_int_eq(hd_pool_amap(p, "sleepy", lists, 2, &f), HD_OK);
+  struct timespec ts = {0, 200 * 1000000L};
+  nanosleep(&ts, NULL);
+  /* The map is running: this call waits in the queue. */
+  hd_future *queued;
+  ck_assert_int_eq(hd_pool_apipe(p, "power", v, 2, &queued), HD_OK);
+  double t0 = now_s();
+  ck_assert_int_eq(hd_pool_terminate(p), HD_OK);
+  ck_assert(now_s() - t0 < 5.0);
+  const hd_results *r;
+  ck_assert_int_eq(hd_future_get(f, 5, &r), HD_EINTR);
+  ck_assert_uint_eq(hd_results_count(r), 6);
+  ck_assert_uint_eq(hd_results_failed(r), 6);
+  ck_assert_int_eq(hd_results_status(r, 0), HD_EINTR);
+  hd_future_free(f);
+  ck_assert_int_eq(hd_future_get(queued, 5, &r), HD_EINTR);
+  ck_assert_str_eq(hd_results_error(r, 0),
+                   "cancelled: the pool was terminated");
+  hd_future_free(queued);
+  assert_no_children();
+  hd_pool_free(p);
+  unref_all(v, 6);
+  unref_all(w, 6);
+}
+END_TEST
+
+/* A worker killed mid-map (SIGKILL, as the OOM killer sends) fails its
+ * item, and the map returns with the other results; with retries a
+ * crash on the first attempt is retried. */
+START_TEST(pool_killed_worker_fails_only_its_item) {
+  const int64_t xs[] = {0, 1, 2, 3, 4, 5};
+  hd_value **v = ints(xs, 6);
+  hd_list l = {v, 6};
+  hd_pool *p;
+  ck_assert_int_eq(hd_pool_new("processes", 2, &p), HD_OK);
+  hd_results *r;
+  ck_assert_int_eq(hd_pool_map(p, "kill_two", &l, 1, &r), HD_ETASK);
+  ck_assert_uint_eq(hd_results_failed(r), 1);
+  ck_assert_int_eq(hd_results_status(r, 2), HD_ETASK);
+  ck_assert_ptr_nonnull(strstr(hd_results_error(r, 2), "SIGKILL"));
+  for (size_t i = 0; i < 6; i++)
+    if (i != 2)
+      ck_assert_int_eq(int_of(hd_results_value(r, i)), (int64_t)i);
+  hd_results_free(r);
+  hd_pool_free(p);
+
+  hd_pool_opts o;
+  hd_pool_opts_init(&o);
+  o.retries = 1;
+  ck_assert_int_eq(hd_pool_new_opts("processes", 2, &o, &p), HD_OK);
+  ck_assert_int_eq(hd_pool_map(p, "flaky", &l, 1, &r), HD_OK);
+  for (size_t i = 0; i < 6; i++)
+    ck_assert_int_eq(int_of(hd_results_value(r, i)), (int64_t)i);
+  hd_results_free(r);
+  hd_pool_free(p);
+  unref_all(v, 6);
+  assert_no_children();
+}
+END_TEST
+
+static void count_event(const hd_event *ev, void *data) {
+  size_t *counts = data;
+  if (ev->type == HD_EVENT_DONE && ev->index < 8 &&
+      strncmp(ev->task, "map", 3) == 0 && strstr(ev->task, ":power[") != NULL)
+    counts[ev->index]++;
+}
+
+START_TEST(pool_events_name_items) {
+  size_t counts[8] = {0};
+  hd_pool_opts o;
+  hd_pool_opts_init(&o);
+  o.on_event = count_event;
+  o.event_data = counts;
+  int64_t xs[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+  hd_value **v = ints(xs, 8);
+  hd_list lists[] = {{v, 8}, {v, 8}};
+  hd_pool *p;
+  ck_assert_int_eq(hd_pool_new_opts(backends[_i], 2, &o, &p), HD_OK);
+  hd_results *r;
+  ck_assert_int_eq(hd_pool_map(p, "power", lists, 2, &r), HD_OK);
+  hd_results_free(r);
+  for (int i = 0; i < 8; i++)
+    ck_assert_uint_eq(counts[i], 1);
+  hd_pool_free(p);
+  unref_all(v, 8);
+}
+END_TEST
+
+START_TEST(pool_in_a_pool) {
+  const int64_t xs[] = {2, 3};
+  hd_value **v = ints(xs, 2);
+  hd_list l = {v, 2};
+  hd_pool *p;
+  ck_assert_int_eq(hd_pool_new(backends[_i], 2, &p), HD_OK);
+  hd_results *r;
+  ck_assert_int_eq(hd_pool_map(p, "nested", &l, 1, &r), HD_OK);
+  ck_assert_int_eq(int_of(hd_results_value(r, 0)), 8);  /* 2^2 + 2^2 */
+  ck_assert_int_eq(int_of(hd_results_value(r, 1)), 54); /* 3^3 + 3^3 */
+  hd_results_free(r);
+  /* Process pools inside a pool's tasks, processes in processes too. */
+  ck_assert_int_eq(hd_pool_map(p, "nested_procs", &l, 1, &r), HD_OK);
+  ck_assert_int_eq(int_of(hd_results_value(r, 0)), 8);
+  ck_assert_int_eq(int_of(hd_results_value(r, 1)), 54);
+  hd_results_free(r);
+  /* A task may not call the pool it runs in: that would wait forever. */
+  self_pool = p;
+  hd_value *out;
+  ck_assert_int_eq(hd_pool_pipe(p, "self", NULL, 0, &out, NULL), HD_OK);
+  ck_assert_int_eq(int_of(out), HD_ESTATE);
+  hd_value_unref(out);
+  hd_pool_free(p);
+  unref_all(v, 2);
+  assert_no_children();
+}
+END_TEST
+
+START_TEST(pool_bad_arguments) {
+  hd_pool *p = (hd_pool *)1;
+  ck_assert_int_eq(hd_pool_new("no-such-backend", 2, &p), HD_ENOTSUP);
+  ck_assert_ptr_null(p);
+  ck_assert_int_eq(hd_pool_new("threads", 2, NULL), HD_EINVAL);
+  ck_assert_int_eq(hd_pool_new(NULL, 0, &p), HD_OK);
+  ck_assert_str_eq(hd_pool_backend(p), "threads");
+  ck_assert_uint_ge(hd_pool_nodes(p), 1);
+  const int64_t xs[] = {1};
+  hd_value **v = ints(xs, 1);
+  hd_list l = {v, 1};
+  hd_results *r;
+  ck_assert_int_eq(hd_pool_map(p, NULL, &l, 1, &r), HD_EINVAL);
+  ck_assert_int_eq(hd_pool_map(p, "", &l, 1, &r), HD_EINVAL);
+  ck_assert_int_eq(hd_pool_map(p, "po\nwer", &l, 1, &r), HD_EINVAL);
+  ck_assert_int_eq(hd_pool_map(p, "power", NULL, 1, &r), HD_EINVAL);
+  ck_assert_int_eq(hd_pool_map(p, "power", &l, 0, &r), HD_EINVAL);
+  hd_list holes = {NULL, 3};
+  ck_assert_int_eq(hd_pool_map(p, "power", &holes, 1, &r), HD_EINVAL);
+  ck_assert_int_eq(hd_pool_map(p, "power", &l, 1, NULL), HD_EINVAL);
+  ck_assert_int_eq(hd_pool_map(NULL, "power", &l, 1, &r), HD_EINVAL);
+  ck_assert_int_eq(hd_iter_next(NULL, 0, NULL, NULL), HD_EINVAL);
+  ck_assert_int_eq(hd_future_wait(NULL, 0), HD_EINVAL);
+  hd_pool_free(p);
+  hd_pool_free(NULL);
+  hd_iter_free(NULL);
+  hd_future_free(NULL);
+  hd_results_free(NULL);
+  unref_all(v, 1);
+}
+END_TEST
+
+/* Many items stream through one pool: every result is right. */
+START_TEST(pool_many_items) {
+  enum { N = 20000 };
+  int64_t *xs = malloc(N * sizeof(*xs));
+  ck_assert_ptr_nonnull(xs);
+  for (int i = 0; i < N; i++)
+    xs[i] = i % 1000;
+  hd_value **v = ints(xs, N), **two = calloc(N, sizeof(*two));
+  ck_assert_int_eq(hd_value_new_int(2, &two[0]), HD_OK);
+  for (int i = 1; i < N; i++)
+    two[i] = two[0];
+  hd_list lists[] = {{v, N}, {two, N}};
+  hd_pool *p;
+  ck_assert_int_eq(hd_pool_new(backends[_i], 2, &p), HD_OK);
+  hd_iter *it;
+  ck_assert_int_eq(hd_pool_uimap(p, "power", lists, 2, &it), HD_OK);
+  size_t got = 0, idx;
+  hd_value *x;
+  while (hd_iter_next(it, 60, &idx, &x) == HD_OK) {
+    ck_assert_int_eq(int_of(x), xs[idx] * xs[idx]);
+    hd_value_unref(x);
+    got++;
+  }
+  ck_assert_uint_eq(got, N);
+  hd_iter_free(it);
+  hd_pool_free(p);
+  hd_value_unref(two[0]);
+  free(two);
+  unref_all(v, N);
+  free(xs);
+  assert_no_children();
+}
+END_TEST
+
+Suite *make_suite(void) {
+  Suite *s = suite_create("pool");
+  TCase *tc = tcase_create("pool");
+  tcase_set_timeout(tc, 60);
+  tcase_add_checked_fixture(tc, setup, teardown);
+  tcase_add_loop_test(tc, pool_map_is_pathos_map, 0, 3);
+  tcase_add_loop_test(tc, pool_failed_item_is_reported_and_others_kept, 0, 3);
+  tcase_add_loop_test(tc, pool_imap_in_order_uimap_as_they_finish, 0, 3);
+  tcase_add_loop_test(tc, pool_iterator_times_out_and_reports_failures, 0, 3);
+  tcase_add_loop_test(tc, pool_amap_future_waits_with_timeout, 0, 3);
+  tcase_add_loop_test(tc, pool_pipe_and_apipe, 0, 3);
+  tcase_add_loop_test(tc, pool_chunks_keep_failures_per_item, 0, 3);
+  tcase_add_loop_test(tc, pool_close_join_restart_clear, 0, 3);
+  tcase_add_loop_test(tc, pool_terminate_stops_a_long_map, 0, 3);
+  tcase_add_test(tc, pool_killed_worker_fails_only_its_item);
+  tcase_add_loop_test(tc, pool_events_name_items, 0, 3);
+  tcase_add_loop_test(tc, pool_in_a_pool, 0, 3);
+  tcase_add_test(tc, pool_bad_arguments);
+  tcase_add_loop_test(tc, pool_many_items, 0, 3);
+  suite_add_tcase(s, tc);
+  return s;
+}
