@@ -138,7 +138,7 @@ static int worker_task(hd__run *r, hd__buf *out, const char *payload,
   uint32_t attempt = hd__wire_u32(&rd);
   uint64_t timeout = hd__wire_u64(&rd);
   uint32_t n = hd__wire_u32(&rd);
-  if (rd.bad || node >= r->plan->count || n > r->plan->nedges + 1)
+  if (rd.bad || node >= r->plan->count || n != hd__input_count(r, node))
     return -1;
   hd_value **inputs = hd__calloc(n + 1, sizeof(hd_value *));
   if (inputs == NULL)
@@ -447,6 +447,13 @@ static int queueable(procs *pp, uint32_t task) {
     if (bytes > SMALL_INPUTS)
       return 0;
   }
+  const hd__run_ext *ext = &pp->r->ext;
+  if (ext->seed_off != NULL)
+    for (size_t k = ext->seed_off[task]; k < ext->seed_off[task + 1]; k++) {
+      bytes += ext->seeds[k] != NULL ? hd_value_size(ext->seeds[k]) : 0;
+      if (bytes > SMALL_INPUTS)
+        return 0;
+    }
   return 1;
 }
 
