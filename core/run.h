@@ -51,7 +51,6 @@ struct hd_report {
   uint64_t start_ns, end_ns;
 };
 
-
 /* Per worker: when its last task ended, and whether it went straight on
  * to the next (then that task starts when the last one ended, and the
  * clock is read once per task instead of twice). */

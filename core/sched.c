@@ -273,8 +273,7 @@ hd_value **hd__gather_inputs(hd__run *r, uint32_t node, hd_value **small,
                              size_t nsmall, size_t *count) {
   const hd__plan *p = r->plan;
   size_t n = hd__input_count(r, node);
-  hd_value **inputs =
-      n <= nsmall ? small : hd__calloc(n + 1, sizeof(*inputs));
+  hd_value **inputs = n <= nsmall ? small : hd__calloc(n + 1, sizeof(*inputs));
   if (inputs == NULL)
     return NULL;
   size_t k = 0;
