@@ -17,7 +17,9 @@
  *
  * Workers are forked from the thread that calls hd_run(): a program with
  * other threads should not hold locks the workers would need (malloc's
- * are safe with glibc). */
+ * are safe with glibc). Runs in several threads at once are safe: a
+ * worker closes the sockets of other workers and the inputs of shell tasks
+ * that it inherits (core/fork.c). */
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
@@ -298,28 +300,38 @@ static int watch(procs *pp, worker *wk) {
   return HD_OK;
 }
 
-/* Fork worker i. */
+/* Fork worker i. Its socket's end here is listed in fork.c, so that a
+ * worker forked by another run (of a pool in another thread, say) does
+ * not keep it open: this worker would never see its socket close, and
+ * stop() would wait for it. */
 static int spawn(procs *pp, unsigned i) {
   worker *wk = &pp->w[i];
   int sv[2];
-  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
-    return HD_EIO;
-  fflush(NULL); /* buffered output would be written again by the worker */
-  pid_t pid = fork();
-  if (pid < 0) {
-    close(sv[0]);
-    close(sv[1]);
+  hd__fork_alone_begin();
+  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
+    hd__fork_alone_end();
     return HD_EIO;
   }
+  int rc = hd__fork_track(sv[0]);
+  pid_t pid = -1;
+  if (rc == HD_OK) {
+    fflush(NULL); /* buffered output would be written again by the worker */
+    pid = fork();
+    rc = pid < 0 ? HD_EIO : HD_OK;
+  }
   if (pid == 0) {
-    close(sv[0]);
-    for (unsigned j = 0; j < pp->nworkers; j++)
-      if (pp->w[j].fd >= 0)
-        close(pp->w[j].fd);
+    hd__fork_child(); /* closes sv[0] and every other worker's socket */
     worker_main(pp->r, sv[1]);
     _exit(0);
   }
+  /* sv[1] is closed while no fork can copy it: a copy in another worker
+     would hide this one's death. */
   close(sv[1]);
+  hd__fork_alone_end();
+  if (rc != HD_OK) {
+    hd__fork_close(sv[0]);
+    return rc;
+  }
   wk->pid = pid;
   wk->fd = sv[0];
   wk->head = wk->n = 0;
@@ -603,7 +615,7 @@ static void close_worker(worker *wk) {
     wk->poll = NULL;
   }
   if (wk->fd >= 0)
-    close(wk->fd);
+    hd__fork_close(wk->fd);
   wk->fd = -1;
 }
 
@@ -864,7 +876,7 @@ static int procs_start(void **state, unsigned jobs,
   if (rc != HD_OK) {
     for (unsigned i = 0; i < jobs; i++)
       if (pp->w[i].fd >= 0) {
-        close(pp->w[i].fd);
+        hd__fork_close(pp->w[i].fd);
         waitpid(pp->w[i].pid, NULL, 0);
       }
     free_procs(pp);

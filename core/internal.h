@@ -45,6 +45,22 @@ HD__INTERNAL void hd__big_free(void *p, size_t count, size_t size);
 HD__INTERNAL void hd__alloc_fail_after(long n);
 HD__INTERNAL size_t hd__alloc_largest_reset(void);
 
+/* ---- descriptors a forked worker must not keep (fork.c) ----
+ * Code that makes or closes such a descriptor holds the fork guard
+ * shared and lists it with hd__fork_track() (which fails only with
+ * HD_ENOMEM) before it is closed, hd__fork_untrack() when it is, and
+ * hd__fork_close() does both around close(). A fork
+ * without exec holds the guard alone, and the child calls
+ * hd__fork_child() at once, which closes every listed descriptor. */
+HD__INTERNAL void hd__fork_shared_begin(void);
+HD__INTERNAL void hd__fork_shared_end(void);
+HD__INTERNAL void hd__fork_alone_begin(void);
+HD__INTERNAL void hd__fork_alone_end(void);
+HD__INTERNAL int hd__fork_track(int fd);
+HD__INTERNAL void hd__fork_untrack(int fd);
+HD__INTERNAL void hd__fork_close(int fd);
+HD__INTERNAL void hd__fork_child(void);
+
 /* ---- growable byte buffer ---- */
 
 typedef struct hd__buf {

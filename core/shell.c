@@ -47,9 +47,20 @@ static void on_close(uv_handle_t *h) {
 }
 
 static void close_handle(shell *s, uv_handle_t *h) {
-  if (!uv_is_closing(h))
+  if (uv_is_closing(h))
+    return;
+  uv_os_fd_t fd;
+  if ((h == (uv_handle_t *)&s->out || h == (uv_handle_t *)&s->err) &&
+      uv_fileno(h, &fd) == 0) {
+    /* Our ends of the task's output are listed in fork.c: taken off as
+       they close. */
+    hd__fork_shared_begin();
+    hd__fork_untrack(fd);
     uv_close(h, on_close);
-  (void)s;
+    hd__fork_shared_end();
+    return;
+  }
+  uv_close(h, on_close);
 }
 
 static void maybe_stop_timer(shell *s) {
@@ -140,7 +151,7 @@ static void close_input(shell *s) {
   if (s->in_fd < 0)
     return;
   close_handle(s, (uv_handle_t *)&s->in);
-  close(s->in_fd);
+  hd__fork_close(s->in_fd);
   s->in_fd = -1;
 }
 
@@ -381,12 +392,24 @@ int hd__exec_shell(hd__exec *x) {
   }
   int sv[2] = {-1, -1};
   s->in_fd = -1;
+  /* Our end of the task's input is listed for workers forked without exec
+     to close (core/fork.c): a copy there would keep the task from ever
+     reading the end of its input. */
+  hd__fork_shared_begin();
   if (nin > 0 && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
+    hd__fork_shared_end();
     hd__buf_appendf(&x->message, "cannot make the task's input: %s",
                     strerror(errno));
     uv_loop_close(&s->loop);
     rc = HD_ETASK;
     goto done;
+  }
+  if (sv[0] >= 0 && hd__fork_track(sv[0]) != HD_OK) {
+    close(sv[0]);
+    close(sv[1]);
+    hd__fork_shared_end();
+    uv_loop_close(&s->loop);
+    goto done; /* rc is HD_ENOMEM */
   }
   uv_pipe_init(&s->loop, &s->out, 0);
   uv_pipe_init(&s->loop, &s->err, 0);
@@ -423,6 +446,15 @@ int hd__exec_shell(hd__exec *x) {
   int err = uv_spawn(&s->loop, &s->proc, &po);
   if (sv[1] >= 0)
     close(sv[1]); /* the task has its copy */
+  uv_os_fd_t out_fd, err_fd;
+  /* Listed only so that a forked worker does not keep them: reading ends,
+     whose copies would do no harm but hold a socket, so a failure here is
+     let pass. */
+  if (err == 0 && uv_fileno((uv_handle_t *)&s->out, &out_fd) == 0 &&
+      uv_fileno((uv_handle_t *)&s->err, &err_fd) == 0 &&
+      hd__fork_track(out_fd) == HD_OK)
+    hd__fork_track(err_fd);
+  hd__fork_shared_end();
   if (err != 0) {
     if (po.cwd != NULL && err == UV_ENOENT && access(po.cwd, X_OK) != 0)
       hd__buf_appendf(&x->message, "cannot enter its workdir '%s': %s", po.cwd,
@@ -431,8 +463,7 @@ int hd__exec_shell(hd__exec *x) {
       hd__buf_appendf(&x->message, "cannot start '%s': %s", po.file,
                       uv_strerror(err));
     s->exited = 1;
-    if (sv[0] >= 0)
-      close(sv[0]);
+    hd__fork_close(sv[0]);
     close_handle(s, (uv_handle_t *)&s->proc);
     close_handle(s, (uv_handle_t *)&s->out);
     close_handle(s, (uv_handle_t *)&s->err);
@@ -454,7 +485,7 @@ int hd__exec_shell(hd__exec *x) {
       if (uv_poll_start(&s->in, UV_WRITABLE, on_writable) != 0)
         close_input(s);
     } else {
-      close(s->in_fd);
+      hd__fork_close(s->in_fd);
       s->in_fd = -1;
     }
   }

@@ -3,6 +3,7 @@
  * sends garbage fails or retries its task and is replaced; nothing is
  * left behind. */
 #include <dirent.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -109,6 +110,30 @@ static int fn_flaky(hd_task *t, void *data) {
   return hd_task_set_output(t, v);
 }
 
+/* Sleeps 1.5 s: holds its run's workers while another run starts. */
+static int fn_hold(hd_task *t, void *data) {
+  (void)t;
+  (void)data;
+  usleep(1500000);
+  return HD_OK;
+}
+
+/* The number of sockets open in this process. */
+static int fn_sockets(hd_task *t, void *data) {
+  (void)data;
+  int64_t n = 0;
+  for (int fd = 0; fd < 1024; fd++) {
+    int type;
+    socklen_t len = sizeof(type);
+    if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) == 0)
+      n++;
+  }
+  hd_value *v;
+  if (hd_value_new_int(n, &v) != HD_OK)
+    return HD_ENOMEM;
+  return hd_task_set_output(t, v);
+}
+
 static void setup(void) {
   ck_assert_int_eq(hd_fn_register("p_sum", fn_sum, NULL), HD_OK);
   ck_assert_int_eq(hd_fn_register("p_segv", fn_segv, NULL), HD_OK);
@@ -117,6 +142,8 @@ static void setup(void) {
   ck_assert_int_eq(hd_fn_register("p_hang", fn_hang, NULL), HD_OK);
   ck_assert_int_eq(hd_fn_register("p_garbage", fn_garbage, NULL), HD_OK);
   ck_assert_int_eq(hd_fn_register("p_flaky", fn_flaky, NULL), HD_OK);
+  ck_assert_int_eq(hd_fn_register("p_hold", fn_hold, NULL), HD_OK);
+  ck_assert_int_eq(hd_fn_register("p_sockets", fn_sockets, NULL), HD_OK);
   ck_assert_int_eq(hd_graph_new(&g), HD_OK);
 }
 
@@ -125,8 +152,9 @@ static void teardown(void) {
   rep = NULL;
   hd_graph_free(g);
   g = NULL;
-  const char *names[] = {"p_sum",  "p_segv",    "p_abort", "p_kill",
-                         "p_hang", "p_garbage", "p_flaky"};
+  const char *names[] = {"p_sum",   "p_segv", "p_abort",
+                         "p_kill",  "p_hang", "p_garbage",
+                         "p_flaky", "p_hold", "p_sockets"};
   for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
     hd_fn_unregister(names[i]);
 }
@@ -286,6 +314,147 @@ START_TEST(processes_slots_follow_cpus) {
 }
 END_TEST
 
+/* A run in another thread, holding its workers until its task starts. */
+typedef struct other_run {
+  pthread_mutex_t lock;
+  pthread_cond_t cond;
+  const char *task; /* the task whose start counts, or NULL for any */
+  int started;
+  int rc;
+} other_run;
+
+static void on_other_event(const hd_event *ev, void *data) {
+  other_run *o = data;
+  if (ev->type != HD_EVENT_STARTED ||
+      (o->task != NULL && ev->task != NULL && strcmp(ev->task, o->task) != 0))
+    return;
+  pthread_mutex_lock(&o->lock);
+  o->started = 1;
+  pthread_cond_signal(&o->cond);
+  pthread_mutex_unlock(&o->lock);
+}
+
+static void *run_other(void *arg) {
+  other_run *o = arg;
+  hd_graph *og;
+  hd_node *n;
+  hd_report *orep = NULL;
+  o->rc = hd_graph_new(&og);
+  if (o->rc == HD_OK)
+    o->rc = hd_graph_add_fn(og, "hold", "p_hold", &n);
+  if (o->rc == HD_OK) {
+    hd_run_opts opts;
+    hd_run_opts_init(&opts);
+    opts.backend = "processes";
+    opts.jobs = 2;
+    opts.on_event = on_other_event;
+    opts.event_data = o;
+    o->rc = hd_run(og, &opts, &orep);
+  }
+  hd_report_free(orep);
+  hd_graph_free(og);
+  on_other_event(&(hd_event){.type = HD_EVENT_STARTED}, o); /* never wait */
+  return NULL;
+}
+
+/* 4 MiB of text, more than a socket holds: its writer waits for the
+ * reader. */
+static int fn_big(hd_task *t, void *data) {
+  (void)data;
+  size_t n = 4u << 20;
+  char *text = malloc(n);
+  if (text == NULL)
+    return HD_ENOMEM;
+  memset(text, 'x', n);
+  hd_value *v;
+  int rc = hd_value_new_text(text, n, &v);
+  free(text);
+  return rc == HD_OK ? hd_task_set_output(t, v) : rc;
+}
+
+static void *run_shell_reader(void *arg) {
+  other_run *o = arg;
+  hd_graph *og;
+  hd_node *big, *sh;
+  hd_report *orep = NULL;
+  o->rc = hd_graph_new(&og);
+  if (o->rc == HD_OK)
+    o->rc = hd_graph_add_fn(og, "big", "p_big", &big);
+  if (o->rc == HD_OK)
+    o->rc = hd_graph_add_cmd(og, "reader", "sleep 1; wc -c", &sh);
+  if (o->rc == HD_OK)
+    o->rc = hd_node_after(sh, big);
+  if (o->rc == HD_OK) {
+    hd_run_opts opts;
+    hd_run_opts_init(&opts);
+    opts.backend = "threads";
+    opts.jobs = 2;
+    opts.on_event = on_other_event;
+    opts.event_data = o;
+    o->rc = hd_run(og, &opts, &orep);
+  }
+  if (o->rc == HD_OK &&
+      strcmp(hd_value_text(hd_report_result(orep, 1)), "4194304\n") != 0)
+    o->rc = HD_EINTERNAL;
+  hd_report_free(orep);
+  hd_graph_free(og);
+  on_other_event(&(hd_event){.type = HD_EVENT_STARTED}, o);
+  return NULL;
+}
+
+/* A shell task of a threads run in another thread is still being fed its
+ * input when a processes run forks a worker: the worker does not hold the
+ * task's input open (the task would never read its end). */
+START_TEST(processes_worker_holds_no_shell_input_of_another_thread) {
+  ck_assert_int_eq(hd_fn_register("p_big", fn_big, NULL), HD_OK);
+  other_run o = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, "reader",
+                 0, 0};
+  pthread_t th;
+  ck_assert_int_eq(pthread_create(&th, NULL, run_shell_reader, &o), 0);
+  /* Wait for the reader to start, then fork while it sleeps with its
+     input half written. */
+  pthread_mutex_lock(&o.lock);
+  while (!o.started)
+    pthread_cond_wait(&o.cond, &o.lock);
+  pthread_mutex_unlock(&o.lock);
+  usleep(300000);
+  hd_node *n;
+  ck_assert_int_eq(hd_graph_add_fn(g, "count", "p_sockets", &n), HD_OK);
+  ck_assert_int_eq(run(1), HD_OK);
+  int64_t sockets;
+  ck_assert_int_eq(hd_value_get_int(hd_report_result(rep, 0), &sockets), HD_OK);
+  ck_assert_int_eq(sockets, 1);
+  pthread_join(th, NULL);
+  ck_assert_int_eq(o.rc, HD_OK);
+  hd_fn_unregister("p_big");
+  assert_no_children();
+}
+END_TEST
+
+/* Two runs at once in two threads: the second run's worker holds no socket
+ * of the first run's workers (with one, the first run's workers would not
+ * see their socket close when it ends, and it would wait for them). */
+START_TEST(processes_runs_in_two_threads_share_no_sockets) {
+  other_run o = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, NULL, 0,
+                 0};
+  pthread_t th;
+  ck_assert_int_eq(pthread_create(&th, NULL, run_other, &o), 0);
+  pthread_mutex_lock(&o.lock);
+  while (!o.started)
+    pthread_cond_wait(&o.cond, &o.lock);
+  pthread_mutex_unlock(&o.lock);
+  hd_node *n;
+  ck_assert_int_eq(hd_graph_add_fn(g, "count", "p_sockets", &n), HD_OK);
+  ck_assert_int_eq(run(1), HD_OK);
+  int64_t sockets;
+  ck_assert_int_eq(hd_value_get_int(hd_report_result(rep, 0), &sockets), HD_OK);
+  ck_assert_int_eq(sockets, 1); /* its own */
+  pthread_join(th, NULL);
+  ck_assert_int_eq(o.rc, HD_OK);
+  assert_no_children();
+}
+END_TEST
+
 START_TEST(wire_frames_round_trip_and_refuse_damage) {
   hd__buf b = {0};
   ck_assert_int_eq(hd__wire_frame(&b, HD__WIRE_TASK, "payload", 7), HD_OK);
@@ -344,6 +513,8 @@ Suite *make_suite(void) {
   tcase_add_test(tc, processes_garbage_from_a_worker_is_an_error_naming_it);
   tcase_add_test(tc, processes_random_crashes_with_retries_all_end_done);
   tcase_add_test(tc, processes_slots_follow_cpus);
+  tcase_add_test(tc, processes_runs_in_two_threads_share_no_sockets);
+  tcase_add_test(tc, processes_worker_holds_no_shell_input_of_another_thread);
   tcase_add_test(tc, wire_frames_round_trip_and_refuse_damage);
   suite_add_tcase(s, tc);
   return s;
