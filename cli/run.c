@@ -24,9 +24,20 @@ void help_run(FILE *out) {
         "task's output) and logs/TASK.stderr; STORE/runs/last points to the\n"
         "newest.\n"
         "\n"
+        "Results are also kept in STORE/cache by each task's key: a hash of\n"
+        "its command (or function) and params, the env it declares, its\n"
+        "input files' contents and its inputs. A task whose key has a kept\n"
+        "result, and whose output files are as it left them, is not run\n"
+        "again: it is reported cached. 'cache: false' opts a task out.\n"
+        "\n"
         "Options:\n"
-        "  -s, --store DIR     keep run folders under DIR (default: .hodos\n"
-        "                      beside FILE)\n"
+        "  -s, --store DIR     keep run folders and the cache under DIR\n"
+        "                      (default: .hodos beside FILE)\n"
+        "  -r, --resume        go on with the last run, stopped or killed:\n"
+        "                      what it finished is not run again, also for\n"
+        "                      tasks with 'cache: false'\n"
+        "      --no-cache      run every task, and keep no result in the\n"
+        "                      cache\n"
         "  -b, --backend NAME  run tasks with this backend: processes (the\n"
         "                      default: in worker processes, so that a crash\n"
         "                      fails only its task), threads (in this\n"
@@ -46,6 +57,7 @@ void help_run(FILE *out) {
         "Examples:\n"
         "  hodos run examples/quickstart.yaml\n"
         "  hodos run -k --store /tmp/runs pipeline.yaml > result.txt\n"
+        "  hodos run --resume pipeline.yaml\n"
         "  hodos run -j 8 sweep.yaml\n",
         out);
 }
@@ -115,6 +127,11 @@ static void on_event(const hd_event *ev, void *data) {
       cli_note("[%zu/%zu] %sdone%s %s (%.0f ms)", ev->done, ev->total,
                cli_color_on(COLOR_GREEN), cli_color_off(), ev->task, ms);
     break;
+  case HD_EVENT_CACHED:
+    if (!pr->quiet)
+      cli_note("[%zu/%zu] %scached%s %s", ev->done, ev->total,
+               cli_color_on(COLOR_GREEN), cli_color_off(), ev->task);
+    break;
   case HD_EVENT_FAILED:
     cli_note("[%zu/%zu] %sfailed%s%s %s: %s", ev->done, ev->total,
              cli_color_on(ev->failure_allowed ? COLOR_YELLOW : COLOR_RED),
@@ -145,11 +162,11 @@ static int make_dirs(const char *path) {
     if (*s != '/')
       continue;
     *s = '\0';
-    if (mkdir(p, 0777) != 0 && errno != EEXIST)
+    if (mkdir(p, 0700) != 0 && errno != EEXIST)
       rc = -1;
     *s = '/';
   }
-  if (rc == 0 && mkdir(p, 0777) != 0 && errno != EEXIST)
+  if (rc == 0 && mkdir(p, 0700) != 0 && errno != EEXIST)
     rc = -1;
   free(p);
   return rc;
@@ -224,6 +241,8 @@ static int print_results(const hd_report *r) {
 int cmd_run(int argc, char **argv) {
   static const struct option opts[] = {
       {"store", required_argument, NULL, 's'},
+      {"resume", no_argument, NULL, 'r'},
+      {"no-cache", no_argument, NULL, 'C'},
       {"backend", required_argument, NULL, 'b'},
       {"jobs", required_argument, NULL, 'j'},
       {"keep-going", no_argument, NULL, 'k'},
@@ -234,15 +253,21 @@ int cmd_run(int argc, char **argv) {
   };
   const char *store = NULL, *backend = NULL;
   unsigned jobs = 0;
-  int keep_going = 0;
+  int keep_going = 0, resume = 0, no_cache = 0;
   progress pr = {0, 0};
   optind = 0;
   opterr = 0;
   int c;
-  while ((c = getopt_long(argc, argv, ":s:b:j:kqvh", opts, NULL)) != -1) {
+  while ((c = getopt_long(argc, argv, ":s:rb:j:kqvh", opts, NULL)) != -1) {
     switch (c) {
     case 's':
       store = optarg;
+      break;
+    case 'r':
+      resume = 1;
+      break;
+    case 'C':
+      no_cache = 1;
       break;
     case 'b':
       backend = optarg;
@@ -283,6 +308,10 @@ int cmd_run(int argc, char **argv) {
                   argv[optind - 1]);
       return EXIT_USAGE;
     }
+  }
+  if (resume && no_cache) {
+    cli_error("--resume needs the cache; it cannot go with --no-cache");
+    return EXIT_USAGE;
   }
   if (optind >= argc) {
     cli_error("no workflow file given; usage: hodos run [OPTIONS] FILE");
@@ -329,8 +358,17 @@ int cmd_run(int argc, char **argv) {
 
   char *store_owned = store ? NULL : default_store(file);
   char *run_dir = new_run_dir(store ? store : store_owned);
+  char *cache = NULL;
+  if (run_dir != NULL && !no_cache) {
+    const char *base = store ? store : store_owned;
+    size_t len = strlen(base) + 8;
+    cache = malloc(len);
+    if (cache != NULL)
+      snprintf(cache, len, "%s/cache", base);
+  }
   free(store_owned);
-  if (run_dir == NULL) {
+  if (run_dir == NULL || (!no_cache && cache == NULL)) {
+    free(run_dir);
     hd_workflow_free(wf);
     return EXIT_FAILED;
   }
@@ -350,6 +388,8 @@ int cmd_run(int argc, char **argv) {
   o.jobs = jobs;
   o.keep_going = keep_going;
   o.run_dir = run_dir;
+  o.store = cache;
+  o.resume = resume;
   o.interrupt = &interrupted;
   o.on_event = on_event;
   o.event_data = &pr;
@@ -361,6 +401,8 @@ int cmd_run(int argc, char **argv) {
     cli_print_diag(hd_report_diag(report, i));
   if (rc == HD_ENOTSUP || rc == HD_EGRAPH || rc == HD_ECYCLE)
     code = EXIT_USAGE;
+  else if (rc == HD_ESTATE)
+    code = EXIT_FAILED;
   else if (rc == HD_EINTR)
     code = EXIT_INTERRUPTED;
   else if (rc != HD_OK)
@@ -384,31 +426,39 @@ int cmd_run(int argc, char **argv) {
     size_t failed = hd_report_count(report, HD_STATE_FAILED);
     size_t skipped = hd_report_count(report, HD_STATE_SKIPPED);
     size_t cancelled = hd_report_count(report, HD_STATE_CANCELLED);
-    size_t allowed = 0;
+    size_t allowed = 0, cached = 0;
     for (size_t i = 0; i < hd_report_task_count(report); i++) {
       hd_task_info ti;
-      if (hd_report_task(report, i, &ti) == HD_OK && ti.failure_allowed)
-        allowed++;
+      if (hd_report_task(report, i, &ti) != HD_OK)
+        continue;
+      allowed += ti.failure_allowed != 0;
+      cached += ti.cached != 0;
     }
+    char cached_note[48] = "";
+    if (cached > 0)
+      snprintf(cached_note, sizeof(cached_note), " (%zu cached)", cached);
     char allowed_note[48] = "";
     if (allowed > 0)
       snprintf(allowed_note, sizeof(allowed_note), " (%zu allowed)", allowed);
     double secs = (double)hd_report_elapsed_ns(report) / 1e9;
     if (!pr.quiet || code != EXIT_OK) {
-      cli_note("%zu task%s: %zu done, %zu failed%s, %zu skipped, %zu "
+      cli_note("%zu task%s: %zu done%s, %zu failed%s, %zu skipped, %zu "
                "cancelled in %.2f s",
                hd_report_task_count(report),
-               hd_report_task_count(report) == 1 ? "" : "s", done, failed,
-               allowed_note, skipped, cancelled, secs);
+               hd_report_task_count(report) == 1 ? "" : "s", done, cached_note,
+               failed, allowed_note, skipped, cancelled, secs);
       cli_note("results and logs in %s", run_dir);
     }
     if (code == EXIT_INTERRUPTED)
-      cli_note("interrupted; finished results are kept in %s/results", run_dir);
+      cli_note("interrupted; finished results are kept in %s/results; "
+               "'hodos run --resume %s' goes on from here",
+               run_dir, file);
   } else if (rc != HD_OK && hd_report_diag_count(report) == 0) {
     cli_error("%s", hd_strerror(rc));
   }
   hd_report_free(report);
   hd_workflow_free(wf);
   free(run_dir);
+  free(cache);
   return code;
 }

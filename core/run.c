@@ -46,6 +46,8 @@ const char *hd_event_type_name(hd_event_type t) {
     return "failed";
   case HD_EVENT_SKIPPED:
     return "skipped";
+  case HD_EVENT_CACHED:
+    return "cached";
   case HD_EVENT_CANCELLED:
     return "cancelled";
   }
@@ -114,6 +116,7 @@ int hd_report_task(const hd_report *r, size_t i, hd_task_info *info) {
   info->stderr_tail = t->extra ? t->extra->stderr_tail : NULL;
   info->failure_allowed = t->state == HD_STATE_FAILED &&
                           hd__plan_settings(r->plan, i)->allow_failure;
+  info->cached = (t->flags & HD__T_CACHED) != 0;
   return HD_OK;
 }
 

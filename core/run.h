@@ -8,6 +8,7 @@
 #include <stdatomic.h>
 
 #include "exec.h"
+#include "store.h"
 
 /* What most tasks never need, allocated on demand: shell tasks and tasks
  * that fail, are skipped or cancelled. */
@@ -27,7 +28,10 @@ typedef struct hd__tstate {
   uint32_t attempts;
   uint16_t worker;
   uint8_t state; /* hd_state */
+  uint8_t flags; /* HD__T_* */
 } hd__tstate;
+
+#define HD__T_CACHED 1 /* done with a stored result */
 
 /* The task's extra part, made when first needed; NULL when out of
  * memory. */
@@ -97,6 +101,9 @@ typedef struct hd__run {
   void *backend_state;
   hd__wstate *workers;
   unsigned nworkers;
+  hd__store *store; /* or NULL */
+  hd__key *keys;    /* with a store: per task, its cache key */
+  uint8_t *keyed;   /* with a store: per task, whether keys[] is set */
 } hd__run;
 
 /* Make a report for plan (taking a reference) with every task pending;

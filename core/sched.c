@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cachekey.h"
 #include "run.h"
 
 static void emit(hd__run *r, hd_event_type type, uint32_t node,
@@ -117,6 +118,95 @@ static void pause_for(hd__run *r, uint64_t ns) {
   }
 }
 
+/* With a store: key task node and look its result up. Returns 1 when a
+ * stored result was taken (the task is done, cached), 0 when it is to
+ * run. A task whose key cannot be made (an input file is missing) runs,
+ * and says so. */
+static int cache_lookup(hd__run *r, uint32_t node) {
+  if (r->keyed[node])
+    return 0; /* looked up before, and waiting for a worker */
+  const hd__plan *p = r->plan;
+  const char *name = hd__plan_name(p, node);
+  hd__tstate *t = &r->report->tasks[node];
+  hd_value *small[8];
+  size_t n = 0;
+  hd_value **inputs = hd__gather_inputs(r, node, small, 8, &n);
+  if (inputs == NULL)
+    return 0;
+  hd__buf why = {0};
+  hd__key key;
+  int rc = hd__task_key(p, node, inputs, n, &key, &why);
+  if (inputs != small)
+    hd__free(inputs);
+  if (rc != HD_OK) {
+    hd__buf_cleanup(&why);
+    return 0;
+  }
+  r->keys[node] = key;
+  r->keyed[node] = 1;
+  if (!hd__plan_settings(p, node)->cache &&
+      !(r->opts.resume && hd__store_resumed(r->store, key))) {
+    hd__buf_cleanup(&why);
+    return 0;
+  }
+  const hd__pio *io = hd__plan_io(p, node);
+  uint32_t want = io != NULL ? io->noutputs : 0;
+  hd__key *outs = hd__calloc(2 * (size_t)want + 1, sizeof(hd__key));
+  hd_value *v = NULL;
+  uint32_t nout = 0;
+  rc = outs != NULL ? hd__store_get(r->store, key, &v, outs, want, &nout)
+                    : HD_ENOMEM;
+  if (rc == HD_ECHECKSUM || rc == HD_ECORRUPT)
+    hd__log(HD_LOG_WARN,
+            "task '%s': its stored result is damaged (%s); it runs again", name,
+            hd_strerror(rc));
+  int hit = rc == HD_OK && nout == want;
+  /* Declared outputs must still be there, as they were made. */
+  if (hit && want > 0)
+    hit = hd__output_keys(p, node, outs + want, &why) == HD_OK &&
+          memcmp(outs, outs + want, want * sizeof(hd__key)) == 0;
+  if (hit && r->results_dir != NULL && hd__write_result(r, name, v) != HD_OK)
+    hit = 0;
+  hd__free(outs);
+  hd__buf_cleanup(&why);
+  if (!hit) {
+    if (v != NULL)
+      hd_value_unref(v);
+    return 0;
+  }
+  t->result = v;
+  t->state = HD_STATE_DONE;
+  t->flags |= HD__T_CACHED;
+  t->start_ns = t->end_ns = hd__now_ns();
+  if (hd__store_journal(r->store, key, name) != HD_OK)
+    hd__log(HD_LOG_WARN, "cannot write the store's journal: %s",
+            strerror(errno));
+  return 1;
+}
+
+/* With a store: keep a result that was just made. A failure to keep it
+ * costs a later run the work again, not this run its result. */
+static void cache_keep(hd__run *r, uint32_t node, const hd_value *v) {
+  if (!r->keyed[node])
+    return;
+  const hd__plan *p = r->plan;
+  const hd__pio *io = hd__plan_io(p, node);
+  uint32_t nout = io != NULL ? io->noutputs : 0;
+  hd__key *outs = hd__calloc(nout + 1, sizeof(hd__key));
+  hd__buf why = {0};
+  int rc = outs == NULL ? HD_ENOMEM : hd__output_keys(p, node, outs, &why);
+  if (rc == HD_OK)
+    rc = hd__store_put(r->store, r->keys[node], v ? v : hd__value_empty(), outs,
+                       nout);
+  if (rc == HD_OK)
+    rc = hd__store_journal(r->store, r->keys[node], hd__plan_name(p, node));
+  if (rc != HD_OK)
+    hd__log(HD_LOG_WARN, "task '%s': its result cannot be kept: %s",
+            hd__plan_name(p, node), why.len ? why.data : hd_strerror(rc));
+  hd__free(outs);
+  hd__buf_cleanup(&why);
+}
+
 /* The start of an attempt: the task is running from now on. x is filled
  * for the executor. Returns HD_OK to go on and execute it, or HD_ETASK
  * (an input file is missing; x->message says which) to end the attempt
@@ -205,6 +295,8 @@ int hd__attempt_end(hd__run *r, uint32_t node, unsigned w, hd__exec *x,
   if (rc == HD_ENOMEM && x->message.len == 0)
     hd__buf_appendf(&x->message, "out of memory");
   if (rc == HD_OK) {
+    if (r->store != NULL)
+      cache_keep(r, node, x->output);
     t->state = HD_STATE_DONE;
     t->result = x->output;
     x->output = NULL;
@@ -321,8 +413,8 @@ static void execute(hd__run *r, uint32_t node, unsigned w) {
 }
 
 /* A task whose dependencies are all accounted for: returns 1 when it is
- * to run, or 0 after settling it as skipped (downstream of a failure) or
- * cancelled (the run is stopping). */
+ * to run, or 0 after settling it as skipped (downstream of a failure),
+ * cancelled (the run is stopping) or done with a stored result. */
 int hd__task_gate(hd__run *r, uint32_t node) {
   const hd__plan *p = r->plan;
   hd__tstate *ts = r->report->tasks;
@@ -348,6 +440,8 @@ int hd__task_gate(hd__run *r, uint32_t node) {
                                              : "stopped after a failure");
     return 0;
   }
+  if (r->store != NULL && cache_lookup(r, node))
+    return 0;
   return 1;
 }
 
@@ -358,10 +452,12 @@ uint32_t hd__task_settle(hd__run *r, uint32_t node, unsigned w) {
   const hd__plan *p = r->plan;
   hd__tstate *t = &r->report->tasks[node];
   size_t done = atomic_fetch_add(&r->finished, 1) + 1;
-  hd_event_type type = t->state == HD_STATE_DONE      ? HD_EVENT_DONE
-                       : t->state == HD_STATE_FAILED  ? HD_EVENT_FAILED
-                       : t->state == HD_STATE_SKIPPED ? HD_EVENT_SKIPPED
-                                                      : HD_EVENT_CANCELLED;
+  hd_event_type type =
+      t->state == HD_STATE_DONE
+          ? (t->flags & HD__T_CACHED ? HD_EVENT_CACHED : HD_EVENT_DONE)
+      : t->state == HD_STATE_FAILED  ? HD_EVENT_FAILED
+      : t->state == HD_STATE_SKIPPED ? HD_EVENT_SKIPPED
+                                     : HD_EVENT_CANCELLED;
   emit(r, type, node, hd__tstate_message(t), done);
   if (r->ext.on_settle != NULL)
     r->ext.on_settle(r->ext.settle_ctx, node, t);
@@ -508,6 +604,20 @@ static void remove_tmp_dir(hd__run *r) {
   r->tmp_dir = NULL;
 }
 
+static int open_store(hd__run *r) {
+  char *message = NULL;
+  int rc = hd__store_open(r->opts.store, r->opts.resume, &r->store, &message);
+  if (rc != HD_OK) {
+    hd__diags_add(&r->report->diags, rc, r->opts.store, 0, 0, NULL, "%s",
+                  message != NULL ? message : hd_strerror(rc));
+    hd__free(message);
+    return rc;
+  }
+  r->keys = hd__big_calloc(r->plan->count + 1, sizeof(hd__key));
+  r->keyed = hd__big_calloc(r->plan->count + 1, 1);
+  return r->keys != NULL && r->keyed != NULL ? HD_OK : HD_ENOMEM;
+}
+
 int hd__run_plan(hd_report *report, const hd_run_opts *o) {
   return hd__run_plan_ext(report, o, NULL);
 }
@@ -545,6 +655,8 @@ int hd__run_plan_ext(hd_report *report, const hd_run_opts *o,
   if (r.opts.run_dir != NULL && (rc = prepare_dirs(&r)) != HD_OK)
     goto out;
   if (r.opts.run_dir == NULL && (rc = prepare_tmp_dir(&r)) != HD_OK)
+    goto out;
+  if (r.opts.store != NULL && (rc = open_store(&r)) != HD_OK)
     goto out;
   r.pending = hd__big_calloc(p->count + 1, sizeof(atomic_uint));
   r.rank = hd__big_calloc(p->count + 1, sizeof(uint32_t));
@@ -603,6 +715,9 @@ int hd__run_plan_ext(hd_report *report, const hd_run_opts *o,
 out:
   report->status = rc;
   report->end_ns = hd__now_ns();
+  hd__store_close(r.store);
+  hd__big_free(r.keys, p->count + 1, sizeof(hd__key));
+  hd__big_free(r.keyed, p->count + 1, 1);
   remove_tmp_dir(&r);
   hd__free(r.results_dir);
   hd__free(r.logs_dir);

@@ -30,9 +30,10 @@ typedef enum hd_event_type {
   HD_EVENT_FAILED = 3,    /* a task failed */
   HD_EVENT_SKIPPED = 4,   /* a task was skipped */
   HD_EVENT_CANCELLED = 5, /* a task was cancelled */
+  HD_EVENT_CACHED = 6,    /* a task was done with a stored result */
 } hd_event_type;
 
-/* "started", "done", "failed", "skipped", "cancelled". */
+/* "started", "done", "failed", "skipped", "cancelled", "cached". */
 HD_API const char *hd_event_type_name(hd_event_type t);
 
 /* One event. Pointers are valid only during the callback. */

@@ -36,6 +36,18 @@ typedef struct hd_run_opts {
                                        tasks finish and 2 stops them */
   hd_event_cb on_event;             /* receives every event, or NULL */
   void *event_data;                 /* passed to on_event */
+  /* When set, a folder (made if missing, readable by its owner only)
+     where every result is kept by its task's cache key: a hash of the
+     task's definition, its input values and its input files' contents.
+     A task whose key has a kept result is not run: it ends done with that
+     result, reported cached (HD_EVENT_CACHED), unless its cache setting
+     is off. One run uses a store at a time: another gets HD_ESTATE, with
+     a diagnostic naming the process that holds it. */
+  const char *store;
+  /* With store: nonzero reuses, also for tasks whose cache is off, what
+     the last run using the store finished before it was stopped (its
+     journal), so that an interrupted run goes on where it stopped. */
+  int resume;
 } hd_run_opts;
 
 /* Fill o with the defaults. */
@@ -72,6 +84,7 @@ typedef struct hd_task_info {
   const char *message; /* why it failed, was skipped or cancelled; or NULL */
   const char *stderr_tail; /* a shell task's last stderr bytes, or NULL */
   int failure_allowed;     /* it failed, and allow_failure let the run go on */
+  int cached; /* done with a stored result, without running (store) */
 } hd_task_info;
 
 /* The run's result code (as returned by hd_run()). */

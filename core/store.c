@@ -1,0 +1,661 @@
+/* The store: see store.h for its files and the format of a record. */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <xxhash.h>
+
+#include "run.h"
+#include "store.h"
+
+#define RECORD_MAGIC "HDR1"
+#define RECORD_VERSION 1
+#define HEADER 48
+/* Results larger than this are not kept. */
+#define MAX_PAYLOAD (1ull << 36)
+/* Records and journal lines wait in memory at most this long before they
+   are written, and are synced to the disk at most SYNC_NS apart. A kill
+   loses only what waits (those tasks run again); a crash of the machine,
+   what was not synced. */
+#define FLUSH_NS 20000000ull
+#define FLUSH_BYTES (1u << 20)
+#define SYNC_NS 1000000000ull
+
+/* ---- a hash table of keys ---- */
+
+typedef struct slot {
+  hd__key key; /* {0, 0}: empty */
+  uint64_t off, len;
+} slot;
+
+typedef struct table {
+  slot *slots;
+  size_t cap, count; /* cap a power of two */
+} table;
+
+static int key_empty(hd__key k) { return k.lo == 0 && k.hi == 0; }
+static int key_eq(hd__key a, hd__key b) { return a.lo == b.lo && a.hi == b.hi; }
+
+/* Keys are hashes already; {0, 0} is kept for empty slots. */
+static hd__key key_norm(hd__key k) {
+  if (key_empty(k))
+    k.lo = 1;
+  return k;
+}
+
+static slot *table_find(const table *t, hd__key k) {
+  if (t->cap == 0)
+    return NULL;
+  for (size_t i = k.lo & (t->cap - 1);; i = (i + 1) & (t->cap - 1)) {
+    if (key_empty(t->slots[i].key))
+      return NULL;
+    if (key_eq(t->slots[i].key, k))
+      return &t->slots[i];
+  }
+}
+
+static int table_put(table *t, hd__key k, uint64_t off, uint64_t len) {
+  if ((t->count + 1) * 4 > t->cap * 3) {
+    size_t cap = t->cap ? 2 * t->cap : 64;
+    slot *grown = hd__calloc(cap, sizeof(slot));
+    if (grown == NULL)
+      return HD_ENOMEM;
+    for (size_t i = 0; i < t->cap; i++) {
+      if (key_empty(t->slots[i].key))
+        continue;
+      size_t j = t->slots[i].key.lo & (cap - 1);
+      while (!key_empty(grown[j].key))
+        j = (j + 1) & (cap - 1);
+      grown[j] = t->slots[i];
+    }
+    hd__free(t->slots);
+    t->slots = grown;
+    t->cap = cap;
+  }
+  size_t i = k.lo & (t->cap - 1);
+  while (!key_empty(t->slots[i].key) && !key_eq(t->slots[i].key, k))
+    i = (i + 1) & (t->cap - 1);
+  if (key_empty(t->slots[i].key))
+    t->count++;
+  t->slots[i].key = k;
+  t->slots[i].off = off;
+  t->slots[i].len = len;
+  return HD_OK;
+}
+
+/* ---- little-endian fields ---- */
+
+static void put64(unsigned char *p, uint64_t v) {
+  for (int i = 0; i < 8; i++)
+    p[i] = (unsigned char)(v >> (8 * i));
+}
+
+static uint64_t get64(const unsigned char *p) {
+  uint64_t v = 0;
+  for (int i = 7; i >= 0; i--)
+    v = v << 8 | p[i];
+  return v;
+}
+
+static void put32(unsigned char *p, uint32_t v) {
+  for (int i = 0; i < 4; i++)
+    p[i] = (unsigned char)(v >> (8 * i));
+}
+
+static uint32_t get32(const unsigned char *p) {
+  return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+         (uint32_t)p[3] << 24;
+}
+
+/* ---- the store ---- */
+
+struct hd__store {
+  char *dir;
+  int lock_fd, pack_fd, journal_fd;
+  pthread_mutex_t lock;
+  pthread_cond_t wake; /* the flusher's */
+  pthread_t flusher;
+  int flusher_on, flusher_ready, closing;
+  table index;      /* key -> record offset and payload size */
+  table resumed;    /* keys of the journal being resumed */
+  uint64_t end;     /* where the next record goes */
+  uint64_t written; /* the pack's bytes on disk; records past it wait in
+                       pack_buf */
+  hd__buf pack_buf, journal_buf;
+  uint64_t last_sync;
+  int dirty;
+  int write_failed; /* reported once */
+};
+
+static int open_file(hd__store *s, const char *name, int flags, int *fd) {
+  hd__buf path = {0};
+  if (hd__buf_appendf(&path, "%s/%s", s->dir, name) != HD_OK)
+    return HD_ENOMEM;
+  hd__fork_shared_begin();
+  *fd = open(path.data, flags | O_CLOEXEC, 0600);
+  int err = errno;
+  if (*fd >= 0 && hd__fork_track(*fd) != HD_OK) {
+    close(*fd);
+    *fd = -1;
+    err = ENOMEM;
+  }
+  hd__fork_shared_end();
+  hd__buf_cleanup(&path);
+  errno = err;
+  return *fd >= 0 ? HD_OK : err == ENOMEM ? HD_ENOMEM : HD_EIO;
+}
+
+static int fail(char **message, int rc, const char *fmt, ...) HD_PRINTF(3, 4);
+static int fail(char **message, int rc, const char *fmt, ...) {
+  hd__buf b = {0};
+  va_list ap;
+  va_start(ap, fmt);
+  hd__buf_vappendf(&b, fmt, ap);
+  va_end(ap);
+  *message = b.data;
+  return rc;
+}
+
+/* Take the lock, or say which process holds it. A lock left by a process
+ * that died is the kernel's to release: flock() then succeeds. */
+static int take_lock(hd__store *s, char **message) {
+  int rc = open_file(s, "lock", O_RDWR | O_CREAT, &s->lock_fd);
+  if (rc != HD_OK)
+    return fail(message, rc, "cannot open %s/lock: %s", s->dir,
+                strerror(errno));
+  if (flock(s->lock_fd, LOCK_EX | LOCK_NB) != 0) {
+    int err = errno;
+    char pid[32] = "";
+    ssize_t n = pread(s->lock_fd, pid, sizeof(pid) - 1, 0);
+    pid[n > 0 ? n : 0] = '\0';
+    pid[strcspn(pid, "\n")] = '\0';
+    if (err == EWOULDBLOCK)
+      return fail(message, HD_ESTATE,
+                  "the store %s is in use by another run (process %s); wait "
+                  "for it to end, or give this run another store",
+                  s->dir, pid[0] ? pid : "unknown");
+    return fail(message, HD_EIO, "cannot lock %s/lock: %s", s->dir,
+                strerror(err));
+  }
+  char pid[32];
+  int len = snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
+  if (ftruncate(s->lock_fd, 0) != 0 || pwrite(s->lock_fd, pid, len, 0) != len)
+    return fail(message, HD_EIO, "cannot write %s/lock: %s", s->dir,
+                strerror(errno));
+  return HD_OK;
+}
+
+/* Whether the 48 bytes at h are a valid record header; its payload size
+ * in *len. */
+static int header_ok(const unsigned char *h, uint64_t *len) {
+  if (memcmp(h, RECORD_MAGIC, 4) != 0 || get32(h + 4) != RECORD_VERSION ||
+      XXH3_64bits(h, 40) != get64(h + 40))
+    return 0;
+  *len = get64(h + 24);
+  return *len <= MAX_PAYLOAD;
+}
+
+/* Read every record's header into the index. A record cut short at the
+ * end is cut off; damaged bytes are passed over to the next valid header
+ * (with a warning). */
+static int scan_pack(hd__store *s, char **message) {
+  struct stat st;
+  if (fstat(s->pack_fd, &st) != 0)
+    return fail(message, HD_EIO, "cannot read %s/pack: %s", s->dir,
+                strerror(errno));
+  uint64_t size = (uint64_t)st.st_size, off = 0, good_end = 0;
+  uint64_t skipped = 0;
+  enum { CHUNK = 1 << 16 };
+  unsigned char *buf = hd__malloc(CHUNK);
+  if (buf == NULL)
+    return HD_ENOMEM;
+  uint64_t buf_off = 0, buf_len = 0; /* the bytes of the file in buf */
+  int rc = HD_OK;
+  while (off + HEADER <= size) {
+    if (off < buf_off || off + HEADER > buf_off + buf_len) {
+      ssize_t n = pread(s->pack_fd, buf, CHUNK, (off_t)off);
+      if (n < HEADER) {
+        rc = fail(message, HD_EIO, "cannot read %s/pack: %s", s->dir,
+                  n < 0 ? strerror(errno) : "cut short");
+        break;
+      }
+      buf_off = off;
+      buf_len = (uint64_t)n;
+    }
+    const unsigned char *h = buf + (off - buf_off);
+    uint64_t len;
+    if (!header_ok(h, &len)) {
+      off++; /* damaged: look for the next record */
+      skipped++;
+      continue;
+    }
+    if (off + HEADER + len > size)
+      break; /* cut short by a kill */
+    hd__key k = {get64(h + 8), get64(h + 16)};
+    if ((rc = table_put(&s->index, key_norm(k), off, len)) != HD_OK)
+      break;
+    off += HEADER + len;
+    good_end = off;
+  }
+  hd__free(buf);
+  if (rc != HD_OK)
+    return rc;
+  if (skipped > 0)
+    hd__log(HD_LOG_WARN,
+            "store %s: %llu damaged bytes in its pack were passed over", s->dir,
+            (unsigned long long)skipped);
+  if (good_end < size && ftruncate(s->pack_fd, (off_t)good_end) != 0)
+    return fail(message, HD_EIO, "cannot repair %s/pack: %s", s->dir,
+                strerror(errno));
+  s->end = good_end;
+  return HD_OK;
+}
+
+static int parse_hex(const char *p, uint64_t *v) {
+  uint64_t x = 0;
+  for (int i = 0; i < 16; i++) {
+    char c = p[i];
+    int d = c >= '0' && c <= '9'   ? c - '0'
+            : c >= 'a' && c <= 'f' ? c - 'a' + 10
+                                   : -1;
+    if (d < 0)
+      return 0;
+    x = x << 4 | (uint64_t)d;
+  }
+  *v = x;
+  return 1;
+}
+
+/* Read the keys the journal lists since its last fresh start. Lines:
+ * "run fresh|resume PID", "key HI LO NAME". */
+static int read_journal(hd__store *s) {
+  struct stat st;
+  if (fstat(s->journal_fd, &st) != 0)
+    return HD_EIO;
+  size_t size = (size_t)st.st_size;
+  char *text = hd__malloc(size + 1);
+  if (text == NULL)
+    return HD_ENOMEM;
+  size_t got = 0;
+  while (got < size) {
+    ssize_t n = pread(s->journal_fd, text + got, size - got, (off_t)got);
+    if (n <= 0)
+      break;
+    got += (size_t)n;
+  }
+  text[got] = '\0';
+  int rc = HD_OK;
+  for (char *line = text; line < text + got && rc == HD_OK;) {
+    char *nl = memchr(line, '\n', (size_t)(text + got - line));
+    if (nl == NULL)
+      break; /* a line cut short by a kill */
+    *nl = '\0';
+    hd__key k;
+    if (strncmp(line, "run fresh", 9) == 0) {
+      hd__free(s->resumed.slots);
+      memset(&s->resumed, 0, sizeof(s->resumed));
+    } else if (strncmp(line, "key ", 4) == 0 && nl - line >= 4 + 33 &&
+               parse_hex(line + 4, &k.hi) && line[20] == ' ' &&
+               parse_hex(line + 21, &k.lo)) {
+      rc = table_put(&s->resumed, key_norm(k), 0, 0);
+    }
+    line = nl + 1;
+  }
+  hd__free(text);
+  return rc;
+}
+
+static int journal_write(hd__store *s, const char *text, size_t len) {
+  while (len > 0) {
+    ssize_t n = write(s->journal_fd, text, len);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0)
+      return HD_EIO;
+    text += n;
+    len -= (size_t)n;
+  }
+  s->dirty = 1;
+  return HD_OK;
+}
+
+static int write_at(int fd, const char *p, size_t len, uint64_t off) {
+  while (len > 0) {
+    ssize_t n = pwrite(fd, p, len, (off_t)off);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0)
+      return HD_EIO;
+    p += n;
+    len -= (size_t)n;
+    off += (uint64_t)n;
+  }
+  return HD_OK;
+}
+
+/* Write what waits: records, then journal lines (so that the journal
+ * never names a record that is not there). With s->lock held. */
+static void flush_locked(hd__store *s) {
+  int rc = HD_OK;
+  if (s->pack_buf.len > 0) {
+    rc = write_at(s->pack_fd, s->pack_buf.data, s->pack_buf.len, s->written);
+    if (rc == HD_OK) {
+      s->written += s->pack_buf.len;
+    } else {
+      /* Forget the records that could not be written; their space is
+         taken by the next ones. */
+      for (size_t i = 0; i < s->index.cap; i++)
+        if (!key_empty(s->index.slots[i].key) &&
+            s->index.slots[i].off >= s->written)
+          s->index.slots[i].len = UINT64_MAX;
+      s->end = s->written;
+      if (ftruncate(s->pack_fd, (off_t)s->written) != 0) {
+        /* The next scan cuts what is left. */
+      }
+    }
+    s->pack_buf.len = 0;
+  }
+  if (rc == HD_OK && s->journal_buf.len > 0)
+    rc = journal_write(s, s->journal_buf.data, s->journal_buf.len);
+  s->journal_buf.len = 0;
+  if (rc != HD_OK && !s->write_failed) {
+    s->write_failed = 1;
+    hd__log(HD_LOG_WARN,
+            "store %s: cannot write (%s); results made from now on may be "
+            "made again by a later run",
+            s->dir, strerror(errno));
+  }
+  s->dirty = 1;
+}
+
+/* Writes what waits FLUSH_NS after it came, and syncs once a second. */
+/* The flusher allocates nothing once it waits, and writes outside of
+ * forks (fork.c): a worker forked meanwhile must not inherit a lock held
+ * by this thread, such as a sanitizer's allocator lock. */
+static void *flusher_main(void *arg) {
+  hd__store *s = arg;
+  pthread_mutex_lock(&s->lock);
+  s->flusher_ready = 1;
+  pthread_cond_broadcast(&s->wake);
+  while (!s->closing) {
+    if (s->pack_buf.len == 0 && s->journal_buf.len == 0) {
+      pthread_cond_wait(&s->wake, &s->lock);
+      continue;
+    }
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    ts.tv_nsec += (long)FLUSH_NS;
+    if (ts.tv_nsec >= 1000000000L) {
+      ts.tv_sec++;
+      ts.tv_nsec -= 1000000000L;
+    }
+    pthread_cond_timedwait(&s->wake, &s->lock, &ts);
+    hd__fork_shared_begin();
+    flush_locked(s);
+    hd__fork_shared_end();
+    uint64_t now = hd__now_ns();
+    if (now - s->last_sync >= SYNC_NS) {
+      s->last_sync = now;
+      fdatasync(s->pack_fd);
+      fdatasync(s->journal_fd);
+    }
+  }
+  pthread_mutex_unlock(&s->lock);
+  return NULL;
+}
+
+int hd__store_open(const char *dir, int resume, hd__store **out,
+                   char **message) {
+  *out = NULL;
+  *message = NULL;
+  hd__store *s = hd__calloc(1, sizeof(*s));
+  if (s == NULL || (s->dir = hd__strdup(dir)) == NULL) {
+    hd__free(s);
+    return HD_ENOMEM;
+  }
+  s->lock_fd = s->pack_fd = s->journal_fd = -1;
+  pthread_mutex_init(&s->lock, NULL);
+  pthread_condattr_t ca;
+  pthread_condattr_init(&ca);
+  pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+  pthread_cond_init(&s->wake, &ca);
+  pthread_condattr_destroy(&ca);
+  int rc = HD_OK;
+  mode_t old = umask(077);
+  if (hd__make_dirs(dir) != HD_OK)
+    rc = fail(message, HD_EIO, "cannot create the store %s: %s", dir,
+              strerror(errno));
+  umask(old);
+  if (rc == HD_OK)
+    chmod(dir, 0700); /* also a folder made before by someone else's umask */
+  if (rc == HD_OK)
+    rc = take_lock(s, message);
+  if (rc == HD_OK &&
+      (rc = open_file(s, "pack", O_RDWR | O_CREAT, &s->pack_fd)) != HD_OK)
+    rc = fail(message, rc, "cannot open %s/pack: %s", dir, strerror(errno));
+  if (rc == HD_OK)
+    rc = scan_pack(s, message);
+  if (rc == HD_OK && (rc = open_file(s, "journal", O_RDWR | O_CREAT | O_APPEND,
+                                     &s->journal_fd)) != HD_OK)
+    rc = fail(message, rc, "cannot open %s/journal: %s", dir, strerror(errno));
+  if (rc == HD_OK && resume && (rc = read_journal(s)) != HD_OK)
+    rc = fail(message, rc, "cannot read %s/journal: %s", dir, hd_strerror(rc));
+  if (rc == HD_OK && !resume && ftruncate(s->journal_fd, 0) != 0)
+    rc = fail(message, HD_EIO, "cannot write %s/journal: %s", dir,
+              strerror(errno));
+  if (rc == HD_OK) {
+    char line[64];
+    int len = snprintf(line, sizeof(line), "run %s %ld\n",
+                       resume ? "resume" : "fresh", (long)getpid());
+    if (journal_write(s, line, (size_t)len) != HD_OK)
+      rc = fail(message, HD_EIO, "cannot write %s/journal: %s", dir,
+                strerror(errno));
+  }
+  if (rc != HD_OK && *message == NULL)
+    *message = hd__strdup(hd_strerror(rc));
+  if (rc != HD_OK) {
+    hd__store_close(s);
+    return rc;
+  }
+  s->written = s->end;
+  s->last_sync = hd__now_ns();
+  if (pthread_create(&s->flusher, NULL, flusher_main, s) != 0) {
+    hd__store_close(s);
+    *message = hd__strdup("cannot start the store's writer thread");
+    return HD_ENOMEM;
+  }
+  s->flusher_on = 1;
+  pthread_mutex_lock(&s->lock);
+  while (!s->flusher_ready)
+    pthread_cond_wait(&s->wake, &s->lock);
+  pthread_mutex_unlock(&s->lock);
+  *out = s;
+  return HD_OK;
+}
+
+void hd__store_close(hd__store *s) {
+  if (s == NULL)
+    return;
+  if (s->flusher_on) {
+    pthread_mutex_lock(&s->lock);
+    s->closing = 1;
+    pthread_cond_signal(&s->wake);
+    pthread_mutex_unlock(&s->lock);
+    pthread_join(s->flusher, NULL);
+  }
+  pthread_mutex_lock(&s->lock);
+  flush_locked(s);
+  pthread_mutex_unlock(&s->lock);
+  if (s->dirty) {
+    if (s->pack_fd >= 0)
+      fdatasync(s->pack_fd);
+    if (s->journal_fd >= 0)
+      fdatasync(s->journal_fd);
+  }
+  hd__fork_close(s->journal_fd);
+  hd__fork_close(s->pack_fd);
+  hd__fork_close(s->lock_fd); /* releases the lock */
+  pthread_mutex_destroy(&s->lock);
+  pthread_cond_destroy(&s->wake);
+  hd__buf_cleanup(&s->pack_buf);
+  hd__buf_cleanup(&s->journal_buf);
+  hd__free(s->index.slots);
+  hd__free(s->resumed.slots);
+  hd__free(s->dir);
+  hd__free(s);
+}
+
+int hd__store_has(hd__store *s, hd__key key) {
+  pthread_mutex_lock(&s->lock);
+  int has = table_find(&s->index, key_norm(key)) != NULL;
+  pthread_mutex_unlock(&s->lock);
+  return has;
+}
+
+int hd__store_resumed(hd__store *s, hd__key key) {
+  return table_find(&s->resumed, key_norm(key)) != NULL;
+}
+
+/* Forget a damaged record: the slot stays (the table has no deletion) but
+ * points nowhere. */
+static void forget(hd__store *s, hd__key key) {
+  pthread_mutex_lock(&s->lock);
+  slot *sl = table_find(&s->index, key_norm(key));
+  if (sl != NULL)
+    sl->len = UINT64_MAX;
+  pthread_mutex_unlock(&s->lock);
+}
+
+static int read_full(int fd, void *p, size_t len, uint64_t off) {
+  char *c = p;
+  while (len > 0) {
+    ssize_t n = pread(fd, c, len, (off_t)off);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0)
+      return n == 0 ? HD_ETRUNC : HD_EIO;
+    c += n;
+    len -= (size_t)n;
+    off += (uint64_t)n;
+  }
+  return HD_OK;
+}
+
+int hd__store_get(hd__store *s, hd__key key, hd_value **value, hd__key *outputs,
+                  uint32_t max_outputs, uint32_t *noutputs) {
+  *value = NULL;
+  *noutputs = 0;
+  pthread_mutex_lock(&s->lock);
+  slot *sl = table_find(&s->index, key_norm(key));
+  uint64_t off = sl ? sl->off : 0, len = sl ? sl->len : UINT64_MAX;
+  if (len != UINT64_MAX && off + HEADER + len > s->written) {
+    flush_locked(s); /* made by this run a moment ago */
+    len = sl->len;
+  }
+  pthread_mutex_unlock(&s->lock);
+  if (len == UINT64_MAX)
+    return HD_ENOENT;
+  unsigned char *rec = hd__malloc(HEADER + len);
+  if (rec == NULL)
+    return HD_ENOMEM;
+  int rc = read_full(s->pack_fd, rec, HEADER + len, off);
+  uint64_t hlen;
+  if (rc == HD_OK && (!header_ok(rec, &hlen) || hlen != len))
+    rc = HD_ECORRUPT;
+  const unsigned char *pl = rec + HEADER;
+  if (rc == HD_OK && XXH3_64bits(pl, len) != get64(rec + 32))
+    rc = HD_ECHECKSUM;
+  uint32_t nout = 0;
+  if (rc == HD_OK) {
+    nout = len >= 8 ? get32(pl) : UINT32_MAX;
+    if (nout == UINT32_MAX || (uint64_t)nout * 16 > len - 8)
+      rc = HD_ECORRUPT;
+  }
+  if (rc == HD_OK) {
+    for (uint32_t i = 0; i < nout && i < max_outputs; i++) {
+      outputs[i].lo = get64(pl + 8 + 16 * i);
+      outputs[i].hi = get64(pl + 16 + 16 * i);
+    }
+    *noutputs = nout;
+    size_t at = 8 + 16 * (size_t)nout;
+    rc = hd_value_decode(pl + at, len - at, (size_t)MAX_PAYLOAD, value);
+  }
+  hd__free(rec);
+  if (rc == HD_ECHECKSUM || rc == HD_ECORRUPT || rc == HD_ETRUNC) {
+    forget(s, key);
+    rc = rc == HD_ETRUNC ? HD_ECORRUPT : rc;
+  }
+  return rc;
+}
+
+int hd__store_put(hd__store *s, hd__key key, const hd_value *value,
+                  const hd__key *outputs, uint32_t noutputs) {
+  hd_value *frame;
+  int rc = hd_value_encode(value, 1, &frame);
+  if (rc != HD_OK)
+    return rc;
+  size_t flen = hd_value_size(frame);
+  uint64_t len = 8 + 16 * (uint64_t)noutputs + flen;
+  unsigned char *rec = len <= MAX_PAYLOAD ? hd__malloc(HEADER + len) : NULL;
+  if (rec == NULL) {
+    hd_value_unref(frame);
+    return len <= MAX_PAYLOAD ? HD_ENOMEM : HD_ETOOBIG;
+  }
+  unsigned char *pl = rec + HEADER;
+  put32(pl, noutputs);
+  put32(pl + 4, 0);
+  for (uint32_t i = 0; i < noutputs; i++) {
+    put64(pl + 8 + 16 * i, outputs[i].lo);
+    put64(pl + 16 + 16 * i, outputs[i].hi);
+  }
+  memcpy(pl + 8 + 16 * (size_t)noutputs, hd_value_data(frame), flen);
+  hd_value_unref(frame);
+  key = key_norm(key);
+  memcpy(rec, RECORD_MAGIC, 4);
+  put32(rec + 4, RECORD_VERSION);
+  put64(rec + 8, key.lo);
+  put64(rec + 16, key.hi);
+  put64(rec + 24, len);
+  put64(rec + 32, XXH3_64bits(pl, len));
+  put64(rec + 40, XXH3_64bits(rec, 40));
+  pthread_mutex_lock(&s->lock);
+  uint64_t off = s->end;
+  rc = hd__buf_append(&s->pack_buf, rec, HEADER + len);
+  if (rc == HD_OK) {
+    s->end = off + HEADER + len;
+    rc = table_put(&s->index, key, off, len);
+    if (s->pack_buf.len >= FLUSH_BYTES)
+      flush_locked(s);
+    else
+      pthread_cond_signal(&s->wake);
+  }
+  pthread_mutex_unlock(&s->lock);
+  hd__free(rec);
+  return rc;
+}
+
+int hd__store_journal(hd__store *s, hd__key key, const char *name) {
+  hd__buf line = {0};
+  int rc = hd__buf_appendf(&line, "key %016llx %016llx %s\n",
+                           (unsigned long long)key.hi,
+                           (unsigned long long)key.lo, name);
+  if (rc != HD_OK)
+    return rc;
+  /* A name holds no newline that would split its line. */
+  for (size_t i = 38; i + 1 < line.len; i++)
+    if (line.data[i] == '\n')
+      line.data[i] = ' ';
+  pthread_mutex_lock(&s->lock);
+  rc = hd__buf_append(&s->journal_buf, line.data, line.len);
+  if (rc == HD_OK)
+    pthread_cond_signal(&s->wake);
+  pthread_mutex_unlock(&s->lock);
+  hd__buf_cleanup(&line);
+  return rc;
+}
