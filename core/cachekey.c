@@ -1,6 +1,8 @@
 /* Cache keys: what a task's result depends on, hashed with XXH3-128.
  *
- * A task's key covers its definition (the kind, the command or argv
+ * A task's key covers its name (so that two tasks with the same command,
+ * which may act on the world apart from their results, never stand in
+ * for each other), its definition (the kind, the command or argv
  * words as written, or the function's name; its params and declared env,
  * each sorted by name so that reordering them changes nothing; its
  * workdir; the names of its input and output files; the names of the
@@ -19,7 +21,7 @@
 
 #include "cachekey.h"
 
-#define KEY_TAG "hodos-task-key-1"
+#define KEY_TAG "hodos-task-key-2"
 
 static hd__key from128(XXH128_hash_t h) { return (hd__key){h.low64, h.high64}; }
 
@@ -106,6 +108,7 @@ int hd__task_key(const hd__plan *p, uint32_t node, hd_value *const *inputs,
   XXH3_state_t st;
   XXH3_128bits_reset(&st);
   add_str(&st, KEY_TAG);
+  add_str(&st, hd__plan_name(p, node));
   add_u64(&st, n->kind);
   add_str(&st, hd__plan_what(p, node));
 

@@ -1,0 +1,407 @@
+/* The store and the cache: records written and read back, damage found
+ * and recomputed, a pack cut short by a kill repaired, the lock taken
+ * from a dead process and refused while its holder lives, the journal
+ * of a resumed run; and runs that reuse what did not change. */
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "core/cachekey.h"
+#include "core/store.h"
+#include "test_util.h"
+
+static char dir[64];
+
+static void setup(void) {
+  snprintf(dir, sizeof(dir), "/tmp/hodos-store-XXXXXX");
+  ck_assert_ptr_nonnull(mkdtemp(dir));
+}
+
+static void teardown(void) {
+  char cmd[128];
+  snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+  ck_assert_int_eq(system(cmd), 0);
+}
+
+static hd__key key_of(uint64_t n) {
+  return (hd__key){n * 0x9e3779b97f4a7c15u, n};
+}
+
+static hd_value *text(const char *s) {
+  hd_value *v;
+  ck_assert_int_eq(hd_value_new_text(s, strlen(s), &v), HD_OK);
+  return v;
+}
+
+static hd__store *open_store(int resume) {
+  hd__store *s = NULL;
+  char *msg = NULL;
+  int rc = hd__store_open(dir, resume, &s, &msg);
+  ck_assert_msg(rc == HD_OK, "open: %s", msg ? msg : "");
+  return s;
+}
+
+static char *path(const char *name) {
+  static char p[128];
+  snprintf(p, sizeof(p), "%s/%s", dir, name);
+  return p;
+}
+
+static off_t file_size(const char *name) {
+  struct stat st;
+  ck_assert_int_eq(stat(path(name), &st), 0);
+  return st.st_size;
+}
+
+static void flip_byte(const char *name, off_t at) {
+  int fd = open(path(name), O_RDWR);
+  ck_assert_int_ge(fd, 0);
+  unsigned char c;
+  ck_assert_int_eq(pread(fd, &c, 1, at), 1);
+  c ^= 0x5a;
+  ck_assert_int_eq(pwrite(fd, &c, 1, at), 1);
+  close(fd);
+}
+
+START_TEST(store_records_round_trip_and_last_one_wins) {
+  hd__store *s = open_store(0);
+  hd__key outs[2] = {{1, 2}, {3, 4}};
+  /* A large, compressible value and a small one, with output hashes. */
+  char *big = malloc(1 << 20);
+  memset(big, 'a', 1 << 20);
+  big[(1 << 20) - 1] = '\0';
+  hd_value *b = text(big), *small = text("small"), *again = text("again");
+  free(big);
+  ck_assert_int_eq(hd__store_put(s, key_of(1), b, outs, 2), HD_OK);
+  ck_assert_int_eq(hd__store_put(s, key_of(2), small, NULL, 0), HD_OK);
+  /* Read back at once, before the writer has written it. */
+  hd_value *v;
+  hd__key got[2];
+  uint32_t n;
+  ck_assert_int_eq(hd__store_get(s, key_of(2), &v, got, 2, &n), HD_OK);
+  ck_assert(hd_value_equal(v, small));
+  ck_assert_uint_eq(n, 0);
+  hd_value_unref(v);
+  ck_assert_int_eq(hd__store_put(s, key_of(2), again, NULL, 0), HD_OK);
+  ck_assert(hd__store_has(s, key_of(1)));
+  ck_assert(!hd__store_has(s, key_of(3)));
+  ck_assert_int_eq(hd__store_get(s, key_of(3), &v, got, 2, &n), HD_ENOENT);
+  hd__store_close(s);
+  /* Compressed on disk: far below the megabyte. */
+  ck_assert_int_lt(file_size("pack"), 64 << 10);
+
+  s = open_store(0);
+  ck_assert_int_eq(hd__store_get(s, key_of(1), &v, got, 2, &n), HD_OK);
+  ck_assert(hd_value_equal(v, b));
+  ck_assert_uint_eq(n, 2);
+  ck_assert(got[0].lo == 1 && got[0].hi == 2 && got[1].lo == 3 &&
+            got[1].hi == 4);
+  hd_value_unref(v);
+  ck_assert_int_eq(hd__store_get(s, key_of(2), &v, got, 2, &n), HD_OK);
+  ck_assert(hd_value_equal(v, again));
+  hd_value_unref(v);
+  hd__store_close(s);
+  hd_value_unref(b);
+  hd_value_unref(small);
+  hd_value_unref(again);
+}
+END_TEST
+
+START_TEST(store_damage_is_found_and_forgotten) {
+  hd__store *s = open_store(0);
+  hd_value *a = text("first result, long enough to be worth a look"),
+           *b = text("second result");
+  ck_assert_int_eq(hd__store_put(s, key_of(1), a, NULL, 0), HD_OK);
+  ck_assert_int_eq(hd__store_put(s, key_of(2), b, NULL, 0), HD_OK);
+  hd__store_close(s);
+  /* A byte of the first record's payload (past its 48-byte header). */
+  flip_byte("pack", 60);
+  s = open_store(0);
+  hd_value *v;
+  uint32_t n;
+  ck_assert_int_eq(hd__store_get(s, key_of(1), &v, NULL, 0, &n), HD_ECHECKSUM);
+  ck_assert_ptr_null(v);
+  /* Forgotten: asked again, it is not there. */
+  ck_assert_int_eq(hd__store_get(s, key_of(1), &v, NULL, 0, &n), HD_ENOENT);
+  ck_assert_int_eq(hd__store_get(s, key_of(2), &v, NULL, 0, &n), HD_OK);
+  ck_assert(hd_value_equal(v, b));
+  hd_value_unref(v);
+  hd__store_close(s);
+
+  /* A damaged header: the record is passed over, the next one found. */
+  flip_byte("pack", 5);
+  s = open_store(0);
+  ck_assert(!hd__store_has(s, key_of(1)));
+  ck_assert_int_eq(hd__store_get(s, key_of(2), &v, NULL, 0, &n), HD_OK);
+  hd_value_unref(v);
+  hd__store_close(s);
+  hd_value_unref(a);
+  hd_value_unref(b);
+}
+END_TEST
+
+START_TEST(store_pack_cut_short_is_repaired) {
+  hd__store *s = open_store(0);
+  hd_value *a = text("kept"), *b = text("cut short by a kill");
+  ck_assert_int_eq(hd__store_put(s, key_of(1), a, NULL, 0), HD_OK);
+  ck_assert_int_eq(hd__store_put(s, key_of(2), b, NULL, 0), HD_OK);
+  hd__store_close(s);
+  off_t size = file_size("pack");
+  ck_assert_int_eq(truncate(path("pack"), size - 3), 0);
+  s = open_store(0);
+  ck_assert(hd__store_has(s, key_of(1)));
+  ck_assert(!hd__store_has(s, key_of(2)));
+  /* New records go where the cut one was, and are found again. */
+  ck_assert_int_eq(hd__store_put(s, key_of(3), b, NULL, 0), HD_OK);
+  hd__store_close(s);
+  s = open_store(0);
+  hd_value *v;
+  uint32_t n;
+  ck_assert_int_eq(hd__store_get(s, key_of(3), &v, NULL, 0, &n), HD_OK);
+  ck_assert(hd_value_equal(v, b));
+  hd_value_unref(v);
+  hd__store_close(s);
+  hd_value_unref(a);
+  hd_value_unref(b);
+}
+END_TEST
+
+START_TEST(store_lock_names_its_holder_and_outlives_no_one) {
+  int ready[2], go[2];
+  ck_assert_int_eq(pipe(ready), 0);
+  ck_assert_int_eq(pipe(go), 0);
+  pid_t pid = fork();
+  ck_assert_int_ge(pid, 0);
+  if (pid == 0) {
+    hd__store *s = NULL;
+    char *msg = NULL;
+    char c = hd__store_open(dir, 0, &s, &msg) == HD_OK ? 'y' : 'n';
+    if (write(ready[1], &c, 1) != 1 || read(go[0], &c, 1) != 1)
+      _exit(3);
+    _exit(0); /* dies holding the lock */
+  }
+  char c;
+  ck_assert_int_eq(read(ready[0], &c, 1), 1);
+  ck_assert_int_eq(c, 'y');
+  hd__store *s = NULL;
+  char *msg = NULL;
+  ck_assert_int_eq(hd__store_open(dir, 0, &s, &msg), HD_ESTATE);
+  ck_assert_ptr_null(s);
+  char want[64];
+  snprintf(want, sizeof(want), "(process %ld)", (long)pid);
+  ck_assert_msg(strstr(msg, want) != NULL && strstr(msg, "in use") != NULL,
+                "message: %s", msg);
+  hd__free(msg);
+  ck_assert_int_eq(write(go[1], "x", 1), 1);
+  ck_assert_int_eq(waitpid(pid, NULL, 0), pid);
+  s = open_store(0); /* the dead process's lock is taken */
+  hd__store_close(s);
+  close(ready[0]);
+  close(ready[1]);
+  close(go[0]);
+  close(go[1]);
+  /* Owner only. */
+  struct stat st;
+  ck_assert_int_eq(stat(dir, &st), 0);
+  ck_assert_int_eq(st.st_mode & 0777, 0700);
+  const char *files[] = {"lock", "pack", "journal"};
+  for (int i = 0; i < 3; i++) {
+    ck_assert_int_eq(stat(path(files[i]), &st), 0);
+    ck_assert_int_eq(st.st_mode & 0777, 0600);
+  }
+}
+END_TEST
+
+START_TEST(store_journal_lists_what_a_resumed_run_reuses) {
+  hd__store *s = open_store(0);
+  ck_assert_int_eq(hd__store_journal(s, key_of(1), "one"), HD_OK);
+  ck_assert_int_eq(hd__store_journal(s, key_of(2), "two\nlines"), HD_OK);
+  hd__store_close(s);
+  s = open_store(1); /* resumed: what the last run did counts */
+  ck_assert(hd__store_resumed(s, key_of(1)));
+  ck_assert(hd__store_resumed(s, key_of(2)));
+  ck_assert(!hd__store_resumed(s, key_of(3)));
+  ck_assert_int_eq(hd__store_journal(s, key_of(3), "three"), HD_OK);
+  hd__store_close(s);
+  s = open_store(1); /* resumed again: both runs count */
+  ck_assert(hd__store_resumed(s, key_of(1)));
+  ck_assert(hd__store_resumed(s, key_of(3)));
+  hd__store_close(s);
+  s = open_store(0); /* a fresh run starts a new journal */
+  ck_assert(!hd__store_resumed(s, key_of(1)));
+  hd__store_close(s);
+  s = open_store(1);
+  ck_assert(!hd__store_resumed(s, key_of(1)));
+  hd__store_close(s);
+}
+END_TEST
+
+/* ---- runs with a store ---- */
+
+static size_t calls;
+
+/* Counts the tasks that start: functions called, in any process. */
+static void count_started(const hd_event *ev, void *data) {
+  (void)data;
+  if (ev->type == HD_EVENT_STARTED)
+    calls++;
+}
+
+static int fn_count(hd_task *t, void *data) {
+  (void)data;
+  int64_t sum = 0;
+  for (size_t i = 0; i < hd_task_input_count(t); i++) {
+    int64_t x = 0;
+    hd_value_get_int(hd_task_input(t, i), &x);
+    sum += x;
+  }
+  const char *add = hd_task_param(t, "add");
+  sum += add ? strtoll(add, NULL, 10) : 1;
+  hd_value *v;
+  ck_assert_int_eq(hd_value_new_int(sum, &v), HD_OK);
+  return hd_task_set_output(t, v);
+}
+
+/* A chain a -> b -> c, d alone, on backend; returns the number of tasks
+ * that ran, and c's result in *c. */
+static size_t run_abcd(const char *backend, const char *b_add, int cache_d,
+                       int64_t *c, size_t *cached) {
+  hd_graph *g;
+  hd_node *a, *b, *cn, *d;
+  ck_assert_int_eq(hd_graph_new(&g), HD_OK);
+  ck_assert_int_eq(hd_graph_add_fn(g, "a", "s_count", &a), HD_OK);
+  ck_assert_int_eq(hd_graph_add_fn(g, "b", "s_count", &b), HD_OK);
+  ck_assert_int_eq(hd_node_set_param(b, "add", b_add), HD_OK);
+  ck_assert_int_eq(hd_graph_add_fn(g, "c", "s_count", &cn), HD_OK);
+  ck_assert_int_eq(hd_graph_add_fn(g, "d", "s_count", &d), HD_OK);
+  ck_assert_int_eq(hd_node_set_cache(d, cache_d), HD_OK);
+  ck_assert_int_eq(hd_node_after(b, a), HD_OK);
+  ck_assert_int_eq(hd_node_after(cn, b), HD_OK);
+  hd_run_opts o;
+  hd_run_opts_init(&o);
+  o.backend = backend;
+  o.jobs = 2;
+  o.store = dir;
+  o.on_event = count_started;
+  hd_report *rep;
+  calls = 0;
+  ck_assert_int_eq(hd_run(g, &o, &rep), HD_OK);
+  ck_assert_int_eq(hd_value_get_int(hd_report_result(rep, 2), c), HD_OK);
+  *cached = 0;
+  for (size_t i = 0; i < 4; i++) {
+    hd_task_info ti;
+    ck_assert_int_eq(hd_report_task(rep, i, &ti), HD_OK);
+    ck_assert_int_eq(ti.state, HD_STATE_DONE);
+    *cached += ti.cached != 0;
+  }
+  hd_report_free(rep);
+  hd_graph_free(g);
+  return calls;
+}
+
+START_TEST(store_run_reuses_what_did_not_change) {
+  static const char *const backends[] = {"serial", "threads", "processes"};
+  const char *backend = backends[_i];
+  ck_assert_int_eq(hd_fn_register("s_count", fn_count, NULL), HD_OK);
+  int64_t c;
+  size_t cached;
+  ck_assert_uint_eq(run_abcd(backend, "10", 1, &c, &cached), 4);
+  ck_assert_int_eq(c, 12); /* 1, +10, +1 */
+  ck_assert_uint_eq(cached, 0);
+  /* Nothing changed: nothing runs. */
+  ck_assert_uint_eq(run_abcd(backend, "10", 1, &c, &cached), 0);
+  ck_assert_int_eq(c, 12);
+  ck_assert_uint_eq(cached, 4);
+  /* b's param changed: b and c run, a and d do not. */
+  ck_assert_uint_eq(run_abcd(backend, "20", 1, &c, &cached), 2);
+  ck_assert_int_eq(c, 22);
+  ck_assert_uint_eq(cached, 2);
+  /* d opts out: it runs every time. */
+  ck_assert_uint_eq(run_abcd(backend, "20", 0, &c, &cached), 1);
+  ck_assert_uint_eq(cached, 3);
+  hd_fn_unregister("s_count");
+}
+END_TEST
+
+/* A flipped byte in the pack: the task runs again, the run ends well. */
+START_TEST(store_run_recomputes_a_damaged_result) {
+  ck_assert_int_eq(hd_fn_register("s_count", fn_count, NULL), HD_OK);
+  int64_t c;
+  size_t cached;
+  ck_assert_uint_eq(run_abcd("serial", "10", 1, &c, &cached), 4);
+  /* The records are in run order: a's is first; its payload starts at
+     48. */
+  flip_byte("pack", 50);
+  ck_assert_uint_eq(run_abcd("serial", "10", 1, &c, &cached), 1);
+  ck_assert_int_eq(c, 12);
+  ck_assert_uint_eq(cached, 3);
+  ck_assert_uint_eq(run_abcd("serial", "10", 1, &c, &cached), 0);
+  hd_fn_unregister("s_count");
+}
+END_TEST
+
+/* Input files count by content, not by time; outputs must be as made. */
+START_TEST(store_files_count_by_content) {
+  char in[128], out[128], cmd[512];
+  snprintf(in, sizeof(in), "%s/in.txt", dir);
+  snprintf(out, sizeof(out), "%s/out.txt", dir);
+  FILE *f = fopen(in, "w");
+  fputs("one\n", f);
+  fclose(f);
+  snprintf(cmd, sizeof(cmd), "cat {inputs.0} > {outputs.0}; echo ran");
+  for (int round = 0; round < 5; round++) {
+    hd_graph *g;
+    hd_node *n;
+    ck_assert_int_eq(hd_graph_new(&g), HD_OK);
+    ck_assert_int_eq(hd_graph_add_cmd(g, "copy", cmd, &n), HD_OK);
+    ck_assert_int_eq(hd_node_add_input(n, in), HD_OK);
+    ck_assert_int_eq(hd_node_add_output(n, out), HD_OK);
+    hd_run_opts o;
+    hd_run_opts_init(&o);
+    o.store = dir;
+    hd_report *rep;
+    if (round == 2) {
+      /* Touched, same content: still cached. */
+      ck_assert_int_eq(utimensat(AT_FDCWD, in, NULL, 0), 0);
+    } else if (round == 3) {
+      f = fopen(in, "w");
+      fputs("two\n", f);
+      fclose(f);
+    } else if (round == 4) {
+      f = fopen(out, "w"); /* the output changed by hand */
+      fputs("edited\n", f);
+      fclose(f);
+    }
+    ck_assert_int_eq(hd_run(g, &o, &rep), HD_OK);
+    hd_task_info ti;
+    ck_assert_int_eq(hd_report_task(rep, 0, &ti), HD_OK);
+    int want_cached = round == 1 || round == 2;
+    ck_assert_msg(ti.cached == want_cached, "round %d: cached %d", round,
+                  ti.cached);
+    hd_report_free(rep);
+    hd_graph_free(g);
+  }
+}
+END_TEST
+
+Suite *make_suite(void) {
+  Suite *s = suite_create("store");
+  TCase *tc = tcase_create("store");
+  tcase_set_timeout(tc, 30);
+  tcase_add_checked_fixture(tc, setup, teardown);
+  tcase_add_test(tc, store_records_round_trip_and_last_one_wins);
+  tcase_add_test(tc, store_damage_is_found_and_forgotten);
+  tcase_add_test(tc, store_pack_cut_short_is_repaired);
+  tcase_add_test(tc, store_lock_names_its_holder_and_outlives_no_one);
+  tcase_add_test(tc, store_journal_lists_what_a_resumed_run_reuses);
+  tcase_add_loop_test(tc, store_run_reuses_what_did_not_change, 0, 3);
+  tcase_add_test(tc, store_run_recomputes_a_damaged_result);
+  tcase_add_test(tc, store_files_count_by_content);
+  suite_add_tcase(s, tc);
+  return s;
+}
