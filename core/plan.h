@@ -37,6 +37,10 @@ typedef struct hd__pio {
                                   nodes [lo, hi); lo == hi: all inputs */
   uint32_t late;               /* 1: the command or words hold {after.X}
                                   and are rendered when the task runs */
+  uint32_t unused;
+  uint64_t staged; /* bit k: output k is named by a placeholder of the
+                      command or words, which write it under its staged
+                      name (hd__staged_path()) until the task succeeds */
 } hd__pio;
 
 /* One node: 32 bytes. */

@@ -4,6 +4,7 @@
  * releases its dependents, keeping one for the same worker. */
 #include <dirent.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -12,6 +13,7 @@
 
 #include "cachekey.h"
 #include "run.h"
+#include "template.h"
 
 static void emit(hd__run *r, hd_event_type type, uint32_t node,
                  const char *message, size_t done) {
@@ -93,6 +95,41 @@ static int check_files(const hd__plan *p, const hd__pio *io, int outputs,
     }
   }
   hd__buf_cleanup(&path);
+  return rc;
+}
+
+/* Outputs written under their staged names: renamed into place when the
+ * task succeeded (ok), removed when it did not, so that no output is
+ * ever left half written under its own name. A rename that fails for
+ * another reason than a missing file fails the task. */
+static int place_outputs(const hd__plan *p, const hd__pio *io, int ok,
+                         hd__buf *message) {
+  const char *dir = io->workdir ? p->strings + io->workdir : NULL;
+  hd__buf final = {0}, staged = {0};
+  int rc = HD_OK;
+  for (uint32_t k = 0; k < io->noutputs && k < 64; k++) {
+    if (!(io->staged >> k & 1))
+      continue;
+    const char *f = hd__plan_list(p, io->outputs, k);
+    final.len = staged.len = 0;
+    if ((dir != NULL && f[0] != '/'
+             ? hd__buf_appendf(&final, "%s/%s", dir, f)
+             : hd__buf_appendf(&final, "%s", f)) != HD_OK ||
+        hd__staged_path(&staged, final.data) != HD_OK) {
+      rc = HD_ENOMEM;
+      break;
+    }
+    if (!ok) {
+      unlink(staged.data);
+    } else if (rename(staged.data, final.data) != 0 && errno != ENOENT &&
+               rc == HD_OK) {
+      hd__buf_appendf(message, "cannot put its output '%s' in place: %s", f,
+                      strerror(errno));
+      rc = HD_ETASK;
+    }
+  }
+  hd__buf_cleanup(&final);
+  hd__buf_cleanup(&staged);
   return rc;
 }
 
@@ -266,6 +303,11 @@ int hd__attempt_end(hd__run *r, uint32_t node, unsigned w, hd__exec *x,
   const hd__plan *p = r->plan;
   hd__tstate *t = &r->report->tasks[node];
   const hd__pio *io = hd__plan_io(p, node);
+  if (io != NULL && io->staged != 0) {
+    int placed = place_outputs(p, io, rc == HD_OK, &x->message);
+    if (rc == HD_OK)
+      rc = placed;
+  }
   if (rc == HD_OK && io != NULL)
     rc = check_files(p, io, 1, &x->message);
   t->end_ns = hd__now_ns();

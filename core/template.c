@@ -198,3 +198,12 @@ int hd__template_render(hd__buf *b, const char *s, int quote, int keep_after,
   }
   return rc;
 }
+
+int hd__staged_path(hd__buf *b, const char *path) {
+  const char *slash = strrchr(path, '/');
+  size_t dir = slash != NULL ? (size_t)(slash - path) + 1 : 0;
+  int rc = hd__buf_append(b, path, dir);
+  if (rc == HD_OK)
+    rc = hd__buf_appendf(b, ".hodos-part.%s", path + dir);
+  return rc;
+}

@@ -70,4 +70,10 @@ HD__INTERNAL int hd__template_render(hd__buf *b, const char *s, int quote,
 /* Whether s holds an {after.TASK} placeholder. */
 HD__INTERNAL int hd__template_has_after(const char *s);
 
+/* The name an output file is written under until its task succeeds:
+ * DIR/.hodos-part.BASE for DIR/BASE (the extension kept, for tools that
+ * go by it; the folder kept, so that the rename is atomic). Appended to
+ * b. */
+HD__INTERNAL int hd__staged_path(hd__buf *b, const char *path);
+
 #endif

@@ -41,6 +41,8 @@ typedef struct expansion {
   size_t *pick; /* per list param, the index of the item */
   builder *b;
   uint32_t in, nin, out, nout;
+  int staging;     /* outputs are rendered under their staged names */
+  uint64_t staged; /* the outputs so rendered, as bits */
 } expansion;
 
 static const char *expansion_param(const expansion *x, const char *name,
@@ -59,7 +61,7 @@ static const char *expansion_param(const expansion *x, const char *name,
 
 static int expansion_value(hd__buf *out, const hd__ph *ph, const hd__tput *how,
                            void *ctx) {
-  const expansion *x = ctx;
+  expansion *x = ctx;
   if (ph->kind == HD__PH_PARAM) {
     const char *v = expansion_param(x, ph->name, ph->len);
     return v == NULL ? HD_ENOENT : hd__template_put(out, v, ph, how);
@@ -70,18 +72,26 @@ static int expansion_value(hd__buf *out, const hd__ph *ph, const hd__tput *how,
   uint32_t count = ph->kind == HD__PH_INPUTS ? x->nin : x->nout;
   const char *strings = x->b->strings.data;
   const uint32_t *lists = x->b->p->lists;
-  if (ph->index >= 0)
-    return (size_t)ph->index < count
-               ? hd__template_put(out, strings + lists[off + ph->index], ph,
-                                  how)
-               : HD_ENOENT;
+  if (ph->index >= 0 && (size_t)ph->index >= count)
+    return HD_ENOENT;
+  uint32_t lo = ph->index >= 0 ? (uint32_t)ph->index : 0;
+  uint32_t hi = ph->index >= 0 ? lo + 1 : count;
   int rc = HD_OK;
-  for (uint32_t k = 0; rc == HD_OK && k < count; k++) {
-    if (k > 0)
+  hd__buf staged = {0};
+  for (uint32_t k = lo; rc == HD_OK && k < hi; k++) {
+    if (k > lo)
       rc = hd__buf_append(out, " ", 1);
+    const char *path = strings + lists[off + k];
+    if (rc == HD_OK && x->staging && ph->kind == HD__PH_OUTPUTS && k < 64) {
+      staged.len = 0;
+      rc = hd__staged_path(&staged, path);
+      path = staged.data;
+      x->staged |= 1ull << k;
+    }
     if (rc == HD_OK)
-      rc = hd__template_put(out, strings + lists[off + k], ph, how);
+      rc = hd__template_put(out, path, ph, how);
   }
+  hd__buf_cleanup(&staged);
   return rc;
 }
 
@@ -214,6 +224,8 @@ static int make_io(builder *b, const hd_graph *g, const uint32_t *base,
     if (rc == HD_OK)
       rc = add_string(b, tmp->data, tmp->len, &io.workdir);
   }
+  /* The command and words write outputs under their staged names. */
+  x->staging = 1;
   if (rc == HD_OK)
     rc = render_list(b, &n->argv, x, late, tmp, &io.argv);
   io.argc = (uint32_t)n->argv.count;
@@ -229,6 +241,8 @@ static int make_io(builder *b, const hd_graph *g, const uint32_t *base,
   } else if (rc == HD_OK) {
     rc = add_string(b, n->fn, strlen(n->fn), &pn->what);
   }
+  x->staging = 0;
+  io.staged = x->staged;
   size_t sd = n->stdin_dep.index;
   if (n->stdin_dep.name != NULL && sd < g->count) {
     io.stdin_lo = base[sd];
@@ -286,7 +300,7 @@ static int make_nodes(builder *b, const hd_graph *g, const uint32_t *base) {
       pn->kind = (uint8_t)n->kind;
       pn->settings = settings;
       pick_items(n, j, pick);
-      expansion x = {n, pick, b, 0, 0, 0, 0};
+      expansion x = {n, pick, b, 0, 0, 0, 0, 0, 0};
       /* The name: NAME, or NAME[k=v,...] for an expansion. */
       tmp.len = 0;
       rc = hd__buf_append(&tmp, n->name, strlen(n->name));

@@ -587,10 +587,11 @@ START_TEST(graph_template_params_and_files_in_the_command) {
   ck_assert_int_eq(hd_node_add_output(a, "out.txt"), HD_OK);
   hd_plan *p = compile();
   /* Params and paths are quoted for the shell unless :raw; a file's own
-     placeholders are put in as they are. */
+     placeholders are put in as they are; outputs are written under their
+     staged names until the task succeeds. */
   ck_assert_str_eq(hd_plan_node_cmd(p, 0),
                    "tool a b 'a b' 'in 1.txt' 'a b/in2.txt' "
-                   "'a b/in2.txt' out.txt out.txt "
+                   "'a b/in2.txt' .hodos-part.out.txt .hodos-part.out.txt "
                    "'say \"hi\", it'\\''s' {lit} awk '{print $1}' "
                    "'in 1.txt'");
   const hd__pio *io = hd__plan_io(p, 0);
@@ -601,6 +602,7 @@ START_TEST(graph_template_params_and_files_in_the_command) {
   ck_assert_uint_eq(io->noutputs, 1);
   ck_assert_str_eq(hd__plan_list(p, io->outputs, 0), "out.txt");
   ck_assert_uint_eq(io->late, 0);
+  ck_assert_uint_eq(io->staged, 1);
   hd_plan_free(p);
 }
 END_TEST
@@ -615,9 +617,10 @@ START_TEST(graph_template_files_follow_each_expansion) {
   hd_node_add_output(t, "sorted/{s:raw}.txt");
   hd_plan *p = compile();
   ck_assert_uint_eq(hd_plan_node_count(p), 2);
-  ck_assert_str_eq(hd_plan_node_cmd(p, 0), "sort raw/x.txt > sorted/x.txt");
+  ck_assert_str_eq(hd_plan_node_cmd(p, 0),
+                   "sort raw/x.txt > sorted/.hodos-part.x.txt");
   ck_assert_str_eq(hd_plan_node_cmd(p, 1),
-                   "sort 'raw/y z.txt' > 'sorted/y z.txt'");
+                   "sort 'raw/y z.txt' > 'sorted/.hodos-part.y z.txt'");
   hd_plan_free(p);
 }
 END_TEST

@@ -389,6 +389,41 @@ START_TEST(store_files_count_by_content) {
 }
 END_TEST
 
+static int exists(const char *p) {
+  struct stat st;
+  return stat(p, &st) == 0;
+}
+
+/* An output named by a placeholder is written under its staged name and
+ * put in place only when its task succeeds. */
+START_TEST(store_outputs_appear_only_whole) {
+  char out[128], staged[160], cmd[256];
+  snprintf(out, sizeof(out), "%s/result.csv", dir);
+  snprintf(staged, sizeof(staged), "%s/.hodos-part.result.csv", dir);
+  for (int ok = 0; ok < 2; ok++) {
+    hd_graph *g;
+    hd_node *n;
+    ck_assert_int_eq(hd_graph_new(&g), HD_OK);
+    snprintf(cmd, sizeof(cmd),
+             "printf 'half written' > {outputs.0}; test -e %s || exit 9; "
+             "exit %d",
+             staged, ok ? 0 : 3);
+    ck_assert_int_eq(hd_graph_add_cmd(g, "write", cmd, &n), HD_OK);
+    ck_assert_int_eq(hd_node_add_output(n, out), HD_OK);
+    hd_report *rep;
+    int rc = hd_run(g, NULL, &rep);
+    hd_task_info ti;
+    ck_assert_int_eq(hd_report_task(rep, 0, &ti), HD_OK);
+    ck_assert_int_eq(ti.exit_status, ok ? 0 : 3);
+    ck_assert_int_eq(rc, ok ? HD_OK : HD_ETASK);
+    ck_assert_int_eq(exists(out), ok);
+    ck_assert(!exists(staged));
+    hd_report_free(rep);
+    hd_graph_free(g);
+  }
+}
+END_TEST
+
 Suite *make_suite(void) {
   Suite *s = suite_create("store");
   TCase *tc = tcase_create("store");
@@ -402,6 +437,7 @@ Suite *make_suite(void) {
   tcase_add_loop_test(tc, store_run_reuses_what_did_not_change, 0, 3);
   tcase_add_test(tc, store_run_recomputes_a_damaged_result);
   tcase_add_test(tc, store_files_count_by_content);
+  tcase_add_test(tc, store_outputs_appear_only_whole);
   suite_add_tcase(s, tc);
   return s;
 }
