@@ -199,6 +199,28 @@ static char *new_run_dir(const char *store) {
   return dir;
 }
 
+/* Undo new_run_dir() for a run that could not start (its store is in use
+ * by another run): remove the empty folder, point runs/last back at
+ * prev (the link's old target, or "" when there was none). */
+static void drop_run_dir(const char *store, const char *dir, const char *prev) {
+  char path[4096];
+  snprintf(path, sizeof(path), "%s/results", dir);
+  rmdir(path);
+  snprintf(path, sizeof(path), "%s/logs", dir);
+  rmdir(path);
+  rmdir(dir);
+  char link[4096], tmp[4096];
+  snprintf(link, sizeof(link), "%s/runs/last", store);
+  if (prev[0] == '\0') {
+    unlink(link);
+    return;
+  }
+  snprintf(tmp, sizeof(tmp), "%s/runs/.last.%ld", store, (long)getpid());
+  unlink(tmp);
+  if (symlink(prev, tmp) == 0 && rename(tmp, link) != 0)
+    unlink(tmp);
+}
+
 static char *default_store(const char *file) {
   char *copy = strdup(file);
   if (copy == NULL)
@@ -357,17 +379,24 @@ int cmd_run(int argc, char **argv) {
   }
 
   char *store_owned = store ? NULL : default_store(file);
-  char *run_dir = new_run_dir(store ? store : store_owned);
+  const char *base = store ? store : store_owned;
+  char prev_last[4096] = "";
+  if (base != NULL) {
+    char link[4096];
+    snprintf(link, sizeof(link), "%s/runs/last", base);
+    ssize_t n = readlink(link, prev_last, sizeof(prev_last) - 1);
+    prev_last[n > 0 ? n : 0] = '\0';
+  }
+  char *run_dir = base != NULL ? new_run_dir(base) : NULL;
   char *cache = NULL;
   if (run_dir != NULL && !no_cache) {
-    const char *base = store ? store : store_owned;
     size_t len = strlen(base) + 8;
     cache = malloc(len);
     if (cache != NULL)
       snprintf(cache, len, "%s/cache", base);
   }
-  free(store_owned);
   if (run_dir == NULL || (!no_cache && cache == NULL)) {
+    free(store_owned);
     free(run_dir);
     hd_workflow_free(wf);
     return EXIT_FAILED;
@@ -401,12 +430,21 @@ int cmd_run(int argc, char **argv) {
     cli_print_diag(hd_report_diag(report, i));
   if (rc == HD_ENOTSUP || rc == HD_EGRAPH || rc == HD_ECYCLE)
     code = EXIT_USAGE;
-  else if (rc == HD_ESTATE)
-    code = EXIT_FAILED;
   else if (rc == HD_EINTR)
     code = EXIT_INTERRUPTED;
   else if (rc != HD_OK)
     code = EXIT_FAILED;
+  if (rc == HD_ESTATE) {
+    /* The store is in use by another run: nothing ran. */
+    drop_run_dir(base, run_dir, prev_last);
+    free(store_owned);
+    hd_report_free(report);
+    hd_workflow_free(wf);
+    free(run_dir);
+    free(cache);
+    return code;
+  }
+  free(store_owned);
 
   if (report != NULL && hd_report_task_count(report) > 0) {
     if (print_results(report) != 0 && errno != EPIPE) {

@@ -650,7 +650,8 @@ static int open_store(hd__run *r) {
   char *message = NULL;
   int rc = hd__store_open(r->opts.store, r->opts.resume, &r->store, &message);
   if (rc != HD_OK) {
-    hd__diags_add(&r->report->diags, rc, r->opts.store, 0, 0, NULL, "%s",
+    /* The message names the store. */
+    hd__diags_add(&r->report->diags, rc, NULL, 0, 0, NULL, "%s",
                   message != NULL ? message : hd_strerror(rc));
     hd__free(message);
     return rc;
