@@ -39,6 +39,15 @@ int cmd_graph(int argc, char **argv);
 void help_validate(FILE *out);
 void help_graph(FILE *out);
 int cmd_help(int argc, char **argv);
+int cmd_status(int argc, char **argv);
+int cmd_clean(int argc, char **argv);
+void help_status(FILE *out);
+void help_clean(FILE *out);
+/* Load FILE and compile it; prints the diagnostics and returns NULL on
+ * error, with *code set to the exit status. */
+hd_plan *cli_load_plan(const char *file, hd_workflow **wf, int *code);
+/* .hodos beside FILE (malloc'd), or NULL when out of memory. */
+char *cli_default_store(const char *file);
 void help_run(FILE *out);
 
 #endif

@@ -44,7 +44,7 @@ void help_graph(FILE *out) {
 
 /* Load FILE and compile it; prints the diagnostics and returns NULL on
  * error, with *code set to the exit status. */
-static hd_plan *load_plan(const char *file, hd_workflow **wf, int *code) {
+hd_plan *cli_load_plan(const char *file, hd_workflow **wf, int *code) {
   int rc = hd_workflow_load(file, wf);
   if (rc != HD_OK) {
     for (size_t i = 0; i < hd_workflow_diag_count(*wf); i++)
@@ -101,7 +101,7 @@ int cmd_validate(int argc, char **argv) {
     return EXIT_USAGE;
   hd_workflow *wf = NULL;
   int code = EXIT_OK;
-  hd_plan *p = load_plan(file, &wf, &code);
+  hd_plan *p = cli_load_plan(file, &wf, &code);
   if (p != NULL) {
     size_t widest = 0, widest_level = 0;
     for (size_t l = 0; l < hd_plan_depth(p); l++)
@@ -186,7 +186,7 @@ int cmd_graph(int argc, char **argv) {
   }
   hd_workflow *wf = NULL;
   int code = EXIT_OK;
-  hd_plan *p = load_plan(argv[optind], &wf, &code);
+  hd_plan *p = cli_load_plan(argv[optind], &wf, &code);
   if (p != NULL) {
     FILE *f = output ? fopen(output, "w") : stdout;
     if (f == NULL) {

@@ -14,6 +14,9 @@ static void usage(FILE *out) {
         "  run FILE         run the tasks of a workflow file\n"
         "  validate FILE    check a workflow file and summarise its graph\n"
         "  graph FILE       write a workflow's graph as DOT or JSON\n"
+        "  status FILE      which tasks a run would reuse, which it would\n"
+        "                   run, and why\n"
+        "  clean [FILE]     drop cached results the last run did not use\n"
         "  help [COMMAND]   show help, for hodos or for one command\n"
         "  version          print the version\n"
         "\n"
@@ -44,6 +47,10 @@ int cmd_help(int argc, char **argv) {
     help_validate(stdout);
   } else if (strcmp(c, "graph") == 0) {
     help_graph(stdout);
+  } else if (strcmp(c, "status") == 0) {
+    help_status(stdout);
+  } else if (strcmp(c, "clean") == 0) {
+    help_clean(stdout);
   } else if (strcmp(c, "help") == 0) {
     fputs("Usage: hodos help [COMMAND]\n\n"
           "Show help for hodos, or for one command.\n",
@@ -92,6 +99,10 @@ int main(int argc, char **argv) {
     return cmd_validate(argc - 1, argv + 1);
   if (strcmp(c, "graph") == 0)
     return cmd_graph(argc - 1, argv + 1);
+  if (strcmp(c, "status") == 0)
+    return cmd_status(argc - 1, argv + 1);
+  if (strcmp(c, "clean") == 0)
+    return cmd_clean(argc - 1, argv + 1);
   if (c[0] == '-')
     cli_error("unknown option '%s'; see 'hodos --help'", c);
   else

@@ -221,7 +221,7 @@ static void drop_run_dir(const char *store, const char *dir, const char *prev) {
     unlink(tmp);
 }
 
-static char *default_store(const char *file) {
+char *cli_default_store(const char *file) {
   char *copy = strdup(file);
   if (copy == NULL)
     return NULL;
@@ -378,7 +378,7 @@ int cmd_run(int argc, char **argv) {
     return EXIT_OK;
   }
 
-  char *store_owned = store ? NULL : default_store(file);
+  char *store_owned = store ? NULL : cli_default_store(file);
   const char *base = store ? store : store_owned;
   char prev_last[4096] = "";
   if (base != NULL) {

@@ -21,7 +21,7 @@
 
 #include "cachekey.h"
 
-#define KEY_TAG "hodos-task-key-2"
+#define KEY_TAG "hodos-task-key-3"
 
 static hd__key from128(XXH128_hash_t h) { return (hd__key){h.low64, h.high64}; }
 
@@ -102,7 +102,25 @@ static int file_path(hd__buf *path, const char *dir, const char *f) {
 }
 
 int hd__task_key(const hd__plan *p, uint32_t node, hd_value *const *inputs,
-                 size_t ninputs, hd__key *key, hd__buf *why) {
+                 size_t ninputs, hd__key *key, hd__keyparts *parts,
+                 hd__buf *why) {
+  hd__key small[8];
+  hd__key *h = ninputs <= 8 ? small : hd__calloc(ninputs, sizeof(hd__key));
+  if (h == NULL)
+    return HD_ENOMEM;
+  for (size_t i = 0; i < ninputs; i++)
+    /* No value: from a task whose failure was allowed. */
+    h[i] = inputs[i] != NULL ? hd__key_value(inputs[i])
+                             : (hd__key){UINT64_MAX, UINT64_MAX};
+  int rc = hd__task_key_hashed(p, node, h, ninputs, key, parts, why);
+  if (h != small)
+    hd__free(h);
+  return rc;
+}
+
+int hd__task_key_hashed(const hd__plan *p, uint32_t node, const hd__key *inputs,
+                        size_t ninputs, hd__key *key, hd__keyparts *parts,
+                        hd__buf *why) {
   const hd__pnode *n = &p->nodes[node];
   const hd__pio *io = hd__plan_io(p, node);
   XXH3_state_t st;
@@ -156,38 +174,65 @@ int hd__task_key(const hd__plan *p, uint32_t node, hd_value *const *inputs,
     add_u64(&st, io->stdin_hi - io->stdin_lo);
     for (uint32_t i = io->stdin_lo; i < io->stdin_hi; i++)
       add_str(&st, hd__plan_name(p, i));
-    /* Input files: name and content. */
     add_u64(&st, io->ninputs);
-    hd__buf path = {0};
-    for (uint32_t i = 0; i < io->ninputs && rc == HD_OK; i++) {
-      const char *f = hd__plan_list(p, io->inputs, i);
-      hd__key h;
-      rc = file_path(&path, dir, f);
-      if (rc == HD_OK && (rc = hd__key_file(path.data, &h)) != HD_OK) {
-        if (rc == HD_EIO)
-          hd__buf_appendf(why, "cannot read its input file '%s': %s", f,
-                          strerror(errno));
-        break;
-      }
-      add_str(&st, f);
-      add_u64(&st, h.lo);
-      add_u64(&st, h.hi);
-    }
-    hd__buf_cleanup(&path);
+    for (uint32_t i = 0; i < io->ninputs; i++)
+      add_str(&st, hd__plan_list(p, io->inputs, i));
   }
   hd__free(items);
   hd__buf_cleanup(&pairs);
   if (rc != HD_OK)
     return rc;
-  add_u64(&st, ninputs);
-  for (size_t i = 0; i < ninputs; i++) {
-    /* No value: from a task whose failure was allowed. */
-    hd__key h = inputs[i] != NULL ? hd__key_value(inputs[i])
-                                  : (hd__key){UINT64_MAX, UINT64_MAX};
-    add_u64(&st, h.lo);
-    add_u64(&st, h.hi);
+  hd__key def = from128(XXH3_128bits_digest(&st));
+
+  /* The key: the definition, each input file's content, the input
+     values; each part kept apart for telling later what changed. */
+  XXH3_state_t all, vals;
+  XXH3_128bits_reset(&all);
+  XXH3_128bits_reset(&vals);
+  add_str(&all, KEY_TAG);
+  add_u64(&all, def.lo);
+  add_u64(&all, def.hi);
+  uint32_t nfiles = io != NULL ? io->ninputs : 0;
+  uint64_t *files =
+      parts != NULL && nfiles > 0 ? hd__calloc(nfiles, sizeof(uint64_t)) : NULL;
+  if (parts != NULL && nfiles > 0 && files == NULL)
+    return HD_ENOMEM;
+  hd__buf path = {0};
+  for (uint32_t i = 0; i < nfiles && rc == HD_OK; i++) {
+    const char *f = hd__plan_list(p, io->inputs, i);
+    hd__key h;
+    rc = file_path(&path, dir, f);
+    if (rc == HD_OK && (rc = hd__key_file(path.data, &h)) != HD_OK) {
+      if (rc == HD_EIO)
+        hd__buf_appendf(why, "cannot read its input file '%s': %s", f,
+                        strerror(errno));
+      break;
+    }
+    add_u64(&all, h.lo);
+    add_u64(&all, h.hi);
+    if (files != NULL)
+      files[i] = h.lo;
   }
-  *key = from128(XXH3_128bits_digest(&st));
+  hd__buf_cleanup(&path);
+  if (rc != HD_OK) {
+    hd__free(files);
+    return rc;
+  }
+  add_u64(&vals, ninputs);
+  for (size_t i = 0; i < ninputs; i++) {
+    add_u64(&vals, inputs[i].lo);
+    add_u64(&vals, inputs[i].hi);
+  }
+  hd__key v = from128(XXH3_128bits_digest(&vals));
+  add_u64(&all, v.lo);
+  add_u64(&all, v.hi);
+  *key = from128(XXH3_128bits_digest(&all));
+  if (parts != NULL) {
+    parts->def = def.lo;
+    parts->values = v.lo;
+    parts->files = files;
+    parts->nfiles = nfiles;
+  }
   return HD_OK;
 }
 

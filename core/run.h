@@ -101,9 +101,10 @@ typedef struct hd__run {
   void *backend_state;
   hd__wstate *workers;
   unsigned nworkers;
-  hd__store *store; /* or NULL */
-  hd__key *keys;    /* with a store: per task, its cache key */
-  uint8_t *keyed;   /* with a store: per task, whether keys[] is set */
+  hd__store *store;    /* or NULL */
+  hd__key *keys;       /* with a store: per task, its cache key */
+  uint8_t *keyed;      /* with a store: per task, whether keys[] is set */
+  hd__keyparts *parts; /* with a store: per task, what its key is made of */
 } hd__run;
 
 /* Make a report for plan (taking a reference) with every task pending;

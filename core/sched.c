@@ -172,7 +172,8 @@ static int cache_lookup(hd__run *r, uint32_t node) {
     return 0;
   hd__buf why = {0};
   hd__key key;
-  int rc = hd__task_key(p, node, inputs, n, &key, &why);
+  hd__keyparts *parts = &r->parts[node];
+  int rc = hd__task_key(p, node, inputs, n, &key, parts, &why);
   if (inputs != small)
     hd__free(inputs);
   if (rc != HD_OK) {
@@ -215,7 +216,7 @@ static int cache_lookup(hd__run *r, uint32_t node) {
   t->state = HD_STATE_DONE;
   t->flags |= HD__T_CACHED;
   t->start_ns = t->end_ns = hd__now_ns();
-  if (hd__store_journal(r->store, key, name) != HD_OK)
+  if (hd__store_journal(r->store, key, parts, name) != HD_OK)
     hd__log(HD_LOG_WARN, "cannot write the store's journal: %s",
             strerror(errno));
   return 1;
@@ -236,7 +237,8 @@ static void cache_keep(hd__run *r, uint32_t node, const hd_value *v) {
     rc = hd__store_put(r->store, r->keys[node], v ? v : hd__value_empty(), outs,
                        nout);
   if (rc == HD_OK)
-    rc = hd__store_journal(r->store, r->keys[node], hd__plan_name(p, node));
+    rc = hd__store_journal(r->store, r->keys[node], &r->parts[node],
+                           hd__plan_name(p, node));
   if (rc != HD_OK)
     hd__log(HD_LOG_WARN, "task '%s': its result cannot be kept: %s",
             hd__plan_name(p, node), why.len ? why.data : hd_strerror(rc));
@@ -648,7 +650,9 @@ static void remove_tmp_dir(hd__run *r) {
 
 static int open_store(hd__run *r) {
   char *message = NULL;
-  int rc = hd__store_open(r->opts.store, r->opts.resume, &r->store, &message);
+  int rc = hd__store_open(r->opts.store,
+                          r->opts.resume ? HD__STORE_RESUME : HD__STORE_FRESH,
+                          &r->store, &message);
   if (rc != HD_OK) {
     /* The message names the store. */
     hd__diags_add(&r->report->diags, rc, NULL, 0, 0, NULL, "%s",
@@ -658,7 +662,9 @@ static int open_store(hd__run *r) {
   }
   r->keys = hd__big_calloc(r->plan->count + 1, sizeof(hd__key));
   r->keyed = hd__big_calloc(r->plan->count + 1, 1);
-  return r->keys != NULL && r->keyed != NULL ? HD_OK : HD_ENOMEM;
+  r->parts = hd__big_calloc(r->plan->count + 1, sizeof(hd__keyparts));
+  return r->keys != NULL && r->keyed != NULL && r->parts != NULL ? HD_OK
+                                                                 : HD_ENOMEM;
 }
 
 int hd__run_plan(hd_report *report, const hd_run_opts *o) {
@@ -761,6 +767,10 @@ out:
   hd__store_close(r.store);
   hd__big_free(r.keys, p->count + 1, sizeof(hd__key));
   hd__big_free(r.keyed, p->count + 1, 1);
+  if (r.parts != NULL)
+    for (size_t i = 0; i < p->count; i++)
+      hd__free(r.parts[i].files);
+  hd__big_free(r.parts, p->count + 1, sizeof(hd__keyparts));
   remove_tmp_dir(&r);
   hd__free(r.results_dir);
   hd__free(r.logs_dir);

@@ -131,6 +131,18 @@ struct hd__store {
   uint64_t last_sync;
   int dirty;
   int write_failed; /* reported once */
+  int mode;         /* HD__STORE_* */
+  /* Read: the last run's journal entry of each task, by name. */
+  hd__strmap names; /* name -> index into entries */
+  struct entry {
+    hd__key key;
+    int has_parts;
+    hd__keyparts parts; /* parts.files points into file_hashes */
+    size_t files_at;
+  } * entries;
+  size_t nentries, capentries;
+  uint64_t *file_hashes;
+  size_t nfile_hashes, capfile_hashes;
 };
 
 static int open_file(hd__store *s, const char *name, int flags, int *fd) {
@@ -250,7 +262,8 @@ static int scan_pack(hd__store *s, char **message) {
     hd__log(HD_LOG_WARN,
             "store %s: %llu damaged bytes in its pack were passed over", s->dir,
             (unsigned long long)skipped);
-  if (good_end < size && ftruncate(s->pack_fd, (off_t)good_end) != 0)
+  if (good_end < size && s->mode != HD__STORE_READ &&
+      ftruncate(s->pack_fd, (off_t)good_end) != 0)
     return fail(message, HD_EIO, "cannot repair %s/pack: %s", s->dir,
                 strerror(errno));
   s->end = good_end;
@@ -272,9 +285,47 @@ static int parse_hex(const char *p, uint64_t *v) {
   return 1;
 }
 
-/* Read the keys the journal lists since its last fresh start. Lines:
- * "run fresh|resume PID", "key HI LO NAME". */
-static int read_journal(hd__store *s) {
+/* Parse "DEF VALS FILES " (each 16 hex digits or "-", FILES a comma
+ * list) at *p into e; *p moves past them. Returns 0 when they are not
+ * there (a journal of an older format). */
+static int parse_parts(hd__store *s, char **p, struct entry *e) {
+  char *q = *p;
+  uint64_t def, vals;
+  if (!parse_hex(q, &def) || q[16] != ' ' || !parse_hex(q + 17, &vals) ||
+      q[33] != ' ')
+    return 0;
+  q += 34;
+  e->parts.def = def;
+  e->parts.values = vals;
+  e->parts.nfiles = 0;
+  e->files_at = s->nfile_hashes;
+  if (*q == '-') {
+    q++;
+  } else {
+    for (;;) {
+      uint64_t h;
+      if (!parse_hex(q, &h) ||
+          hd__grow((void **)&s->file_hashes, &s->capfile_hashes,
+                   s->nfile_hashes + 1, sizeof(uint64_t)) != HD_OK)
+        return 0;
+      s->file_hashes[s->nfile_hashes++] = h;
+      e->parts.nfiles++;
+      q += 16;
+      if (*q != ',')
+        break;
+      q++;
+    }
+  }
+  if (*q != ' ')
+    return 0;
+  *p = q + 1;
+  return 1;
+}
+
+/* Read the journal since its last fresh start: the keys (for a resumed
+ * run), and with names, each task's last entry. Lines: "run fresh|resume
+ * PID", "key HI LO DEF VALS FILES NAME". */
+static int read_journal(hd__store *s, int names) {
   struct stat st;
   if (fstat(s->journal_fd, &st) != 0)
     return HD_EIO;
@@ -300,15 +351,47 @@ static int read_journal(hd__store *s) {
     if (strncmp(line, "run fresh", 9) == 0) {
       hd__free(s->resumed.slots);
       memset(&s->resumed, 0, sizeof(s->resumed));
+      hd__strmap_cleanup(&s->names);
+      s->nentries = s->nfile_hashes = 0;
     } else if (strncmp(line, "key ", 4) == 0 && nl - line >= 4 + 33 &&
                parse_hex(line + 4, &k.hi) && line[20] == ' ' &&
                parse_hex(line + 21, &k.lo)) {
       rc = table_put(&s->resumed, key_norm(k), 0, 0);
+      char *p = line + 38;
+      struct entry e;
+      memset(&e, 0, sizeof(e));
+      e.key = k;
+      if (names && rc == HD_OK && line[37] == ' ' && p < nl) {
+        if (p[0] == '-' && p[1] == ' ')
+          p += 2; /* written without its parts */
+        else
+          e.has_parts = parse_parts(s, &p, &e);
+        rc = hd__grow((void **)&s->entries, &s->capentries, s->nentries + 1,
+                      sizeof(e));
+        if (rc == HD_OK) {
+          s->entries[s->nentries] = e;
+          rc = hd__strmap_put(&s->names, p, s->nentries++);
+        }
+      }
     }
     line = nl + 1;
   }
   hd__free(text);
   return rc;
+}
+
+int hd__store_last(hd__store *s, const char *name, hd__key *key,
+                   hd__keyparts *parts) {
+  size_t i;
+  if (!hd__strmap_get(&s->names, name, &i))
+    return 0;
+  const struct entry *e = &s->entries[i];
+  *key = e->key;
+  if (!e->has_parts)
+    return 1;
+  *parts = e->parts;
+  parts->files = e->parts.nfiles > 0 ? s->file_hashes + e->files_at : NULL;
+  return 2;
 }
 
 static int journal_write(hd__store *s, const char *text, size_t len) {
@@ -342,6 +425,8 @@ static int write_at(int fd, const char *p, size_t len, uint64_t off) {
 /* Write what waits: records, then journal lines (so that the journal
  * never names a record that is not there). With s->lock held. */
 static void flush_locked(hd__store *s) {
+  if (s->pack_buf.len == 0 && s->journal_buf.len == 0)
+    return;
   int rc = HD_OK;
   if (s->pack_buf.len > 0) {
     rc = write_at(s->pack_fd, s->pack_buf.data, s->pack_buf.len, s->written);
@@ -410,16 +495,17 @@ static void *flusher_main(void *arg) {
   return NULL;
 }
 
-int hd__store_open(const char *dir, int resume, hd__store **out,
-                   char **message) {
+int hd__store_open(const char *dir, int mode, hd__store **out, char **message) {
   *out = NULL;
   *message = NULL;
+  int resume = mode == HD__STORE_RESUME, ro = mode == HD__STORE_READ;
   hd__store *s = hd__calloc(1, sizeof(*s));
   if (s == NULL || (s->dir = hd__strdup(dir)) == NULL) {
     hd__free(s);
     return HD_ENOMEM;
   }
   s->lock_fd = s->pack_fd = s->journal_fd = -1;
+  s->mode = mode;
   pthread_mutex_init(&s->lock, NULL);
   pthread_condattr_t ca;
   pthread_condattr_init(&ca);
@@ -427,29 +513,44 @@ int hd__store_open(const char *dir, int resume, hd__store **out,
   pthread_cond_init(&s->wake, &ca);
   pthread_condattr_destroy(&ca);
   int rc = HD_OK;
-  mode_t old = umask(077);
-  if (hd__make_dirs(dir) != HD_OK)
-    rc = fail(message, HD_EIO, "cannot create the store %s: %s", dir,
-              strerror(errno));
-  umask(old);
-  if (rc == HD_OK)
-    chmod(dir, 0700); /* also a folder made before by someone else's umask */
-  if (rc == HD_OK)
-    rc = take_lock(s, message);
-  if (rc == HD_OK &&
-      (rc = open_file(s, "pack", O_RDWR | O_CREAT, &s->pack_fd)) != HD_OK)
-    rc = fail(message, rc, "cannot open %s/pack: %s", dir, strerror(errno));
+  if (ro) {
+    struct stat st;
+    if (stat(dir, &st) != 0)
+      rc = fail(message, errno == ENOENT ? HD_ENOENT : HD_EIO,
+                "cannot read the store %s: %s", dir, strerror(errno));
+  } else {
+    mode_t old = umask(077);
+    if (hd__make_dirs(dir) != HD_OK)
+      rc = fail(message, HD_EIO, "cannot create the store %s: %s", dir,
+                strerror(errno));
+    umask(old);
+    if (rc == HD_OK)
+      chmod(dir, 0700); /* also a folder made before with another umask */
+    if (rc == HD_OK)
+      rc = take_lock(s, message);
+  }
+  int flags = ro ? O_RDONLY : O_RDWR | O_CREAT;
+  if (rc == HD_OK && (rc = open_file(s, "pack", flags, &s->pack_fd)) != HD_OK)
+    rc = fail(message, ro && errno == ENOENT ? HD_ENOENT : rc,
+              "cannot open %s/pack: %s", dir, strerror(errno));
   if (rc == HD_OK)
     rc = scan_pack(s, message);
-  if (rc == HD_OK && (rc = open_file(s, "journal", O_RDWR | O_CREAT | O_APPEND,
-                                     &s->journal_fd)) != HD_OK)
-    rc = fail(message, rc, "cannot open %s/journal: %s", dir, strerror(errno));
-  if (rc == HD_OK && resume && (rc = read_journal(s)) != HD_OK)
+  if (rc == HD_OK && (rc = open_file(s, "journal", flags | (ro ? 0 : O_APPEND),
+                                     &s->journal_fd)) != HD_OK) {
+    if (ro && errno == ENOENT)
+      rc = HD_OK; /* no run has written one: nothing to tell */
+    else
+      rc =
+          fail(message, rc, "cannot open %s/journal: %s", dir, strerror(errno));
+  }
+  if (rc == HD_OK && mode != HD__STORE_FRESH && s->journal_fd >= 0 &&
+      (rc = read_journal(s, ro)) != HD_OK)
     rc = fail(message, rc, "cannot read %s/journal: %s", dir, hd_strerror(rc));
-  if (rc == HD_OK && !resume && ftruncate(s->journal_fd, 0) != 0)
+  if (rc == HD_OK && mode == HD__STORE_FRESH &&
+      ftruncate(s->journal_fd, 0) != 0)
     rc = fail(message, HD_EIO, "cannot write %s/journal: %s", dir,
               strerror(errno));
-  if (rc == HD_OK) {
+  if (rc == HD_OK && (mode == HD__STORE_FRESH || resume)) {
     char line[64];
     int len = snprintf(line, sizeof(line), "run %s %ld\n",
                        resume ? "resume" : "fresh", (long)getpid());
@@ -465,6 +566,10 @@ int hd__store_open(const char *dir, int resume, hd__store **out,
   }
   s->written = s->end;
   s->last_sync = hd__now_ns();
+  if (mode == HD__STORE_READ || mode == HD__STORE_CLEAN) {
+    *out = s;
+    return HD_OK;
+  }
   if (pthread_create(&s->flusher, NULL, flusher_main, s) != 0) {
     hd__store_close(s);
     *message = hd__strdup("cannot start the store's writer thread");
@@ -507,6 +612,9 @@ void hd__store_close(hd__store *s) {
   hd__buf_cleanup(&s->journal_buf);
   hd__free(s->index.slots);
   hd__free(s->resumed.slots);
+  hd__strmap_cleanup(&s->names);
+  hd__free(s->entries);
+  hd__free(s->file_hashes);
   hd__free(s->dir);
   hd__free(s);
 }
@@ -640,15 +748,33 @@ int hd__store_put(hd__store *s, hd__key key, const hd_value *value,
   return rc;
 }
 
-int hd__store_journal(hd__store *s, hd__key key, const char *name) {
+int hd__store_journal(hd__store *s, hd__key key, const hd__keyparts *parts,
+                      const char *name) {
   hd__buf line = {0};
-  int rc = hd__buf_appendf(&line, "key %016llx %016llx %s\n",
-                           (unsigned long long)key.hi,
-                           (unsigned long long)key.lo, name);
-  if (rc != HD_OK)
+  int rc =
+      hd__buf_appendf(&line, "key %016llx %016llx ", (unsigned long long)key.hi,
+                      (unsigned long long)key.lo);
+  if (rc == HD_OK && parts != NULL) {
+    rc = hd__buf_appendf(&line, "%016llx %016llx ",
+                         (unsigned long long)parts->def,
+                         (unsigned long long)parts->values);
+    for (uint32_t i = 0; rc == HD_OK && i < parts->nfiles; i++)
+      rc = hd__buf_appendf(&line, "%s%016llx", i ? "," : "",
+                           (unsigned long long)parts->files[i]);
+    if (rc == HD_OK)
+      rc = hd__buf_appendf(&line, "%s ", parts->nfiles ? "" : "-");
+  } else if (rc == HD_OK) {
+    rc = hd__buf_appendf(&line, "- ");
+  }
+  size_t name_at = line.len;
+  if (rc == HD_OK)
+    rc = hd__buf_appendf(&line, "%s\n", name);
+  if (rc != HD_OK) {
+    hd__buf_cleanup(&line);
     return rc;
+  }
   /* A name holds no newline that would split its line. */
-  for (size_t i = 38; i + 1 < line.len; i++)
+  for (size_t i = name_at; i + 1 < line.len; i++)
     if (line.data[i] == '\n')
       line.data[i] = ' ';
   pthread_mutex_lock(&s->lock);
@@ -657,5 +783,124 @@ int hd__store_journal(hd__store *s, hd__key key, const char *name) {
     pthread_cond_signal(&s->wake);
   pthread_mutex_unlock(&s->lock);
   hd__buf_cleanup(&line);
+  return rc;
+}
+
+/* ---- cleaning ---- */
+
+typedef struct live {
+  uint64_t off, len;
+  int used; /* by the last run */
+} live;
+
+/* Newest first among equals: the last run's, then the later made. */
+static int by_keep(const void *a, const void *b) {
+  const live *x = a, *y = b;
+  if (x->used != y->used)
+    return x->used ? -1 : 1;
+  return x->off > y->off ? -1 : x->off < y->off;
+}
+
+static int by_off(const void *a, const void *b) {
+  const live *x = a, *y = b;
+  return x->off < y->off ? -1 : x->off > y->off;
+}
+
+int hd__store_compact(hd__store *s, uint64_t max_bytes, size_t *kept,
+                      size_t *removed, uint64_t *kept_bytes,
+                      uint64_t *freed_bytes, char **message) {
+  *kept = *removed = 0;
+  *kept_bytes = *freed_bytes = 0;
+  live *l = hd__calloc(s->index.count + 1, sizeof(live));
+  if (l == NULL)
+    return HD_ENOMEM;
+  size_t n = 0, forgotten = 0;
+  for (size_t i = 0; i < s->index.cap; i++) {
+    const slot *sl = &s->index.slots[i];
+    if (key_empty(sl->key))
+      continue;
+    if (sl->len == UINT64_MAX) {
+      forgotten++;
+      continue;
+    }
+    l[n].off = sl->off;
+    l[n].len = sl->len;
+    l[n].used = table_find(&s->resumed, sl->key) != NULL;
+    n++;
+  }
+  qsort(l, n, sizeof(*l), by_keep);
+  size_t keep = 0;
+  uint64_t total = 0;
+  for (; keep < n; keep++) {
+    uint64_t size = HEADER + l[keep].len;
+    if (max_bytes == 0 ? !l[keep].used : total + size > max_bytes)
+      break;
+    total += size;
+  }
+  qsort(l, keep, sizeof(*l), by_off);
+  hd__buf tmp = {0}, final = {0};
+  int rc = hd__buf_appendf(&tmp, "%s/pack.new", s->dir);
+  if (rc == HD_OK)
+    rc = hd__buf_appendf(&final, "%s/pack", s->dir);
+  int fd = -1;
+  if (rc == HD_OK) {
+    fd = open(tmp.data, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0)
+      rc = fail(message, HD_EIO, "cannot write %s: %s", tmp.data,
+                strerror(errno));
+  }
+  uint64_t at = 0;
+  unsigned char *rec = NULL;
+  size_t cap = 0;
+  for (size_t i = 0; rc == HD_OK && i < keep; i++) {
+    size_t size = (size_t)(HEADER + l[i].len);
+    if (size > cap) {
+      unsigned char *grown = hd__realloc(rec, size);
+      if (grown == NULL) {
+        rc = HD_ENOMEM;
+        break;
+      }
+      rec = grown;
+      cap = size;
+    }
+    uint64_t hlen;
+    if (read_full(s->pack_fd, rec, size, l[i].off) != HD_OK ||
+        !header_ok(rec, &hlen) || hlen != l[i].len ||
+        XXH3_64bits(rec + HEADER, l[i].len) != get64(rec + 32)) {
+      (*removed)++; /* damaged: dropped */
+      continue;
+    }
+    if (write_at(fd, (const char *)rec, size, at) != HD_OK)
+      rc = fail(message, HD_EIO, "cannot write %s: %s", tmp.data,
+                strerror(errno));
+    at += size;
+    (*kept)++;
+  }
+  hd__free(rec);
+  if (rc == HD_OK && fsync(fd) != 0)
+    rc =
+        fail(message, HD_EIO, "cannot write %s: %s", tmp.data, strerror(errno));
+  if (fd >= 0)
+    close(fd);
+  struct stat st;
+  uint64_t old = fstat(s->pack_fd, &st) == 0 ? (uint64_t)st.st_size : 0;
+  if (rc == HD_OK && rename(tmp.data, final.data) != 0)
+    rc = fail(message, HD_EIO, "cannot replace %s: %s", final.data,
+              strerror(errno));
+  if (rc == HD_OK) {
+    int dfd = open(s->dir, O_RDONLY | O_CLOEXEC);
+    if (dfd >= 0) {
+      fsync(dfd);
+      close(dfd);
+    }
+    *removed += n - keep + forgotten;
+    *kept_bytes = at;
+    *freed_bytes = old > at ? old - at : 0;
+  } else if (tmp.data != NULL) {
+    unlink(tmp.data);
+  }
+  hd__buf_cleanup(&tmp);
+  hd__buf_cleanup(&final);
+  hd__free(l);
   return rc;
 }

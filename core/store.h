@@ -35,15 +35,41 @@ typedef struct hd__key {
   uint64_t lo, hi;
 } hd__key;
 
+/* What a key is made of (cachekey.c), for telling what changed. */
+typedef struct hd__keyparts {
+  uint64_t def;    /* what the task is: name, command, params, env... */
+  uint64_t values; /* its input values */
+  uint64_t *files; /* per input file, its content's hash */
+  uint32_t nfiles;
+} hd__keyparts;
+
 typedef struct hd__store hd__store;
 
-/* Open (creating it) the store in dir and take its lock. resume nonzero
- * keeps the journal of the last run and lets hd__store_resumed() answer
- * from it; zero starts a new journal. On failure *message (to free with
- * hd__free) says why: HD_EIO, HD_ESTATE (another process holds the lock;
- * the message names it), HD_ENOMEM. */
-HD__INTERNAL int hd__store_open(const char *dir, int resume, hd__store **out,
+/* How a store is opened. */
+enum {
+  HD__STORE_FRESH = 0,  /* for a run: a new journal */
+  HD__STORE_RESUME = 1, /* for a run that goes on with the last one: its
+                           journal is kept, hd__store_resumed() answers
+                           from it */
+  HD__STORE_READ = 2,   /* to look, without the lock (a run may go on):
+                           nothing is written; hd__store_last() answers
+                           from the journal */
+  HD__STORE_CLEAN = 3,  /* with the lock, the journal read, no writer */
+};
+
+/* Open the store in dir (creating it, unless to read) and take its lock
+ * (unless to read). On failure *message (to free with hd__free) says
+ * why: HD_EIO, HD_ENOENT (no store, to read), HD_ESTATE (another process
+ * holds the lock; the message names it), HD_ENOMEM. */
+HD__INTERNAL int hd__store_open(const char *dir, int mode, hd__store **out,
                                 char **message);
+
+/* Opened to read: the key of the task named name in the last run's
+ * journal, and what it was made of. Returns 0 when the journal does not
+ * name it, 1 with *key only, 2 with *parts too (parts->files borrowed
+ * from the store). */
+HD__INTERNAL int hd__store_last(hd__store *s, const char *name, hd__key *key,
+                                hd__keyparts *parts);
 
 /* Sync and close, releasing the lock. NULL does nothing. */
 HD__INTERNAL void hd__store_close(hd__store *s);
@@ -64,8 +90,19 @@ HD__INTERNAL int hd__store_put(hd__store *s, hd__key key, const hd_value *value,
                                const hd__key *outputs, uint32_t noutputs);
 
 /* Record in the journal that the task named name finished (or was
- * reused) with key. Thread-safe; synced in batches. */
-HD__INTERNAL int hd__store_journal(hd__store *s, hd__key key, const char *name);
+ * reused) with key, made of parts (or NULL). Thread-safe; synced in
+ * batches. */
+HD__INTERNAL int hd__store_journal(hd__store *s, hd__key key,
+                                   const hd__keyparts *parts, const char *name);
+
+/* Opened to clean: rewrite the pack with the results the last run used
+ * (max_bytes 0), or as many as fit in max_bytes, the last run's first,
+ * then the later made; damaged records are dropped. The new pack replaces
+ * the old at once (a rename). */
+HD__INTERNAL int hd__store_compact(hd__store *s, uint64_t max_bytes,
+                                   size_t *kept, size_t *removed,
+                                   uint64_t *kept_bytes, uint64_t *freed_bytes,
+                                   char **message);
 
 /* Whether the run being resumed recorded key in its journal. */
 HD__INTERNAL int hd__store_resumed(hd__store *s, hd__key key);

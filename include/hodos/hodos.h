@@ -11,6 +11,7 @@
 #include "log.h"
 #include "pool.h"
 #include "run.h"
+#include "store.h"
 #include "task.h"
 #include "value.h"
 #include "version.h"

@@ -219,14 +219,28 @@ END_TEST
 
 START_TEST(store_journal_lists_what_a_resumed_run_reuses) {
   hd__store *s = open_store(0);
-  ck_assert_int_eq(hd__store_journal(s, key_of(1), "one"), HD_OK);
-  ck_assert_int_eq(hd__store_journal(s, key_of(2), "two\nlines"), HD_OK);
+  uint64_t files[] = {7, 8};
+  hd__keyparts parts = {11, 12, files, 2};
+  ck_assert_int_eq(hd__store_journal(s, key_of(1), NULL, "one"), HD_OK);
+  ck_assert_int_eq(hd__store_journal(s, key_of(2), &parts, "two\nlines"),
+                   HD_OK);
+  hd__store_close(s);
+  /* Read without the lock: each task's last entry, by name. */
+  s = open_store(HD__STORE_READ);
+  hd__key k;
+  hd__keyparts got;
+  ck_assert_int_eq(hd__store_last(s, "one", &k, &got), 1);
+  ck_assert(k.lo == key_of(1).lo && k.hi == key_of(1).hi);
+  ck_assert_int_eq(hd__store_last(s, "two lines", &k, &got), 2);
+  ck_assert(got.def == 11 && got.values == 12 && got.nfiles == 2 &&
+            got.files[0] == 7 && got.files[1] == 8);
+  ck_assert_int_eq(hd__store_last(s, "three", &k, &got), 0);
   hd__store_close(s);
   s = open_store(1); /* resumed: what the last run did counts */
   ck_assert(hd__store_resumed(s, key_of(1)));
   ck_assert(hd__store_resumed(s, key_of(2)));
   ck_assert(!hd__store_resumed(s, key_of(3)));
-  ck_assert_int_eq(hd__store_journal(s, key_of(3), "three"), HD_OK);
+  ck_assert_int_eq(hd__store_journal(s, key_of(3), NULL, "three"), HD_OK);
   hd__store_close(s);
   s = open_store(1); /* resumed again: both runs count */
   ck_assert(hd__store_resumed(s, key_of(1)));
@@ -424,6 +438,132 @@ START_TEST(store_outputs_appear_only_whole) {
 }
 END_TEST
 
+/* The chain a -> b -> c and d, as run_abcd() makes it, as a plan. */
+static hd_plan *plan_abcd(const char *b_add) {
+  hd_graph *g;
+  hd_node *a, *b, *cn, *d;
+  ck_assert_int_eq(hd_graph_new(&g), HD_OK);
+  ck_assert_int_eq(hd_graph_add_fn(g, "a", "s_count", &a), HD_OK);
+  ck_assert_int_eq(hd_graph_add_fn(g, "b", "s_count", &b), HD_OK);
+  ck_assert_int_eq(hd_node_set_param(b, "add", b_add), HD_OK);
+  ck_assert_int_eq(hd_graph_add_fn(g, "c", "s_count", &cn), HD_OK);
+  ck_assert_int_eq(hd_graph_add_fn(g, "d", "s_count", &d), HD_OK);
+  ck_assert_int_eq(hd_node_after(b, a), HD_OK);
+  ck_assert_int_eq(hd_node_after(cn, b), HD_OK);
+  hd_plan *p;
+  ck_assert_int_eq(hd_plan_new(g, &p), HD_OK);
+  hd_graph_free(g);
+  return p;
+}
+
+static const char *reason_of(const hd_status *st, const char *name) {
+  for (size_t i = 0; i < hd_status_count(st); i++) {
+    hd_task_status ts;
+    ck_assert_int_eq(hd_status_task(st, i, &ts), HD_OK);
+    if (strcmp(ts.name, name) == 0)
+      return ts.up_to_date ? "up to date" : ts.reason;
+  }
+  ck_abort_msg("no task %s", name);
+  return NULL;
+}
+
+START_TEST(store_status_says_what_would_run_and_why) {
+  ck_assert_int_eq(hd_fn_register("s_count", fn_count, NULL), HD_OK);
+  hd_status *st;
+  /* No store yet: everything runs. */
+  hd_plan *p = plan_abcd("10");
+  ck_assert_int_eq(hd_plan_status(p, dir, &st), HD_OK);
+  ck_assert_uint_eq(hd_status_up_to_date(st), 0);
+  hd_status_free(st);
+  int64_t c;
+  size_t cached;
+  run_abcd("serial", "10", 1, &c, &cached);
+  ck_assert_int_eq(hd_plan_status(p, dir, &st), HD_OK);
+  ck_assert_uint_eq(hd_status_up_to_date(st), 4);
+  ck_assert_str_eq(reason_of(st, "c"), "up to date");
+  hd_status_free(st);
+  hd_plan_free(p);
+  /* b changed: b says so, c waits for it, a and d stay. */
+  p = plan_abcd("99");
+  ck_assert_int_eq(hd_plan_status(p, dir, &st), HD_OK);
+  ck_assert_uint_eq(hd_status_up_to_date(st), 2);
+  ck_assert_str_eq(reason_of(st, "a"), "up to date");
+  ck_assert_ptr_nonnull(strstr(reason_of(st, "b"), "definition changed"));
+  ck_assert_str_eq(reason_of(st, "c"), "it runs after 'b', which runs");
+  hd_status_free(st);
+  hd_plan_free(p);
+  hd_fn_unregister("s_count");
+}
+END_TEST
+
+START_TEST(store_status_names_a_changed_input_file) {
+  char in[128], cmd[256];
+  snprintf(in, sizeof(in), "%s/in.txt", dir);
+  FILE *f = fopen(in, "w");
+  fputs("one\n", f);
+  fclose(f);
+  snprintf(cmd, sizeof(cmd), "cat {inputs.0}");
+  hd_graph *g;
+  hd_node *n;
+  ck_assert_int_eq(hd_graph_new(&g), HD_OK);
+  ck_assert_int_eq(hd_graph_add_cmd(g, "read", cmd, &n), HD_OK);
+  ck_assert_int_eq(hd_node_add_input(n, in), HD_OK);
+  hd_plan *p;
+  ck_assert_int_eq(hd_plan_new(g, &p), HD_OK);
+  hd_run_opts o;
+  hd_run_opts_init(&o);
+  o.store = dir;
+  hd_report *rep;
+  ck_assert_int_eq(hd_plan_run(p, &o, &rep), HD_OK);
+  hd_report_free(rep);
+  f = fopen(in, "w");
+  fputs("two\n", f);
+  fclose(f);
+  hd_status *st;
+  ck_assert_int_eq(hd_plan_status(p, dir, &st), HD_OK);
+  char want[256];
+  snprintf(want, sizeof(want), "input file '%s' changed", in);
+  ck_assert_str_eq(reason_of(st, "read"), want);
+  hd_status_free(st);
+  unlink(in);
+  ck_assert_int_eq(hd_plan_status(p, dir, &st), HD_OK);
+  ck_assert_ptr_nonnull(strstr(reason_of(st, "read"), "cannot read"));
+  hd_status_free(st);
+  hd_plan_free(p);
+  hd_graph_free(g);
+}
+END_TEST
+
+START_TEST(store_clean_keeps_what_the_last_run_used) {
+  ck_assert_int_eq(hd_fn_register("s_count", fn_count, NULL), HD_OK);
+  int64_t c;
+  size_t cached;
+  run_abcd("serial", "10", 1, &c, &cached);
+  run_abcd("serial", "20", 1, &c, &cached); /* b and c made again */
+  hd_clean_result res;
+  ck_assert_int_eq(hd_store_clean(dir, 0, &res), HD_OK);
+  ck_assert_uint_eq(res.kept, 4);
+  ck_assert_uint_eq(res.removed, 2);
+  ck_assert_uint_eq((uint64_t)file_size("pack"), res.kept_bytes);
+  ck_assert_uint_gt(res.freed_bytes, 0);
+  /* What was kept is still reused; what was dropped runs again. */
+  ck_assert_uint_eq(run_abcd("serial", "20", 1, &c, &cached), 0);
+  ck_assert_uint_eq(run_abcd("serial", "10", 1, &c, &cached), 2);
+  /* A size limit: only some fit, the last run's first. */
+  ck_assert_int_eq(hd_store_clean(dir, 200, &res), HD_OK);
+  ck_assert_uint_gt(res.kept, 0);
+  ck_assert_uint_lt(res.kept, 4);
+  ck_assert_uint_le(res.kept_bytes, 200);
+  /* While a run holds the store, clean changes nothing. */
+  hd__store *s = open_store(0);
+  ck_assert_int_eq(hd_store_clean(dir, 0, &res), HD_ESTATE);
+  ck_assert_ptr_nonnull(strstr(res.message, "in use"));
+  hd__store_close(s);
+  ck_assert_int_eq(hd_store_clean("/nonexistent/store", 0, &res), HD_ENOENT);
+  hd_fn_unregister("s_count");
+}
+END_TEST
+
 Suite *make_suite(void) {
   Suite *s = suite_create("store");
   TCase *tc = tcase_create("store");
@@ -438,6 +578,9 @@ Suite *make_suite(void) {
   tcase_add_test(tc, store_run_recomputes_a_damaged_result);
   tcase_add_test(tc, store_files_count_by_content);
   tcase_add_test(tc, store_outputs_appear_only_whole);
+  tcase_add_test(tc, store_status_says_what_would_run_and_why);
+  tcase_add_test(tc, store_status_names_a_changed_input_file);
+  tcase_add_test(tc, store_clean_keeps_what_the_last_run_used);
   suite_add_tcase(s, tc);
   return s;
 }
