@@ -419,6 +419,7 @@ int cmd_run(int argc, char **argv) {
   o.run_dir = run_dir;
   o.store = cache;
   o.resume = resume;
+  o.release_results = 1; /* the final results are printed; all are on disk */
   o.interrupt = &interrupted;
   o.on_event = on_event;
   o.event_data = &pr;

@@ -128,7 +128,8 @@ size_t hd_report_count(const hd_report *r, hd_state s) {
 }
 
 hd_value *hd_report_result(const hd_report *r, size_t i) {
-  if (i >= hd_report_task_count(r) || r->tasks[i].state != HD_STATE_DONE)
+  if (i >= hd_report_task_count(r) || r->tasks[i].state != HD_STATE_DONE ||
+      (r->tasks[i].flags & HD__T_RELEASED))
     return NULL;
   return r->tasks[i].result ? r->tasks[i].result : hd__value_empty();
 }

@@ -31,7 +31,8 @@ typedef struct hd__tstate {
   uint8_t flags; /* HD__T_* */
 } hd__tstate;
 
-#define HD__T_CACHED 1 /* done with a stored result */
+#define HD__T_CACHED 1   /* done with a stored result */
+#define HD__T_RELEASED 2 /* its result was freed (release_results) */
 
 /* The task's extra part, made when first needed; NULL when out of
  * memory. */
@@ -101,10 +102,12 @@ typedef struct hd__run {
   void *backend_state;
   hd__wstate *workers;
   unsigned nworkers;
-  hd__store *store;    /* or NULL */
-  hd__key *keys;       /* with a store: per task, its cache key */
-  uint8_t *keyed;      /* with a store: per task, whether keys[] is set */
-  hd__keyparts *parts; /* with a store: per task, what its key is made of */
+  atomic_uint *consumers; /* with release_results: per task, the tasks
+                             after it that have not ended */
+  hd__store *store;       /* or NULL */
+  hd__key *keys;          /* with a store: per task, its cache key */
+  uint8_t *keyed;         /* with a store: per task, whether keys[] is set */
+  hd__keyparts *parts;    /* with a store: per task, what its key is made of */
 } hd__run;
 
 /* Make a report for plan (taking a reference) with every task pending;

@@ -505,6 +505,20 @@ uint32_t hd__task_settle(hd__run *r, uint32_t node, unsigned w) {
   emit(r, type, node, hd__tstate_message(t), done);
   if (r->ext.on_settle != NULL)
     r->ext.on_settle(r->ext.settle_ctx, node, t);
+  if (r->consumers != NULL)
+    for (uint32_t e = p->pred_off[node]; e < p->pred_off[node + 1]; e++) {
+      uint32_t u = p->preds[e];
+      if (atomic_fetch_sub_explicit(&r->consumers[u], 1,
+                                    memory_order_acq_rel) != 1)
+        continue;
+      /* Every task after u has ended: nobody reads its result again. */
+      hd__tstate *tu = &r->report->tasks[u];
+      hd_value *v = tu->result;
+      tu->result = NULL;
+      tu->flags |= HD__T_RELEASED;
+      if (v != NULL)
+        hd_value_unref(v);
+    }
   uint32_t next = HD_TASK_NONE;
   for (uint32_t e = p->succ_off[node]; e < p->succ_off[node + 1]; e++) {
     uint32_t v = p->succs[e];
@@ -717,6 +731,15 @@ int hd__run_plan_ext(hd_report *report, const hd_run_opts *o,
     atomic_init(&r.pending[i], p->pred_off[i + 1] - p->pred_off[i]);
     r.rank[p->order[i]] = (uint32_t)i;
   }
+  if (r.opts.release_results) {
+    r.consumers = hd__big_calloc(p->count + 1, sizeof(atomic_uint));
+    if (r.consumers == NULL) {
+      rc = HD_ENOMEM;
+      goto out;
+    }
+    for (size_t i = 0; i < p->count; i++)
+      atomic_init(&r.consumers[i], p->succ_off[i + 1] - p->succ_off[i]);
+  }
   hd_backend_host host = {&r, run_task, p->count, r.rank};
   if ((rc = r.backend->start(&r.backend_state, r.opts.jobs, &host)) != HD_OK) {
     hd__diags_add(&report->diags, rc, NULL, 0, 0, NULL,
@@ -776,6 +799,7 @@ out:
   hd__free(r.logs_dir);
   hd__big_free(r.pending, p->count + 1, sizeof(atomic_uint));
   hd__big_free(r.rank, p->count + 1, sizeof(uint32_t));
+  hd__big_free(r.consumers, p->count + 1, sizeof(atomic_uint));
   hd__free(r.fns);
   hd__free(r.workers);
   pthread_mutex_destroy(&r.event_lock);

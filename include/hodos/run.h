@@ -48,6 +48,12 @@ typedef struct hd_run_opts {
      the last run using the store finished before it was stopped (its
      journal), so that an interrupted run goes on where it stopped. */
   int resume;
+  /* Nonzero: free a task's result as soon as every task that runs after
+     it has ended, so that a run holds only the results still needed;
+     the results of the final tasks (those no task runs after) are kept.
+     hd_report_result() gives NULL for a freed result (run_dir keeps them
+     all on disk). Zero (the default): the report keeps every result. */
+  int release_results;
 } hd_run_opts;
 
 /* Fill o with the defaults. */

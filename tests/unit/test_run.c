@@ -147,6 +147,34 @@ START_TEST(run_passes_results_along_a_diamond) {
 }
 END_TEST
 
+/* With release_results, a result is freed once every task after it has
+ * ended, on every backend; the final ones stay. */
+START_TEST(run_release_results_keeps_only_the_final_ones) {
+  static const char *const backends[] = {"serial", "threads", "processes"};
+  hd_node *a = fn("a", "sum"), *b = fn("b", "sum"), *c = fn("c", "sum");
+  hd_node *d = fn("d", "sum");
+  hd_node_set_param(a, "add", "1");
+  hd_node_set_param(b, "add", "10");
+  hd_node_set_param(c, "add", "100");
+  hd_node_after(b, a);
+  hd_node_after(c, a);
+  hd_node_after(d, b);
+  hd_node_after(d, c);
+  hd_run_opts o;
+  hd_run_opts_init(&o);
+  ck_assert_int_eq(o.release_results, 0);
+  o.backend = backends[_i];
+  o.jobs = 2;
+  o.release_results = 1;
+  ck_assert_int_eq(hd_run(g, &o, &rep), HD_OK);
+  ck_assert_int_eq(int_result("d"), 112); /* computed from freed ones */
+  ck_assert_ptr_null(hd_report_result_by_name(rep, "a"));
+  ck_assert_ptr_null(hd_report_result_by_name(rep, "b"));
+  ck_assert_ptr_null(hd_report_result_by_name(rep, "c"));
+  ck_assert_uint_eq(hd_report_count(rep, HD_STATE_DONE), 4);
+}
+END_TEST
+
 START_TEST(run_inputs_follow_declaration_order) {
   hd_node *x, *y, *z;
   ck_assert_int_eq(hd_graph_add_cmd(g, "x", "printf x", &x), HD_OK);
@@ -850,6 +878,7 @@ Suite *make_suite(void) {
   TCase *tc = tcase_create("run");
   tcase_add_checked_fixture(tc, setup, teardown);
   tcase_add_test(tc, run_passes_results_along_a_diamond);
+  tcase_add_loop_test(tc, run_release_results_keeps_only_the_final_ones, 0, 3);
   tcase_add_test(tc, run_inputs_follow_declaration_order);
   tcase_add_test(tc, run_failure_skips_dependents_and_stops);
   tcase_add_test(tc, run_keep_going_runs_what_does_not_depend_on_a_failure);
