@@ -126,8 +126,11 @@ int cmd_status(int argc, char **argv) {
   hd_status *st = NULL;
   int rc = cache ? hd_plan_status(p, cache, &st) : HD_ENOMEM;
   if (rc != HD_OK) {
-    cli_error("cannot read the store %s: %s", cache ? cache : "",
-              hd_status_message(st) ? hd_status_message(st) : hd_strerror(rc));
+    if (hd_status_message(st) != NULL) /* it names the store */
+      cli_error("%s", hd_status_message(st));
+    else
+      cli_error("cannot read the store %s: %s", cache ? cache : "",
+                hd_strerror(rc));
     code = EXIT_FAILED;
   } else {
     size_t n = hd_status_count(st), up = hd_status_up_to_date(st);
