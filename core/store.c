@@ -9,6 +9,8 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+/* Streaming hashes with their state on the stack. */
+#define XXH_STATIC_LINKING_ONLY
 #include <xxhash.h>
 
 #include "run.h"
@@ -709,42 +711,75 @@ int hd__store_put(hd__store *s, hd__key key, const hd_value *value,
   if (rc != HD_OK)
     return rc;
   size_t flen = hd_value_size(frame);
-  uint64_t len = 8 + 16 * (uint64_t)noutputs + flen;
-  unsigned char *rec = len <= MAX_PAYLOAD ? hd__malloc(HEADER + len) : NULL;
-  if (rec == NULL) {
+  size_t pre = 8 + 16 * (size_t)noutputs; /* the payload before the frame */
+  uint64_t len = pre + flen;
+  if (len > MAX_PAYLOAD) {
     hd_value_unref(frame);
-    return len <= MAX_PAYLOAD ? HD_ENOMEM : HD_ETOOBIG;
+    return HD_ETOOBIG;
   }
-  unsigned char *pl = rec + HEADER;
+  /* The header and the start of the payload; the frame follows as it is,
+     never copied into a record of its own. */
+  unsigned char small[HEADER + 8 + 16 * 4];
+  unsigned char *head =
+      HEADER + pre <= sizeof(small) ? small : hd__malloc(HEADER + pre);
+  if (head == NULL) {
+    hd_value_unref(frame);
+    return HD_ENOMEM;
+  }
+  unsigned char *pl = head + HEADER;
   put32(pl, noutputs);
   put32(pl + 4, 0);
   for (uint32_t i = 0; i < noutputs; i++) {
     put64(pl + 8 + 16 * i, outputs[i].lo);
     put64(pl + 16 + 16 * i, outputs[i].hi);
   }
-  memcpy(pl + 8 + 16 * (size_t)noutputs, hd_value_data(frame), flen);
-  hd_value_unref(frame);
+  XXH3_state_t st;
+  XXH3_64bits_reset(&st);
+  XXH3_64bits_update(&st, pl, pre);
+  XXH3_64bits_update(&st, hd_value_data(frame), flen);
   key = key_norm(key);
-  memcpy(rec, RECORD_MAGIC, 4);
-  put32(rec + 4, RECORD_VERSION);
-  put64(rec + 8, key.lo);
-  put64(rec + 16, key.hi);
-  put64(rec + 24, len);
-  put64(rec + 32, XXH3_64bits(pl, len));
-  put64(rec + 40, XXH3_64bits(rec, 40));
+  memcpy(head, RECORD_MAGIC, 4);
+  put32(head + 4, RECORD_VERSION);
+  put64(head + 8, key.lo);
+  put64(head + 16, key.hi);
+  put64(head + 24, len);
+  put64(head + 32, XXH3_64bits_digest(&st));
+  put64(head + 40, XXH3_64bits(head, 40));
   pthread_mutex_lock(&s->lock);
   uint64_t off = s->end;
-  rc = hd__buf_append(&s->pack_buf, rec, HEADER + len);
+  if (flen >= FLUSH_BYTES) {
+    /* Large: what waits goes first, then this record straight to the
+       pack. */
+    flush_locked(s);
+    off = s->end;
+    rc = write_at(s->pack_fd, (const char *)head, HEADER + pre, off);
+    if (rc == HD_OK)
+      rc = write_at(s->pack_fd, hd_value_data(frame), flen, off + HEADER + pre);
+    if (rc == HD_OK) {
+      s->written = off + HEADER + len;
+      s->dirty = 1;
+    } else if (ftruncate(s->pack_fd, (off_t)off) != 0) {
+      /* The next scan cuts what is left. */
+    }
+  } else {
+    rc = hd__buf_append(&s->pack_buf, head, HEADER + pre);
+    if (rc == HD_OK)
+      rc = hd__buf_append(&s->pack_buf, hd_value_data(frame), flen);
+    if (rc != HD_OK)
+      s->pack_buf.len = (size_t)(off - s->written); /* as it was */
+  }
   if (rc == HD_OK) {
     s->end = off + HEADER + len;
     rc = table_put(&s->index, key, off, len);
     if (s->pack_buf.len >= FLUSH_BYTES)
       flush_locked(s);
-    else
+    else if (s->pack_buf.len > 0)
       pthread_cond_signal(&s->wake);
   }
   pthread_mutex_unlock(&s->lock);
-  hd__free(rec);
+  if (head != small)
+    hd__free(head);
+  hd_value_unref(frame);
   return rc;
 }
 
