@@ -104,7 +104,7 @@ static int file_path(hd__buf *path, const char *dir, const char *f) {
 int hd__task_key(const hd__plan *p, uint32_t node, hd_value *const *inputs,
                  size_t ninputs, hd__key *key, hd__keyparts *parts,
                  hd__buf *why) {
-  hd__key small[8];
+  hd__key small[8] = {{0, 0}};
   hd__key *h = ninputs <= 8 ? small : hd__calloc(ninputs, sizeof(hd__key));
   if (h == NULL)
     return HD_ENOMEM;

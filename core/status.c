@@ -74,7 +74,7 @@ static int look(hd_status *st, hd__store *s, uint32_t i, const hd__key *vh,
                 hd__key *vout) {
   const hd__plan *p = st->plan;
   uint32_t lo = p->pred_off[i], hi = p->pred_off[i + 1];
-  hd__key small[8];
+  hd__key small[8] = {{0, 0}};
   hd__key *in = hi - lo <= 8 ? small : hd__calloc(hi - lo, sizeof(hd__key));
   if (in == NULL)
     return HD_ENOMEM;

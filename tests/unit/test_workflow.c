@@ -415,7 +415,7 @@ END_TEST
 
 /* Write text to dir/name. */
 static void put(const char *dir, const char *name, const char *text) {
-  char path[512];
+  char path[1024];
   snprintf(path, sizeof(path), "%s/%s", dir, name);
   FILE *f = fopen(path, "w");
   ck_assert_ptr_nonnull(f);
