@@ -41,8 +41,16 @@ static const char *const kind_word[] = {"map",  "imap", "uimap",
 void hd_pool_opts_init(hd_pool_opts *o) {
   if (o == NULL)
     return;
-  memset(o, 0, sizeof(*o));
-  o->chunk_size = 1;
+  memset(o, 0, sizeof(*o)); /* chunk_size 0: automatic */
+}
+
+/* Items per task when chunk_size is 0, as Python's Pool.map chooses:
+ * about four tasks per worker, so that every worker stays busy while
+ * the cost per item falls with the size of the call. */
+static size_t auto_chunk(size_t n, unsigned nodes) {
+  size_t per = 4 * (size_t)(nodes ? nodes : 1);
+  size_t c = n / per + (n % per != 0);
+  return c ? c : 1;
 }
 
 /* ---- one run ---- */
@@ -52,6 +60,9 @@ typedef struct btask {
   hd__call *call;
   size_t first, count;
   hd__fnref user; /* the call's function, when registered */
+  int chunked;    /* run by run_chunk(): its result holds each item's */
+  int split;      /* the chunk died as a whole: its items run again, one
+                     task each */
 } btask;
 
 typedef struct batch {
@@ -178,9 +189,16 @@ static void on_settle(void *ctx, uint32_t node, const hd__tstate *t) {
   const batch *b = ctx;
   const btask *bt = &b->tasks[node];
   const char *msg = hd__tstate_message(t);
-  if (t->state == HD_STATE_DONE && bt->user.fn != NULL &&
-      b->pool->opts.chunk_size > 1) {
+  if (t->state == HD_STATE_DONE && bt->user.fn != NULL && bt->chunked) {
     settle_chunk(bt, t->result);
+    return;
+  }
+  if (t->state == HD_STATE_FAILED && bt->chunked && bt->count > 1 &&
+      __atomic_load_n(&b->pool->interrupt, __ATOMIC_RELAXED) == 0) {
+    /* Its worker died, or it ran out of time or memory: which item did
+       it is not known, so each runs again alone, and only that one
+       fails. */
+    ((btask *)bt)->split = 1;
     return;
   }
   int status = t->state == HD_STATE_DONE        ? HD_OK
@@ -198,16 +216,12 @@ static void on_event(const hd_event *ev, void *data) {
   b->pool->opts.on_event(&e, b->pool->opts.event_data);
 }
 
-/* Build one plan of the calls' items and run it. */
-static int run_calls(hd_pool *p, hd__call **calls, size_t ncalls,
-                     hd__buf *why) {
-  size_t chunk = p->opts.chunk_size ? p->opts.chunk_size : 1;
-  size_t ntasks = 0, nseeds = 0;
-  for (size_t c = 0; c < ncalls; c++) {
-    ntasks += (calls[c]->n + chunk - 1) / chunk;
-    nseeds += calls[c]->n * calls[c]->nargs;
-  }
-  batch b = {p, hd__calloc(ntasks + 1, sizeof(btask)), ntasks};
+/* Build one plan of the tasks and run it. */
+static int run_tasks(hd_pool *p, btask *tasks, size_t ntasks, hd__buf *why) {
+  size_t nseeds = 0;
+  for (size_t t = 0; t < ntasks; t++)
+    nseeds += tasks[t].count * tasks[t].call->nargs;
+  batch b = {p, tasks, ntasks};
   size_t *seed_off = hd__calloc(ntasks + 1, sizeof(size_t));
   hd_value **seeds = hd__calloc(nseeds + 1, sizeof(hd_value *));
   hd__fnref *fns = hd__calloc(ntasks + 1, sizeof(hd__fnref));
@@ -216,38 +230,33 @@ static int run_calls(hd_pool *p, hd__call **calls, size_t ncalls,
   hd_report *report = NULL;
   hd__buf name = {0};
   int rc = HD_ENOMEM;
-  if (b.tasks == NULL || seed_off == NULL || seeds == NULL || fns == NULL ||
+  if (seed_off == NULL || seeds == NULL || fns == NULL ||
       hd_graph_new(&g) != HD_OK)
     goto fail;
-  size_t t = 0, s = 0;
-  for (size_t c = 0; c < ncalls; c++) {
-    hd__call *call = calls[c];
-    hd__fnref user = {NULL, NULL};
-    if (hd_fn_lookup(call->fn, &user.fn, &user.data) != HD_OK)
-      user.fn = NULL;
-    for (size_t first = 0; first < call->n; first += chunk, t++) {
-      size_t count = call->n - first < chunk ? call->n - first : chunk;
-      b.tasks[t] = (btask){call, first, count, user};
-      name.len = 0;
-      if (count == 1 || chunk == 1)
-        rc = hd__buf_appendf(&name, "%s%lu:%s[%zu]", kind_word[call->kind],
-                             call->seq, call->fn, first);
-      else
-        rc = hd__buf_appendf(&name, "%s%lu:%s[%zu-%zu]", kind_word[call->kind],
-                             call->seq, call->fn, first, first + count - 1);
-      hd_node *node;
-      if (rc != HD_OK ||
-          (rc = hd_graph_add_fn(g, name.data, call->fn, &node)) != HD_OK ||
-          (rc = hd_node_set_retries(node, p->opts.retries)) != HD_OK ||
-          (p->opts.timeout > 0 &&
-           (rc = hd_node_set_timeout(node, p->opts.timeout)) != HD_OK))
-        goto fail;
-      for (size_t i = 0; i < count * call->nargs; i++)
-        seeds[s++] = call->args[first * call->nargs + i];
-      seed_off[t + 1] = s;
-      if (user.fn != NULL)
-        fns[t] = (hd__fnref){chunk > 1 ? run_chunk : run_item, &b};
-    }
+  size_t s = 0;
+  for (size_t t = 0; t < ntasks; t++) {
+    const btask *bt = &tasks[t];
+    hd__call *call = bt->call;
+    name.len = 0;
+    if (bt->count == 1)
+      rc = hd__buf_appendf(&name, "%s%lu:%s[%zu]", kind_word[call->kind],
+                           call->seq, call->fn, bt->first);
+    else
+      rc = hd__buf_appendf(&name, "%s%lu:%s[%zu-%zu]", kind_word[call->kind],
+                           call->seq, call->fn, bt->first,
+                           bt->first + bt->count - 1);
+    hd_node *node;
+    if (rc != HD_OK ||
+        (rc = hd_graph_add_fn(g, name.data, call->fn, &node)) != HD_OK ||
+        (rc = hd_node_set_retries(node, p->opts.retries)) != HD_OK ||
+        (p->opts.timeout > 0 &&
+         (rc = hd_node_set_timeout(node, p->opts.timeout)) != HD_OK))
+      goto fail;
+    for (size_t i = 0; i < bt->count * call->nargs; i++)
+      seeds[s++] = call->args[bt->first * call->nargs + i];
+    seed_off[t + 1] = s;
+    if (bt->user.fn != NULL)
+      fns[t] = (hd__fnref){bt->chunked ? run_chunk : run_item, &b};
   }
   if ((rc = hd_plan_new(g, &plan)) != HD_OK) {
     hd__buf_appendf(why, "the pool's plan could not be made: %s",
@@ -286,7 +295,55 @@ fail:
   hd__free(fns);
   hd__free(seeds);
   hd__free(seed_off);
-  hd__free(b.tasks);
+  return rc;
+}
+
+/* Run the calls' items: in chunks (chunk_size, or automatic), then the
+ * items of any chunk that died as a whole, one task each. */
+static int run_calls(hd_pool *p, hd__call **calls, size_t ncalls,
+                     hd__buf *why) {
+  size_t ntasks = 0;
+  unsigned nodes = hd_pool_nodes(p);
+  for (size_t c = 0; c < ncalls; c++) {
+    size_t chunk = p->opts.chunk_size ? p->opts.chunk_size
+                                      : auto_chunk(calls[c]->n, nodes);
+    ntasks += (calls[c]->n + chunk - 1) / chunk;
+  }
+  btask *tasks = hd__calloc(ntasks + 1, sizeof(btask));
+  if (tasks == NULL)
+    return HD_ENOMEM;
+  size_t t = 0;
+  for (size_t c = 0; c < ncalls; c++) {
+    hd__call *call = calls[c];
+    size_t chunk =
+        p->opts.chunk_size ? p->opts.chunk_size : auto_chunk(call->n, nodes);
+    hd__fnref user = {NULL, NULL};
+    if (hd_fn_lookup(call->fn, &user.fn, &user.data) != HD_OK)
+      user.fn = NULL;
+    for (size_t first = 0; first < call->n; first += chunk, t++) {
+      size_t count = call->n - first < chunk ? call->n - first : chunk;
+      tasks[t] = (btask){call, first, count, user, chunk > 1, 0};
+    }
+  }
+  int rc = run_tasks(p, tasks, ntasks, why);
+  size_t nsplit = 0;
+  for (size_t i = 0; i < ntasks; i++)
+    nsplit += tasks[i].split ? tasks[i].count : 0;
+  if (rc == HD_OK && nsplit > 0) {
+    btask *again = hd__calloc(nsplit, sizeof(btask));
+    if (again == NULL) {
+      rc = HD_ENOMEM;
+    } else {
+      size_t k = 0;
+      for (size_t i = 0; i < ntasks; i++)
+        for (size_t j = 0; tasks[i].split && j < tasks[i].count; j++)
+          again[k++] = (btask){
+              tasks[i].call, tasks[i].first + j, 1, tasks[i].user, 0, 0};
+      rc = run_tasks(p, again, nsplit, why);
+      hd__free(again);
+    }
+  }
+  hd__free(tasks);
   return rc;
 }
 
@@ -366,8 +423,6 @@ int hd_pool_new_opts(const char *backend, unsigned nodes, const hd_pool_opts *o,
     p->opts = *o;
   else
     hd_pool_opts_init(&p->opts);
-  if (p->opts.chunk_size == 0)
-    p->opts.chunk_size = 1;
   p->nodes = nodes;
   p->owner = getpid();
   pthread_mutex_init(&p->lock, NULL);

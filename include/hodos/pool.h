@@ -55,8 +55,13 @@ typedef struct hd_list {
 /* Options of a pool. Fill with hd_pool_opts_init(); fields are only ever
  * appended. */
 typedef struct hd_pool_opts {
-  size_t chunk_size;    /* items per task (default 1): larger chunks cost less
-                           per item; a failure or crash is then per chunk */
+  size_t chunk_size;    /* items per task; 0 (the default): automatic, as
+                           Python's Pool.map: about four tasks per worker
+                           per call. Larger chunks cost less per item. A
+                           function's failure stays per item; a chunk that
+                           dies as a whole (a crash, a timeout) runs its
+                           items again one task each, so that only the
+                           item that did it fails */
   unsigned retries;     /* attempts after a failure, per task (default 0) */
   double timeout;       /* seconds per task; 0 (the default) for none */
   hd_event_cb on_event; /* receives every task event, or NULL; ev->index

@@ -402,7 +402,7 @@ END_TEST
 START_TEST(pool_chunks_keep_failures_per_item) {
   hd_pool_opts o;
   hd_pool_opts_init(&o);
-  ck_assert_uint_eq(o.chunk_size, 1);
+  ck_assert_uint_eq(o.chunk_size, 0); /* automatic */
   o.chunk_size = 4;
   hd_pool *p;
   ck_assert_int_eq(hd_pool_new_opts(backends[_i], 2, &o, &p), HD_OK);
@@ -542,7 +542,31 @@ START_TEST(pool_killed_worker_fails_only_its_item) {
   hd_results_free(r);
   hd_pool_free(p);
 
+  /* In chunks, automatic (40 items on 2 workers: 5 each) or chosen: the
+     chunk that died runs again one item at a time, and only the item
+     that kills its worker fails. */
+  enum { N = 40 };
+  int64_t many[N];
+  for (int i = 0; i < N; i++)
+    many[i] = i;
+  hd_value **mv = ints(many, N);
+  hd_list ml = {mv, N};
   hd_pool_opts o;
+  for (int chunk = 0; chunk <= 3; chunk += 3) {
+    hd_pool_opts_init(&o);
+    o.chunk_size = (size_t)chunk;
+    ck_assert_int_eq(hd_pool_new_opts("processes", 2, &o, &p), HD_OK);
+    ck_assert_int_eq(hd_pool_map(p, "kill_two", &ml, 1, &r), HD_ETASK);
+    ck_assert_uint_eq(hd_results_failed(r), 1);
+    ck_assert_ptr_nonnull(strstr(hd_results_error(r, 2), "SIGKILL"));
+    for (size_t i = 0; i < N; i++)
+      if (i != 2)
+        ck_assert_int_eq(int_of(hd_results_value(r, i)), (int64_t)i);
+    hd_results_free(r);
+    hd_pool_free(p);
+  }
+  unref_all(mv, N);
+
   hd_pool_opts_init(&o);
   o.retries = 1;
   ck_assert_int_eq(hd_pool_new_opts("processes", 2, &o, &p), HD_OK);
