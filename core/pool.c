@@ -59,10 +59,11 @@ static size_t auto_chunk(size_t n, unsigned nodes) {
 typedef struct btask {
   hd__call *call;
   size_t first, count;
-  hd__fnref user; /* the call's function, when registered */
-  int chunked;    /* run by run_chunk(): its result holds each item's */
-  int split;      /* the chunk died as a whole: its items run again, one
-                     task each */
+  hd__fnref user;   /* the call's function, when registered */
+  int chunked;      /* run by run_chunk(): its result holds each item's */
+  int split;        /* the chunk died as a whole: its items run again, one
+                       task each */
+  int settled_here; /* run in this process, its items settled already */
 } btask;
 
 typedef struct batch {
@@ -103,13 +104,75 @@ static int get_u32(const unsigned char **p, const unsigned char *end,
   return 0;
 }
 
+/* A chunk in the process that made the pool (serial, threads): its
+ * items' results go to the call as they are, all at once when the chunk
+ * has run, with no frames. Returns HD_OK with the chunk settled, or an
+ * error with nothing settled. */
+static int run_chunk_here(hd_task *t, const btask *bt) {
+  size_t nargs = bt->call->nargs, n = bt->count;
+  hd_value *args[64];
+  hd_value **a = nargs <= 64 ? args : hd__calloc(nargs, sizeof(*a));
+  hd_value **vals = hd__calloc(n, sizeof(*vals));
+  char **errs = hd__calloc(n, sizeof(*errs));
+  int *codes = hd__calloc(n, sizeof(*codes));
+  int rc = a && vals && errs && codes ? HD_OK : HD_ENOMEM;
+  hd__buf msg = {0};
+  for (size_t i = 0; i < n && rc == HD_OK; i++) {
+    if (hd_task_cancelled(t)) {
+      rc = HD_ECANCELED;
+      break;
+    }
+    for (size_t k = 0; k < nargs; k++)
+      a[k] = hd_task_input(t, i * nargs + k);
+    msg.len = 0;
+    int irc =
+        hd__task_call(t, bt->user.fn, bt->user.data, a, nargs, &vals[i], &msg);
+    if (irc != HD_OK && msg.len == 0)
+      hd__buf_appendf(&msg, "function '%s' returned %s (%s)", bt->call->fn,
+                      hd_err_name(irc), hd_strerror(irc));
+    codes[i] = irc == HD_OK                             ? HD_OK
+               : irc == HD_ECANCELED || irc == HD_EINTR ? HD_EINTR
+                                                        : HD_ETASK;
+    if (irc != HD_OK &&
+        (errs[i] = hd__strdup(msg.data ? msg.data : "")) == NULL)
+      rc = HD_ENOMEM;
+  }
+  if (rc == HD_OK) {
+    hd__call_settle_many(bt->call, bt->first, n, codes, vals, errs);
+    ((btask *)bt)->settled_here = 1;
+  }
+  for (size_t i = 0; vals != NULL && i < n; i++) {
+    hd_value_unref(vals[i]);
+    hd__free(errs ? errs[i] : NULL);
+  }
+  hd__free(vals);
+  hd__free(errs);
+  hd__free(codes);
+  hd__buf_cleanup(&msg);
+  if (a != args)
+    hd__free(a);
+  return rc;
+}
+
 static int run_chunk(hd_task *t, void *data) {
   const batch *b = data;
   const btask *bt = &b->tasks[hd__task_node(t)];
   const hd_pool *prev = current_pool;
   current_pool = b->pool;
+  if (getpid() == b->pool->owner) {
+    int rc = run_chunk_here(t, bt);
+    current_pool = prev;
+    return rc;
+  }
   size_t nargs = bt->call->nargs;
   hd__buf out = {0}, msg = {0};
+  /* About what each item's result takes: no growing on the way. */
+  out.cap = bt->count * 64 + 64;
+  out.data = hd__malloc(out.cap);
+  if (out.data != NULL)
+    out.data[0] = '\0';
+  else
+    out.cap = 0;
   hd_value *args[64];
   hd_value **a = nargs <= 64 ? args : hd__calloc(nargs, sizeof(*a));
   int rc = a != NULL ? HD_OK : HD_ENOMEM;
@@ -189,6 +252,8 @@ static void on_settle(void *ctx, uint32_t node, const hd__tstate *t) {
   const batch *b = ctx;
   const btask *bt = &b->tasks[node];
   const char *msg = hd__tstate_message(t);
+  if (bt->settled_here)
+    return;
   if (t->state == HD_STATE_DONE && bt->user.fn != NULL && bt->chunked) {
     settle_chunk(bt, t->result);
     return;
@@ -322,7 +387,7 @@ static int run_calls(hd_pool *p, hd__call **calls, size_t ncalls,
       user.fn = NULL;
     for (size_t first = 0; first < call->n; first += chunk, t++) {
       size_t count = call->n - first < chunk ? call->n - first : chunk;
-      tasks[t] = (btask){call, first, count, user, chunk > 1, 0};
+      tasks[t] = (btask){call, first, count, user, chunk > 1, 0, 0};
     }
   }
   int rc = run_tasks(p, tasks, ntasks, why);

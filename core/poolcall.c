@@ -152,6 +152,16 @@ void hd__call_settle(hd__call *c, size_t item, int status, hd_value *value,
   pthread_mutex_unlock(&c->lock);
 }
 
+void hd__call_settle_many(hd__call *c, size_t first, size_t n,
+                          const int *status, hd_value *const *values,
+                          char *const *errors) {
+  pthread_mutex_lock(&c->lock);
+  for (size_t i = 0; i < n; i++)
+    settle_locked(c, first + i, status[i], values[i], errors[i]);
+  pthread_cond_broadcast(&c->cond);
+  pthread_mutex_unlock(&c->lock);
+}
+
 void hd__call_abort(hd__call *c, int status, const char *error) {
   pthread_mutex_lock(&c->lock);
   for (size_t i = 0; c->res != NULL && i < c->n; i++)

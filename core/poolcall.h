@@ -64,6 +64,13 @@ HD__INTERNAL void hd__call_settle(hd__call *c, size_t item, int status,
  * ran, or a run that could not start). */
 HD__INTERNAL void hd__call_abort(hd__call *c, int status, const char *error);
 
+/* Settle items first .. first + n - 1 at once (one wake-up for the
+ * readers): status[i], values[i] (borrowed), errors[i] (or NULL). */
+HD__INTERNAL void hd__call_settle_many(hd__call *c, size_t first, size_t n,
+                                       const int *status,
+                                       hd_value *const *values,
+                                       char *const *errors);
+
 /* Wait until the call has ended, up to timeout seconds (negative: no
  * limit). Returns 1 when it has. */
 HD__INTERNAL int hd__call_wait(hd__call *c, double timeout);
