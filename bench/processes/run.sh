@@ -198,7 +198,7 @@ met() {
 	}'
 }
 
-row() { printf '%-46s %10s  %-8s %s\n' "$1" "$2" "$3" "${4:-}"; }
+row() { printf '%-46s %10s  %-8s %s\n' "$1" "$2" "${3:-}" "${4:-}"; }
 fmt() {
 	if num "$1"; then
 		awk -v v="$1" 'BEGIN { printf (v < 10 ? "%.2f" : "%.1f"), v }'
