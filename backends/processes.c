@@ -25,6 +25,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -105,10 +106,20 @@ typedef struct procs {
 /* ---- the worker's side ---- */
 
 static volatile sig_atomic_t worker_stop;
+static pid_t worker_parent; /* the process that forked this worker */
 
+/* SIGTERM: from hodos, to stop the running task (hodos kills the worker
+ * two seconds later if need be); or, set up with PR_SET_PDEATHSIG, for
+ * the death of hodos itself (killed, even with SIGKILL): then nobody is
+ * left to finish the job, so the worker ends itself three seconds later,
+ * after its shell task's process group has had SIGTERM and SIGKILL. A
+ * worker never outlives hodos by more, so a resumed run does not meet
+ * the task still running. */
 static void on_worker_term(int sig) {
   (void)sig;
   worker_stop = 1;
+  if (getppid() != worker_parent)
+    alarm(3); /* SIGALRM's default action ends the process */
 }
 
 /* Write all of p; a descriptor in non-blocking mode (hodos's end, which
@@ -313,7 +324,7 @@ static int spawn(procs *pp, unsigned i) {
     return HD_EIO;
   }
   int rc = hd__fork_track(sv[0]);
-  pid_t pid = -1;
+  pid_t pid = -1, parent = getpid();
   if (rc == HD_OK) {
     fflush(NULL); /* buffered output would be written again by the worker */
     pid = fork();
@@ -321,6 +332,11 @@ static int spawn(procs *pp, unsigned i) {
   }
   if (pid == 0) {
     hd__fork_child(); /* closes sv[0] and every other worker's socket */
+    worker_parent = parent;
+    signal(SIGALRM, SIG_DFL);
+    prctl(PR_SET_PDEATHSIG, SIGTERM);
+    if (getppid() != parent)
+      _exit(0); /* hodos died before the line above */
     worker_main(pp->r, sv[1]);
     _exit(0);
   }

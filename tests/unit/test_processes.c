@@ -455,6 +455,50 @@ START_TEST(processes_runs_in_two_threads_share_no_sockets) {
 }
 END_TEST
 
+/* Whether a process whose command line holds marker is alive. */
+static int marker_alive(const char *marker) {
+  char cmd[256];
+  /* [x]yz: the pattern does not match the shell that runs pgrep. */
+  snprintf(cmd, sizeof(cmd), "pgrep -f '[%c]%s' >/dev/null 2>&1", marker[0],
+           marker + 1);
+  return system(cmd) == 0;
+}
+
+/* hodos killed with SIGKILL in the middle of a run: its workers, the hung
+ * function's included, and the shell task's process group end within a
+ * few seconds, so that a resumed run never meets them. */
+START_TEST(processes_workers_end_when_hodos_is_killed) {
+  char marker[64];
+  snprintf(marker, sizeof(marker), "hodos-orphan-%ld", (long)getpid());
+  char cmd[160];
+  snprintf(cmd, sizeof(cmd), "sleep 60 # %s", marker);
+  hd_node *n;
+  ck_assert_int_eq(hd_graph_add_cmd(g, "shell", cmd, &n), HD_OK);
+  ck_assert_int_eq(hd_graph_add_fn(g, "hang", "p_hang", &n), HD_OK);
+  pid_t sched = fork();
+  ck_assert_int_ge(sched, 0);
+  if (sched == 0) {
+    setpgid(0, 0); /* its workers join this group */
+    run(2);
+    _exit(0);
+  }
+  setpgid(sched, sched);
+  for (int i = 0; i < 200 && !marker_alive(marker); i++)
+    usleep(50000);
+  ck_assert_msg(marker_alive(marker), "the shell task never started");
+  usleep(200000); /* the function task too */
+  ck_assert_int_eq(kill(sched, SIGKILL), 0);
+  ck_assert_int_eq(waitpid(sched, NULL, 0), sched);
+  int left = 1;
+  for (int i = 0; i < 160 && left; i++) {
+    left = marker_alive(marker) || kill(-sched, 0) == 0;
+    if (left)
+      usleep(50000);
+  }
+  ck_assert_msg(!left, "a worker or task outlived hodos by 8 s");
+}
+END_TEST
+
 START_TEST(wire_frames_round_trip_and_refuse_damage) {
   hd__buf b = {0};
   ck_assert_int_eq(hd__wire_frame(&b, HD__WIRE_TASK, "payload", 7), HD_OK);
@@ -515,6 +559,7 @@ Suite *make_suite(void) {
   tcase_add_test(tc, processes_slots_follow_cpus);
   tcase_add_test(tc, processes_runs_in_two_threads_share_no_sockets);
   tcase_add_test(tc, processes_worker_holds_no_shell_input_of_another_thread);
+  tcase_add_test(tc, processes_workers_end_when_hodos_is_killed);
   tcase_add_test(tc, wire_frames_round_trip_and_refuse_damage);
   suite_add_tcase(s, tc);
   return s;
