@@ -93,34 +93,9 @@ static int add_sorted(XXH3_state_t *st, const char **items, size_t count) {
   return HD_OK;
 }
 
-/* The path of file f of a task whose workdir is dir (or NULL). */
-static int file_path(hd__buf *path, const char *dir, const char *f) {
-  path->len = 0;
-  if (dir != NULL && f[0] != '/')
-    return hd__buf_appendf(path, "%s/%s", dir, f);
-  return hd__buf_appendf(path, "%s", f);
-}
-
-int hd__task_key(const hd__plan *p, uint32_t node, hd_value *const *inputs,
+int hd__task_key(const hd__plan *p, uint32_t node, const hd__key *inputs,
                  size_t ninputs, hd__key *key, hd__keyparts *parts,
                  hd__buf *why) {
-  hd__key small[8] = {{0, 0}};
-  hd__key *h = ninputs <= 8 ? small : hd__calloc(ninputs, sizeof(hd__key));
-  if (h == NULL)
-    return HD_ENOMEM;
-  for (size_t i = 0; i < ninputs; i++)
-    /* No value: from a task whose failure was allowed. */
-    h[i] = inputs[i] != NULL ? hd__key_value(inputs[i])
-                             : (hd__key){UINT64_MAX, UINT64_MAX};
-  int rc = hd__task_key_hashed(p, node, h, ninputs, key, parts, why);
-  if (h != small)
-    hd__free(h);
-  return rc;
-}
-
-int hd__task_key_hashed(const hd__plan *p, uint32_t node, const hd__key *inputs,
-                        size_t ninputs, hd__key *key, hd__keyparts *parts,
-                        hd__buf *why) {
   const hd__pnode *n = &p->nodes[node];
   const hd__pio *io = hd__plan_io(p, node);
   XXH3_state_t st;
@@ -158,7 +133,6 @@ int hd__task_key_hashed(const hd__plan *p, uint32_t node, const hd__key *inputs,
     add_sorted(&st, items, n->nparams);
   }
   hd__free(offs);
-  const char *dir = NULL;
   if (rc == HD_OK && io != NULL) {
     for (uint32_t i = 0; i < io->nenv; i++)
       items[i] = hd__plan_list(p, io->env, i);
@@ -166,8 +140,7 @@ int hd__task_key_hashed(const hd__plan *p, uint32_t node, const hd__key *inputs,
     add_u64(&st, io->argc);
     for (uint32_t i = 0; i < io->argc; i++)
       add_str(&st, hd__plan_list(p, io->argv, i));
-    dir = io->workdir ? p->strings + io->workdir : NULL;
-    add_str(&st, dir != NULL ? dir : "");
+    add_str(&st, io->workdir ? p->strings + io->workdir : "");
     add_u64(&st, io->noutputs);
     for (uint32_t i = 0; i < io->noutputs; i++)
       add_str(&st, hd__plan_list(p, io->outputs, i));
@@ -201,7 +174,7 @@ int hd__task_key_hashed(const hd__plan *p, uint32_t node, const hd__key *inputs,
   for (uint32_t i = 0; i < nfiles && rc == HD_OK; i++) {
     const char *f = hd__plan_list(p, io->inputs, i);
     hd__key h;
-    rc = file_path(&path, dir, f);
+    rc = hd__io_path(&path, p, io, f);
     if (rc == HD_OK && (rc = hd__key_file(path.data, &h)) != HD_OK) {
       if (rc == HD_EIO)
         hd__buf_appendf(why, "cannot read its input file '%s': %s", f,
@@ -241,14 +214,36 @@ int hd__output_keys(const hd__plan *p, uint32_t node, hd__key *keys,
   const hd__pio *io = hd__plan_io(p, node);
   if (io == NULL)
     return HD_OK;
-  const char *dir = io->workdir ? p->strings + io->workdir : NULL;
   hd__buf path = {0};
   int rc = HD_OK;
   for (uint32_t i = 0; i < io->noutputs && rc == HD_OK; i++) {
     const char *f = hd__plan_list(p, io->outputs, i);
-    rc = file_path(&path, dir, f);
+    rc = hd__io_path(&path, p, io, f);
     if (rc == HD_OK && (rc = hd__key_file(path.data, &keys[i])) == HD_EIO)
       hd__buf_appendf(why, "output file '%s': %s", f, strerror(errno));
+  }
+  hd__buf_cleanup(&path);
+  return rc;
+}
+
+int hd__outputs_check(const hd__plan *p, uint32_t node, const hd__key *kept,
+                      hd__buf *why) {
+  const hd__pio *io = hd__plan_io(p, node);
+  if (io == NULL)
+    return HD_OK;
+  hd__buf path = {0};
+  int rc = HD_OK;
+  for (uint32_t i = 0; i < io->noutputs && rc == HD_OK; i++) {
+    const char *f = hd__plan_list(p, io->outputs, i);
+    hd__key h;
+    rc = hd__io_path(&path, p, io, f);
+    if (rc == HD_OK && (rc = hd__key_file(path.data, &h)) == HD_EIO) {
+      hd__buf_appendf(why, "its output '%s' is missing", f);
+      rc = HD_ETASK;
+    } else if (rc == HD_OK && (h.lo != kept[i].lo || h.hi != kept[i].hi)) {
+      hd__buf_appendf(why, "its output '%s' changed", f);
+      rc = HD_ETASK;
+    }
   }
   hd__buf_cleanup(&path);
   return rc;

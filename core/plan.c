@@ -34,3 +34,11 @@ size_t hd__plan_bytes(const hd__plan *p) {
          p->nio * sizeof(hd__pio) + p->nlists * sizeof(uint32_t) +
          p->depth * sizeof(uint32_t) + p->critical_len * sizeof(uint32_t);
 }
+
+int hd__io_path(hd__buf *path, const hd__plan *p, const hd__pio *io,
+                const char *f) {
+  path->len = 0;
+  if (io->workdir != 0 && f[0] != '/')
+    return hd__buf_appendf(path, "%s/%s", p->strings + io->workdir, f);
+  return hd__buf_appendf(path, "%s", f);
+}

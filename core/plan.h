@@ -112,6 +112,12 @@ static inline const char *hd__plan_list(const hd__plan *p, uint32_t off,
 HD__INTERNAL hd__plan *hd__plan_ref(hd__plan *p);
 HD__INTERNAL void hd__plan_free(hd__plan *p);
 
+/* The path of a task's file f (one of its inputs or outputs): f, or
+ * WORKDIR/f when it is relative and the task has a workdir. Replaces what
+ * path held. */
+HD__INTERNAL int hd__io_path(hd__buf *path, const hd__plan *p,
+                             const hd__pio *io, const char *f);
+
 /* The plan's own size in bytes (arrays and strings). */
 HD__INTERNAL size_t hd__plan_bytes(const hd__plan *p);
 

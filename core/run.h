@@ -106,6 +106,8 @@ typedef struct hd__run {
                              after it that have not ended */
   hd__store *store;       /* or NULL */
   hd__key *keys;          /* with a store: per task, its cache key */
+  hd__key *vhash;         /* with a store: per task done, its result's hash,
+                             made once for every task after it */
   uint8_t *keyed;         /* with a store: per task, whether keys[] is set */
   hd__keyparts *parts;    /* with a store: per task, what its key is made of */
 } hd__run;

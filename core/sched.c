@@ -72,16 +72,11 @@ static int check_files(const hd__plan *p, const hd__pio *io, int outputs,
                        hd__buf *message) {
   uint32_t off = outputs ? io->outputs : io->inputs;
   uint32_t count = outputs ? io->noutputs : io->ninputs;
-  const char *dir = io->workdir ? p->strings + io->workdir : NULL;
   int rc = HD_OK;
   hd__buf path = {0};
   for (uint32_t k = 0; k < count && rc == HD_OK; k++) {
     const char *f = hd__plan_list(p, off, k);
-    path.len = 0;
-    if (dir != NULL && f[0] != '/')
-      rc = hd__buf_appendf(&path, "%s/%s", dir, f);
-    else
-      rc = hd__buf_appendf(&path, "%s", f);
+    rc = hd__io_path(&path, p, io, f);
     struct stat st;
     if (rc == HD_OK && stat(path.data, &st) != 0) {
       int err = errno;
@@ -104,17 +99,14 @@ static int check_files(const hd__plan *p, const hd__pio *io, int outputs,
  * another reason than a missing file fails the task. */
 static int place_outputs(const hd__plan *p, const hd__pio *io, int ok,
                          hd__buf *message) {
-  const char *dir = io->workdir ? p->strings + io->workdir : NULL;
   hd__buf final = {0}, staged = {0};
   int rc = HD_OK;
   for (uint32_t k = 0; k < io->noutputs && k < 64; k++) {
     if (!(io->staged >> k & 1))
       continue;
     const char *f = hd__plan_list(p, io->outputs, k);
-    final.len = staged.len = 0;
-    if ((dir != NULL && f[0] != '/'
-             ? hd__buf_appendf(&final, "%s/%s", dir, f)
-             : hd__buf_appendf(&final, "%s", f)) != HD_OK ||
+    staged.len = 0;
+    if (hd__io_path(&final, p, io, f) != HD_OK ||
         hd__staged_path(&staged, final.data) != HD_OK) {
       rc = HD_ENOMEM;
       break;
@@ -165,17 +157,28 @@ static int cache_lookup(hd__run *r, uint32_t node) {
   const hd__plan *p = r->plan;
   const char *name = hd__plan_name(p, node);
   hd__tstate *t = &r->report->tasks[node];
-  hd_value *small[8];
-  size_t n = 0;
-  hd_value **inputs = hd__gather_inputs(r, node, small, 8, &n);
-  if (inputs == NULL)
+  /* The inputs' hashes: the seeds', and those kept as each task before
+     it ended (all ones for a failure that was allowed: no value). */
+  size_t n = hd__input_count(r, node), k = 0;
+  hd__key small[8];
+  hd__key *in = n <= 8 ? small : hd__calloc(n, sizeof(hd__key));
+  if (in == NULL)
     return 0;
+  if (r->ext.seed_off != NULL)
+    for (size_t s = r->ext.seed_off[node]; s < r->ext.seed_off[node + 1]; s++)
+      in[k++] = hd__key_value(r->ext.seeds[s]);
+  for (uint32_t e = p->pred_off[node]; e < p->pred_off[node + 1]; e++) {
+    uint32_t u = p->preds[e];
+    in[k++] = r->report->tasks[u].state == HD_STATE_DONE
+                  ? r->vhash[u]
+                  : (hd__key){UINT64_MAX, UINT64_MAX};
+  }
   hd__buf why = {0};
   hd__key key;
   hd__keyparts *parts = &r->parts[node];
-  int rc = hd__task_key(p, node, inputs, n, &key, parts, &why);
-  if (inputs != small)
-    hd__free(inputs);
+  int rc = hd__task_key(p, node, in, n, &key, parts, &why);
+  if (in != small)
+    hd__free(in);
   if (rc != HD_OK) {
     hd__buf_cleanup(&why);
     return 0;
@@ -189,7 +192,7 @@ static int cache_lookup(hd__run *r, uint32_t node) {
   }
   const hd__pio *io = hd__plan_io(p, node);
   uint32_t want = io != NULL ? io->noutputs : 0;
-  hd__key *outs = hd__calloc(2 * (size_t)want + 1, sizeof(hd__key));
+  hd__key *outs = hd__calloc((size_t)want + 1, sizeof(hd__key));
   hd_value *v = NULL;
   uint32_t nout = 0;
   rc = outs != NULL ? hd__store_get(r->store, key, &v, outs, want, &nout)
@@ -201,8 +204,7 @@ static int cache_lookup(hd__run *r, uint32_t node) {
   int hit = rc == HD_OK && nout == want;
   /* Declared outputs must still be there, as they were made. */
   if (hit && want > 0)
-    hit = hd__output_keys(p, node, outs + want, &why) == HD_OK &&
-          memcmp(outs, outs + want, want * sizeof(hd__key)) == 0;
+    hit = hd__outputs_check(p, node, outs, &why) == HD_OK;
   if (hit && r->results_dir != NULL && hd__write_result(r, name, v) != HD_OK)
     hit = 0;
   hd__free(outs);
@@ -212,6 +214,7 @@ static int cache_lookup(hd__run *r, uint32_t node) {
       hd_value_unref(v);
     return 0;
   }
+  r->vhash[node] = hd__key_value(v);
   t->result = v;
   t->state = HD_STATE_DONE;
   t->flags |= HD__T_CACHED;
@@ -339,8 +342,10 @@ int hd__attempt_end(hd__run *r, uint32_t node, unsigned w, hd__exec *x,
   if (rc == HD_ENOMEM && x->message.len == 0)
     hd__buf_appendf(&x->message, "out of memory");
   if (rc == HD_OK) {
-    if (r->store != NULL)
+    if (r->store != NULL) {
+      r->vhash[node] = hd__key_value(x->output ? x->output : hd__value_empty());
       cache_keep(r, node, x->output);
+    }
     t->state = HD_STATE_DONE;
     t->result = x->output;
     x->output = NULL;
@@ -675,10 +680,13 @@ static int open_store(hd__run *r) {
     return rc;
   }
   r->keys = hd__big_calloc(r->plan->count + 1, sizeof(hd__key));
+  r->vhash = hd__big_calloc(r->plan->count + 1, sizeof(hd__key));
   r->keyed = hd__big_calloc(r->plan->count + 1, 1);
   r->parts = hd__big_calloc(r->plan->count + 1, sizeof(hd__keyparts));
-  return r->keys != NULL && r->keyed != NULL && r->parts != NULL ? HD_OK
-                                                                 : HD_ENOMEM;
+  return r->keys != NULL && r->vhash != NULL && r->keyed != NULL &&
+                 r->parts != NULL
+             ? HD_OK
+             : HD_ENOMEM;
 }
 
 int hd__run_plan(hd_report *report, const hd_run_opts *o) {
@@ -789,6 +797,7 @@ out:
   report->end_ns = hd__now_ns();
   hd__store_close(r.store);
   hd__big_free(r.keys, p->count + 1, sizeof(hd__key));
+  hd__big_free(r.vhash, p->count + 1, sizeof(hd__key));
   hd__big_free(r.keyed, p->count + 1, 1);
   if (r.parts != NULL)
     for (size_t i = 0; i < p->count; i++)

@@ -83,7 +83,7 @@ static int look(hd_status *st, hd__store *s, uint32_t i, const hd__key *vh,
   hd__key key;
   hd__keyparts parts = {0};
   hd__buf why = {0};
-  int rc = hd__task_key_hashed(p, i, in, hi - lo, &key, &parts, &why);
+  int rc = hd__task_key(p, i, in, hi - lo, &key, &parts, &why);
   if (in != small)
     hd__free(in);
   if (rc == HD_EIO) {
@@ -103,37 +103,24 @@ static int look(hd_status *st, hd__store *s, uint32_t i, const hd__key *vh,
   }
   const hd__pio *io = hd__plan_io(p, i);
   uint32_t want = io != NULL ? io->noutputs : 0;
-  hd__key *outs = hd__calloc(2 * (size_t)want + 1, sizeof(hd__key));
+  hd__key *outs = hd__calloc((size_t)want + 1, sizeof(hd__key));
   hd_value *v = NULL;
   uint32_t nout = 0;
   int got =
       outs != NULL ? hd__store_get(s, key, &v, outs, want, &nout) : HD_ENOMEM;
   if (got == HD_OK && nout == want) {
-    for (uint32_t k = 0; k < want; k++) {
-      const char *f = hd__plan_list(p, io->outputs, k);
-      hd__buf path = {0};
-      const char *dir = io->workdir ? p->strings + io->workdir : NULL;
-      if (dir != NULL && f[0] != '/')
-        hd__buf_appendf(&path, "%s/%s", dir, f);
-      else
-        hd__buf_appendf(&path, "%s", f);
-      hd__key h;
-      int frc = path.data != NULL ? hd__key_file(path.data, &h) : HD_ENOMEM;
-      hd__buf_cleanup(&path);
-      if (frc != HD_OK) {
-        set_reason(st, i, "its output '%s' is missing", f);
-        break;
-      }
-      if (h.lo != outs[k].lo || h.hi != outs[k].hi) {
-        set_reason(st, i, "its output '%s' changed", f);
-        break;
-      }
-    }
-    if (st->reason[i] == NULL) {
+    hd__buf changed = {0};
+    int orc = hd__outputs_check(p, i, outs, &changed);
+    if (orc == HD_OK) {
       st->up[i] = 1;
       st->nup++;
       *vout = hd__key_value(v);
+    } else if (orc == HD_ETASK) {
+      set_reason(st, i, "%s", changed.data);
+    } else {
+      rc = orc;
     }
+    hd__buf_cleanup(&changed);
   } else if (got == HD_ECHECKSUM || got == HD_ECORRUPT) {
     set_reason(st, i, "its kept result is damaged (%s)", hd_strerror(got));
   } else if (got == HD_ENOENT) {

@@ -621,13 +621,6 @@ void hd__store_close(hd__store *s) {
   hd__free(s);
 }
 
-int hd__store_has(hd__store *s, hd__key key) {
-  pthread_mutex_lock(&s->lock);
-  int has = table_find(&s->index, key_norm(key)) != NULL;
-  pthread_mutex_unlock(&s->lock);
-  return has;
-}
-
 int hd__store_resumed(hd__store *s, hd__key key) {
   return table_find(&s->resumed, key_norm(key)) != NULL;
 }

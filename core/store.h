@@ -74,9 +74,6 @@ HD__INTERNAL int hd__store_last(hd__store *s, const char *name, hd__key *key,
 /* Sync and close, releasing the lock. NULL does nothing. */
 HD__INTERNAL void hd__store_close(hd__store *s);
 
-/* Whether key has a result (without reading it). */
-HD__INTERNAL int hd__store_has(hd__store *s, hd__key key);
-
 /* Read key's result into *value and its output files' hashes (up to
  * max_outputs of them) into outputs, their count into *noutputs. Returns
  * HD_OK; HD_ENOENT; HD_ECHECKSUM or HD_ECORRUPT for a damaged record,
