@@ -20,6 +20,7 @@
 # A peer that is missing shows as "not installed"; a measurement that fails
 # shows as "fail" and makes the exit status 1.
 set -u
+. "$(dirname "$0")/../lib.sh"
 
 usage() {
 	echo "usage: $0 BUILD_DIR [REPEATS]" >&2
@@ -49,7 +50,6 @@ if [ ! -x "$bp" ]; then
 		"&& cmake --build $build --target bench_pool -j2" >&2
 	exit 2
 fi
-have() { command -v "$1" >/dev/null 2>&1; }
 pycall() { if [ "$1" = uimap ]; then echo imap_unordered; else echo "$1"; fi; }
 
 # A measurement that hangs must not hang the table.
@@ -103,39 +103,8 @@ done
 [ -t 2 ] && printf '\n' >&2
 elapsed=$(($(date +%s) - started))
 
-# median KEY [COLUMN]: the median of a column, "fail" when a run failed,
-# "-" when the key was not measured.
-median() {
-	[ -f "$tmp/$1" ] || {
-		echo -
-		return
-	}
-	if grep -q fail "$tmp/$1"; then
-		echo fail
-		return
-	fi
-	awk -v c="${2:-1}" '{ print $c }' "$tmp/$1" | sort -g | awk '
-		{ v[NR] = $1 }
-		END {
-			if (NR == 0) { print "fail"; exit }
-			if (NR % 2) m = v[(NR + 1) / 2]
-			else m = (v[NR / 2] + v[NR / 2 + 1]) / 2
-			printf "%.6g\n", m
-		}'
-}
 
-num() { case $1 in '' | - | fail | *[!0-9.e+-]*) return 1 ;; esac }
 
-# calc EXPR A [B]: EXPR of a and b (awk), "-" when one is not a number.
-calc() {
-	for v in "$2" "${3:-0}"; do
-		num "$v" || {
-			echo -
-			return
-		}
-	done
-	awk -v a="$2" -v b="${3:-0}" "BEGIN { printf \"%.2f\\n\", $1 }"
-}
 
 # le A B: whether the number A is at most the number B.
 le() { num "$1" && num "$2" && awk -v a="$1" -v b="$2" 'BEGIN { exit !(a <= b) }'; }
@@ -190,7 +159,7 @@ for b in $backends; do
 				pd="not installed"
 				pm=$pd
 			fi
-			ratio=$(calc 'a / b' "$ha" "$pm")
+			ratio=$(calc %.2f 'a / b' "$ha" "$pm")
 			# The goals: below Python's per-item cost (the same
 			# chunking: map's automatic chunks); processes map <= 0.3
 			# and threads map <= 0.05 us per item; an iterator within
@@ -206,7 +175,7 @@ for b in $backends; do
 					le "$ha" "$lim" || miss="$miss, > $lim"
 				else
 					hm=$(median "h_${b}_map_${n}_auto")
-					x=$(calc 'a / b' "$ha" "$hm")
+					x=$(calc %.2f 'a / b' "$ha" "$hm")
 					le "$x" 2 || miss="$miss, ${x}x map"
 				fi
 				if [ -z "$miss" ]; then

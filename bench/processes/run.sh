@@ -18,6 +18,7 @@
 # A peer that is missing shows as "not installed"; a measurement that fails
 # shows as "fail" and makes the exit status 1.
 set -u
+. "$(dirname "$0")/../lib.sh"
 
 usage() {
 	echo "usage: $0 BUILD_DIR [REPEATS]" >&2
@@ -52,7 +53,6 @@ for f in "$bp" "$hodos"; do
 		exit 2
 	fi
 done
-have() { command -v "$1" >/dev/null 2>&1; }
 has() {
 	case " $sections " in *" $1 "*) return 0 ;; esac
 	return 1
@@ -152,39 +152,8 @@ while [ "$r" -lt "$repeats" ]; do
 done
 [ -t 2 ] && printf '\n' >&2
 
-# median KEY COLUMN: the median of a column, "fail" when a run failed,
-# "-" when the key was not measured.
-median() {
-	[ -f "$tmp/$1" ] || {
-		echo -
-		return
-	}
-	if grep -q fail "$tmp/$1"; then
-		echo fail
-		return
-	fi
-	awk -v c="$2" '{ print $c }' "$tmp/$1" | sort -g | awk '
-		{ v[NR] = $1 }
-		END {
-			if (NR == 0) { print "fail"; exit }
-			if (NR % 2) m = v[(NR + 1) / 2]
-			else m = (v[NR / 2] + v[NR / 2 + 1]) / 2
-			printf "%.6g\n", m
-		}'
-}
 
-num() { case $1 in '' | - | fail | *[!0-9.e+-]*) return 1 ;; esac }
 
-# calc EXPR A [B]: EXPR of a and b (awk), "-" when one is not a number.
-calc() {
-	for v in "$2" "${3:-0}"; do
-		num "$v" || {
-			echo -
-			return
-		}
-	done
-	awk -v a="$2" -v b="${3:-0}" "BEGIN { printf \"%.2f\\n\", $1 }"
-}
 
 # met VALUE OP GOAL: "met" or "not met" (or "-").
 met() {
@@ -235,14 +204,14 @@ if has tiny; then
 		us/task
 	row "Python multiprocessing.Pool(2).apply_async" "$(fmt "$p")" us/task
 	row "Python ProcessPoolExecutor(2).submit" "$(fmt "$e")" us/task
-	row "ratio hodos / best Python peer" "$(calc 'a / b' "$h" "$best")" x
+	row "ratio hodos / best Python peer" "$(calc %.2f 'a / b' "$h" "$best")" x
 	echo
 fi
 
 if has chain; then
 	c=$(median chain 1)
 	pp=$(median pingpong 1)
-	ratio=$(calc 'a / b' "$c" "$pp")
+	ratio=$(calc %.2f 'a / b' "$c" "$pp")
 	echo "2. a chain of $hops function tasks, 2 workers"
 	row "hodos processes: hd_plan_run" "$(fmt "$c")" us/hop
 	row "socketpair ping-pong, 1 byte each way" "$(fmt "$pp")" us/trip
@@ -262,11 +231,11 @@ if has big; then
 	echo "3. $big tasks each returning $big_bytes bytes of text, 2 workers"
 	row "hodos processes: hd_plan_run" "$(fmt "$mp")" MB/s
 	row "hodos threads (nothing crosses)" "$(fmt "$mt")" MB/s
-	row "result bytes" "$(calc 'a / 1e6' "$raw")" MB
-	row "value frames (zstd level 1)" "$(calc 'a / 1e6' "$fr")" MB \
-		"$(calc '100 * a / b' "$fr" "$raw") % of the result bytes"
-	row "bytes on the sockets, with the framing" "$(calc 'a / 1e6' \
-		"$wire")" MB "$(calc 'a / b' "$raw" "$wire")x less than raw"
+	row "result bytes" "$(calc %.2f 'a / 1e6' "$raw")" MB
+	row "value frames (zstd level 1)" "$(calc %.2f 'a / 1e6' "$fr")" MB \
+		"$(calc %.2f '100 * a / b' "$fr" "$raw") % of the result bytes"
+	row "bytes on the sockets, with the framing" "$(calc %.2f 'a / 1e6' \
+		"$wire")" MB "$(calc %.2f 'a / b' "$raw" "$wire")x less than raw"
 	echo
 fi
 
@@ -278,9 +247,9 @@ if has shell; then
 	sm=$(median sh_make 1)
 	sg=$(median sh_parallel 1)
 	[ -f "$tmp/sh_parallel" ] || sg="not installed"
-	per() { calc 'a / b' "$1" "$shell_jobs"; }
-	xr=$(calc 'a / b' "$sp" "$sx")
-	gr=$(calc 'a / b' "$sg" "$sp")
+	per() { calc %.2f 'a / b' "$1" "$shell_jobs"; }
+	xr=$(calc %.2f 'a / b' "$sp" "$sx")
+	gr=$(calc %.2f 'a / b' "$sg" "$sp")
 	echo "4. $shell_jobs jobs of \`true\`, two at a time"
 	row "hodos run -b processes -j 2 (run: through sh)" "$(per "$sp")" ms/job
 	row "hodos run -b threads -j 2" "$(per "$st")" ms/job
@@ -294,7 +263,7 @@ if has shell; then
 	fi
 	row "ratio hodos processes / xargs" "$xr" x \
 		"goal <= 1.2: $(met "$xr" "<=" 1.2)"
-	row "ratio hodos processes / make" "$(calc 'a / b' "$sp" "$sm")" x
+	row "ratio hodos processes / make" "$(calc %.2f 'a / b' "$sp" "$sm")" x
 	row "ratio parallel / hodos processes" "$gr" x \
 		"goal >= 3: $(met "$gr" ">=" 3)"
 fi

@@ -22,6 +22,7 @@
 # "not installed"; a measurement that fails shows as "fail" and makes the
 # exit status 1.
 set -u
+. "$(dirname "$0")/../lib.sh"
 
 usage() {
 	echo "usage: $0 BUILD_DIR [REPEATS]" >&2
@@ -55,7 +56,6 @@ if [ ! -x "$bs" ]; then
 		"&& cmake --build $build --target bench_store -j2" >&2
 	exit 2
 fi
-have() { command -v "$1" >/dev/null 2>&1; }
 
 # A measurement that hangs must not hang the table.
 limit=
@@ -153,40 +153,8 @@ while [ "$r" -lt "$repeats" ]; do
 done
 [ -t 2 ] && printf '\n' >&2
 
-# median KEY COLUMN: the median of a column, "fail" when a run failed,
-# "-" when the key was not measured.
-median() {
-	[ -f "$tmp/$1" ] || {
-		echo -
-		return
-	}
-	if grep -q fail "$tmp/$1"; then
-		echo fail
-		return
-	fi
-	awk -v c="$2" '{ print $c }' "$tmp/$1" | sort -g | awk '
-		{ v[NR] = $1 }
-		END {
-			if (NR == 0) { print "fail"; exit }
-			if (NR % 2) m = v[(NR + 1) / 2]
-			else m = (v[NR / 2] + v[NR / 2 + 1]) / 2
-			printf "%.12g\n", m
-		}'
-}
 
-num() { case $1 in '' | - | fail | *[!0-9.e+-]*) return 1 ;; esac }
 
-# calc FORMAT EXPR A [B]: EXPR of a and b (awk) printed with FORMAT, "-"
-# when one is not a number (or "fail" when one failed).
-calc() {
-	for v in "$3" "${4:-0}"; do
-		num "$v" || {
-			[ "$v" = fail ] && echo fail || echo -
-			return
-		}
-	done
-	awk -v a="$3" -v b="${4:-0}" "BEGIN { printf \"$1\\n\", $2 }"
-}
 
 # mbps RAW MS: MB/s of RAW bytes in MS milliseconds.
 mbps() { calc %.0f 'a / b / 1e3' "$1" "$2"; }

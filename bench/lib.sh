@@ -1,0 +1,42 @@
+# Shared by the benchmarks' run.sh scripts (sourced): checking for
+# commands, medians of the measurements kept in $tmp, and arithmetic on
+# cells that may hold "-" (not measured) or "fail".
+
+# have CMD: whether the command is installed.
+have() { command -v "$1" >/dev/null 2>&1; }
+
+# num VALUE: whether VALUE is a number.
+num() { case $1 in '' | - | fail | *[!0-9.e+-]*) return 1 ;; esac }
+
+# median KEY [COLUMN]: the median of a column (default 1) of the lines in
+# $tmp/KEY, "fail" when a run failed, "-" when the key was not measured.
+median() {
+	[ -f "$tmp/$1" ] || {
+		echo -
+		return
+	}
+	if grep -q fail "$tmp/$1"; then
+		echo fail
+		return
+	fi
+	awk -v c="${2:-1}" '{ print $c }' "$tmp/$1" | sort -g | awk '
+		{ v[NR] = $1 }
+		END {
+			if (NR == 0) { print "fail"; exit }
+			if (NR % 2) m = v[(NR + 1) / 2]
+			else m = (v[NR / 2] + v[NR / 2 + 1]) / 2
+			printf "%.12g\n", m
+		}'
+}
+
+# calc FORMAT EXPR A [B]: EXPR of a and b (awk) printed with FORMAT, "-"
+# when one is not a number (or "fail" when one failed).
+calc() {
+	for v in "$3" "${4:-0}"; do
+		num "$v" || {
+			[ "$v" = fail ] && echo fail || echo -
+			return
+		}
+	done
+	awk -v a="$3" -v b="${4:-0}" "BEGIN { printf \"$1\\n\", $2 }"
+}
