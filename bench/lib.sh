@@ -1,3 +1,5 @@
+# shellcheck shell=sh
+# shellcheck disable=SC2154 # tmp is the sourcing script's
 # Shared by the benchmarks' run.sh scripts (sourced): checking for
 # commands, medians of the measurements kept in $tmp, and arithmetic on
 # cells that may hold "-" (not measured) or "fail".

@@ -20,6 +20,7 @@
 # A peer that is missing shows as "not installed"; a measurement that fails
 # shows as "fail" and makes the exit status 1.
 set -u
+# shellcheck source=bench/lib.sh
 . "$(dirname "$0")/../lib.sh"
 
 usage() {

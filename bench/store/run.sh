@@ -22,6 +22,7 @@
 # "not installed"; a measurement that fails shows as "fail" and makes the
 # exit status 1.
 set -u
+# shellcheck source=bench/lib.sh
 . "$(dirname "$0")/../lib.sh"
 
 usage() {
