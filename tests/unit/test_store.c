@@ -319,8 +319,9 @@ static int fn_count(hd_task *t, void *data) {
 
 /* A chain a -> b -> c, d alone, on backend; returns the number of tasks
  * that ran, and c's result in *c. */
-static size_t run_abcd(const char *backend, const char *b_add, int cache_d,
-                       int64_t *c, size_t *cached) {
+/* The chain a -> b -> c (b adds b_add) and d alone (its cache as
+ * cache_d). */
+static hd_graph *graph_abcd(const char *b_add, int cache_d) {
   hd_graph *g;
   hd_node *a, *b, *cn, *d;
   ck_assert_int_eq(hd_graph_new(&g), HD_OK);
@@ -332,6 +333,12 @@ static size_t run_abcd(const char *backend, const char *b_add, int cache_d,
   ck_assert_int_eq(hd_node_set_cache(d, cache_d), HD_OK);
   ck_assert_int_eq(hd_node_after(b, a), HD_OK);
   ck_assert_int_eq(hd_node_after(cn, b), HD_OK);
+  return g;
+}
+
+static size_t run_abcd(const char *backend, const char *b_add, int cache_d,
+                       int64_t *c, size_t *cached) {
+  hd_graph *g = graph_abcd(b_add, cache_d);
   hd_run_opts o;
   hd_run_opts_init(&o);
   o.backend = backend;
@@ -474,18 +481,9 @@ START_TEST(store_outputs_appear_only_whole) {
 }
 END_TEST
 
-/* The chain a -> b -> c and d, as run_abcd() makes it, as a plan. */
+/* graph_abcd() with d cached, as a plan. */
 static hd_plan *plan_abcd(const char *b_add) {
-  hd_graph *g;
-  hd_node *a, *b, *cn, *d;
-  ck_assert_int_eq(hd_graph_new(&g), HD_OK);
-  ck_assert_int_eq(hd_graph_add_fn(g, "a", "s_count", &a), HD_OK);
-  ck_assert_int_eq(hd_graph_add_fn(g, "b", "s_count", &b), HD_OK);
-  ck_assert_int_eq(hd_node_set_param(b, "add", b_add), HD_OK);
-  ck_assert_int_eq(hd_graph_add_fn(g, "c", "s_count", &cn), HD_OK);
-  ck_assert_int_eq(hd_graph_add_fn(g, "d", "s_count", &d), HD_OK);
-  ck_assert_int_eq(hd_node_after(b, a), HD_OK);
-  ck_assert_int_eq(hd_node_after(cn, b), HD_OK);
+  hd_graph *g = graph_abcd(b_add, 1);
   hd_plan *p;
   ck_assert_int_eq(hd_plan_new(g, &p), HD_OK);
   hd_graph_free(g);
