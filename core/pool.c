@@ -84,9 +84,7 @@ static int run_item(hd_task *t, void *data) {
   return rc;
 }
 
-/* A chunk's results travel as one bytes value: per item, its code (4
- * bytes), the length of its message and the message, the length of its
- * value's frame and the frame. */
+/* The 32-bit little-endian fields of a packed chunk (pack_items()). */
 static int put_u32(hd__buf *b, uint32_t v) {
   unsigned char p[4] = {(unsigned char)v, (unsigned char)(v >> 8),
                         (unsigned char)(v >> 16), (unsigned char)(v >> 24)};
@@ -104,20 +102,18 @@ static int get_u32(const unsigned char **p, const unsigned char *end,
   return 0;
 }
 
-/* A chunk in the process that made the pool (serial, threads): its
- * items' results go to the call as they are, all at once when the chunk
- * has run, with no frames. Returns HD_OK with the chunk settled, or an
- * error with nothing settled. */
-static int run_chunk_here(hd_task *t, const btask *bt) {
-  size_t nargs = bt->call->nargs, n = bt->count;
+/* Run a chunk's items in turn: item i's result in vals[i], its status in
+ * codes[i] (HD_OK, HD_ETASK, HD_EINTR) and, when it failed, its message
+ * in errs[i]. Returns HD_OK, or HD_ECANCELED or HD_ENOMEM for the chunk
+ * as a whole. */
+static int call_items(hd_task *t, const btask *bt, hd_value **vals, int *codes,
+                      char **errs) {
+  size_t nargs = bt->call->nargs;
   hd_value *args[64];
   hd_value **a = nargs <= 64 ? args : hd__calloc(nargs, sizeof(*a));
-  hd_value **vals = hd__calloc(n, sizeof(*vals));
-  char **errs = hd__calloc(n, sizeof(*errs));
-  int *codes = hd__calloc(n, sizeof(*codes));
-  int rc = a && vals && errs && codes ? HD_OK : HD_ENOMEM;
+  int rc = a != NULL ? HD_OK : HD_ENOMEM;
   hd__buf msg = {0};
-  for (size_t i = 0; i < n && rc == HD_OK; i++) {
+  for (size_t i = 0; i < bt->count && rc == HD_OK; i++) {
     if (hd_task_cancelled(t)) {
       rc = HD_ECANCELED;
       break;
@@ -137,9 +133,68 @@ static int run_chunk_here(hd_task *t, const btask *bt) {
         (errs[i] = hd__strdup(msg.data ? msg.data : "")) == NULL)
       rc = HD_ENOMEM;
   }
-  if (rc == HD_OK) {
+  hd__buf_cleanup(&msg);
+  if (a != args)
+    hd__free(a);
+  return rc;
+}
+
+/* The chunk's results as one bytes value, for the process that made the
+ * pool: per item, its status (4 bytes), the length of its message and
+ * the message, the length of its value's frame and the frame. */
+static int pack_items(size_t n, hd_value *const *vals, const int *codes,
+                      char *const *errs, hd_value **out) {
+  hd__buf b = {0};
+  /* About what each item's result takes: no growing on the way. */
+  b.cap = n * 64 + 64;
+  b.data = hd__malloc(b.cap);
+  if (b.data == NULL)
+    return HD_ENOMEM;
+  b.data[0] = '\0';
+  int rc = HD_OK;
+  for (size_t i = 0; i < n && rc == HD_OK; i++) {
+    hd_value *frame = NULL;
+    size_t mlen = errs[i] ? strlen(errs[i]) : 0;
+    if (codes[i] == HD_OK &&
+        (rc = hd_value_encode(vals[i] ? vals[i] : hd__value_empty(), 1,
+                              &frame)) != HD_OK)
+      break;
+    if (put_u32(&b, (uint32_t)codes[i]) != HD_OK ||
+        put_u32(&b, (uint32_t)mlen) != HD_OK ||
+        hd__buf_append(&b, errs[i], mlen) != HD_OK ||
+        put_u32(&b, frame ? (uint32_t)hd_value_size(frame) : 0) != HD_OK ||
+        (frame && hd__buf_append(&b, hd_value_data(frame),
+                                 hd_value_size(frame)) != HD_OK))
+      rc = HD_ENOMEM;
+    hd_value_unref(frame);
+  }
+  if (rc == HD_OK)
+    rc = hd_value_new_bytes(b.data, b.len, out);
+  hd__buf_cleanup(&b);
+  return rc;
+}
+
+/* Run a chunk's items. In the process that made the pool (serial,
+ * threads) their results go to the call as they are, all at once; in a
+ * worker process they travel back packed as the chunk's one result. */
+static int run_chunk(hd_task *t, void *data) {
+  const batch *b = data;
+  const btask *bt = &b->tasks[hd__task_node(t)];
+  const hd_pool *prev = current_pool;
+  current_pool = b->pool;
+  size_t n = bt->count;
+  hd_value **vals = hd__calloc(n, sizeof(*vals));
+  char **errs = hd__calloc(n, sizeof(*errs));
+  int *codes = hd__calloc(n, sizeof(*codes));
+  int rc =
+      vals && errs && codes ? call_items(t, bt, vals, codes, errs) : HD_ENOMEM;
+  if (rc == HD_OK && getpid() == b->pool->owner) {
     hd__call_settle_many(bt->call, bt->first, n, codes, vals, errs);
     ((btask *)bt)->settled_here = 1;
+  } else if (rc == HD_OK) {
+    hd_value *packed;
+    if ((rc = pack_items(n, vals, codes, errs, &packed)) == HD_OK)
+      rc = hd_task_set_output(t, packed);
   }
   for (size_t i = 0; vals != NULL && i < n; i++) {
     hd_value_unref(vals[i]);
@@ -148,67 +203,6 @@ static int run_chunk_here(hd_task *t, const btask *bt) {
   hd__free(vals);
   hd__free(errs);
   hd__free(codes);
-  hd__buf_cleanup(&msg);
-  if (a != args)
-    hd__free(a);
-  return rc;
-}
-
-static int run_chunk(hd_task *t, void *data) {
-  const batch *b = data;
-  const btask *bt = &b->tasks[hd__task_node(t)];
-  const hd_pool *prev = current_pool;
-  current_pool = b->pool;
-  if (getpid() == b->pool->owner) {
-    int rc = run_chunk_here(t, bt);
-    current_pool = prev;
-    return rc;
-  }
-  size_t nargs = bt->call->nargs;
-  hd__buf out = {0}, msg = {0};
-  /* About what each item's result takes: no growing on the way. */
-  out.cap = bt->count * 64 + 64;
-  out.data = hd__malloc(out.cap);
-  if (out.data != NULL)
-    out.data[0] = '\0';
-  else
-    out.cap = 0;
-  hd_value *args[64];
-  hd_value **a = nargs <= 64 ? args : hd__calloc(nargs, sizeof(*a));
-  int rc = a != NULL ? HD_OK : HD_ENOMEM;
-  for (size_t i = 0; i < bt->count && rc == HD_OK; i++) {
-    if (hd_task_cancelled(t)) {
-      rc = HD_ECANCELED;
-      break;
-    }
-    for (size_t k = 0; k < nargs; k++)
-      a[k] = hd_task_input(t, i * nargs + k);
-    hd_value *v = NULL, *frame = NULL;
-    msg.len = 0;
-    int irc = hd__task_call(t, bt->user.fn, bt->user.data, a, nargs, &v, &msg);
-    if (irc == HD_OK &&
-        hd_value_encode(v ? v : hd__value_empty(), 1, &frame) != HD_OK)
-      irc = HD_ENOMEM;
-    if (irc != HD_OK && msg.len == 0)
-      hd__buf_appendf(&msg, "function '%s' returned %s (%s)", bt->call->fn,
-                      hd_err_name(irc), hd_strerror(irc));
-    if (put_u32(&out, (uint32_t)irc) != HD_OK ||
-        put_u32(&out, (uint32_t)msg.len) != HD_OK ||
-        hd__buf_append(&out, msg.data, msg.len) != HD_OK ||
-        put_u32(&out, frame ? (uint32_t)hd_value_size(frame) : 0) != HD_OK ||
-        (frame && hd__buf_append(&out, hd_value_data(frame),
-                                 hd_value_size(frame)) != HD_OK))
-      rc = HD_ENOMEM;
-    hd_value_unref(v);
-    hd_value_unref(frame);
-  }
-  if (a != args)
-    hd__free(a);
-  hd_value *v = NULL;
-  if (rc == HD_OK && (rc = hd_value_new_bytes(out.data, out.len, &v)) == HD_OK)
-    rc = hd_task_set_output(t, v);
-  hd__buf_cleanup(&out);
-  hd__buf_cleanup(&msg);
   current_pool = prev;
   return rc;
 }
