@@ -120,6 +120,7 @@ static uint32_t get32(const unsigned char *p) {
 struct hd__store {
   char *dir;
   int lock_fd, pack_fd, journal_fd;
+  int used_fd; /* when each key was last used, for cleaning; or -1 */
   pthread_mutex_t lock;
   pthread_cond_t wake; /* the flusher's */
   pthread_t flusher;
@@ -129,7 +130,7 @@ struct hd__store {
   uint64_t end;     /* where the next record goes */
   uint64_t written; /* the pack's bytes on disk; records past it wait in
                        pack_buf */
-  hd__buf pack_buf, journal_buf;
+  hd__buf pack_buf, journal_buf, used_buf;
   uint64_t last_sync;
   int dirty;
   int write_failed; /* reported once */
@@ -410,6 +411,34 @@ static int journal_write(hd__store *s, const char *text, size_t len) {
   return HD_OK;
 }
 
+static int read_full(int fd, void *p, size_t len, uint64_t off) {
+  char *c = p;
+  while (len > 0) {
+    ssize_t n = pread(fd, c, len, (off_t)off);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0)
+      return n == 0 ? HD_ETRUNC : HD_EIO;
+    c += n;
+    len -= (size_t)n;
+    off += (uint64_t)n;
+  }
+  return HD_OK;
+}
+
+static int append_all(int fd, const char *p, size_t len) {
+  while (len > 0) {
+    ssize_t n = write(fd, p, len);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0)
+      return HD_EIO;
+    p += n;
+    len -= (size_t)n;
+  }
+  return HD_OK;
+}
+
 static int write_at(int fd, const char *p, size_t len, uint64_t off) {
   while (len > 0) {
     ssize_t n = pwrite(fd, p, len, (off_t)off);
@@ -451,6 +480,11 @@ static void flush_locked(hd__store *s) {
   if (rc == HD_OK && s->journal_buf.len > 0)
     rc = journal_write(s, s->journal_buf.data, s->journal_buf.len);
   s->journal_buf.len = 0;
+  /* When keys were used only orders cleaning: losing some costs nothing
+     but a less apt choice, so a failure here is not reported. */
+  if (rc == HD_OK && s->used_buf.len > 0 && s->used_fd >= 0)
+    (void)append_all(s->used_fd, s->used_buf.data, s->used_buf.len);
+  s->used_buf.len = 0;
   if (rc != HD_OK && !s->write_failed) {
     s->write_failed = 1;
     hd__log(HD_LOG_WARN,
@@ -497,6 +531,119 @@ static void *flusher_main(void *arg) {
   return NULL;
 }
 
+/* ---- when keys were last used ----
+ * The file "used" holds records of 32 bytes, appended as tasks finish or
+ * reuse a result: the key (lo, hi), the time in nanoseconds since the
+ * epoch,
+ * and an XXH3-64 of those 24 bytes. A record cut short or damaged is
+ * passed over. */
+
+#define USE_SIZE 32
+
+static void use_record(unsigned char *p, hd__key key, uint64_t when) {
+  put64(p, key.lo);
+  put64(p + 8, key.hi);
+  put64(p + 16, when);
+  put64(p + 24, XXH3_64bits(p, 24));
+}
+
+/* Read the file into uses: key -> the latest time (in the slot's off). */
+static int read_uses(hd__store *s, table *uses, uint64_t *size) {
+  struct stat st;
+  *size = 0;
+  if (s->used_fd < 0 || fstat(s->used_fd, &st) != 0)
+    return HD_OK;
+  *size = (uint64_t)st.st_size;
+  unsigned char buf[USE_SIZE * 256];
+  for (uint64_t at = 0; at + USE_SIZE <= *size;) {
+    size_t want = sizeof(buf);
+    if (*size - at < want)
+      want = (size_t)(*size - at) / USE_SIZE * USE_SIZE;
+    if (read_full(s->used_fd, buf, want, at) != HD_OK)
+      return HD_EIO;
+    for (size_t i = 0; i < want; i += USE_SIZE) {
+      const unsigned char *p = buf + i;
+      if (XXH3_64bits(p, 24) != get64(p + 24))
+        continue;
+      hd__key k = key_norm((hd__key){get64(p), get64(p + 8)});
+      uint64_t when = get64(p + 16);
+      slot *sl = table_find(uses, k);
+      if (sl == NULL) {
+        if (table_put(uses, k, when, 0) != HD_OK)
+          return HD_ENOMEM;
+      } else if (when > sl->off) {
+        sl->off = when;
+      }
+    }
+    at += want;
+  }
+  return HD_OK;
+}
+
+/* Replace the file with one record per key of uses that keep accepts
+ * (NULL: every one): a new file renamed into place. */
+static int write_uses(hd__store *s, const table *uses,
+                      int (*keep)(hd__store *s, hd__key k)) {
+  hd__buf tmp = {0}, final = {0}, out = {0};
+  int rc = hd__buf_appendf(&tmp, "%s/used.new", s->dir);
+  if (rc == HD_OK)
+    rc = hd__buf_appendf(&final, "%s/used", s->dir);
+  for (size_t i = 0; rc == HD_OK && i < uses->cap; i++) {
+    const slot *sl = &uses->slots[i];
+    if (key_empty(sl->key) || (keep != NULL && !keep(s, sl->key)))
+      continue;
+    unsigned char rec[USE_SIZE];
+    use_record(rec, sl->key, sl->off);
+    rc = hd__buf_append(&out, (const char *)rec, USE_SIZE);
+  }
+  int fd = -1;
+  if (rc == HD_OK) {
+    hd__fork_shared_begin();
+    fd = open(tmp.data, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0 || write_at(fd, out.data ? out.data : "", out.len, 0) != HD_OK ||
+        rename(tmp.data, final.data) != 0)
+      rc = HD_EIO;
+    if (fd >= 0)
+      close(fd);
+    if (rc != HD_OK)
+      unlink(tmp.data);
+    /* Appends go to the new file from now on. */
+    int nfd =
+        rc == HD_OK ? open(final.data, O_RDWR | O_APPEND | O_CLOEXEC) : -1;
+    if (nfd >= 0 && hd__fork_track(nfd) == HD_OK) {
+      hd__fork_close(s->used_fd);
+      s->used_fd = nfd;
+    } else if (nfd >= 0) {
+      close(nfd);
+    }
+    hd__fork_shared_end();
+  }
+  hd__buf_cleanup(&tmp);
+  hd__buf_cleanup(&final);
+  hd__buf_cleanup(&out);
+  return rc;
+}
+
+static int key_kept(hd__store *s, hd__key k) {
+  const slot *sl = table_find(&s->index, k);
+  return sl != NULL && sl->len != UINT64_MAX;
+}
+
+/* Keep the file from growing with every run: once it holds many more
+ * records than the pack has keys, rewrite it with the latest of each. */
+static void tidy_uses(hd__store *s) {
+  struct stat st;
+  if (s->used_fd < 0 || fstat(s->used_fd, &st) != 0 ||
+      (uint64_t)st.st_size < (1u << 20) ||
+      (uint64_t)st.st_size < 8ull * USE_SIZE * s->index.count)
+    return;
+  table uses = {0};
+  uint64_t size;
+  if (read_uses(s, &uses, &size) == HD_OK)
+    (void)write_uses(s, &uses, key_kept);
+  hd__free(uses.slots);
+}
+
 int hd__store_open(const char *dir, int mode, hd__store **out, char **message) {
   *out = NULL;
   *message = NULL;
@@ -506,7 +653,7 @@ int hd__store_open(const char *dir, int mode, hd__store **out, char **message) {
     hd__free(s);
     return HD_ENOMEM;
   }
-  s->lock_fd = s->pack_fd = s->journal_fd = -1;
+  s->lock_fd = s->pack_fd = s->journal_fd = s->used_fd = -1;
   s->mode = mode;
   pthread_mutex_init(&s->lock, NULL);
   pthread_condattr_t ca;
@@ -560,6 +707,12 @@ int hd__store_open(const char *dir, int mode, hd__store **out, char **message) {
       rc = fail(message, HD_EIO, "cannot write %s/journal: %s", dir,
                 strerror(errno));
   }
+  if (rc == HD_OK && !ro &&
+      (rc = open_file(s, "used", O_RDWR | O_CREAT | O_APPEND, &s->used_fd)) !=
+          HD_OK)
+    rc = fail(message, rc, "cannot open %s/used: %s", dir, strerror(errno));
+  if (rc == HD_OK && mode != HD__STORE_CLEAN)
+    tidy_uses(s);
   if (rc != HD_OK && *message == NULL)
     *message = hd__strdup(hd_strerror(rc));
   if (rc != HD_OK) {
@@ -606,12 +759,14 @@ void hd__store_close(hd__store *s) {
       fdatasync(s->journal_fd);
   }
   hd__fork_close(s->journal_fd);
+  hd__fork_close(s->used_fd);
   hd__fork_close(s->pack_fd);
   hd__fork_close(s->lock_fd); /* releases the lock */
   pthread_mutex_destroy(&s->lock);
   pthread_cond_destroy(&s->wake);
   hd__buf_cleanup(&s->pack_buf);
   hd__buf_cleanup(&s->journal_buf);
+  hd__buf_cleanup(&s->used_buf);
   hd__free(s->index.slots);
   hd__free(s->resumed.slots);
   hd__strmap_cleanup(&s->names);
@@ -633,21 +788,6 @@ static void forget(hd__store *s, hd__key key) {
   if (sl != NULL)
     sl->len = UINT64_MAX;
   pthread_mutex_unlock(&s->lock);
-}
-
-static int read_full(int fd, void *p, size_t len, uint64_t off) {
-  char *c = p;
-  while (len > 0) {
-    ssize_t n = pread(fd, c, len, (off_t)off);
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n <= 0)
-      return n == 0 ? HD_ETRUNC : HD_EIO;
-    c += n;
-    len -= (size_t)n;
-    off += (uint64_t)n;
-  }
-  return HD_OK;
 }
 
 int hd__store_get(hd__store *s, hd__key key, hd_value **value, hd__key *outputs,
@@ -805,8 +945,15 @@ int hd__store_journal(hd__store *s, hd__key key, const hd__keyparts *parts,
   for (size_t i = name_at; i + 1 < line.len; i++)
     if (line.data[i] == '\n')
       line.data[i] = ' ';
+  unsigned char use[USE_SIZE];
+  struct timespec now;
+  clock_gettime(CLOCK_REALTIME, &now);
+  use_record(use, key,
+             (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec);
   pthread_mutex_lock(&s->lock);
   rc = hd__buf_append(&s->journal_buf, line.data, line.len);
+  if (rc == HD_OK)
+    rc = hd__buf_append(&s->used_buf, (const char *)use, USE_SIZE);
   if (rc == HD_OK)
     pthread_cond_signal(&s->wake);
   pthread_mutex_unlock(&s->lock);
@@ -817,15 +964,20 @@ int hd__store_journal(hd__store *s, hd__key key, const hd__keyparts *parts,
 /* ---- cleaning ---- */
 
 typedef struct live {
+  hd__key key;
   uint64_t off, len;
-  int used; /* by the last run */
+  uint64_t last; /* when last used (ns since the epoch), 0: not known */
+  int used;      /* by the last run */
 } live;
 
-/* Newest first among equals: the last run's, then the later made. */
+/* What to keep first: the last run's, then the most recently used, then
+ * the later made. */
 static int by_keep(const void *a, const void *b) {
   const live *x = a, *y = b;
   if (x->used != y->used)
     return x->used ? -1 : 1;
+  if (x->last != y->last)
+    return x->last > y->last ? -1 : 1;
   return x->off > y->off ? -1 : x->off < y->off;
 }
 
@@ -840,8 +992,13 @@ int hd__store_compact(hd__store *s, uint64_t max_bytes, size_t *kept,
   *kept = *removed = 0;
   *kept_bytes = *freed_bytes = 0;
   live *l = hd__calloc(s->index.count + 1, sizeof(live));
-  if (l == NULL)
+  table uses = {0};
+  uint64_t used_size;
+  if (l == NULL || read_uses(s, &uses, &used_size) == HD_ENOMEM) {
+    hd__free(l);
+    hd__free(uses.slots);
     return HD_ENOMEM;
+  }
   size_t n = 0, forgotten = 0;
   for (size_t i = 0; i < s->index.cap; i++) {
     const slot *sl = &s->index.slots[i];
@@ -851,9 +1008,12 @@ int hd__store_compact(hd__store *s, uint64_t max_bytes, size_t *kept,
       forgotten++;
       continue;
     }
+    l[n].key = sl->key;
     l[n].off = sl->off;
     l[n].len = sl->len;
     l[n].used = table_find(&s->resumed, sl->key) != NULL;
+    const slot *u = table_find(&uses, sl->key);
+    l[n].last = u != NULL ? u->off : 0;
     n++;
   }
   qsort(l, n, sizeof(*l), by_keep);
@@ -924,11 +1084,21 @@ int hd__store_compact(hd__store *s, uint64_t max_bytes, size_t *kept,
     *removed += n - keep + forgotten;
     *kept_bytes = at;
     *freed_bytes = old > at ? old - at : 0;
+    /* The times of the keys kept, and no others. */
+    table times = {0};
+    int ok = 1;
+    for (size_t i = 0; ok && i < keep; i++)
+      if (l[i].last != 0)
+        ok = table_put(&times, l[i].key, l[i].last, 0) == HD_OK;
+    if (ok)
+      (void)write_uses(s, &times, NULL);
+    hd__free(times.slots);
   } else if (tmp.data != NULL) {
     unlink(tmp.data);
   }
   hd__buf_cleanup(&tmp);
   hd__buf_cleanup(&final);
   hd__free(l);
+  hd__free(uses.slots);
   return rc;
 }

@@ -6,6 +6,8 @@
  *   lock     held (flock) by the run using the store, with its process id
  *   pack     results, appended as records
  *   journal  the keys of the tasks the last run finished or reused
+ *   used     when each key was last used (finished or reused), for
+ *            cleaning: records of 32 bytes, key, time, checksum
  *
  * A record of the pack:
  *
@@ -94,7 +96,8 @@ HD__INTERNAL int hd__store_journal(hd__store *s, hd__key key,
 
 /* Opened to clean: rewrite the pack with the results the last run used
  * (max_bytes 0), or as many as fit in max_bytes, the last run's first,
- * then the later made; damaged records are dropped. The new pack replaces
+ * then the most recently used, then the later made; damaged records are
+ * dropped. The new pack replaces
  * the old at once (a rename). */
 HD__INTERNAL int hd__store_compact(hd__store *s, uint64_t max_bytes,
                                    size_t *kept, size_t *removed,

@@ -598,12 +598,55 @@ START_TEST(store_clean_keeps_what_the_last_run_used) {
 }
 END_TEST
 
+/* Past a size, clean keeps the last run's results, then the most
+ * recently used: a result reused lately outlives one made after it. */
+START_TEST(store_clean_keeps_the_most_recently_used) {
+  hd_value *v = text("a result of some length");
+  hd__key a = key_of(1), b = key_of(2), c = key_of(3);
+  hd__store *s = open_store(HD__STORE_FRESH);
+  ck_assert_int_eq(hd__store_put(s, a, v, NULL, 0), HD_OK);
+  ck_assert_int_eq(hd__store_journal(s, a, NULL, "a"), HD_OK);
+  hd__store_close(s);
+  s = open_store(HD__STORE_FRESH);
+  ck_assert_int_eq(hd__store_put(s, b, v, NULL, 0), HD_OK);
+  ck_assert_int_eq(hd__store_journal(s, b, NULL, "b"), HD_OK);
+  hd__store_close(s);
+  s = open_store(HD__STORE_FRESH); /* a reused: no record, a use */
+  ck_assert_int_eq(hd__store_journal(s, a, NULL, "a"), HD_OK);
+  hd__store_close(s);
+  s = open_store(HD__STORE_FRESH);
+  ck_assert_int_eq(hd__store_put(s, c, v, NULL, 0), HD_OK);
+  ck_assert_int_eq(hd__store_journal(s, c, NULL, "c"), HD_OK);
+  hd__store_close(s);
+  hd_value_unref(v);
+  off_t record = file_size("pack") / 3;
+  hd_clean_result res;
+  ck_assert_int_eq(hd_store_clean(dir, (uint64_t)(2 * record), &res), HD_OK);
+  ck_assert_uint_eq(res.kept, 2);
+  ck_assert_uint_eq(res.removed, 1);
+  s = open_store(HD__STORE_READ);
+  ck_assert(has(s, c)); /* the last run's */
+  ck_assert(has(s, a)); /* used after b was made */
+  ck_assert(!has(s, b));
+  hd__store_close(s);
+  /* The use file now holds the times of the two kept, and a second
+     clean to one record keeps the last run's. */
+  ck_assert_int_eq(file_size("used"), 2 * 32);
+  ck_assert_int_eq(hd_store_clean(dir, (uint64_t)record, &res), HD_OK);
+  ck_assert_uint_eq(res.kept, 1);
+  s = open_store(HD__STORE_READ);
+  ck_assert(has(s, c));
+  hd__store_close(s);
+}
+END_TEST
+
 Suite *make_suite(void) {
   Suite *s = suite_create("store");
   TCase *tc = tcase_create("store");
   tcase_set_timeout(tc, 30);
   tcase_add_checked_fixture(tc, setup, teardown);
   tcase_add_test(tc, store_records_round_trip_and_last_one_wins);
+  tcase_add_test(tc, store_clean_keeps_the_most_recently_used);
   tcase_add_test(tc, store_damage_is_found_and_forgotten);
   tcase_add_test(tc, store_pack_cut_short_is_repaired);
   tcase_add_test(tc, store_lock_names_its_holder_and_outlives_no_one);
