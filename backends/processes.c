@@ -413,9 +413,9 @@ static void settle(procs *pp, worker *wk, uint32_t task) {
 }
 
 static void free_inputs(flight *f) {
-  if (f->inputs != NULL && f->inputs != f->small)
-    hd__free(f->inputs);
+  hd__inputs_free(f->inputs, f->ninputs, f->small);
   f->inputs = NULL;
+  f->ninputs = 0;
 }
 
 /* An attempt of f's task ended with rc: record it (with the times the
@@ -470,8 +470,10 @@ static int queueable(procs *pp, uint32_t task) {
     return 0;
   size_t bytes = 0;
   for (uint32_t e = p->pred_off[task]; e < p->pred_off[task + 1]; e++) {
-    hd_value *v = pp->r->report->tasks[p->preds[e]].result;
-    bytes += v != NULL ? hd_value_size(v) : 0;
+    const hd__tstate *t = &pp->r->report->tasks[p->preds[e]];
+    if (t->flags & (HD__T_PACKED | HD__T_SPILLED))
+      return 0; /* held past a memory limit: large */
+    bytes += t->result != NULL ? hd_value_size(t->result) : 0;
     if (bytes > SMALL_INPUTS)
       return 0;
   }
@@ -497,13 +499,16 @@ static void dispatch(procs *pp, worker *wk, uint32_t task, int queue_ok) {
     wk->exclusive = !queue_ok;
   }
   wk->n++;
-  f->inputs = hd__gather_inputs(r, task, f->small, 8, &f->ninputs);
+  hd__buf why = {0};
+  f->inputs = hd__gather_inputs(r, task, f->small, 8, &f->ninputs, &why);
   int rc = hd__attempt_begin(r, task, wk->index, f->inputs,
                              f->inputs ? f->ninputs : 0, &f->x);
   if (rc == HD_OK && f->inputs == NULL) {
-    hd__buf_appendf(&f->x.message, "out of memory gathering its inputs");
-    rc = HD_ENOMEM;
+    hd__buf_appendf(&f->x.message, "%s",
+                    why.data ? why.data : "its inputs cannot be gathered");
+    rc = HD_EIO;
   }
+  hd__buf_cleanup(&why);
   size_t before = wk->out.len;
   hd__buf p = {0};
   int ok = rc == HD_OK && hd__wire_put_u32(&p, task) == HD_OK &&

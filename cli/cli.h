@@ -2,6 +2,7 @@
 #ifndef HODOS_CLI_H
 #define HODOS_CLI_H
 
+#include <stdint.h>
 #include <stdio.h>
 
 #include <hodos/hodos.h>
@@ -32,6 +33,9 @@ const char *cli_color_off(void);
 void cli_error(const char *fmt, ...) HD_PRINTF(1, 2);
 void cli_note(const char *fmt, ...) HD_PRINTF(1, 2);
 void cli_print_diag(const hd_diag *d);
+/* A size: digits, then K, M, G or T (powers of 1024, with or without a
+ * B), or nothing; more than 0. Returns 0, or -1 when s is not one. */
+int cli_parse_size(const char *s, uint64_t *out);
 
 int cmd_run(int argc, char **argv);
 int cmd_validate(int argc, char **argv);

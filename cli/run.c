@@ -47,6 +47,12 @@ void help_run(FILE *out) {
         "                      workflow's jobs:, else one per CPU)\n"
         "  -k, --keep-going    after a failure, run every task that does not\n"
         "                      depend on it\n"
+        "      --mem-limit SIZE  keep results in memory as they are up to\n"
+        "                      SIZE (such as 512M or 4G; default: a quarter\n"
+        "                      of the machine's memory), compressed past it\n"
+        "      --spill-limit SIZE  past SIZE of results in memory, raw and\n"
+        "                      compressed, write new ones to a spill file\n"
+        "                      in the store (default: twice --mem-limit)\n"
         "  -q, --quiet         print no progress, only errors\n"
         "  -v, --verbose       print more\n"
         "  -h, --help          show this help\n"
@@ -268,6 +274,8 @@ int cmd_run(int argc, char **argv) {
       {"backend", required_argument, NULL, 'b'},
       {"jobs", required_argument, NULL, 'j'},
       {"keep-going", no_argument, NULL, 'k'},
+      {"mem-limit", required_argument, NULL, 'M'},
+      {"spill-limit", required_argument, NULL, 'S'},
       {"quiet", no_argument, NULL, 'q'},
       {"verbose", no_argument, NULL, 'v'},
       {"help", no_argument, NULL, 'h'},
@@ -276,6 +284,7 @@ int cmd_run(int argc, char **argv) {
   const char *store = NULL, *backend = NULL;
   unsigned jobs = 0;
   int keep_going = 0, resume = 0, no_cache = 0;
+  uint64_t mem_limit = 0, spill_limit = 0;
   progress pr = {0, 0};
   optind = 0;
   opterr = 0;
@@ -309,6 +318,16 @@ int cmd_run(int argc, char **argv) {
     case 'k':
       keep_going = 1;
       break;
+    case 'M':
+    case 'S':
+      if (cli_parse_size(optarg, c == 'M' ? &mem_limit : &spill_limit) != 0 ||
+          (SIZE_MAX < UINT64_MAX &&
+           (c == 'M' ? mem_limit : spill_limit) > (uint64_t)SIZE_MAX - 1)) {
+        cli_error("--%s takes a size such as 512M or 4G, not '%s'",
+                  c == 'M' ? "mem-limit" : "spill-limit", optarg);
+        return EXIT_USAGE;
+      }
+      break;
     case 'q':
       pr.quiet = 1;
       break;
@@ -330,6 +349,12 @@ int cmd_run(int argc, char **argv) {
                   argv[optind - 1]);
       return EXIT_USAGE;
     }
+  }
+  if (mem_limit != 0 && spill_limit != 0 && spill_limit < mem_limit) {
+    cli_error("--spill-limit (%llu bytes) must be at least --mem-limit "
+              "(%llu bytes)",
+              (unsigned long long)spill_limit, (unsigned long long)mem_limit);
+    return EXIT_USAGE;
   }
   if (resume && no_cache) {
     cli_error("--resume needs the cache; it cannot go with --no-cache");
@@ -420,6 +445,8 @@ int cmd_run(int argc, char **argv) {
   o.store = cache;
   o.resume = resume;
   o.release_results = 1; /* the final results are printed; all are on disk */
+  o.mem_limit = (size_t)mem_limit;
+  o.spill_limit = (size_t)spill_limit;
   o.interrupt = &interrupted;
   o.on_event = on_event;
   o.event_data = &pr;
@@ -487,6 +514,14 @@ int cmd_run(int argc, char **argv) {
                hd_report_task_count(report) == 1 ? "" : "s", done, cached_note,
                failed, allowed_note, skipped, cancelled, secs);
       cli_note("results and logs in %s", run_dir);
+      hd_held_info held;
+      if (hd_report_held(report, &held) == HD_OK &&
+          held.compressed + held.spilled > 0)
+        cli_note("results past the memory limit: %zu compressed, %zu "
+                 "spilled to disk (%.1f MiB as %.1f MiB)",
+                 held.compressed, held.spilled,
+                 (double)held.raw_bytes / 1048576.0,
+                 (double)held.frame_bytes / 1048576.0);
     }
     if (code == EXIT_INTERRUPTED)
       cli_note("interrupted; finished results are kept in %s/results; "

@@ -157,29 +157,6 @@ int cmd_status(int argc, char **argv) {
   return code;
 }
 
-/* A size: digits, then K, M, G or T (powers of 1024), or nothing. */
-static int parse_size(const char *s, uint64_t *out) {
-  char *end;
-  errno = 0;
-  if (s[0] < '0' || s[0] > '9')
-    return -1;
-  unsigned long long v = strtoull(s, &end, 10);
-  if (errno != 0)
-    return -1;
-  unsigned shift = 0;
-  if (*end != '\0') {
-    const char *units = "KMGT";
-    const char *u = strchr(units, *end >= 'a' ? *end - 32 : *end);
-    if (u == NULL || *u == '\0' || (end[1] != '\0' && strcmp(end + 1, "B")))
-      return -1;
-    shift = 10 * (unsigned)(u - units + 1);
-  }
-  if (v > (UINT64_MAX >> shift) || v == 0)
-    return -1;
-  *out = (uint64_t)v << shift;
-  return 0;
-}
-
 int cmd_clean(int argc, char **argv) {
   static const struct option opts[] = {
       {"store", required_argument, NULL, 's'},
@@ -198,7 +175,7 @@ int cmd_clean(int argc, char **argv) {
       store = optarg;
       break;
     case 'm':
-      if (parse_size(optarg, &max) != 0) {
+      if (cli_parse_size(optarg, &max) != 0) {
         cli_error("--max-size takes a size such as 500M or 20G, not '%s'",
                   optarg);
         return EXIT_USAGE;

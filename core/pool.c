@@ -333,6 +333,7 @@ static int run_tasks(hd_pool *p, btask *tasks, size_t ntasks, hd__buf *why) {
   o.jobs = ntasks < nodes ? (unsigned)ntasks : nodes;
   o.keep_going = 1;
   o.interrupt = &p->interrupt;
+  o.mem_limit = HD_MEM_UNLIMITED; /* the pool holds the results it hands out */
   if (p->opts.on_event != NULL) {
     o.on_event = on_event;
     o.event_data = &b;

@@ -87,6 +87,7 @@ void hd_report_free(hd_report *r) {
       hd_value_unref(r->tasks[i].result);
     }
   }
+  hd__hold_free(r->hold);
   if (r->plan != NULL)
     hd__big_free(r->tasks, r->plan->count + 1, sizeof(hd__tstate));
   hd__plan_free(r->plan);
@@ -117,6 +118,9 @@ int hd_report_task(const hd_report *r, size_t i, hd_task_info *info) {
   info->failure_allowed = t->state == HD_STATE_FAILED &&
                           hd__plan_settings(r->plan, i)->allow_failure;
   info->cached = (t->flags & HD__T_CACHED) != 0;
+  info->held = t->flags & HD__T_SPILLED  ? HD_HELD_SPILLED
+               : t->flags & HD__T_PACKED ? HD_HELD_COMPRESSED
+                                         : HD_HELD_MEMORY;
   return HD_OK;
 }
 
@@ -131,6 +135,9 @@ hd_value *hd_report_result(const hd_report *r, size_t i) {
   if (i >= hd_report_task_count(r) || r->tasks[i].state != HD_STATE_DONE ||
       (r->tasks[i].flags & HD__T_RELEASED))
     return NULL;
+  if (r->hold != NULL && hd__hold_restore(r->hold, (uint32_t)i,
+                                          (hd__tstate *)&r->tasks[i]) != HD_OK)
+    return NULL;
   return r->tasks[i].result ? r->tasks[i].result : hd__value_empty();
 }
 
@@ -141,6 +148,14 @@ hd_value *hd_report_result_by_name(const hd_report *r, const char *name) {
     if (strcmp(hd__plan_name(r->plan, i), name) == 0)
       return hd_report_result(r, i);
   return NULL;
+}
+
+int hd_report_held(const hd_report *r, hd_held_info *info) {
+  if (r == NULL || info == NULL)
+    return HD_EINVAL;
+  hd__hold_totals(r->hold, &info->compressed, &info->spilled, &info->raw_bytes,
+                  &info->frame_bytes);
+  return HD_OK;
 }
 
 int hd_report_is_sink(const hd_report *r, size_t i) {

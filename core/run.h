@@ -8,6 +8,7 @@
 #include <stdatomic.h>
 
 #include "exec.h"
+#include "hold.h"
 #include "store.h"
 
 /* What most tasks never need, allocated on demand: shell tasks and tasks
@@ -33,6 +34,9 @@ typedef struct hd__tstate {
 
 #define HD__T_CACHED 1   /* done with a stored result */
 #define HD__T_RELEASED 2 /* its result was freed (release_results) */
+#define HD__T_COUNTED 4  /* its result counts against the raw limit */
+#define HD__T_PACKED 8   /* its result is a compressed frame (hold.h) */
+#define HD__T_SPILLED 16 /* its result is in the spill file (hold.h) */
 
 /* The task's extra part, made when first needed; NULL when out of
  * memory. */
@@ -54,6 +58,7 @@ struct hd_report {
   hd__tstate *tasks;
   hd__diags diags;
   uint64_t start_ns, end_ns;
+  hd__hold *hold; /* with memory limits: the results held, or NULL */
 };
 
 /* Per worker: when its last task ended, and whether it went straight on
@@ -142,9 +147,14 @@ HD__INTERNAL int hd__attempt_end(hd__run *r, uint32_t node, unsigned w,
 HD__INTERNAL uint32_t hd__task_settle(hd__run *r, uint32_t node, unsigned w);
 HD__INTERNAL void hd__attempt_abandon(hd__run *r, uint32_t node, hd__exec *x);
 HD__INTERNAL void hd__task_cancel(hd__run *r, uint32_t node);
+/* Task node's inputs, each a reference (read back when held), in small
+ * when there are at most nsmall; NULL, with why said, on failure. Free
+ * them with hd__inputs_free(). */
 HD__INTERNAL hd_value **hd__gather_inputs(hd__run *r, uint32_t node,
                                           hd_value **small, size_t nsmall,
-                                          size_t *count);
+                                          size_t *count, hd__buf *why);
+HD__INTERNAL void hd__inputs_free(hd_value **inputs, size_t n,
+                                  hd_value **small);
 /* Whether the run is stopping: interrupted, or failed without keep-going
  * (reads the interrupt flag). */
 HD__INTERNAL int hd__run_stopping(hd__run *r);

@@ -400,8 +400,6 @@ void hd__attempt_abandon(hd__run *r, uint32_t node, hd__exec *x) {
   hd__exec_cleanup(x);
 }
 
-/* A task's inputs: its predecessors' results, in order, in small when
- * they fit. Returns NULL when out of memory. */
 size_t hd__input_count(const hd__run *r, uint32_t node) {
   const hd__plan *p = r->plan;
   size_t n = p->pred_off[node + 1] - p->pred_off[node];
@@ -411,20 +409,45 @@ size_t hd__input_count(const hd__run *r, uint32_t node) {
 }
 
 hd_value **hd__gather_inputs(hd__run *r, uint32_t node, hd_value **small,
-                             size_t nsmall, size_t *count) {
+                             size_t nsmall, size_t *count, hd__buf *why) {
   const hd__plan *p = r->plan;
   size_t n = hd__input_count(r, node);
   hd_value **inputs = n <= nsmall ? small : hd__calloc(n + 1, sizeof(*inputs));
-  if (inputs == NULL)
+  if (inputs == NULL) {
+    hd__buf_appendf(why, "out of memory gathering its inputs");
     return NULL;
+  }
   size_t k = 0;
   if (r->ext.seed_off != NULL)
     for (size_t s = r->ext.seed_off[node]; s < r->ext.seed_off[node + 1]; s++)
-      inputs[k++] = r->ext.seeds[s];
-  for (uint32_t e = p->pred_off[node]; e < p->pred_off[node + 1]; e++)
-    inputs[k++] = r->report->tasks[p->preds[e]].result;
+      inputs[k++] = hd_value_ref(r->ext.seeds[s]);
+  for (uint32_t e = p->pred_off[node]; e < p->pred_off[node + 1]; e++) {
+    uint32_t u = p->preds[e];
+    const hd__tstate *tu = &r->report->tasks[u];
+    if (tu->result != NULL) {
+      inputs[k++] = hd_value_ref(tu->result);
+      continue;
+    }
+    int rc = hd__hold_get(r->report->hold, u, tu, &inputs[k]);
+    if (rc != HD_OK) {
+      hd__buf_appendf(why, "the result of '%s' cannot be read back: %s",
+                      hd__plan_name(p, u), hd_strerror(rc));
+      hd__inputs_free(inputs, k, small);
+      return NULL;
+    }
+    k++;
+  }
   *count = n;
   return inputs;
+}
+
+void hd__inputs_free(hd_value **inputs, size_t n, hd_value **small) {
+  if (inputs == NULL)
+    return;
+  for (size_t i = 0; i < n; i++)
+    hd_value_unref(inputs[i]);
+  if (inputs != small)
+    hd__free(inputs);
 }
 
 /* Execute a task whose dependencies are done, on this thread: every
@@ -433,10 +456,12 @@ static void execute(hd__run *r, uint32_t node, unsigned w) {
   hd__tstate *t = &r->report->tasks[node];
   hd_value *small[8];
   size_t npred = 0;
-  hd_value **inputs = hd__gather_inputs(r, node, small, 8, &npred);
+  hd__buf why = {0};
+  hd_value **inputs = hd__gather_inputs(r, node, small, 8, &npred, &why);
   if (inputs == NULL) {
     t->state = HD_STATE_FAILED;
-    set_message(t, "out of memory gathering its inputs");
+    set_message(t, "%s", why.data ? why.data : "its inputs cannot be gathered");
+    hd__buf_cleanup(&why);
     atomic_store(&r->failed, 1);
     return;
   }
@@ -457,8 +482,7 @@ static void execute(hd__run *r, uint32_t node, unsigned w) {
       }
     }
   }
-  if (inputs != small)
-    hd__free(inputs);
+  hd__inputs_free(inputs, npred, small);
 }
 
 /* A task whose dependencies are all accounted for: returns 1 when it is
@@ -510,6 +534,8 @@ uint32_t hd__task_settle(hd__run *r, uint32_t node, unsigned w) {
   emit(r, type, node, hd__tstate_message(t), done);
   if (r->ext.on_settle != NULL)
     r->ext.on_settle(r->ext.settle_ctx, node, t);
+  if (r->report->hold != NULL && t->state == HD_STATE_DONE)
+    hd__hold_keep(r->report->hold, node, t);
   if (r->consumers != NULL)
     for (uint32_t e = p->pred_off[node]; e < p->pred_off[node + 1]; e++) {
       uint32_t u = p->preds[e];
@@ -518,6 +544,7 @@ uint32_t hd__task_settle(hd__run *r, uint32_t node, unsigned w) {
         continue;
       /* Every task after u has ended: nobody reads its result again. */
       hd__tstate *tu = &r->report->tasks[u];
+      hd__hold_drop(r->report->hold, u, tu);
       hd_value *v = tu->result;
       tu->result = NULL;
       tu->flags |= HD__T_RELEASED;
@@ -550,6 +577,24 @@ static uint32_t run_task(void *ctx, uint32_t node, unsigned w) {
   if (hd__task_gate(r, node))
     execute(r, node, w);
   return hd__task_settle(r, node, w);
+}
+
+/* The results' memory limits (run.h), when there are any. */
+static int make_hold(hd__run *r) {
+  size_t raw = r->opts.mem_limit, all = r->opts.spill_limit;
+  if (raw == HD_MEM_UNLIMITED || r->plan->count == 0 || r->report->hold != NULL)
+    return HD_OK;
+  if (raw == 0) {
+    long pages = sysconf(_SC_PHYS_PAGES), size = sysconf(_SC_PAGESIZE);
+    raw = pages > 0 && size > 0 ? (size_t)pages / 4 * (size_t)size
+                                : (size_t)1 << 30;
+  }
+  if (all == 0)
+    all = raw <= SIZE_MAX / 2 ? raw * 2 : SIZE_MAX;
+  const char *dir = r->opts.spill_dir;
+  if (dir == NULL)
+    dir = r->opts.store != NULL ? r->opts.store : r->opts.run_dir;
+  return hd__hold_new(r->plan->count, raw, all, dir, &r->report->hold);
 }
 
 /* qsort has no context argument; runs that sort at the same time are
@@ -728,6 +773,8 @@ int hd__run_plan_ext(hd_report *report, const hd_run_opts *o,
   if (r.opts.run_dir == NULL && (rc = prepare_tmp_dir(&r)) != HD_OK)
     goto out;
   if (r.opts.store != NULL && (rc = open_store(&r)) != HD_OK)
+    goto out;
+  if ((rc = make_hold(&r)) != HD_OK)
     goto out;
   r.pending = hd__big_calloc(p->count + 1, sizeof(atomic_uint));
   r.rank = hd__big_calloc(p->count + 1, sizeof(uint32_t));

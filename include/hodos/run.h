@@ -54,7 +54,32 @@ typedef struct hd_run_opts {
      hd_report_result() gives NULL for a freed result (run_dir keeps them
      all on disk). Zero (the default): the report keeps every result. */
   int release_results;
+  /* Memory for results. A result is kept as it is while the results so
+     kept take less than mem_limit bytes; one that arrives past it is
+     compressed with zstd, and one that arrives while the results in
+     memory, as they are and compressed, take spill_limit bytes is written
+     to a spill file (made in spill_dir, unlinked at once, so gone with
+     the process). Held results are read back, and checked, when a task
+     needs them or hd_report_result() is asked; results under 64 bytes are
+     always kept as they are. mem_limit 0 (the default) means a quarter of
+     the machine's memory; HD_MEM_UNLIMITED keeps every result as it is.
+     spill_limit 0 (the default) means twice mem_limit. */
+  size_t mem_limit;
+  size_t spill_limit;
+  /* Where the spill file is made: NULL (the default) means the store when
+     one is set, else run_dir, else $TMPDIR or /tmp. */
+  const char *spill_dir;
 } hd_run_opts;
+
+/* For mem_limit: keep every result as it is. */
+#define HD_MEM_UNLIMITED ((size_t)-1)
+
+/* Where a task's result is held (hd_task_info.held). */
+typedef enum hd_held {
+  HD_HELD_MEMORY = 0,     /* in memory, as it is (or no result) */
+  HD_HELD_COMPRESSED = 1, /* in memory, compressed */
+  HD_HELD_SPILLED = 2,    /* in the spill file */
+} hd_held;
 
 /* Fill o with the defaults. */
 HD_API void hd_run_opts_init(hd_run_opts *o);
@@ -90,7 +115,8 @@ typedef struct hd_task_info {
   const char *message; /* why it failed, was skipped or cancelled; or NULL */
   const char *stderr_tail; /* a shell task's last stderr bytes, or NULL */
   int failure_allowed;     /* it failed, and allow_failure let the run go on */
-  int cached; /* done with a stored result, without running (store) */
+  int cached;   /* done with a stored result, without running (store) */
+  hd_held held; /* where its result is held (see mem_limit) */
 } hd_task_info;
 
 /* The run's result code (as returned by hd_run()). */
@@ -105,9 +131,22 @@ HD_API int hd_report_task(const hd_report *r, size_t i, hd_task_info *info);
 HD_API size_t hd_report_count(const hd_report *r, hd_state s);
 
 /* Task i's result, or the named task's result (borrowed: it lives as long
- * as the report). NULL when the task has no result. */
+ * as the report). NULL when the task has no result, or when its result
+ * was held compressed or spilled and cannot be read back (it is read
+ * back, and kept in memory from then on, on the first call). */
 HD_API hd_value *hd_report_result(const hd_report *r, size_t i);
 HD_API hd_value *hd_report_result_by_name(const hd_report *r, const char *name);
+
+/* What the memory limits (mem_limit, spill_limit) did over a run. */
+typedef struct hd_held_info {
+  size_t compressed;    /* results compressed and kept in memory */
+  size_t spilled;       /* results written to the spill file */
+  uint64_t raw_bytes;   /* the size of both, as they were */
+  uint64_t frame_bytes; /* the size of both, as compressed frames */
+} hd_held_info;
+
+/* Fill *info for the run. Errors: HD_EINVAL (an argument is NULL). */
+HD_API int hd_report_held(const hd_report *r, hd_held_info *info);
 
 /* Nonzero when no other task depends on task i (a final result). */
 HD_API int hd_report_is_sink(const hd_report *r, size_t i);

@@ -169,7 +169,8 @@ start help-run
 hd help run
 status_is 0
 first_line_is stdout "$out" "$run_usage_line"
-for opt in --store --backend --jobs --keep-going --quiet --verbose --help; do
+for opt in --store --backend --jobs --keep-going --mem-limit --spill-limit \
+  --quiet --verbose --help; do
   grep -q -- "$opt" "$out" || problem "'help run' does not mention $opt"
 done
 err_is ''
@@ -272,6 +273,27 @@ hd run -j 0 ok.yaml
 status_is 2
 out_is ''
 err_is "hodos: error: -j/--jobs takes a number from 1 to 1024, not '0'"
+finish
+
+start run-bad-mem-limit
+hd run --mem-limit 12Q ok.yaml
+status_is 2
+out_is ''
+err_is "hodos: error: --mem-limit takes a size such as 512M or 4G, not '12Q'"
+finish
+
+start run-zero-spill-limit
+hd run --spill-limit 0 ok.yaml
+status_is 2
+out_is ''
+err_is "hodos: error: --spill-limit takes a size such as 512M or 4G, not '0'"
+finish
+
+start run-spill-limit-below-mem-limit
+hd run --mem-limit 2G --spill-limit 1G ok.yaml
+status_is 2
+out_is ''
+err_is "hodos: error: --spill-limit (1073741824 bytes) must be at least --mem-limit (2147483648 bytes)"
 finish
 
 start run-missing-file
