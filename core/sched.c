@@ -424,7 +424,8 @@ hd_value **hd__gather_inputs(hd__run *r, uint32_t node, hd_value **small,
   for (uint32_t e = p->pred_off[node]; e < p->pred_off[node + 1]; e++) {
     uint32_t u = p->preds[e];
     const hd__tstate *tu = &r->report->tasks[u];
-    if (tu->result != NULL) {
+    if (!(tu->flags & (HD__T_PACKED | HD__T_SPILLED))) {
+      /* NULL (no output) is read as the empty value (task.c). */
       inputs[k++] = hd_value_ref(tu->result);
       continue;
     }
