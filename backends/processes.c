@@ -103,193 +103,6 @@ typedef struct procs {
   int error; /* a failure of the backend itself */
 } procs;
 
-/* ---- the worker's side ---- */
-
-static volatile sig_atomic_t worker_stop;
-static pid_t worker_parent; /* the process that forked this worker */
-
-/* SIGTERM: from hodos, to stop the running task (hodos kills the worker
- * two seconds later if need be); or, set up with PR_SET_PDEATHSIG, for
- * the death of hodos itself (killed, even with SIGKILL): then nobody is
- * left to finish the job, so the worker ends itself three seconds later,
- * after its shell task's process group has had SIGTERM and SIGKILL. A
- * worker never outlives hodos by more, so a resumed run does not meet
- * the task still running. */
-static void on_worker_term(int sig) {
-  (void)sig;
-  worker_stop = 1;
-  if (getppid() != worker_parent)
-    alarm(3); /* SIGALRM's default action ends the process */
-}
-
-/* Write all of p; a descriptor in non-blocking mode (hodos's end, which
- * the event loop watches) waits until it can take more. */
-static int write_full(int fd, const void *p, size_t len) {
-  size_t off = 0;
-  while (off < len) {
-    ssize_t n = send(fd, (const char *)p + off, len - off, MSG_NOSIGNAL);
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-      struct pollfd pfd = {fd, POLLOUT, 0};
-      if (poll(&pfd, 1, -1) < 0 && errno != EINTR)
-        return -1;
-      continue;
-    }
-    if (n <= 0)
-      return -1;
-    off += (size_t)n;
-  }
-  return 0;
-}
-
-/* Run one TASK frame's attempt and append its RESULT frame to out. */
-static int worker_task(hd__run *r, hd__buf *out, const char *payload,
-                       size_t len) {
-  hd__wire_reader rd = {payload, len, 0};
-  uint32_t node = hd__wire_u32(&rd);
-  uint32_t attempt = hd__wire_u32(&rd);
-  uint64_t timeout = hd__wire_u64(&rd);
-  uint32_t n = hd__wire_u32(&rd);
-  if (rd.bad || node >= r->plan->count || n != hd__input_count(r, node))
-    return -1;
-  hd_value **inputs = hd__calloc(n + 1, sizeof(hd_value *));
-  if (inputs == NULL)
-    return -1;
-  int bad = 0;
-  for (uint32_t i = 0; i < n && !bad; i++) {
-    size_t flen;
-    const char *f = hd__wire_bytes(&rd, &flen);
-    if (rd.bad)
-      bad = 1;
-    else if (flen > 0 && hd_value_decode(f, flen, MAX_VALUE, &inputs[i]) != 0)
-      bad = 1;
-  }
-  hd__exec x;
-  memset(&x, 0, sizeof(x));
-  x.plan = r->plan;
-  x.node = node;
-  x.inputs = inputs;
-  x.ninputs = n;
-  x.interrupt = &worker_stop;
-  x.attempt = attempt;
-  x.log_fd = -1;
-  x.timeout_ns = timeout;
-  x.results_dir = r->results_dir;
-  x.start_ns = hd__now_ns();
-  x.exit_status = -1;
-  if (r->fns != NULL) {
-    x.fn = r->fns[node].fn;
-    x.fn_data = r->fns[node].data;
-  }
-  uint64_t started = x.start_ns;
-  int rc;
-  if (bad) {
-    rc = HD_ECORRUPT;
-  } else if (r->plan->nodes[node].kind != HD_NODE_FN) {
-    x.log_fd = hd__open_log(r, hd__plan_name(r->plan, node));
-    rc = hd__exec_shell(&x);
-    if (x.log_fd >= 0)
-      close(x.log_fd);
-  } else {
-    rc = hd__exec_fn(&x);
-  }
-  for (uint32_t i = 0; i < n; i++)
-    hd_value_unref(inputs[i]);
-  hd__free(inputs);
-  if (bad)
-    return -1;
-  uint64_t ended = hd__now_ns();
-  hd__buf p = {0};
-  hd_value *frame = NULL;
-  int ok = hd__wire_put_u64(&p, started) == HD_OK &&
-           hd__wire_put_u64(&p, ended) == HD_OK &&
-           hd__wire_put_u32(&p, node) == HD_OK &&
-           hd__wire_put_u32(&p, attempt) == HD_OK &&
-           hd__wire_put_u32(&p, (uint32_t)rc) == HD_OK &&
-           hd__wire_put_u32(&p, (uint32_t)x.exit_status) == HD_OK &&
-           hd__wire_put_u32(&p, (uint32_t)x.term_signal) == HD_OK &&
-           hd__wire_put_u32(&p, (uint32_t)x.timed_out) == HD_OK &&
-           hd__wire_put_bytes(&p, x.message.data, x.message.len) == HD_OK &&
-           hd__wire_put_bytes(&p, x.err_tail.data, x.err_tail.len) == HD_OK;
-  if (ok && rc == HD_OK && x.output != NULL &&
-      hd_value_encode(x.output, 1, &frame) == HD_OK)
-    ok = hd__wire_put_bytes(&p, hd_value_data(frame), hd_value_size(frame)) ==
-         HD_OK;
-  else if (ok)
-    ok = hd__wire_put_bytes(&p, NULL, 0) == HD_OK;
-  ok = ok && hd__wire_frame(out, HD__WIRE_RESULT, p.data, p.len) == HD_OK;
-  hd_value_unref(frame);
-  hd__exec_cleanup(&x);
-  hd__buf_cleanup(&p);
-  return ok ? 0 : -1;
-}
-
-/* The worker's loop: read what hodos sent (several frames at a time when
- * it sends several) and run each task, sending its result before the
- * next starts. */
-static void worker_main(hd__run *r, int fd) {
-  signal(SIGINT, SIG_IGN); /* the terminal's Ctrl-C is for hodos */
-  signal(SIGPIPE, SIG_IGN);
-  struct sigaction sa;
-  memset(&sa, 0, sizeof(sa));
-  sa.sa_handler = on_worker_term;
-  sigemptyset(&sa.sa_mask);
-  sigaction(SIGTERM, &sa, NULL);
-  sigaction(SIGHUP, &sa, NULL);
-  worker_stop = 0;
-  hd__buf in = {0}, out = {0};
-  size_t off = 0;
-  for (;;) {
-    hd__wire_type type;
-    const char *payload, *why;
-    size_t plen, used;
-    int rc = hd__wire_parse(in.data ? in.data + off : "", in.len - off, &type,
-                            &payload, &plen, &used, &why);
-    if (rc == HD_ETRUNC) {
-      /* Nothing whole left: answer, then wait for more. */
-      if (out.len > 0 && write_full(fd, out.data, out.len) != 0)
-        _exit(0);
-      out.len = 0;
-      if (worker_stop)
-        _exit(0);
-      if (off > 0) {
-        memmove(in.data, in.data + off, in.len - off);
-        in.len -= off;
-        off = 0;
-      }
-      if (in.cap - in.len < 65536 + 1) {
-        size_t ncap = in.cap ? 2 * in.cap : 131072;
-        char *np = hd__realloc(in.data, ncap);
-        if (np == NULL)
-          _exit(4);
-        in.data = np;
-        in.cap = ncap;
-      }
-      ssize_t n = read(fd, in.data + in.len, in.cap - in.len - 1);
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n <= 0)
-        _exit(0); /* hodos is gone or done */
-      in.len += (size_t)n;
-      continue;
-    }
-    if (rc != HD_OK || type == HD__WIRE_RESULT)
-      _exit(3);
-    if (type == HD__WIRE_BYE)
-      _exit(0);
-    if (worker_task(r, &out, payload, plen) != 0)
-      _exit(3);
-    /* Each result leaves before the next task starts: if that one
-       crashes, hodos still has every result before it, and knows which
-       task was running. */
-    if (write_full(fd, out.data, out.len) != 0)
-      _exit(0);
-    out.len = 0;
-    off += used;
-  }
-}
-
 /* ---- hodos's side ---- */
 
 static void on_readable(uv_poll_t *h, int status, int events);
@@ -332,13 +145,12 @@ static int spawn(procs *pp, unsigned i) {
   }
   if (pid == 0) {
     hd__fork_child(); /* closes sv[0] and every other worker's socket */
-    worker_parent = parent;
+    hd__worker_parent = parent;
     signal(SIGALRM, SIG_DFL);
     prctl(PR_SET_PDEATHSIG, SIGTERM);
     if (getppid() != parent)
       _exit(0); /* hodos died before the line above */
-    worker_main(pp->r, sv[1]);
-    _exit(0);
+    _exit(hd__worker_loop(pp->r, sv[1], sv[1], NULL, NULL));
   }
   /* sv[1] is closed while no fork can copy it: a copy in another worker
      would hide this one's death. */
@@ -567,7 +379,7 @@ static void flush(procs *pp) {
     worker *wk = &pp->w[i];
     if (wk->out.len == 0 || wk->fd < 0)
       continue;
-    if (write_full(wk->fd, wk->out.data, wk->out.len) != 0)
+    if (hd__write_full(wk->fd, wk->out.data, wk->out.len) != 0)
       kill(wk->pid, SIGKILL); /* seen as end of file on its socket */
     wk->out.len = 0;
   }

@@ -18,6 +18,8 @@
 #ifndef HODOS_BACKENDS_WIRE_H
 #define HODOS_BACKENDS_WIRE_H
 
+#include <sys/types.h>
+
 #include "../core/internal.h"
 
 #define HD__WIRE_HEADER 20
@@ -28,7 +30,15 @@ typedef enum hd__wire_type {
   HD__WIRE_TASK = 1,   /* parent -> worker: run an attempt */
   HD__WIRE_RESULT = 2, /* worker -> parent: how it went */
   HD__WIRE_BYE = 3,    /* parent -> worker: exit */
+  HD__WIRE_HELLO = 4,  /* parent -> remote worker, first: the run */
+  HD__WIRE_READY = 5,  /* remote worker -> parent: it can take tasks */
 } hd__wire_type;
+
+/* The version of the HELLO and READY payloads:
+ *   HELLO  u32 version, bytes plan (hd__plan_pack), u32 plugin count,
+ *          bytes per plugin path, bytes working folder
+ *   READY  u32 version, bytes host name, u64 process id */
+#define HD__WIRE_HELLO_VERSION 1
 
 /* Append a frame of type with the payload to out. */
 HD__INTERNAL int hd__wire_frame(hd__buf *out, hd__wire_type type,
@@ -58,5 +68,26 @@ HD__INTERNAL uint32_t hd__wire_u32(hd__wire_reader *r);
 HD__INTERNAL uint64_t hd__wire_u64(hd__wire_reader *r);
 /* A length-prefixed byte string, pointing into the payload; *len set. */
 HD__INTERNAL const char *hd__wire_bytes(hd__wire_reader *r, size_t *len);
+
+/* A plan as bytes and back (planwire.c); unpacking checks every index
+ * and offset, and says why it refuses. */
+struct hd_plan;
+HD__INTERNAL int hd__plan_pack(const struct hd_plan *p, hd__buf *b);
+HD__INTERNAL int hd__plan_unpack(const char *data, size_t len,
+                                 struct hd_plan **out, const char **why);
+
+/* The worker's side (worker.c). */
+struct hd__run;
+/* Called with a HELLO frame's payload: set up r (its plan first) and
+ * append the READY frame to out. */
+typedef int (*hd__worker_hello)(void *ctx, struct hd__run *r,
+                                const char *payload, size_t len, hd__buf *out);
+HD__INTERNAL int hd__worker_loop(struct hd__run *r, int in_fd, int out_fd,
+                                 hd__worker_hello hello, void *ctx);
+/* Write all of p to a socket or a pipe; waits when it is non-blocking. */
+HD__INTERNAL int hd__write_full(int fd, const void *p, size_t len);
+/* The process that started this worker: when it is gone, a SIGTERM ends
+ * the worker three seconds later. */
+HD__INTERNAL extern pid_t hd__worker_parent;
 
 #endif

@@ -117,6 +117,13 @@ HD__INTERNAL void hd__strmap_each(const hd__strmap *m,
                                              void *data),
                                   void *data);
 
+/* ---- plugins (plugin.c) ---- */
+
+/* Open the plugin at path (once per process) and run its
+ * hodos_plugin_init() the first time. Errors: HD_ENOENT (it cannot be
+ * opened), HD_EINVAL (its init failed), with why said; HD_ENOMEM. */
+HD__INTERNAL int hd__plugin_open(const char *path, hd__buf *why);
+
 /* ---- logging, time ---- */
 
 HD__INTERNAL void hd__log(hd_log_level level, const char *fmt, ...)

@@ -1,17 +1,9 @@
-/* Plugins: shared libraries whose functions tasks call with fn:. Each is
- * opened once per process and its hodos_plugin_init() run once; it stays
- * loaded, since the functions it registered live in it. */
-#include <dlfcn.h>
-#include <pthread.h>
+/* Plugins named by a workflow: found, then opened (core/plugin.c). */
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "loader.h"
-
-static pthread_mutex_t plugin_lock = PTHREAD_MUTEX_INITIALIZER;
-static void **inited;
-static size_t ninited, capinited;
 
 /* Where a plugin named without a '/' is found: the folders of
  * HODOS_PLUGIN_PATH, then the workflow's own folder. */
@@ -44,44 +36,25 @@ static int load_plugin(hd__wf_loader *L, hd__ynode *s, void *ctx) {
     L->status = HD_ENOMEM;
     return 0;
   }
-  /* dlopen() searches the library path for a name without '/'. */
-  hd__buf open_as = {0};
-  if (hd__buf_appendf(&open_as, "%s%s", strchr(path, '/') ? "" : "./", path) !=
-      HD_OK) {
+  hd__buf why = {0};
+  int rc = hd__plugin_open(path, &why);
+  if (rc == HD_ENOMEM) {
     hd__free(path);
+    hd__buf_cleanup(&why);
     L->status = HD_ENOMEM;
     return 0;
   }
-  pthread_mutex_lock(&plugin_lock);
-  void *h = dlopen(open_as.data, RTLD_NOW | RTLD_LOCAL);
-  if (h == NULL) {
-    const char *why = dlerror();
+  if (rc == HD_ENOENT) {
     hd__wf_report(L, HD_ESCHEMA, s, "cannot load plugin '%s': %s",
-                  hd__wf_scalar(s), why ? why : "unknown error");
-    pthread_mutex_unlock(&plugin_lock);
+                  hd__wf_scalar(s), why.data ? why.data : "unknown error");
     hd__free(path);
-    hd__buf_cleanup(&open_as);
+    hd__buf_cleanup(&why);
     return 0;
   }
-  int seen = 0;
-  for (size_t i = 0; i < ninited && !seen; i++)
-    seen = inited[i] == h;
-  if (!seen) {
-    int (*init)(void);
-    void *sym = dlsym(h, "hodos_plugin_init");
-    memcpy(&init, &sym, sizeof(init));
-    int rc = init != NULL ? init() : 0;
-    if (rc != 0)
-      hd__wf_report(L, HD_ESCHEMA, s,
-                    "plugin '%s' failed to start: hodos_plugin_init() "
-                    "returned %d",
-                    hd__wf_scalar(s), rc);
-    else if (!hd__grow((void **)&inited, &capinited, ninited + 1,
-                       sizeof(void *)))
-      inited[ninited++] = h;
-  }
-  pthread_mutex_unlock(&plugin_lock);
-  hd__buf_cleanup(&open_as);
+  if (rc != HD_OK)
+    hd__wf_report(L, HD_ESCHEMA, s, "plugin '%s' failed to start: %s",
+                  hd__wf_scalar(s), why.data ? why.data : "unknown error");
+  hd__buf_cleanup(&why);
   if (hd__grow((void **)&wf->plugins, &wf->capplugins, wf->nplugins + 1,
                sizeof(char *))) {
     hd__free(path);

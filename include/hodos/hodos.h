@@ -15,6 +15,7 @@
 #include "task.h"
 #include "value.h"
 #include "version.h"
+#include "worker.h"
 #include "workflow.h"
 
 #endif

@@ -1,0 +1,314 @@
+/* The worker's side of the wire protocol: a process that runs the tasks
+ * hodos sends and answers with their results. The processes backend's
+ * workers are forked and share hodos's run; a worker reached over ssh
+ * (hodos worker --stdio, or a program's hd_worker_main()) first receives
+ * the run's plan in a HELLO frame. */
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "../core/run.h"
+#include "wire.h"
+
+/* Results larger than this are refused (a value frame carries its own
+   limit as well). */
+#define MAX_VALUE (1ull << 32)
+
+static volatile sig_atomic_t worker_stop;
+pid_t hd__worker_parent;
+
+/* SIGTERM: from hodos, to stop the running task (hodos kills the worker
+ * two seconds later if need be); or, set up with PR_SET_PDEATHSIG, for
+ * the death of hodos itself (killed, even with SIGKILL): then nobody is
+ * left to finish the job, so the worker ends itself three seconds later,
+ * after its shell task's process group has had SIGTERM and SIGKILL. A
+ * worker never outlives hodos by more, so a resumed run does not meet
+ * the task still running. */
+static void on_worker_term(int sig) {
+  (void)sig;
+  worker_stop = 1;
+  if (getppid() != hd__worker_parent)
+    alarm(3); /* SIGALRM's default action ends the process */
+}
+
+/* Write all of p; a descriptor in non-blocking mode (hodos's end, which
+ * the event loop watches) waits until it can take more. */
+int hd__write_full(int fd, const void *p, size_t len) {
+  size_t off = 0;
+  while (off < len) {
+    ssize_t n = send(fd, (const char *)p + off, len - off, MSG_NOSIGNAL);
+    if (n < 0 && errno == ENOTSOCK) /* a pipe: standard output */
+      n = write(fd, (const char *)p + off, len - off);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      struct pollfd pfd = {fd, POLLOUT, 0};
+      if (poll(&pfd, 1, -1) < 0 && errno != EINTR)
+        return -1;
+      continue;
+    }
+    if (n <= 0)
+      return -1;
+    off += (size_t)n;
+  }
+  return 0;
+}
+
+/* Run one TASK frame's attempt and append its RESULT frame to out. */
+static int worker_task(hd__run *r, hd__buf *out, const char *payload,
+                       size_t len) {
+  hd__wire_reader rd = {payload, len, 0};
+  uint32_t node = hd__wire_u32(&rd);
+  uint32_t attempt = hd__wire_u32(&rd);
+  uint64_t timeout = hd__wire_u64(&rd);
+  uint32_t n = hd__wire_u32(&rd);
+  if (rd.bad || node >= r->plan->count || n != hd__input_count(r, node))
+    return -1;
+  hd_value **inputs = hd__calloc(n + 1, sizeof(hd_value *));
+  if (inputs == NULL)
+    return -1;
+  int bad = 0;
+  for (uint32_t i = 0; i < n && !bad; i++) {
+    size_t flen;
+    const char *f = hd__wire_bytes(&rd, &flen);
+    if (rd.bad)
+      bad = 1;
+    else if (flen > 0 && hd_value_decode(f, flen, MAX_VALUE, &inputs[i]) != 0)
+      bad = 1;
+  }
+  hd__exec x;
+  memset(&x, 0, sizeof(x));
+  x.plan = r->plan;
+  x.node = node;
+  x.inputs = inputs;
+  x.ninputs = n;
+  x.interrupt = &worker_stop;
+  x.attempt = attempt;
+  x.log_fd = -1;
+  x.timeout_ns = timeout;
+  x.results_dir = r->results_dir;
+  x.start_ns = hd__now_ns();
+  x.exit_status = -1;
+  if (r->fns != NULL) {
+    x.fn = r->fns[node].fn;
+    x.fn_data = r->fns[node].data;
+  }
+  uint64_t started = x.start_ns;
+  int rc;
+  if (bad) {
+    rc = HD_ECORRUPT;
+  } else if (r->plan->nodes[node].kind != HD_NODE_FN) {
+    x.log_fd = hd__open_log(r, hd__plan_name(r->plan, node));
+    rc = hd__exec_shell(&x);
+    if (x.log_fd >= 0)
+      close(x.log_fd);
+  } else {
+    rc = hd__exec_fn(&x);
+  }
+  for (uint32_t i = 0; i < n; i++)
+    hd_value_unref(inputs[i]);
+  hd__free(inputs);
+  if (bad)
+    return -1;
+  uint64_t ended = hd__now_ns();
+  hd__buf p = {0};
+  hd_value *frame = NULL;
+  int ok = hd__wire_put_u64(&p, started) == HD_OK &&
+           hd__wire_put_u64(&p, ended) == HD_OK &&
+           hd__wire_put_u32(&p, node) == HD_OK &&
+           hd__wire_put_u32(&p, attempt) == HD_OK &&
+           hd__wire_put_u32(&p, (uint32_t)rc) == HD_OK &&
+           hd__wire_put_u32(&p, (uint32_t)x.exit_status) == HD_OK &&
+           hd__wire_put_u32(&p, (uint32_t)x.term_signal) == HD_OK &&
+           hd__wire_put_u32(&p, (uint32_t)x.timed_out) == HD_OK &&
+           hd__wire_put_bytes(&p, x.message.data, x.message.len) == HD_OK &&
+           hd__wire_put_bytes(&p, x.err_tail.data, x.err_tail.len) == HD_OK;
+  if (ok && rc == HD_OK && x.output != NULL &&
+      hd_value_encode(x.output, 1, &frame) == HD_OK)
+    ok = hd__wire_put_bytes(&p, hd_value_data(frame), hd_value_size(frame)) ==
+         HD_OK;
+  else if (ok)
+    ok = hd__wire_put_bytes(&p, NULL, 0) == HD_OK;
+  ok = ok && hd__wire_frame(out, HD__WIRE_RESULT, p.data, p.len) == HD_OK;
+  hd_value_unref(frame);
+  hd__exec_cleanup(&x);
+  hd__buf_cleanup(&p);
+  return ok ? 0 : -1;
+}
+
+/* The worker's loop: read what hodos sent (several frames at a time when
+ * it sends several) and run each task, sending its result before the
+ * next starts. A HELLO frame, when hello is set, comes first and makes
+ * the run the tasks belong to. Returns the worker's exit status: 0 when
+ * hodos said bye or went away, 3 for a frame it should not have sent, 4
+ * when out of memory. */
+int hd__worker_loop(hd__run *r, int in_fd, int out_fd, hd__worker_hello hello,
+                    void *ctx) {
+  signal(SIGINT, SIG_IGN); /* the terminal's Ctrl-C is for hodos */
+  signal(SIGPIPE, SIG_IGN);
+  struct sigaction sa;
+  memset(&sa, 0, sizeof(sa));
+  sa.sa_handler = on_worker_term;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGTERM, &sa, NULL);
+  sigaction(SIGHUP, &sa, NULL);
+  worker_stop = 0;
+  hd__buf in = {0}, out = {0};
+  size_t off = 0;
+  int status = 0;
+  for (;;) {
+    hd__wire_type type;
+    const char *payload, *why;
+    size_t plen, used;
+    int rc = hd__wire_parse(in.data ? in.data + off : "", in.len - off, &type,
+                            &payload, &plen, &used, &why);
+    if (rc == HD_ETRUNC) {
+      /* Nothing whole left: answer, then wait for more. */
+      if (out.len > 0 && hd__write_full(out_fd, out.data, out.len) != 0)
+        break;
+      out.len = 0;
+      if (worker_stop)
+        break;
+      if (off > 0) {
+        memmove(in.data, in.data + off, in.len - off);
+        in.len -= off;
+        off = 0;
+      }
+      if (in.cap - in.len < 65536 + 1) {
+        size_t ncap = in.cap ? 2 * in.cap : 131072;
+        char *np = hd__realloc(in.data, ncap);
+        if (np == NULL) {
+          status = 4;
+          break;
+        }
+        in.data = np;
+        in.cap = ncap;
+      }
+      ssize_t n = read(in_fd, in.data + in.len, in.cap - in.len - 1);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n <= 0)
+        break; /* hodos is gone or done */
+      in.len += (size_t)n;
+      continue;
+    }
+    if (rc != HD_OK || type == HD__WIRE_RESULT || type == HD__WIRE_READY) {
+      status = 3;
+      break;
+    }
+    if (type == HD__WIRE_BYE)
+      break;
+    if (type == HD__WIRE_HELLO) {
+      if (hello == NULL || r->plan != NULL ||
+          hello(ctx, r, payload, plen, &out) != HD_OK) {
+        status = 3;
+        break;
+      }
+    } else if (r->plan == NULL || worker_task(r, &out, payload, plen) != 0) {
+      status = 3;
+      break;
+    }
+    /* Each result leaves before the next task starts: if that one
+       crashes, hodos still has every result before it, and knows which
+       task was running. */
+    if (hd__write_full(out_fd, out.data, out.len) != 0)
+      break;
+    out.len = 0;
+    off += used;
+  }
+  hd__buf_cleanup(&in);
+  hd__buf_cleanup(&out);
+  return status;
+}
+
+/* ---- a worker reached over a byte stream (ssh) ---- */
+
+static int remote_hello(void *ctx, hd__run *r, const char *payload, size_t len,
+                        hd__buf *out) {
+  (void)ctx;
+  hd__wire_reader rd = {payload, len, 0};
+  uint32_t version = hd__wire_u32(&rd);
+  size_t plen;
+  const char *plan = hd__wire_bytes(&rd, &plen);
+  if (rd.bad || version != HD__WIRE_HELLO_VERSION)
+    return HD_ECORRUPT;
+  const char *why = NULL;
+  hd__plan *p = NULL;
+  int rc = hd__plan_unpack(plan, plen, &p, &why);
+  if (rc != HD_OK) {
+    hd__log(HD_LOG_ERROR, "worker: the run's plan is refused: %s",
+            why ? why : hd_strerror(rc));
+    return rc;
+  }
+  r->plan = p;
+  uint32_t nplugins = hd__wire_u32(&rd);
+  for (uint32_t i = 0; i < nplugins && !rd.bad; i++) {
+    size_t n;
+    const char *path = hd__wire_bytes(&rd, &n);
+    char *copy = rd.bad ? NULL : hd__strndup(path, n);
+    hd__buf err = {0};
+    if (copy != NULL && hd__plugin_open(copy, &err) != HD_OK)
+      hd__log(HD_LOG_ERROR, "worker: cannot load plugin %s: %s", copy,
+              err.data ? err.data : "out of memory");
+    hd__buf_cleanup(&err);
+    hd__free(copy);
+  }
+  size_t dlen;
+  const char *dir = hd__wire_bytes(&rd, &dlen);
+  if (rd.bad || rd.left != 0)
+    return HD_ECORRUPT;
+  char *cwd = hd__strndup(dir, dlen);
+  if (cwd != NULL && cwd[0] != '\0' && chdir(cwd) != 0)
+    hd__log(HD_LOG_WARN,
+            "worker: cannot enter %s (%s); tasks run in the login folder", cwd,
+            strerror(errno));
+  hd__free(cwd);
+  char host[256] = "";
+  gethostname(host, sizeof(host) - 1);
+  hd__buf b = {0};
+  int ok = hd__wire_put_u32(&b, HD__WIRE_HELLO_VERSION) == HD_OK &&
+           hd__wire_put_bytes(&b, host, strlen(host)) == HD_OK &&
+           hd__wire_put_u64(&b, (uint64_t)getpid()) == HD_OK &&
+           hd__wire_frame(out, HD__WIRE_READY, b.data, b.len) == HD_OK;
+  hd__buf_cleanup(&b);
+  return ok ? HD_OK : HD_ENOMEM;
+}
+
+int hd_worker_serve(int in_fd, int out_fd) {
+  if (in_fd < 0 || out_fd < 0)
+    return HD_EINVAL;
+  /* Frames own out_fd; what a task prints on standard output goes to
+     standard error instead of into them. */
+  int frames = out_fd;
+  if (out_fd == STDOUT_FILENO) {
+    frames = dup(out_fd);
+    if (frames < 0 || dup2(STDERR_FILENO, STDOUT_FILENO) < 0)
+      return HD_EIO;
+  }
+  /* The ssh session that started this worker ending (the connection
+     lost) ends it too, after its task's process group is stopped. */
+  hd__worker_parent = getppid();
+  prctl(PR_SET_PDEATHSIG, SIGTERM);
+  signal(SIGALRM, SIG_DFL);
+  hd__run r;
+  memset(&r, 0, sizeof(r));
+  int status = hd__worker_loop(&r, in_fd, frames, remote_hello, NULL);
+  hd__plan_free((hd__plan *)r.plan);
+  if (frames != out_fd)
+    close(frames);
+  return status == 0 ? HD_OK : status == 4 ? HD_ENOMEM : HD_ECORRUPT;
+}
+
+int hd_worker_main(int argc, char **argv, int *status) {
+  if (argc < 2 || argv == NULL || argv[1] == NULL ||
+      strcmp(argv[1], "--hodos-worker") != 0)
+    return 0;
+  int rc = hd_worker_serve(STDIN_FILENO, STDOUT_FILENO);
+  if (status != NULL)
+    *status = rc == HD_OK ? 0 : 1;
+  return 1;
+}
