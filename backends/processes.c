@@ -31,77 +31,13 @@
 #include <unistd.h>
 #include <uv.h>
 
-#include "../core/run.h"
-#include "wire.h"
+#include "procs.h"
 
 #define TICK_MS 10
 #define STOP_GRACE_NS 2000000000ull
 /* A shell task stops itself at its timeout; its worker is killed if it
    has not answered this long after. */
 #define SHELL_BACKSTOP_NS 5000000000ull
-/* Results larger than this are refused (a value frame carries its own
-   limit as well). */
-#define MAX_VALUE (1ull << 32)
-
-/* An attempt sent to a worker and not yet answered. */
-typedef struct flight {
-  uint32_t task;
-  hd__exec x;
-  hd_value **inputs;
-  hd_value *small[8];
-  size_t ninputs;
-  size_t bytes; /* its TASK frame's size */
-} flight;
-
-/* How many attempts a worker may hold at once: the first runs, the others
- * wait in its socket, so that it goes from one to the next without
- * waiting for hodos. Only small tasks of one slot without a timeout are
- * queued behind another; others go to an idle worker. */
-#define DEPTH 16
-#define QUEUE_BYTES (64u << 10) /* below a socket's buffer: no write blocks */
-#define SMALL_INPUTS (8u << 10)
-
-typedef struct worker {
-  struct procs *pp;
-  unsigned index;
-  pid_t pid;
-  int fd;          /* hodos's end of the socketpair, or -1 */
-  uv_poll_t *poll; /* watching fd, or NULL */
-  hd__buf in;      /* bytes received and not yet used */
-  hd__buf out;     /* frames not yet sent */
-  flight q[DEPTH]; /* attempts in order: q[head] runs */
-  unsigned head, n;
-  unsigned slots;      /* the slots it holds while busy */
-  int exclusive;       /* its task may not have others queued behind */
-  size_t queued;       /* bytes of the frames it holds */
-  uint64_t deadline;   /* kill it past this time; 0: never */
-  uint64_t term_sent;  /* when it was asked to stop, or 0 */
-  int killed_late;     /* killed for running past its timeout */
-  const char *corrupt; /* why its last frame was refused */
-} worker;
-
-typedef struct delayed {
-  uint32_t task;
-  uint64_t due;
-} delayed;
-
-typedef struct procs {
-  hd__run *r;
-  hd_backend_host host;
-  unsigned slots, free_slots, nworkers;
-  worker *w;
-  uint32_t *heap; /* ready tasks, a min-heap by rank */
-  size_t count;
-  uint8_t *retrying; /* per task: the next dispatch is a retry */
-  delayed *later;    /* retries waiting for their delay */
-  size_t nlater, caplater;
-  int finished; /* finish() was called */
-  int stopping_all;
-  uv_loop_t loop;
-  uv_timer_t tick;
-  int loop_ready;
-  int error; /* a failure of the backend itself */
-} procs;
 
 /* ---- hodos's side ---- */
 
@@ -124,12 +60,13 @@ static int watch(procs *pp, worker *wk) {
   return HD_OK;
 }
 
+int hd__procs_watch(procs *pp, worker *wk) { return watch(pp, wk); }
+
 /* Fork worker i. Its socket's end here is listed in fork.c, so that a
  * worker forked by another run (of a pool in another thread, say) does
  * not keep it open: this worker would never see its socket close, and
  * stop() would wait for it. */
-static int spawn(procs *pp, unsigned i) {
-  worker *wk = &pp->w[i];
+static int fork_worker(procs *pp, worker *wk) {
   int sv[2];
   hd__fork_alone_begin();
   if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
@@ -162,6 +99,12 @@ static int spawn(procs *pp, unsigned i) {
   }
   wk->pid = pid;
   wk->fd = sv[0];
+  return HD_OK;
+}
+
+/* Start worker i: forked here, or a session on its host. */
+static int spawn(procs *pp, unsigned i) {
+  worker *wk = &pp->w[i];
   wk->head = wk->n = 0;
   wk->slots = 0;
   wk->exclusive = 0;
@@ -172,6 +115,10 @@ static int spawn(procs *pp, unsigned i) {
   wk->corrupt = NULL;
   wk->in.len = 0;
   wk->out.len = 0;
+  wk->ready = pp->ssh == NULL;
+  int rc = pp->ssh != NULL ? hd__ssh_spawn(pp, i) : fork_worker(pp, wk);
+  if (rc != HD_OK)
+    return rc;
   return pp->loop_ready ? watch(pp, wk) : HD_OK;
 }
 
@@ -422,12 +369,12 @@ static void pump(procs *pp) {
     worker *to = NULL;
     if (pp->free_slots >= task_slots(pp, task))
       for (unsigned i = 0; i < pp->nworkers && to == NULL; i++)
-        if (pp->w[i].n == 0 && pp->w[i].fd >= 0)
+        if (pp->w[i].n == 0 && pp->w[i].fd >= 0 && pp->w[i].ready)
           to = &pp->w[i];
     for (unsigned i = 0; i < pp->nworkers && to == NULL && queue_ok; i++) {
       worker *wk = &pp->w[i];
-      if (wk->fd >= 0 && wk->n > 0 && wk->n < DEPTH && !wk->exclusive &&
-          wk->term_sent == 0 && wk->queued < QUEUE_BYTES &&
+      if (wk->fd >= 0 && wk->ready && wk->n > 0 && wk->n < DEPTH &&
+          !wk->exclusive && wk->term_sent == 0 && wk->queued < QUEUE_BYTES &&
           (to == NULL || wk->n < to->n))
         to = wk;
     }
@@ -461,7 +408,22 @@ static void worker_lost(procs *pp, worker *wk) {
     kill(wk->pid, SIGKILL);
   while (waitpid(wk->pid, &status, 0) < 0 && errno == EINTR)
     ;
-  if (wk->n > 0) {
+  /* A session lost with its host is the host's fault: its task goes back
+     in line, up to twice, before it fails. */
+  hd__buf why = {0};
+  int requeue = 0;
+  if (pp->ssh != NULL && !wk->killed_late && wk->term_sent == 0)
+    requeue = hd__ssh_lost(pp, wk, &why) && wk->corrupt == NULL;
+  if (wk->n > 0 && requeue && pp->lost[wk->q[wk->head].task] < 2) {
+    flight *f = pop_flight(pp, wk);
+    pp->lost[f->task]++;
+    hd__log(HD_LOG_WARN, "task '%s' goes back in line: %s",
+            hd__plan_name(pp->r->plan, f->task),
+            why.data ? why.data : "its worker was lost");
+    hd__attempt_abandon(pp->r, f->task, &f->x);
+    free_inputs(f);
+    heap_push(pp, f->task);
+  } else if (wk->n > 0) {
     flight *f = pop_flight(pp, wk);
     hd__exec *x = &f->x;
     char sig[32];
@@ -479,6 +441,10 @@ static void worker_lost(procs *pp, worker *wk) {
       hd__buf_appendf(&x->message,
                       "worker %u (pid %ld) sent a malformed frame (%s)",
                       wk->index, (long)wk->pid, wk->corrupt);
+    } else if (pp->ssh != NULL) {
+      hd__buf_appendf(&x->message, "its worker was lost %s: %s",
+                      requeue ? "three times" : "during the task",
+                      why.data ? why.data : "the session ended");
     } else if (WIFSIGNALED(status)) {
       hd__buf_appendf(&x->message, "worker %u (pid %ld) died: killed by %s",
                       wk->index, (long)wk->pid,
@@ -504,8 +470,12 @@ static void worker_lost(procs *pp, worker *wk) {
   wk->in.len = 0;
   wk->out.len = 0;
   wk->queued = 0;
-  /* A new worker in its place, unless the run is over. */
-  if (!pp->finished && !pp->stopping_all && spawn(pp, wk->index) != HD_OK) {
+  hd__buf_cleanup(&why);
+  /* A new worker in its place, unless the run is over (or its host). */
+  if (pp->ssh != NULL && !hd__ssh_host_up(pp, wk->index))
+    wk->fd = -1;
+  else if (!pp->finished && !pp->stopping_all &&
+           spawn(pp, wk->index) != HD_OK) {
     wk->fd = -1;
     hd__log(HD_LOG_ERROR, "cannot start a worker in place of worker %u",
             wk->index);
@@ -610,12 +580,15 @@ static void on_readable(uv_poll_t *h, int status, int events) {
       wk->corrupt = why;
       break;
     }
-    if (type != HD__WIRE_RESULT) {
+    if (type == HD__WIRE_READY && pp->ssh != NULL && !wk->ready) {
+      if (hd__ssh_ready(pp, wk, payload, len) != 0)
+        break;
+    } else if (type != HD__WIRE_RESULT) {
       wk->corrupt = "a frame a worker does not send";
       break;
-    }
-    if (on_result(pp, wk, payload, len) != 0)
+    } else if (on_result(pp, wk, payload, len) != 0) {
       break;
+    }
     off += used;
   }
   if (off > 0) {
@@ -652,23 +625,21 @@ static void on_tick(uv_timer_t *t) {
   }
   hd__run_stopping(r); /* notes an interrupt */
   pump(pp);
+  int alive = 0;
+  for (unsigned i = 0; i < pp->nworkers; i++)
+    alive |= pp->w[i].fd >= 0;
   if (pp->finished && !busy(pp)) {
     uv_stop(&pp->loop);
-  } else if (!busy(pp) && pp->count == 0 && pp->nlater == 0 && !pp->finished) {
-    /* Nothing to run and nothing running, yet tasks are left: no worker
-       could be started. */
-    int alive = 0;
-    for (unsigned i = 0; i < pp->nworkers; i++)
-      alive |= pp->w[i].fd >= 0;
-    if (!alive) {
-      pp->error = HD_EIO;
-      uv_stop(&pp->loop);
-    }
+  } else if (!alive && !pp->finished) {
+    /* Tasks are left and no worker is: none could be started (or, with
+       ssh, every host is lost). */
+    pp->error = HD_EIO;
+    uv_stop(&pp->loop);
   }
 }
 
 static void free_procs(procs *pp) {
-  for (unsigned i = 0; i < pp->nworkers; i++) {
+  for (unsigned i = 0; pp->w != NULL && i < pp->nworkers; i++) {
     hd__buf_cleanup(&pp->w[i].in);
     hd__buf_cleanup(&pp->w[i].out);
   }
@@ -676,11 +647,12 @@ static void free_procs(procs *pp) {
   hd__free(pp->heap);
   hd__free(pp->retrying);
   hd__free(pp->later);
+  hd__free(pp->lost);
   hd__free(pp);
 }
 
-static int procs_start(void **state, unsigned jobs,
-                       const hd_backend_host *host) {
+static int start(void **state, unsigned jobs, const hd_backend_host *host,
+                 int remote) {
   procs *pp = hd__calloc(1, sizeof(*pp));
   if (pp == NULL)
     return HD_ENOMEM;
@@ -690,11 +662,27 @@ static int procs_start(void **state, unsigned jobs,
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
     jobs = cpus > 0 ? (unsigned)cpus : 1;
   }
-  pp->slots = pp->free_slots = pp->nworkers = jobs;
+  pp->nworkers = jobs;
+  int rc = HD_OK;
+  if (remote) {
+    pp->lost = hd__calloc(host->ntasks + 1, 1);
+    if (pp->lost == NULL) {
+      free_procs(pp);
+      return HD_ENOMEM;
+    }
+    if ((rc = hd__ssh_start(pp)) != HD_OK) {
+      hd__ssh_stop(pp);
+      free_procs(pp);
+      return rc;
+    }
+    jobs = pp->nworkers;
+  }
+  pp->slots = pp->free_slots = jobs;
   pp->w = hd__calloc(jobs, sizeof(worker));
   pp->heap = hd__malloc((host->ntasks + 1) * sizeof(uint32_t));
   pp->retrying = hd__calloc(host->ntasks + 1, 1);
   if (pp->w == NULL || pp->heap == NULL || pp->retrying == NULL) {
+    hd__ssh_stop(pp);
     free_procs(pp);
     return HD_ENOMEM;
   }
@@ -702,8 +690,8 @@ static int procs_start(void **state, unsigned jobs,
     pp->w[i].pp = pp;
     pp->w[i].index = i;
     pp->w[i].fd = -1;
+    pp->w[i].err_fd = -1;
   }
-  int rc = HD_OK;
   for (unsigned i = 0; i < jobs && rc == HD_OK; i++)
     rc = spawn(pp, i);
   if (rc != HD_OK) {
@@ -712,11 +700,21 @@ static int procs_start(void **state, unsigned jobs,
         hd__fork_close(pp->w[i].fd);
         waitpid(pp->w[i].pid, NULL, 0);
       }
+    hd__ssh_stop(pp);
     free_procs(pp);
     return rc;
   }
   *state = pp;
   return HD_OK;
+}
+
+static int procs_start(void **state, unsigned jobs,
+                       const hd_backend_host *host) {
+  return start(state, jobs, host, 0);
+}
+
+static int ssh_start(void **state, unsigned jobs, const hd_backend_host *host) {
+  return start(state, jobs, host, 1);
 }
 
 static int procs_submit(void *state, uint32_t task) {
@@ -782,6 +780,7 @@ static void procs_stop(void *state) {
       usleep(1000);
     }
   }
+  hd__ssh_stop(pp);
   free_procs(pp);
 }
 
@@ -790,6 +789,19 @@ const struct hd_backend_ops hd__backend_processes = {
     "processes",
     "tasks in worker processes forked at start: crashes are contained",
     procs_start,
+    procs_submit,
+    procs_finish,
+    procs_wait,
+    procs_capacity,
+    procs_stop,
+};
+
+const struct hd_backend_ops hd__backend_ssh = {
+    HD_BACKEND_OPS_VERSION,
+    "ssh",
+    "tasks on other hosts, through the system ssh client (hosts in the run "
+    "options)",
+    ssh_start,
     procs_submit,
     procs_finish,
     procs_wait,

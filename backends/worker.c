@@ -197,6 +197,8 @@ int hd__worker_loop(hd__run *r, int in_fd, int out_fd, hd__worker_hello hello,
       continue;
     }
     if (rc != HD_OK || type == HD__WIRE_RESULT || type == HD__WIRE_READY) {
+      hd__log(HD_LOG_ERROR, "worker: a frame from hodos is refused: %s",
+              rc != HD_OK ? why : "a frame only workers send");
       status = 3;
       break;
     }

@@ -47,6 +47,8 @@ int cmd_status(int argc, char **argv);
 int cmd_clean(int argc, char **argv);
 void help_status(FILE *out);
 void help_clean(FILE *out);
+int cmd_worker(int argc, char **argv);
+void help_worker(FILE *out);
 /* Load FILE and compile it; prints the diagnostics and returns NULL on
  * error, with *code set to the exit status. */
 hd_plan *cli_load_plan(const char *file, hd_workflow **wf, int *code);

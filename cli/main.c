@@ -17,6 +17,7 @@ static void usage(FILE *out) {
         "  status FILE      which tasks a run would reuse, which it would\n"
         "                   run, and why\n"
         "  clean [FILE]     drop cached results the last run did not use\n"
+        "  worker --stdio   serve a run from another host (started by ssh)\n"
         "  help [COMMAND]   show help, for hodos or for one command\n"
         "  version          print the version\n"
         "\n"
@@ -51,6 +52,8 @@ int cmd_help(int argc, char **argv) {
     help_status(stdout);
   } else if (strcmp(c, "clean") == 0) {
     help_clean(stdout);
+  } else if (strcmp(c, "worker") == 0) {
+    help_worker(stdout);
   } else if (strcmp(c, "help") == 0) {
     fputs("Usage: hodos help [COMMAND]\n\n"
           "Show help for hodos, or for one command.\n",
@@ -103,6 +106,8 @@ int main(int argc, char **argv) {
     return cmd_status(argc - 1, argv + 1);
   if (strcmp(c, "clean") == 0)
     return cmd_clean(argc - 1, argv + 1);
+  if (strcmp(c, "worker") == 0)
+    return cmd_worker(argc - 1, argv + 1);
   if (c[0] == '-')
     cli_error("unknown option '%s'; see 'hodos --help'", c);
   else

@@ -41,12 +41,18 @@ void help_run(FILE *out) {
         "  -b, --backend NAME  run tasks with this backend: processes (the\n"
         "                      default: in worker processes, so that a crash\n"
         "                      fails only its task), threads (in this\n"
-        "                      process) or serial (one at a time, in file\n"
-        "                      order); over the workflow's backend:\n"
+        "                      process), serial (one at a time, in file\n"
+        "                      order) or ssh (on other hosts: --hosts); over\n"
+        "                      the workflow's backend:\n"
         "  -j, --jobs N        run up to N tasks at once (default: the\n"
         "                      workflow's jobs:, else one per CPU)\n"
         "  -k, --keep-going    after a failure, run every task that does not\n"
         "                      depend on it\n"
+        "      --hosts LIST    run on these hosts through ssh (implies\n"
+        "                      --backend ssh): [user@]host[:slots],...;\n"
+        "                      over the workflow's hosts:\n"
+        "      --worker CMD    the worker command on the hosts (default:\n"
+        "                      hodos worker --stdio)\n"
         "      --mem-limit SIZE  keep results in memory as they are up to\n"
         "                      SIZE (such as 512M or 4G; default: a quarter\n"
         "                      of the machine's memory), compressed past it\n"
@@ -266,6 +272,99 @@ static int print_results(const hd_report *r) {
   return rc;
 }
 
+/* The ssh backend's hosts: --hosts [user@]host[:slots],... over the
+ * workflow's hosts:. The strings point into arg, which is changed, or
+ * into the workflow. Returns 0, or -1 after an error message. */
+static int make_hosts(hd_workflow *wf, const char *arg, const char *worker,
+                      hd_host **out, size_t *n, char **copy) {
+  *out = NULL;
+  *copy = NULL;
+  *n = 0;
+  size_t cap = arg ? 1 : hd_workflow_host_count(wf);
+  for (const char *c = arg; c && *c; c++)
+    cap += *c == ',';
+  hd_host *h = calloc(cap + 1, sizeof(hd_host));
+  if (h == NULL)
+    return -1;
+  if (arg != NULL) {
+    if ((*copy = strdup(arg)) == NULL) {
+      free(h);
+      return -1;
+    }
+    for (char *item = *copy, *next; item != NULL; item = next) {
+      next = strchr(item, ',');
+      if (next != NULL)
+        *next++ = '\0';
+      if (*item == '\0')
+        continue;
+      hd_host *x = &h[(*n)++];
+      char *at = strchr(item, '@');
+      if (at != NULL) {
+        *at = '\0';
+        x->user = item;
+        item = at + 1;
+      }
+      char *colon = strrchr(item, ':');
+      if (colon != NULL) {
+        char *end;
+        errno = 0;
+        unsigned long v = strtoul(colon + 1, &end, 10);
+        if (errno != 0 || end == colon + 1 || *end != '\0' || v == 0 ||
+            v > 1024) {
+          cli_error("--hosts: '%s' has no slot count from 1 to 1024 after "
+                    "its ':'",
+                    item);
+          free(h);
+          return -1;
+        }
+        *colon = '\0';
+        x->slots = (unsigned)v;
+      }
+      x->host = item;
+      if (*item == '\0' || (x->user != NULL && *x->user == '\0')) {
+        cli_error("--hosts takes [user@]host[:slots],..., not '%s'", arg);
+        free(h);
+        return -1;
+      }
+      x->command = worker;
+    }
+  } else {
+    for (size_t i = 0; i < hd_workflow_host_count(wf); i++) {
+      const hd_workflow_host *w = hd_workflow_host_at(wf, i);
+      hd_host *x = &h[(*n)++];
+      x->host = w->host;
+      x->user = w->user;
+      x->port = w->port;
+      x->slots = w->slots;
+      x->command = worker;
+      if (x->command == NULL && w->hodos != NULL) {
+        size_t len = strlen(w->hodos) + 16;
+        char *c = malloc(len);
+        if (c != NULL) {
+          snprintf(c, len, "%s worker --stdio", w->hodos);
+          x->command = c; /* freed by free_hosts() */
+        }
+      }
+    }
+  }
+  if (*n == 0) {
+    cli_error("the ssh backend needs hosts: --hosts a,b:8, or hosts: in the "
+              "workflow");
+    free(h);
+    return -1;
+  }
+  *out = h;
+  return 0;
+}
+
+static void free_hosts(hd_host *h, size_t n, const char *worker, char *copy) {
+  for (size_t i = 0; i < n; i++)
+    if (h[i].command != worker)
+      free((char *)h[i].command);
+  free(h);
+  free(copy);
+}
+
 int cmd_run(int argc, char **argv) {
   static const struct option opts[] = {
       {"store", required_argument, NULL, 's'},
@@ -274,6 +373,8 @@ int cmd_run(int argc, char **argv) {
       {"backend", required_argument, NULL, 'b'},
       {"jobs", required_argument, NULL, 'j'},
       {"keep-going", no_argument, NULL, 'k'},
+      {"hosts", required_argument, NULL, 'H'},
+      {"worker", required_argument, NULL, 'W'},
       {"mem-limit", required_argument, NULL, 'M'},
       {"spill-limit", required_argument, NULL, 'S'},
       {"quiet", no_argument, NULL, 'q'},
@@ -285,6 +386,7 @@ int cmd_run(int argc, char **argv) {
   unsigned jobs = 0;
   int keep_going = 0, resume = 0, no_cache = 0;
   uint64_t mem_limit = 0, spill_limit = 0;
+  const char *hosts_arg = NULL, *worker_cmd = NULL;
   progress pr = {0, 0};
   optind = 0;
   opterr = 0;
@@ -317,6 +419,12 @@ int cmd_run(int argc, char **argv) {
     }
     case 'k':
       keep_going = 1;
+      break;
+    case 'H':
+      hosts_arg = optarg;
+      break;
+    case 'W':
+      worker_cmd = optarg;
       break;
     case 'M':
     case 'S':
@@ -383,6 +491,8 @@ int cmd_run(int argc, char **argv) {
   }
 
   /* The command line first, then the workflow, then the default. */
+  if (backend == NULL && hosts_arg != NULL)
+    backend = "ssh";
   if (backend == NULL)
     backend = hd_workflow_backend(wf) ? hd_workflow_backend(wf) : "processes";
   if (jobs == 0)
@@ -427,7 +537,25 @@ int cmd_run(int argc, char **argv) {
     return EXIT_FAILED;
   }
 
-  finish_first = strcmp(backend, "processes") == 0;
+  hd_host *hosts = NULL;
+  size_t nhosts = 0;
+  char *hosts_copy = NULL;
+  if (strcmp(backend, "ssh") == 0 &&
+      make_hosts(wf, hosts_arg, worker_cmd, &hosts, &nhosts, &hosts_copy) !=
+          0) {
+    free(store_owned);
+    free(run_dir);
+    free(cache);
+    hd_workflow_free(wf);
+    return EXIT_USAGE;
+  }
+  const char **plugins =
+      calloc(hd_workflow_plugin_count(wf) + 1, sizeof(char *));
+  for (size_t i = 0; plugins != NULL && i < hd_workflow_plugin_count(wf); i++)
+    plugins[i] = hd_workflow_plugin(wf, i);
+
+  finish_first =
+      strcmp(backend, "processes") == 0 || strcmp(backend, "ssh") == 0;
   struct sigaction sa;
   memset(&sa, 0, sizeof(sa));
   sa.sa_handler = on_signal;
@@ -445,6 +573,10 @@ int cmd_run(int argc, char **argv) {
   o.store = cache;
   o.resume = resume;
   o.release_results = 1; /* the final results are printed; all are on disk */
+  o.hosts = hosts;
+  o.nhosts = nhosts;
+  o.plugins = plugins;
+  o.nplugins = plugins != NULL ? hd_workflow_plugin_count(wf) : 0;
   o.mem_limit = (size_t)mem_limit;
   o.spill_limit = (size_t)spill_limit;
   o.interrupt = &interrupted;
@@ -452,6 +584,8 @@ int cmd_run(int argc, char **argv) {
   o.event_data = &pr;
   hd_report *report = NULL;
   rc = hd_run(hd_workflow_graph(wf), &o, &report);
+  free_hosts(hosts, nhosts, worker_cmd, hosts_copy);
+  free(plugins);
 
   int code = EXIT_OK;
   for (size_t i = 0; i < hd_report_diag_count(report); i++)

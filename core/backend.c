@@ -15,6 +15,7 @@ static const struct hd_backend_ops *const builtin[] = {
     &hd__backend_serial,
     &hd__backend_threads,
     &hd__backend_processes,
+    &hd__backend_ssh,
 };
 #define NBUILTIN (sizeof(builtin) / sizeof(builtin[0]))
 

@@ -170,5 +170,6 @@ HD__INTERNAL int hd__open_log(hd__run *r, const char *name);
 HD__INTERNAL extern const struct hd_backend_ops hd__backend_serial;
 HD__INTERNAL extern const struct hd_backend_ops hd__backend_threads;
 HD__INTERNAL extern const struct hd_backend_ops hd__backend_processes;
+HD__INTERNAL extern const struct hd_backend_ops hd__backend_ssh;
 
 #endif

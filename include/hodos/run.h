@@ -69,7 +69,29 @@ typedef struct hd_run_opts {
   /* Where the spill file is made: NULL (the default) means the store when
      one is set, else run_dir, else $TMPDIR or /tmp. */
   const char *spill_dir;
+  /* The ssh backend's hosts (see hd_host): each runs as many tasks at once
+     as its slots, in sessions of one ssh connection. */
+  const struct hd_host *hosts;
+  size_t nhosts;
+  /* The ssh client and its options, split at blanks (no quoting): NULL
+     means $HODOS_SSH_COMMAND when set, else "ssh". hodos adds BatchMode,
+     keep-alives and connection sharing; ~/.ssh/config applies. */
+  const char *ssh_command;
+  /* Plugins for the workers on other hosts to open (the paths a
+     workflow's plugins: were opened from). */
+  const char *const *plugins;
+  size_t nplugins;
 } hd_run_opts;
+
+/* A host of the ssh backend. */
+typedef struct hd_host {
+  const char *host;    /* a name, an address or an alias of ~/.ssh/config */
+  const char *user;    /* NULL: ssh's default */
+  unsigned port;       /* 0: ssh's default */
+  unsigned slots;      /* tasks at once; 0 means 1 */
+  const char *command; /* the worker there, run by the login shell; NULL
+                          means "hodos worker --stdio" */
+} hd_host;
 
 /* For mem_limit: keep every result as it is. */
 #define HD_MEM_UNLIMITED ((size_t)-1)

@@ -49,10 +49,10 @@ typedef struct hd_clean_result {
 /* Clean the store: keep the results the last run used (finished or
  * reused) and drop every other one; with max_bytes nonzero, keep instead
  * as many results as fit in max_bytes, those of the last run first, then
- * the most recently used (made or reused by a run). Takes the store's lock: fails with HD_ESTATE
- * while a run uses it (out->message names the process). Damaged records
- * are dropped. Errors: HD_EINVAL, HD_ENOENT (no store), HD_ESTATE,
- * HD_EIO, HD_ENOMEM; out->message says more. */
+ * the most recently used (made or reused by a run). Takes the store's lock:
+ * fails with HD_ESTATE while a run uses it (out->message names the process).
+ * Damaged records are dropped. Errors: HD_EINVAL, HD_ENOENT (no store),
+ * HD_ESTATE, HD_EIO, HD_ENOMEM; out->message says more. */
 HD_API int hd_store_clean(const char *store, uint64_t max_bytes,
                           hd_clean_result *out);
 

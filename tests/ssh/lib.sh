@@ -32,6 +32,10 @@
 # sshd_restart_host N    starts listener N again with its old config.
 # sshd_stop DIR          kills both listeners and everything below them.
 #
+# Remote commands run as root through root's login shell, but bash skips
+# ~/.bashrc (sessions start at SHLVL=1, see _sshd_write_conf); set
+# SSHD_USER_RC=1 before sshd_start to have it read as on a real host.
+#
 # Files in DIR: client_key(.pub), authorized_keys, hostN_key(.pub),
 # sshdN.conf, sshdN.pid, sshdN.log, ssh_config, known_hosts, probe.err.
 # Nothing is written outside DIR except /run/sshd, the empty directory
@@ -150,6 +154,13 @@ MaxStartups 64:30:100
 LogLevel ERROR
 Subsystem sftp internal-sftp
 EOF
+  # sshd runs every command as `$SHELL -c CMD`, and bash then reads
+  # ~/.bashrc when it sees SSH_CLIENT and SHLVL < 2. A heavy rc file (root's
+  # here runs `pyenv init`) costs most of a second per command. Starting
+  # sessions at SHLVL=1 skips it; SSHD_USER_RC=1 keeps the real behaviour.
+  if [ "${SSHD_USER_RC:-0}" != 1 ]; then
+    echo "SetEnv SHLVL=1" >> "$SSHD_DIR/sshd$1.conf"
+  fi
 }
 
 # _sshd_launch N: start listener N and wait for its pid file. sshd binds
@@ -169,11 +180,10 @@ _sshd_launch() {
 
 # _sshd_wait_ready N: wait up to about 5 s for `ssh hN true` to work.
 _sshd_wait_ready() {
-  _sshd_i=0
+  _sshd_end=$(($(date +%s) + 5))
   while ! ssh -F "$SSH_CONFIG" -o ConnectTimeout=2 "h$1" true \
       < /dev/null > /dev/null 2> "$SSHD_DIR/probe.err"; do
-    _sshd_i=$((_sshd_i + 1))
-    if [ "$_sshd_i" -gt 50 ]; then
+    if [ "$(date +%s)" -ge "$_sshd_end" ]; then
       echo "sshd: h$1 (127.0.0.$(($1 + 1)):$SSHD_PORT) never accepted ssh" >&2
       echo "--- ssh said:" >&2
       cat "$SSHD_DIR/probe.err" >&2
@@ -205,6 +215,7 @@ sshd_start() {
   fi
   mkdir -p /run/sshd || return 1
 
+  rm -f "$SSHD_DIR"/client_key* "$SSHD_DIR"/host[12]_key*
   ssh-keygen -q -t ed25519 -N '' -C '' -f "$SSHD_DIR/client_key" || return 1
   ssh-keygen -q -t ed25519 -N '' -C '' -f "$SSHD_DIR/host1_key" || return 1
   ssh-keygen -q -t ed25519 -N '' -C '' -f "$SSHD_DIR/host2_key" || return 1

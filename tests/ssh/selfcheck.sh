@@ -32,9 +32,10 @@ for h in h1 h2; do
   [ "$out" = ok ] || fail "ssh $h printed '$out'"
 done
 # The two hosts are really different servers with their own host keys.
+# shellcheck disable=SC2016
 [ "$(ssh -F "$SSH_CONFIG" h1 'echo $SSH_CONNECTION' | cut -d' ' -f3)" = \
   127.0.0.2 ] || fail "h1 is not served on 127.0.0.2"
-# shellcheck disable=SC2086  # HODOS_SSH_COMMAND is a command line
+# shellcheck disable=SC2016,SC2086  # remote $var; command line in a var
 out=$($HODOS_SSH_COMMAND h2 'echo $SSH_CONNECTION' | cut -d' ' -f3)
 [ "$out" = 127.0.0.3 ] || fail "h2 is not served on 127.0.0.3 ($out)"
 
@@ -55,6 +56,20 @@ ssh -F "$SSH_CONFIG" $cm h1 true || fail "second ssh through master failed"
 ssh -F "$SSH_CONFIG" $cm -O check h1 2>/dev/null ||
   fail "no ControlMaster running for h1"
 ls "$dir"/cm-* > /dev/null 2>&1 || fail "no control socket in $dir"
+# Many sessions open at once through the one master (MaxSessions).
+pids=
+for i in $(seq 1 40); do
+  # shellcheck disable=SC2086
+  ssh -F "$SSH_CONFIG" $cm h1 "sleep 0.5; echo s$i" > "$dir/par.$i" 2>&1 &
+  pids="$pids $!"
+done
+for p in $pids; do
+  wait "$p" || fail "a parallel session through the h1 master failed"
+done
+for i in $(seq 1 40); do
+  [ "$(cat "$dir/par.$i")" = "s$i" ] ||
+    fail "parallel session $i printed '$(cat "$dir/par.$i")'"
+done
 
 # A session on h2 that is running when h2 is killed must drop at once, and
 # its remote command must die with it.
@@ -62,7 +77,7 @@ marker="29.$$"
 ssh -F "$SSH_CONFIG" h2 "sleep $marker" > /dev/null 2>&1 &
 sess=$!
 i=0
-until pgrep -f "sleep $marker" > /dev/null 2>&1; do
+until pgrep -f "^sleep $marker\$" > /dev/null 2>&1; do
   i=$((i + 1))
   [ $i -le 100 ] || fail "remote sleep never started on h2"
   sleep 0.05
@@ -77,7 +92,7 @@ done
 rc=0
 wait "$sess" || rc=$?
 [ "$rc" -ne 0 ] || fail "dropped h2 session exited 0"
-if pgrep -f "sleep $marker" > /dev/null 2>&1; then
+if pgrep -f "^sleep $marker\$" > /dev/null 2>&1; then
   fail "remote command on h2 survived sshd_kill_host"
 fi
 if ssh -F "$SSH_CONFIG" -o ConnectTimeout=2 h2 true 2>/dev/null; then

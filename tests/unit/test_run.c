@@ -262,7 +262,7 @@ START_TEST(run_unknown_backend) {
   ck_assert_int_eq(hd_run(g, &o, &rep), HD_ENOTSUP);
   ck_assert_str_eq(hd_report_diag(rep, 0)->message,
                    "unknown backend 'warp' (available: serial, threads, "
-                   "processes)");
+                   "processes, ssh)");
   ck_assert_int_eq(calls, 0);
 }
 END_TEST

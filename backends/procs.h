@@ -1,0 +1,108 @@
+/* What the processes and ssh backends share: workers joined to hodos by
+ * a stream of wire frames, whether forked here (processes.c) or started
+ * through ssh on other hosts (ssh.c). */
+#ifndef HODOS_BACKENDS_PROCS_H
+#define HODOS_BACKENDS_PROCS_H
+
+#include <uv.h>
+
+#include "../core/run.h"
+#include "wire.h"
+
+/* Results larger than this are refused (a value frame carries its own
+   limit as well). */
+#define MAX_VALUE (1ull << 32)
+
+/* An attempt sent to a worker and not yet answered. */
+typedef struct flight {
+  uint32_t task;
+  hd__exec x;
+  hd_value **inputs;
+  hd_value *small[8];
+  size_t ninputs;
+  size_t bytes; /* its TASK frame's size */
+} flight;
+
+/* How many attempts a worker may hold at once: the first runs, the others
+ * wait in its socket, so that it goes from one to the next without
+ * waiting for hodos. Only small tasks of one slot without a timeout are
+ * queued behind another; others go to an idle worker. */
+#define DEPTH 16
+#define QUEUE_BYTES (64u << 10) /* below a socket's buffer: no write blocks */
+#define SMALL_INPUTS (8u << 10)
+
+typedef struct worker {
+  struct procs *pp;
+  unsigned index;
+  pid_t pid;
+  int fd;          /* hodos's end of the socketpair, or -1 */
+  uv_poll_t *poll; /* watching fd, or NULL */
+  hd__buf in;      /* bytes received and not yet used */
+  hd__buf out;     /* frames not yet sent */
+  flight q[DEPTH]; /* attempts in order: q[head] runs */
+  unsigned head, n;
+  unsigned slots;      /* the slots it holds while busy */
+  int exclusive;       /* its task may not have others queued behind */
+  size_t queued;       /* bytes of the frames it holds */
+  uint64_t deadline;   /* kill it past this time; 0: never */
+  uint64_t term_sent;  /* when it was asked to stop, or 0 */
+  int killed_late;     /* killed for running past its timeout */
+  const char *corrupt; /* why its last frame was refused */
+  /* ssh: its host, whether it answered the HELLO, its ssh's stderr */
+  unsigned host;
+  int ready;
+  int err_fd;
+} worker;
+
+typedef struct delayed {
+  uint32_t task;
+  uint64_t due;
+} delayed;
+
+typedef struct procs {
+  hd__run *r;
+  hd_backend_host host;
+  unsigned slots, free_slots, nworkers;
+  worker *w;
+  uint32_t *heap; /* ready tasks, a min-heap by rank */
+  size_t count;
+  uint8_t *retrying; /* per task: the next dispatch is a retry */
+  delayed *later;    /* retries waiting for their delay */
+  size_t nlater, caplater;
+  int finished; /* finish() was called */
+  int stopping_all;
+  uv_loop_t loop;
+  uv_timer_t tick;
+  int loop_ready;
+  int error;           /* a failure of the backend itself */
+  struct hd__ssh *ssh; /* the ssh backend's hosts, or NULL */
+  uint8_t *lost;       /* ssh: per task, sessions lost while it ran */
+} procs;
+
+/* ---- ssh.c, for processes.c ---- */
+
+/* Read the run's hosts, reach each (a master connection), and map the
+ * workers to hosts' slots; sets pp->nworkers. Hosts that cannot be
+ * reached are reported and left out; HD_EIO (with a diagnostic naming
+ * each host's error) when none is left. */
+HD__INTERNAL int hd__ssh_start(procs *pp);
+/* Start worker i's session on its host, with the HELLO frame queued.
+ * HD_EIO when its host is down. */
+HD__INTERNAL int hd__ssh_spawn(procs *pp, unsigned i);
+/* A READY frame from wk. Returns 0, or -1 when it is malformed. */
+HD__INTERNAL int hd__ssh_ready(procs *pp, worker *wk, const char *payload,
+                               size_t len);
+/* wk's session ended: say why in msg (its host's error), count it
+ * against its host, and return whether its running task is to be put
+ * back in line (the host's fault) rather than failed. */
+HD__INTERNAL int hd__ssh_lost(procs *pp, worker *wk, hd__buf *msg);
+/* Whether worker i's host may get a new session. */
+HD__INTERNAL int hd__ssh_host_up(procs *pp, unsigned i);
+/* Close the master connections and remove the control folder. */
+HD__INTERNAL void hd__ssh_stop(procs *pp);
+
+/* ---- processes.c, for ssh.c ---- */
+
+HD__INTERNAL int hd__procs_watch(procs *pp, worker *wk);
+
+#endif

@@ -1,0 +1,483 @@
+/* The ssh backend: the processes backend's workers, started on other
+ * hosts through the system ssh client instead of forked here.
+ *
+ * At start, one master connection per host (ControlMaster, a control
+ * socket in a private folder under /tmp, BatchMode, keep-alives): a host
+ * that cannot be reached is reported and left out. Then one session per
+ * slot through that connection runs the host's worker command (by
+ * default `hodos worker --stdio`), whose standard input and output are
+ * one end of a socketpair here, and which receives the run's plan in a
+ * HELLO frame before any task. A session lost (the connection dropped,
+ * the worker killed, the host gone silent past the keep-alives) puts its
+ * running task back in line for the other sessions, and a new session
+ * takes its place; a host whose sessions fail three times in a row
+ * without answering is given up. At stop, the sessions end with their
+ * sockets and the masters with `ssh -O exit`. */
+#define _GNU_SOURCE
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "procs.h"
+
+/* Sessions of a host that fail in a row, without a READY, before it is
+ * given up. */
+#define HOST_FAILS 3
+
+typedef struct rhost {
+  const hd_host *h;
+  char *label; /* [user@]host[:port], for messages */
+  char *ctl;   /* the control socket's path */
+  int up;      /* its master connection was made */
+  int down;    /* given up */
+  unsigned fails;
+  char *error; /* why it is down */
+} rhost;
+
+struct hd__ssh {
+  rhost *hosts;
+  size_t nhosts;
+  unsigned *worker_host; /* per worker */
+  char *dir;             /* the control folder */
+  char **words;          /* the ssh command, split */
+  size_t nwords;
+  hd__buf hello; /* the HELLO frame, whole */
+};
+
+static void free_words(char **w) {
+  for (size_t i = 0; w != NULL && w[i] != NULL; i++)
+    hd__free(w[i]);
+  hd__free(w);
+}
+
+/* Split s at blanks into a NULL-terminated array. */
+static char **split(const char *s, size_t *n) {
+  char **w = NULL;
+  size_t cap = 0;
+  *n = 0;
+  for (;;) {
+    while (*s != '\0' && isspace((unsigned char)*s))
+      s++;
+    if (*s == '\0')
+      break;
+    const char *e = s;
+    while (*e != '\0' && !isspace((unsigned char)*e))
+      e++;
+    if (hd__grow((void **)&w, &cap, *n + 2, sizeof(char *)) != HD_OK)
+      goto fail;
+    if ((w[*n] = hd__strndup(s, (size_t)(e - s))) == NULL)
+      goto fail;
+    w[++*n] = NULL;
+    s = e;
+  }
+  return w;
+fail:
+  free_words(w);
+  return NULL;
+}
+
+enum { MASTER, SESSION, EXIT };
+
+/* The words of one ssh call to host h. */
+static char **ssh_argv(struct hd__ssh *s, const rhost *h, int mode) {
+  char port[16] = "";
+  if (h->h->port != 0)
+    snprintf(port, sizeof(port), "%u", h->h->port);
+  const char *cmd = h->h->command ? h->h->command : "hodos worker --stdio";
+  const char *extra[32];
+  size_t n = 0;
+  extra[n++] = "-o";
+  extra[n++] = "BatchMode=yes";
+  extra[n++] = "-o";
+  extra[n++] = "ServerAliveInterval=5";
+  extra[n++] = "-o";
+  extra[n++] = "ServerAliveCountMax=3";
+  extra[n++] = "-o";
+  extra[n++] = "ConnectTimeout=10";
+  extra[n++] = "-S";
+  extra[n++] = h->ctl;
+  if (mode == MASTER) {
+    extra[n++] = "-o";
+    extra[n++] = "ControlMaster=yes";
+    extra[n++] = "-o";
+    extra[n++] = "ControlPersist=60";
+    extra[n++] = "-N";
+    extra[n++] = "-f";
+  } else if (mode == SESSION) {
+    extra[n++] = "-o";
+    extra[n++] = "ControlMaster=no";
+    extra[n++] = "-T";
+  } else {
+    extra[n++] = "-O";
+    extra[n++] = "exit";
+  }
+  if (port[0] != '\0') {
+    extra[n++] = "-p";
+    extra[n++] = port;
+  }
+  if (h->h->user != NULL) {
+    extra[n++] = "-l";
+    extra[n++] = h->h->user;
+  }
+  extra[n++] = "--";
+  extra[n++] = h->h->host;
+  if (mode == SESSION)
+    extra[n++] = cmd;
+  char **argv = hd__calloc(s->nwords + n + 1, sizeof(char *));
+  if (argv == NULL)
+    return NULL;
+  size_t k = 0;
+  for (size_t i = 0; i < s->nwords; i++)
+    if ((argv[k++] = hd__strdup(s->words[i])) == NULL)
+      goto fail;
+  for (size_t i = 0; i < n; i++)
+    if ((argv[k++] = hd__strdup(extra[i])) == NULL)
+      goto fail;
+  return argv;
+fail:
+  free_words(argv);
+  return NULL;
+}
+
+/* Start argv with stdin and stdout on io (or /dev/null when -1) and
+ * stderr to the file err; in a session of its own (the terminal's Ctrl-C
+ * is for hodos), ended with hodos. Returns its pid, or -1. */
+static pid_t launch(char **argv, int io, const char *err) {
+  hd__fork_alone_begin();
+  pid_t parent = getpid();
+  pid_t pid = fork();
+  if (pid == 0) {
+    hd__fork_child();
+    int in = io >= 0 ? io : open("/dev/null", O_RDWR);
+    int e = open(err, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    if (in < 0 || e < 0 || dup2(in, 0) < 0 || dup2(in, 1) < 0 || dup2(e, 2) < 0)
+      _exit(127);
+    setsid();
+    prctl(PR_SET_PDEATHSIG, SIGTERM);
+    if (getppid() != parent)
+      _exit(127);
+    signal(SIGPIPE, SIG_DFL);
+    execvp(argv[0], argv);
+    _exit(127);
+  }
+  hd__fork_alone_end();
+  return pid;
+}
+
+/* The last line of what file path holds, trimmed; or NULL. */
+static char *last_line(const char *path) {
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return NULL;
+  char buf[2048];
+  off_t size = lseek(fd, 0, SEEK_END);
+  off_t at = size > (off_t)sizeof(buf) - 1 ? size - (off_t)sizeof(buf) + 1 : 0;
+  ssize_t n = pread(fd, buf, sizeof(buf) - 1, at);
+  close(fd);
+  if (n <= 0)
+    return NULL;
+  while (n > 0 && isspace((unsigned char)buf[n - 1]))
+    n--;
+  buf[n] = '\0';
+  char *line = strrchr(buf, '\n');
+  line = line ? line + 1 : buf;
+  while (*line != '\0' && *line == '\r')
+    line++;
+  return *line ? hd__strdup(line) : NULL;
+}
+
+static char *err_path(struct hd__ssh *s, const char *what, unsigned i) {
+  hd__buf b = {0};
+  if (hd__buf_appendf(&b, "%s/%s-%u.err", s->dir, what, i) != HD_OK)
+    return NULL;
+  return b.data;
+}
+
+static int make_hello(procs *pp, struct hd__ssh *s) {
+  const hd_run_opts *o = &pp->r->opts;
+  hd__buf p = {0};
+  char cwd[4096];
+  if (getcwd(cwd, sizeof(cwd)) == NULL)
+    cwd[0] = '\0';
+  int ok = hd__wire_put_u32(&p, HD__WIRE_HELLO_VERSION) == HD_OK;
+  if (ok) {
+    hd__buf plan = {0};
+    ok = hd__plan_pack(pp->r->plan, &plan) == HD_OK &&
+         hd__wire_put_bytes(&p, plan.data, plan.len) == HD_OK;
+    hd__buf_cleanup(&plan);
+  }
+  ok = ok && hd__wire_put_u32(&p, (uint32_t)o->nplugins) == HD_OK;
+  for (size_t i = 0; ok && i < o->nplugins; i++)
+    ok = hd__wire_put_bytes(&p, o->plugins[i], strlen(o->plugins[i])) == HD_OK;
+  ok = ok && hd__wire_put_bytes(&p, cwd, strlen(cwd)) == HD_OK &&
+       hd__wire_frame(&s->hello, HD__WIRE_HELLO, p.data, p.len) == HD_OK;
+  hd__buf_cleanup(&p);
+  return ok ? HD_OK : HD_ENOMEM;
+}
+
+static void say_hosts_down(procs *pp, const char *lead) {
+  struct hd__ssh *s = pp->ssh;
+  hd__buf b = {0};
+  hd__buf_appendf(&b, "%s", lead);
+  for (size_t i = 0; i < s->nhosts; i++)
+    hd__buf_appendf(&b, "%s%s: %s", i ? "; " : " ", s->hosts[i].label,
+                    s->hosts[i].error ? s->hosts[i].error : "lost");
+  hd__diags_add(&pp->r->report->diags, HD_EIO, NULL, 0, 0, NULL, "%s",
+                b.data ? b.data : lead);
+  hd__buf_cleanup(&b);
+}
+
+int hd__ssh_start(procs *pp) {
+  const hd_run_opts *o = &pp->r->opts;
+  if (o->nhosts == 0 || o->hosts == NULL) {
+    hd__diags_add(&pp->r->report->diags, HD_EINVAL, NULL, 0, 0, NULL,
+                  "the ssh backend needs hosts (hodos run --hosts, or hosts: "
+                  "in the workflow)");
+    return HD_EINVAL;
+  }
+  struct hd__ssh *s = hd__calloc(1, sizeof(*s));
+  if (s == NULL)
+    return HD_ENOMEM;
+  pp->ssh = s;
+  const char *cmd = o->ssh_command;
+  if (cmd == NULL)
+    cmd = getenv("HODOS_SSH_COMMAND");
+  if (cmd == NULL || cmd[0] == '\0')
+    cmd = "ssh";
+  s->words = split(cmd, &s->nwords);
+  s->hosts = hd__calloc(o->nhosts, sizeof(rhost));
+  s->dir = hd__strdup("/tmp/hodos-ssh.XXXXXX");
+  if (s->words == NULL || s->nwords == 0 || s->hosts == NULL || s->dir == NULL)
+    return s->words != NULL && s->nwords == 0 ? HD_EINVAL : HD_ENOMEM;
+  if (mkdtemp(s->dir) == NULL) {
+    hd__free(s->dir);
+    s->dir = NULL;
+    hd__diags_add(&pp->r->report->diags, HD_EIO, NULL, 0, 0, NULL,
+                  "cannot make a folder for ssh's control sockets: %s",
+                  strerror(errno));
+    return HD_EIO;
+  }
+  s->nhosts = o->nhosts;
+  if (make_hello(pp, s) != HD_OK)
+    return HD_ENOMEM;
+  /* Every master at once, then wait for each. */
+  pid_t *pids = hd__calloc(s->nhosts, sizeof(pid_t));
+  if (pids == NULL)
+    return HD_ENOMEM;
+  for (size_t i = 0; i < s->nhosts; i++) {
+    rhost *h = &s->hosts[i];
+    h->h = &o->hosts[i];
+    hd__buf b = {0};
+    hd__buf_appendf(&b, "%s%s%s", h->h->user ? h->h->user : "",
+                    h->h->user ? "@" : "", h->h->host ? h->h->host : "?");
+    if (h->h->port != 0)
+      hd__buf_appendf(&b, ":%u", h->h->port);
+    h->label = b.data;
+    b = (hd__buf){0};
+    hd__buf_appendf(&b, "%s/%zu", s->dir, i);
+    h->ctl = b.data;
+    char *err = err_path(s, "master", (unsigned)i);
+    char **argv = h->h->host != NULL ? ssh_argv(s, h, MASTER) : NULL;
+    pids[i] = h->label && h->ctl && err && argv ? launch(argv, -1, err) : -1;
+    free_words(argv);
+    hd__free(err);
+  }
+  size_t up = 0;
+  unsigned slots = 0;
+  for (size_t i = 0; i < s->nhosts; i++) {
+    rhost *h = &s->hosts[i];
+    int status = -1;
+    if (pids[i] > 0)
+      while (waitpid(pids[i], &status, 0) < 0 && errno == EINTR)
+        ;
+    if (pids[i] > 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+      h->up = 1;
+      up++;
+      slots += h->h->slots ? h->h->slots : 1;
+      continue;
+    }
+    char *err = err_path(s, "master", (unsigned)i);
+    char *line = err ? last_line(err) : NULL;
+    hd__free(err);
+    if (line == NULL) {
+      hd__buf b = {0};
+      if (pids[i] <= 0)
+        hd__buf_appendf(&b, "ssh could not be started");
+      else
+        hd__buf_appendf(&b, "ssh exited with status %d",
+                        WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+      line = b.data;
+    }
+    h->error = line;
+    h->down = 1;
+  }
+  hd__free(pids);
+  for (size_t i = 0; up > 0 && i < s->nhosts; i++)
+    if (s->hosts[i].down)
+      hd__log(HD_LOG_ERROR,
+              "host %s cannot be reached: %s; the run goes on without it",
+              s->hosts[i].label, s->hosts[i].error ? s->hosts[i].error : "?");
+  if (up == 0) {
+    say_hosts_down(pp, "no host can be reached:");
+    return HD_EIO;
+  }
+  /* Slots in turn: the first of each host, then the second... */
+  s->worker_host = hd__calloc(slots + 1, sizeof(unsigned));
+  if (s->worker_host == NULL)
+    return HD_ENOMEM;
+  unsigned k = 0;
+  for (unsigned round = 0; k < slots; round++)
+    for (size_t i = 0; i < s->nhosts && k < slots; i++) {
+      rhost *h = &s->hosts[i];
+      if (h->up && round < (h->h->slots ? h->h->slots : 1))
+        s->worker_host[k++] = (unsigned)i;
+    }
+  pp->nworkers = slots;
+  return HD_OK;
+}
+
+int hd__ssh_spawn(procs *pp, unsigned i) {
+  struct hd__ssh *s = pp->ssh;
+  worker *wk = &pp->w[i];
+  wk->host = s->worker_host[i];
+  rhost *h = &s->hosts[wk->host];
+  if (h->down)
+    return HD_EIO;
+  char **argv = ssh_argv(s, h, SESSION);
+  char *err = err_path(s, "worker", i);
+  int sv[2] = {-1, -1};
+  int rc = argv && err ? HD_OK : HD_ENOMEM;
+  if (rc == HD_OK &&
+      socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
+    rc = HD_EIO;
+  if (rc == HD_OK) {
+    hd__fork_shared_begin();
+    if (hd__fork_track(sv[0]) != HD_OK)
+      rc = HD_ENOMEM;
+    hd__fork_shared_end();
+  }
+  pid_t pid = -1;
+  if (rc == HD_OK && (pid = launch(argv, sv[1], err)) < 0)
+    rc = HD_EIO;
+  if (sv[1] >= 0)
+    close(sv[1]);
+  if (rc == HD_OK &&
+      hd__buf_append(&wk->out, s->hello.data, s->hello.len) != HD_OK)
+    rc = HD_ENOMEM;
+  free_words(argv);
+  hd__free(err);
+  if (rc != HD_OK) {
+    if (sv[0] >= 0) {
+      hd__fork_shared_begin();
+      hd__fork_close(sv[0]);
+      hd__fork_shared_end();
+    }
+    if (pid > 0) {
+      kill(pid, SIGKILL);
+      waitpid(pid, NULL, 0);
+    }
+    return rc;
+  }
+  wk->pid = pid;
+  wk->fd = sv[0];
+  return HD_OK;
+}
+
+int hd__ssh_ready(procs *pp, worker *wk, const char *payload, size_t len) {
+  hd__wire_reader rd = {payload, len, 0};
+  uint32_t version = hd__wire_u32(&rd);
+  size_t n;
+  (void)hd__wire_bytes(&rd, &n);
+  (void)hd__wire_u64(&rd);
+  if (rd.bad || rd.left != 0 || version != HD__WIRE_HELLO_VERSION) {
+    wk->corrupt = "a READY frame that does not parse";
+    return -1;
+  }
+  wk->ready = 1;
+  pp->ssh->hosts[wk->host].fails = 0;
+  return 0;
+}
+
+int hd__ssh_host_up(procs *pp, unsigned i) {
+  return !pp->ssh->hosts[pp->ssh->worker_host[i]].down;
+}
+
+int hd__ssh_lost(procs *pp, worker *wk, hd__buf *msg) {
+  struct hd__ssh *s = pp->ssh;
+  rhost *h = &s->hosts[wk->host];
+  char *err = err_path(s, "worker", wk->index);
+  char *line = err ? last_line(err) : NULL;
+  hd__free(err);
+  hd__buf_appendf(msg, "the session on %s ended (%s)", h->label,
+                  line ? line : "no message from ssh");
+  if (pp->finished || pp->stopping_all || h->down) {
+    hd__free(line);
+    return 1;
+  }
+  if (++h->fails >= HOST_FAILS) {
+    h->down = 1;
+    h->error = line ? line : hd__strdup("its sessions keep ending");
+    line = NULL;
+    int any = 0;
+    for (size_t i = 0; i < s->nhosts; i++)
+      any |= !s->hosts[i].down;
+    hd__log(HD_LOG_ERROR, "host %s is lost: %s%s", h->label, h->error,
+            any ? "; its tasks go to the other hosts" : "");
+    if (!any)
+      say_hosts_down(pp, "every host is lost:");
+  }
+  hd__free(line);
+  return 1;
+}
+
+void hd__ssh_stop(procs *pp) {
+  struct hd__ssh *s = pp->ssh;
+  if (s == NULL)
+    return;
+  for (size_t i = 0; i < s->nhosts; i++) {
+    rhost *h = &s->hosts[i];
+    if (h->up && s->dir != NULL) {
+      char **argv = ssh_argv(s, h, EXIT);
+      char *err = err_path(s, "exit", (unsigned)i);
+      pid_t pid = argv && err ? launch(argv, -1, err) : -1;
+      if (pid > 0)
+        while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+          ;
+      free_words(argv);
+      hd__free(err);
+    }
+    hd__free(h->label);
+    hd__free(h->ctl);
+    hd__free(h->error);
+  }
+  if (s->dir != NULL) {
+    DIR *d = opendir(s->dir);
+    struct dirent *e;
+    while (d != NULL && (e = readdir(d)) != NULL) {
+      if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+        continue;
+      hd__buf b = {0};
+      if (hd__buf_appendf(&b, "%s/%s", s->dir, e->d_name) == HD_OK)
+        unlink(b.data);
+      hd__buf_cleanup(&b);
+    }
+    if (d != NULL)
+      closedir(d);
+    rmdir(s->dir);
+  }
+  hd__free(s->hosts);
+  hd__free(s->worker_host);
+  hd__free(s->dir);
+  free_words(s->words);
+  hd__buf_cleanup(&s->hello);
+  hd__free(s);
+  pp->ssh = NULL;
+}

@@ -1,0 +1,179 @@
+#!/bin/sh
+# The ssh backend against real sshd servers on 127.0.0.2 (h1) and
+# 127.0.0.3 (h2), started here (lib.sh):
+#   - 500 tasks over both hosts while h2 is killed midway: every task
+#     done, the right total, no ssh process or control folder left;
+#   - a host that cannot be reached at start is named and the run goes on;
+#   - no host reachable: exit 1 naming each host's error;
+#   - functions of a plugin run on the hosts, with the same results as
+#     the processes backend.
+#
+#   - a program that registers its own function serves as the worker
+#     (hd_worker_main), its tasks running in its sessions on the hosts.
+#
+# Usage: sh run.sh HODOS_BIN SRCDIR PLUGIN_DIR SELFWORKER_BIN
+# Exits 77 (skipped) when sshd is not installed.
+
+set -u
+if [ "$#" -ne 4 ]; then
+  echo "usage: sh run.sh HODOS_BIN SRCDIR PLUGIN_DIR SELFWORKER_BIN" >&2
+  exit 2
+fi
+hodos=$1
+src=$2
+plugins=$3
+selfworker=$4
+for v in hodos src plugins selfworker; do
+  eval "p=\$$v"
+  # shellcheck disable=SC2154 # p is set by the eval
+  case $p in /*) ;; *) eval "$v=\$(pwd)/\$p" ;; esac
+done
+[ -x /usr/sbin/sshd ] || {
+  echo "ssh: /usr/sbin/sshd is missing; skipped" >&2
+  exit 77
+}
+
+dir=$(mktemp -d /tmp/hs.XXXXXX)
+work=$(mktemp -d /tmp/hodos-ssh-test.XXXXXX)
+# shellcheck source=tests/ssh/lib.sh
+. "$src/tests/ssh/lib.sh"
+cleanup() {
+  sshd_stop "$dir"
+  rm -rf "$dir" "$work"
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM
+sshd_start "$dir" || exit 1
+export HODOS_SSH_COMMAND
+worker="$hodos worker --stdio"
+failures=0
+fail() {
+  echo "FAIL  $case: $*" >&2
+  failures=$((failures + 1))
+}
+pass() { echo "PASS  $case"; }
+
+# The control folders of hodos's ssh backend that exist now.
+ctl_dirs() { ls -d /tmp/hodos-ssh.* 2>/dev/null | sort; }
+# ssh clients started by hodos (their command line names a control
+# socket in such a folder).
+ssh_left() { pgrep -f -- '-S /tmp/hodos-ssh\.' 2>/dev/null; }
+before=$(ctl_dirs)
+
+# ---- 500 tasks, h2 killed midway ----
+case=two-hosts-one-killed
+mkdir -p "$work/a" && cd "$work/a" || exit 1
+{
+  echo "tasks:"
+  echo "  - name: gen"
+  echo "    map:"
+  printf "      i: ["
+  i=1
+  while [ $i -le 500 ]; do
+    printf "%s%d" "$([ $i -gt 1 ] && echo ', ')" $i
+    i=$((i + 1))
+  done
+  echo "]"
+  echo "    run: sleep 0.01; expr {i} \\* 3"
+  echo "  - name: total"
+  echo "    after: gen"
+  echo "    run: awk '{ s += \$1 } END { print s }'"
+} >wf.yaml
+"$hodos" run --store st --hosts h1:2,h2:2 --worker "$worker" wf.yaml \
+  >out.txt 2>err.txt &
+pid=$!
+# Kill h2 once a fifth of the tasks are done.
+n=0
+tries=0
+while [ "$tries" -lt 600 ]; do
+  n=$(ls st/runs/last/results 2>/dev/null | wc -l)
+  [ "$n" -ge 100 ] && break
+  kill -0 "$pid" 2>/dev/null || break
+  sleep 0.05
+  tries=$((tries + 1))
+done
+killed_at=$n
+sshd_kill_host 2
+wait "$pid"
+status=$?
+[ "$status" = 0 ] || fail "exit status $status, not 0: $(tail -5 err.txt)"
+[ "$(cat out.txt)" = 375750 ] || fail "total is '$(cat out.txt)', not 375750"
+done_n=$(ls st/runs/last/results | grep -c '^gen')
+[ "$done_n" = 500 ] || fail "$done_n results of gen, not 500"
+grep -q "500 tasks\|501 tasks: 501 done" err.txt ||
+  fail "the summary is not 501 done: $(tail -3 err.txt)"
+[ "$killed_at" -lt 500 ] || fail "h2 was killed only after the run ($killed_at done)"
+grep -q "host h2 is lost: .*; its tasks go to the other hosts" err.txt ||
+  fail "nothing says h2 was lost: $(tail -3 err.txt)"
+sleep 0.3
+[ -z "$(ssh_left)" ] || fail "ssh processes left: $(ssh_left)"
+[ "$(ctl_dirs)" = "$before" ] || fail "a control folder was left: $(ctl_dirs)"
+[ "$failures" = 0 ] && pass
+grep -E "h2|back in line" err.txt | head -5
+sshd_restart_host 2 || exit 1
+
+# ---- a host that cannot be reached at start ----
+case=unreachable-host-at-start
+f0=$failures
+cd "$work/a" || exit 1
+cat >small.yaml <<'EOF'
+tasks:
+  - name: a
+    run: echo a
+  - name: b
+    after: a
+    run: cat; echo b
+EOF
+"$hodos" run -q --store st2 --hosts h1,nowhere.invalid --worker "$worker" \
+  small.yaml >out.txt 2>err.txt
+status=$?
+[ "$status" = 0 ] || fail "exit status $status, not 0: $(cat err.txt)"
+[ "$(cat out.txt)" = "a
+b" ] || fail "output '$(cat out.txt)'"
+grep -q "host nowhere.invalid cannot be reached: .*; the run goes on without it" err.txt ||
+  fail "the unreachable host is not named: $(cat err.txt)"
+[ "$failures" = "$f0" ] && pass
+
+# ---- no host reachable ----
+case=no-host-reachable
+f0=$failures
+"$hodos" run -q --store st3 --hosts nowhere.invalid,h1 --worker "$worker" \
+  small.yaml >/dev/null 2>&1 # a warm-up that must work
+HODOS_SSH_COMMAND="$HODOS_SSH_COMMAND -o ConnectTimeout=2" \
+  "$hodos" run -q --store st3 --hosts nowhere.invalid,alsonot.invalid \
+  --worker "$worker" small.yaml >out.txt 2>err.txt
+status=$?
+[ "$status" = 1 ] || fail "exit status $status, not 1"
+grep -q "no host can be reached: nowhere.invalid: .*; alsonot.invalid: " err.txt ||
+  fail "the hosts' errors are not named: $(cat err.txt)"
+[ "$failures" = "$f0" ] && pass
+
+# ---- a plugin's functions on the hosts ----
+case=plugin-functions-remote
+f0=$failures
+rm -rf "$work/ex" && cp -r "$src/examples" "$work/ex" && cd "$work/ex" || exit 1
+HODOS_PLUGIN_PATH=$plugins "$hodos" run -q --store st -b processes \
+  plugin/plugin.yaml >local.txt 2>err.txt || fail "local run: $(cat err.txt)"
+HODOS_PLUGIN_PATH=$plugins "$hodos" run -q --store st --no-cache \
+  --hosts h1:2,h2:2 --worker "$worker" plugin/plugin.yaml >remote.txt \
+  2>err.txt || fail "remote run: $(cat err.txt)"
+[ -s local.txt ] || fail "no output from the local run"
+cmp -s local.txt remote.txt || fail "remote output differs: $(diff local.txt remote.txt | head -5)"
+[ "$failures" = "$f0" ] && pass
+
+# ---- a program as its own worker ----
+case=program-as-worker
+f0=$failures
+out=$("$selfworker" 2>"$work/err.txt")
+[ "$out" = ok ] || fail "selfworker: '$out' $(cat "$work/err.txt")"
+[ "$failures" = "$f0" ] && pass
+
+[ -z "$(ssh_left)" ] || {
+  case=end
+  fail "ssh processes left: $(ssh_left)"
+}
+if [ "$failures" -gt 0 ]; then
+  echo "ssh: $failures failure(s)" >&2
+  exit 1
+fi
+echo "ssh: all passed"
