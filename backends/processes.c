@@ -517,6 +517,14 @@ static int on_result(procs *pp, worker *wk, const char *payload, size_t len) {
   if ((mlen > 0 && hd__buf_append(&x->message, msg, mlen) != HD_OK) ||
       (tlen > 0 && hd__buf_append(&x->err_tail, tail, tlen) != HD_OK))
     rc = HD_ENOMEM;
+  if (pp->ssh != NULL && tlen > 0) {
+    /* The host's worker has no run folder: its log is the tail sent. */
+    int fd = hd__open_log(pp->r, hd__plan_name(pp->r->plan, node));
+    if (fd >= 0) {
+      (void)hd__write_full(fd, tail, tlen);
+      close(fd);
+    }
+  }
   if (rc == HD_OK && olen > 0 &&
       hd_value_decode(out, olen, MAX_VALUE, &x->output) != HD_OK) {
     wk->corrupt = "a result value that does not decode";

@@ -3,9 +3,11 @@
  * workers are forked and share hodos's run; a worker reached over ssh
  * (hodos worker --stdio, or a program's hd_worker_main()) first receives
  * the run's plan in a HELLO frame. */
+#include <dirent.h>
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -58,6 +60,68 @@ int hd__write_full(int fd, const void *p, size_t len) {
   return 0;
 }
 
+/* A worker on another host has no run folder: the files {after.TASK}
+ * names are written from the task's inputs into a folder of its own,
+ * made when first needed (forked workers share hodos's). */
+static int remote;
+
+static int after_files(hd__run *r, uint32_t node, hd_value **inputs, size_t n,
+                       hd__buf *message) {
+  const hd__plan *p = r->plan;
+  const hd__pio *io = hd__plan_io(p, node);
+  if (!remote || io == NULL || !io->late)
+    return HD_OK;
+  if (r->tmp_dir == NULL) {
+    const char *tmp = getenv("TMPDIR");
+    hd__buf dir = {0};
+    if (hd__buf_appendf(&dir, "%s/hodos-worker.XXXXXX",
+                        tmp && *tmp ? tmp : "/tmp") != HD_OK)
+      return HD_ENOMEM;
+    if (mkdtemp(dir.data) == NULL) {
+      hd__buf_appendf(message,
+                      "cannot make a folder for {after.TASK} files "
+                      "on this host: %s",
+                      strerror(errno));
+      hd__buf_cleanup(&dir);
+      return HD_ETASK;
+    }
+    r->tmp_dir = r->results_dir = dir.data;
+  }
+  uint32_t lo = p->pred_off[node], hi = p->pred_off[node + 1];
+  for (uint32_t e = lo; e < hi; e++) {
+    size_t k = n - (hi - lo) + (e - lo);
+    hd_value *v = inputs[k] ? inputs[k] : hd__value_empty();
+    if (hd__write_result(r, hd__plan_name(p, p->preds[e]), v) != HD_OK) {
+      hd__buf_appendf(message, "cannot write the result of '%s' under %s: %s",
+                      hd__plan_name(p, p->preds[e]), r->results_dir,
+                      strerror(errno));
+      return HD_ETASK;
+    }
+  }
+  return HD_OK;
+}
+
+/* Remove the folder after_files() made. */
+static void remove_after_files(hd__run *r) {
+  if (r->tmp_dir == NULL)
+    return;
+  DIR *d = opendir(r->tmp_dir);
+  struct dirent *e;
+  while (d != NULL && (e = readdir(d)) != NULL) {
+    if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+      continue;
+    hd__buf path = {0};
+    if (hd__buf_appendf(&path, "%s/%s", r->tmp_dir, e->d_name) == HD_OK)
+      unlink(path.data);
+    hd__buf_cleanup(&path);
+  }
+  if (d != NULL)
+    closedir(d);
+  rmdir(r->tmp_dir);
+  hd__free(r->tmp_dir);
+  r->tmp_dir = r->results_dir = NULL;
+}
+
 /* Run one TASK frame's attempt and append its RESULT frame to out. */
 static int worker_task(hd__run *r, hd__buf *out, const char *payload,
                        size_t len) {
@@ -103,7 +167,10 @@ static int worker_task(hd__run *r, hd__buf *out, const char *payload,
     rc = HD_ECORRUPT;
   } else if (r->plan->nodes[node].kind != HD_NODE_FN) {
     x.log_fd = hd__open_log(r, hd__plan_name(r->plan, node));
-    rc = hd__exec_shell(&x);
+    rc = after_files(r, node, inputs, n, &x.message);
+    x.results_dir = r->results_dir;
+    if (rc == HD_OK)
+      rc = hd__exec_shell(&x);
     if (x.log_fd >= 0)
       close(x.log_fd);
   } else {
@@ -298,7 +365,9 @@ int hd_worker_serve(int in_fd, int out_fd) {
   signal(SIGALRM, SIG_DFL);
   hd__run r;
   memset(&r, 0, sizeof(r));
+  remote = 1;
   int status = hd__worker_loop(&r, in_fd, frames, remote_hello, NULL);
+  remove_after_files(&r);
   hd__plan_free((hd__plan *)r.plan);
   if (frames != out_fd)
     close(frames);

@@ -134,6 +134,26 @@ grep -q "host nowhere.invalid cannot be reached: .*; the run goes on without it"
   fail "the unreachable host is not named: $(cat err.txt)"
 [ "$failures" = "$f0" ] && pass
 
+# ---- {after.TASK} files and stderr logs ----
+case=after-files-and-logs
+f0=$failures
+cat >after.yaml <<'EOF'
+tasks:
+  - name: a
+    run: echo hello; echo oops >&2
+  - name: b
+    after: a
+    run: tr a-z A-Z < {after.a}
+EOF
+"$hodos" run -q --store st4 --hosts h1,h2 --worker "$worker" after.yaml \
+  >out.txt 2>err.txt
+status=$?
+[ "$status" = 0 ] || fail "exit status $status: $(cat err.txt)"
+[ "$(cat out.txt)" = HELLO ] || fail "output '$(cat out.txt)', not HELLO"
+grep -q oops st4/runs/last/logs/a.stderr 2>/dev/null ||
+  fail "no stderr log of a in the run folder"
+[ "$failures" = "$f0" ] && pass
+
 # ---- no host reachable ----
 case=no-host-reachable
 f0=$failures
