@@ -62,6 +62,15 @@ static int watch(procs *pp, worker *wk) {
 
 int hd__procs_watch(procs *pp, worker *wk) { return watch(pp, wk); }
 
+/* Send sig to wk's process; a worker reached through a tunnel has none
+ * here, and is ended by shutting its connection (seen as end of file). */
+static void signal_worker(worker *wk, int sig) {
+  if (wk->pid > 0)
+    kill(wk->pid, sig);
+  else if (wk->fd >= 0)
+    shutdown(wk->fd, SHUT_RDWR);
+}
+
 /* Fork worker i. Its socket's end here is listed in fork.c, so that a
  * worker forked by another run (of a pool in another thread, say) does
  * not keep it open: this worker would never see its socket close, and
@@ -327,7 +336,7 @@ static void flush(procs *pp) {
     if (wk->out.len == 0 || wk->fd < 0)
       continue;
     if (hd__write_full(wk->fd, wk->out.data, wk->out.len) != 0)
-      kill(wk->pid, SIGKILL); /* seen as end of file on its socket */
+      signal_worker(wk, SIGKILL); /* seen as end of file on its socket */
     wk->out.len = 0;
   }
 }
@@ -404,9 +413,9 @@ static void close_worker(worker *wk) {
 static void worker_lost(procs *pp, worker *wk) {
   close_worker(wk);
   int status = 0;
-  if (wk->corrupt != NULL)
+  if (wk->corrupt != NULL && wk->pid > 0)
     kill(wk->pid, SIGKILL);
-  while (waitpid(wk->pid, &status, 0) < 0 && errno == EINTR)
+  while (wk->pid > 0 && waitpid(wk->pid, &status, 0) < 0 && errno == EINTR)
     ;
   /* A session lost with its host is the host's fault: its task goes back
      in line, up to twice, before it fails. */
@@ -623,12 +632,12 @@ static void on_tick(uv_timer_t *t) {
       continue;
     if (second && wk->term_sent == 0) {
       wk->term_sent = now;
-      kill(wk->pid, SIGTERM);
+      signal_worker(wk, SIGTERM);
     } else if (wk->term_sent != 0 && now - wk->term_sent > STOP_GRACE_NS) {
-      kill(wk->pid, SIGKILL);
+      signal_worker(wk, SIGKILL);
     } else if (wk->deadline != 0 && now > wk->deadline && !wk->killed_late) {
       wk->killed_late = 1;
-      kill(wk->pid, SIGKILL);
+      signal_worker(wk, SIGKILL);
     }
   }
   hd__run_stopping(r); /* notes an interrupt */
@@ -700,8 +709,11 @@ static int start(void **state, unsigned jobs, const hd_backend_host *host,
     pp->w[i].fd = -1;
     pp->w[i].err_fd = -1;
   }
-  for (unsigned i = 0; i < jobs && rc == HD_OK; i++)
+  for (unsigned i = 0; i < jobs && rc == HD_OK; i++) {
     rc = spawn(pp, i);
+    if (rc == HD_EIO && remote)
+      rc = HD_OK; /* its host is given up; the others go on */
+  }
   if (rc != HD_OK) {
     for (unsigned i = 0; i < jobs; i++)
       if (pp->w[i].fd >= 0) {

@@ -23,6 +23,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -40,6 +41,7 @@ typedef struct rhost {
   int down;    /* given up */
   unsigned fails;
   char *error; /* why it is down */
+  char *sock;  /* with a tunnel: the local end, a socket in the folder */
 } rhost;
 
 struct hd__ssh {
@@ -84,7 +86,7 @@ fail:
   return NULL;
 }
 
-enum { MASTER, SESSION, EXIT };
+enum { MASTER, SESSION, EXIT, FORWARD };
 
 /* The words of one ssh call to host h. */
 static char **ssh_argv(struct hd__ssh *s, const rhost *h, int mode) {
@@ -92,6 +94,9 @@ static char **ssh_argv(struct hd__ssh *s, const rhost *h, int mode) {
   if (h->h->port != 0)
     snprintf(port, sizeof(port), "%u", h->h->port);
   const char *cmd = h->h->command ? h->h->command : "hodos worker --stdio";
+  char fwd[4200] = "";
+  if (mode == FORWARD)
+    snprintf(fwd, sizeof(fwd), "%s:127.0.0.1:%u", h->sock, h->h->tunnel);
   const char *extra[32];
   size_t n = 0;
   extra[n++] = "-o";
@@ -115,6 +120,11 @@ static char **ssh_argv(struct hd__ssh *s, const rhost *h, int mode) {
     extra[n++] = "-o";
     extra[n++] = "ControlMaster=no";
     extra[n++] = "-T";
+  } else if (mode == FORWARD) {
+    extra[n++] = "-O";
+    extra[n++] = "forward";
+    extra[n++] = "-L";
+    extra[n++] = fwd;
   } else {
     extra[n++] = "-O";
     extra[n++] = "exit";
@@ -235,6 +245,78 @@ static void say_hosts_down(procs *pp, const char *lead) {
   hd__buf_cleanup(&b);
 }
 
+static const char *token_of(const rhost *h) {
+  const char *t = h->h->token ? h->h->token : getenv("HODOS_TOKEN");
+  return t != NULL && t[0] != '\0' ? t : NULL;
+}
+
+/* Have h's master forward a socket in the folder to the port where
+ * `hodos serve` listens on the host's loopback. */
+static int open_tunnel(struct hd__ssh *s, rhost *h, unsigned i) {
+  if (token_of(h) == NULL) {
+    h->error = hd__strdup("no token for its worker server (HODOS_TOKEN)");
+    return HD_EINVAL;
+  }
+  hd__buf b = {0};
+  if (hd__buf_appendf(&b, "%s/t%u.sock", s->dir, i) != HD_OK)
+    return HD_ENOMEM;
+  h->sock = b.data;
+  char **argv = ssh_argv(s, h, FORWARD);
+  char *err = err_path(s, "tunnel", i);
+  pid_t pid = argv && err ? launch(argv, -1, err) : -1;
+  int status = -1;
+  if (pid > 0)
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+      ;
+  free_words(argv);
+  int ok = pid > 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0;
+  if (!ok) {
+    char *line = err ? last_line(err) : NULL;
+    hd__buf m = {0};
+    hd__buf_appendf(&m, "cannot open a tunnel to port %u: %s", h->h->tunnel,
+                    line ? line : "ssh -O forward failed");
+    hd__free(line);
+    h->error = m.data;
+  }
+  hd__free(err);
+  return ok ? HD_OK : HD_EIO;
+}
+
+/* Connect worker i to h's tunnel, with the token first. */
+static int connect_tunnel(struct hd__ssh *s, rhost *h, worker *wk) {
+  (void)s;
+  struct sockaddr_un addr;
+  memset(&addr, 0, sizeof(addr));
+  addr.sun_family = AF_UNIX;
+  if (strlen(h->sock) >= sizeof(addr.sun_path))
+    return HD_EINVAL;
+  memcpy(addr.sun_path, h->sock, strlen(h->sock) + 1);
+  hd__fork_shared_begin();
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  int rc = fd >= 0 ? hd__fork_track(fd) : HD_EIO;
+  hd__fork_shared_end();
+  if (rc == HD_OK && connect(fd, (struct sockaddr *)&addr, sizeof(addr)) != 0)
+    rc = HD_EIO;
+  hd__buf p = {0};
+  const char *t = token_of(h);
+  if (rc == HD_OK &&
+      (hd__wire_put_bytes(&p, t, strlen(t)) != HD_OK ||
+       hd__wire_frame(&wk->out, HD__WIRE_AUTH, p.data, p.len) != HD_OK))
+    rc = HD_ENOMEM;
+  hd__buf_cleanup(&p);
+  if (rc != HD_OK) {
+    if (fd >= 0) {
+      hd__fork_shared_begin();
+      hd__fork_close(fd);
+      hd__fork_shared_end();
+    }
+    return rc;
+  }
+  wk->pid = 0;
+  wk->fd = fd;
+  return HD_OK;
+}
+
 int hd__ssh_start(procs *pp) {
   const hd_run_opts *o = &pp->r->opts;
   if (o->nhosts == 0 || o->hosts == NULL) {
@@ -320,6 +402,13 @@ int hd__ssh_start(procs *pp) {
     h->down = 1;
   }
   hd__free(pids);
+  for (size_t i = 0; i < s->nhosts; i++)
+    if (s->hosts[i].up && s->hosts[i].h->tunnel != 0 &&
+        open_tunnel(s, &s->hosts[i], (unsigned)i) != HD_OK) {
+      s->hosts[i].down = 1;
+      up--;
+      slots -= s->hosts[i].h->slots ? s->hosts[i].h->slots : 1;
+    }
   for (size_t i = 0; up > 0 && i < s->nhosts; i++)
     if (s->hosts[i].down)
       hd__log(HD_LOG_ERROR,
@@ -337,11 +426,27 @@ int hd__ssh_start(procs *pp) {
   for (unsigned round = 0; k < slots; round++)
     for (size_t i = 0; i < s->nhosts && k < slots; i++) {
       rhost *h = &s->hosts[i];
-      if (h->up && round < (h->h->slots ? h->h->slots : 1))
+      if (h->up && !h->down && round < (h->h->slots ? h->h->slots : 1))
         s->worker_host[k++] = (unsigned)i;
     }
   pp->nworkers = slots;
   return HD_OK;
+}
+
+/* h is lost for the rest of the run, for why (taken). */
+static void give_up(procs *pp, rhost *h, char *why) {
+  struct hd__ssh *s = pp->ssh;
+  h->down = 1;
+  hd__free(h->error);
+  h->error = why;
+  int any = 0;
+  for (size_t i = 0; i < s->nhosts; i++)
+    any |= !s->hosts[i].down;
+  hd__log(HD_LOG_ERROR, "host %s is lost: %s%s", h->label,
+          why ? why : "out of memory",
+          any ? "; its tasks go to the other hosts" : "");
+  if (!any)
+    say_hosts_down(pp, "every host is lost:");
 }
 
 int hd__ssh_spawn(procs *pp, unsigned i) {
@@ -351,6 +456,21 @@ int hd__ssh_spawn(procs *pp, unsigned i) {
   rhost *h = &s->hosts[wk->host];
   if (h->down)
     return HD_EIO;
+  if (h->h->tunnel != 0) {
+    int trc = connect_tunnel(s, h, wk);
+    if (trc == HD_OK &&
+        hd__buf_append(&wk->out, s->hello.data, s->hello.len) != HD_OK)
+      trc = HD_ENOMEM;
+    if (trc == HD_EIO) {
+      /* The tunnel does not lead anywhere: the host is given up. */
+      hd__buf m = {0};
+      hd__buf_appendf(&m, "cannot connect through its tunnel: %s",
+                      strerror(errno));
+      give_up(pp, h, m.data);
+      wk->fd = -1;
+    }
+    return trc;
+  }
   char **argv = ssh_argv(s, h, SESSION);
   char *err = err_path(s, "worker", i);
   int sv[2] = {-1, -1};
@@ -414,8 +534,11 @@ int hd__ssh_lost(procs *pp, worker *wk, hd__buf *msg) {
   struct hd__ssh *s = pp->ssh;
   rhost *h = &s->hosts[wk->host];
   char *err = err_path(s, "worker", wk->index);
-  char *line = err ? last_line(err) : NULL;
+  char *line = err && h->h->tunnel == 0 ? last_line(err) : NULL;
   hd__free(err);
+  if (line == NULL && h->h->tunnel != 0 && !wk->ready)
+    line = hd__strdup("its worker server closed the connection before "
+                      "answering: a wrong token, or no server on the port");
   hd__buf_appendf(msg, "the session on %s ended (%s)", h->label,
                   line ? line : "no message from ssh");
   if (pp->finished || pp->stopping_all || h->down) {
@@ -423,16 +546,8 @@ int hd__ssh_lost(procs *pp, worker *wk, hd__buf *msg) {
     return 1;
   }
   if (++h->fails >= HOST_FAILS) {
-    h->down = 1;
-    h->error = line ? line : hd__strdup("its sessions keep ending");
+    give_up(pp, h, line ? line : hd__strdup("its sessions keep ending"));
     line = NULL;
-    int any = 0;
-    for (size_t i = 0; i < s->nhosts; i++)
-      any |= !s->hosts[i].down;
-    hd__log(HD_LOG_ERROR, "host %s is lost: %s%s", h->label, h->error,
-            any ? "; its tasks go to the other hosts" : "");
-    if (!any)
-      say_hosts_down(pp, "every host is lost:");
   }
   hd__free(line);
   return 1;
@@ -457,6 +572,7 @@ void hd__ssh_stop(procs *pp) {
     hd__free(h->label);
     hd__free(h->ctl);
     hd__free(h->error);
+    hd__free(h->sock);
   }
   if (s->dir != NULL) {
     DIR *d = opendir(s->dir);

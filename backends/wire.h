@@ -32,6 +32,7 @@ typedef enum hd__wire_type {
   HD__WIRE_BYE = 3,    /* parent -> worker: exit */
   HD__WIRE_HELLO = 4,  /* parent -> remote worker, first: the run */
   HD__WIRE_READY = 5,  /* remote worker -> parent: it can take tasks */
+  HD__WIRE_AUTH = 6,   /* parent -> hodos serve, first: the shared token */
 } hd__wire_type;
 
 /* The version of the HELLO and READY payloads:

@@ -263,7 +263,8 @@ int hd__worker_loop(hd__run *r, int in_fd, int out_fd, hd__worker_hello hello,
       in.len += (size_t)n;
       continue;
     }
-    if (rc != HD_OK || type == HD__WIRE_RESULT || type == HD__WIRE_READY) {
+    if (rc != HD_OK || type == HD__WIRE_RESULT || type == HD__WIRE_READY ||
+        type == HD__WIRE_AUTH) {
       hd__log(HD_LOG_ERROR, "worker: a frame from hodos is refused: %s",
               rc != HD_OK ? why : "a frame only workers send");
       status = 3;
@@ -382,4 +383,70 @@ int hd_worker_main(int argc, char **argv, int *status) {
   if (status != NULL)
     *status = rc == HD_OK ? 0 : 1;
   return 1;
+}
+
+/* Read exactly len bytes of fd, waiting at most until deadline (ns). */
+static int read_exact(int fd, char *p, size_t len, uint64_t deadline) {
+  while (len > 0) {
+    uint64_t now = hd__now_ns();
+    if (now >= deadline)
+      return HD_ETIMEDOUT;
+    struct pollfd pfd = {fd, POLLIN, 0};
+    int ready = poll(&pfd, 1, (int)((deadline - now) / 1000000u) + 1);
+    if (ready < 0 && errno == EINTR)
+      continue;
+    if (ready <= 0)
+      return ready == 0 ? HD_ETIMEDOUT : HD_EIO;
+    ssize_t n = read(fd, p, len);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0)
+      return HD_EIO;
+    p += n;
+    len -= (size_t)n;
+  }
+  return HD_OK;
+}
+
+int hd_worker_serve_token(int fd, const char *token) {
+  if (fd < 0 || token == NULL || token[0] == '\0')
+    return HD_EINVAL;
+  /* The first frame, whole, within ten seconds: AUTH with the token. Only
+     its bytes are read, so that the HELLO after it is left for the
+     worker's loop. */
+  uint64_t deadline = hd__now_ns() + 10000000000ull;
+  char head[HD__WIRE_HEADER];
+  int rc = read_exact(fd, head, sizeof(head), deadline);
+  if (rc != HD_OK)
+    return rc == HD_ETIMEDOUT ? HD_EACCES : rc;
+  size_t tlen = strlen(token);
+  uint32_t len = (uint32_t)(unsigned char)head[8] |
+                 (uint32_t)(unsigned char)head[9] << 8 |
+                 (uint32_t)(unsigned char)head[10] << 16 |
+                 (uint32_t)(unsigned char)head[11] << 24;
+  if (len > 4096 + 8)
+    return HD_EACCES;
+  char frame[HD__WIRE_HEADER + 4096 + 8];
+  memcpy(frame, head, sizeof(head));
+  if (read_exact(fd, frame + HD__WIRE_HEADER, len, deadline) != HD_OK)
+    return HD_EACCES;
+  hd__wire_type type;
+  const char *payload, *why;
+  size_t plen, used;
+  if (hd__wire_parse(frame, HD__WIRE_HEADER + len, &type, &payload, &plen,
+                     &used, &why) != HD_OK ||
+      type != HD__WIRE_AUTH)
+    return HD_EACCES;
+  hd__wire_reader rd = {payload, plen, 0};
+  size_t glen;
+  const char *given = hd__wire_bytes(&rd, &glen);
+  if (rd.bad || rd.left != 0)
+    return HD_EACCES;
+  /* Compared in time that does not depend on where they differ. */
+  unsigned diff = (unsigned)(glen ^ tlen);
+  for (size_t i = 0; i < tlen; i++)
+    diff |= (unsigned char)token[i] ^ (unsigned char)(i < glen ? given[i] : 0);
+  if (diff != 0)
+    return HD_EACCES;
+  return hd_worker_serve(fd, fd);
 }

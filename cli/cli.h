@@ -49,6 +49,8 @@ void help_status(FILE *out);
 void help_clean(FILE *out);
 int cmd_worker(int argc, char **argv);
 void help_worker(FILE *out);
+int cmd_serve(int argc, char **argv);
+void help_serve(FILE *out);
 /* Load FILE and compile it; prints the diagnostics and returns NULL on
  * error, with *code set to the exit status. */
 hd_plan *cli_load_plan(const char *file, hd_workflow **wf, int *code);

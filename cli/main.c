@@ -18,6 +18,8 @@ static void usage(FILE *out) {
         "                   run, and why\n"
         "  clean [FILE]     drop cached results the last run did not use\n"
         "  worker --stdio   serve a run from another host (started by ssh)\n"
+        "  serve --listen PORT  a long-lived worker server, reached by runs\n"
+        "                   through ssh tunnels\n"
         "  help [COMMAND]   show help, for hodos or for one command\n"
         "  version          print the version\n"
         "\n"
@@ -54,6 +56,8 @@ int cmd_help(int argc, char **argv) {
     help_clean(stdout);
   } else if (strcmp(c, "worker") == 0) {
     help_worker(stdout);
+  } else if (strcmp(c, "serve") == 0) {
+    help_serve(stdout);
   } else if (strcmp(c, "help") == 0) {
     fputs("Usage: hodos help [COMMAND]\n\n"
           "Show help for hodos, or for one command.\n",
@@ -108,6 +112,8 @@ int main(int argc, char **argv) {
     return cmd_clean(argc - 1, argv + 1);
   if (strcmp(c, "worker") == 0)
     return cmd_worker(argc - 1, argv + 1);
+  if (strcmp(c, "serve") == 0)
+    return cmd_serve(argc - 1, argv + 1);
   if (c[0] == '-')
     cli_error("unknown option '%s'; see 'hodos --help'", c);
   else

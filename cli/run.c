@@ -53,6 +53,9 @@ void help_run(FILE *out) {
         "                      over the workflow's hosts:\n"
         "      --worker CMD    the worker command on the hosts (default:\n"
         "                      hodos worker --stdio)\n"
+        "      --tunnel PORT   reach 'hodos serve' on PORT of each host\n"
+        "                      through an ssh tunnel instead (the token\n"
+        "                      from $HODOS_TOKEN)\n"
         "      --mem-limit SIZE  keep results in memory as they are up to\n"
         "                      SIZE (such as 512M or 4G; default: a quarter\n"
         "                      of the machine's memory), compressed past it\n"
@@ -276,7 +279,7 @@ static int print_results(const hd_report *r) {
  * workflow's hosts:. The strings point into arg, which is changed, or
  * into the workflow. Returns 0, or -1 after an error message. */
 static int make_hosts(hd_workflow *wf, const char *arg, const char *worker,
-                      hd_host **out, size_t *n, char **copy) {
+                      unsigned tunnel, hd_host **out, size_t *n, char **copy) {
   *out = NULL;
   *copy = NULL;
   *n = 0;
@@ -327,6 +330,7 @@ static int make_hosts(hd_workflow *wf, const char *arg, const char *worker,
         return -1;
       }
       x->command = worker;
+      x->tunnel = tunnel;
     }
   } else {
     for (size_t i = 0; i < hd_workflow_host_count(wf); i++) {
@@ -336,6 +340,7 @@ static int make_hosts(hd_workflow *wf, const char *arg, const char *worker,
       x->user = w->user;
       x->port = w->port;
       x->slots = w->slots;
+      x->tunnel = tunnel ? tunnel : w->tunnel;
       x->command = worker;
       if (x->command == NULL && w->hodos != NULL) {
         size_t len = strlen(w->hodos) + 16;
@@ -375,6 +380,7 @@ int cmd_run(int argc, char **argv) {
       {"keep-going", no_argument, NULL, 'k'},
       {"hosts", required_argument, NULL, 'H'},
       {"worker", required_argument, NULL, 'W'},
+      {"tunnel", required_argument, NULL, 'T'},
       {"mem-limit", required_argument, NULL, 'M'},
       {"spill-limit", required_argument, NULL, 'S'},
       {"quiet", no_argument, NULL, 'q'},
@@ -387,6 +393,7 @@ int cmd_run(int argc, char **argv) {
   int keep_going = 0, resume = 0, no_cache = 0;
   uint64_t mem_limit = 0, spill_limit = 0;
   const char *hosts_arg = NULL, *worker_cmd = NULL;
+  unsigned tunnel = 0;
   progress pr = {0, 0};
   optind = 0;
   opterr = 0;
@@ -426,6 +433,18 @@ int cmd_run(int argc, char **argv) {
     case 'W':
       worker_cmd = optarg;
       break;
+    case 'T': {
+      char *end;
+      errno = 0;
+      unsigned long v = strtoul(optarg, &end, 10);
+      if (errno != 0 || end == optarg || *end != '\0' || v == 0 || v > 65535 ||
+          optarg[0] == '-') {
+        cli_error("--tunnel takes a port from 1 to 65535, not '%s'", optarg);
+        return EXIT_USAGE;
+      }
+      tunnel = (unsigned)v;
+      break;
+    }
     case 'M':
     case 'S':
       if (cli_parse_size(optarg, c == 'M' ? &mem_limit : &spill_limit) != 0 ||
@@ -541,8 +560,8 @@ int cmd_run(int argc, char **argv) {
   size_t nhosts = 0;
   char *hosts_copy = NULL;
   if (strcmp(backend, "ssh") == 0 &&
-      make_hosts(wf, hosts_arg, worker_cmd, &hosts, &nhosts, &hosts_copy) !=
-          0) {
+      make_hosts(wf, hosts_arg, worker_cmd, tunnel, &hosts, &nhosts,
+                 &hosts_copy) != 0) {
     free(store_owned);
     free(run_dir);
     free(cache);
@@ -642,11 +661,16 @@ int cmd_run(int argc, char **argv) {
       snprintf(allowed_note, sizeof(allowed_note), " (%zu allowed)", allowed);
     double secs = (double)hd_report_elapsed_ns(report) / 1e9;
     if (!pr.quiet || code != EXIT_OK) {
+      size_t total = hd_report_task_count(report);
+      size_t ended = done + failed + skipped + cancelled;
+      char unrun_note[48] = "";
+      if (ended < total)
+        snprintf(unrun_note, sizeof(unrun_note), ", %zu not run",
+                 total - ended);
       cli_note("%zu task%s: %zu done%s, %zu failed%s, %zu skipped, %zu "
-               "cancelled in %.2f s",
-               hd_report_task_count(report),
-               hd_report_task_count(report) == 1 ? "" : "s", done, cached_note,
-               failed, allowed_note, skipped, cancelled, secs);
+               "cancelled%s in %.2f s",
+               total, total == 1 ? "" : "s", done, cached_note, failed,
+               allowed_note, skipped, cancelled, unrun_note, secs);
       cli_note("results and logs in %s", run_dir);
       hd_held_info held;
       if (hd_report_held(report, &held) == HD_OK &&

@@ -327,6 +327,8 @@ static void read_host_map(hd__wf_loader *L, hd__ynode *v, hd_workflow_host *h,
     h->port = (unsigned)n;
   if (hd__wf_int(L, hd__wf_get(L, v, "slots"), "slots", what, 1, 65535, &n))
     h->slots = (unsigned)n;
+  if (hd__wf_int(L, hd__wf_get(L, v, "tunnel"), "tunnel", what, 1, 65535, &n))
+    h->tunnel = (unsigned)n;
   if ((name != NULL && (h->host = hd__strdup(name)) == NULL) ||
       (user != NULL && (h->user = hd__strdup(user)) == NULL) ||
       (hodos != NULL && (h->hodos = hd__strdup(hodos)) == NULL))

@@ -40,7 +40,8 @@
   XX(ETYPE, 21, "wrong value type")                                            \
   XX(ESTATE, 22, "operation not valid in this state")                          \
   XX(EINTERNAL, 23, "internal error")                                          \
-  XX(EEND, 24, "no more items")
+  XX(EEND, 24, "no more items")                                                \
+  XX(EACCES, 25, "access refused")
 
 HD_BEGIN_DECLS
 

@@ -91,6 +91,12 @@ typedef struct hd_host {
   unsigned slots;      /* tasks at once; 0 means 1 */
   const char *command; /* the worker there, run by the login shell; NULL
                           means "hodos worker --stdio" */
+  /* Nonzero: do not start workers; reach `hodos serve` listening on this
+     port of the host's loopback, through an ssh tunnel hodos opens and
+     closes itself, one connection per slot, each presenting token (NULL:
+     $HODOS_TOKEN). */
+  unsigned tunnel;
+  const char *token;
 } hd_host;
 
 /* For mem_limit: keep every result as it is. */

@@ -33,6 +33,12 @@ HD_BEGIN_DECLS
  * HD_EIO, HD_EINVAL. Blocks; one per process. */
 HD_API int hd_worker_serve(int in_fd, int out_fd);
 
+/* Serve one run on the connection fd, which must first present token in
+ * an AUTH frame, within ten seconds: how `hodos serve` serves each
+ * connection that reaches it through an ssh tunnel. Returns HD_EACCES for
+ * a connection that does not, else as hd_worker_serve(). */
+HD_API int hd_worker_serve_token(int fd, const char *token);
+
 /* When argv[1] is "--hodos-worker", serve on standard input and output,
  * set *status to the process's exit status (0 on success) and return 1;
  * otherwise return 0 at once. */

@@ -62,6 +62,7 @@ typedef struct hd_workflow_host {
   unsigned port;     /* 0: ssh's default */
   unsigned slots;    /* 0: not said */
   const char *hodos; /* the path of hodos on the host, or NULL */
+  unsigned tunnel;   /* the port of its `hodos serve`, or 0 */
 } hd_workflow_host;
 
 HD_API size_t hd_workflow_host_count(const hd_workflow *wf);

@@ -8,6 +8,7 @@
 #   - functions of a plugin run on the hosts, with the same results as
 #     the processes backend.
 #
+#   - hodos serve reached through tunnels, with the token and without;
 #   - a program that registers its own function serves as the worker
 #     (hd_worker_main), its tasks running in its sessions on the hosts.
 #
@@ -52,6 +53,7 @@ fail() {
   failures=$((failures + 1))
 }
 pass() { echo "PASS  $case"; }
+pass_if_ok() { [ "$failures" = "$1" ] && pass; }
 
 # The control folders of hodos's ssh backend that exist now.
 ctl_dirs() { ls -d /tmp/hodos-ssh.* 2>/dev/null | sort; }
@@ -180,6 +182,46 @@ HODOS_PLUGIN_PATH=$plugins "$hodos" run -q --store st --no-cache \
 [ -s local.txt ] || fail "no output from the local run"
 cmp -s local.txt remote.txt || fail "remote output differs: $(diff local.txt remote.txt | head -5)"
 [ "$failures" = "$f0" ] && pass
+
+# ---- hodos serve reached through tunnels ----
+case=tunnel-to-serve
+f0=$failures
+cd "$work/a" || exit 1
+token=tok-$(od -An -N8 -tx8 /dev/urandom | tr -d ' ')
+sport=$((SSHD_PORT + 7))
+HODOS_TOKEN= "$hodos" serve --listen "127.0.0.1:$sport" >/dev/null 2>serve0.err
+[ $? = 2 ] || fail "serve without a token did not exit with status 2"
+HODOS_TOKEN=$token "$hodos" serve --listen "127.0.0.1:$sport" 2>serve.err &
+spid=$!
+tries=0
+until grep -q "serving on" serve.err 2>/dev/null || [ $tries -ge 50 ]; do
+  sleep 0.1
+  tries=$((tries + 1))
+done
+HODOS_TOKEN=$token "$hodos" run -q --no-cache --store st5 --hosts h1:2,h2:2 \
+  --tunnel "$sport" small.yaml >out.txt 2>err.txt
+status=$?
+[ "$status" = 0 ] || fail "exit status $status: $(cat err.txt)"
+[ "$(cat out.txt)" = "a
+b" ] || fail "output '$(cat out.txt)'"
+grep -q refused serve.err && fail "serve refused a connection: $(cat serve.err)"
+pass_if_ok "$f0"
+
+case=tunnel-wrong-token
+f0=$failures
+HODOS_TOKEN=not-$token "$hodos" run -q --no-cache --store st5 --hosts h1 \
+  --tunnel "$sport" small.yaml >out.txt 2>err.txt
+status=$?
+[ "$status" = 1 ] || fail "exit status $status, not 1"
+grep -q "host h1 is lost: .*a wrong token" err.txt ||
+  fail "the refusal is not explained: $(cat err.txt)"
+grep -q "refused a connection from 127.0.0.1: no valid token" serve.err ||
+  fail "serve does not say it refused: $(cat serve.err)"
+kill -0 "$spid" 2>/dev/null || fail "serve ended"
+kill "$spid"
+wait "$spid"
+[ $? = 0 ] || fail "serve did not end with status 0 on SIGTERM"
+pass_if_ok "$f0"
 
 # ---- a program as its own worker ----
 case=program-as-worker
