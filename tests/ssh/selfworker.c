@@ -43,7 +43,8 @@ int main(int argc, char **argv) {
         hd_node_set_param(node, "n", val) != HD_OK)
       return 2;
   }
-  hd_host hosts[2] = {{"h1", NULL, 0, 2, cmd}, {"h2", NULL, 0, 2, cmd}};
+  hd_host hosts[2] = {{.host = "h1", .slots = 2, .command = cmd},
+                      {.host = "h2", .slots = 2, .command = cmd}};
   hd_run_opts o;
   hd_run_opts_init(&o);
   o.backend = "ssh";
