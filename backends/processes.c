@@ -34,6 +34,9 @@
 #include "procs.h"
 
 #define TICK_MS 10
+/* ssh: how many times a task's input files may be sent before it runs
+   (once per host that lacks them, and a few more when they change). */
+#define MAX_SENDS 8
 #define STOP_GRACE_NS 2000000000ull
 /* A shell task stops itself at its timeout; its worker is killed if it
    has not answered this long after. */
@@ -294,7 +297,8 @@ static void dispatch(procs *pp, worker *wk, uint32_t task, int queue_ok) {
              HD_OK;
     hd_value_unref(frame);
   }
-  ok = ok && hd__wire_frame(&wk->out, HD__WIRE_TASK, p.data, p.len) == HD_OK;
+  ok = ok && (pp->ssh == NULL || hd__ssh_check(pp, wk, task) == HD_OK) &&
+       hd__wire_frame(&wk->out, HD__WIRE_TASK, p.data, p.len) == HD_OK;
   hd__buf_cleanup(&p);
   if (!ok) {
     /* It never reaches the worker: it ends here. */
@@ -515,6 +519,31 @@ static int on_result(procs *pp, worker *wk, const char *payload, size_t len) {
     wk->corrupt = "a result for a task it was not running";
     return -1;
   }
+  if (rc == HD_ENOENT && pp->ssh != NULL) {
+    /* It lacks input files: they go to it, then the task goes back in
+       line (not an attempt), a few times at most. */
+    char *list = hd__strndup(msg, mlen);
+    int sent =
+        list != NULL ? hd__ssh_send_inputs(pp, wk, node, list) : HD_ENOMEM;
+    hd__free(list);
+    if (sent == HD_ECORRUPT) {
+      wk->corrupt = "a request for files that are not the task's inputs";
+      return -1;
+    }
+    flight *g = pop_flight(pp, wk);
+    if (sent == HD_OK && pp->sends[node] < MAX_SENDS) {
+      pp->sends[node]++;
+      hd__attempt_abandon(pp->r, node, &g->x);
+      free_inputs(g);
+      heap_push(pp, node);
+      return 0;
+    }
+    hd__buf_cleanup(&g->x.message);
+    hd__buf_appendf(&g->x.message, "its input files cannot be sent to %s",
+                    "its host");
+    attempt_done(pp, wk, g, HD_ETASK, started, ended);
+    return 0;
+  }
   if (rc != HD_OK && rc != HD_ETASK && rc != HD_EINTR && rc != HD_ENOMEM) {
     wk->corrupt = "an unknown result code";
     return -1;
@@ -600,6 +629,9 @@ static void on_readable(uv_poll_t *h, int status, int events) {
     if (type == HD__WIRE_READY && pp->ssh != NULL && !wk->ready) {
       if (hd__ssh_ready(pp, wk, payload, len) != 0)
         break;
+    } else if (type == HD__WIRE_OUTPUTS && pp->ssh != NULL) {
+      if (hd__ssh_outputs(pp, wk, payload, len) != 0)
+        break;
     } else if (type != HD__WIRE_RESULT) {
       wk->corrupt = "a frame a worker does not send";
       break;
@@ -665,6 +697,7 @@ static void free_procs(procs *pp) {
   hd__free(pp->retrying);
   hd__free(pp->later);
   hd__free(pp->lost);
+  hd__free(pp->sends);
   hd__free(pp);
 }
 
@@ -683,7 +716,8 @@ static int start(void **state, unsigned jobs, const hd_backend_host *host,
   int rc = HD_OK;
   if (remote) {
     pp->lost = hd__calloc(host->ntasks + 1, 1);
-    if (pp->lost == NULL) {
+    pp->sends = hd__calloc(host->ntasks + 1, 1);
+    if (pp->lost == NULL || pp->sends == NULL) {
       free_procs(pp);
       return HD_ENOMEM;
     }

@@ -77,6 +77,7 @@ typedef struct procs {
   int error;           /* a failure of the backend itself */
   struct hd__ssh *ssh; /* the ssh backend's hosts, or NULL */
   uint8_t *lost;       /* ssh: per task, sessions lost while it ran */
+  uint8_t *sends;      /* ssh: per task, times its input files were sent */
 } procs;
 
 /* ---- ssh.c, for processes.c ---- */
@@ -98,6 +99,14 @@ HD__INTERNAL int hd__ssh_ready(procs *pp, worker *wk, const char *payload,
 HD__INTERNAL int hd__ssh_lost(procs *pp, worker *wk, hd__buf *msg);
 /* Whether worker i's host may get a new session. */
 HD__INTERNAL int hd__ssh_host_up(procs *pp, unsigned i);
+/* Files (files.h): the CHECK frame before a task with input files; the
+ * inputs a worker said it lacks (missing: its list), then the task goes
+ * back in line; an OUTPUTS frame (0, or -1 when malformed). */
+HD__INTERNAL int hd__ssh_check(procs *pp, worker *wk, uint32_t task);
+HD__INTERNAL int hd__ssh_send_inputs(procs *pp, worker *wk, uint32_t task,
+                                     const char *missing);
+HD__INTERNAL int hd__ssh_outputs(procs *pp, worker *wk, const char *payload,
+                                 size_t len);
 /* Close the master connections and remove the control folder. */
 HD__INTERNAL void hd__ssh_stop(procs *pp);
 

@@ -27,6 +27,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "../core/cachekey.h"
+#include "../core/template.h"
+#include "files.h"
 #include "procs.h"
 
 /* Sessions of a host that fail in a row, without a READY, before it is
@@ -225,8 +228,14 @@ static int make_hello(procs *pp, struct hd__ssh *s) {
     hd__buf_cleanup(&plan);
   }
   ok = ok && hd__wire_put_u32(&p, (uint32_t)o->nplugins) == HD_OK;
-  for (size_t i = 0; ok && i < o->nplugins; i++)
-    ok = hd__wire_put_bytes(&p, o->plugins[i], strlen(o->plugins[i])) == HD_OK;
+  for (size_t i = 0; ok && i < o->nplugins; i++) {
+    hd__key k = {0, 0};
+    (void)hd__key_file(o->plugins[i], &k);
+    ok =
+        hd__wire_put_bytes(&p, o->plugins[i], strlen(o->plugins[i])) == HD_OK &&
+        hd__wire_put_u64(&p, k.lo) == HD_OK &&
+        hd__wire_put_u64(&p, k.hi) == HD_OK;
+  }
   ok = ok && hd__wire_put_bytes(&p, cwd, strlen(cwd)) == HD_OK &&
        hd__wire_frame(&s->hello, HD__WIRE_HELLO, p.data, p.len) == HD_OK;
   hd__buf_cleanup(&p);
@@ -517,9 +526,36 @@ int hd__ssh_ready(procs *pp, worker *wk, const char *payload, size_t len) {
   size_t n;
   (void)hd__wire_bytes(&rd, &n);
   (void)hd__wire_u64(&rd);
-  if (rd.bad || rd.left != 0 || version != HD__WIRE_HELLO_VERSION) {
+  uint32_t nneed = hd__wire_u32(&rd);
+  const hd_run_opts *o = &pp->r->opts;
+  if (rd.bad || version != HD__WIRE_HELLO_VERSION || nneed > o->nplugins ||
+      rd.left != (size_t)nneed * 4) {
     wk->corrupt = "a READY frame that does not parse";
     return -1;
+  }
+  /* The plugins it lacks go first, before any task. */
+  for (uint32_t k = 0; k < nneed; k++) {
+    uint32_t i = hd__wire_u32(&rd);
+    if (i >= o->nplugins) {
+      wk->corrupt = "a READY frame that asks for an unknown plugin";
+      return -1;
+    }
+    hd_value *v = NULL;
+    uint32_t mode;
+    char name[16];
+    snprintf(name, sizeof(name), "%u", i);
+    hd__buf p = {0};
+    int rc = hd__file_read(o->plugins[i], &v, &mode);
+    if (rc == HD_OK &&
+        (hd__wire_put_u32(&p, 0) != HD_OK ||
+         hd__file_put(&p, name, v, mode) != HD_OK ||
+         hd__wire_frame(&wk->out, HD__WIRE_FILE, p.data, p.len) != HD_OK))
+      rc = HD_ENOMEM;
+    if (rc != HD_OK)
+      hd__log(HD_LOG_ERROR, "cannot send plugin %s to %s: %s", o->plugins[i],
+              pp->ssh->hosts[wk->host].label, hd_strerror(rc));
+    hd__buf_cleanup(&p);
+    hd_value_unref(v);
   }
   wk->ready = 1;
   pp->ssh->hosts[wk->host].fails = 0;
@@ -596,4 +632,123 @@ void hd__ssh_stop(procs *pp) {
   hd__buf_cleanup(&s->hello);
   hd__free(s);
   pp->ssh = NULL;
+}
+
+/* ---- files ---- */
+
+int hd__ssh_check(procs *pp, worker *wk, uint32_t task) {
+  const hd__plan *p = pp->r->plan;
+  const hd__pio *io = hd__plan_io(p, task);
+  if (io == NULL || io->ninputs == 0)
+    return HD_OK;
+  hd__buf b = {0}, path = {0};
+  int rc = hd__wire_put_u32(&b, task) == HD_OK &&
+                   hd__wire_put_u32(&b, io->ninputs) == HD_OK
+               ? HD_OK
+               : HD_ENOMEM;
+  for (uint32_t k = 0; rc == HD_OK && k < io->ninputs; k++) {
+    path.len = 0;
+    rc = hd__io_path(&path, p, io, hd__plan_list(p, io->inputs, k));
+    hd__key key = {0, 0};
+    if (rc == HD_OK)
+      (void)hd__key_file(path.data, &key);
+    if (rc == HD_OK && (hd__wire_put_bytes(&b, path.data, path.len) != HD_OK ||
+                        hd__wire_put_u64(&b, key.lo) != HD_OK ||
+                        hd__wire_put_u64(&b, key.hi) != HD_OK))
+      rc = HD_ENOMEM;
+  }
+  if (rc == HD_OK &&
+      hd__wire_frame(&wk->out, HD__WIRE_CHECK, b.data, b.len) != HD_OK)
+    rc = HD_ENOMEM;
+  hd__buf_cleanup(&b);
+  hd__buf_cleanup(&path);
+  return rc;
+}
+
+int hd__ssh_send_inputs(procs *pp, worker *wk, uint32_t task,
+                        const char *missing) {
+  const hd__plan *p = pp->r->plan;
+  const hd__pio *io = hd__plan_io(p, task);
+  if (io == NULL)
+    return HD_ECORRUPT;
+  hd__buf path = {0};
+  int rc = HD_OK, sent = 0;
+  /* Only the task's declared inputs are sent, whatever is asked. */
+  for (uint32_t k = 0; rc == HD_OK && k < io->ninputs; k++) {
+    path.len = 0;
+    rc = hd__io_path(&path, p, io, hd__plan_list(p, io->inputs, k));
+    if (rc != HD_OK)
+      break;
+    const char *at = missing;
+    int asked = 0;
+    while (!asked && (at = strstr(at, path.data)) != NULL) {
+      asked = (at == missing || at[-1] == '\n') &&
+              (at[path.len] == '\n' || at[path.len] == '\0');
+      at++;
+    }
+    if (!asked)
+      continue;
+    hd_value *v = NULL;
+    uint32_t mode;
+    hd__buf b = {0};
+    rc = hd__file_read(path.data, &v, &mode);
+    if (rc == HD_OK &&
+        (hd__wire_put_u32(&b, 1) != HD_OK ||
+         hd__file_put(&b, path.data, v, mode) != HD_OK ||
+         hd__wire_frame(&wk->out, HD__WIRE_FILE, b.data, b.len) != HD_OK))
+      rc = HD_ENOMEM;
+    hd__buf_cleanup(&b);
+    hd_value_unref(v);
+    sent++;
+  }
+  hd__buf_cleanup(&path);
+  return rc == HD_OK && sent == 0 ? HD_ECORRUPT : rc;
+}
+
+int hd__ssh_outputs(procs *pp, worker *wk, const char *payload, size_t len) {
+  const hd__plan *p = pp->r->plan;
+  hd__wire_reader rd = {payload, len, 0};
+  uint32_t task = hd__wire_u32(&rd), n = hd__wire_u32(&rd);
+  const hd__pio *io = task < p->count ? hd__plan_io(p, task) : NULL;
+  if (rd.bad || wk->n == 0 || wk->q[wk->head].task != task || io == NULL ||
+      n != io->noutputs) {
+    wk->corrupt = "output files of a task it was not running";
+    return -1;
+  }
+  hd__buf want = {0}, staged = {0};
+  int bad = 0;
+  for (uint32_t k = 0; k < n && !bad; k++) {
+    char *name = NULL;
+    hd_value *content = NULL;
+    uint32_t mode;
+    int rc = hd__file_get(&rd, &name, &content, &mode);
+    /* Each must be output k, under its own or its staged name. */
+    want.len = 0;
+    staged.len = 0;
+    if (name != NULL &&
+        hd__io_path(&want, p, io, hd__plan_list(p, io->outputs, k)) == HD_OK &&
+        k < 64 && (io->staged >> k & 1))
+      hd__staged_path(&staged, want.data);
+    const char *expect = staged.len > 0 ? staged.data : want.data;
+    if (name == NULL || expect == NULL || strcmp(name, expect) != 0 ||
+        (rc != HD_OK && rc != HD_ENOENT)) {
+      bad = 1;
+    } else if (rc == HD_OK &&
+               !hd__file_same(name, hd_value_data(content),
+                              hd_value_size(content)) &&
+               hd__file_write(name, hd_value_data(content),
+                              hd_value_size(content), mode) != HD_OK) {
+      hd__log(HD_LOG_ERROR, "cannot write %s from %s: %s", name,
+              pp->ssh->hosts[wk->host].label, strerror(errno));
+    }
+    hd__free(name);
+    hd_value_unref(content);
+  }
+  hd__buf_cleanup(&want);
+  hd__buf_cleanup(&staged);
+  if (bad || rd.bad || rd.left != 0) {
+    wk->corrupt = "output files that are not the task's";
+    return -1;
+  }
+  return 0;
 }

@@ -27,19 +27,24 @@
 #define HD__WIRE_MAX (1u << 30)
 
 typedef enum hd__wire_type {
-  HD__WIRE_TASK = 1,   /* parent -> worker: run an attempt */
-  HD__WIRE_RESULT = 2, /* worker -> parent: how it went */
-  HD__WIRE_BYE = 3,    /* parent -> worker: exit */
-  HD__WIRE_HELLO = 4,  /* parent -> remote worker, first: the run */
-  HD__WIRE_READY = 5,  /* remote worker -> parent: it can take tasks */
-  HD__WIRE_AUTH = 6,   /* parent -> hodos serve, first: the shared token */
+  HD__WIRE_TASK = 1,    /* parent -> worker: run an attempt */
+  HD__WIRE_RESULT = 2,  /* worker -> parent: how it went */
+  HD__WIRE_BYE = 3,     /* parent -> worker: exit */
+  HD__WIRE_HELLO = 4,   /* parent -> remote worker, first: the run */
+  HD__WIRE_READY = 5,   /* remote worker -> parent: it can take tasks */
+  HD__WIRE_AUTH = 6,    /* parent -> hodos serve, first: the shared token */
+  HD__WIRE_CHECK = 7,   /* parent -> remote worker: input files to have */
+  HD__WIRE_FILE = 8,    /* parent -> remote worker: a file (files.h) */
+  HD__WIRE_OUTPUTS = 9, /* remote worker -> parent: a task's output files */
 } hd__wire_type;
 
 /* The version of the HELLO and READY payloads:
  *   HELLO  u32 version, bytes plan (hd__plan_pack), u32 plugin count,
- *          bytes per plugin path, bytes working folder
- *   READY  u32 version, bytes host name, u64 process id */
-#define HD__WIRE_HELLO_VERSION 1
+ *          per plugin: bytes path, u64 lo, u64 hi (XXH3-128 of its
+ *          content); bytes working folder
+ *   READY  u32 version, bytes host name, u64 process id, u32 count and
+ *          the indexes of the plugins it lacks (sent as FILE frames) */
+#define HD__WIRE_HELLO_VERSION 2
 
 /* Append a frame of type with the payload to out. */
 HD__INTERNAL int hd__wire_frame(hd__buf *out, hd__wire_type type,

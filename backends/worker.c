@@ -13,7 +13,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "../core/cachekey.h"
 #include "../core/run.h"
+#include "files.h"
 #include "wire.h"
 
 /* Results larger than this are refused (a value frame carries its own
@@ -165,6 +167,9 @@ static int worker_task(hd__run *r, hd__buf *out, const char *payload,
   int rc;
   if (bad) {
     rc = HD_ECORRUPT;
+  } else if (remote && hd__files_missing(node, &x.message) > 0) {
+    /* hodos sends what is missing, then the task again. */
+    rc = HD_ENOENT;
   } else if (r->plan->nodes[node].kind != HD_NODE_FN) {
     x.log_fd = hd__open_log(r, hd__plan_name(r->plan, node));
     rc = after_files(r, node, inputs, n, &x.message);
@@ -200,12 +205,34 @@ static int worker_task(hd__run *r, hd__buf *out, const char *payload,
          HD_OK;
   else if (ok)
     ok = hd__wire_put_bytes(&p, NULL, 0) == HD_OK;
+  if (ok && remote && rc == HD_OK &&
+      hd__files_outputs(r->plan, node, out) != HD_OK) {
+    /* Sent as a failure instead, with nothing after it. */
+    hd__buf_cleanup(&p);
+    hd__buf_cleanup(&x.message);
+    hd__buf_appendf(&x.message, "its output files cannot be sent back");
+    hd_value_unref(frame);
+    frame = NULL;
+    ok = hd__wire_put_u64(&p, started) == HD_OK &&
+         hd__wire_put_u64(&p, ended) == HD_OK &&
+         hd__wire_put_u32(&p, node) == HD_OK &&
+         hd__wire_put_u32(&p, attempt) == HD_OK &&
+         hd__wire_put_u32(&p, (uint32_t)HD_ETASK) == HD_OK &&
+         hd__wire_put_u32(&p, (uint32_t)x.exit_status) == HD_OK &&
+         hd__wire_put_u32(&p, (uint32_t)x.term_signal) == HD_OK &&
+         hd__wire_put_u32(&p, (uint32_t)x.timed_out) == HD_OK &&
+         hd__wire_put_bytes(&p, x.message.data, x.message.len) == HD_OK &&
+         hd__wire_put_bytes(&p, x.err_tail.data, x.err_tail.len) == HD_OK &&
+         hd__wire_put_bytes(&p, NULL, 0) == HD_OK;
+  }
   ok = ok && hd__wire_frame(out, HD__WIRE_RESULT, p.data, p.len) == HD_OK;
   hd_value_unref(frame);
   hd__exec_cleanup(&x);
   hd__buf_cleanup(&p);
   return ok ? 0 : -1;
 }
+
+static int receive_file(const char *payload, size_t len);
 
 /* The worker's loop: read what hodos sent (several frames at a time when
  * it sends several) and run each task, sending its result before the
@@ -278,6 +305,18 @@ int hd__worker_loop(hd__run *r, int in_fd, int out_fd, hd__worker_hello hello,
         status = 3;
         break;
       }
+    } else if (type == HD__WIRE_CHECK || type == HD__WIRE_FILE) {
+      int frc = !remote || r->plan == NULL ? HD_ECORRUPT
+                : type == HD__WIRE_CHECK   ? hd__files_expect(payload, plen)
+                                           : receive_file(payload, plen);
+      if (frc != HD_OK) {
+        hd__log(HD_LOG_ERROR, "worker: a file from hodos is refused: %s",
+                hd_strerror(frc));
+        status = 3;
+        break;
+      }
+      off += used;
+      continue;
     } else if (r->plan == NULL || worker_task(r, &out, payload, plen) != 0) {
       status = 3;
       break;
@@ -297,6 +336,71 @@ int hd__worker_loop(hd__run *r, int in_fd, int out_fd, hd__worker_hello hello,
 
 /* ---- a worker reached over a byte stream (ssh) ---- */
 
+/* The plugins HELLO named: those not here as they are there wait for
+ * their FILE frame. */
+typedef struct plugin {
+  char *path;
+  hd__key hash;
+  int open;
+} plugin;
+static plugin *plugins;
+static uint32_t nplugins;
+
+/* Where a plugin sent here is kept: ~/.cache/hodos/plugins/HASH-NAME. */
+static int plugin_cache_path(const plugin *pl, hd__buf *b) {
+  const char *home = getenv("XDG_CACHE_HOME");
+  const char *base = strrchr(pl->path, '/');
+  base = base ? base + 1 : pl->path;
+  if (home != NULL && home[0] == '/')
+    return hd__buf_appendf(b, "%s/hodos/plugins/%016llx%016llx-%s", home,
+                           (unsigned long long)pl->hash.hi,
+                           (unsigned long long)pl->hash.lo, base);
+  home = getenv("HOME");
+  return hd__buf_appendf(b, "%s/.cache/hodos/plugins/%016llx%016llx-%s",
+                         home && *home ? home : "/tmp",
+                         (unsigned long long)pl->hash.hi,
+                         (unsigned long long)pl->hash.lo, base);
+}
+
+static int receive_file(const char *payload, size_t len) {
+  hd__wire_reader rd = {payload, len, 0};
+  uint32_t kind = hd__wire_u32(&rd);
+  char *name = NULL;
+  hd_value *content = NULL;
+  uint32_t mode;
+  int rc = hd__file_get(&rd, &name, &content, &mode);
+  if (rc == HD_OK && (rd.bad || rd.left != 0 || kind > 1))
+    rc = HD_ECORRUPT;
+  if (rc == HD_OK && kind == 1 &&
+      !hd__file_same(name, hd_value_data(content), hd_value_size(content)))
+    rc = hd__file_write(name, hd_value_data(content), hd_value_size(content),
+                        mode);
+  if (rc == HD_OK && kind == 0) {
+    char *end;
+    unsigned long i = strtoul(name, &end, 10);
+    if (*end != '\0' || i >= nplugins || plugins[i].open) {
+      rc = HD_ECORRUPT;
+    } else {
+      hd__buf path = {0}, err = {0};
+      rc = plugin_cache_path(&plugins[i], &path);
+      if (rc == HD_OK)
+        rc = hd__file_write(path.data, hd_value_data(content),
+                            hd_value_size(content), 0700);
+      if (rc == HD_OK && hd__plugin_open(path.data, &err) != HD_OK)
+        hd__log(HD_LOG_ERROR, "worker: cannot load plugin %s (sent as %s): %s",
+                plugins[i].path, path.data, err.data ? err.data : "?");
+      plugins[i].open = 1;
+      hd__buf_cleanup(&path);
+      hd__buf_cleanup(&err);
+    }
+  }
+  if (rc != HD_OK && name != NULL)
+    hd__log(HD_LOG_ERROR, "worker: cannot write %s: %s", name, hd_strerror(rc));
+  hd__free(name);
+  hd_value_unref(content);
+  return rc == HD_ECORRUPT ? rc : HD_OK;
+}
+
 static int remote_hello(void *ctx, hd__run *r, const char *payload, size_t len,
                         hd__buf *out) {
   (void)ctx;
@@ -315,23 +419,63 @@ static int remote_hello(void *ctx, hd__run *r, const char *payload, size_t len,
     return rc;
   }
   r->plan = p;
-  uint32_t nplugins = hd__wire_u32(&rd);
-  for (uint32_t i = 0; i < nplugins && !rd.bad; i++) {
-    size_t n;
-    const char *path = hd__wire_bytes(&rd, &n);
-    char *copy = rd.bad ? NULL : hd__strndup(path, n);
+  /* The plugins that are here as they are there open now; the others
+     are asked for in READY. */
+  uint32_t n = hd__wire_u32(&rd);
+  if (rd.bad || n > rd.left / 20)
+    return HD_ECORRUPT;
+  plugins = hd__calloc(n + 1, sizeof(plugin));
+  if (plugins == NULL)
+    return HD_ENOMEM;
+  nplugins = n;
+  hd__buf need = {0};
+  uint32_t nneed = 0;
+  for (uint32_t i = 0; i < n && !rd.bad; i++) {
+    size_t pathlen;
+    const char *path = hd__wire_bytes(&rd, &pathlen);
+    plugin *pl = &plugins[i];
+    pl->hash.lo = hd__wire_u64(&rd);
+    pl->hash.hi = hd__wire_u64(&rd);
+    if (rd.bad || (pl->path = hd__strndup(path, pathlen)) == NULL)
+      break;
+    hd__key have;
     hd__buf err = {0};
-    if (copy != NULL && hd__plugin_open(copy, &err) != HD_OK)
-      hd__log(HD_LOG_ERROR, "worker: cannot load plugin %s: %s", copy,
-              err.data ? err.data : "out of memory");
+    if (hd__key_file(pl->path, &have) == HD_OK && have.lo == pl->hash.lo &&
+        have.hi == pl->hash.hi) {
+      if (hd__plugin_open(pl->path, &err) != HD_OK)
+        hd__log(HD_LOG_ERROR, "worker: cannot load plugin %s: %s", pl->path,
+                err.data ? err.data : "out of memory");
+      pl->open = 1;
+    } else {
+      /* One sent before, kept in the cache? */
+      hd__buf cached = {0};
+      if (plugin_cache_path(pl, &cached) == HD_OK &&
+          hd__key_file(cached.data, &have) == HD_OK && have.lo == pl->hash.lo &&
+          have.hi == pl->hash.hi) {
+        if (hd__plugin_open(cached.data, &err) != HD_OK)
+          hd__log(HD_LOG_ERROR, "worker: cannot load plugin %s: %s",
+                  cached.data, err.data ? err.data : "out of memory");
+        pl->open = 1;
+      } else if (hd__wire_put_u32(&need, i) == HD_OK) {
+        nneed++;
+      }
+      hd__buf_cleanup(&cached);
+    }
     hd__buf_cleanup(&err);
-    hd__free(copy);
   }
   size_t dlen;
   const char *dir = hd__wire_bytes(&rd, &dlen);
   if (rd.bad || rd.left != 0)
     return HD_ECORRUPT;
   char *cwd = hd__strndup(dir, dlen);
+  const char *root = getenv("HODOS_WORKER_ROOT");
+  if (root != NULL && root[0] != '\0') {
+    /* Tasks run there instead, as on a host that shares no files. */
+    hd__free(cwd);
+    cwd = hd__strdup(root);
+    if (cwd != NULL)
+      hd__make_dirs(cwd);
+  }
   if (cwd != NULL && cwd[0] != '\0' && chdir(cwd) != 0)
     hd__log(HD_LOG_WARN,
             "worker: cannot enter %s (%s); tasks run in the login folder", cwd,
@@ -343,8 +487,11 @@ static int remote_hello(void *ctx, hd__run *r, const char *payload, size_t len,
   int ok = hd__wire_put_u32(&b, HD__WIRE_HELLO_VERSION) == HD_OK &&
            hd__wire_put_bytes(&b, host, strlen(host)) == HD_OK &&
            hd__wire_put_u64(&b, (uint64_t)getpid()) == HD_OK &&
+           hd__wire_put_u32(&b, nneed) == HD_OK &&
+           hd__buf_append(&b, need.data ? need.data : "", need.len) == HD_OK &&
            hd__wire_frame(out, HD__WIRE_READY, b.data, b.len) == HD_OK;
   hd__buf_cleanup(&b);
+  hd__buf_cleanup(&need);
   return ok ? HD_OK : HD_ENOMEM;
 }
 
@@ -370,6 +517,11 @@ int hd_worker_serve(int in_fd, int out_fd) {
   int status = hd__worker_loop(&r, in_fd, frames, remote_hello, NULL);
   remove_after_files(&r);
   hd__plan_free((hd__plan *)r.plan);
+  for (uint32_t i = 0; i < nplugins; i++)
+    hd__free(plugins[i].path);
+  hd__free(plugins);
+  plugins = NULL;
+  nplugins = 0;
   if (frames != out_fd)
     close(frames);
   return status == 0 ? HD_OK : status == 4 ? HD_ENOMEM : HD_ECORRUPT;

@@ -1,12 +1,14 @@
 /* hodos worker --stdio: serve a run started elsewhere (the ssh backend
  * starts it on each host). */
+#include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "cli.h"
 
 void help_worker(FILE *out) {
-  fputs("Usage: hodos worker --stdio\n"
+  fputs("Usage: hodos worker --stdio [--root DIR]\n"
         "\n"
         "Serve as a worker of a run started on another host: read the run's\n"
         "plan and its tasks from standard input, run each one (shell tasks,\n"
@@ -18,6 +20,10 @@ void help_worker(FILE *out) {
         "\n"
         "Options:\n"
         "      --stdio   speak on standard input and output (required)\n"
+        "      --root DIR  run tasks in DIR (made if missing) instead of\n"
+        "                the folder the run was started in: for a host that\n"
+        "                shares no files with it (input files and plugins\n"
+        "                are sent, output files sent back)\n"
         "  -h, --help    show this help\n"
         "\n"
         "Exit status: 0 the run ended the session; 1 the input was not the\n"
@@ -30,6 +36,12 @@ int cmd_worker(int argc, char **argv) {
   for (int i = 1; i < argc; i++) {
     if (strcmp(argv[i], "--stdio") == 0) {
       stdio = 1;
+    } else if (strcmp(argv[i], "--root") == 0 && i + 1 < argc) {
+      /* Read by the worker when the run's plan arrives. */
+      if (setenv("HODOS_WORKER_ROOT", argv[++i], 1) != 0) {
+        cli_error("cannot set the worker's root: %s", strerror(errno));
+        return EXIT_FAILED;
+      }
     } else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
       help_worker(stdout);
       return EXIT_OK;

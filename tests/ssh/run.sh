@@ -8,6 +8,8 @@
 #   - functions of a plugin run on the hosts, with the same results as
 #     the processes backend.
 #
+#   - a host that shares no files (a worker --root): input files and
+#     plugins are sent, output files come back;
 #   - hodos serve reached through tunnels, with the token and without;
 #   - a program that registers its own function serves as the worker
 #     (hd_worker_main), its tasks running in its sessions on the hosts.
@@ -55,12 +57,14 @@ fail() {
 pass() { echo "PASS  $case"; }
 pass_if_ok() { [ "$failures" = "$1" ] && pass; }
 
-# The control folders of hodos's ssh backend that exist now.
-ctl_dirs() { ls -d /tmp/hodos-ssh.* 2>/dev/null | sort; }
-# ssh clients started by hodos (their command line names a control
-# socket in such a folder).
-ssh_left() { pgrep -f -- '-S /tmp/hodos-ssh\.' 2>/dev/null; }
-before=$(ctl_dirs)
+# The control folders of hodos's ssh backend made since this test began
+# (other runs on the machine may have theirs).
+ctl_all() { ls -d /tmp/hodos-ssh.* 2>/dev/null | sort; }
+before=$(ctl_all)
+ctl_dirs() { ctl_all | grep -vxF "$before"; }
+# ssh clients started by hodos for this test: their command line names a
+# control socket and this test's ssh configuration.
+ssh_left() { pgrep -f -- "-F $SSH_CONFIG .*-S /tmp/hodos-ssh\\." 2>/dev/null; }
 
 # ---- 500 tasks, h2 killed midway ----
 case=two-hosts-one-killed
@@ -109,7 +113,7 @@ grep -q "host h2 is lost: .*; its tasks go to the other hosts" err.txt ||
   fail "nothing says h2 was lost: $(tail -3 err.txt)"
 sleep 0.3
 [ -z "$(ssh_left)" ] || fail "ssh processes left: $(ssh_left)"
-[ "$(ctl_dirs)" = "$before" ] || fail "a control folder was left: $(ctl_dirs)"
+[ -z "$(ctl_dirs)" ] || fail "a control folder was left: $(ctl_dirs)"
 [ "$failures" = 0 ] && pass
 grep -E "h2|back in line" err.txt | head -5
 sshd_restart_host 2 || exit 1
@@ -182,6 +186,50 @@ HODOS_PLUGIN_PATH=$plugins "$hodos" run -q --store st --no-cache \
 [ -s local.txt ] || fail "no output from the local run"
 cmp -s local.txt remote.txt || fail "remote output differs: $(diff local.txt remote.txt | head -5)"
 [ "$failures" = "$f0" ] && pass
+
+# ---- a host that shares no files: inputs and plugins go, outputs come ----
+case=files-travel
+f0=$failures
+rm -rf "$work/f" && mkdir -p "$work/f/data" "$work/f/lib" && cd "$work/f" || exit 1
+cp "$plugins/libhodos_wordcount.so" lib/
+seq 1 5000 >data/numbers.txt
+printf 'the river the forest\n' >data/words.txt
+cat >files.yaml <<'EOF'
+plugins: [libhodos_wordcount.so]
+tasks:
+  - name: sum
+    inputs: [data/numbers.txt]
+    outputs: [out/sum.txt]
+    run: mkdir -p out && awk '{ s += $1 } END { print s }' data/numbers.txt > out/sum.txt
+  - name: text
+    inputs: [data/words.txt]
+    run: cat data/words.txt
+  - name: words
+    fn: wc_total
+    after: text
+  - name: report
+    after: [sum, words]
+    outputs: ["{name}.txt"]
+    params:
+      name: final
+    run: cat > {outputs.0}
+EOF
+HODOS_PLUGIN_PATH=lib "$hodos" run -q --store st --hosts h1,h2 \
+  --worker "env XDG_CACHE_HOME=$work/f/cache $hodos worker --stdio --root $work/f/remote" \
+  files.yaml >out.txt 2>err.txt
+status=$?
+[ "$status" = 0 ] || fail "exit status $status: $(cat err.txt)"
+[ "$(cat out/sum.txt 2>/dev/null)" = 12502500 ] ||
+  fail "out/sum.txt did not come back: '$(cat out/sum.txt 2>/dev/null)'"
+[ -f "$work/f/remote/data/numbers.txt" ] || fail "data/numbers.txt was not sent"
+cmp -s data/numbers.txt "$work/f/remote/data/numbers.txt" ||
+  fail "data/numbers.txt differs on the host"
+[ -f final.txt ] || fail "final.txt (a staged output) did not come back"
+[ "$(cat final.txt 2>/dev/null)" = 4 ] || fail "final.txt: '$(cat final.txt)', not 4"
+ls "$work/f/cache/hodos/plugins/"*libhodos_wordcount.so >/dev/null 2>&1 ||
+  fail "the plugin was not sent to the host's cache"
+ls -a "$work/f/remote" | grep -q hodos-part && fail "a staged file was left on the host"
+pass_if_ok "$f0"
 
 # ---- hodos serve reached through tunnels ----
 case=tunnel-to-serve
