@@ -37,6 +37,8 @@
 /* ssh: how many times a task's input files may be sent before it runs
    (once per host that lacks them, and a few more when they change). */
 #define MAX_SENDS 8
+/* ssh: a session that has not answered the HELLO by then is ended. */
+#define READY_TIMEOUT_NS 20000000000ull
 #define STOP_GRACE_NS 2000000000ull
 /* A shell task stops itself at its timeout; its worker is killed if it
    has not answered this long after. */
@@ -660,6 +662,13 @@ static void on_tick(uv_timer_t *t) {
     pp->stopping_all = 1;
   for (unsigned i = 0; i < pp->nworkers; i++) {
     worker *wk = &pp->w[i];
+    /* A session that does not answer in time (a host that accepts and
+       then hangs) is ended, and counts against its host. */
+    if (pp->ssh != NULL && wk->fd >= 0 && !wk->ready &&
+        now - wk->spawned_ns > READY_TIMEOUT_NS) {
+      signal_worker(wk, SIGKILL);
+      continue;
+    }
     if (wk->n == 0 || wk->fd < 0)
       continue;
     if (second && wk->term_sent == 0) {

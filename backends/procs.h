@@ -52,6 +52,7 @@ typedef struct worker {
   unsigned host;
   int ready;
   int err_fd;
+  uint64_t spawned_ns; /* when its session was started */
 } worker;
 
 typedef struct delayed {

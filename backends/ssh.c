@@ -104,8 +104,14 @@ static char **ssh_argv(struct hd__ssh *s, const rhost *h, int mode) {
   size_t n = 0;
   extra[n++] = "-o";
   extra[n++] = "BatchMode=yes";
+  /* A host silent for three keep-alives is lost. */
+  char alive[48] = "ServerAliveInterval=5";
+  const char *ka = getenv("HODOS_SSH_KEEPALIVE");
+  if (ka != NULL && strspn(ka, "0123456789") == strlen(ka) && ka[0] != '0' &&
+      strlen(ka) < 6)
+    snprintf(alive, sizeof(alive), "ServerAliveInterval=%s", ka);
   extra[n++] = "-o";
-  extra[n++] = "ServerAliveInterval=5";
+  extra[n++] = alive;
   extra[n++] = "-o";
   extra[n++] = "ServerAliveCountMax=3";
   extra[n++] = "-o";
@@ -323,6 +329,7 @@ static int connect_tunnel(struct hd__ssh *s, rhost *h, worker *wk) {
   }
   wk->pid = 0;
   wk->fd = fd;
+  wk->spawned_ns = hd__now_ns();
   return HD_OK;
 }
 
@@ -345,7 +352,9 @@ int hd__ssh_start(procs *pp) {
     cmd = "ssh";
   s->words = split(cmd, &s->nwords);
   s->hosts = hd__calloc(o->nhosts, sizeof(rhost));
-  s->dir = hd__strdup("/tmp/hodos-ssh.XXXXXX");
+  char dir[64];
+  snprintf(dir, sizeof(dir), "/tmp/hodos-ssh-%ld.XXXXXX", (long)getpid());
+  s->dir = hd__strdup(dir);
   if (s->words == NULL || s->nwords == 0 || s->hosts == NULL || s->dir == NULL)
     return s->words != NULL && s->nwords == 0 ? HD_EINVAL : HD_ENOMEM;
   if (mkdtemp(s->dir) == NULL) {
@@ -517,6 +526,7 @@ int hd__ssh_spawn(procs *pp, unsigned i) {
   }
   wk->pid = pid;
   wk->fd = sv[0];
+  wk->spawned_ns = hd__now_ns();
   return HD_OK;
 }
 

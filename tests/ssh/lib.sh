@@ -111,6 +111,20 @@ _sshd_kill_tree() {
   return 0
 }
 
+# _sshd_signal_tree PID SIG: send SIG to PID and all its descendants,
+# repeating until a pass finds no new process.
+_sshd_signal_tree() {
+  _sshd_prev=
+  while :; do
+    _sshd_set=$(_sshd_tree "$1" | sort -n)
+    for _sshd_p in $_sshd_set; do
+      kill "-$2" "$_sshd_p" 2>/dev/null || :
+    done
+    [ "$_sshd_set" = "$_sshd_prev" ] && break
+    _sshd_prev=$_sshd_set
+  done
+}
+
 # _sshd_listener N: print the pid of listener N if it is running.
 _sshd_listener() {
   _sshd_pf="$SSHD_DIR/sshd$1.pid"
@@ -280,6 +294,18 @@ sshd_kill_host() {
   _sshd_l=$(_sshd_listener "$1") || return 0
   _sshd_kill_tree "$_sshd_l" || return 1
   rm -f "$SSHD_DIR/sshd$1.pid"
+}
+
+# sshd_freeze_host N: stop (SIGSTOP) host N's sshd and everything under
+# it: its connections stay open but go silent, as a hung host's do.
+# sshd_kill_host still works on a frozen host.
+sshd_freeze_host() {
+  case ${1:-} in
+    1 | 2) ;;
+    *) echo "sshd_freeze_host: usage: sshd_freeze_host 1|2" >&2; return 1 ;;
+  esac
+  _sshd_l=$(_sshd_listener "$1") || return 1
+  _sshd_signal_tree "$_sshd_l" STOP
 }
 
 sshd_restart_host() {

@@ -3,6 +3,8 @@
 # 127.0.0.3 (h2), started here (lib.sh):
 #   - 500 tasks over both hosts while h2 is killed midway: every task
 #     done, the right total, no ssh process or control folder left;
+#   - a host that goes silent (its sshd stopped) is noticed by keep-alives
+#     and its tasks go to the other host;
 #   - a host that cannot be reached at start is named and the run goes on;
 #   - no host reachable: exit 1 naming each host's error;
 #   - functions of a plugin run on the hosts, with the same results as
@@ -37,7 +39,7 @@ done
 }
 
 dir=$(mktemp -d /tmp/hs.XXXXXX)
-work=$(mktemp -d /tmp/hodos-ssh-test.XXXXXX)
+work=$(mktemp -d /tmp/hodos-sshtest.XXXXXX)
 # shellcheck source=tests/ssh/lib.sh
 . "$src/tests/ssh/lib.sh"
 cleanup() {
@@ -59,12 +61,10 @@ pass_if_ok() { [ "$failures" = "$1" ] && pass; }
 
 # The control folders of hodos's ssh backend made since this test began
 # (other runs on the machine may have theirs).
-ctl_all() { ls -d /tmp/hodos-ssh.* 2>/dev/null | sort; }
-before=$(ctl_all)
-ctl_dirs() { ctl_all | grep -vxF "$before"; }
+ctl_dirs() { ls -d "/tmp/hodos-ssh-$1."* 2>/dev/null; }
 # ssh clients started by hodos for this test: their command line names a
 # control socket and this test's ssh configuration.
-ssh_left() { pgrep -f -- "-F $SSH_CONFIG .*-S /tmp/hodos-ssh\\." 2>/dev/null; }
+ssh_left() { pgrep -f -- "-F $SSH_CONFIG .*-S /tmp/hodos-ssh-" 2>/dev/null; }
 
 # ---- 500 tasks, h2 killed midway ----
 case=two-hosts-one-killed
@@ -113,10 +113,56 @@ grep -q "host h2 is lost: .*; its tasks go to the other hosts" err.txt ||
   fail "nothing says h2 was lost: $(tail -3 err.txt)"
 sleep 0.3
 [ -z "$(ssh_left)" ] || fail "ssh processes left: $(ssh_left)"
-[ -z "$(ctl_dirs)" ] || fail "a control folder was left: $(ctl_dirs)"
+[ -z "$(ctl_dirs "$pid")" ] ||
+  fail "a control folder was left: $(ctl_dirs "$pid")"
 [ "$failures" = 0 ] && pass
 grep -E "h2|back in line" err.txt | head -5
 sshd_restart_host 2 || exit 1
+
+# ---- a host that goes silent ----
+case=silent-host
+f0=$failures
+cd "$work/a" || exit 1
+{
+  echo "tasks:"
+  echo "  - name: gen"
+  echo "    map:"
+  printf "      i: ["
+  i=1
+  while [ $i -le 200 ]; do
+    printf "%s%d" "$([ $i -gt 1 ] && echo ', ')" $i
+    i=$((i + 1))
+  done
+  echo "]"
+  echo "    run: sleep 0.02; expr {i} \\* 2"
+  echo "  - name: total"
+  echo "    after: gen"
+  echo "    run: awk '{ s += \$1 } END { print s }'"
+} >silent.yaml
+start=$(date +%s)
+HODOS_SSH_KEEPALIVE=1 "$hodos" run --store st6 --hosts h1:2,h2:2 \
+  --worker "$worker" silent.yaml >out.txt 2>err.txt &
+pid=$!
+tries=0
+while [ "$tries" -lt 600 ]; do
+  [ "$(ls st6/runs/last/results 2>/dev/null | wc -l)" -ge 40 ] && break
+  kill -0 "$pid" 2>/dev/null || break
+  sleep 0.05
+  tries=$((tries + 1))
+done
+sshd_freeze_host 2
+wait "$pid"
+status=$?
+took=$(($(date +%s) - start))
+[ "$status" = 0 ] || fail "exit status $status: $(tail -3 err.txt)"
+[ "$(cat out.txt)" = 40200 ] || fail "total is '$(cat out.txt)', not 40200"
+grep -q "goes back in line: the session on h2 ended" err.txt ||
+  fail "no task of h2 went back in line: $(tail -3 err.txt)"
+# Three missed keep-alives of a second, and the rest of the work on h1.
+[ "$took" -le 20 ] || fail "the silent host took ${took} s to notice"
+sshd_kill_host 2
+sshd_restart_host 2 || exit 1
+pass_if_ok "$f0"
 
 # ---- a host that cannot be reached at start ----
 case=unreachable-host-at-start
