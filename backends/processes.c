@@ -565,6 +565,8 @@ static int on_result(procs *pp, worker *wk, const char *payload, size_t len) {
       close(fd);
     }
   }
+  if (pp->r->wire_size != NULL)
+    pp->r->wire_size[node] = olen > UINT32_MAX ? UINT32_MAX : (uint32_t)olen;
   if (rc == HD_OK && olen > 0 &&
       hd_value_decode(out, olen, MAX_VALUE, &x->output) != HD_OK) {
     wk->corrupt = "a result value that does not decode";
@@ -738,6 +740,8 @@ static int start(void **state, unsigned jobs, const hd_backend_host *host,
     jobs = pp->nworkers;
   }
   pp->slots = pp->free_slots = jobs;
+  if (pp->r->opts.on_event != NULL && pp->r->wire_size == NULL)
+    pp->r->wire_size = hd__big_calloc(host->ntasks + 1, sizeof(uint32_t));
   pp->w = hd__calloc(jobs, sizeof(worker));
   pp->heap = hd__malloc((host->ntasks + 1) * sizeof(uint32_t));
   pp->retrying = hd__calloc(host->ntasks + 1, 1);

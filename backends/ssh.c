@@ -51,6 +51,7 @@ struct hd__ssh {
   rhost *hosts;
   size_t nhosts;
   unsigned *worker_host; /* per worker */
+  const char **labels;   /* per worker: its host's label, for events */
   char *dir;             /* the control folder */
   char **words;          /* the ssh command, split */
   size_t nwords;
@@ -448,6 +449,13 @@ int hd__ssh_start(procs *pp) {
         s->worker_host[k++] = (unsigned)i;
     }
   pp->nworkers = slots;
+  /* Events name the host of each worker. */
+  s->labels = hd__calloc(slots + 1, sizeof(char *));
+  if (s->labels == NULL)
+    return HD_ENOMEM;
+  for (unsigned i = 0; i < slots; i++)
+    s->labels[i] = s->hosts[s->worker_host[i]].label;
+  pp->r->worker_hosts = s->labels;
   return HD_OK;
 }
 
@@ -635,6 +643,8 @@ void hd__ssh_stop(procs *pp) {
       closedir(d);
     rmdir(s->dir);
   }
+  pp->r->worker_hosts = NULL;
+  hd__free(s->labels);
   hd__free(s->hosts);
   hd__free(s->worker_host);
   hd__free(s->dir);

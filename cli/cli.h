@@ -37,6 +37,19 @@ void cli_print_diag(const hd_diag *d);
  * B), or nothing; more than 0. Returns 0, or -1 when s is not one. */
 int cli_parse_size(const char *s, uint64_t *out);
 
+/* --events and --trace (events.c): files that read a run's events. */
+typedef struct cli_sinks {
+  FILE *events, *trace;
+  uint64_t start_ns; /* the first event's time */
+  size_t ntrace;     /* trace events written */
+  char *hosts[64];   /* the trace's processes, one per host */
+  size_t nhosts;
+  uint64_t named[4]; /* the trace's threads named so far */
+} cli_sinks;
+int cli_sinks_open(cli_sinks *s, const char *events, const char *trace);
+void cli_sinks_event(cli_sinks *s, const hd_event *ev);
+int cli_sinks_close(cli_sinks *s);
+
 int cmd_run(int argc, char **argv);
 int cmd_validate(int argc, char **argv);
 int cmd_graph(int argc, char **argv);

@@ -56,6 +56,10 @@ void help_run(FILE *out) {
         "      --tunnel PORT   reach 'hodos serve' on PORT of each host\n"
         "                      through an ssh tunnel instead (the token\n"
         "                      from $HODOS_TOKEN)\n"
+        "      --events FILE   write every event to FILE, one JSON object\n"
+        "                      per line\n"
+        "      --trace FILE    write a timeline of the run to FILE (Chrome\n"
+        "                      trace format: Perfetto, chrome://tracing)\n"
         "      --mem-limit SIZE  keep results in memory as they are up to\n"
         "                      SIZE (such as 512M or 4G; default: a quarter\n"
         "                      of the machine's memory), compressed past it\n"
@@ -104,6 +108,7 @@ static void on_signal(int sig) {
 typedef struct progress {
   int quiet;
   int verbose;
+  cli_sinks *sinks; /* --events, --trace */
 } progress;
 
 static void print_tail(const char *tail) {
@@ -132,7 +137,17 @@ static void print_tail(const char *tail) {
 static void on_event(const hd_event *ev, void *data) {
   progress *pr = data;
   double ms = (double)ev->elapsed_ns / 1e6;
+  if (pr->sinks != NULL)
+    cli_sinks_event(pr->sinks, ev);
   switch (ev->type) {
+  case HD_EVENT_QUEUED:
+    break;
+  case HD_EVENT_RETRIED:
+    if (!pr->quiet)
+      cli_note("%sretry%s %s (attempt %u failed: %s)",
+               cli_color_on(COLOR_YELLOW), cli_color_off(), ev->task,
+               ev->attempt, ev->message ? ev->message : "failed");
+    break;
   case HD_EVENT_STARTED:
     if (pr->verbose)
       cli_note("start %s", ev->task);
@@ -381,6 +396,8 @@ int cmd_run(int argc, char **argv) {
       {"hosts", required_argument, NULL, 'H'},
       {"worker", required_argument, NULL, 'W'},
       {"tunnel", required_argument, NULL, 'T'},
+      {"events", required_argument, NULL, 'E'},
+      {"trace", required_argument, NULL, 'R'},
       {"mem-limit", required_argument, NULL, 'M'},
       {"spill-limit", required_argument, NULL, 'S'},
       {"quiet", no_argument, NULL, 'q'},
@@ -394,7 +411,8 @@ int cmd_run(int argc, char **argv) {
   uint64_t mem_limit = 0, spill_limit = 0;
   const char *hosts_arg = NULL, *worker_cmd = NULL;
   unsigned tunnel = 0;
-  progress pr = {0, 0};
+  progress pr = {0, 0, NULL};
+  const char *events_file = NULL, *trace_file = NULL;
   optind = 0;
   opterr = 0;
   int c;
@@ -432,6 +450,12 @@ int cmd_run(int argc, char **argv) {
       break;
     case 'W':
       worker_cmd = optarg;
+      break;
+    case 'E':
+      events_file = optarg;
+      break;
+    case 'R':
+      trace_file = optarg;
       break;
     case 'T': {
       char *end;
@@ -532,6 +556,13 @@ int cmd_run(int argc, char **argv) {
     return EXIT_OK;
   }
 
+  /* The files of --events and --trace, before anything is made. */
+  cli_sinks sinks;
+  if (cli_sinks_open(&sinks, events_file, trace_file) != 0) {
+    hd_workflow_free(wf);
+    return EXIT_FAILED;
+  }
+
   char *store_owned = store ? NULL : cli_default_store(file);
   const char *base = store ? store : store_owned;
   char prev_last[4096] = "";
@@ -550,6 +581,7 @@ int cmd_run(int argc, char **argv) {
       snprintf(cache, len, "%s/cache", base);
   }
   if (run_dir == NULL || (!no_cache && cache == NULL)) {
+    cli_sinks_close(&sinks);
     free(store_owned);
     free(run_dir);
     hd_workflow_free(wf);
@@ -562,6 +594,7 @@ int cmd_run(int argc, char **argv) {
   if (strcmp(backend, "ssh") == 0 &&
       make_hosts(wf, hosts_arg, worker_cmd, tunnel, &hosts, &nhosts,
                  &hosts_copy) != 0) {
+    cli_sinks_close(&sinks);
     free(store_owned);
     free(run_dir);
     free(cache);
@@ -601,8 +634,12 @@ int cmd_run(int argc, char **argv) {
   o.interrupt = &interrupted;
   o.on_event = on_event;
   o.event_data = &pr;
+  if (events_file != NULL || trace_file != NULL)
+    pr.sinks = &sinks;
   hd_report *report = NULL;
   rc = hd_run(hd_workflow_graph(wf), &o, &report);
+  int sinks_failed = pr.sinks != NULL && cli_sinks_close(&sinks) != 0;
+  pr.sinks = NULL;
   free_hosts(hosts, nhosts, worker_cmd, hosts_copy);
   free(plugins);
 
@@ -613,7 +650,7 @@ int cmd_run(int argc, char **argv) {
     code = EXIT_USAGE;
   else if (rc == HD_EINTR)
     code = EXIT_INTERRUPTED;
-  else if (rc != HD_OK)
+  else if (rc != HD_OK || sinks_failed)
     code = EXIT_FAILED;
   if (rc == HD_ESTATE) {
     /* The store is in use by another run: nothing ran. */

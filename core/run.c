@@ -50,6 +50,10 @@ const char *hd_event_type_name(hd_event_type t) {
     return "cached";
   case HD_EVENT_CANCELLED:
     return "cancelled";
+  case HD_EVENT_QUEUED:
+    return "queued";
+  case HD_EVENT_RETRIED:
+    return "retried";
   }
   return "unknown";
 }

@@ -115,6 +115,10 @@ typedef struct hd__run {
                              made once for every task after it */
   uint8_t *keyed;         /* with a store: per task, whether keys[] is set */
   hd__keyparts *parts;    /* with a store: per task, what its key is made of */
+  /* Set by backends for events: per worker, the host it runs on (ssh);
+     per task, its result's size as it travelled (processes, ssh). */
+  const char *const *worker_hosts;
+  uint32_t *wire_size;
 } hd__run;
 
 /* Make a report for plan (taking a reference) with every task pending;

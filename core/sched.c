@@ -26,7 +26,8 @@ static void emit(hd__run *r, hd_event_type type, uint32_t node,
   ev.task = hd__plan_name(r->plan, node);
   ev.index = node;
   ev.time_ns = hd__now_ns();
-  if (type == HD_EVENT_DONE || type == HD_EVENT_FAILED)
+  if (type == HD_EVENT_DONE || type == HD_EVENT_FAILED ||
+      type == HD_EVENT_RETRIED)
     ev.elapsed_ns = t->end_ns - t->start_ns;
   ev.attempt = t->attempts;
   ev.worker = t->worker;
@@ -35,6 +36,13 @@ static void emit(hd__run *r, hd_event_type type, uint32_t node,
   ev.total = r->plan->count;
   ev.failure_allowed = type == HD_EVENT_FAILED &&
                        hd__plan_settings(r->plan, node)->allow_failure;
+  if (r->worker_hosts != NULL && t->worker < r->nworkers &&
+      type != HD_EVENT_QUEUED && type != HD_EVENT_SKIPPED)
+    ev.host = r->worker_hosts[t->worker];
+  if ((type == HD_EVENT_DONE || type == HD_EVENT_CACHED) && t->result != NULL)
+    ev.size = hd_value_size(t->result);
+  if (type == HD_EVENT_DONE && r->wire_size != NULL)
+    ev.wire_size = r->wire_size[node];
   /* Events reach the application one at a time, whichever worker sends
      them. */
   pthread_mutex_lock(&r->event_lock);
@@ -371,6 +379,8 @@ int hd__attempt_end(hd__run *r, uint32_t node, unsigned w, hd__exec *x,
             hd__plan_name(p, node),
             hd__tstate_message(t) ? hd__tstate_message(t) : "", t->attempts + 1,
             set->retries + 1);
+    emit(r, HD_EVENT_RETRIED, node, hd__tstate_message(t),
+         atomic_load(&r->finished));
     return 1;
   }
   if (t->state == HD_STATE_FAILED && !set->allow_failure)
@@ -557,6 +567,7 @@ uint32_t hd__task_settle(hd__run *r, uint32_t node, unsigned w) {
     uint32_t v = p->succs[e];
     if (atomic_fetch_sub_explicit(&r->pending[v], 1, memory_order_acq_rel) != 1)
       continue;
+    emit(r, HD_EVENT_QUEUED, v, NULL, done);
     if (next == HD_TASK_NONE) {
       next = v;
     } else if (p->nodes[v].bottom > p->nodes[next].bottom) {
@@ -827,6 +838,8 @@ int hd__run_plan_ext(hd_report *report, const hd_run_opts *o,
   sort_plan = p;
   qsort(src, nsrc, sizeof(uint32_t), by_urgency);
   pthread_mutex_unlock(&sort_lock);
+  for (size_t k = nsrc; k-- > 0;)
+    emit(&r, HD_EVENT_QUEUED, src[k], NULL, 0);
   for (size_t k = 0; k < nsrc; k++)
     r.backend->submit(r.backend_state, src[k]);
   hd__free(src);
@@ -857,6 +870,7 @@ out:
   hd__big_free(r.pending, p->count + 1, sizeof(atomic_uint));
   hd__big_free(r.rank, p->count + 1, sizeof(uint32_t));
   hd__big_free(r.consumers, p->count + 1, sizeof(atomic_uint));
+  hd__big_free(r.wire_size, p->count + 1, sizeof(uint32_t));
   hd__free(r.fns);
   hd__free(r.workers);
   pthread_mutex_destroy(&r.event_lock);

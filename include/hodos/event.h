@@ -31,9 +31,15 @@ typedef enum hd_event_type {
   HD_EVENT_SKIPPED = 4,   /* a task was skipped */
   HD_EVENT_CANCELLED = 5, /* a task was cancelled */
   HD_EVENT_CACHED = 6,    /* a task was done with a stored result */
+  HD_EVENT_QUEUED = 7,    /* a task's dependencies are accounted for: it
+                             goes to the backend (then starts, or is
+                             skipped, cancelled or cached) */
+  HD_EVENT_RETRIED = 8,   /* an attempt failed and the task will be tried
+                             again (message: why it failed) */
 } hd_event_type;
 
-/* "started", "done", "failed", "skipped", "cancelled", "cached". */
+/* "started", "done", "failed", "skipped", "cancelled", "cached", "queued",
+ * "retried". */
 HD_API const char *hd_event_type_name(hd_event_type t);
 
 /* One event. Pointers are valid only during the callback. */
@@ -42,13 +48,19 @@ typedef struct hd_event {
   const char *task;    /* the task's name */
   size_t index;        /* the task's node index in its graph */
   uint64_t time_ns;    /* CLOCK_MONOTONIC */
-  uint64_t elapsed_ns; /* since the task started (DONE, FAILED), else 0 */
+  uint64_t elapsed_ns; /* the attempt's duration (DONE, FAILED, RETRIED),
+                          else 0 */
   unsigned attempt;    /* 1 for the first attempt */
   unsigned worker;     /* the worker that ran it */
   const char *message; /* why it failed, was skipped or cancelled; or NULL */
   size_t done;         /* tasks finished so far, this one included */
   size_t total;        /* tasks in the run */
   int failure_allowed; /* FAILED, but allow_failure lets the run go on */
+  const char *host;    /* the host that ran it (ssh backend), or NULL */
+  uint64_t size;       /* DONE, CACHED: its result's size in bytes */
+  uint64_t wire_size;  /* DONE: its result's size as it travelled from a
+                          worker (a compressed frame), or 0 when it did not
+                          travel */
 } hd_event;
 
 /* Receives events. It is called from whichever thread ran the task (the

@@ -281,6 +281,37 @@ static void on_event(const hd_event *ev, void *data) {
   s->last_done = ev->done;
 }
 
+static int flaky_calls;
+
+/* Fails on its first call, then succeeds. */
+static int fn_flaky(hd_task *t, void *data) {
+  (void)data;
+  if (flaky_calls++ == 0)
+    return hd_task_fail(t, "not yet");
+  return HD_OK;
+}
+
+/* A task that fails and is tried again: RETRIED, with the failure, between
+ * its two starts; then DONE. */
+START_TEST(run_emits_retried_between_attempts) {
+  hd_fn_register("flaky", fn_flaky, NULL);
+  flaky_calls = 0;
+  hd_node *x = fn("x", "flaky");
+  fn("y", "count");
+  fn("z", "count");
+  ck_assert_int_eq(hd_node_set_retries(x, 1), HD_OK);
+  seen s = {"", 0, 0};
+  hd_run_opts o;
+  hd_run_opts_init(&o);
+  o.on_event = on_event;
+  o.event_data = &s;
+  ck_assert_int_eq(hd_run(g, &o, &rep), HD_OK);
+  ck_assert_ptr_nonnull(strstr(s.log, "started:x;retried:x;started:x;done:x;"));
+  ck_assert_ptr_nonnull(strstr(s.log, "queued:x;"));
+  hd_fn_unregister("flaky");
+}
+END_TEST
+
 START_TEST(run_emits_events_in_order) {
   hd_node *a = fn("a", "count"), *b = fn("b", "fail"), *c = fn("c", "count");
   hd_node_after(b, a);
@@ -292,7 +323,8 @@ START_TEST(run_emits_events_in_order) {
   o.event_data = &s;
   o.keep_going = 1;
   ck_assert_int_eq(hd_run(g, &o, &rep), HD_ETASK);
-  ck_assert_str_eq(s.log, "started:a;done:a;started:b;failed:b;skipped:c;");
+  ck_assert_str_eq(s.log, "queued:a;started:a;done:a;queued:b;started:b;"
+                          "failed:b;queued:c;skipped:c;");
   ck_assert_uint_eq(s.last_done, 3);
 }
 END_TEST
@@ -886,6 +918,7 @@ Suite *make_suite(void) {
   tcase_add_test(tc, run_invalid_graph_returns_diagnostics);
   tcase_add_test(tc, run_unknown_backend);
   tcase_add_test(tc, run_emits_events_in_order);
+  tcase_add_test(tc, run_emits_retried_between_attempts);
   tcase_add_test(tc, run_interrupt_cancels_everything_left);
   tcase_add_test(tc, run_graph_can_run_twice);
   tcase_add_test(tc, run_writes_results_and_logs_to_the_run_folder);
