@@ -1,6 +1,15 @@
-/* bench/ssh: the helpers of run.sh, which times `hodos run` over ssh and
- * counts the bytes that cross. It needs no part of hodos.
+/* bench/ssh: the helpers of run.sh, which times hodos over ssh beside
+ * the processes backend and counts the bytes that cross.
  *
+ *   bench_ssh tiny N BACKEND [HOSTS]
+ *       Runs, with hd_plan_run() and no store or run folder, a graph of
+ *       one function task and then a graph of N independent function
+ *       tasks (each makes the integer 1 its result). BACKEND is
+ *       "processes" (4 workers) or "ssh" on HOSTS (default h1:2,h2:2:
+ *       host:slots,...), where the worker is this program started as
+ *       `bench_ssh --hodos-worker` (hd_worker_main()), so that it knows
+ *       the function; the ssh client is $HODOS_SSH_COMMAND. Graphs are
+ *       built and planned outside the clock. Prints: ms_one ms_n.
  *   bench_ssh time CMD [ARG...]
  *       Runs CMD with its standard output on /dev/null. Prints: ms.
  *   bench_ssh relay FILE HOST PORT
@@ -22,6 +31,8 @@
  * connections and sessions can share a file. */
 #include <errno.h>
 #include <fcntl.h>
+#include <hodos/hodos.h>
+#include <limits.h>
 #include <netdb.h>
 #include <poll.h>
 #include <signal.h>
@@ -51,9 +62,9 @@ static void on_stop(int sig) {
  * takes them. */
 typedef struct flow {
   int in, out;
-  int sock;  /* out is a socket: end it with shutdown(), not close() */
-  int eof;   /* in has ended */
-  int done;  /* out is closed: nothing more will go this way */
+  int sock; /* out is a socket: end it with shutdown(), not close() */
+  int eof;  /* in has ended */
+  int done; /* out is closed: nothing more will go this way */
   char buf[65536];
   size_t len, off;
   uint64_t bytes;
@@ -137,8 +148,7 @@ static void append(const char *file, uint64_t a, uint64_t b) {
                    (unsigned long long)b);
   int fd = open(file, O_WRONLY | O_CREAT | O_APPEND, 0644);
   if (fd < 0 || write(fd, line, (size_t)n) != n)
-    fprintf(stderr, "bench_ssh: cannot write %s: %s\n", file,
-            strerror(errno));
+    fprintf(stderr, "bench_ssh: cannot write %s: %s\n", file, strerror(errno));
   if (fd >= 0)
     close(fd);
 }
@@ -216,8 +226,7 @@ static int mode_pipe(int argc, char **argv) {
     close(from[0]);
     close(from[1]);
     execvp(argv[3], argv + 3);
-    fprintf(stderr, "bench_ssh: cannot run %s: %s\n", argv[3],
-            strerror(errno));
+    fprintf(stderr, "bench_ssh: cannot run %s: %s\n", argv[3], strerror(errno));
     _exit(127);
   }
   close(to[0]);
@@ -237,6 +246,114 @@ static int mode_pipe(int argc, char **argv) {
   return WIFEXITED(status) ? WEXITSTATUS(status) : 1;
 }
 
+/* ---- tiny: the backend's own cost per task ---- */
+
+static int fn_one(hd_task *t, void *data) {
+  (void)data;
+  hd_value *v;
+  int rc = hd_value_new_int(1, &v);
+  return rc != HD_OK ? rc : hd_task_set_output(t, v);
+}
+
+static void check(int rc, const char *what) {
+  if (rc != HD_OK) {
+    fprintf(stderr, "bench_ssh: %s: %s\n", what, hd_strerror(rc));
+    exit(1);
+  }
+}
+
+static hd_plan *make_plan(size_t n) {
+  hd_graph *g;
+  check(hd_graph_new(&g), "hd_graph_new");
+  char name[32];
+  for (size_t i = 0; i < n; i++) {
+    hd_node *node;
+    snprintf(name, sizeof(name), "t%zu", i);
+    check(hd_graph_add_fn(g, name, "one", &node), "hd_graph_add_fn");
+  }
+  hd_plan *p;
+  check(hd_plan_new(g, &p), "hd_plan_new");
+  hd_graph_free(g);
+  return p;
+}
+
+/* Run p, check every result, return the milliseconds taken. */
+static double timed_run(hd_plan *p, const hd_run_opts *o) {
+  hd_report *r = NULL;
+  double t0 = now_s();
+  int rc = hd_plan_run(p, o, &r);
+  double t = now_s() - t0;
+  size_t n = hd_plan_node_count(p);
+  int64_t v = 0;
+  for (size_t i = 0; rc == HD_OK && i < n; i++)
+    if (hd_value_get_int(hd_report_result(r, i), &v) != HD_OK || v != 1)
+      rc = HD_ETASK;
+  if (rc != HD_OK) {
+    fprintf(stderr, "bench_ssh: run on %s: %s, %zu of %zu done\n", o->backend,
+            hd_strerror(rc), r ? hd_report_count(r, HD_STATE_DONE) : 0, n);
+    exit(1);
+  }
+  hd_report_free(r);
+  return t * 1e3;
+}
+
+static int mode_tiny(int argc, char **argv) {
+  if (argc < 4 || argc > 5) {
+    fprintf(stderr, "usage: bench_ssh tiny N BACKEND [HOSTS]\n");
+    return 2;
+  }
+  char *end;
+  errno = 0;
+  unsigned long long n = strtoull(argv[2], &end, 10);
+  if (errno != 0 || *end != '\0' || n == 0) {
+    fprintf(stderr, "bench_ssh: bad number '%s'\n", argv[2]);
+    return 2;
+  }
+  hd_run_opts o;
+  hd_run_opts_init(&o);
+  o.backend = argv[3];
+  o.jobs = 4;
+  hd_host hosts[16];
+  char spec[256], self[PATH_MAX], cmd[PATH_MAX + 32];
+  if (strcmp(argv[3], "ssh") == 0) {
+    ssize_t k = readlink("/proc/self/exe", self, sizeof(self) - 1);
+    if (k <= 0) {
+      perror("bench_ssh: /proc/self/exe");
+      return 1;
+    }
+    self[k] = '\0';
+    snprintf(cmd, sizeof(cmd), "%s --hodos-worker", self);
+    snprintf(spec, sizeof(spec), "%s", argc > 4 ? argv[4] : "h1:2,h2:2");
+    size_t nh = 0;
+    for (char *h = strtok(spec, ","); h != NULL; h = strtok(NULL, ",")) {
+      if (nh == sizeof(hosts) / sizeof(hosts[0])) {
+        fprintf(stderr, "bench_ssh: too many hosts\n");
+        return 2;
+      }
+      memset(&hosts[nh], 0, sizeof(hosts[nh]));
+      char *colon = strchr(h, ':');
+      if (colon != NULL) {
+        *colon = '\0';
+        hosts[nh].slots = (unsigned)strtoul(colon + 1, NULL, 10);
+      }
+      hosts[nh].host = h;
+      hosts[nh].command = cmd;
+      nh++;
+    }
+    o.hosts = hosts;
+    o.nhosts = nh;
+  }
+  hd_plan *one = make_plan(1), *many = make_plan((size_t)n);
+  double t1 = timed_run(one, &o);
+  double tn = timed_run(many, &o);
+  hd_plan_free(one);
+  hd_plan_free(many);
+  printf("%.1f %.1f\n", t1, tn);
+  return 0;
+}
+
+/* ---- the other modes ---- */
+
 static int mode_time(int argc, char **argv) {
   if (argc < 3) {
     fprintf(stderr, "bench_ssh: time needs a command\n");
@@ -253,8 +370,7 @@ static int mode_time(int argc, char **argv) {
     FILE *null = freopen("/dev/null", "w", stdout);
     (void)null;
     execvp(argv[2], argv + 2);
-    fprintf(stderr, "bench_ssh: cannot run %s: %s\n", argv[2],
-            strerror(errno));
+    fprintf(stderr, "bench_ssh: cannot run %s: %s\n", argv[2], strerror(errno));
     _exit(127);
   }
   int status;
@@ -271,13 +387,19 @@ static int mode_time(int argc, char **argv) {
 }
 
 int main(int argc, char **argv) {
+  check(hd_fn_register("one", fn_one, NULL), "hd_fn_register");
+  int status;
+  if (hd_worker_main(argc, argv, &status))
+    return status;
   const char *m = argc >= 2 ? argv[1] : "";
+  if (strcmp(m, "tiny") == 0)
+    return mode_tiny(argc, argv);
   if (strcmp(m, "time") == 0)
     return mode_time(argc, argv);
   if (strcmp(m, "relay") == 0)
     return mode_relay(argc, argv);
   if (strcmp(m, "pipe") == 0)
     return mode_pipe(argc, argv);
-  fprintf(stderr, "usage: bench_ssh time|relay|pipe ARGS\n");
+  fprintf(stderr, "usage: bench_ssh tiny|time|relay|pipe ARGS\n");
   return 2;
 }

@@ -7,17 +7,18 @@
 #   sh bench/ssh/run.sh BUILD_DIR [REPEATS]
 #
 # BUILD_DIR is a Release build that has cli/hodos and bench/bench_ssh
-# (and examples/libhodos_wordcount.so for the function tasks); this script
-# builds nothing. It needs root (sshd), sshd, ssh and ssh-keygen; zstd is
-# optional. Environment:
-#   SECTIONS    which parts to run (default "shell fn data")
-#   TASKS       tiny shell tasks (default 2000)
-#   FN_TASKS    tiny function tasks (default 20000)
+# (and examples/libhodos_wordcount.so for the function tasks of the CLI);
+# this script builds nothing. It needs root (sshd), sshd, ssh and
+# ssh-keygen; zstd is optional. Environment:
+#   SECTIONS    which parts to run (default "api fn shell data")
+#   API_TASKS   function tasks through the C API (default 100000)
+#   FN_TASKS    function tasks through the CLI (default 20000)
+#   TASKS       shell tasks of `true` (default 2000)
 #   PARTS       tasks of the data part (default 20)
 #   PART_BYTES  bytes of each of their results (default 5000000)
-# Every hodos run has 4 slots: `-b processes -j 4` or
-# `--hosts h1:2,h2:2`, a fresh store each time (removed outside the
-# clock). A measurement that fails or gives a wrong result shows as
+# Every run has 4 slots: 4 workers of the processes backend, or
+# h1:2,h2:2 over ssh; each `hodos run` has a fresh store (removed outside
+# the clock). A measurement that fails or gives a wrong result shows as
 # "fail" and makes the exit status 1.
 set -u
 # shellcheck source=bench/lib.sh
@@ -36,9 +37,10 @@ case $repeats in
 '' | *[!0-9]*) usage ;;
 esac
 [ "$repeats" -ge 1 ] || usage
-sections=${SECTIONS:-shell fn data}
-tasks=${TASKS:-2000}
+sections=${SECTIONS:-api fn shell data}
+api_tasks=${API_TASKS:-100000}
 fn_tasks=${FN_TASKS:-20000}
+tasks=${TASKS:-2000}
 parts=${PARTS:-20}
 part_bytes=${PART_BYTES:-5000000}
 
@@ -104,7 +106,7 @@ measure() {
 	echo "$line" >>"$tmp/$key"
 }
 
-# fail KEY WHY: mark the last measurement of KEY failed.
+# fail KEY WHY: mark KEY failed (its median shows "fail").
 fail() {
 	echo fail >>"$tmp/$1"
 	status=1
@@ -116,7 +118,7 @@ fail() {
 # just after hodos has exited).
 wait_lines() {
 	i=0
-	while [ "$(cat "$1" 2>/dev/null | wc -l)" -lt "$2" ]; do
+	while [ "$(wc -l 2>/dev/null <"$1" || echo 0)" -lt "$2" ]; do
 		i=$((i + 1))
 		[ "$i" -gt 100 ] && return 1
 		sleep 0.1
@@ -203,6 +205,16 @@ while [ "$r" -lt "$repeats" ]; do
 	rm -rf "$tmp/store"
 	run_ssh start_ssh "$tmp/one.yaml"
 	rm -rf "$tmp/store"
+	if has api; then
+		measure api_procs "$bs" tiny "$api_tasks" processes
+		measure api_ssh "$bs" tiny "$api_tasks" ssh "$hosts"
+	fi
+	if has fn && [ "$fn_ok" = 1 ]; then
+		run_procs fn_procs "$tmp/fn.yaml"
+		rm -rf "$tmp/store"
+		run_ssh fn_ssh "$tmp/fn.yaml"
+		rm -rf "$tmp/store"
+	fi
 	if has shell; then
 		run_procs sh_procs "$tmp/tiny.yaml"
 		rm -rf "$tmp/store"
@@ -210,12 +222,6 @@ while [ "$r" -lt "$repeats" ]; do
 		rm -rf "$tmp/store"
 		measure sh_xargs "$bs" time xargs -P 4 -n 1 -a "$tmp/args" \
 			sh -c true
-	fi
-	if has fn && [ "$fn_ok" = 1 ]; then
-		run_procs fn_procs "$tmp/fn.yaml"
-		rm -rf "$tmp/store"
-		run_ssh fn_ssh "$tmp/fn.yaml"
-		rm -rf "$tmp/store"
 	fi
 	if has data; then
 		run_procs data_procs "$tmp/data.yaml"
@@ -284,49 +290,59 @@ echo
 
 sp=$(median start_procs)
 ss=$(median start_ssh)
-echo "1. fixed cost of a run (one task of \`true\`)"
-row "hodos run -b processes -j 4" "$(fmt "$sp")" ms
-row "hodos run --hosts $hosts" "$(fmt "$ss")" ms
+echo "1. fixed cost of a run of one task"
+row "hodos run -b processes -j 4 (\`true\`)" "$(fmt "$sp")" ms
+row "hodos run --hosts $hosts (\`true\`)" "$(fmt "$ss")" ms
+if has api; then
+	row "hd_plan_run, processes (a function)" \
+		"$(fmt "$(median api_procs 1)")" ms
+	row "hd_plan_run, ssh (a function)" "$(fmt "$(median api_ssh 1)")" ms
+fi
 row "  one ssh connection: ssh h1 true" "$(fmt "$(median ssh_true)")" ms
 echo
 
-if has shell; then
-	hp=$(median sh_procs)
-	hs=$(median sh_ssh)
-	mp=$(marginal "$hp" "$sp" "$tasks")
-	ms=$(marginal "$hs" "$ss" "$tasks")
-	echo "2. $tasks independent tasks of \`true\` (through /bin/sh)"
-	row "processes: wall time / tasks" "$(per "$hp" "$tasks")" us/task
-	row "ssh: wall time / tasks" "$(per "$hs" "$tasks")" us/task
-	row "ratio ssh / processes" "$(calc %.2f 'a / b' "$hs" "$hp")" x
+# section N PROCS_MS SSH_MS PROCS_START_MS SSH_START_MS: the rows of one
+# kind of tiny task, N of them.
+section() {
+	n=$1
+	mp=$(marginal "$2" "$4" "$n")
+	ms=$(marginal "$3" "$5" "$n")
+	row "processes: wall time / tasks" "$(per "$2" "$n")" us/task
+	row "ssh: wall time / tasks" "$(per "$3" "$n")" us/task
+	row "ratio ssh / processes" "$(calc %.2f 'a / b' "$3" "$2")" x
 	row "processes, less the fixed cost" "$mp" us/task
 	row "ssh, less the fixed cost" "$ms" us/task
 	row "ratio ssh / processes, less the fixed cost" \
 		"$(calc %.2f 'a / b' "$ms" "$mp")" x
-	row "no hodos: xargs -P 4 -n 1 sh -c true" \
-		"$(per "$(median sh_xargs)" "$tasks")" us/task
+	row "ssh's extra per task" "$(calc %.1f 'a - b' "$ms" "$mp")" us/task
+}
+
+if has api; then
+	echo "2. $api_tasks independent function tasks through the C API" \
+		"(hd_plan_run, no store)"
+	section "$api_tasks" "$(median api_procs 2)" "$(median api_ssh 2)" \
+		"$(median api_procs 1)" "$(median api_ssh 1)"
 	echo
 fi
 
 if has fn; then
-	echo "3. $fn_tasks independent function tasks (wc_total of" \
-		"examples/plugin, no input)"
+	echo "3. $fn_tasks independent function tasks through hodos run" \
+		"(wc_total of examples/plugin)"
 	if [ "$fn_ok" = 1 ]; then
-		hp=$(median fn_procs)
-		hs=$(median fn_ssh)
-		mp=$(marginal "$hp" "$sp" "$fn_tasks")
-		ms=$(marginal "$hs" "$ss" "$fn_tasks")
-		row "processes: wall time / tasks" "$(per "$hp" "$fn_tasks")" \
-			us/task
-		row "ssh: wall time / tasks" "$(per "$hs" "$fn_tasks")" us/task
-		row "ratio ssh / processes" "$(calc %.2f 'a / b' "$hs" "$hp")" x
-		row "processes, less the fixed cost" "$mp" us/task
-		row "ssh, less the fixed cost" "$ms" us/task
-		row "ratio ssh / processes, less the fixed cost" \
-			"$(calc %.2f 'a / b' "$ms" "$mp")" x
+		section "$fn_tasks" "$(median fn_procs)" "$(median fn_ssh)" \
+			"$sp" "$ss"
 	else
 		row "$plugin" "not built"
 	fi
+	echo
+fi
+
+if has shell; then
+	echo "4. $tasks independent tasks of \`true\` through hodos run" \
+		"(each run by /bin/sh)"
+	section "$tasks" "$(median sh_procs)" "$(median sh_ssh)" "$sp" "$ss"
+	row "no hodos: xargs -P 4 -n 1 sh -c true" \
+		"$(per "$(median sh_xargs)" "$tasks")" us/task
 	echo
 fi
 
@@ -343,7 +359,7 @@ if has data; then
 	z=-
 	[ -f "$tmp/zstd" ] && z=$(cat "$tmp/zstd")
 	have zstd || z="not installed"
-	echo "4. $parts tasks each printing $part_bytes bytes of log-like" \
+	echo "5. $parts tasks each printing $part_bytes bytes of log-like" \
 		"text, each read by a \`wc -c\` task"
 	row "processes: wall time" "$(calc %.2f 'a / 1000' "$dp")" s
 	row "ssh: wall time" "$(calc %.2f 'a / 1000' "$ds")" s
@@ -362,8 +378,8 @@ if has data; then
 		"$(calc %.2f 'a / b' "$raw" "$pd")x less than raw"
 	row "TCP bytes of the ssh connections, up" "$(mb "$tu")" MB
 	row "TCP bytes of the ssh connections, down" "$(mb "$td")" MB
-	row "TCP bytes, both ways" "$(mb "$tt")" MB \
-		"$(calc %.2f 'a / b' "$(calc %.0f '2 * a' "$raw")" "$tt")x less than 2 x raw"
+	x=$(calc %.2f '2 * a / b' "$raw" "$tt")
+	row "TCP bytes, both ways" "$(mb "$tt")" MB "${x}x less than 2 x raw"
 	row "  ssh's own bytes (TCP less protocol)" \
 		"$(calc %.2f '(a - b) / 1e6' "$tt" "$pt")" MB \
 		"$(calc %.2f '100 * (a - b) / b' "$tt" "$pt") % of the protocol"
