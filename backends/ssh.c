@@ -139,6 +139,12 @@ static char **ssh_argv(struct hd__ssh *s, const rhost *h, int mode) {
     extra[n++] = "-O";
     extra[n++] = "exit";
   }
+  if (h->h->no_host_key_check) {
+    extra[n++] = "-o";
+    extra[n++] = "StrictHostKeyChecking=no";
+    extra[n++] = "-o";
+    extra[n++] = "UserKnownHostsFile=/dev/null";
+  }
   if (port[0] != '\0') {
     extra[n++] = "-p";
     extra[n++] = port;

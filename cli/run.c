@@ -356,6 +356,7 @@ static int make_hosts(hd_workflow *wf, const char *arg, const char *worker,
       x->port = w->port;
       x->slots = w->slots;
       x->tunnel = tunnel ? tunnel : w->tunnel;
+      x->no_host_key_check = !w->check_host_key;
       x->command = worker;
       if (x->command == NULL && w->hodos != NULL) {
         size_t len = strlen(w->hodos) + 16;

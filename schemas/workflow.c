@@ -329,6 +329,10 @@ static void read_host_map(hd__wf_loader *L, hd__ynode *v, hd_workflow_host *h,
     h->slots = (unsigned)n;
   if (hd__wf_int(L, hd__wf_get(L, v, "tunnel"), "tunnel", what, 1, 65535, &n))
     h->tunnel = (unsigned)n;
+  int check = 1;
+  if (hd__wf_bool(L, hd__wf_get(L, v, "check_host_key"), "check_host_key", what,
+                  &check))
+    h->check_host_key = check;
   if ((name != NULL && (h->host = hd__strdup(name)) == NULL) ||
       (user != NULL && (h->user = hd__strdup(user)) == NULL) ||
       (hodos != NULL && (h->hodos = hd__strdup(hodos)) == NULL))
@@ -352,6 +356,7 @@ static void read_hosts(hd__wf_loader *L, hd__ynode *v) {
   for (size_t i = 0; i < n; i++) {
     hd__ynode *h = hd__wf_item(L, v, i);
     hd_workflow_host *out = &wf->hosts[wf->nhosts];
+    out->check_host_key = 1; /* unless the mapping turns it off */
     if (hd__wf_is_string(h))
       read_host_string(L, h, out);
     else if (h->type == YAML_MAPPING_NODE)

@@ -40,5 +40,5 @@ const char *const hd__wf_defaults_keys[] = {
     "retries", "retry_delay", "timeout",       "cpus", "mem",     "priority",
     "cost",    "cache",       "allow_failure", "env",  "workdir", NULL};
 
-const char *const hd__wf_host_keys[] = {"host",  "user",   "port", "slots",
-                                        "hodos", "tunnel", NULL};
+const char *const hd__wf_host_keys[] = {
+    "host", "user", "port", "slots", "hodos", "tunnel", "check_host_key", NULL};

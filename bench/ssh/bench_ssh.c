@@ -325,7 +325,9 @@ static int mode_tiny(int argc, char **argv) {
     snprintf(cmd, sizeof(cmd), "%s --hodos-worker", self);
     snprintf(spec, sizeof(spec), "%s", argc > 4 ? argv[4] : "h1:2,h2:2");
     size_t nh = 0;
-    for (char *h = strtok(spec, ","); h != NULL; h = strtok(NULL, ",")) {
+    char *save = NULL;
+    for (char *h = strtok_r(spec, ",", &save); h != NULL;
+         h = strtok_r(NULL, ",", &save)) {
       if (nh == sizeof(hosts) / sizeof(hosts[0])) {
         fprintf(stderr, "bench_ssh: too many hosts\n");
         return 2;

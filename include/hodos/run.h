@@ -97,6 +97,10 @@ typedef struct hd_host {
      $HODOS_TOKEN). */
   unsigned tunnel;
   const char *token;
+  /* Nonzero: turn ssh's host-key checking off for this host (the key is
+     neither checked nor recorded). Zero, the default, leaves it to ssh's
+     configuration. */
+  int no_host_key_check;
 } hd_host;
 
 /* For mem_limit: keep every result as it is. */

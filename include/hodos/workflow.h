@@ -58,11 +58,12 @@ HD_API unsigned hd_workflow_jobs(const hd_workflow *wf);
 /* The hosts of its hosts: list, for the ssh backend. */
 typedef struct hd_workflow_host {
   const char *host;
-  const char *user;  /* NULL: ssh's default */
-  unsigned port;     /* 0: ssh's default */
-  unsigned slots;    /* 0: not said */
-  const char *hodos; /* the path of hodos on the host, or NULL */
-  unsigned tunnel;   /* the port of its `hodos serve`, or 0 */
+  const char *user;   /* NULL: ssh's default */
+  unsigned port;      /* 0: ssh's default */
+  unsigned slots;     /* 0: not said */
+  const char *hodos;  /* the path of hodos on the host, or NULL */
+  unsigned tunnel;    /* the port of its `hodos serve`, or 0 */
+  int check_host_key; /* 0: the workflow turned host-key checking off */
 } hd_workflow_host;
 
 HD_API size_t hd_workflow_host_count(const hd_workflow *wf);

@@ -6,6 +6,7 @@
 #   - a host that goes silent (its sshd stopped) is noticed by keep-alives
 #     and its tasks go to the other host;
 #   - a host that cannot be reached at start is named and the run goes on;
+#   - an unknown host key is refused unless the workflow opts out;
 #   - no host reachable: exit 1 naming each host's error;
 #   - functions of a plugin run on the hosts, with the same results as
 #     the processes backend.
@@ -205,6 +206,34 @@ status=$?
 grep -q oops st4/runs/last/logs/a.stderr 2>/dev/null ||
   fail "no stderr log of a in the run folder"
 [ "$failures" = "$f0" ] && pass
+
+# ---- host keys: checked unless the workflow opts out ----
+case=host-key-check
+f0=$failures
+cd "$work/a" || exit 1
+for check in true false; do
+  cat >keys-$check.yaml <<EOF
+backend: ssh
+hosts:
+  - host: h1
+    check_host_key: $check
+tasks:
+  - name: a
+    run: echo a
+EOF
+  HODOS_SSH_COMMAND="$HODOS_SSH_COMMAND -o UserKnownHostsFile=/dev/null" \
+    "$hodos" run -q --no-cache --store st7 --worker "$worker" \
+    keys-$check.yaml >out.txt 2>err.txt
+  status=$?
+  if [ $check = true ]; then
+    [ "$status" = 1 ] || fail "an unknown host key was accepted"
+    grep -q "Host key verification failed" err.txt ||
+      fail "no word of the host key: $(cat err.txt)"
+  else
+    [ "$status" = 0 ] || fail "check_host_key: false did not connect: $(cat err.txt)"
+  fi
+done
+pass_if_ok "$f0"
 
 # ---- no host reachable ----
 case=no-host-reachable
