@@ -238,6 +238,7 @@ typedef struct counter {
   int started, finished;
   int inside; /* events must not overlap */
   int overlap;
+  int queued;
 } counter;
 
 static void on_event(const hd_event *ev, void *data) {
@@ -246,6 +247,8 @@ static void on_event(const hd_event *ev, void *data) {
     c->overlap = 1;
   if (ev->type == HD_EVENT_STARTED)
     c->started++;
+  else if (ev->type == HD_EVENT_QUEUED)
+    c->queued++;
   else
     c->finished++;
   c->inside--;
@@ -254,7 +257,7 @@ static void on_event(const hd_event *ev, void *data) {
 START_TEST(threads_events_are_serialised) {
   hd_node **nodes = add_nodes(5000, "acc");
   free(nodes);
-  counter c = {0, 0, 0, 0};
+  counter c = {0, 0, 0, 0, 0};
   hd_run_opts o;
   hd_run_opts_init(&o);
   o.backend = "threads";
@@ -265,6 +268,7 @@ START_TEST(threads_events_are_serialised) {
   ck_assert_int_eq(hd_run(g, &o, &r), HD_OK);
   ck_assert_int_eq(c.started, 5000);
   ck_assert_int_eq(c.finished, 5000);
+  ck_assert_int_eq(c.queued, 5000);
   ck_assert_int_eq(c.overlap, 0);
   hd_report_free(r);
 }
