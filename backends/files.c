@@ -73,18 +73,8 @@ int hd__file_write(const char *path, const void *data, size_t len,
   int fd = open(tmp.data, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
                 (mode_t)(mode & 0777));
   int rc = fd >= 0 ? HD_OK : HD_EIO;
-  const char *p = data;
-  while (rc == HD_OK && len > 0) {
-    ssize_t n = write(fd, p, len);
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n <= 0) {
-      rc = HD_EIO;
-      break;
-    }
-    p += n;
-    len -= (size_t)n;
-  }
+  if (rc == HD_OK)
+    rc = hd__write_all(fd, data, len);
   if (fd >= 0) {
     if (rc == HD_OK && fchmod(fd, (mode_t)(mode & 0777)) != 0)
       rc = HD_EIO;

@@ -634,21 +634,8 @@ void hd__ssh_stop(procs *pp) {
     hd__free(h->error);
     hd__free(h->sock);
   }
-  if (s->dir != NULL) {
-    DIR *d = opendir(s->dir);
-    struct dirent *e;
-    while (d != NULL && (e = readdir(d)) != NULL) {
-      if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-        continue;
-      hd__buf b = {0};
-      if (hd__buf_appendf(&b, "%s/%s", s->dir, e->d_name) == HD_OK)
-        unlink(b.data);
-      hd__buf_cleanup(&b);
-    }
-    if (d != NULL)
-      closedir(d);
-    rmdir(s->dir);
-  }
+  if (s->dir != NULL)
+    hd__remove_dir(s->dir);
   pp->r->worker_hosts = NULL;
   hd__free(s->labels);
   hd__free(s->hosts);

@@ -107,19 +107,7 @@ static int after_files(hd__run *r, uint32_t node, hd_value **inputs, size_t n,
 static void remove_after_files(hd__run *r) {
   if (r->tmp_dir == NULL)
     return;
-  DIR *d = opendir(r->tmp_dir);
-  struct dirent *e;
-  while (d != NULL && (e = readdir(d)) != NULL) {
-    if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-      continue;
-    hd__buf path = {0};
-    if (hd__buf_appendf(&path, "%s/%s", r->tmp_dir, e->d_name) == HD_OK)
-      unlink(path.data);
-    hd__buf_cleanup(&path);
-  }
-  if (d != NULL)
-    closedir(d);
-  rmdir(r->tmp_dir);
+  hd__remove_dir(r->tmp_dir);
   hd__free(r->tmp_dir);
   r->tmp_dir = r->results_dir = NULL;
 }
@@ -187,6 +175,14 @@ static int worker_task(hd__run *r, hd__buf *out, const char *payload,
   if (bad)
     return -1;
   uint64_t ended = hd__now_ns();
+  /* On a host, the output files go first; when they cannot, the task is
+     reported failed instead. */
+  size_t files_at = out->len;
+  if (remote && rc == HD_OK && hd__files_outputs(r->plan, node, out) != HD_OK) {
+    out->len = files_at;
+    rc = HD_ETASK;
+    hd__buf_appendf(&x.message, "its output files cannot be sent back");
+  }
   hd__buf p = {0};
   hd_value *frame = NULL;
   int ok = hd__wire_put_u64(&p, started) == HD_OK &&
@@ -205,26 +201,6 @@ static int worker_task(hd__run *r, hd__buf *out, const char *payload,
          HD_OK;
   else if (ok)
     ok = hd__wire_put_bytes(&p, NULL, 0) == HD_OK;
-  if (ok && remote && rc == HD_OK &&
-      hd__files_outputs(r->plan, node, out) != HD_OK) {
-    /* Sent as a failure instead, with nothing after it. */
-    hd__buf_cleanup(&p);
-    hd__buf_cleanup(&x.message);
-    hd__buf_appendf(&x.message, "its output files cannot be sent back");
-    hd_value_unref(frame);
-    frame = NULL;
-    ok = hd__wire_put_u64(&p, started) == HD_OK &&
-         hd__wire_put_u64(&p, ended) == HD_OK &&
-         hd__wire_put_u32(&p, node) == HD_OK &&
-         hd__wire_put_u32(&p, attempt) == HD_OK &&
-         hd__wire_put_u32(&p, (uint32_t)HD_ETASK) == HD_OK &&
-         hd__wire_put_u32(&p, (uint32_t)x.exit_status) == HD_OK &&
-         hd__wire_put_u32(&p, (uint32_t)x.term_signal) == HD_OK &&
-         hd__wire_put_u32(&p, (uint32_t)x.timed_out) == HD_OK &&
-         hd__wire_put_bytes(&p, x.message.data, x.message.len) == HD_OK &&
-         hd__wire_put_bytes(&p, x.err_tail.data, x.err_tail.len) == HD_OK &&
-         hd__wire_put_bytes(&p, NULL, 0) == HD_OK;
-  }
   ok = ok && hd__wire_frame(out, HD__WIRE_RESULT, p.data, p.len) == HD_OK;
   hd_value_unref(frame);
   hd__exec_cleanup(&x);

@@ -135,23 +135,16 @@ static int spill(hd__hold *h, held *e) {
     return -1;
   const unsigned char *p = hd_value_data(e->frame);
   e->off = atomic_fetch_add(&h->spill_end, e->len);
-  size_t done = 0;
-  while (done < e->len) {
-    ssize_t n = pwrite(fd, p + done, e->len - done, (off_t)(e->off + done));
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n <= 0) {
-      pthread_mutex_lock(&h->lock);
-      if (!atomic_load(&h->spill_failed))
-        hd__log(HD_LOG_WARN,
-                "cannot write the spill file in %s (%s): results past the "
-                "memory limit stay in memory",
-                h->dir, n < 0 ? strerror(errno) : "no space");
-      atomic_store(&h->spill_failed, 1);
-      pthread_mutex_unlock(&h->lock);
-      return -1;
-    }
-    done += (size_t)n;
+  if (hd__pwrite_all(fd, p, e->len, e->off) != HD_OK) {
+    pthread_mutex_lock(&h->lock);
+    if (!atomic_load(&h->spill_failed))
+      hd__log(HD_LOG_WARN,
+              "cannot write the spill file in %s (%s): results past the "
+              "memory limit stay in memory",
+              h->dir, strerror(errno));
+    atomic_store(&h->spill_failed, 1);
+    pthread_mutex_unlock(&h->lock);
+    return -1;
   }
   return 0;
 }
@@ -200,16 +193,10 @@ static int read_back(hd__hold *h, const held *e, hd_value **out) {
   unsigned char *buf = hd__malloc(e->len + 1);
   if (buf == NULL)
     return HD_ENOMEM;
-  size_t done = 0;
-  while (done < e->len) {
-    ssize_t n = pread(h->fd, buf + done, e->len - done, (off_t)(e->off + done));
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n <= 0) {
-      hd__free(buf);
-      return n < 0 ? HD_EIO : HD_ETRUNC;
-    }
-    done += (size_t)n;
+  int got = hd__pread_all(h->fd, buf, e->len, e->off);
+  if (got != HD_OK) {
+    hd__free(buf);
+    return got;
   }
   int rc = hd_value_decode(buf, e->len, SIZE_MAX, out);
   hd__free(buf);

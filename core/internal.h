@@ -117,6 +117,17 @@ HD__INTERNAL void hd__strmap_each(const hd__strmap *m,
                                              void *data),
                                   void *data);
 
+/* ---- whole reads and writes (io.c) ----
+ * Each goes on through short counts and EINTR; HD_EIO on an error (errno
+ * says which), HD_ETRUNC when a read meets the end of the file. */
+
+HD__INTERNAL int hd__write_all(int fd, const void *p, size_t len);
+HD__INTERNAL int hd__pwrite_all(int fd, const void *p, size_t len,
+                                uint64_t off);
+HD__INTERNAL int hd__pread_all(int fd, void *p, size_t len, uint64_t off);
+/* Remove the files in dir (not below), then dir. */
+HD__INTERNAL void hd__remove_dir(const char *dir);
+
 /* ---- plugins (plugin.c) ---- */
 
 /* Open the plugin at path (once per process) and run its

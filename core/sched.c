@@ -706,20 +706,7 @@ static int prepare_tmp_dir(hd__run *r) {
 static void remove_tmp_dir(hd__run *r) {
   if (r->tmp_dir == NULL)
     return;
-  DIR *d = opendir(r->tmp_dir);
-  struct dirent *e;
-  hd__buf path = {0};
-  while (d != NULL && (e = readdir(d)) != NULL) {
-    if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-      continue;
-    path.len = 0;
-    if (hd__buf_appendf(&path, "%s/%s", r->tmp_dir, e->d_name) == HD_OK)
-      unlink(path.data);
-  }
-  if (d != NULL)
-    closedir(d);
-  rmdir(r->tmp_dir);
-  hd__buf_cleanup(&path);
+  hd__remove_dir(r->tmp_dir);
   hd__free(r->tmp_dir);
   r->tmp_dir = NULL;
 }

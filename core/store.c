@@ -398,59 +398,8 @@ int hd__store_last(hd__store *s, const char *name, hd__key *key,
 }
 
 static int journal_write(hd__store *s, const char *text, size_t len) {
-  while (len > 0) {
-    ssize_t n = write(s->journal_fd, text, len);
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n <= 0)
-      return HD_EIO;
-    text += n;
-    len -= (size_t)n;
-  }
   s->dirty = 1;
-  return HD_OK;
-}
-
-static int read_full(int fd, void *p, size_t len, uint64_t off) {
-  char *c = p;
-  while (len > 0) {
-    ssize_t n = pread(fd, c, len, (off_t)off);
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n <= 0)
-      return n == 0 ? HD_ETRUNC : HD_EIO;
-    c += n;
-    len -= (size_t)n;
-    off += (uint64_t)n;
-  }
-  return HD_OK;
-}
-
-static int append_all(int fd, const char *p, size_t len) {
-  while (len > 0) {
-    ssize_t n = write(fd, p, len);
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n <= 0)
-      return HD_EIO;
-    p += n;
-    len -= (size_t)n;
-  }
-  return HD_OK;
-}
-
-static int write_at(int fd, const char *p, size_t len, uint64_t off) {
-  while (len > 0) {
-    ssize_t n = pwrite(fd, p, len, (off_t)off);
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n <= 0)
-      return HD_EIO;
-    p += n;
-    len -= (size_t)n;
-    off += (uint64_t)n;
-  }
-  return HD_OK;
+  return hd__write_all(s->journal_fd, text, len);
 }
 
 /* Write what waits: records, then journal lines (so that the journal
@@ -460,7 +409,8 @@ static void flush_locked(hd__store *s) {
     return;
   int rc = HD_OK;
   if (s->pack_buf.len > 0) {
-    rc = write_at(s->pack_fd, s->pack_buf.data, s->pack_buf.len, s->written);
+    rc = hd__pwrite_all(s->pack_fd, s->pack_buf.data, s->pack_buf.len,
+                        s->written);
     if (rc == HD_OK) {
       s->written += s->pack_buf.len;
     } else {
@@ -483,7 +433,7 @@ static void flush_locked(hd__store *s) {
   /* When keys were used only orders cleaning: losing some costs nothing
      but a less apt choice, so a failure here is not reported. */
   if (rc == HD_OK && s->used_buf.len > 0 && s->used_fd >= 0)
-    (void)append_all(s->used_fd, s->used_buf.data, s->used_buf.len);
+    (void)hd__write_all(s->used_fd, s->used_buf.data, s->used_buf.len);
   s->used_buf.len = 0;
   if (rc != HD_OK && !s->write_failed) {
     s->write_failed = 1;
@@ -559,7 +509,7 @@ static int read_uses(hd__store *s, table *uses, uint64_t *size) {
     size_t want = sizeof(buf);
     if (*size - at < want)
       want = (size_t)(*size - at) / USE_SIZE * USE_SIZE;
-    if (read_full(s->used_fd, buf, want, at) != HD_OK)
+    if (hd__pread_all(s->used_fd, buf, want, at) != HD_OK)
       return HD_EIO;
     for (size_t i = 0; i < want; i += USE_SIZE) {
       const unsigned char *p = buf + i;
@@ -600,7 +550,8 @@ static int write_uses(hd__store *s, const table *uses,
   if (rc == HD_OK) {
     hd__fork_shared_begin();
     fd = open(tmp.data, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0 || write_at(fd, out.data ? out.data : "", out.len, 0) != HD_OK ||
+    if (fd < 0 ||
+        hd__pwrite_all(fd, out.data ? out.data : "", out.len, 0) != HD_OK ||
         rename(tmp.data, final.data) != 0)
       rc = HD_EIO;
     if (fd >= 0)
@@ -807,7 +758,7 @@ int hd__store_get(hd__store *s, hd__key key, hd_value **value, hd__key *outputs,
   unsigned char *rec = hd__malloc(HEADER + len);
   if (rec == NULL)
     return HD_ENOMEM;
-  int rc = read_full(s->pack_fd, rec, HEADER + len, off);
+  int rc = hd__pread_all(s->pack_fd, rec, HEADER + len, off);
   uint64_t hlen;
   if (rc == HD_OK && (!header_ok(rec, &hlen) || hlen != len))
     rc = HD_ECORRUPT;
@@ -885,9 +836,10 @@ int hd__store_put(hd__store *s, hd__key key, const hd_value *value,
        pack. */
     flush_locked(s);
     off = s->end;
-    rc = write_at(s->pack_fd, (const char *)head, HEADER + pre, off);
+    rc = hd__pwrite_all(s->pack_fd, (const char *)head, HEADER + pre, off);
     if (rc == HD_OK)
-      rc = write_at(s->pack_fd, hd_value_data(frame), flen, off + HEADER + pre);
+      rc = hd__pwrite_all(s->pack_fd, hd_value_data(frame), flen,
+                          off + HEADER + pre);
     if (rc == HD_OK) {
       s->written = off + HEADER + len;
       s->dirty = 1;
@@ -1052,13 +1004,13 @@ int hd__store_compact(hd__store *s, uint64_t max_bytes, size_t *kept,
       cap = size;
     }
     uint64_t hlen;
-    if (read_full(s->pack_fd, rec, size, l[i].off) != HD_OK ||
+    if (hd__pread_all(s->pack_fd, rec, size, l[i].off) != HD_OK ||
         !header_ok(rec, &hlen) || hlen != l[i].len ||
         XXH3_64bits(rec + HEADER, l[i].len) != get64(rec + 32)) {
       (*removed)++; /* damaged: dropped */
       continue;
     }
-    if (write_at(fd, (const char *)rec, size, at) != HD_OK)
+    if (hd__pwrite_all(fd, (const char *)rec, size, at) != HD_OK)
       rc = fail(message, HD_EIO, "cannot write %s: %s", tmp.data,
                 strerror(errno));
     at += size;

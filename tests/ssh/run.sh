@@ -60,6 +60,25 @@ fail() {
 pass() { echo "PASS  $case"; }
 pass_if_ok() { [ "$failures" = "$1" ] && pass; }
 
+# A workflow of N tasks gen[i=1..N], each printing i * K after 10 ms, and
+# a task total that adds them up.
+map_workflow() {
+  echo "tasks:"
+  echo "  - name: gen"
+  echo "    map:"
+  printf "      i: ["
+  i=1
+  while [ "$i" -le "$1" ]; do
+    printf "%s%d" "$([ "$i" -gt 1 ] && echo ', ')" "$i"
+    i=$((i + 1))
+  done
+  echo "]"
+  echo "    run: sleep 0.01; expr {i} \\* $2"
+  echo "  - name: total"
+  echo "    after: gen"
+  echo "    run: awk '{ s += \$1 } END { print s }'"
+}
+
 # The control folders of hodos's ssh backend made since this test began
 # (other runs on the machine may have theirs).
 ctl_dirs() { ls -d "/tmp/hodos-ssh-$1."* 2>/dev/null; }
@@ -70,22 +89,7 @@ ssh_left() { pgrep -f -- "-F $SSH_CONFIG .*-S /tmp/hodos-ssh-" 2>/dev/null; }
 # ---- 500 tasks, h2 killed midway ----
 case=two-hosts-one-killed
 mkdir -p "$work/a" && cd "$work/a" || exit 1
-{
-  echo "tasks:"
-  echo "  - name: gen"
-  echo "    map:"
-  printf "      i: ["
-  i=1
-  while [ $i -le 500 ]; do
-    printf "%s%d" "$([ $i -gt 1 ] && echo ', ')" $i
-    i=$((i + 1))
-  done
-  echo "]"
-  echo "    run: sleep 0.01; expr {i} \\* 3"
-  echo "  - name: total"
-  echo "    after: gen"
-  echo "    run: awk '{ s += \$1 } END { print s }'"
-} >wf.yaml
+map_workflow 500 3 >wf.yaml
 "$hodos" run --store st --hosts h1:2,h2:2 --worker "$worker" wf.yaml \
   >out.txt 2>err.txt &
 pid=$!
@@ -124,22 +128,7 @@ sshd_restart_host 2 || exit 1
 case=silent-host
 f0=$failures
 cd "$work/a" || exit 1
-{
-  echo "tasks:"
-  echo "  - name: gen"
-  echo "    map:"
-  printf "      i: ["
-  i=1
-  while [ $i -le 200 ]; do
-    printf "%s%d" "$([ $i -gt 1 ] && echo ', ')" $i
-    i=$((i + 1))
-  done
-  echo "]"
-  echo "    run: sleep 0.02; expr {i} \\* 2"
-  echo "  - name: total"
-  echo "    after: gen"
-  echo "    run: awk '{ s += \$1 } END { print s }'"
-} >silent.yaml
+map_workflow 200 2 >silent.yaml
 start=$(date +%s)
 HODOS_SSH_KEEPALIVE=1 "$hodos" run --store st6 --hosts h1:2,h2:2 \
   --worker "$worker" silent.yaml >out.txt 2>err.txt &
