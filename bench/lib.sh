@@ -1,8 +1,30 @@
 # shellcheck shell=sh
 # shellcheck disable=SC2154 # tmp is the sourcing script's
-# Shared by the benchmarks' run.sh scripts (sourced): checking for
+# Shared by the benchmarks' run.sh scripts (sourced): their arguments,
+# checking for
 # commands, medians of the measurements kept in $tmp, and arithmetic on
 # cells that may hold "-" (not measured) or "fail".
+
+# usage, bench_args "$@": the arguments BUILD_DIR [REPEATS] of every
+# run.sh, into build and repeats (default 5); a usage message and exit
+# status 2 otherwise.
+usage() {
+	echo "usage: $0 BUILD_DIR [REPEATS]" >&2
+	exit 2
+}
+
+# shellcheck disable=SC2034 # build and repeats are for the sourcing script
+bench_args() {
+	if [ $# -lt 1 ] || [ $# -gt 2 ]; then
+		usage
+	fi
+	build=$1
+	repeats=${2:-5}
+	case $repeats in
+	'' | *[!0-9]*) usage ;;
+	esac
+	[ "$repeats" -ge 1 ] || usage
+}
 
 # have CMD: whether the command is installed.
 have() { command -v "$1" >/dev/null 2>&1; }

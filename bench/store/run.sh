@@ -25,20 +25,7 @@ set -u
 # shellcheck source=bench/lib.sh
 . "$(dirname "$0")/../lib.sh"
 
-usage() {
-	echo "usage: $0 BUILD_DIR [REPEATS]" >&2
-	exit 2
-}
-
-if [ $# -lt 1 ] || [ $# -gt 2 ]; then
-	usage
-fi
-build=$1
-repeats=${2:-5}
-case $repeats in
-'' | *[!0-9]*) usage ;;
-esac
-[ "$repeats" -ge 1 ] || usage
+bench_args "$@"
 sets=${SETS:-text numeric random}
 mib=${MIB:-64}
 kib=${KIB:-1024}
