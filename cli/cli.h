@@ -63,6 +63,8 @@ void help_clean(FILE *out);
 int cmd_worker(int argc, char **argv);
 void help_worker(FILE *out);
 int cmd_serve(int argc, char **argv);
+int cmd_logs(int argc, char **argv);
+void help_logs(FILE *out);
 void help_serve(FILE *out);
 /* Load FILE and compile it; prints the diagnostics and returns NULL on
  * error, with *code set to the exit status. */

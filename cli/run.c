@@ -56,6 +56,9 @@ void help_run(FILE *out) {
         "      --tunnel PORT   reach 'hodos serve' on PORT of each host\n"
         "                      through an ssh tunnel instead (the token\n"
         "                      from $HODOS_TOKEN)\n"
+        "  -n, --dry-run       run nothing: say which tasks would run and\n"
+        "                      why, and which are up to date (as 'hodos\n"
+        "                      status')\n"
         "      --events FILE   write every event to FILE, one JSON object\n"
         "                      per line\n"
         "      --trace FILE    write a timeline of the run to FILE (Chrome\n"
@@ -398,6 +401,7 @@ int cmd_run(int argc, char **argv) {
       {"worker", required_argument, NULL, 'W'},
       {"tunnel", required_argument, NULL, 'T'},
       {"events", required_argument, NULL, 'E'},
+      {"dry-run", no_argument, NULL, 'n'},
       {"trace", required_argument, NULL, 'R'},
       {"mem-limit", required_argument, NULL, 'M'},
       {"spill-limit", required_argument, NULL, 'S'},
@@ -412,12 +416,13 @@ int cmd_run(int argc, char **argv) {
   uint64_t mem_limit = 0, spill_limit = 0;
   const char *hosts_arg = NULL, *worker_cmd = NULL;
   unsigned tunnel = 0;
+  int dry_run = 0;
   progress pr = {0, 0, NULL};
   const char *events_file = NULL, *trace_file = NULL;
   optind = 0;
   opterr = 0;
   int c;
-  while ((c = getopt_long(argc, argv, ":s:rb:j:kqvh", opts, NULL)) != -1) {
+  while ((c = getopt_long(argc, argv, ":s:rb:j:kqvhn", opts, NULL)) != -1) {
     switch (c) {
     case 's':
       store = optarg;
@@ -454,6 +459,9 @@ int cmd_run(int argc, char **argv) {
       break;
     case 'E':
       events_file = optarg;
+      break;
+    case 'n':
+      dry_run = 1;
       break;
     case 'R':
       trace_file = optarg;
@@ -507,6 +515,13 @@ int cmd_run(int argc, char **argv) {
               "(%llu bytes)",
               (unsigned long long)spill_limit, (unsigned long long)mem_limit);
     return EXIT_USAGE;
+  }
+  if (dry_run && optind + 1 == argc) {
+    /* What would run and why: hodos status, with the same store. */
+    char *args[] = {"status", "-s", (char *)store, argv[optind], NULL};
+    if (store == NULL)
+      return cmd_status(2, (char *[]){"status", argv[optind], NULL});
+    return cmd_status(4, args);
   }
   if (resume && no_cache) {
     cli_error("--resume needs the cache; it cannot go with --no-cache");

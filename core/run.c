@@ -198,6 +198,19 @@ int hd__file_name(hd__buf *b, const char *dir, const char *name,
   return rc;
 }
 
+int hd_task_file_name(const char *task, char *buf, size_t size) {
+  if (task == NULL || buf == NULL)
+    return HD_EINVAL;
+  hd__buf b = {0};
+  int rc = hd__file_name(&b, ".", task, "");
+  if (rc == HD_OK && b.len - 2 + 1 > size)
+    rc = HD_ETOOBIG;
+  if (rc == HD_OK)
+    memcpy(buf, b.data + 2, b.len - 2 + 1);
+  hd__buf_cleanup(&b);
+  return rc;
+}
+
 static int make_dir(const char *path) {
   if (mkdir(path, 0777) == 0 || errno == EEXIST)
     return HD_OK;

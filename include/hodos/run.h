@@ -188,6 +188,12 @@ HD_API int hd_report_is_sink(const hd_report *r, size_t i);
 HD_API size_t hd_report_diag_count(const hd_report *r);
 HD_API const hd_diag *hd_report_diag(const hd_report *r, size_t i);
 
+/* The file name a task's result and log take in a run folder
+ * (run_dir/results/NAME, run_dir/logs/NAME.stderr): the task's name with
+ * '/', '%' and a leading '.' written as %XX. Errors: HD_EINVAL (NULL),
+ * HD_ETOOBIG (buf, of size bytes, cannot hold it and its NUL). */
+HD_API int hd_task_file_name(const char *task, char *buf, size_t size);
+
 /* Wall-clock duration of the run in nanoseconds. */
 HD_API uint64_t hd_report_elapsed_ns(const hd_report *r);
 

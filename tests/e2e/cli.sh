@@ -311,6 +311,29 @@ hd run -q ok.yaml
 status_is 0
 out_is 'a'
 err_is ''
+# hodos logs reads that run.
+hd logs --stdout a
+status_is 0
+out_is 'a'
+hd logs a
+status_is 0
+first_line_is stdout "$out" "==> a: standard output <=="
+hd logs nope
+status_is 1
+err_is "hodos: error: task 'nope' left no output or log in .hodos/runs/last (it did not run, or is not in that run)"
+hd logs 1999 a
+status_is 2
+hd logs
+status_is 2
+err_is "hodos: error: no task given; usage: hodos logs [RUN] TASK"
+# --dry-run runs nothing after that run: a is up to date.
+hd run --dry-run ok.yaml
+status_is 0
+grep -q "up to date" "$out" || problem "--dry-run does not say a is up to date"
+printf 'tasks:\n  - name: b\n    run: echo b > made-by-b\n' >"$tmp/dry.yaml"
+hd run -n dry.yaml
+status_is 1
+[ ! -e "$tmp/made-by-b" ] || problem "--dry-run ran a task"
 # Without --store, runs go to .hodos beside the workflow file.
 [ -d "$tmp/.hodos/runs/last/results" ] || problem "no .hodos/runs/last/results beside the file"
 rm -rf "$tmp/.hodos"
