@@ -37,15 +37,40 @@ void cli_print_diag(const hd_diag *d);
  * B), or nothing; more than 0. Returns 0, or -1 when s is not one. */
 int cli_parse_size(const char *s, uint64_t *out);
 
+/* Printing on stderr is serialised; a status line on the terminal is
+ * cleared first by the function set here (progress.c). */
+void cli_print_lock(void);
+void cli_print_unlock(void);
+void cli_set_before_print(void (*fn)(void));
+
+/* The progress of a run (progress.c). */
+typedef struct cli_progress {
+  int quiet, verbose;
+  int tty;   /* a status line, redrawn in place */
+  int drawn; /* it is on the screen */
+  struct cli_sinks *sinks;
+  size_t total, ended, failed, cached;
+  struct {
+    size_t index;
+    char name[48];
+  } running[32];
+  size_t nrunning;
+  uint64_t start_ns, last_draw;
+} cli_progress;
+void cli_progress_init(cli_progress *p, int quiet, int verbose);
+void cli_progress_event(cli_progress *p, const hd_event *ev);
+void cli_progress_end(cli_progress *p);
+
 /* --events and --trace (events.c): files that read a run's events. */
-typedef struct cli_sinks {
+typedef struct cli_sinks cli_sinks;
+struct cli_sinks {
   FILE *events, *trace;
   uint64_t start_ns; /* the first event's time */
   size_t ntrace;     /* trace events written */
   char *hosts[64];   /* the trace's processes, one per host */
   size_t nhosts;
   uint64_t named[4]; /* the trace's threads named so far */
-} cli_sinks;
+};
 int cli_sinks_open(cli_sinks *s, const char *events, const char *trace);
 void cli_sinks_event(cli_sinks *s, const hd_event *ev);
 int cli_sinks_close(cli_sinks *s);

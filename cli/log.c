@@ -1,4 +1,5 @@
 /* Messages on stderr, and the library's log callback. */
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,6 +8,22 @@
 #include "cli.h"
 
 static int use_color;
+static pthread_mutex_t print_lock = PTHREAD_MUTEX_INITIALIZER;
+static void (*before_print)(void);
+
+void cli_print_lock(void) { pthread_mutex_lock(&print_lock); }
+void cli_print_unlock(void) { pthread_mutex_unlock(&print_lock); }
+void cli_set_before_print(void (*fn)(void)) {
+  pthread_mutex_lock(&print_lock);
+  before_print = fn;
+  pthread_mutex_unlock(&print_lock);
+}
+
+static void print_begin(void) {
+  pthread_mutex_lock(&print_lock);
+  if (before_print != NULL)
+    before_print();
+}
 
 int cli_color_enabled(void) { return use_color; }
 
@@ -37,8 +54,10 @@ static void on_log(hd_log_level level, const char *message, void *data) {
   cli_color c = level == HD_LOG_ERROR  ? COLOR_RED
                 : level == HD_LOG_WARN ? COLOR_YELLOW
                                        : COLOR_DIM;
+  print_begin();
   fprintf(stderr, "hodos: %s%s:%s %s\n", cli_color_on(c),
           hd_log_level_name(level), cli_color_off(), message);
+  pthread_mutex_unlock(&print_lock);
 }
 
 void cli_log_init(int verbosity) {
@@ -56,19 +75,23 @@ void cli_log_init(int verbosity) {
 void cli_error(const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
+  print_begin();
   fprintf(stderr, "hodos: %serror:%s ", cli_color_on(COLOR_RED),
           cli_color_off());
   vfprintf(stderr, fmt, ap);
   fputc('\n', stderr);
+  pthread_mutex_unlock(&print_lock);
   va_end(ap);
 }
 
 void cli_note(const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
+  print_begin();
   fputs("hodos: ", stderr);
   vfprintf(stderr, fmt, ap);
   fputc('\n', stderr);
+  pthread_mutex_unlock(&print_lock);
   va_end(ap);
 }
 

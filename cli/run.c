@@ -108,12 +108,6 @@ static void on_signal(int sig) {
   }
 }
 
-typedef struct progress {
-  int quiet;
-  int verbose;
-  cli_sinks *sinks; /* --events, --trace */
-} progress;
-
 static void print_tail(const char *tail) {
   /* The last lines of a failed task's stderr, indented. */
   size_t len = strlen(tail);
@@ -138,51 +132,10 @@ static void print_tail(const char *tail) {
 }
 
 static void on_event(const hd_event *ev, void *data) {
-  progress *pr = data;
-  double ms = (double)ev->elapsed_ns / 1e6;
+  cli_progress *pr = data;
   if (pr->sinks != NULL)
     cli_sinks_event(pr->sinks, ev);
-  switch (ev->type) {
-  case HD_EVENT_QUEUED:
-    break;
-  case HD_EVENT_RETRIED:
-    if (!pr->quiet)
-      cli_note("%sretry%s %s (attempt %u failed: %s)",
-               cli_color_on(COLOR_YELLOW), cli_color_off(), ev->task,
-               ev->attempt, ev->message ? ev->message : "failed");
-    break;
-  case HD_EVENT_STARTED:
-    if (pr->verbose)
-      cli_note("start %s", ev->task);
-    break;
-  case HD_EVENT_DONE:
-    if (!pr->quiet)
-      cli_note("[%zu/%zu] %sdone%s %s (%.0f ms)", ev->done, ev->total,
-               cli_color_on(COLOR_GREEN), cli_color_off(), ev->task, ms);
-    break;
-  case HD_EVENT_CACHED:
-    if (!pr->quiet)
-      cli_note("[%zu/%zu] %scached%s %s", ev->done, ev->total,
-               cli_color_on(COLOR_GREEN), cli_color_off(), ev->task);
-    break;
-  case HD_EVENT_FAILED:
-    cli_note("[%zu/%zu] %sfailed%s%s %s: %s", ev->done, ev->total,
-             cli_color_on(ev->failure_allowed ? COLOR_YELLOW : COLOR_RED),
-             cli_color_off(), ev->failure_allowed ? " (allowed)" : "", ev->task,
-             ev->message ? ev->message : "failed");
-    break;
-  case HD_EVENT_SKIPPED:
-    if (!pr->quiet)
-      cli_note("[%zu/%zu] %sskipped%s %s: %s", ev->done, ev->total,
-               cli_color_on(COLOR_YELLOW), cli_color_off(), ev->task,
-               ev->message ? ev->message : "");
-    break;
-  case HD_EVENT_CANCELLED:
-    if (!pr->quiet)
-      cli_note("[%zu/%zu] cancelled %s: %s", ev->done, ev->total, ev->task,
-               ev->message ? ev->message : "");
-    break;
-  }
+  cli_progress_event(pr, ev);
 }
 
 /* mkdir -p */
@@ -417,7 +370,8 @@ int cmd_run(int argc, char **argv) {
   const char *hosts_arg = NULL, *worker_cmd = NULL;
   unsigned tunnel = 0;
   int dry_run = 0;
-  progress pr = {0, 0, NULL};
+  cli_progress pr;
+  memset(&pr, 0, sizeof(pr));
   const char *events_file = NULL, *trace_file = NULL;
   optind = 0;
   opterr = 0;
@@ -536,6 +490,7 @@ int cmd_run(int argc, char **argv) {
     return EXIT_USAGE;
   }
   cli_log_init(pr.quiet ? -1 : pr.verbose);
+  cli_progress_init(&pr, pr.quiet, pr.verbose);
   const char *file = argv[optind];
 
   hd_workflow *wf = NULL;
@@ -654,6 +609,7 @@ int cmd_run(int argc, char **argv) {
     pr.sinks = &sinks;
   hd_report *report = NULL;
   rc = hd_run(hd_workflow_graph(wf), &o, &report);
+  cli_progress_end(&pr);
   int sinks_failed = pr.sinks != NULL && cli_sinks_close(&sinks) != 0;
   pr.sinks = NULL;
   free_hosts(hosts, nhosts, worker_cmd, hosts_copy);
