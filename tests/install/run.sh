@@ -103,6 +103,9 @@ for h in "$prefix"/include/hodos/*; do
 done
 
 # The library folder: lib, lib64 or lib/<multiarch>, wherever hodos.pc is.
+[ -f "$prefix/share/man/man1/hodos.1" ] || fail "no share/man/man1/hodos.1"
+[ -f "$prefix/share/bash-completion/completions/hodos" ] ||
+  fail "no share/bash-completion/completions/hodos"
 pc=$(find "$prefix" -path '*/pkgconfig/hodos.pc' | sed -n 1p)
 [ -n "$pc" ] || fail "no pkgconfig/hodos.pc anywhere under the prefix"
 libdir=$(dirname "$(dirname "$pc")")
