@@ -431,9 +431,19 @@ hd_value **hd__gather_inputs(hd__run *r, uint32_t node, hd_value **small,
   if (r->ext.seed_off != NULL)
     for (size_t s = r->ext.seed_off[node]; s < r->ext.seed_off[node + 1]; s++)
       inputs[k++] = hd_value_ref(r->ext.seeds[s]);
+  /* A shell task whose stdin names one task reads no other input (its
+     {after.X} files are made from the run folder, unless it has none):
+     the others are not read back nor sent. */
+  const hd__pio *io = hd__plan_io(p, node);
+  int only_stdin = io != NULL && io->stdin_lo != io->stdin_hi && !io->late &&
+                   p->nodes[node].kind != HD_NODE_FN;
   for (uint32_t e = p->pred_off[node]; e < p->pred_off[node + 1]; e++) {
     uint32_t u = p->preds[e];
     const hd__tstate *tu = &r->report->tasks[u];
+    if (only_stdin && (u < io->stdin_lo || u >= io->stdin_hi)) {
+      inputs[k++] = NULL; /* read as the empty value */
+      continue;
+    }
     if (!(tu->flags & (HD__T_PACKED | HD__T_SPILLED))) {
       /* NULL (no output) is read as the empty value (task.c). */
       inputs[k++] = hd_value_ref(tu->result);

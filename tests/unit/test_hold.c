@@ -342,6 +342,31 @@ START_TEST(hold_damaged_spill_is_caught) {
 }
 END_TEST
 
+/* A shell task whose stdin names one task does not read back the others:
+ * a damaged spilled result it does not read does not fail it. */
+START_TEST(hold_stdin_task_reads_back_only_its_stdin) {
+  hd_node *big = make("big", 1, 32768);
+  hd_node *damage, *small, *reader;
+  ck_assert_int_eq(hd_graph_add_fn(g, "damage", "damage", &damage), HD_OK);
+  ck_assert_int_eq(hd_graph_add_cmd(g, "small", "printf hello", &small), HD_OK);
+  ck_assert_int_eq(hd_graph_add_cmd(g, "reader", "cat", &reader), HD_OK);
+  ck_assert_int_eq(hd_node_after(damage, big), HD_OK);
+  ck_assert_int_eq(hd_node_after(reader, big), HD_OK);
+  ck_assert_int_eq(hd_node_after(reader, damage), HD_OK);
+  ck_assert_int_eq(hd_node_after(reader, small), HD_OK);
+  ck_assert_int_eq(hd_node_set_stdin(reader, "small"), HD_OK);
+  hd_run_opts o;
+  hd_run_opts_init(&o);
+  o.mem_limit = 1;
+  o.spill_limit = 1;
+  o.spill_dir = dir;
+  ck_assert_int_eq(hd_run(g, &o, &rep), HD_OK);
+  ck_assert_int_eq(info("big").held, HD_HELD_SPILLED);
+  ck_assert_str_eq(hd_value_text(hd_report_result_by_name(rep, "reader")),
+                   "hello");
+}
+END_TEST
+
 Suite *make_suite(void) {
   Suite *s = suite_create("hold");
   TCase *tc = tcase_create("hold");
@@ -351,6 +376,7 @@ Suite *make_suite(void) {
   tcase_add_test(tc, hold_small_results_stay_as_they_are);
   tcase_add_test(tc, hold_unlimited_keeps_every_result);
   tcase_add_test(tc, hold_damaged_spill_is_caught);
+  tcase_add_test(tc, hold_stdin_task_reads_back_only_its_stdin);
   suite_add_tcase(s, tc);
   return s;
 }
