@@ -63,10 +63,16 @@ int cmd_help(int argc, char **argv) {
     help_logs(stdout);
   } else if (strcmp(c, "help") == 0) {
     fputs("Usage: hodos help [COMMAND]\n\n"
-          "Show help for hodos, or for one command.\n",
+          "Show help for hodos, or for one command.\n\n"
+          "Example:\n"
+          "  hodos help run\n",
           stdout);
   } else if (strcmp(c, "version") == 0) {
-    fputs("Usage: hodos version\n\nPrint the version of hodos.\n", stdout);
+    fputs("Usage: hodos version\n\nPrint the version of hodos (also\n"
+          "hodos --version).\n\n"
+          "Example:\n"
+          "  hodos version\n",
+          stdout);
   } else {
     cli_error("no command named '%s'; see 'hodos --help'", c);
     return EXIT_USAGE;

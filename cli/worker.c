@@ -27,7 +27,13 @@ void help_worker(FILE *out) {
         "  -h, --help    show this help\n"
         "\n"
         "Exit status: 0 the run ended the session; 1 the input was not the\n"
-        "protocol; 2 a usage error.\n",
+        "protocol; 2 a usage error.\n"
+        "\n"
+        "Examples (as a run starts it on a host):\n"
+        "  hodos run --hosts node1:8 --worker '/opt/hodos/bin/hodos worker "
+        "--stdio' wf.yaml\n"
+        "  hodos run --hosts node1 --worker 'hodos worker --stdio --root "
+        "/scratch/me' wf.yaml\n",
         out);
 }
 

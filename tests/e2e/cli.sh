@@ -177,6 +177,15 @@ err_is ''
 cp "$out" "$tmp/help-run.txt"
 finish
 
+start help-every-command-has-an-example
+for c in run validate graph status clean logs worker serve help version; do
+  hd help "$c"
+  [ "$status" = 0 ] || problem "'help $c' exited with $status"
+  grep -qi '^examples*' "$out" || grep -qi '^example' "$out" ||
+    grep -qi '^Examples* (' "$out" || problem "'help $c' shows no example"
+done
+finish
+
 start run-help
 hd run --help
 status_is 0
