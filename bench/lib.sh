@@ -1,8 +1,7 @@
 # shellcheck shell=sh
-# shellcheck disable=SC2154 # tmp is the sourcing script's
+# shellcheck disable=SC2154 # tmp and limit are the sourcing script's
 # Shared by the benchmarks' run.sh scripts (sourced): their arguments,
-# checking for
-# commands, medians of the measurements kept in $tmp, and arithmetic on
+# running a measurement, checking for commands, medians of the measurements kept in $tmp, and arithmetic on
 # cells that may hold "-" (not measured) or "fail".
 
 # usage, bench_args "$@": the arguments BUILD_DIR [REPEATS] of every
@@ -24,6 +23,21 @@ bench_args() {
 	'' | *[!0-9]*) usage ;;
 	esac
 	[ "$repeats" -ge 1 ] || usage
+}
+
+# measure KEY COMMAND...: append the command's one line of output to
+# $tmp/KEY, or "fail" (and set status to 1); the command runs under
+# $limit (a timeout, or empty) with no input.
+# shellcheck disable=SC2034 # status is the sourcing script's
+measure() {
+	key=$1
+	shift
+	if ! line=$($limit "$@" </dev/null); then
+		line=fail
+		status=1
+		echo "$0: $key failed" >&2
+	fi
+	echo "$line" >>"$tmp/$key"
 }
 
 # have CMD: whether the command is installed.

@@ -50,19 +50,6 @@ trap 'exit 130' INT TERM
 status=0
 started=$(date +%s)
 
-# measure KEY COMMAND...: append the command's one line of output to
-# $tmp/KEY, or "fail".
-measure() {
-	key=$1
-	shift
-	if ! line=$($limit "$@" </dev/null); then
-		line=fail
-		status=1
-		echo "$0: $key failed" >&2
-	fi
-	echo "$line" >>"$tmp/$key"
-}
-
 r=0
 while [ "$r" -lt "$repeats" ]; do
 	for n in $sizes; do

@@ -55,19 +55,6 @@ trap 'rm -rf "$tmp"' EXIT
 trap 'exit 130' INT TERM
 status=0
 
-# measure KEY COMMAND...: append the command's one line of output to
-# $tmp/KEY, or "fail".
-measure() {
-	key=$1
-	shift
-	if ! line=$($limit "$@" </dev/null); then
-		line=fail
-		status=1
-		echo "$0: $key failed" >&2
-	fi
-	echo "$line" >>"$tmp/$key"
-}
-
 # The files of the shell jobs: a workflow of SHELL_JOBS independent tasks
 # (run through /bin/sh, as every `run:` is; a second one with `argv:`, run
 # without a shell), the same jobs as a Makefile of phony targets, and one

@@ -81,19 +81,6 @@ worker="$hodos worker --stdio"
 	cat "$SSH_CONFIG"
 } >"$tmp/d/ssh_config_count"
 
-# measure KEY COMMAND...: append the command's one line of output to
-# $tmp/KEY, or "fail".
-measure() {
-	key=$1
-	shift
-	if ! line=$($limit "$@" </dev/null); then
-		line=fail
-		status=1
-		echo "$0: $key failed" >&2
-	fi
-	echo "$line" >>"$tmp/$key"
-}
-
 # fail KEY WHY: mark KEY failed (its median shows "fail").
 fail() {
 	echo fail >>"$tmp/$1"

@@ -54,19 +54,6 @@ trap 'rm -rf "$tmp"' EXIT
 trap 'exit 130' INT TERM
 status=0
 
-# measure KEY COMMAND...: append the command's one line of output to
-# $tmp/KEY, or "fail".
-measure() {
-	key=$1
-	shift
-	if ! line=$($limit "$@" </dev/null); then
-		line=fail
-		status=1
-		echo "$0: $key failed" >&2
-	fi
-	echo "$line" >>"$tmp/$key"
-}
-
 # zstd at level 1 on one thread, as hd_value_encode() runs in the thread
 # that calls it (an older zstd without --single-thread has no threads by
 # default).
