@@ -190,6 +190,19 @@ int hd__files_missing(uint32_t task, hd__buf *missing) {
   return n;
 }
 
+int hd__output_path(const hd__plan *p, const hd__pio *io, uint32_t k,
+                    hd__buf *path) {
+  path->len = 0;
+  int rc = hd__io_path(path, p, io, hd__plan_list(p, io->outputs, k));
+  if (rc != HD_OK || k >= 64 || !(io->staged >> k & 1))
+    return rc;
+  hd__buf staged = {0};
+  rc = hd__staged_path(&staged, path->data);
+  hd__buf_cleanup(path);
+  *path = staged;
+  return rc;
+}
+
 int hd__files_outputs(const hd__plan *p, uint32_t node, hd__buf *out) {
   const hd__pio *io = hd__plan_io(p, node);
   if (io == NULL || io->noutputs == 0)
@@ -200,14 +213,7 @@ int hd__files_outputs(const hd__plan *p, uint32_t node, hd__buf *out) {
                ? HD_OK
                : HD_ENOMEM;
   for (uint32_t k = 0; rc == HD_OK && k < io->noutputs; k++) {
-    path.len = 0;
-    rc = hd__io_path(&path, p, io, hd__plan_list(p, io->outputs, k));
-    if (rc == HD_OK && k < 64 && (io->staged >> k & 1)) {
-      hd__buf staged = {0};
-      rc = hd__staged_path(&staged, path.data);
-      hd__buf_cleanup(&path);
-      path = staged;
-    }
+    rc = hd__output_path(p, io, k, &path);
     hd_value *v = NULL;
     uint32_t mode = 0644;
     int got = rc == HD_OK ? hd__file_read(path.data, &v, &mode) : rc;

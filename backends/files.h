@@ -32,6 +32,12 @@ HD__INTERNAL int hd__file_put(hd__buf *b, const char *name,
 HD__INTERNAL int hd__file_get(hd__wire_reader *rd, char **name,
                               hd_value **content, uint32_t *mode);
 
+/* The path output k of a task is written under: its own, or its staged
+ * name (hd__staged_path()) when the task writes that. */
+HD__INTERNAL int hd__output_path(const struct hd_plan *p,
+                                 const struct hd__pio *io, uint32_t k,
+                                 hd__buf *path);
+
 /* The worker's side: note a CHECK frame; list (each after a newline) the
  * files the task lacks and return how many; append the OUTPUTS frame of
  * a task that ended well, removing its staged files here. */

@@ -28,7 +28,6 @@
 #include <unistd.h>
 
 #include "../core/cachekey.h"
-#include "../core/template.h"
 #include "files.h"
 #include "procs.h"
 
@@ -728,7 +727,7 @@ int hd__ssh_outputs(procs *pp, worker *wk, const char *payload, size_t len) {
     wk->corrupt = "output files of a task it was not running";
     return -1;
   }
-  hd__buf want = {0}, staged = {0};
+  hd__buf want = {0};
   int bad = 0;
   for (uint32_t k = 0; k < n && !bad; k++) {
     char *name = NULL;
@@ -736,13 +735,8 @@ int hd__ssh_outputs(procs *pp, worker *wk, const char *payload, size_t len) {
     uint32_t mode;
     int rc = hd__file_get(&rd, &name, &content, &mode);
     /* Each must be output k, under its own or its staged name. */
-    want.len = 0;
-    staged.len = 0;
-    if (name != NULL &&
-        hd__io_path(&want, p, io, hd__plan_list(p, io->outputs, k)) == HD_OK &&
-        k < 64 && (io->staged >> k & 1))
-      hd__staged_path(&staged, want.data);
-    const char *expect = staged.len > 0 ? staged.data : want.data;
+    const char *expect =
+        hd__output_path(p, io, k, &want) == HD_OK ? want.data : NULL;
     if (name == NULL || expect == NULL || strcmp(name, expect) != 0 ||
         (rc != HD_OK && rc != HD_ENOENT)) {
       bad = 1;
@@ -758,7 +752,6 @@ int hd__ssh_outputs(procs *pp, worker *wk, const char *payload, size_t len) {
     hd_value_unref(content);
   }
   hd__buf_cleanup(&want);
-  hd__buf_cleanup(&staged);
   if (bad || rd.bad || rd.left != 0) {
     wk->corrupt = "output files that are not the task's";
     return -1;
