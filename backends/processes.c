@@ -540,9 +540,18 @@ static int on_result(procs *pp, worker *wk, const char *payload, size_t len) {
       heap_push(pp, node);
       return 0;
     }
+    const char *host = pp->r->worker_hosts != NULL
+                           ? pp->r->worker_hosts[wk->index]
+                           : "its host";
     hd__buf_cleanup(&g->x.message);
-    hd__buf_appendf(&g->x.message, "its input files cannot be sent to %s",
-                    "its host");
+    if (sent != HD_OK)
+      hd__buf_appendf(&g->x.message, "its input files cannot be sent to %s: %s",
+                      host, hd_strerror(sent));
+    else
+      hd__buf_appendf(&g->x.message,
+                      "its input files were sent %d times and %s still "
+                      "lacks them",
+                      MAX_SENDS, host);
     attempt_done(pp, wk, g, HD_ETASK, started, ended);
     return 0;
   }

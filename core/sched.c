@@ -835,10 +835,10 @@ int hd__run_plan_ext(hd_report *report, const hd_run_opts *o,
   sort_plan = p;
   qsort(src, nsrc, sizeof(uint32_t), by_urgency);
   pthread_mutex_unlock(&sort_lock);
-  for (size_t k = nsrc; k-- > 0;)
+  for (size_t k = 0; k < nsrc; k++) {
     emit(&r, HD_EVENT_QUEUED, src[k], NULL, 0);
-  for (size_t k = 0; k < nsrc; k++)
     r.backend->submit(r.backend_state, src[k]);
+  }
   hd__free(src);
   if (p->count == 0)
     r.backend->finish(r.backend_state);
