@@ -380,7 +380,7 @@ static void pump(procs *pp) {
       settle(pp, NULL, task);
       continue;
     }
-    int queue_ok = queueable(pp, task);
+    int queue_ok = pp->mean_ns < QUEUE_BELOW_NS && queueable(pp, task);
     worker *to = NULL;
     if (pp->free_slots >= task_slots(pp, task))
       for (unsigned i = 0; i < pp->nworkers && to == NULL; i++)
@@ -581,6 +581,11 @@ static int on_result(procs *pp, worker *wk, const char *payload, size_t len) {
     wk->corrupt = "a result value that does not decode";
     return -1;
   }
+  uint64_t took = ended > started ? ended - started : 0;
+  if (pp->mean_ns == UINT64_MAX)
+    pp->mean_ns = took;
+  else
+    pp->mean_ns = pp->mean_ns - pp->mean_ns / 8 + took / 8;
   pop_flight(pp, wk);
   if (wk->n > 0) {
     /* The next one starts now: its deadline counts from here. */
@@ -749,6 +754,7 @@ static int start(void **state, unsigned jobs, const hd_backend_host *host,
     jobs = pp->nworkers;
   }
   pp->slots = pp->free_slots = jobs;
+  pp->mean_ns = UINT64_MAX;
   if (pp->r->opts.on_event != NULL && pp->r->wire_size == NULL)
     pp->r->wire_size = hd__big_calloc(host->ntasks + 1, sizeof(uint32_t));
   pp->w = hd__calloc(jobs, sizeof(worker));

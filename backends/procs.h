@@ -30,6 +30,11 @@ typedef struct flight {
 #define DEPTH 16
 #define QUEUE_BYTES (64u << 10) /* below a socket's buffer: no write blocks */
 #define SMALL_INPUTS (8u << 10)
+/* Tasks are queued behind others only while the tasks of the run take
+ * less than this on average: a longer task would hold up those behind it
+ * while another worker waits idle, and a round trip to hodos costs little
+ * beside it. */
+#define QUEUE_BELOW_NS 1000000ull
 
 typedef struct worker {
   struct procs *pp;
@@ -79,6 +84,8 @@ typedef struct procs {
   struct hd__ssh *ssh; /* the ssh backend's hosts, or NULL */
   uint8_t *lost;       /* ssh: per task, sessions lost while it ran */
   uint8_t *sends;      /* ssh: per task, times its input files were sent */
+  uint64_t mean_ns;    /* tasks' running time, a moving average; UINT64_MAX
+                          until the first result */
 } procs;
 
 /* ---- ssh.c, for processes.c ---- */

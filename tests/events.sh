@@ -97,6 +97,37 @@ if fail:
     print("events: " + "\nevents: ".join(fail), file=sys.stderr)
     sys.exit(1)
 PY
+# Tasks that take long are not queued behind a busy worker while another
+# could take them: with two slots, no more than two tasks have started
+# and not ended at any time (a worker's queue shows as tasks started at
+# once).
+cat >long.yaml <<'YAML'
+tasks:
+  - name: nap
+    map:
+      i: [1, 2, 3, 4, 5, 6]
+    run: sleep 0.2
+YAML
+"$hodos" run -q -j2 --no-cache --store st3 --events long.jsonl long.yaml \
+  >/dev/null 2>err.txt || {
+  echo "events: long.yaml failed: $(cat err.txt)" >&2
+  exit 1
+}
+python3 - long.jsonl <<'PY' || exit 1
+import json, sys
+running, most = 0, 0
+for line in open(sys.argv[1]):
+    e = json.loads(line)
+    if e["event"] == "started":
+        running += 1
+        most = max(most, running)
+    elif e["event"] in ("done", "failed"):
+        running -= 1
+if most != 2:
+    print("events: %d tasks of 0.2 s held at once by 2 workers" % most,
+          file=sys.stderr)
+    sys.exit(1)
+PY
 # Nothing runs when a file cannot be written.
 rm -rf st2
 "$hodos" run -q --store st2 --events /nonexistent/ev.jsonl wf.yaml \
