@@ -49,6 +49,7 @@ typedef struct cli_progress {
   int tty;   /* a status line, redrawn in place */
   int drawn; /* it is on the screen */
   struct cli_sinks *sinks;
+  struct cli_journal *journal;
   size_t total, ended, failed, cached;
   struct {
     size_t index;
@@ -75,6 +76,51 @@ int cli_sinks_open(cli_sinks *s, const char *events, const char *trace);
 void cli_sinks_event(cli_sinks *s, const hd_event *ev);
 int cli_sinks_close(cli_sinks *s);
 
+/* A run's own record of its events, RUN/events (journal.c): written
+ * while it runs, read back by 'hodos report'. */
+typedef struct cli_journal cli_journal;
+typedef struct cli_run_meta {
+  const char *file, *name, *backend;
+  unsigned jobs;
+} cli_run_meta;
+/* NULL when the file cannot be made (said on stderr; the run goes on). */
+cli_journal *cli_journal_open(const char *run_dir, const hd_plan *plan,
+                              const cli_run_meta *meta);
+void cli_journal_event(cli_journal *j, const hd_event *ev);
+/* Writes the end and closes; -1 when some of it could not be written. */
+int cli_journal_close(cli_journal *j, int exit_code);
+
+/* What a run's events file holds besides the events. */
+typedef struct cli_run_log {
+  char *id, *file, *name, *backend;
+  unsigned jobs;
+  uint64_t wall_start_ns; /* since the epoch */
+  size_t count;           /* tasks */
+  char **names;
+  size_t *pred_start; /* task i's predecessors: preds[pred_start[i] ..
+                         pred_start[i + 1]) */
+  uint32_t *preds;
+  size_t npreds;
+  size_t ended;     /* events that ended a task */
+  int finished;     /* the end record is there */
+  int exit_code;    /* hodos's, when finished */
+  uint64_t end_ns;  /* the run's length, when finished */
+  int truncated;    /* the file stops in the middle of a frame */
+  int damaged;      /* a record could not be decoded; the rest was dropped */
+  size_t damaged_at;
+} cli_run_log;
+typedef void (*cli_journal_event_cb)(const hd_event *ev, void *data);
+/* Reads path, calling on_event for each event in order (time_ns counts
+ * from the run's start). 0, or -1 with err filled in. */
+int cli_journal_read(const char *path, cli_run_log *log,
+                     cli_journal_event_cb on_event, void *data, char *err,
+                     size_t errlen);
+void cli_run_log_cleanup(cli_run_log *log);
+
+/* The folder of RUN (a path, a name under STORE/runs, or 'last') into
+ * dir; -1, said on stderr, when there is no such run. */
+int cli_find_run(const char *store, const char *run, char *dir, size_t size);
+
 int cmd_run(int argc, char **argv);
 int cmd_validate(int argc, char **argv);
 int cmd_graph(int argc, char **argv);
@@ -90,6 +136,8 @@ void help_worker(FILE *out);
 int cmd_serve(int argc, char **argv);
 int cmd_logs(int argc, char **argv);
 void help_logs(FILE *out);
+int cmd_report(int argc, char **argv);
+void help_report(FILE *out);
 void help_serve(FILE *out);
 /* Load FILE and compile it; prints the diagnostics and returns NULL on
  * error, with *code set to the exit status. */

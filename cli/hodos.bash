@@ -20,7 +20,8 @@ _hodos() {
   cur=${COMP_WORDS[COMP_CWORD]}
   prev=${COMP_WORDS[COMP_CWORD - 1]}
   cmd=${COMP_WORDS[1]}
-  local commands="run validate graph status clean logs worker serve help version"
+  local commands="run validate graph status clean logs report worker serve help
+    version"
   if [ "$COMP_CWORD" -eq 1 ]; then
     mapfile -t COMPREPLY < <(compgen -W "$commands --help --version" -- "$cur")
     return
@@ -34,7 +35,7 @@ _hodos() {
     mapfile -t COMPREPLY < <(compgen -d -- "$cur")
     return
     ;;
-  --events | --trace | -o | --token-file)
+  --events | --trace | --html | -o | --token-file)
     mapfile -t COMPREPLY < <(compgen -f -- "$cur")
     return
     ;;
@@ -43,7 +44,7 @@ _hodos() {
     return
     ;;
   -j | --jobs | --hosts | --worker | --tunnel | --mem-limit | --spill-limit | \
-    -m | --max-size | -l | --listen)
+    -m | --max-size | -l | --listen | --top)
     return
     ;;
   esac
@@ -59,6 +60,7 @@ _hodos() {
   status) opts="--store --quiet --help" ;;
   clean) opts="--store --max-size --help" ;;
   logs) opts="--store --stdout --stderr --help" ;;
+  report) opts="--store --html --events --trace --top --help" ;;
   worker) opts="--stdio --root --help" ;;
   serve) opts="--listen --token-file --help" ;;
   help)
@@ -71,6 +73,18 @@ _hodos() {
     return
   fi
   case $cmd in
+  report)
+    # Runs of the store: last, and each run folder's name.
+    local store=.hodos i
+    for ((i = 1; i < COMP_CWORD; i++)); do
+      case ${COMP_WORDS[i]} in
+      -s | --store) store=${COMP_WORDS[i + 1]} ;;
+      esac
+    done
+    local runs
+    runs=$(cd "$store/runs" 2>/dev/null && printf '%s\n' [0-9]*)
+    mapfile -t COMPREPLY < <(compgen -W "last $runs" -- "$cur")
+    ;;
   logs)
     mapfile -t COMPREPLY < <(compgen -W "last $(_hodos_tasks)" -- "$cur")
     ;;

@@ -54,6 +54,24 @@ static int is_dir(const char *path) {
   return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
+int cli_find_run(const char *store, const char *run, char *dir,
+                 size_t size) {
+  /* The run folder: a path, or a name under STORE/runs. */
+  if (strchr(run, '/') != NULL && is_dir(run))
+    snprintf(dir, size, "%s", run);
+  else
+    snprintf(dir, size, "%s/runs/%s", store, run);
+  char sub[4200];
+  snprintf(sub, sizeof(sub), "%s/results", dir);
+  if (!is_dir(sub)) {
+    cli_error("no run '%s' (looked for %s); 'last' is the last run of "
+              "./.hodos, -s DIR reads another store",
+              run, dir);
+    return -1;
+  }
+  return 0;
+}
+
 int cmd_logs(int argc, char **argv) {
   const char *store = ".hodos", *run = "last", *task = NULL;
   int which = 3; /* 1 stdout, 2 stderr */
@@ -91,20 +109,9 @@ int cmd_logs(int argc, char **argv) {
   if (nargs == 2)
     run = args[0];
   task = args[nargs - 1];
-  /* The run folder: a path, or a name under STORE/runs. */
   char dir[4096];
-  if (strchr(run, '/') != NULL && is_dir(run))
-    snprintf(dir, sizeof(dir), "%s", run);
-  else
-    snprintf(dir, sizeof(dir), "%s/runs/%s", store, run);
-  char sub[4200];
-  snprintf(sub, sizeof(sub), "%s/results", dir);
-  if (!is_dir(sub)) {
-    cli_error("no run '%s' (looked for %s); 'hodos logs TASK' reads the last "
-              "run of ./.hodos, -s DIR another store",
-              run, dir);
+  if (cli_find_run(store, run, dir, sizeof(dir)) != 0)
     return EXIT_USAGE;
-  }
   char name[1024];
   if (hd_task_file_name(task, name, sizeof(name)) != HD_OK) {
     cli_error("task name too long: %s", task);

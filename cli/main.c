@@ -18,6 +18,7 @@ static void usage(FILE *out) {
         "                   run, and why\n"
         "  clean [FILE]     drop cached results the last run did not use\n"
         "  logs [RUN] TASK  what a task of a run printed\n"
+        "  report [RUN]     a finished run: summary, HTML page, trace\n"
         "  worker --stdio   serve a run from another host (started by ssh)\n"
         "  serve --listen PORT  a long-lived worker server, reached by runs\n"
         "                   through ssh tunnels\n"
@@ -61,6 +62,8 @@ int cmd_help(int argc, char **argv) {
     help_serve(stdout);
   } else if (strcmp(c, "logs") == 0) {
     help_logs(stdout);
+  } else if (strcmp(c, "report") == 0) {
+    help_report(stdout);
   } else if (strcmp(c, "help") == 0) {
     fputs("Usage: hodos help [COMMAND]\n\n"
           "Show help for hodos, or for one command.\n\n"
@@ -125,6 +128,8 @@ int main(int argc, char **argv) {
     return cmd_serve(argc - 1, argv + 1);
   if (strcmp(c, "logs") == 0)
     return cmd_logs(argc - 1, argv + 1);
+  if (strcmp(c, "report") == 0)
+    return cmd_report(argc - 1, argv + 1);
   if (c[0] == '-')
     cli_error("unknown option '%s'; see 'hodos --help'", c);
   else

@@ -135,6 +135,8 @@ static void on_event(const hd_event *ev, void *data) {
   cli_progress *pr = data;
   if (pr->sinks != NULL)
     cli_sinks_event(pr->sinks, ev);
+  if (pr->journal != NULL)
+    cli_journal_event(pr->journal, ev);
   cli_progress_event(pr, ev);
 }
 
@@ -608,7 +610,18 @@ int cmd_run(int argc, char **argv) {
   if (events_file != NULL || trace_file != NULL)
     pr.sinks = &sinks;
   hd_report *report = NULL;
-  rc = hd_run(hd_workflow_graph(wf), &o, &report);
+  /* The plan is made here, so that the run's events file can name its
+   * tasks before the first event. */
+  hd_plan *plan = NULL;
+  cli_journal *journal = NULL;
+  if (hd_plan_new(hd_workflow_graph(wf), &plan) == HD_OK) {
+    cli_run_meta meta = {file, hd_workflow_name(wf), backend, jobs};
+    pr.journal = journal = cli_journal_open(run_dir, plan, &meta);
+    rc = hd_plan_run(plan, &o, &report);
+  } else {
+    rc = hd_run(hd_workflow_graph(wf), &o, &report);
+  }
+  pr.journal = NULL;
   cli_progress_end(&pr);
   int sinks_failed = pr.sinks != NULL && cli_sinks_close(&sinks) != 0;
   pr.sinks = NULL;
@@ -626,6 +639,13 @@ int cmd_run(int argc, char **argv) {
     code = EXIT_FAILED;
   if (rc == HD_ESTATE) {
     /* The store is in use by another run: nothing ran. */
+    if (journal != NULL) {
+      cli_journal_close(journal, code);
+      char path[4200];
+      snprintf(path, sizeof(path), "%s/events", run_dir);
+      unlink(path);
+    }
+    hd_plan_free(plan);
     drop_run_dir(base, run_dir, prev_last);
     free(store_owned);
     hd_report_free(report);
@@ -680,7 +700,8 @@ int cmd_run(int argc, char **argv) {
                "cancelled%s in %.2f s",
                total, total == 1 ? "" : "s", done, cached_note, failed,
                allowed_note, skipped, cancelled, unrun_note, secs);
-      cli_note("results and logs in %s", run_dir);
+      cli_note("results and logs in %s; 'hodos report' shows the run",
+               run_dir);
       hd_held_info held;
       if (hd_report_held(report, &held) == HD_OK &&
           held.compressed + held.spilled > 0)
@@ -697,7 +718,10 @@ int cmd_run(int argc, char **argv) {
   } else if (rc != HD_OK && hd_report_diag_count(report) == 0) {
     cli_error("%s", hd_strerror(rc));
   }
+  if (cli_journal_close(journal, code) != 0 && code == EXIT_OK)
+    code = EXIT_FAILED;
   hd_report_free(report);
+  hd_plan_free(plan);
   hd_workflow_free(wf);
   free(run_dir);
   free(cache);

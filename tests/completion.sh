@@ -29,6 +29,9 @@ bash -c '
   check "other.yml sub wf.yaml " hodos run ""
   check "--stderr --stdout " hodos logs --std
   check "worker " hodos help wor
+  check "--html " hodos report --ht
+  mkdir -p .hodos/runs/20261202-101010-7 .hodos/runs/20261202-111111-8
+  check "20261202-101010-7 20261202-111111-8 " hodos report 2026
   exit $fail
 ' sh "$src" || exit 1
 echo "completion: ok"

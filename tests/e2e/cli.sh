@@ -178,7 +178,8 @@ cp "$out" "$tmp/help-run.txt"
 finish
 
 start help-every-command-has-an-example
-for c in run validate graph status clean logs worker serve help version; do
+for c in run validate graph status clean logs report worker serve help \
+  version; do
   hd help "$c"
   [ "$status" = 0 ] || problem "'help $c' exited with $status"
   grep -qi '^example' "$out" || problem "'help $c' shows no example"
