@@ -853,8 +853,8 @@ done:
 static void draw_levels(FILE *f, const model *m) {
   const cli_run_log *l = &m->log;
   unit *u = calloc(l->count + 1, sizeof(unit));
-  uint32_t *from = malloc((l->npreds + 1) * sizeof(uint32_t));
-  uint32_t *to = malloc((l->npreds + 1) * sizeof(uint32_t));
+  uint32_t *from = calloc(l->npreds + 1, sizeof(uint32_t));
+  uint32_t *to = calloc(l->npreds + 1, sizeof(uint32_t));
   size_t ne = 0;
   if (u == NULL || from == NULL || to == NULL)
     goto done;
