@@ -66,8 +66,9 @@ struct hd_report {
  * clock is read once per task instead of twice). */
 typedef struct hd__wstate {
   uint64_t last_end;
+  size_t unflushed; /* tasks it finished that the run has not counted */
   int chained;
-  char pad[64 - sizeof(uint64_t) - sizeof(int)];
+  char pad[64 - 2 * sizeof(uint64_t) - sizeof(int)];
 } hd__wstate;
 
 /* What a caller inside the library (the pool) adds to a run. */

@@ -542,10 +542,25 @@ int hd__task_gate(hd__run *r, uint32_t node) {
 /* A task whose state is final: it is counted, its event sent and its
  * dependents released. The one with the highest bottom level is returned
  * (for the same worker to run next); the others are submitted. */
-uint32_t hd__task_settle(hd__run *r, uint32_t node, unsigned w) {
+/* Settle node. With batch, worker w (whose next task, when one is
+ * returned, runs at once on the same thread) counts finished tasks on its
+ * own and adds them to the run's count every BATCH tasks and whenever its
+ * chain ends, instead of touching the shared counter for each: the task
+ * that finishes the run ends a chain, so the count reaches the total
+ * exactly then. Events need the exact count at each task: with an event
+ * hook, every task is counted at once. */
+#define BATCH 64
+static uint32_t settle(hd__run *r, uint32_t node, unsigned w, int batch) {
   const hd__plan *p = r->plan;
   hd__tstate *t = &r->report->tasks[node];
-  size_t done = atomic_fetch_add(&r->finished, 1) + 1;
+  hd__wstate *ws = batch && w < r->nworkers && r->opts.on_event == NULL
+                       ? &r->workers[w]
+                       : NULL;
+  size_t done = 0;
+  if (ws == NULL)
+    done = atomic_fetch_add(&r->finished, 1) + 1;
+  else
+    ws->unflushed++;
   hd_event_type type =
       t->state == HD_STATE_DONE
           ? (t->flags & HD__T_CACHED ? HD_EVENT_CACHED : HD_EVENT_DONE)
@@ -575,7 +590,10 @@ uint32_t hd__task_settle(hd__run *r, uint32_t node, unsigned w) {
   uint32_t next = HD_TASK_NONE;
   for (uint32_t e = p->succ_off[node]; e < p->succ_off[node + 1]; e++) {
     uint32_t v = p->succs[e];
-    if (atomic_fetch_sub_explicit(&r->pending[v], 1, memory_order_acq_rel) != 1)
+    /* A task with one dependency is ready now: no other task can race
+       for its counter. */
+    if (p->pred_off[v + 1] - p->pred_off[v] > 1 &&
+        atomic_fetch_sub_explicit(&r->pending[v], 1, memory_order_acq_rel) != 1)
       continue;
     emit(r, HD_EVENT_QUEUED, v, NULL, done);
     if (next == HD_TASK_NONE) {
@@ -587,6 +605,10 @@ uint32_t hd__task_settle(hd__run *r, uint32_t node, unsigned w) {
       r->backend->submit(r->backend_state, v);
     }
   }
+  if (ws != NULL && (next == HD_TASK_NONE || ws->unflushed >= BATCH)) {
+    done = atomic_fetch_add(&r->finished, ws->unflushed) + ws->unflushed;
+    ws->unflushed = 0;
+  }
   if (done == p->count)
     r->backend->finish(r->backend_state);
   if (w < r->nworkers)
@@ -594,11 +616,15 @@ uint32_t hd__task_settle(hd__run *r, uint32_t node, unsigned w) {
   return next;
 }
 
+uint32_t hd__task_settle(hd__run *r, uint32_t node, unsigned w) {
+  return settle(r, node, w, 0);
+}
+
 static uint32_t run_task(void *ctx, uint32_t node, unsigned w) {
   hd__run *r = ctx;
   if (hd__task_gate(r, node))
     execute(r, node, w);
-  return hd__task_settle(r, node, w);
+  return settle(r, node, w, 1);
 }
 
 /* The results' memory limits (run.h), when there are any. */

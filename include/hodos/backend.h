@@ -31,7 +31,10 @@ typedef struct hd_backend_host {
   void *ctx;
   /* Run task on worker w (0 <= w < the backend's capacity), then return a
      newly ready task for the same worker, or HD_TASK_NONE. Thread-safe:
-     every worker calls it. Tasks it makes ready are passed to submit(). */
+     every worker calls it, each with its own w. Tasks it makes ready are
+     passed to submit(). A task it returns must be passed to run() next
+     with the same w (the run counts each worker's tasks when its chain
+     ends, so a returned task left aside keeps the run from ending). */
   uint32_t (*run)(void *ctx, uint32_t task, unsigned worker);
   size_t ntasks; /* task ids are 0 .. ntasks - 1 */
   /* rank[t]: t's place in the plan's topological order; a backend that
