@@ -27,16 +27,17 @@ HD__INTERNAL char *hd__strndup(const char *s, size_t n);
  * elements. Returns HD_OK or HD_ENOMEM (leaving *items as it was). */
 HD__INTERNAL int hd__grow(void **items, size_t *cap, size_t need, size_t elem);
 
-/* Large zeroed arrays for a run's per-task state: memory mapped with its
- * pages populated at once, which on virtual machines costs far less than
- * a fault per page on first touch. Sizes under a few pages use calloc.
- * Free with hd__big_free(p, the same size). */
 /* Read an interrupt flag that a signal handler on another thread sets
  * (sig_atomic_t only promises that within one thread): an atomic load. */
 static inline int hd__flag(volatile sig_atomic_t *f) {
   return __atomic_load_n(f, __ATOMIC_RELAXED);
 }
 
+/* Large zeroed arrays (a run's per-task state, a graph's slabs, the YAML
+ * tree of a large file): memory mapped with its pages populated at once,
+ * huge pages where the kernel has them, which on virtual machines costs
+ * far less than a fault per page on first touch. Sizes under a MiB use
+ * calloc. Free with hd__big_free(p, the same size). */
 HD__INTERNAL void *hd__big_calloc(size_t count, size_t size);
 HD__INTERNAL void hd__big_free(void *p, size_t count, size_t size);
 
@@ -102,6 +103,9 @@ typedef struct hd__strmap {
                       them alive and unchanged while they are in the map */
 } hd__strmap;
 
+/* Make room for n live entries without growing again. Returns HD_OK or
+ * HD_ENOMEM. */
+HD__INTERNAL int hd__strmap_reserve(hd__strmap *m, size_t n);
 /* Insert or replace. Returns HD_OK or HD_ENOMEM. */
 HD__INTERNAL int hd__strmap_put(hd__strmap *m, const char *key, size_t value);
 /* Insert only when absent: HD_OK, HD_EEXIST (value left), HD_ENOMEM. */

@@ -1,18 +1,29 @@
 /* Pools: calls queue up, and one dispatcher thread per pool runs them.
  * Each run takes every call queued so far and makes one plan of them, a
- * task per item (or per chunk of items) with the item's arguments as the
- * task's first inputs, and runs it on the pool's backend through the
- * scheduler; as each task settles, its item's result goes to its call,
- * where iterators and futures find it. One run at a time keeps the pool
- * within its workers. */
+ * task per item or per chunk of items (reusing the last run's plan when
+ * the run has the same shape), and runs it on the pool's backend through
+ * the scheduler. A one-item task gets the item's arguments as its first
+ * inputs; a chunk reads them from its call. As items end, their results
+ * go to their call, where iterators and futures find them. One run at a
+ * time keeps the pool within its workers. */
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "poolcall.h"
 #include "run.h"
 
 enum { POOL_OPEN, POOL_CLOSED, POOL_TERMINATED };
+
+/* What a kept plan was made for, per task (see plan_for()). */
+typedef struct shape {
+  hd__call_kind kind;
+  unsigned pos;
+  int chunked;
+  size_t first, count;
+  size_t fn; /* in the pool's shape_fns */
+} shape;
 
 struct hd_pool {
   char *backend;
@@ -29,6 +40,12 @@ struct hd_pool {
   hd__call *head, *tail;
   unsigned long seq;
   volatile sig_atomic_t interrupt; /* the running run's */
+  /* The last run's plan and what it was made for: the dispatcher's. */
+  hd_plan *plan;
+  shape *shape;
+  size_t nshape;
+  char **shape_fns;
+  size_t nshape_fns, cap_shape_fns;
 };
 
 /* The pool whose task this thread is running, to refuse a call that
@@ -58,18 +75,22 @@ static size_t auto_chunk(size_t n, unsigned nodes) {
 /* One task of a run: the call and the items it stands for. */
 typedef struct btask {
   hd__call *call;
+  unsigned pos; /* the call's place in its run, from 1 */
   size_t first, count;
   hd__fnref user;   /* the call's function, when registered */
-  int chunked;      /* run by run_chunk(): its result holds each item's */
-  int split;        /* the chunk died as a whole: its items run again, one
-                       task each */
+  int chunked;      /* run by run_chunk(), which reads its items'
+                       arguments from the call: the task has no inputs */
+  int split;        /* the chunk died as a whole: its items that have not
+                       ended run again, one task each */
   int settled_here; /* run in this process, its items settled already */
 } btask;
 
 typedef struct batch {
   hd_pool *pool;
-  btask *tasks;
+  btask *tasks; /* a task's entry is written only by the thread that runs
+                   it, and by on_settle() for it */
   size_t ntasks;
+  hd__buf name; /* an event's task name (on_event()) */
 } batch;
 
 /* Every task's function runs through here, so that a call on the pool
@@ -84,47 +105,40 @@ static int run_item(hd_task *t, void *data) {
   return rc;
 }
 
-/* The 32-bit little-endian fields of a packed chunk (pack_items()). */
-static int put_u32(hd__buf *b, uint32_t v) {
-  unsigned char p[4] = {(unsigned char)v, (unsigned char)(v >> 8),
-                        (unsigned char)(v >> 16), (unsigned char)(v >> 24)};
-  return hd__buf_append(b, p, 4);
-}
+/* A chunk runs its items a block at a time: their results are handed
+ * over (to the call, or to the chunk's packed result) before the next
+ * block runs, so that a chunk needs no arrays of its own size. */
+#define BLOCK 256
 
-static int get_u32(const unsigned char **p, const unsigned char *end,
-                   uint32_t *v) {
-  if (end - *p < 4)
-    return -1;
-  const unsigned char *q = *p;
-  *v = (uint32_t)q[0] | (uint32_t)q[1] << 8 | (uint32_t)q[2] << 16 |
-       (uint32_t)q[3] << 24;
-  *p += 4;
-  return 0;
-}
-
-/* Run a chunk's items in turn: item i's result in vals[i], its status in
- * codes[i] (HD_OK, HD_ETASK, HD_EINTR) and, when it failed, its message
- * in errs[i]. Returns HD_OK, or HD_ECANCELED or HD_ENOMEM for the chunk
- * as a whole. */
-static int call_items(hd_task *t, const btask *bt, hd_value **vals, int *codes,
-                      char **errs) {
-  size_t nargs = bt->call->nargs;
+/* Run items from .. from + n - 1 of bt's chunk (counted from the
+ * chunk's first item; n <= BLOCK), their
+ * arguments read from the call (a forked worker reads its copy): item i's
+ * result in vals[i], its status in codes[i] (HD_OK, HD_ETASK, HD_EINTR)
+ * and, when it failed, its message in errs[i]. Returns HD_OK, or
+ * HD_ECANCELED or HD_ENOMEM for the chunk as a whole; *done says how
+ * many items ran (their entries are set). */
+static int call_items(hd_task *t, const btask *bt, size_t from, size_t n,
+                      hd_value **vals, int *codes, char **errs, size_t *done) {
+  const hd__call *call = bt->call;
+  size_t nargs = call->nargs;
   hd_value *args[64];
   hd_value **a = nargs <= 64 ? args : hd__calloc(nargs, sizeof(*a));
   int rc = a != NULL ? HD_OK : HD_ENOMEM;
   hd__buf msg = {0};
-  for (size_t i = 0; i < bt->count && rc == HD_OK; i++) {
+  size_t i = 0;
+  for (; i < n && rc == HD_OK; i++) {
     if (hd_task_cancelled(t)) {
       rc = HD_ECANCELED;
       break;
     }
     for (size_t k = 0; k < nargs; k++)
-      a[k] = hd_task_input(t, i * nargs + k);
+      a[k] = call->args[(bt->first + from + i) * nargs + k];
     msg.len = 0;
+    errs[i] = NULL;
     int irc =
         hd__task_call(t, bt->user.fn, bt->user.data, a, nargs, &vals[i], &msg);
     if (irc != HD_OK && msg.len == 0)
-      hd__buf_appendf(&msg, "function '%s' returned %s (%s)", bt->call->fn,
+      hd__buf_appendf(&msg, "function '%s' returned %s (%s)", call->fn,
                       hd_err_name(irc), hd_strerror(irc));
     codes[i] = irc == HD_OK                             ? HD_OK
                : irc == HD_ECANCELED || irc == HD_EINTR ? HD_EINTR
@@ -133,198 +147,406 @@ static int call_items(hd_task *t, const btask *bt, hd_value **vals, int *codes,
         (errs[i] = hd__strdup(msg.data ? msg.data : "")) == NULL)
       rc = HD_ENOMEM;
   }
+  *done = i;
   hd__buf_cleanup(&msg);
   if (a != args)
     hd__free(a);
   return rc;
 }
 
-/* The chunk's results as one bytes value, for the process that made the
- * pool: per item, its status (4 bytes), the length of its message and
- * the message, the length of its value's frame and the frame. */
-static int pack_items(size_t n, hd_value *const *vals, const int *codes,
-                      char *const *errs, hd_value **out) {
-  hd__buf b = {0};
-  /* About what each item's result takes: no growing on the way. */
-  b.cap = n * 64 + 64;
-  b.data = hd__malloc(b.cap);
-  if (b.data == NULL)
-    return HD_ENOMEM;
-  b.data[0] = '\0';
-  int rc = HD_OK;
-  for (size_t i = 0; i < n && rc == HD_OK; i++) {
-    hd_value *frame = NULL;
-    size_t mlen = errs[i] ? strlen(errs[i]) : 0;
-    if (codes[i] == HD_OK &&
-        (rc = hd_value_encode(vals[i] ? vals[i] : hd__value_empty(), 1,
-                              &frame)) != HD_OK)
-      break;
-    if (put_u32(&b, (uint32_t)codes[i]) != HD_OK ||
-        put_u32(&b, (uint32_t)mlen) != HD_OK ||
-        hd__buf_append(&b, errs[i], mlen) != HD_OK ||
-        put_u32(&b, frame ? (uint32_t)hd_value_size(frame) : 0) != HD_OK ||
-        (frame && hd__buf_append(&b, hd_value_data(frame),
-                                 hd_value_size(frame)) != HD_OK))
-      rc = HD_ENOMEM;
-    hd_value_unref(frame);
+/* ---- a chunk's results, packed ----
+ * A chunk run in a worker process sends its items' results back as one
+ * bytes value: per item a tag (0 done, 1 failed, 2 cancelled); for one
+ * done, its value's kind (1 byte) and content: 8 bytes for an integer or
+ * a double, otherwise a 32-bit little-endian length and the bytes; for
+ * one that failed, the length and bytes of its message. Workers are
+ * forked from this process, so scalars travel in its own byte order; the
+ * whole value crosses as one checked frame. */
+
+typedef struct packer {
+  hd_value *v;
+  unsigned char *p;
+  size_t len, cap;
+} packer;
+
+/* Fault a large buffer's pages in at once: far cheaper on these VMs than
+ * one fault per page as it fills. */
+static void prefault(void *p, size_t len) {
+#ifdef MADV_POPULATE_WRITE
+  static size_t page;
+  if (page == 0) {
+    long ps = sysconf(_SC_PAGESIZE);
+    page = ps > 0 ? (size_t)ps : 4096;
   }
-  if (rc == HD_OK)
-    rc = hd_value_new_bytes(b.data, b.len, out);
-  hd__buf_cleanup(&b);
-  return rc;
+  uintptr_t lo = ((uintptr_t)p + page - 1) & ~(uintptr_t)(page - 1);
+  uintptr_t hi = ((uintptr_t)p + len) & ~(uintptr_t)(page - 1);
+  if (hi > lo + 16 * page)
+    (void)madvise((void *)lo, hi - lo, MADV_POPULATE_WRITE);
+#else
+  (void)p;
+  (void)len;
+#endif
+}
+
+static int pack_reserve(packer *k, size_t need) {
+  if (k->cap - k->len >= need)
+    return HD_OK;
+  size_t cap = k->cap * 2 > k->len + need ? k->cap * 2 : k->len + need + 4096;
+  hd_value *v;
+  if (hd__value_alloc(HD_VALUE_BYTES, cap, &v) != HD_OK)
+    return HD_ENOMEM;
+  unsigned char *p = hd__value_mut(v);
+  prefault(p, cap);
+  if (k->len > 0)
+    memcpy(p, k->p, k->len);
+  hd_value_unref(k->v);
+  k->v = v;
+  k->p = p;
+  k->cap = cap;
+  return HD_OK;
+}
+
+static void put_u32(unsigned char *p, uint32_t v) {
+  p[0] = (unsigned char)v;
+  p[1] = (unsigned char)(v >> 8);
+  p[2] = (unsigned char)(v >> 16);
+  p[3] = (unsigned char)(v >> 24);
+}
+
+static uint32_t get_u32(const unsigned char *p) {
+  return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+         (uint32_t)p[3] << 24;
+}
+
+static int is_scalar(hd_value_kind kind) {
+  return kind == HD_VALUE_INT || kind == HD_VALUE_DOUBLE;
+}
+
+/* Append n items' results. */
+static int pack_items(packer *k, size_t n, hd_value *const *vals,
+                      const int *codes, char *const *errs) {
+  for (size_t i = 0; i < n; i++) {
+    if (codes[i] != HD_OK) {
+      size_t mlen = errs[i] ? strlen(errs[i]) : 0;
+      if (mlen > UINT32_MAX || pack_reserve(k, 5 + mlen) != HD_OK)
+        return HD_ENOMEM;
+      k->p[k->len] = codes[i] == HD_EINTR ? 2 : 1;
+      put_u32(k->p + k->len + 1, (uint32_t)mlen);
+      if (mlen > 0)
+        memcpy(k->p + k->len + 5, errs[i], mlen);
+      k->len += 5 + mlen;
+      continue;
+    }
+    const hd_value *v = vals[i] ? vals[i] : hd__value_empty();
+    if (v == NULL)
+      return HD_ENOMEM;
+    hd_value_kind kind = hd_value_kind_of(v);
+    size_t size = hd_value_size(v);
+    int scalar = is_scalar(kind) && size == 8;
+    if (size > UINT32_MAX || pack_reserve(k, 6 + size) != HD_OK)
+      return HD_ENOMEM;
+    unsigned char *p = k->p + k->len;
+    p[0] = 0;
+    p[1] = (unsigned char)kind;
+    p += 2;
+    if (!scalar) {
+      put_u32(p, (uint32_t)size);
+      p += 4;
+    }
+    if (size > 0)
+      memcpy(p, hd_value_data(v), size);
+    k->len = (size_t)(p - k->p) + size;
+  }
+  return HD_OK;
+}
+
+/* Read one item's result from p (before end): *code, and *val or *err
+ * (owned). Returns the bytes it took, or 0 when they are malformed (or
+ * memory ran out). */
+static size_t unpack_item(const unsigned char *p, const unsigned char *end,
+                          int *code, hd_value **val, char **err) {
+  *val = NULL;
+  *err = NULL;
+  if (end - p < 2)
+    return 0;
+  if (p[0] == 1 || p[0] == 2) {
+    if (end - p < 5)
+      return 0;
+    uint32_t mlen = get_u32(p + 1);
+    if ((size_t)(end - p - 5) < mlen)
+      return 0;
+    *code = p[0] == 2 ? HD_EINTR : HD_ETASK;
+    *err = hd__strndup((const char *)p + 5, mlen);
+    return *err != NULL ? 5 + (size_t)mlen : 0;
+  }
+  hd_value_kind kind = (hd_value_kind)p[1];
+  if (p[0] != 0 || kind < HD_VALUE_BYTES || kind > HD_VALUE_DOUBLE)
+    return 0;
+  size_t head = 2, size = 8;
+  if (!is_scalar(kind)) {
+    if (end - p < 6)
+      return 0;
+    size = get_u32(p + 2);
+    head = 6;
+  }
+  if ((size_t)(end - p) - head < size ||
+      hd__value_alloc(kind, size, val) != HD_OK)
+    return 0;
+  if (size > 0)
+    memcpy(hd__value_mut(*val), p + head, size);
+  *code = HD_OK;
+  return head + size;
 }
 
 /* Run a chunk's items. In the process that made the pool (serial,
- * threads) their results go to the call as they are, all at once; in a
- * worker process they travel back packed as the chunk's one result. */
+ * threads) their results go to the call as they are, a block at a time;
+ * in a worker process they travel back packed as the chunk's one
+ * result. */
 static int run_chunk(hd_task *t, void *data) {
   const batch *b = data;
-  const btask *bt = &b->tasks[hd__task_node(t)];
+  btask *bt = &b->tasks[hd__task_node(t)];
   const hd_pool *prev = current_pool;
   current_pool = b->pool;
-  size_t n = bt->count;
-  hd_value **vals = hd__calloc(n, sizeof(*vals));
-  char **errs = hd__calloc(n, sizeof(*errs));
-  int *codes = hd__calloc(n, sizeof(*codes));
-  int rc =
-      vals && errs && codes ? call_items(t, bt, vals, codes, errs) : HD_ENOMEM;
-  if (rc == HD_OK && getpid() == b->pool->owner) {
-    hd__call_settle_many(bt->call, bt->first, n, codes, vals, errs);
-    ((btask *)bt)->settled_here = 1;
+  int here = getpid() == b->pool->owner;
+  hd_value *vals[BLOCK];
+  int codes[BLOCK];
+  char *errs[BLOCK];
+  packer k = {NULL, NULL, 0, 0};
+  int rc = here ? HD_OK : pack_reserve(&k, bt->count * 10 + 64);
+  for (size_t from = 0; from < bt->count && rc == HD_OK; from += BLOCK) {
+    size_t n = bt->count - from < BLOCK ? bt->count - from : BLOCK, done;
+    rc = call_items(t, bt, from, n, vals, codes, errs, &done);
+    if (rc == HD_OK && here)
+      hd__call_settle_many(bt->call, bt->first + from, n, codes, vals, errs);
+    else if (rc == HD_OK)
+      rc = pack_items(&k, n, vals, codes, errs);
+    for (size_t i = 0; i < done; i++) {
+      hd_value_unref(vals[i]);
+      hd__free(errs[i]);
+    }
+  }
+  if (rc == HD_OK && here) {
+    bt->settled_here = 1;
   } else if (rc == HD_OK) {
-    hd_value *packed;
-    if ((rc = pack_items(n, vals, codes, errs, &packed)) == HD_OK)
-      rc = hd_task_set_output(t, packed);
+    k.v = hd__value_shrink(k.v, k.len);
+    rc = hd_task_set_output(t, k.v);
+    k.v = NULL;
   }
-  for (size_t i = 0; vals != NULL && i < n; i++) {
-    hd_value_unref(vals[i]);
-    hd__free(errs ? errs[i] : NULL);
-  }
-  hd__free(vals);
-  hd__free(errs);
-  hd__free(codes);
+  hd_value_unref(k.v);
   current_pool = prev;
   return rc;
 }
 
-/* Hand a finished chunk's items to its call. */
+/* Hand a chunk's results, packed by a worker, to its call; items past
+ * the point where they do not parse fail, saying so. */
 static void settle_chunk(const btask *bt, hd_value *v) {
   const unsigned char *p = v ? hd_value_data(v) : NULL;
   const unsigned char *end = p ? p + hd_value_size(v) : NULL;
-  for (size_t i = 0; i < bt->count; i++) {
-    uint32_t rc, mlen, flen;
-    hd_value *item = NULL;
-    if (p == NULL || get_u32(&p, end, &rc) != 0 ||
-        get_u32(&p, end, &mlen) != 0 || (size_t)(end - p) < mlen) {
-      hd__call_settle(bt->call, bt->first + i, HD_ETASK, NULL,
-                      "the chunk's results are malformed");
-      p = NULL;
-      continue;
+  hd_value *vals[BLOCK];
+  int codes[BLOCK];
+  char *errs[BLOCK];
+  for (size_t from = 0; from < bt->count; from += BLOCK) {
+    size_t n = bt->count - from < BLOCK ? bt->count - from : BLOCK;
+    for (size_t i = 0; i < n; i++) {
+      size_t used =
+          p != NULL ? unpack_item(p, end, &codes[i], &vals[i], &errs[i]) : 0;
+      if (used == 0) {
+        p = NULL;
+        hd_value_unref(vals[i]);
+        hd__free(errs[i]);
+        vals[i] = NULL;
+        codes[i] = HD_ETASK;
+        errs[i] = hd__strdup("the chunk's results are malformed");
+      } else {
+        p += used;
+      }
     }
-    char *m = mlen ? hd__strndup((const char *)p, mlen) : NULL;
-    p += mlen;
-    if (get_u32(&p, end, &flen) != 0 || (size_t)(end - p) < flen ||
-        (rc == HD_OK && hd_value_decode(p, flen, SIZE_MAX, &item) != HD_OK)) {
-      hd__call_settle(bt->call, bt->first + i, HD_ETASK, NULL,
-                      "the chunk's results are malformed");
-      hd__free(m);
-      p = NULL;
-      continue;
-    }
-    p += flen;
-    hd__call_settle(bt->call, bt->first + i,
-                    rc == HD_OK                                      ? HD_OK
-                    : (int)rc == HD_ECANCELED || (int)rc == HD_EINTR ? HD_EINTR
-                                                                     : HD_ETASK,
-                    item, m);
-    hd_value_unref(item);
-    hd__free(m);
+    hd__call_settle_many(bt->call, bt->first + from, n, codes, vals, errs);
   }
 }
 
 static void on_settle(void *ctx, uint32_t node, const hd__tstate *t) {
   const batch *b = ctx;
-  const btask *bt = &b->tasks[node];
+  btask *bt = &b->tasks[node];
   const char *msg = hd__tstate_message(t);
-  if (bt->settled_here)
-    return;
   if (t->state == HD_STATE_DONE && bt->user.fn != NULL && bt->chunked) {
-    settle_chunk(bt, t->result);
+    if (!bt->settled_here)
+      settle_chunk(bt, t->result);
     return;
   }
   if (t->state == HD_STATE_FAILED && bt->chunked && bt->count > 1 &&
       __atomic_load_n(&b->pool->interrupt, __ATOMIC_RELAXED) == 0) {
     /* Its worker died, or it ran out of time or memory: which item did
-       it is not known, so each runs again alone, and only that one
-       fails. */
-    ((btask *)bt)->split = 1;
+       it is not known, so each that has not ended runs again alone, and
+       only that one fails. */
+    bt->split = 1;
     return;
   }
   int status = t->state == HD_STATE_DONE        ? HD_OK
                : t->state == HD_STATE_CANCELLED ? HD_EINTR
                                                 : HD_ETASK;
+  /* Items a chunk settled already (in this process) stay as they are. */
   for (size_t i = 0; i < bt->count; i++)
     hd__call_settle(bt->call, bt->first + i, status,
                     status == HD_OK ? t->result : NULL, msg);
 }
 
+/* A task's name in events, such as "map3:power[7]" (the pool's third
+ * call) or "map3:power[8-11]" (a chunk); or, with seq 0, its plan's
+ * node's name, such as "map#1:power[7]", which numbers the call in its
+ * run instead (the plan serves later runs of the same shape). */
+static int task_name(hd__buf *b, const btask *bt, unsigned long seq) {
+  const hd__call *call = bt->call;
+  b->len = 0;
+  int rc = seq != 0
+               ? hd__buf_appendf(b, "%s%lu", kind_word[call->kind], seq)
+               : hd__buf_appendf(b, "%s#%u", kind_word[call->kind], bt->pos);
+  if (rc == HD_OK)
+    rc = hd__buf_appendf(b, ":%s[%zu", call->fn, bt->first);
+  if (rc == HD_OK && bt->count > 1)
+    rc = hd__buf_appendf(b, "-%zu", bt->first + bt->count - 1);
+  return rc == HD_OK ? hd__buf_appendf(b, "]") : rc;
+}
+
+/* Events name the task with its call's number, which its plan's node
+ * does not carry (the plan serves every call of the same shape). Events
+ * come one at a time (the run's event lock). */
 static void on_event(const hd_event *ev, void *data) {
-  const batch *b = data;
+  batch *b = data;
+  const btask *bt = &b->tasks[ev->index];
   hd_event e = *ev;
-  e.index = b->tasks[ev->index].first;
+  e.index = bt->first;
+  if (task_name(&b->name, bt, bt->call->seq) == HD_OK)
+    e.task = b->name.data;
   b->pool->opts.on_event(&e, b->pool->opts.event_data);
 }
 
-/* Build one plan of the tasks and run it. */
+/* ---- plans ----
+ * A plan of independent tasks depends only on each task's call kind,
+ * function and items (and the pool's retries and timeout): the pool
+ * keeps its last one, and a run of the same shape, such as the next of
+ * a loop of maps over lists of one length, reuses it instead of building
+ * a graph and a plan again. */
+
+static void shape_clear(hd_pool *p) {
+  hd_plan_free(p->plan);
+  p->plan = NULL;
+  hd__free(p->shape);
+  p->shape = NULL;
+  for (size_t i = 0; i < p->nshape_fns; i++)
+    hd__free(p->shape_fns[i]);
+  hd__free(p->shape_fns);
+  p->shape_fns = NULL;
+  p->nshape = p->nshape_fns = p->cap_shape_fns = 0;
+}
+
+static int same_shape(const hd_pool *p, const btask *tasks, size_t ntasks) {
+  if (p->plan == NULL || p->nshape != ntasks)
+    return 0;
+  for (size_t t = 0; t < ntasks; t++) {
+    const shape *sh = &p->shape[t];
+    const btask *bt = &tasks[t];
+    if (sh->kind != bt->call->kind || sh->pos != bt->pos ||
+        sh->chunked != bt->chunked || sh->first != bt->first ||
+        sh->count != bt->count ||
+        strcmp(p->shape_fns[sh->fn], bt->call->fn) != 0)
+      return 0;
+  }
+  return 1;
+}
+
+/* Keep plan (taking it over) as the one for runs shaped as tasks; when
+ * memory runs out it is simply not kept. */
+static void shape_keep(hd_pool *p, hd_plan *plan, const btask *tasks,
+                       size_t ntasks) {
+  shape_clear(p);
+  p->plan = plan;
+  p->shape = hd__calloc(ntasks + 1, sizeof(shape));
+  if (p->shape == NULL) {
+    shape_clear(p);
+    return;
+  }
+  for (size_t t = 0; t < ntasks; t++) {
+    const btask *bt = &tasks[t];
+    size_t n = p->nshape_fns;
+    if (n == 0 || strcmp(p->shape_fns[n - 1], bt->call->fn) != 0) {
+      char *fn = hd__strdup(bt->call->fn);
+      if (fn == NULL || hd__grow((void **)&p->shape_fns, &p->cap_shape_fns,
+                                 n + 1, sizeof(char *)) != HD_OK) {
+        hd__free(fn);
+        shape_clear(p);
+        return;
+      }
+      p->shape_fns[p->nshape_fns++] = fn;
+    }
+    p->shape[t] = (shape){bt->call->kind, bt->pos,   bt->chunked,
+                          bt->first,      bt->count, p->nshape_fns - 1};
+  }
+  p->nshape = ntasks;
+}
+
+/* The plan for a run of the tasks: the pool's last one when the run has
+ * the same shape, or a new one (which the pool then keeps). The pool
+ * holds a reference to it; so does *out, for the caller. */
+static int plan_for(hd_pool *p, const btask *tasks, size_t ntasks,
+                    hd_plan **out, hd__buf *why) {
+  if (same_shape(p, tasks, ntasks)) {
+    *out = hd__plan_ref(p->plan);
+    return HD_OK;
+  }
+  hd_graph *g = NULL;
+  hd__buf name = {0};
+  int rc = hd_graph_new(&g);
+  for (size_t t = 0; t < ntasks && rc == HD_OK; t++) {
+    hd_node *node;
+    if ((rc = task_name(&name, &tasks[t], 0)) != HD_OK ||
+        (rc = hd_graph_add_fn(g, name.data, tasks[t].call->fn, &node)) !=
+            HD_OK ||
+        (rc = hd_node_set_retries(node, p->opts.retries)) != HD_OK)
+      break;
+    if (p->opts.timeout > 0)
+      rc = hd_node_set_timeout(node, p->opts.timeout);
+  }
+  hd_plan *plan = NULL;
+  if (rc == HD_OK && (rc = hd_plan_new(g, &plan)) != HD_OK)
+    hd__buf_appendf(why, "the pool's plan could not be made: %s",
+                    hd_strerror(rc));
+  hd_graph_free(g);
+  hd__buf_cleanup(&name);
+  if (rc != HD_OK)
+    return rc;
+  *out = hd__plan_ref(plan);
+  shape_keep(p, plan, tasks, ntasks);
+  return HD_OK;
+}
+
+/* Run the tasks, with one plan. */
 static int run_tasks(hd_pool *p, btask *tasks, size_t ntasks, hd__buf *why) {
   size_t nseeds = 0;
   for (size_t t = 0; t < ntasks; t++)
-    nseeds += tasks[t].count * tasks[t].call->nargs;
-  batch b = {p, tasks, ntasks};
+    if (!tasks[t].chunked)
+      nseeds += tasks[t].count * tasks[t].call->nargs;
+  batch b = {p, tasks, ntasks, {0}};
   size_t *seed_off = hd__calloc(ntasks + 1, sizeof(size_t));
   hd_value **seeds = hd__calloc(nseeds + 1, sizeof(hd_value *));
   hd__fnref *fns = hd__calloc(ntasks + 1, sizeof(hd__fnref));
-  hd_graph *g = NULL;
   hd_plan *plan = NULL;
   hd_report *report = NULL;
-  hd__buf name = {0};
   int rc = HD_ENOMEM;
-  if (seed_off == NULL || seeds == NULL || fns == NULL ||
-      hd_graph_new(&g) != HD_OK)
+  if (seed_off == NULL || seeds == NULL || fns == NULL)
     goto fail;
   size_t s = 0;
   for (size_t t = 0; t < ntasks; t++) {
     const btask *bt = &tasks[t];
     hd__call *call = bt->call;
-    name.len = 0;
-    if (bt->count == 1)
-      rc = hd__buf_appendf(&name, "%s%lu:%s[%zu]", kind_word[call->kind],
-                           call->seq, call->fn, bt->first);
-    else
-      rc = hd__buf_appendf(&name, "%s%lu:%s[%zu-%zu]", kind_word[call->kind],
-                           call->seq, call->fn, bt->first,
-                           bt->first + bt->count - 1);
-    hd_node *node;
-    if (rc != HD_OK ||
-        (rc = hd_graph_add_fn(g, name.data, call->fn, &node)) != HD_OK ||
-        (rc = hd_node_set_retries(node, p->opts.retries)) != HD_OK ||
-        (p->opts.timeout > 0 &&
-         (rc = hd_node_set_timeout(node, p->opts.timeout)) != HD_OK))
-      goto fail;
-    for (size_t i = 0; i < bt->count * call->nargs; i++)
+    for (size_t i = 0; !bt->chunked && i < bt->count * call->nargs; i++)
       seeds[s++] = call->args[bt->first * call->nargs + i];
     seed_off[t + 1] = s;
     if (bt->user.fn != NULL)
       fns[t] = (hd__fnref){bt->chunked ? run_chunk : run_item, &b};
   }
-  if ((rc = hd_plan_new(g, &plan)) != HD_OK) {
-    hd__buf_appendf(why, "the pool's plan could not be made: %s",
-                    hd_strerror(rc));
-    goto fail;
-  }
-  hd_graph_free(g);
-  g = NULL;
-  if ((rc = hd__report_new(plan, &report)) != HD_OK)
+  if ((rc = plan_for(p, tasks, ntasks, &plan, why)) != HD_OK ||
+      (rc = hd__report_new(plan, &report)) != HD_OK)
     goto fail;
   hd_run_opts o;
   hd_run_opts_init(&o);
@@ -350,8 +572,7 @@ fail:
                     hd_strerror(rc));
   hd_report_free(report);
   hd_plan_free(plan);
-  hd_graph_free(g);
-  hd__buf_cleanup(&name);
+  hd__buf_cleanup(&b.name);
   hd__free(fns);
   hd__free(seeds);
   hd__free(seed_off);
@@ -382,13 +603,15 @@ static int run_calls(hd_pool *p, hd__call **calls, size_t ncalls,
       user.fn = NULL;
     for (size_t first = 0; first < call->n; first += chunk, t++) {
       size_t count = call->n - first < chunk ? call->n - first : chunk;
-      tasks[t] = (btask){call, first, count, user, chunk > 1, 0, 0};
+      tasks[t] =
+          (btask){call, (unsigned)c + 1, first, count, user, chunk > 1, 0, 0};
     }
   }
   int rc = run_tasks(p, tasks, ntasks, why);
   size_t nsplit = 0;
   for (size_t i = 0; i < ntasks; i++)
-    nsplit += tasks[i].split ? tasks[i].count : 0;
+    for (size_t j = 0; tasks[i].split && j < tasks[i].count; j++)
+      nsplit += hd__call_pending(tasks[i].call, tasks[i].first + j);
   if (rc == HD_OK && nsplit > 0) {
     btask *again = hd__calloc(nsplit, sizeof(btask));
     if (again == NULL) {
@@ -397,8 +620,16 @@ static int run_calls(hd_pool *p, hd__call **calls, size_t ncalls,
       size_t k = 0;
       for (size_t i = 0; i < ntasks; i++)
         for (size_t j = 0; tasks[i].split && j < tasks[i].count; j++)
-          again[k++] = (btask){
-              tasks[i].call, tasks[i].first + j, 1, tasks[i].user, 0, 0};
+          if (hd__call_pending(tasks[i].call, tasks[i].first + j) && k < nsplit)
+            again[k++] = (btask){tasks[i].call,
+                                 tasks[i].pos,
+                                 tasks[i].first + j,
+                                 1,
+                                 tasks[i].user,
+                                 0,
+                                 0,
+                                 0};
+      nsplit = k;
       rc = run_tasks(p, again, nsplit, why);
       hd__free(again);
     }
@@ -448,6 +679,7 @@ static void *dispatcher(void *arg) {
       hd__call_abort(calls[i], rc == HD_OK ? HD_EINTR : HD_ETASK,
                      rc == HD_OK ? "cancelled: the pool was terminated"
                                  : why.data);
+      hd__call_release_args(calls[i]);
       hd__call_unref(calls[i]);
     }
     hd__buf_cleanup(&why);
@@ -546,7 +778,9 @@ static int start_call(hd_pool *p, hd__call_kind kind, const char *fn,
   if (!usable(p))
     return HD_ESTATE;
   hd__call *c;
-  int rc = hd__call_new(kind, fn, lists, nlists, &c);
+  /* A blocking call's caller keeps its arguments while it waits. */
+  int rc = hd__call_new(kind, fn, lists, nlists,
+                        kind == HD__CALL_MAP || kind == HD__CALL_PIPE, &c);
   if (rc != HD_OK)
     return rc;
   if (c->n > 0) {
@@ -656,7 +890,7 @@ int hd_pool_pipe(hd_pool *p, const char *fn, hd_value *const *args,
   rc = hd__call_status(c);
   if (rc == HD_OK)
     *out = hd_value_ref(c->res->values[0]);
-  else if (error != NULL && c->res->errors[0] != NULL)
+  else if (error != NULL && c->res->errors != NULL && c->res->errors[0] != NULL)
     *error = hd__strdup(c->res->errors[0]);
   hd__call_unref(c);
   return rc;
@@ -750,6 +984,7 @@ void hd_pool_free(hd_pool *p) {
   pthread_mutex_unlock(&p->lock);
   if (started)
     pthread_join(p->thread, NULL);
+  shape_clear(p);
   pthread_cond_destroy(&p->cond);
   pthread_mutex_destroy(&p->lock);
   hd__free(p->backend);

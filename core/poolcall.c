@@ -4,22 +4,81 @@
  * it. */
 #include <errno.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "poolcall.h"
 
 /* ---- calls ---- */
 
+/* Arrays of at least this many bytes are mapped in whole transparent
+ * huge pages (see struct hd_results): on these VMs a 4 KiB page costs
+ * several microseconds on first touch even when populated in advance, a
+ * populated huge page almost nothing. Smaller ones come from the
+ * allocator, which keeps them for the next call (a mapping of its own
+ * would cost an unmapping, with its TLB shootdowns, at every call). */
+#define HUGE_PAGE ((size_t)2 << 20)
+#define MAPPED_MIN HUGE_PAGE
+
+/* The length of the mapping that holds bytes. */
+static size_t mapped_len(size_t bytes) {
+  return (bytes + HUGE_PAGE - 1) / HUGE_PAGE * HUGE_PAGE;
+}
+
+/* A zeroed array of count elements of size bytes; mapped with its pages
+ * populated when large, and then, with private nonzero, left out of
+ * forked workers. Free it with array_free(p, count, size). */
+static void *array_new(size_t count, size_t size, int private) {
+  if (size != 0 && count > SIZE_MAX / size)
+    return NULL;
+  size_t bytes = count * size;
+  if (bytes < MAPPED_MIN)
+    return hd__calloc(count, size);
+  size_t len = mapped_len(bytes), align = HUGE_PAGE;
+  if (len + align < len)
+    return NULL;
+  char *raw = mmap(NULL, len + align, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (raw == MAP_FAILED)
+    return NULL;
+  char *p = (char *)(((uintptr_t)raw + align - 1) & ~(uintptr_t)(align - 1));
+  /* mmap gives whole pages, so both cuts fall on page boundaries. */
+  if (p > raw)
+    munmap(raw, (size_t)(p - raw));
+  if (raw + len + align > p + len)
+    munmap(p + len, (size_t)(raw + len + align - (p + len)));
+#ifdef MADV_HUGEPAGE
+  /* Each of these is only a saving, and may fail. */
+  (void)madvise(p, len, MADV_HUGEPAGE);
+#endif
+#ifdef MADV_POPULATE_WRITE
+  (void)madvise(p, len, MADV_POPULATE_WRITE);
+#endif
+  if (private)
+    (void)madvise(p, len, MADV_DONTFORK);
+  return p;
+}
+
+static void array_free(void *p, size_t count, size_t size) {
+  if (p == NULL)
+    return;
+  if (count * size < MAPPED_MIN)
+    hd__free(p);
+  else
+    munmap(p, mapped_len(count * size));
+}
+
 static void results_free(hd_results *r) {
   if (r == NULL)
     return;
-  for (size_t i = 0; i < r->n; i++) {
+  for (size_t i = 0; r->values != NULL && i < r->n; i++)
     hd_value_unref(r->values[i]);
+  for (size_t i = 0; r->errors != NULL && i < r->n; i++)
     hd__free(r->errors[i]);
-  }
-  hd__free(r->values);
-  hd__free(r->status);
-  hd__free(r->errors);
+  array_free(r->values, r->n + 1, sizeof(*r->values));
+  array_free(r->state, r->n + 1, sizeof(*r->state));
+  array_free(r->errors, r->n + 1, sizeof(*r->errors));
   hd__free(r);
 }
 
@@ -28,30 +87,26 @@ static hd_results *results_new(size_t n) {
   if (r == NULL)
     return NULL;
   r->n = n;
-  r->values = hd__calloc(n + 1, sizeof(*r->values));
-  r->status = hd__calloc(n + 1, sizeof(*r->status));
-  r->errors = hd__calloc(n + 1, sizeof(*r->errors));
-  if (r->values == NULL || r->status == NULL || r->errors == NULL) {
-    r->n = 0;
+  r->values = array_new(n + 1, sizeof(*r->values), 1);
+  r->state = array_new(n + 1, sizeof(*r->state), 1);
+  if (r->values == NULL || r->state == NULL) {
     results_free(r);
     return NULL;
   }
-  for (size_t i = 0; i < n; i++)
-    r->status[i] = HD__ITEM_PENDING;
   return r;
 }
 
 static void release_args(hd__call *c) {
-  if (c->args == NULL)
-    return;
-  for (size_t i = 0; i < c->n * c->nargs; i++)
-    hd_value_unref(c->args[i]);
-  hd__free(c->args);
+  if (c->owned != NULL && !c->borrowed)
+    for (size_t i = 0; i < c->n * c->nargs; i++)
+      hd_value_unref(c->owned[i]);
+  array_free(c->owned, c->n * c->nargs + 1, sizeof(hd_value *));
+  c->owned = NULL;
   c->args = NULL;
 }
 
 int hd__call_new(hd__call_kind kind, const char *fn, const hd_list *lists,
-                 size_t nlists, hd__call **out) {
+                 size_t nlists, int borrow, hd__call **out) {
   *out = NULL;
   if (fn == NULL || fn[0] == '\0' || (nlists > 0 && lists == NULL))
     return HD_EINVAL;
@@ -84,17 +139,29 @@ int hd__call_new(hd__call_kind kind, const char *fn, const hd_list *lists,
   c->kind = kind;
   c->n = n;
   c->nargs = nlists;
+  c->borrowed = borrow;
   c->fn = hd__strdup(fn);
   c->res = results_new(n);
-  c->order = hd__calloc(n + 1, sizeof(uint32_t));
-  c->args = hd__calloc(n * nlists + 1, sizeof(hd_value *));
-  if (c->fn == NULL || c->res == NULL || c->order == NULL || c->args == NULL) {
+  c->order = array_new(n + 1, sizeof(uint32_t), 1);
+  if (borrow && nlists == 1) {
+    c->args = lists[0].items; /* item-major already */
+  } else {
+    /* Read by forked workers: inherited, and never written during the
+       run. */
+    c->owned = array_new(n * nlists + 1, sizeof(hd_value *), 0);
+    c->args = c->owned;
+  }
+  if (c->fn == NULL || c->res == NULL || c->order == NULL ||
+      (nlists > 0 && c->args == NULL)) {
+    c->borrowed = 1; /* nothing is referenced yet */
     hd__call_unref(c);
     return HD_ENOMEM;
   }
-  for (size_t i = 0; i < n; i++)
-    for (size_t l = 0; l < nlists; l++)
-      c->args[i * nlists + l] = hd_value_ref(lists[l].items[i]);
+  if (c->owned != NULL)
+    for (size_t i = 0; i < n; i++)
+      for (size_t l = 0; l < nlists; l++)
+        c->owned[i * nlists + l] =
+            borrow ? lists[l].items[i] : hd_value_ref(lists[l].items[i]);
   c->ended = n == 0;
   *out = c;
   return HD_OK;
@@ -116,48 +183,75 @@ void hd__call_unref(hd__call *c) {
     return;
   release_args(c);
   results_free(c->res);
-  hd__free(c->order);
+  array_free(c->order, c->n + 1, sizeof(uint32_t));
   hd__free(c->fn);
   pthread_cond_destroy(&c->cond);
   pthread_mutex_destroy(&c->lock);
   hd__free(c);
 }
 
-/* Under c->lock. */
+int hd__call_pending(hd__call *c, size_t item) {
+  pthread_mutex_lock(&c->lock);
+  int pending =
+      c->res != NULL && item < c->n && c->res->state[item] == HD__ITEM_PENDING;
+  pthread_mutex_unlock(&c->lock);
+  return pending;
+}
+
+void hd__call_release_args(hd__call *c) {
+  pthread_mutex_lock(&c->lock);
+  release_args(c);
+  pthread_mutex_unlock(&c->lock);
+}
+
+/* Under c->lock. value and error pass to the call (or are freed). */
 static void settle_locked(hd__call *c, size_t item, int status, hd_value *value,
-                          const char *error) {
+                          char *error) {
   hd_results *r = c->res;
-  if (r == NULL || item >= r->n || r->status[item] != HD__ITEM_PENDING)
+  if (r == NULL || item >= r->n || r->state[item] != HD__ITEM_PENDING) {
+    hd_value_unref(value);
+    hd__free(error);
     return;
-  r->status[item] = status;
+  }
+  r->state[item] = status == HD_OK      ? HD__ITEM_DONE
+                   : status == HD_EINTR ? HD__ITEM_CANCELLED
+                                        : HD__ITEM_FAILED;
   if (status == HD_OK) {
-    r->values[item] = hd_value_ref(value ? value : hd__value_empty());
+    r->values[item] = value ? value : hd_value_ref(hd__value_empty());
+    hd__free(error);
   } else {
+    hd_value_unref(value);
     r->failed++;
-    if (error != NULL)
-      r->errors[item] = hd__strdup(error);
+    if (error != NULL && r->errors == NULL)
+      r->errors = array_new(r->n + 1, sizeof(*r->errors), 1);
+    if (r->errors != NULL)
+      r->errors[item] = error;
+    else
+      hd__free(error);
   }
   c->order[c->settled++] = (uint32_t)item;
-  if (c->settled == c->n) {
+  if (c->settled == c->n)
     c->ended = 1;
-    release_args(c);
-  }
 }
 
 void hd__call_settle(hd__call *c, size_t item, int status, hd_value *value,
                      const char *error) {
+  char *e = status != HD_OK && error != NULL ? hd__strdup(error) : NULL;
+  hd_value_ref(status == HD_OK ? value : NULL);
   pthread_mutex_lock(&c->lock);
-  settle_locked(c, item, status, value, error);
+  settle_locked(c, item, status, status == HD_OK ? value : NULL, e);
   pthread_cond_broadcast(&c->cond);
   pthread_mutex_unlock(&c->lock);
 }
 
 void hd__call_settle_many(hd__call *c, size_t first, size_t n,
-                          const int *status, hd_value *const *values,
-                          char *const *errors) {
+                          const int *status, hd_value **values, char **errors) {
   pthread_mutex_lock(&c->lock);
-  for (size_t i = 0; i < n; i++)
+  for (size_t i = 0; i < n; i++) {
     settle_locked(c, first + i, status[i], values[i], errors[i]);
+    values[i] = NULL;
+    errors[i] = NULL;
+  }
   pthread_cond_broadcast(&c->cond);
   pthread_mutex_unlock(&c->lock);
 }
@@ -165,7 +259,10 @@ void hd__call_settle_many(hd__call *c, size_t first, size_t n,
 void hd__call_abort(hd__call *c, int status, const char *error) {
   pthread_mutex_lock(&c->lock);
   for (size_t i = 0; c->res != NULL && i < c->n; i++)
-    settle_locked(c, i, status, NULL, error);
+    if (c->res->state[i] == HD__ITEM_PENDING)
+      settle_locked(c, i, status, NULL,
+                    error != NULL && status != HD_OK ? hd__strdup(error)
+                                                     : NULL);
   pthread_cond_broadcast(&c->cond);
   pthread_mutex_unlock(&c->lock);
 }
@@ -215,9 +312,9 @@ int hd__call_status(hd__call *c) {
   pthread_mutex_lock(&c->lock);
   int rc = HD_OK;
   for (size_t i = 0; c->res != NULL && i < c->n; i++) {
-    if (c->res->status[i] == HD_EINTR)
+    if (c->res->state[i] == HD__ITEM_CANCELLED)
       rc = HD_EINTR;
-    else if (c->res->status[i] != HD_OK && rc == HD_OK)
+    else if (c->res->state[i] != HD__ITEM_DONE && rc == HD_OK)
       rc = HD_ETASK;
   }
   pthread_mutex_unlock(&c->lock);
@@ -225,6 +322,19 @@ int hd__call_status(hd__call *c) {
 }
 
 /* ---- results ---- */
+
+/* Item i's status as a code (an item that has not ended is not asked
+ * for). */
+static int item_code(const hd_results *r, size_t i) {
+  switch (r->state[i]) {
+  case HD__ITEM_DONE:
+    return HD_OK;
+  case HD__ITEM_CANCELLED:
+    return HD_EINTR;
+  default:
+    return HD_ETASK;
+  }
+}
 
 size_t hd_results_count(const hd_results *r) { return r ? r->n : 0; }
 
@@ -237,11 +347,11 @@ hd_value *hd_results_value(const hd_results *r, size_t i) {
 int hd_results_status(const hd_results *r, size_t i) {
   if (r == NULL || i >= r->n)
     return HD_EINVAL;
-  return r->status[i];
+  return item_code(r, i);
 }
 
 const char *hd_results_error(const hd_results *r, size_t i) {
-  return r != NULL && i < r->n ? r->errors[i] : NULL;
+  return r != NULL && r->errors != NULL && i < r->n ? r->errors[i] : NULL;
 }
 
 void hd_results_free(hd_results *r) { results_free(r); }
@@ -278,7 +388,7 @@ static int next_ready(hd__call *c) {
     return 1;
   if (c->kind == HD__CALL_UIMAP)
     return c->next < c->settled;
-  return c->res->status[c->next] != HD__ITEM_PENDING;
+  return c->res->state[c->next] != HD__ITEM_PENDING;
 }
 
 int hd_iter_next(hd_iter *it, double timeout, size_t *index, hd_value **value) {
@@ -299,8 +409,8 @@ int hd_iter_next(hd_iter *it, double timeout, size_t *index, hd_value **value) {
   size_t item = c->kind == HD__CALL_UIMAP ? c->order[c->next] : c->next;
   c->next++;
   hd_results *r = c->res;
-  int rc = r->status[item];
-  it->error = r->errors[item];
+  int rc = item_code(r, item);
+  it->error = r->errors != NULL ? r->errors[item] : NULL;
   if (index != NULL)
     *index = item;
   if (rc == HD_OK && value != NULL)

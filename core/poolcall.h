@@ -17,14 +17,25 @@ typedef enum hd__call_kind {
   HD__CALL_APIPE,
 } hd__call_kind;
 
-/* The status of an item that has not ended yet. */
-#define HD__ITEM_PENDING 1
+/* An item's state in struct hd_results: pending (zero, as the array is
+ * made) until it ends. */
+enum {
+  HD__ITEM_PENDING = 0,
+  HD__ITEM_DONE,      /* HD_OK */
+  HD__ITEM_FAILED,    /* HD_ETASK */
+  HD__ITEM_CANCELLED, /* HD_EINTR */
+};
 
+/* The per-item arrays of a call of many items are left untouched until
+ * items end, or, when large, mapped in huge pages populated at once and
+ * not inherited by forked workers (which never read them): filling them
+ * costs no fault per page, and no copy of a page the workers share. */
 struct hd_results {
   size_t n;
-  hd_value **values; /* per item: its result, or NULL */
-  int *status;       /* per item: HD_OK, HD_ETASK, HD_EINTR or pending */
-  char **errors;     /* per item: why it failed, or NULL */
+  hd_value **values;    /* per item: its result, or NULL */
+  unsigned char *state; /* per item: HD__ITEM_* */
+  char **errors;        /* per item: why it failed, or NULL; the array itself
+                           is made at the first failure (NULL until then) */
   size_t failed;
 };
 
@@ -37,7 +48,13 @@ typedef struct hd__call {
   char *fn;
   size_t nargs;
   size_t n;
-  hd_value **args; /* n * nargs argument values, held until the run ends */
+  /* n * nargs argument values, item by item: references held until the
+     run ends, or (borrowed) the caller's own values, which a blocking
+     call reads while its caller waits. A chunk's task reads its items'
+     arguments here (a forked worker in its copy of this memory). */
+  hd_value *const *args;
+  hd_value **owned; /* the array args points to when it was made here */
+  int borrowed;     /* args are not references of the call's */
   hd_results *res;
   uint32_t *order; /* items in the order they ended */
   size_t settled;
@@ -46,11 +63,13 @@ typedef struct hd__call {
   struct hd__call *next_queued;
 } hd__call;
 
-/* A call of kind on fn over the lists (taking references to the
- * arguments), with one reference for its user. Errors: HD_EINVAL,
- * HD_ENOMEM. */
+/* A call of kind on fn over the lists, with one reference for its user.
+ * It takes references to the arguments, unless borrow is nonzero: then
+ * the caller keeps them alive until the call has ended and the run it is
+ * in has stopped (a blocking map, whose caller waits for both). Errors:
+ * HD_EINVAL, HD_ENOMEM. */
 HD__INTERNAL int hd__call_new(hd__call_kind kind, const char *fn,
-                              const hd_list *lists, size_t nlists,
+                              const hd_list *lists, size_t nlists, int borrow,
                               hd__call **out);
 HD__INTERNAL void hd__call_ref(hd__call *c);
 HD__INTERNAL void hd__call_unref(hd__call *c);
@@ -65,11 +84,18 @@ HD__INTERNAL void hd__call_settle(hd__call *c, size_t item, int status,
 HD__INTERNAL void hd__call_abort(hd__call *c, int status, const char *error);
 
 /* Settle items first .. first + n - 1 at once (one wake-up for the
- * readers): status[i], values[i] (borrowed), errors[i] (or NULL). */
+ * readers): status[i], values[i], errors[i] (or NULL). The values and
+ * messages pass to the call (each entry is set to NULL). */
 HD__INTERNAL void hd__call_settle_many(hd__call *c, size_t first, size_t n,
-                                       const int *status,
-                                       hd_value *const *values,
-                                       char *const *errors);
+                                       const int *status, hd_value **values,
+                                       char **errors);
+
+/* Whether item has not ended yet. */
+HD__INTERNAL int hd__call_pending(hd__call *c, size_t item);
+
+/* Release the call's arguments: its run has stopped (with "processes",
+ * its workers are reaped, so no page they share is written). */
+HD__INTERNAL void hd__call_release_args(hd__call *c);
 
 /* Wait until the call has ended, up to timeout seconds (negative: no
  * limit). Returns 1 when it has. */

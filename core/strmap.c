@@ -1,5 +1,7 @@
 /* An open-addressing hash map from strings to size_t, with linear probing
- * and tombstones. Keys are copied. */
+ * and tombstones. Keys are copied. Large tables (a graph of a million
+ * names has a 48 MiB one) are mapped with hd__big_calloc: probes land on
+ * random slots, and on small pages each of them would miss the TLB. */
 #include <string.h>
 #include <xxhash.h>
 
@@ -32,8 +34,12 @@ static struct hd__strmap_slot *find(const hd__strmap *m, const char *key,
   }
 }
 
+static void free_slots(struct hd__strmap_slot *slots, size_t cap) {
+  hd__big_free(slots, cap, sizeof(*slots));
+}
+
 static int rehash(hd__strmap *m, size_t ncap) {
-  struct hd__strmap_slot *ns = hd__calloc(ncap, sizeof(*ns));
+  struct hd__strmap_slot *ns = hd__big_calloc(ncap, sizeof(*ns));
   if (ns == NULL)
     return HD_ENOMEM;
   for (size_t i = 0; i < m->cap; i++) {
@@ -45,7 +51,7 @@ static int rehash(hd__strmap *m, size_t ncap) {
       j = (j + 1) & (ncap - 1);
     ns[j] = *s;
   }
-  hd__free(m->slots);
+  free_slots(m->slots, m->cap);
   m->slots = ns;
   m->cap = ncap;
   return HD_OK;
@@ -60,15 +66,8 @@ static int insert(hd__strmap *m, const char *key, size_t value, int replace) {
     s->value = value;
     return HD_OK;
   }
-  /* Tombstones count as used so that probes always meet an empty slot. */
-  if ((m->used + 1) * 2 > m->cap) {
-    size_t ncap = 16;
-    while (ncap < (m->count + 1) * 2)
-      ncap *= 2;
-    if (rehash(m, ncap) != HD_OK)
-      return HD_ENOMEM;
-    m->used = m->count;
-  }
+  if (hd__strmap_reserve(m, m->count + 1) != HD_OK)
+    return HD_ENOMEM;
   char *copy = m->borrow_keys ? (char *)key : hd__strdup(key);
   if (copy == NULL)
     return HD_ENOMEM;
@@ -82,6 +81,23 @@ static int insert(hd__strmap *m, const char *key, size_t value, int replace) {
   m->slots[i].hash = h;
   m->slots[i].value = value;
   m->count++;
+  return HD_OK;
+}
+
+int hd__strmap_reserve(hd__strmap *m, size_t n) {
+  if (n < m->count)
+    n = m->count;
+  if (n > SIZE_MAX / 4)
+    return HD_ENOMEM;
+  /* Tombstones count as used so that probes always meet an empty slot. */
+  if ((m->used + (n - m->count)) * 2 <= m->cap)
+    return HD_OK;
+  size_t ncap = 16;
+  while (ncap < n * 2)
+    ncap *= 2;
+  if (rehash(m, ncap) != HD_OK)
+    return HD_ENOMEM;
+  m->used = m->count;
   return HD_OK;
 }
 
@@ -129,7 +145,7 @@ void hd__strmap_cleanup(hd__strmap *m) {
     if (k != NULL && k != TOMBSTONE && !m->borrow_keys)
       hd__free(k);
   }
-  hd__free(m->slots);
+  free_slots(m->slots, m->cap);
   m->slots = NULL;
   m->cap = m->count = m->used = 0;
 }

@@ -15,10 +15,13 @@ int hd_graph_new(hd_graph **out) {
   return HD_OK;
 }
 
-/* Node blocks come from slabs of at least a MiB, mapped in one go: a
- * graph of a million nodes would otherwise fault its pages in one by one,
- * which costs more here than building it. */
+/* Node blocks, their strings and their small arrays come from slabs,
+ * mapped in one go: a graph of a million nodes would otherwise fault its
+ * pages in one by one, which costs more here than building it. Each slab
+ * is twice the size of the last, from 1 MiB up to 64 MiB, so that large
+ * graphs live in few mappings of huge pages (hd__big_calloc). */
 #define SLAB_MIN (1u << 20)
+#define SLAB_MAX (64u << 20)
 
 typedef struct hd__slab {
   struct hd__slab *next;
@@ -30,7 +33,11 @@ static void *slab_alloc(hd_graph *g, size_t bytes) {
   hd__slab *s = g->slabs;
   size_t head = (sizeof(hd__slab) + 15) & ~(size_t)15;
   if (s == NULL || s->size - s->used < bytes) {
-    size_t size = head + bytes > SLAB_MIN ? head + bytes : SLAB_MIN;
+    size_t size = s == NULL ? SLAB_MIN : s->size * 2;
+    if (size > SLAB_MAX)
+      size = SLAB_MAX;
+    if (size < head + bytes)
+      size = head + bytes;
     hd__slab *n = hd__big_calloc(1, size);
     if (n == NULL)
       return NULL;
@@ -44,6 +51,29 @@ static void *slab_alloc(hd_graph *g, size_t bytes) {
   return p;
 }
 
+/* Grow an array that lives in the slabs (as hd__grow does on the heap):
+ * the old copy stays behind until the graph is freed, which doubling
+ * bounds to the size of the array itself. first: the first capacity. */
+static int slab_grow(hd_graph *g, void **items, size_t *cap, size_t used,
+                     size_t need, size_t elem, size_t first) {
+  if (need <= *cap)
+    return HD_OK;
+  size_t ncap = *cap ? *cap : first;
+  while (ncap < need) {
+    if (ncap > SIZE_MAX / 2 / elem)
+      return HD_ENOMEM;
+    ncap *= 2;
+  }
+  void *p = slab_alloc(g, ncap * elem);
+  if (p == NULL)
+    return HD_ENOMEM;
+  if (used > 0)
+    memcpy(p, *items, used * elem);
+  *items = p;
+  *cap = ncap;
+  return HD_OK;
+}
+
 /* A copy of s in the graph's slabs, freed with the graph. */
 static char *slab_strdup(hd_graph *g, const char *s) {
   size_t len = strlen(s) + 1;
@@ -53,9 +83,8 @@ static char *slab_strdup(hd_graph *g, const char *s) {
   return p;
 }
 
+/* A node's deps and params live in the slabs. */
 static void node_free(hd_node *n) {
-  hd__free(n->deps);
-  hd__free(n->params);
   for (size_t i = 0; i < n->nlists; i++) {
     hd__free(n->lists[i].key);
     for (size_t j = 0; j < n->lists[i].count; j++)
@@ -137,6 +166,14 @@ static int add_node(hd_graph *g, const char *name, hd_node_kind kind,
 fail:
   node_free(n);
   return HD_ENOMEM;
+}
+
+int hd__graph_reserve(hd_graph *g, size_t n) {
+  if (n > SIZE_MAX - g->count ||
+      hd__grow((void **)&g->nodes, &g->cap, g->count + n, sizeof(hd_node *)) ||
+      hd__strmap_reserve(&g->names, g->names.count + n) != HD_OK)
+    return HD_ENOMEM;
+  return HD_OK;
 }
 
 int hd_graph_add_cmd(hd_graph *g, const char *name, const char *cmd,
@@ -284,15 +321,10 @@ int hd_node_set_allow_failure(hd_node *n, int allowed) {
  * that adding a dependency costs the same however many a node has. */
 static int add_dep(hd_node *n, size_t index, const char *name, int line,
                    int column) {
-  if (n->ndeps == n->capdeps) {
-    /* Most nodes have few dependencies: start small. */
-    size_t ncap = n->capdeps ? 2 * n->capdeps : 2;
-    hd__dep *p = hd__realloc(n->deps, ncap * sizeof(hd__dep));
-    if (p == NULL)
-      return HD_ENOMEM;
-    n->deps = p;
-    n->capdeps = ncap;
-  }
+  /* Most nodes have few dependencies: start small. */
+  if (slab_grow(n->graph, (void **)&n->deps, &n->capdeps, n->ndeps,
+                n->ndeps + 1, sizeof(hd__dep), 2) != HD_OK)
+    return HD_ENOMEM;
   hd__dep d = {index, NULL, line, column};
   if (name != NULL && (d.name = slab_strdup(n->graph, name)) == NULL)
     return HD_ENOMEM;
@@ -315,8 +347,8 @@ int hd_node_after_all(hd_node *n, hd_node *const *deps, size_t count) {
   for (size_t i = 0; i < count; i++)
     if (deps[i] == NULL || deps[i]->graph != n->graph)
       return HD_EINVAL;
-  if (hd__grow((void **)&n->deps, &n->capdeps, n->ndeps + count,
-               sizeof(hd__dep)))
+  if (slab_grow(n->graph, (void **)&n->deps, &n->capdeps, n->ndeps,
+                n->ndeps + count, sizeof(hd__dep), 2) != HD_OK)
     return HD_ENOMEM;
   for (size_t i = 0; i < count; i++)
     n->deps[n->ndeps++] = (hd__dep){deps[i]->index, NULL, 0, 0};
@@ -487,8 +519,9 @@ int hd_node_set_param(hd_node *n, const char *key, const char *value) {
     }
   }
   char *k = slab_strdup(n->graph, key);
-  if (k == NULL || hd__grow((void **)&n->params, &n->capparams, n->nparams + 1,
-                            sizeof(hd__param)))
+  if (k == NULL ||
+      slab_grow(n->graph, (void **)&n->params, &n->capparams, n->nparams,
+                n->nparams + 1, sizeof(hd__param), 2) != HD_OK)
     return HD_ENOMEM;
   n->params[n->nparams++] = (hd__param){k, v};
   n->graph->valid = 0;

@@ -53,7 +53,7 @@ struct hd_node {
   int duplicate; /* another node had this name first */
   const char *cmd;
   const char *fn;
-  hd__dep *deps;
+  hd__dep *deps; /* deps and params live in the graph's slabs */
   size_t ndeps, capdeps;
   hd__param *params;
   size_t nparams, capparams;
@@ -92,6 +92,10 @@ struct hd_graph {
   size_t nfiles, capfiles;
   int valid; /* set by a successful hd_graph_validate(), cleared by edits */
 };
+
+/* Make room for n more nodes, so that adding them grows nothing but the
+ * slabs. Returns HD_OK or HD_ENOMEM. */
+HD__INTERNAL int hd__graph_reserve(hd_graph *g, size_t n);
 
 /* Whether key is a param name: [A-Za-z_][A-Za-z0-9_]*. */
 HD__INTERNAL int hd__param_key_ok(const char *key);

@@ -84,6 +84,51 @@ static int fn_flaky(hd_task *t, void *data) {
   return put_int(t, arg(t, 0));
 }
 
+/* A value of another kind per item: an integer, a double, text, bytes of
+ * the item's length, or no output at all (an empty bytes value). */
+static int fn_kinds(hd_task *t, void *data) {
+  (void)data;
+  int64_t x = arg(t, 0);
+  hd_value *v = NULL;
+  char text[32];
+  unsigned char bytes[64];
+  int rc = HD_OK;
+  switch (x % 5) {
+  case 0:
+    rc = hd_value_new_int(-x, &v);
+    break;
+  case 1:
+    rc = hd_value_new_double((double)x + 0.5, &v);
+    break;
+  case 2:
+    snprintf(text, sizeof(text), "item %lld", (long long)x);
+    rc = hd_value_new_text(text, HD_NUL_TERMINATED, &v);
+    break;
+  case 3:
+    memset(bytes, (int)x, sizeof(bytes));
+    rc = hd_value_new_bytes(bytes, (size_t)x % sizeof(bytes), &v);
+    break;
+  default:
+    return HD_OK;
+  }
+  return rc == HD_OK ? hd_task_set_output(t, v) : rc;
+}
+
+/* Counts its calls per item (items below 1000); item 300 takes 700 ms
+ * without looking at hd_task_cancelled(). */
+static int calls_per_item[1000];
+static int fn_counted(hd_task *t, void *data) {
+  (void)data;
+  int64_t x = arg(t, 0);
+  if (x >= 0 && x < 1000)
+    __atomic_fetch_add(&calls_per_item[x], 1, __ATOMIC_RELAXED);
+  if (x == 300) {
+    struct timespec ts = {0, 700 * 1000000L};
+    nanosleep(&ts, NULL);
+  }
+  return put_int(t, x);
+}
+
 static int fn_noargs(hd_task *t, void *data) {
   (void)data;
   return put_int(t, (int64_t)hd_task_input_count(t) + 42);
@@ -132,12 +177,14 @@ static void setup(void) {
   ck_assert_int_eq(hd_fn_register("nested_procs", fn_nested, "processes"),
                    HD_OK);
   ck_assert_int_eq(hd_fn_register("self", fn_self, NULL), HD_OK);
+  ck_assert_int_eq(hd_fn_register("kinds", fn_kinds, NULL), HD_OK);
+  ck_assert_int_eq(hd_fn_register("counted", fn_counted, NULL), HD_OK);
 }
 
 static void teardown(void) {
-  const char *names[] = {"power",    "no_three",     "sleepy",
-                         "kill_two", "flaky",        "noargs",
-                         "nested",   "nested_procs", "self"};
+  const char *names[] = {"power", "no_three", "sleepy", "kill_two",
+                         "flaky", "noargs",   "nested", "nested_procs",
+                         "self",  "kinds",    "counted"};
   for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
     hd_fn_unregister(names[i]);
 }
@@ -608,6 +655,151 @@ START_TEST(pool_events_name_items) {
 }
 END_TEST
 
+/* Keeps the names of DONE events of items 0 and 7. */
+static void name_event(const hd_event *ev, void *data) {
+  char(*names)[2][64] = data;
+  if (ev->type == HD_EVENT_DONE && (ev->index == 0 || ev->index == 7))
+    snprintf(names[0][ev->index == 7], 64, "%s", ev->task);
+}
+
+/* Calls of one shape, one after another (a run each): every one is right,
+ * and events name each with its own call number, although the pool
+ * reuses its plan. */
+START_TEST(pool_calls_of_one_shape) {
+  char names[1][2][64];
+  memset(names, 0, sizeof(names));
+  hd_pool_opts o;
+  hd_pool_opts_init(&o);
+  o.chunk_size = 1;
+  o.on_event = name_event;
+  o.event_data = names;
+  int64_t xs[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+  hd_value **v = ints(xs, 8);
+  hd_list lists[] = {{v, 8}, {v, 8}};
+  hd_pool *p;
+  ck_assert_int_eq(hd_pool_new_opts(backends[_i], 2, &o, &p), HD_OK);
+  for (int call = 1; call <= 3; call++) {
+    hd_results *r;
+    ck_assert_int_eq(hd_pool_map(p, "power", lists, 2, &r), HD_OK);
+    for (size_t i = 0; i < 8; i++) {
+      int64_t want = 1;
+      for (int64_t k = 0; k < xs[i]; k++)
+        want *= xs[i];
+      ck_assert_int_eq(int_of(hd_results_value(r, i)), want);
+    }
+    hd_results_free(r);
+    char want0[64], want7[64];
+    snprintf(want0, sizeof(want0), "map%d:power[0]", call);
+    snprintf(want7, sizeof(want7), "map%d:power[7]", call);
+    ck_assert_str_eq(names[0][0], want0);
+    ck_assert_str_eq(names[0][1], want7);
+  }
+  /* Another kind of call over as many items: also right. */
+  hd_iter *it;
+  ck_assert_int_eq(hd_pool_imap(p, "power", lists, 2, &it), HD_OK);
+  for (size_t i = 0; i < 8; i++) {
+    hd_value *x;
+    ck_assert_int_eq(hd_iter_next(it, -1, NULL, &x), HD_OK);
+    ck_assert_int_gt(int_of(x), 0);
+    hd_value_unref(x);
+  }
+  hd_iter_free(it);
+  ck_assert_str_eq(names[0][0], "imap4:power[0]");
+  hd_pool_free(p);
+  unref_all(v, 8);
+  assert_no_children();
+}
+END_TEST
+
+/* Results of every kind come back as they were made, in chunks (packed by
+ * process workers) and one by one. */
+START_TEST(pool_results_of_every_kind) {
+  enum { N = 700 };
+  int64_t xs[N];
+  for (int i = 0; i < N; i++)
+    xs[i] = i;
+  hd_value **v = ints(xs, N);
+  hd_list l = {v, N};
+  for (size_t chunk = 0; chunk <= 1; chunk++) {
+    hd_pool_opts o;
+    hd_pool_opts_init(&o);
+    o.chunk_size = chunk;
+    hd_pool *p;
+    ck_assert_int_eq(hd_pool_new_opts(backends[_i], 2, &o, &p), HD_OK);
+    hd_results *r;
+    ck_assert_int_eq(hd_pool_map(p, "kinds", &l, 1, &r), HD_OK);
+    for (size_t i = 0; i < N; i++) {
+      const hd_value *x = hd_results_value(r, i);
+      ck_assert_ptr_nonnull(x);
+      double d;
+      char text[32];
+      switch (i % 5) {
+      case 0:
+        ck_assert_int_eq(int_of(x), -(int64_t)i);
+        break;
+      case 1:
+        ck_assert_int_eq(hd_value_get_double(x, &d), HD_OK);
+        ck_assert(d == (double)i + 0.5);
+        break;
+      case 2:
+        snprintf(text, sizeof(text), "item %zu", i);
+        ck_assert_int_eq(hd_value_kind_of(x), HD_VALUE_TEXT);
+        ck_assert_str_eq(hd_value_data(x), text);
+        break;
+      case 3:
+        ck_assert_int_eq(hd_value_kind_of(x), HD_VALUE_BYTES);
+        ck_assert_uint_eq(hd_value_size(x), i % 64);
+        for (size_t k = 0; k < i % 64; k++)
+          ck_assert_uint_eq(((const unsigned char *)hd_value_data(x))[k],
+                            (unsigned char)i);
+        break;
+      default:
+        ck_assert_int_eq(hd_value_kind_of(x), HD_VALUE_BYTES);
+        ck_assert_uint_eq(hd_value_size(x), 0);
+      }
+    }
+    hd_results_free(r);
+    hd_pool_free(p);
+  }
+  unref_all(v, N);
+  assert_no_children();
+}
+END_TEST
+
+/* A chunk on threads that runs past its timeout fails as a whole: only
+ * its items that had not ended run again, one task each, and only the
+ * slow one fails; items whose results it had handed over ran once. */
+START_TEST(pool_chunk_past_its_timeout_reruns_only_unfinished_items) {
+  enum { N = 600 };
+  memset(calls_per_item, 0, sizeof(calls_per_item));
+  int64_t xs[N];
+  for (int i = 0; i < N; i++)
+    xs[i] = i;
+  hd_value **v = ints(xs, N);
+  hd_list l = {v, N};
+  hd_pool_opts o;
+  hd_pool_opts_init(&o);
+  o.chunk_size = N;
+  o.timeout = 0.3;
+  hd_pool *p;
+  ck_assert_int_eq(hd_pool_new_opts("threads", 2, &o, &p), HD_OK);
+  hd_results *r;
+  ck_assert_int_eq(hd_pool_map(p, "counted", &l, 1, &r), HD_ETASK);
+  ck_assert_uint_eq(hd_results_failed(r), 1);
+  ck_assert_int_eq(hd_results_status(r, 300), HD_ETASK);
+  ck_assert_ptr_nonnull(strstr(hd_results_error(r, 300), "timed out"));
+  for (size_t i = 0; i < N; i++)
+    if (i != 300)
+      ck_assert_int_eq(int_of(hd_results_value(r, i)), (int64_t)i);
+  ck_assert_int_eq(calls_per_item[0], 1);
+  ck_assert_int_eq(calls_per_item[300], 2);
+  ck_assert_int_eq(calls_per_item[N - 1], 1);
+  hd_results_free(r);
+  hd_pool_free(p);
+  unref_all(v, N);
+}
+END_TEST
+
 /* ThreadSanitizer cannot follow a thread started in a process forked
  * from a multithreaded one (a pool's dispatcher in a process worker). */
 #if defined(__SANITIZE_THREAD__)
@@ -731,6 +923,9 @@ Suite *make_suite(void) {
   tcase_add_loop_test(tc, pool_in_a_pool, 0, 3);
   tcase_add_test(tc, pool_bad_arguments);
   tcase_add_loop_test(tc, pool_many_items, 0, 3);
+  tcase_add_loop_test(tc, pool_calls_of_one_shape, 0, 3);
+  tcase_add_loop_test(tc, pool_results_of_every_kind, 0, 3);
+  tcase_add_test(tc, pool_chunk_past_its_timeout_reruns_only_unfinished_items);
   suite_add_tcase(s, tc);
   return s;
 }
