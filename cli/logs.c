@@ -15,8 +15,9 @@ void help_logs(FILE *out) {
         "results/TASK in the run folder) and its standard error\n"
         "(logs/TASK.stderr), each under a header; with --stdout or --stderr,\n"
         "only that one, as it was. RUN is a run folder, the name of one under\n"
-        "STORE/runs, or 'last' (the default). STORE is .hodos in the current\n"
-        "folder unless -s says otherwise.\n"
+        "STORE/runs, 'last' (the default), or a workflow file (the last run\n"
+        "of the store beside it). STORE is .hodos in the current folder\n"
+        "unless -s says otherwise.\n"
         "\n"
         "Options:\n"
         "  -s, --store DIR   the store whose runs to read (default: .hodos)\n"
@@ -29,6 +30,7 @@ void help_logs(FILE *out) {
         "\n"
         "Examples:\n"
         "  hodos logs align\n"
+        "  hodos logs examples/quickstart.yaml shout\n"
         "  hodos logs --stderr 20261125-023120-8425 'align[sample=a]'\n",
         out);
 }
@@ -56,16 +58,28 @@ static int is_dir(const char *path) {
 
 int cli_find_run(const char *store, const char *run, char *dir,
                  size_t size) {
-  /* The run folder: a path, or a name under STORE/runs. */
-  if (strchr(run, '/') != NULL && is_dir(run))
+  /* The run folder: a path, a workflow file (the last run of the store
+     beside it), or a name under STORE/runs. */
+  struct stat st;
+  if (strchr(run, '/') != NULL && is_dir(run)) {
     snprintf(dir, size, "%s", run);
-  else
+  } else if (stat(run, &st) == 0 && S_ISREG(st.st_mode)) {
+    char *beside = cli_default_store(run);
+    if (beside == NULL) {
+      cli_error("out of memory");
+      return -1;
+    }
+    snprintf(dir, size, "%s/runs/last", beside);
+    free(beside);
+  } else {
     snprintf(dir, size, "%s/runs/%s", store, run);
+  }
   char sub[4200];
   snprintf(sub, sizeof(sub), "%s/results", dir);
   if (!is_dir(sub)) {
     cli_error("no run '%s' (looked for %s); 'last' is the last run of "
-              "./.hodos, -s DIR reads another store",
+              "./.hodos, -s DIR reads another store, and a workflow file "
+              "names the last run of the store beside it",
               run, dir);
     return -1;
   }

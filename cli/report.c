@@ -18,8 +18,9 @@ void help_report(FILE *out) {
         "folder. Without options, print a summary: the counts, the slowest\n"
         "tasks, the failures with the end of their standard error, and the\n"
         "cache hits. RUN is a run folder, the name of one under STORE/runs,\n"
-        "or 'last' (the default). STORE is .hodos in the current folder\n"
-        "unless -s says otherwise.\n"
+        "'last' (the default), or a workflow file (the last run of the store\n"
+        "beside it). STORE is .hodos in the current folder unless -s says\n"
+        "otherwise.\n"
         "\n"
         "Options:\n"
         "  -s, --store DIR     the store whose runs to read (default: .hodos)\n"
@@ -40,7 +41,7 @@ void help_report(FILE *out) {
         "\n"
         "Examples:\n"
         "  hodos report\n"
-        "  hodos report --html run.html last\n"
+        "  hodos report --html run.html examples/quickstart.yaml\n"
         "  hodos report -s /data/.hodos --trace t.json 20261125-023120-8425\n",
         out);
 }

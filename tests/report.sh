@@ -76,6 +76,18 @@ grep -q "^slowest tasks:" first.txt || fail "no slowest tasks"
   fail "report by path: $(cat bypath.txt)"
 cmp -s first.txt bypath.txt || fail "the report by path differs"
 
+# A workflow file names the last run of the store beside it.
+mkdir sub
+printf 'tasks:\n  - name: hello\n    run: echo hi\n' >sub/hello.yaml
+"$hodos" run -q sub/hello.yaml >/dev/null 2>err.txt || fail "sub: $(cat err.txt)"
+"$hodos" report sub/hello.yaml >sub.txt 2>err.txt ||
+  fail "report of a workflow file: $(cat err.txt)"
+grep -q "^run .* of sub/hello.yaml$" sub.txt ||
+  fail "report of a workflow file: $(cat sub.txt)"
+"$hodos" logs --stdout sub/hello.yaml hello >sub.txt 2>err.txt ||
+  fail "logs of a workflow file: $(cat err.txt)"
+[ "$(cat sub.txt)" = hi ] || fail "logs of a workflow file: $(cat sub.txt)"
+
 # The stored events, replayed, are the events the run wrote live.
 "$hodos" report -s st --events replay.jsonl --trace replay.json "$first" \
   >/dev/null 2>err.txt || fail "report --events: $(cat err.txt)"
