@@ -27,6 +27,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <uv.h>
@@ -381,18 +382,22 @@ static void pump(procs *pp) {
       continue;
     }
     int queue_ok = pp->mean_ns < QUEUE_BELOW_NS && queueable(pp, task);
-    worker *to = NULL;
+    worker *to = NULL, *behind = NULL;
     if (pp->free_slots >= task_slots(pp, task))
       for (unsigned i = 0; i < pp->nworkers && to == NULL; i++)
         if (pp->w[i].n == 0 && pp->w[i].fd >= 0 && pp->w[i].ready)
           to = &pp->w[i];
-    for (unsigned i = 0; i < pp->nworkers && to == NULL && queue_ok; i++) {
+    /* Otherwise behind the worker with the fewest waiting, so that the
+       queues stay even. */
+    for (unsigned i = 0; to == NULL && queue_ok && i < pp->nworkers; i++) {
       worker *wk = &pp->w[i];
       if (wk->fd >= 0 && wk->ready && wk->n > 0 && wk->n < DEPTH &&
           !wk->exclusive && wk->term_sent == 0 && wk->queued < QUEUE_BYTES &&
-          (to == NULL || wk->n < to->n))
-        to = wk;
+          (behind == NULL || wk->n < behind->n))
+        behind = wk;
     }
+    if (to == NULL)
+      to = behind;
     if (to == NULL)
       break;
     heap_pop(pp);
@@ -853,14 +858,28 @@ static void procs_stop(void *state) {
     }
     if (wk->pid <= 0)
       continue;
+    /* Woken when it exits, where the kernel can say so (a process
+       descriptor); otherwise by looking every millisecond. */
+    int pfd = -1;
+#ifdef SYS_pidfd_open
+    pfd = (int)syscall(SYS_pidfd_open, wk->pid, 0);
+#endif
     for (;;) {
       pid_t got = waitpid(wk->pid, NULL, WNOHANG);
       if (got == wk->pid || (got < 0 && errno != EINTR))
         break;
-      if (hd__now_ns() > until)
+      uint64_t now = hd__now_ns();
+      if (now > until)
         kill(wk->pid, SIGKILL);
-      usleep(1000);
+      if (pfd >= 0 && now <= until) {
+        struct pollfd pd = {pfd, POLLIN, 0};
+        (void)poll(&pd, 1, (int)((until - now) / 1000000u) + 1);
+      } else {
+        usleep(1000);
+      }
     }
+    if (pfd >= 0)
+      close(pfd);
   }
   hd__ssh_stop(pp);
   free_procs(pp);

@@ -136,6 +136,33 @@ void *hd__big_calloc(size_t count, size_t size) {
   return p == MAP_FAILED ? NULL : p;
 }
 
+void *hd__big_reserve(size_t count, size_t size) {
+  if (size != 0 && count > SIZE_MAX / size)
+    return NULL;
+  size_t bytes = count * size;
+  if (bytes < BIG_MIN || should_fail(bytes))
+    return NULL;
+  void *p = map_aligned(bytes);
+#ifdef MADV_HUGEPAGE
+  if (p != NULL)
+    madvise(p, bytes, MADV_HUGEPAGE);
+#endif
+  return p;
+}
+
+void hd__big_populate(void *p, size_t from, size_t to) {
+#ifdef MADV_POPULATE_WRITE
+  size_t page = (size_t)sysconf(_SC_PAGESIZE);
+  from = from / page * page;
+  if (to > from)
+    madvise((char *)p + from, to - from, MADV_POPULATE_WRITE);
+#else
+  (void)p;
+  (void)from;
+  (void)to;
+#endif
+}
+
 void hd__big_free(void *p, size_t count, size_t size) {
   if (p == NULL)
     return;

@@ -40,6 +40,14 @@ static inline int hd__flag(volatile sig_atomic_t *f) {
  * calloc. Free with hd__big_free(p, the same size). */
 HD__INTERNAL void *hd__big_calloc(size_t count, size_t size);
 HD__INTERNAL void hd__big_free(void *p, size_t count, size_t size);
+/* Address space for an array of up to count elements of size bytes that
+ * grows in place, zeroed, its pages populated (on huge pages where the
+ * kernel has them) as hd__big_populate() asks, or else on first touch.
+ * NULL under a MiB or when the system refuses. Free with hd__big_free(p,
+ * count, size). */
+HD__INTERNAL void *hd__big_reserve(size_t count, size_t size);
+/* Populate bytes [from, to) of what hd__big_reserve() gave. */
+HD__INTERNAL void hd__big_populate(void *p, size_t from, size_t to);
 
 /* Test hooks: make the allocation after the next n fail (n < 0: never),
  * and read (then reset) the largest size requested so far. */

@@ -19,7 +19,7 @@
  * allocator, which keeps them for the next call (a mapping of its own
  * would cost an unmapping, with its TLB shootdowns, at every call). */
 #define HUGE_PAGE ((size_t)2 << 20)
-#define MAPPED_MIN HUGE_PAGE
+#define MAPPED_MIN ((size_t)256 << 10)
 
 /* The length of the mapping that holds bytes. */
 static size_t mapped_len(size_t bytes) {
@@ -234,13 +234,24 @@ static void settle_locked(hd__call *c, size_t item, int status, hd_value *value,
     c->ended = 1;
 }
 
+/* Wake whoever waits on c, under c->lock, when items first .. first + n
+ * - 1 just ended: a map's or a future's waiter only when the call has
+ * ended; imap's only when its next item is among them; uimap's always.
+ * A wake-up costs tens of microseconds here, and results come a block
+ * at a time from several workers at once. */
+static void wake(hd__call *c, size_t first, size_t n) {
+  if (c->ended || c->kind == HD__CALL_UIMAP ||
+      (c->kind == HD__CALL_IMAP && c->next >= first && c->next - first < n))
+    pthread_cond_broadcast(&c->cond);
+}
+
 void hd__call_settle(hd__call *c, size_t item, int status, hd_value *value,
                      const char *error) {
   char *e = status != HD_OK && error != NULL ? hd__strdup(error) : NULL;
   hd_value_ref(status == HD_OK ? value : NULL);
   pthread_mutex_lock(&c->lock);
   settle_locked(c, item, status, status == HD_OK ? value : NULL, e);
-  pthread_cond_broadcast(&c->cond);
+  wake(c, item, 1);
   pthread_mutex_unlock(&c->lock);
 }
 
@@ -252,7 +263,7 @@ void hd__call_settle_many(hd__call *c, size_t first, size_t n,
     values[i] = NULL;
     errors[i] = NULL;
   }
-  pthread_cond_broadcast(&c->cond);
+  wake(c, first, n);
   pthread_mutex_unlock(&c->lock);
 }
 

@@ -48,19 +48,19 @@ const char *hd__wf_type_name(const hd__ynode *n) {
   }
 }
 
-const char *hd__wf_scalar(const hd__ynode *n) { return n->value; }
+const char *hd__wf_scalar(const hd__ynode *n) {
+  return n->type == YAML_SCALAR_NODE ? n->value : NULL;
+}
 
 int hd__wf_shift(const hd__ynode *v) {
   if (v->type != YAML_SCALAR_NODE || v->multiline)
     return -1;
-  const char *s = v->value;
   switch (v->style) {
   case YAML_PLAIN_SCALAR_STYLE:
     return 0;
   case YAML_SINGLE_QUOTED_SCALAR_STYLE:
-    return v->span == strlen(s) + 2 ? 1 : -1;
   case YAML_DOUBLE_QUOTED_SCALAR_STYLE:
-    return v->span == strlen(s) + 2 ? 1 : -1;
+    return v->verbatim ? 1 : -1;
   default:
     return -1;
   }

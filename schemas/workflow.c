@@ -395,42 +395,71 @@ static char *dir_of(const char *path) {
   return d;
 }
 
-static int read_text(const char *path, hd__buf *text, int *err) {
+/* A file's text, NUL-terminated. Its buffer comes from hd__big_calloc:
+ * reading a large file into pages faulted one by one cost a twentieth of
+ * its load time. */
+typedef struct file_text {
+  char *data;
+  size_t len, cap; /* cap: the buffer's size, for hd__big_free */
+} file_text;
+
+static void text_free(file_text *t) {
+  hd__big_free(t->data, t->cap, 1);
+  memset(t, 0, sizeof(*t));
+}
+
+/* Room for n more bytes and the NUL. */
+static int text_room(file_text *t, size_t n) {
+  if (t->len + n < t->cap)
+    return HD_OK;
+  size_t cap = t->cap ? 2 * t->cap : n + 1;
+  while (cap <= t->len + n)
+    cap *= 2;
+  char *p = hd__big_calloc(cap, 1);
+  if (p == NULL)
+    return HD_ENOMEM;
+  if (t->len > 0)
+    memcpy(p, t->data, t->len);
+  hd__big_free(t->data, t->cap, 1);
+  t->data = p;
+  t->cap = cap;
+  return HD_OK;
+}
+
+static int read_text(const char *path, file_text *text, int *err) {
   FILE *f = fopen(path, "rb");
   int rc = HD_OK;
   *err = 0;
+  memset(text, 0, sizeof(*text));
   if (f == NULL) {
     *err = errno;
     return HD_EIO;
   }
-  /* Room for the whole file at once, when its size is known. */
+  /* Room for the whole file at once, when its size is known (and a byte
+     more, to see the end at once). */
   struct stat st;
-  if (fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode) &&
-      (uint64_t)st.st_size <= MAX_FILE_SIZE && st.st_size > 0) {
-    char *p = hd__malloc((size_t)st.st_size + 1);
-    if (p != NULL) {
-      p[0] = '\0';
-      text->data = p;
-      text->cap = (size_t)st.st_size + 1;
-      text->len = 0;
-    }
-  }
-  char chunk[65536];
-  size_t n;
-  while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
+  if (fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0)
+    rc = (uint64_t)st.st_size > MAX_FILE_SIZE
+             ? HD_ETOOBIG
+             : text_room(text, (size_t)st.st_size + 1);
+  while (rc == HD_OK) {
+    if (text->len + 1 >= text->cap && (rc = text_room(text, 65536)) != HD_OK)
+      break;
+    size_t n = fread(text->data + text->len, 1, text->cap - 1 - text->len, f);
+    if (n == 0)
+      break;
     if (text->len + n > MAX_FILE_SIZE) {
       rc = HD_ETOOBIG;
       break;
     }
-    if (hd__buf_append(text, chunk, n) != HD_OK) {
-      rc = HD_ENOMEM;
-      break;
-    }
+    text->len += n;
   }
   if (rc == HD_OK && ferror(f)) {
     *err = errno;
     rc = HD_EIO;
   }
+  if (text->data != NULL)
+    text->data[text->len] = '\0';
   fclose(f);
   return rc;
 }
@@ -518,7 +547,7 @@ static int include_one(hd__wf_loader *L, hd__ynode *s, void *ctx) {
     file_clear(&f);
     return 0;
   }
-  hd__buf text = {0};
+  file_text text;
   int err;
   int rc = read_text(f.path, &text, &err);
   if (rc == HD_EIO)
@@ -533,7 +562,7 @@ static int include_one(hd__wf_loader *L, hd__ynode *s, void *ctx) {
     load_file(L, &f, text.data ? text.data : "", text.len);
     L->file = parent;
   }
-  hd__buf_cleanup(&text);
+  text_free(&text);
   file_clear(&f);
   return 0;
 }
@@ -800,17 +829,17 @@ int hd_workflow_load(const char *path, hd_workflow **out) {
     *out = NULL;
   if (path == NULL || out == NULL)
     return HD_EINVAL;
-  hd__buf text = {0};
+  file_text text;
   int err;
   int rc = read_text(path, &text, &err);
   hd_workflow *wf = new_workflow(path);
   if (wf == NULL) {
-    hd__buf_cleanup(&text);
+    text_free(&text);
     return HD_ENOMEM;
   }
   *out = wf;
   if (rc != HD_OK) {
-    hd__buf_cleanup(&text);
+    text_free(&text);
     if (rc == HD_EIO)
       hd__diags_add(&wf->diags, HD_EIO, path, 0, 0, NULL,
                     "cannot read the workflow: %s", strerror(err));
@@ -822,7 +851,7 @@ int hd_workflow_load(const char *path, hd_workflow **out) {
   char real[PATH_MAX];
   rc = load(wf, text.data ? text.data : "", text.len,
             realpath(path, real) != NULL ? real : NULL);
-  hd__buf_cleanup(&text);
+  text_free(&text);
   return rc;
 }
 

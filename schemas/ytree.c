@@ -10,17 +10,34 @@ typedef struct builder {
   struct open {
     uint32_t id;
     size_t from; /* its children start at scratch[from] */
-    size_t start_index;
   } * open;
   size_t nopen, capopen;
   hd__strmap anchors; /* anchor -> node id */
 } builder;
 
-/* Grow an array that may have come from hd__big_calloc (*big its count,
- * then): past it, it moves to the heap and grows there. */
-static int grow(void **a, size_t *cap, size_t *big, size_t need, size_t elem) {
-  if (need <= *cap)
+/* Arrays of a large document are reserved (hd__big_reserve) for one node
+ * per 4 bytes of text, and their pages populated this far ahead of use:
+ * a first guess populated at once cost as much as parsing when it was
+ * too large, and faulting pages one by one more. */
+#define POPULATE_STEP (8u << 20)
+
+/* Grow an array that may have been reserved (*big its count then):
+ * within the reservation its pages are populated ahead (*done bytes so
+ * far); past it, it moves to the heap and grows there. */
+static int grow(void **a, size_t *cap, size_t *big, size_t *done,
+                size_t need, size_t elem) {
+  if (need <= *cap) {
+    if (*big != 0 && need * elem > *done) {
+      size_t to = *done + POPULATE_STEP;
+      if (to < need * elem)
+        to = need * elem;
+      if (to > *big * elem)
+        to = *big * elem;
+      hd__big_populate(*a, *done, to);
+      *done = to;
+    }
     return HD_OK;
+  }
   if (*big == 0)
     return hd__grow(a, cap, need, elem) ? HD_ENOMEM : HD_OK;
   size_t ncap = 2 * *cap > need ? 2 * *cap : need;
@@ -33,6 +50,20 @@ static int grow(void **a, size_t *cap, size_t *big, size_t need, size_t elem) {
   *cap = ncap;
   *big = 0;
   return HD_OK;
+}
+
+/* An array reserved for up to most elements, or else one of guess on the
+ * heap. */
+static void *reserve(size_t *cap, size_t *big, size_t most, size_t guess,
+                     size_t elem) {
+  void *p = hd__big_reserve(most, elem);
+  if (p != NULL) {
+    *cap = *big = most;
+    return p;
+  }
+  p = hd__calloc(guess, elem);
+  *cap = p != NULL ? guess : 0;
+  return p;
 }
 
 static int push_u32(uint32_t **a, size_t *n, size_t *cap, uint32_t v) {
@@ -49,15 +80,14 @@ static int add_node(builder *b, uint8_t type, const yaml_event_t *e,
   hd__ytree *t = b->t;
   if (t->count >= UINT32_MAX - 1)
     return HD_ETOOBIG;
-  if (grow((void **)&t->nodes, &t->cap, &t->big_nodes, t->count + 1,
-           sizeof(hd__ynode)))
+  if (grow((void **)&t->nodes, &t->cap, &t->big_nodes, &t->done_nodes,
+           t->count + 1, sizeof(hd__ynode)))
     return HD_ENOMEM;
   hd__ynode *n = &t->nodes[t->count];
   memset(n, 0, sizeof(*n));
   n->type = type;
   n->line = (uint32_t)e->start_mark.line;
   n->column = (uint32_t)e->start_mark.column;
-  n->span = (uint32_t)(e->end_mark.index - e->start_mark.index);
   n->multiline = e->end_mark.line != e->start_mark.line;
   *id = (uint32_t)++t->count;
   return HD_OK;
@@ -82,13 +112,16 @@ static int on_scalar(builder *b, const yaml_event_t *e) {
   uint32_t id;
   size_t len = e->data.scalar.length;
   int rc = add_node(b, YAML_SCALAR_NODE, e, &id);
-  if (rc == HD_OK &&
-      grow((void **)&t->text, &t->captext, &t->big_text, t->len + len + 1, 1))
+  if (rc == HD_OK && grow((void **)&t->text, &t->captext, &t->big_text,
+                          &t->done_text, t->len + len + 1, 1))
     rc = HD_ENOMEM;
   if (rc != HD_OK)
     return rc;
   hd__ynode *n = &t->nodes[id - 1];
   n->style = (uint8_t)e->data.scalar.style;
+  n->verbatim = (n->style == YAML_SINGLE_QUOTED_SCALAR_STYLE ||
+                 n->style == YAML_DOUBLE_QUOTED_SCALAR_STYLE) &&
+                e->end_mark.index - e->start_mark.index == len + 2;
   n->first = (uint32_t)t->len; /* an offset until the text stops moving */
   n->count = (uint32_t)len;
   memcpy(t->text + t->len, e->data.scalar.value, len);
@@ -111,7 +144,7 @@ static int on_start(builder *b, const yaml_event_t *e, uint8_t type,
       hd__grow((void **)&b->open, &b->capopen, b->nopen + 1, sizeof(*b->open)))
     rc = HD_ENOMEM;
   if (rc == HD_OK)
-    b->open[b->nopen++] = (struct open){id, b->nscratch, e->start_mark.index};
+    b->open[b->nopen++] = (struct open){id, b->nscratch};
   return rc;
 }
 
@@ -119,13 +152,12 @@ static int on_end(builder *b, const yaml_event_t *e) {
   hd__ytree *t = b->t;
   struct open o = b->open[--b->nopen];
   size_t n = b->nscratch - o.from;
-  if (grow((void **)&t->kids, &t->capkids, &t->big_kids, t->nkids + n + 1,
-           sizeof(uint32_t)))
+  if (grow((void **)&t->kids, &t->capkids, &t->big_kids, &t->done_kids,
+           t->nkids + n + 1, sizeof(uint32_t)))
     return HD_ENOMEM;
   hd__ynode *node = &t->nodes[o.id - 1];
   node->first = (uint32_t)t->nkids;
   node->count = (uint32_t)(node->type == YAML_MAPPING_NODE ? n / 2 : n);
-  node->span = (uint32_t)(e->end_mark.index - o.start_index);
   node->multiline = e->end_mark.line != node->line;
   memcpy(t->kids + t->nkids, b->scratch + o.from, n * sizeof(uint32_t));
   t->nkids += n;
@@ -151,23 +183,16 @@ int hd__ytree_parse(hd__ytree *t, const char *text, size_t len,
   builder b;
   memset(&b, 0, sizeof(b));
   b.t = t;
-  /* Room for a typical document at once (about a node per 8 bytes of
-     text), with its pages mapped in one go: faulting them in one by one
-     cost more than parsing. Past the guess, arrays grow as usual. */
-  size_t guess = len / 8 + 16;
-  t->nodes = hd__big_calloc(guess, sizeof(hd__ynode));
-  t->kids = hd__big_calloc(guess, sizeof(uint32_t));
-  t->text = hd__big_calloc(len / 2 + 16, 1);
+  /* Room for a typical document (about a node per 8 bytes of text) on the
+     heap, or for one per 4 bytes reserved in address space. */
+  size_t guess = len / 8 + 16, most = len / 4 + 16;
+  t->nodes = reserve(&t->cap, &t->big_nodes, most, guess, sizeof(hd__ynode));
+  t->kids = reserve(&t->capkids, &t->big_kids, most, guess, sizeof(uint32_t));
+  t->text = reserve(&t->captext, &t->big_text, len + 16, len / 2 + 16, 1);
   if (t->nodes == NULL || t->kids == NULL || t->text == NULL) {
-    hd__big_free(t->nodes, guess, sizeof(hd__ynode));
-    hd__big_free(t->kids, guess, sizeof(uint32_t));
-    hd__big_free(t->text, len / 2 + 16, 1);
-    memset(t, 0, sizeof(*t));
+    hd__ytree_free(t);
     return HD_ENOMEM;
   }
-  t->cap = t->big_nodes = guess;
-  t->capkids = t->big_kids = guess;
-  t->captext = t->big_text = len / 2 + 16;
   yaml_parser_t p;
   if (!yaml_parser_initialize(&p))
     return HD_ENOMEM;
@@ -240,8 +265,8 @@ int hd__ytree_parse(hd__ytree *t, const char *text, size_t len,
   }
   for (size_t i = 0; i < t->count; i++)
     if (t->nodes[i].type == YAML_SCALAR_NODE) {
-      t->nodes[i].value = t->text + t->nodes[i].first;
-      t->nodes[i].first = 0;
+      uint32_t off = t->nodes[i].first;
+      t->nodes[i].value = t->text + off;
     }
   return HD_OK;
 }

@@ -1,5 +1,5 @@
 /* A YAML document as a compact tree, built from libyaml's events: a node
- * is 32 bytes and the whole tree lives in three arrays. (libyaml's own
+ * is 24 bytes and the whole tree lives in three arrays. (libyaml's own
  * document loader makes a 96-byte node and several allocations per node:
  * on a workflow of 100,000 tasks it took five times as long as parsing.)
  *
@@ -13,22 +13,27 @@
 #include "../core/internal.h"
 
 typedef struct hd__ynode {
-  const char *value;     /* a scalar's text (NUL-terminated) */
-  uint32_t first, count; /* children: kids[first..]; a mapping counts its
-                            pairs, which are key, value, key, value... */
+  union {
+    const char *value; /* a scalar's text (NUL-terminated) */
+    uint32_t first;    /* a collection's children: kids[first..] */
+  };
+  uint32_t count;        /* a scalar's length in bytes; a collection's
+                            children (a mapping counts its pairs, which are
+                            key, value, key, value...) */
   uint32_t line, column; /* where it starts, from 0 */
-  uint32_t span;         /* bytes from its start to its end in the text */
   uint8_t type;          /* YAML_SCALAR_NODE, _SEQUENCE_ or _MAPPING_ */
   uint8_t style;         /* a scalar's yaml_scalar_style_t */
   uint8_t multiline;     /* it ends on a later line */
-  uint8_t unused;
+  uint8_t verbatim;      /* a quoted scalar whose value is the text between
+                            its quotes, byte for byte (no escapes) */
 } hd__ynode;
 
 typedef struct hd__ytree {
   hd__ynode *nodes;
   size_t count, cap;
   size_t big_nodes, big_kids, big_text; /* sizes of arrays made by
-                                           hd__big_calloc, or 0 */
+                                           hd__big_reserve, or 0 */
+  size_t done_nodes, done_kids, done_text; /* their bytes populated */
   uint32_t *kids;
   size_t nkids, capkids;
   char *text; /* scalar values, one after another */
