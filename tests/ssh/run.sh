@@ -116,6 +116,11 @@ grep -q "500 tasks\|501 tasks: 501 done" err.txt ||
 [ "$killed_at" -lt 500 ] || fail "h2 was killed only after the run ($killed_at done)"
 grep -q "host h2 is lost: .*; its tasks go to the other hosts" err.txt ||
   fail "nothing says h2 was lost: $(tail -3 err.txt)"
+# The report of the run draws a track per host and slot.
+"$hodos" report -s st --html report.html >/dev/null 2>rep.err ||
+  fail "hodos report: $(cat rep.err)"
+grep -Eq ">h1 · [0-9]+<" report.html && grep -Eq ">h2 · [0-9]+<" report.html ||
+  fail "the report has no track per host and slot"
 sleep 0.3
 [ -z "$(ssh_left)" ] || fail "ssh processes left: $(ssh_left)"
 [ -z "$(ctl_dirs "$pid")" ] ||
