@@ -60,8 +60,8 @@ typedef struct hd_pool_opts {
                            per call. Larger chunks cost less per item. A
                            function's failure stays per item; a chunk that
                            dies as a whole (a crash, a timeout) runs its
-                           items again one task each, so that only the
-                           item that did it fails */
+                           items that had not ended again, one task each,
+                           so that only the item that did it fails */
   unsigned retries;     /* attempts after a failure, per task (default 0) */
   double timeout;       /* seconds per task; 0 (the default) for none */
   hd_event_cb on_event; /* receives every task event, or NULL; ev->index
@@ -94,6 +94,9 @@ HD_API unsigned hd_pool_nodes(const hd_pool *p);
  * arguments; items are taken from the lists together, and when the lists
  * differ in length the call stops at the shortest (as pathos and Python's
  * map do). nlists may be 0 only with hd_pool_pipe/apipe (no arguments).
+ * The caller may release its arguments as soon as a call returns: imap,
+ * uimap, amap and apipe take references of their own; map and pipe read
+ * the caller's while it waits.
  * Errors common to all: HD_EINVAL (NULL or empty name, a NULL list with a
  * nonzero count), HD_ESTATE (the pool is closed or terminated),
  * HD_ENOMEM. A function that is not registered fails every item. */

@@ -102,6 +102,47 @@ START_TEST(strmap_out_of_memory_leaves_it_usable) {
 }
 END_TEST
 
+START_TEST(strmap_reserve_makes_room_once) {
+  hd__strmap m = {0};
+  char key[32];
+  /* Past a MiB of slots: the table comes from hd__big_calloc. */
+  const size_t N = 50000;
+  ck_assert_int_eq(hd__strmap_reserve(&m, N), HD_OK);
+  size_t cap = m.cap;
+  ck_assert_uint_ge(cap, 2 * N);
+  for (size_t i = 0; i < N; i++) {
+    snprintf(key, sizeof(key), "k%zu", i);
+    ck_assert_int_eq(hd__strmap_add(&m, key, i), HD_OK);
+  }
+  ck_assert_uint_eq(m.cap, cap); /* no growth while adding them */
+  /* Fewer than it holds: nothing shrinks. */
+  ck_assert_int_eq(hd__strmap_reserve(&m, 10), HD_OK);
+  ck_assert_uint_eq(m.cap, cap);
+  /* Tombstones count: room for N more after deleting half. */
+  for (size_t i = 0; i < N; i += 2) {
+    snprintf(key, sizeof(key), "k%zu", i);
+    ck_assert_int_eq(hd__strmap_del(&m, key), HD_OK);
+  }
+  ck_assert_int_eq(hd__strmap_reserve(&m, m.count + N), HD_OK);
+  ck_assert_uint_eq(m.used, m.count);
+  for (size_t i = 0; i < N; i++) {
+    snprintf(key, sizeof(key), "k%zu", i);
+    size_t v = 0;
+    ck_assert_int_eq(hd__strmap_get(&m, key, &v), i % 2 == 1);
+    if (i % 2 == 1)
+      ck_assert_uint_eq(v, i);
+  }
+  hd__strmap_cleanup(&m);
+  /* Out of memory: the map stays as it was. */
+  ck_assert_int_eq(hd__strmap_add(&m, "a", 1), HD_OK);
+  hd__alloc_fail_after(0);
+  ck_assert_int_eq(hd__strmap_reserve(&m, N), HD_ENOMEM);
+  hd__alloc_fail_after(-1);
+  ck_assert(hd__strmap_get(&m, "a", NULL));
+  hd__strmap_cleanup(&m);
+}
+END_TEST
+
 Suite *make_suite(void) {
   Suite *s = suite_create("strmap");
   TCase *tc = tcase_create("strmap");
@@ -110,6 +151,7 @@ Suite *make_suite(void) {
   tcase_add_test(tc, strmap_many_keys_with_deletes);
   tcase_add_test(tc, strmap_borrowed_keys_are_not_copied);
   tcase_add_test(tc, strmap_out_of_memory_leaves_it_usable);
+  tcase_add_test(tc, strmap_reserve_makes_room_once);
   suite_add_tcase(s, tc);
   return s;
 }
