@@ -21,6 +21,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -44,6 +45,7 @@ typedef struct rhost {
   unsigned fails;
   char *error; /* why it is down */
   char *sock;  /* with a tunnel: the local end, a socket in the folder */
+  unsigned slots; /* given, or learned: its CPU count */
 } rhost;
 
 struct hd__ssh {
@@ -89,7 +91,11 @@ fail:
   return NULL;
 }
 
-enum { MASTER, SESSION, EXIT, FORWARD };
+enum { MASTER, SESSION, EXIT, FORWARD, NPROC };
+
+/* A host's slots when none are given: its CPU count, at most this. */
+#define MAX_LEARNED_SLOTS 256
+#define NPROC_TIMEOUT_MS 15000
 
 /* The words of one ssh call to host h. */
 static char **ssh_argv(struct hd__ssh *s, const rhost *h, int mode) {
@@ -125,7 +131,7 @@ static char **ssh_argv(struct hd__ssh *s, const rhost *h, int mode) {
     extra[n++] = "ControlPersist=60";
     extra[n++] = "-N";
     extra[n++] = "-f";
-  } else if (mode == SESSION) {
+  } else if (mode == SESSION || mode == NPROC) {
     extra[n++] = "-o";
     extra[n++] = "ControlMaster=no";
     extra[n++] = "-T";
@@ -156,6 +162,8 @@ static char **ssh_argv(struct hd__ssh *s, const rhost *h, int mode) {
   extra[n++] = h->h->host;
   if (mode == SESSION)
     extra[n++] = cmd;
+  else if (mode == NPROC)
+    extra[n++] = "getconf _NPROCESSORS_ONLN 2>/dev/null || nproc";
   char **argv = hd__calloc(s->nwords + n + 1, sizeof(char *));
   if (argv == NULL)
     return NULL;
@@ -224,6 +232,75 @@ static char *err_path(struct hd__ssh *s, const char *what, unsigned i) {
   if (hd__buf_appendf(&b, "%s/%s-%u.err", s->dir, what, i) != HD_OK)
     return NULL;
   return b.data;
+}
+
+/* The slots of the hosts reached: as given, or else each host's CPU
+ * count, asked of all of them at once through their master connections
+ * (1 where it cannot be learned in NPROC_TIMEOUT_MS). */
+static void learn_slots(struct hd__ssh *s) {
+  pid_t *pids = hd__calloc(s->nhosts + 1, sizeof(pid_t));
+  int *fds = hd__calloc(s->nhosts + 1, sizeof(int));
+  for (size_t i = 0; i < s->nhosts; i++) {
+    rhost *h = &s->hosts[i];
+    h->slots = h->h->slots ? h->h->slots : 1;
+    if (pids == NULL || fds == NULL)
+      continue;
+    fds[i] = -1;
+    if (!h->up || h->down || h->h->slots != 0)
+      continue;
+    int sv[2];
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
+      continue;
+    char *err = err_path(s, "nproc", (unsigned)i);
+    char **argv = ssh_argv(s, h, NPROC);
+    pids[i] = err && argv ? launch(argv, sv[1], err) : -1;
+    free_words(argv);
+    hd__free(err);
+    close(sv[1]);
+    if (pids[i] > 0)
+      fds[i] = sv[0];
+    else
+      close(sv[0]);
+  }
+  uint64_t deadline = hd__now_ns() + (uint64_t)NPROC_TIMEOUT_MS * 1000000u;
+  for (size_t i = 0; pids != NULL && fds != NULL && i < s->nhosts; i++) {
+    if (fds[i] < 0)
+      continue;
+    char out[64];
+    size_t len = 0;
+    for (;;) {
+      uint64_t now = hd__now_ns();
+      struct pollfd pfd = {fds[i], POLLIN, 0};
+      int left = now < deadline ? (int)((deadline - now) / 1000000u) : 0;
+      if (len == sizeof(out) - 1 || poll(&pfd, 1, left) <= 0)
+        break;
+      ssize_t n = read(fds[i], out + len, sizeof(out) - 1 - len);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n <= 0)
+        break;
+      len += (size_t)n;
+    }
+    out[len] = '\0';
+    close(fds[i]);
+    char *end;
+    unsigned long cpus = strtoul(out, &end, 10);
+    rhost *h = &s->hosts[i];
+    if (end != out && (*end == '\n' || *end == '\0') && cpus > 0) {
+      h->slots = cpus > MAX_LEARNED_SLOTS ? MAX_LEARNED_SLOTS : (unsigned)cpus;
+      hd__log(HD_LOG_INFO, "host %s: %u slots (its CPUs)", h->label, h->slots);
+    } else {
+      hd__log(HD_LOG_WARN,
+              "host %s did not tell its CPU count; it gets 1 slot (give "
+              "slots to choose)",
+              h->label);
+    }
+    kill(pids[i], SIGTERM);
+    while (waitpid(pids[i], NULL, 0) < 0 && errno == EINTR)
+      ;
+  }
+  hd__free(pids);
+  hd__free(fds);
 }
 
 static int make_hello(procs *pp, struct hd__ssh *s) {
@@ -407,7 +484,6 @@ int hd__ssh_start(procs *pp) {
     if (pids[i] > 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0) {
       h->up = 1;
       up++;
-      slots += h->h->slots ? h->h->slots : 1;
       continue;
     }
     char *err = err_path(s, "master", (unsigned)i);
@@ -431,8 +507,11 @@ int hd__ssh_start(procs *pp) {
         open_tunnel(s, &s->hosts[i], (unsigned)i) != HD_OK) {
       s->hosts[i].down = 1;
       up--;
-      slots -= s->hosts[i].h->slots ? s->hosts[i].h->slots : 1;
     }
+  learn_slots(s);
+  for (size_t i = 0; i < s->nhosts; i++)
+    if (s->hosts[i].up && !s->hosts[i].down)
+      slots += s->hosts[i].slots;
   for (size_t i = 0; up > 0 && i < s->nhosts; i++)
     if (s->hosts[i].down)
       hd__log(HD_LOG_ERROR,
@@ -450,7 +529,7 @@ int hd__ssh_start(procs *pp) {
   for (unsigned round = 0; k < slots; round++)
     for (size_t i = 0; i < s->nhosts && k < slots; i++) {
       rhost *h = &s->hosts[i];
-      if (h->up && !h->down && round < (h->h->slots ? h->h->slots : 1))
+      if (h->up && !h->down && round < h->slots)
         s->worker_host[k++] = (unsigned)i;
     }
   pp->nworkers = slots;

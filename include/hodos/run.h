@@ -88,7 +88,8 @@ typedef struct hd_host {
   const char *host;    /* a name, an address or an alias of ~/.ssh/config */
   const char *user;    /* NULL: ssh's default */
   unsigned port;       /* 0: ssh's default */
-  unsigned slots;      /* tasks at once; 0 means 1 */
+  unsigned slots;      /* tasks at once; 0: the host's CPU count (asked
+                          of it at start; 1 when it does not answer) */
   const char *command; /* the worker there, run by the login shell; NULL
                           means "hodos worker --stdio" */
   /* Nonzero: do not start workers; reach `hodos serve` listening on this

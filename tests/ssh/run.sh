@@ -201,6 +201,30 @@ grep -q oops st4/runs/last/logs/a.stderr 2>/dev/null ||
   fail "no stderr log of a in the run folder"
 [ "$failures" = "$f0" ] && pass
 
+# ---- hosts without slots get their CPU count ----
+case=slots-learned
+f0=$failures
+cat >naps.yaml <<'EOF'
+tasks:
+  - name: nap
+    map:
+      i: [1, 2, 3, 4, 5, 6, 7, 8]
+    run: sleep 0.3
+EOF
+"$hodos" run -v --no-cache --store st7 --hosts h1,h2 --worker "$worker" \
+  --events naps.jsonl naps.yaml >/dev/null 2>err.txt
+status=$?
+[ "$status" = 0 ] || fail "exit status $status: $(cat err.txt)"
+cpus=$(getconf _NPROCESSORS_ONLN)
+grep -q "host h1: $cpus slots (its CPUs)" err.txt ||
+  fail "h1's slots were not learned: $(grep -i slot err.txt)"
+# Every slot of both hosts ran a task.
+used=$(grep '"event":"done"' naps.jsonl | sed 's/.*"worker":\([0-9]*\).*/\1/' |
+  sort -u | wc -l)
+want=$((2 * cpus > 8 ? 8 : 2 * cpus))
+[ "$used" = "$want" ] || fail "$used workers ran tasks, not $want"
+[ "$failures" = "$f0" ] && pass
+
 # ---- host keys: checked unless the workflow opts out ----
 case=host-key-check
 f0=$failures
