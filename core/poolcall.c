@@ -6,7 +6,6 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "poolcall.h"
 
@@ -377,9 +376,18 @@ hd_results *hd__call_take_results(hd__call *c) {
 
 /* ---- iterators ---- */
 
+/* An iterator takes the call's lock only when it has handed out every
+ * item it knew to have ended: it then notes how far the ended items go
+ * (in item order for imap, in the order they ended for uimap) and hands
+ * those out without the lock. An item's entries are written once, under
+ * the lock, before it counts as ended, and never again. */
 struct hd_iter {
   hd__call *call;
   const char *error; /* the last failed item's message, in the call */
+  size_t pos;        /* the next to hand out: an item (imap), or a place in
+                        the order items ended (uimap) */
+  size_t until;      /* those before it have ended */
+  char **errors;     /* the call's messages when until was set */
 };
 
 int hd__iter_new(hd__call *c, hd_iter **out) {
@@ -402,31 +410,47 @@ static int next_ready(hd__call *c) {
   return c->res->state[c->next] != HD__ITEM_PENDING;
 }
 
+/* How far the ended items go from c->next, under c->lock: a bounded look
+ * ahead for imap. */
+static size_t ended_until(const hd__call *c) {
+  if (c->kind == HD__CALL_UIMAP)
+    return c->settled;
+  size_t end = c->n - c->next > 4096 ? c->next + 4096 : c->n, i = c->next;
+  while (i < end && c->res->state[i] != HD__ITEM_PENDING)
+    i++;
+  return i;
+}
+
 int hd_iter_next(hd_iter *it, double timeout, size_t *index, hd_value **value) {
   if (value != NULL)
     *value = NULL;
   if (it == NULL)
     return HD_EINVAL;
   hd__call *c = it->call;
-  pthread_mutex_lock(&c->lock);
-  if (!wait_for(c, timeout, next_ready)) {
+  if (it->pos >= it->until) {
+    pthread_mutex_lock(&c->lock);
+    c->next = it->pos; /* what wake() looks for */
+    if (!wait_for(c, timeout, next_ready)) {
+      pthread_mutex_unlock(&c->lock);
+      return HD_ETIMEDOUT;
+    }
+    if (c->next >= c->n) {
+      pthread_mutex_unlock(&c->lock);
+      return HD_EEND;
+    }
+    it->until = ended_until(c);
+    it->errors = c->res->errors;
     pthread_mutex_unlock(&c->lock);
-    return HD_ETIMEDOUT;
   }
-  if (c->next >= c->n) {
-    pthread_mutex_unlock(&c->lock);
-    return HD_EEND;
-  }
-  size_t item = c->kind == HD__CALL_UIMAP ? c->order[c->next] : c->next;
-  c->next++;
+  size_t item = c->kind == HD__CALL_UIMAP ? c->order[it->pos] : it->pos;
+  it->pos++;
   hd_results *r = c->res;
   int rc = item_code(r, item);
-  it->error = r->errors != NULL ? r->errors[item] : NULL;
+  it->error = rc != HD_OK && it->errors != NULL ? it->errors[item] : NULL;
   if (index != NULL)
     *index = item;
   if (rc == HD_OK && value != NULL)
     *value = hd_value_ref(r->values[item]);
-  pthread_mutex_unlock(&c->lock);
   return rc;
 }
 

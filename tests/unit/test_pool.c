@@ -114,6 +114,15 @@ static int fn_kinds(hd_task *t, void *data) {
   return rc == HD_OK ? hd_task_set_output(t, v) : rc;
 }
 
+/* Fails on multiples of 7, naming the item; doubles the rest. */
+static int fn_no_sevens(hd_task *t, void *data) {
+  (void)data;
+  int64_t x = arg(t, 0);
+  if (x % 7 == 0)
+    return hd_task_fail(t, "%lld is a multiple of seven", (long long)x);
+  return put_int(t, 2 * x);
+}
+
 /* Counts its calls per item (items below 1000); item 300 takes 700 ms
  * without looking at hd_task_cancelled(). */
 static int calls_per_item[1000];
@@ -179,12 +188,13 @@ static void setup(void) {
   ck_assert_int_eq(hd_fn_register("self", fn_self, NULL), HD_OK);
   ck_assert_int_eq(hd_fn_register("kinds", fn_kinds, NULL), HD_OK);
   ck_assert_int_eq(hd_fn_register("counted", fn_counted, NULL), HD_OK);
+  ck_assert_int_eq(hd_fn_register("no_sevens", fn_no_sevens, NULL), HD_OK);
 }
 
 static void teardown(void) {
-  const char *names[] = {"power", "no_three", "sleepy", "kill_two",
-                         "flaky", "noargs",   "nested", "nested_procs",
-                         "self",  "kinds",    "counted"};
+  const char *names[] = {"power", "no_three", "sleepy",  "kill_two",
+                         "flaky", "noargs",   "nested",  "nested_procs",
+                         "self",  "kinds",    "counted", "no_sevens"};
   for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
     hd_fn_unregister(names[i]);
 }
@@ -766,6 +776,58 @@ START_TEST(pool_results_of_every_kind) {
 }
 END_TEST
 
+/* Iterators over many items, failures among them: every item once, in
+ * order for imap, each failure with its own message. */
+START_TEST(pool_iterators_over_many_items_with_failures) {
+  enum { N = 3000 };
+  int64_t *xs = malloc(N * sizeof(*xs));
+  ck_assert_ptr_nonnull(xs);
+  for (int i = 0; i < N; i++)
+    xs[i] = i;
+  hd_value **v = ints(xs, N);
+  hd_list l = {v, N};
+  hd_pool *p;
+  ck_assert_int_eq(hd_pool_new(backends[_i], 2, &p), HD_OK);
+  for (int unordered = 0; unordered <= 1; unordered++) {
+    hd_iter *it;
+    ck_assert_int_eq(unordered ? hd_pool_uimap(p, "no_sevens", &l, 1, &it)
+                               : hd_pool_imap(p, "no_sevens", &l, 1, &it),
+                     HD_OK);
+    unsigned char *seen = calloc(N, 1);
+    ck_assert_ptr_nonnull(seen);
+    size_t got = 0, idx;
+    hd_value *x;
+    int rc;
+    while ((rc = hd_iter_next(it, 60, &idx, &x)) != HD_EEND) {
+      ck_assert_uint_lt(idx, N);
+      if (!unordered)
+        ck_assert_uint_eq(idx, got);
+      ck_assert_int_eq(seen[idx]++, 0);
+      if (idx % 7 == 0) {
+        char want[64];
+        snprintf(want, sizeof(want), "%zu is a multiple of seven", idx);
+        ck_assert_int_eq(rc, HD_ETASK);
+        ck_assert_ptr_null(x);
+        ck_assert_str_eq(hd_iter_error(it), want);
+      } else {
+        ck_assert_int_eq(rc, HD_OK);
+        ck_assert_int_eq(int_of(x), 2 * (int64_t)idx);
+        hd_value_unref(x);
+      }
+      got++;
+    }
+    ck_assert_uint_eq(got, N);
+    ck_assert_int_eq(hd_iter_next(it, 0, NULL, NULL), HD_EEND);
+    free(seen);
+    hd_iter_free(it);
+  }
+  hd_pool_free(p);
+  unref_all(v, N);
+  free(xs);
+  assert_no_children();
+}
+END_TEST
+
 /* A chunk on threads that runs past its timeout fails as a whole: only
  * its items that had not ended run again, one task each, and only the
  * slow one fails; items whose results it had handed over ran once. */
@@ -925,6 +987,7 @@ Suite *make_suite(void) {
   tcase_add_loop_test(tc, pool_many_items, 0, 3);
   tcase_add_loop_test(tc, pool_calls_of_one_shape, 0, 3);
   tcase_add_loop_test(tc, pool_results_of_every_kind, 0, 3);
+  tcase_add_loop_test(tc, pool_iterators_over_many_items_with_failures, 0, 3);
   tcase_add_test(tc, pool_chunk_past_its_timeout_reruns_only_unfinished_items);
   suite_add_tcase(s, tc);
   return s;
