@@ -173,7 +173,19 @@ static uint32_t heap_pop(procs *pp) {
 
 static unsigned task_slots(procs *pp, uint32_t task) {
   unsigned c = hd__plan_settings(pp->r->plan, task)->cpus;
-  return c == 0 ? 1 : c > pp->slots ? pp->slots : c;
+  return c == 0 ? 1 : c > pp->group_max ? pp->group_max : c;
+}
+
+/* wk starts holding n slots, or gives back those it holds (n == 0). */
+static void hold_slots(procs *pp, worker *wk, unsigned n) {
+  if (n == 0) {
+    pp->free_slots += wk->slots;
+    pp->group_free[wk->host] += wk->slots;
+  } else {
+    pp->free_slots -= n;
+    pp->group_free[wk->host] -= n;
+  }
+  wk->slots = n;
 }
 
 static void settle(procs *pp, worker *wk, uint32_t task) {
@@ -227,8 +239,7 @@ static flight *pop_flight(procs *pp, worker *wk) {
   wk->n--;
   wk->queued -= f->bytes;
   if (wk->n == 0) {
-    pp->free_slots += wk->slots;
-    wk->slots = 0;
+    hold_slots(pp, wk, 0);
     wk->exclusive = 0;
     wk->deadline = 0;
   }
@@ -268,8 +279,7 @@ static void dispatch(procs *pp, worker *wk, uint32_t task, int queue_ok) {
   memset(f, 0, sizeof(*f));
   f->task = task;
   if (wk->n == 0) {
-    wk->slots = task_slots(pp, task);
-    pp->free_slots -= wk->slots;
+    hold_slots(pp, wk, task_slots(pp, task));
     wk->exclusive = !queue_ok;
   }
   wk->n++;
@@ -313,8 +323,7 @@ static void dispatch(procs *pp, worker *wk, uint32_t task, int queue_ok) {
     flight done = *f;
     wk->n--;
     if (wk->n == 0) {
-      pp->free_slots += wk->slots;
-      wk->slots = 0;
+      hold_slots(pp, wk, 0);
       wk->exclusive = 0;
     }
     /* The copy's inputs may point into the flight's own array. */
@@ -383,9 +392,11 @@ static void pump(procs *pp) {
     }
     int queue_ok = pp->mean_ns < QUEUE_BELOW_NS && queueable(pp, task);
     worker *to = NULL, *behind = NULL;
-    if (pp->free_slots >= task_slots(pp, task))
+    unsigned need = task_slots(pp, task);
+    if (pp->free_slots >= need)
       for (unsigned i = 0; i < pp->nworkers && to == NULL; i++)
-        if (pp->w[i].n == 0 && pp->w[i].fd >= 0 && pp->w[i].ready)
+        if (pp->w[i].n == 0 && pp->w[i].fd >= 0 && pp->w[i].ready &&
+            pp->group_free[pp->w[i].host] >= need)
           to = &pp->w[i];
     /* Otherwise behind the worker with the fewest waiting, so that the
        queues stay even. */
@@ -728,6 +739,8 @@ static void free_procs(procs *pp) {
   hd__free(pp->later);
   hd__free(pp->lost);
   hd__free(pp->sends);
+  hd__free(pp->group_slots);
+  hd__free(pp->group_free);
   hd__free(pp);
 }
 
@@ -760,6 +773,24 @@ static int start(void **state, unsigned jobs, const hd_backend_host *host,
   }
   pp->slots = pp->free_slots = jobs;
   pp->mean_ns = UINT64_MAX;
+  if (pp->ngroups == 0) {
+    /* One group: every worker of this machine. */
+    pp->ngroups = 1;
+    pp->group_slots = hd__calloc(1, sizeof(unsigned));
+    if (pp->group_slots != NULL)
+      pp->group_slots[0] = jobs;
+  }
+  pp->group_free = hd__calloc(pp->ngroups, sizeof(unsigned));
+  if (pp->group_slots == NULL || pp->group_free == NULL) {
+    hd__ssh_stop(pp);
+    free_procs(pp);
+    return HD_ENOMEM;
+  }
+  for (unsigned g = 0; g < pp->ngroups; g++) {
+    pp->group_free[g] = pp->group_slots[g];
+    if (pp->group_slots[g] > pp->group_max)
+      pp->group_max = pp->group_slots[g];
+  }
   if (pp->r->opts.on_event != NULL && pp->r->wire_size == NULL)
     pp->r->wire_size = hd__big_calloc(host->ntasks + 1, sizeof(uint32_t));
   pp->w = hd__calloc(jobs, sizeof(worker));

@@ -533,6 +533,14 @@ int hd__ssh_start(procs *pp) {
         s->worker_host[k++] = (unsigned)i;
     }
   pp->nworkers = slots;
+  /* Slots are counted per host too. */
+  pp->group_slots = hd__calloc(s->nhosts, sizeof(unsigned));
+  if (pp->group_slots == NULL)
+    return HD_ENOMEM;
+  pp->ngroups = (unsigned)s->nhosts;
+  for (size_t i = 0; i < s->nhosts; i++)
+    if (s->hosts[i].up && !s->hosts[i].down)
+      pp->group_slots[i] = s->hosts[i].slots;
   /* Events name the host of each worker. */
   s->labels = hd__calloc(slots + 1, sizeof(char *));
   if (s->labels == NULL)

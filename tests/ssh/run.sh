@@ -225,6 +225,39 @@ want=$((2 * cpus > 8 ? 8 : 2 * cpus))
 [ "$used" = "$want" ] || fail "$used workers ran tasks, not $want"
 [ "$failures" = "$f0" ] && pass
 
+# ---- a task of 2 cpus takes 2 slots of one host ----
+case=cpus-per-host
+f0=$failures
+cat >cpus.yaml <<'EOF'
+tasks:
+  - name: big
+    cpus: 2
+    priority: 10
+    run: sleep 0.6
+  - name: small
+    map:
+      i: [1, 2, 3, 4]
+    run: sleep 0.3
+EOF
+"$hodos" run -q --no-cache --store st8 --hosts h1:1,h2:2 --worker "$worker" \
+  --events cpus.jsonl cpus.yaml >/dev/null 2>err.txt
+status=$?
+[ "$status" = 0 ] || fail "exit status $status: $(cat err.txt)"
+python3 - cpus.jsonl <<'PY' 2>py.err || fail "$(cat py.err)"
+import json, sys
+ev = [json.loads(l) for l in open(sys.argv[1])]
+big = [e for e in ev if e["task"] == "big" and e["event"] in ("started", "done")]
+if [e.get("host") for e in big] != ["h2", "h2"]:
+    sys.exit("big ran on %r, not on h2 (the only host with 2 slots)" %
+             [e.get("host") for e in big])
+t0, t1 = big[0]["time"], big[1]["time"]
+for e in ev:
+    if e["task"] != "big" and e["event"] == "started" and \
+            e.get("host") == "h2" and t0 <= e["time"] < t1:
+        sys.exit("%s started on h2 while big held both its slots" % e["task"])
+PY
+[ "$failures" = "$f0" ] && pass
+
 # ---- host keys: checked unless the workflow opts out ----
 case=host-key-check
 f0=$failures
