@@ -3,9 +3,11 @@
  * workers are forked and share hodos's run; a worker reached over ssh
  * (hodos worker --stdio, or a program's hd_worker_main()) first receives
  * the run's plan in a HELLO frame. */
+#define _GNU_SOURCE /* POLLRDHUP */
 #include <dirent.h>
 #include <errno.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -536,6 +538,23 @@ static int read_exact(int fd, char *p, size_t len, uint64_t deadline) {
   return HD_OK;
 }
 
+/* A session on a socket has no ssh session whose end would end it (no
+ * PR_SET_PDEATHSIG to rely on): this thread watches for the peer going
+ * away while a task runs, which the loop cannot see until the task
+ * returns. Then the running task is stopped as on SIGTERM, and the
+ * process ends three seconds later if the task still has not returned
+ * (a function cannot be stopped otherwise). */
+static void *watch_peer(void *arg) {
+  int fd = (int)(intptr_t)arg;
+  struct pollfd pfd = {fd, POLLRDHUP, 0};
+  while (poll(&pfd, 1, -1) < 0 && errno == EINTR)
+    ;
+  kill(getpid(), SIGTERM);
+  sleep(3);
+  _exit(0);
+  return NULL;
+}
+
 int hd_worker_serve_token(int fd, const char *token) {
   if (fd < 0 || token == NULL || token[0] == '\0')
     return HD_EINVAL;
@@ -576,5 +595,16 @@ int hd_worker_serve_token(int fd, const char *token) {
     diff |= (unsigned char)token[i] ^ (unsigned char)(i < glen ? given[i] : 0);
   if (diff != 0)
     return HD_EACCES;
+  pthread_t watcher;
+  pthread_attr_t attr;
+  if (pthread_attr_init(&attr) == 0) {
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    pthread_attr_setstacksize(&attr, 64 * 1024);
+    if (pthread_create(&watcher, &attr, watch_peer, (void *)(intptr_t)fd) !=
+        0)
+      hd__log(HD_LOG_WARN, "no watch on the connection: a stuck task will "
+                           "outlive it");
+    pthread_attr_destroy(&attr);
+  }
   return hd_worker_serve(fd, fd);
 }

@@ -205,9 +205,21 @@ int cmd_serve(int argc, char **argv) {
     close(cfd);
   }
   close(lfd);
-  /* The sessions served end with the server. */
+  /* The sessions served end with the server: asked to stop, then
+     killed 5 seconds later if a task keeps one from ending. */
   for (size_t k = 0; k < nkids; k++)
     kill(kids[k], SIGTERM);
+  for (int tries = 0; nkids > 0 && tries < 50; tries++) {
+    pid_t done;
+    while ((done = waitpid(-1, NULL, WNOHANG)) > 0)
+      for (size_t k = 0; k < nkids; k++)
+        if (kids[k] == done)
+          kids[k] = kids[--nkids];
+    if (nkids > 0)
+      usleep(100000);
+  }
+  for (size_t k = 0; k < nkids; k++)
+    kill(kids[k], SIGKILL);
   while (wait(NULL) > 0 || errno == EINTR)
     ;
   free(kids);

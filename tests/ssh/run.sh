@@ -17,19 +17,21 @@
 #   - a program that registers its own function serves as the worker
 #     (hd_worker_main), its tasks running in its sessions on the hosts.
 #
-# Usage: sh run.sh HODOS_BIN SRCDIR PLUGIN_DIR SELFWORKER_BIN
+# Usage: sh run.sh HODOS_BIN SRCDIR PLUGIN_DIR SELFWORKER_BIN HANG_PLUGIN
 # Exits 77 (skipped) when sshd is not installed.
 
 set -u
-if [ "$#" -ne 4 ]; then
-  echo "usage: sh run.sh HODOS_BIN SRCDIR PLUGIN_DIR SELFWORKER_BIN" >&2
+if [ "$#" -ne 5 ]; then
+  echo "usage: sh run.sh HODOS_BIN SRCDIR PLUGIN_DIR SELFWORKER_BIN" \
+    "HANG_PLUGIN" >&2
   exit 2
 fi
 hodos=$1
 src=$2
 plugins=$3
 selfworker=$4
-for v in hodos src plugins selfworker; do
+hang=$5
+for v in hodos src plugins selfworker hang; do
   eval "p=\$$v"
   # shellcheck disable=SC2154 # p is set by the eval
   case $p in /*) ;; *) eval "$v=\$(pwd)/\$p" ;; esac
@@ -379,6 +381,33 @@ status=$?
 [ "$(cat out.txt)" = "a
 b" ] || fail "output '$(cat out.txt)'"
 grep -q refused serve.err && fail "serve refused a connection: $(cat serve.err)"
+pass_if_ok "$f0"
+
+# A function task past its timeout on a serve session: hodos ends the
+# session, and the session's process on the host ends too, though the
+# function never returns.
+case=serve-timeout
+f0=$failures
+cat >hang.yaml <<EOF
+plugins: [$hang]
+tasks:
+  - name: stuck
+    fn: hang
+    timeout: 1s
+EOF
+HODOS_TOKEN=$token "$hodos" run -q --no-cache --store st9 --hosts h1 \
+  --tunnel "$sport" hang.yaml >/dev/null 2>err.txt
+status=$?
+[ "$status" = 1 ] || fail "exit status $status, not 1: $(cat err.txt)"
+grep -q "timed out\|timeout" err.txt || fail "no timeout said: $(cat err.txt)"
+# serve's children are its sessions: none is left within 8 s.
+tries=0
+while [ -n "$(pgrep -P "$spid")" ] && [ "$tries" -lt 80 ]; do
+  sleep 0.1
+  tries=$((tries + 1))
+done
+[ -z "$(pgrep -P "$spid")" ] ||
+  fail "serve's sessions still run 8 s later: $(pgrep -a -P "$spid")"
 pass_if_ok "$f0"
 
 case=tunnel-wrong-token
