@@ -299,7 +299,8 @@ static size_t unpack_item(const unsigned char *p, const unsigned char *end,
 }
 
 /* Run a chunk's items. In the process that made the pool (serial,
- * threads) their results go to the call as they are, a block at a time;
+ * threads) their results go to the call as they are, a block at a time
+ * (readers that look find them; those that wait are woken by the last);
  * in a worker process they travel back packed as the chunk's one
  * result. */
 static int run_chunk(hd_task *t, void *data) {
@@ -316,8 +317,11 @@ static int run_chunk(hd_task *t, void *data) {
   for (size_t from = 0; from < bt->count && rc == HD_OK; from += BLOCK) {
     size_t n = bt->count - from < BLOCK ? bt->count - from : BLOCK, done;
     rc = call_items(t, bt, from, n, vals, codes, errs, &done);
+    /* Readers that wait are woken once, with the chunk's last block:
+       a wake-up costs more here than a block of tiny items. */
     if (rc == HD_OK && here)
-      hd__call_settle_many(bt->call, bt->first + from, n, codes, vals, errs);
+      hd__call_settle_many(bt->call, bt->first + from, n, codes, vals, errs,
+                           bt->first, from + n == bt->count ? bt->count : 0);
     else if (rc == HD_OK)
       rc = pack_items(&k, n, vals, codes, errs);
     for (size_t i = 0; i < done; i++) {
@@ -361,7 +365,8 @@ static void settle_chunk(const btask *bt, hd_value *v) {
         p += used;
       }
     }
-    hd__call_settle_many(bt->call, bt->first + from, n, codes, vals, errs);
+    hd__call_settle_many(bt->call, bt->first + from, n, codes, vals, errs,
+                         bt->first, from + n == bt->count ? bt->count : 0);
   }
 }
 

@@ -255,14 +255,16 @@ void hd__call_settle(hd__call *c, size_t item, int status, hd_value *value,
 }
 
 void hd__call_settle_many(hd__call *c, size_t first, size_t n,
-                          const int *status, hd_value **values, char **errors) {
+                          const int *status, hd_value **values, char **errors,
+                          size_t wake_first, size_t wake_n) {
   pthread_mutex_lock(&c->lock);
   for (size_t i = 0; i < n; i++) {
     settle_locked(c, first + i, status[i], values[i], errors[i]);
     values[i] = NULL;
     errors[i] = NULL;
   }
-  wake(c, first, n);
+  if (wake_n > 0)
+    wake(c, wake_first, wake_n);
   pthread_mutex_unlock(&c->lock);
 }
 

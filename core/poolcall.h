@@ -83,12 +83,15 @@ HD__INTERNAL void hd__call_settle(hd__call *c, size_t item, int status,
  * ran, or a run that could not start). */
 HD__INTERNAL void hd__call_abort(hd__call *c, int status, const char *error);
 
-/* Settle items first .. first + n - 1 at once (one wake-up for the
- * readers): status[i], values[i], errors[i] (or NULL). The values and
- * messages pass to the call (each entry is set to NULL). */
+/* Settle items first .. first + n - 1 at once: status[i], values[i],
+ * errors[i] (or NULL). The values and messages pass to the call (each
+ * entry is set to NULL). Waiters are woken as if items wake_first ..
+ * wake_first + wake_n - 1 had just ended (none when wake_n is 0): a chunk
+ * settling a block at a time wakes them once, with its last block. */
 HD__INTERNAL void hd__call_settle_many(hd__call *c, size_t first, size_t n,
                                        const int *status, hd_value **values,
-                                       char **errors);
+                                       char **errors, size_t wake_first,
+                                       size_t wake_n);
 
 /* Whether item has not ended yet. */
 HD__INTERNAL int hd__call_pending(hd__call *c, size_t item);

@@ -15,18 +15,36 @@ int hd_graph_new(hd_graph **out) {
   return HD_OK;
 }
 
-/* Node blocks, their strings and their small arrays come from slabs,
- * mapped in one go: a graph of a million nodes would otherwise fault its
- * pages in one by one, which costs more here than building it. Each slab
- * is twice the size of the last, from 1 MiB up to 64 MiB, so that large
- * graphs live in few mappings of huge pages (hd__big_calloc). */
+/* Node blocks, their strings and their small arrays come from slabs: a
+ * graph of a million nodes would otherwise fault its pages in one by one,
+ * which costs more here than building it. Each slab is twice the size of
+ * the last, from 1 MiB up to 64 MiB, reserved in address space and its
+ * pages populated (on huge pages, see hd__big_reserve) a step ahead of
+ * use, so that a large graph lives in few mappings and no more than a
+ * step of it is populated and unused. */
 #define SLAB_MIN (1u << 20)
 #define SLAB_MAX (64u << 20)
+#define SLAB_STEP (2u << 20)
 
 typedef struct hd__slab {
   struct hd__slab *next;
   size_t size, used;
+  size_t done; /* bytes populated */
 } hd__slab;
+
+static hd__slab *slab_new(size_t size) {
+  hd__slab *n = hd__big_reserve(1, size);
+  size_t done = size < SLAB_STEP ? size : SLAB_STEP;
+  if (n != NULL)
+    hd__big_populate(n, 0, done);
+  else if ((n = hd__big_calloc(1, size)) != NULL)
+    done = size;
+  if (n != NULL) {
+    n->size = size;
+    n->done = done;
+  }
+  return n;
+}
 
 static void *slab_alloc(hd_graph *g, size_t bytes) {
   bytes = (bytes + 15) & ~(size_t)15;
@@ -38,16 +56,20 @@ static void *slab_alloc(hd_graph *g, size_t bytes) {
       size = SLAB_MAX;
     if (size < head + bytes)
       size = head + bytes;
-    hd__slab *n = hd__big_calloc(1, size);
+    hd__slab *n = slab_new(size);
     if (n == NULL)
       return NULL;
-    n->size = size;
     n->used = head;
     n->next = g->slabs;
     g->slabs = s = n;
   }
   void *p = (char *)s + s->used;
   s->used += bytes;
+  if (s->used > s->done) {
+    size_t to = s->used + SLAB_STEP < s->size ? s->used + SLAB_STEP : s->size;
+    hd__big_populate(s, s->done, to);
+    s->done = to;
+  }
   return p;
 }
 
