@@ -1,16 +1,21 @@
 # bash completion for hodos. Installed as
 # share/bash-completion/completions/hodos; or source it.
 
-_hodos_tasks() {
-  # Task names of the last run of the store in this folder (or -s DIR).
+_hodos_store() {
+  # The store the command line names with -s DIR, or the one in this folder.
   local store=.hodos i
   for ((i = 1; i < COMP_CWORD; i++)); do
     case ${COMP_WORDS[i]} in
     -s | --store) store=${COMP_WORDS[i + 1]} ;;
     esac
   done
+  printf '%s' "$store"
+}
+
+_hodos_tasks() {
+  # Task names of the store's last run.
   local f
-  for f in "$store"/runs/last/results/*; do
+  for f in "$(_hodos_store)"/runs/last/results/*; do
     [ -e "$f" ] && printf '%s\n' "${f##*/}"
   done
 }
@@ -75,14 +80,8 @@ _hodos() {
   case $cmd in
   report)
     # Runs of the store: last, and each run folder's name.
-    local store=.hodos i
-    for ((i = 1; i < COMP_CWORD; i++)); do
-      case ${COMP_WORDS[i]} in
-      -s | --store) store=${COMP_WORDS[i + 1]} ;;
-      esac
-    done
     local runs
-    runs=$(cd "$store/runs" 2>/dev/null && printf '%s\n' [0-9]*)
+    runs=$(cd "$(_hodos_store)/runs" 2>/dev/null && printf '%s\n' [0-9]*)
     mapfile -t COMPREPLY < <(compgen -W "last $runs" -- "$cur")
     ;;
   logs)
