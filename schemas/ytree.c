@@ -24,8 +24,8 @@ typedef struct builder {
 /* Grow an array that may have been reserved (*big its count then):
  * within the reservation its pages are populated ahead (*done bytes so
  * far); past it, it moves to the heap and grows there. */
-static int grow(void **a, size_t *cap, size_t *big, size_t *done,
-                size_t need, size_t elem) {
+static int grow(void **a, size_t *cap, size_t *big, size_t *done, size_t need,
+                size_t elem) {
   if (need <= *cap) {
     if (*big != 0 && need * elem > *done) {
       size_t to = *done + POPULATE_STEP;

@@ -31,8 +31,8 @@ typedef struct hd__ynode {
 typedef struct hd__ytree {
   hd__ynode *nodes;
   size_t count, cap;
-  size_t big_nodes, big_kids, big_text; /* sizes of arrays made by
-                                           hd__big_reserve, or 0 */
+  size_t big_nodes, big_kids, big_text;    /* sizes of arrays made by
+                                              hd__big_reserve, or 0 */
   size_t done_nodes, done_kids, done_text; /* their bytes populated */
   uint32_t *kids;
   size_t nkids, capkids;

@@ -144,9 +144,9 @@ int main(int argc, char **argv) {
   }
   if (repeat < 1 || repeat > 99)
     repeat = 3;
-  printf("%-8s %8s %8s | %9s %9s %9s %9s %9s | %8s %8s %9s\n", "shape",
-         "nodes", "edges", "build", "validate", "plan", "val+plan", "total",
-         "graph", "plan", "plan B/e");
+  printf("%-8s %8s %8s | %9s %9s %9s %9s %9s | %8s %8s %9s\n", "shape", "nodes",
+         "edges", "build", "validate", "plan", "val+plan", "total", "graph",
+         "plan", "plan B/e");
   printf("%-8s %8s %8s | %9s %9s %9s %9s %9s | %8s %8s %9s\n", "", "", "",
          "ns/node", "ns/node", "ns/node", "ms", "ms", "B/node", "B/node",
          "(nodes)");
@@ -187,9 +187,9 @@ int main(int argc, char **argv) {
       printf("%-8s %8zu %8zu | %9.0f %9.0f %9.0f %9.1f %9.1f | %8zu %8zu "
              "%9.1f\n",
              shape_names[s], nodes, edges, b / (double)nodes * 1e9,
-             v / (double)nodes * 1e9, pl / (double)nodes * 1e9,
-             (v + pl) * 1e3, (b + v + pl) * 1e3, gbytes / nodes,
-             pbytes / nodes, (double)pnode / (double)nodes);
+             v / (double)nodes * 1e9, pl / (double)nodes * 1e9, (v + pl) * 1e3,
+             (b + v + pl) * 1e3, gbytes / nodes, pbytes / nodes,
+             (double)pnode / (double)nodes);
       fflush(stdout);
     }
   }
