@@ -18,10 +18,10 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <poll.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -43,8 +43,8 @@ typedef struct rhost {
   int up;      /* its master connection was made */
   int down;    /* given up */
   unsigned fails;
-  char *error; /* why it is down */
-  char *sock;  /* with a tunnel: the local end, a socket in the folder */
+  char *error;    /* why it is down */
+  char *sock;     /* with a tunnel: the local end, a socket in the folder */
   unsigned slots; /* given, or learned: its CPU count */
 } rhost;
 

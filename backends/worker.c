@@ -600,8 +600,7 @@ int hd_worker_serve_token(int fd, const char *token) {
   if (pthread_attr_init(&attr) == 0) {
     pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
     pthread_attr_setstacksize(&attr, 64 * 1024);
-    if (pthread_create(&watcher, &attr, watch_peer, (void *)(intptr_t)fd) !=
-        0)
+    if (pthread_create(&watcher, &attr, watch_peer, (void *)(intptr_t)fd) != 0)
       hd__log(HD_LOG_WARN, "no watch on the connection: a stuck task will "
                            "outlive it");
     pthread_attr_destroy(&attr);

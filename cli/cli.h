@@ -101,12 +101,12 @@ typedef struct cli_run_log {
                          pred_start[i + 1]) */
   uint32_t *preds;
   size_t npreds;
-  size_t ended;     /* events that ended a task */
-  int finished;     /* the end record is there */
-  int exit_code;    /* hodos's, when finished */
-  uint64_t end_ns;  /* the run's length, when finished */
-  int truncated;    /* the file stops in the middle of a frame */
-  int damaged;      /* a record could not be decoded; the rest was dropped */
+  size_t ended;    /* events that ended a task */
+  int finished;    /* the end record is there */
+  int exit_code;   /* hodos's, when finished */
+  uint64_t end_ns; /* the run's length, when finished */
+  int truncated;   /* the file stops in the middle of a frame */
+  int damaged;     /* a record could not be decoded; the rest was dropped */
   size_t damaged_at;
 } cli_run_log;
 typedef void (*cli_journal_event_cb)(const hd_event *ev, void *data);

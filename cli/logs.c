@@ -56,8 +56,7 @@ static int is_dir(const char *path) {
   return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
-int cli_find_run(const char *store, const char *run, char *dir,
-                 size_t size) {
+int cli_find_run(const char *store, const char *run, char *dir, size_t size) {
   /* The run folder: a path, a workflow file (the last run of the store
      beside it), or a name under STORE/runs. */
   struct stat st;

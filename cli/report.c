@@ -194,8 +194,8 @@ static void on_event(const hd_event *ev, void *data) {
     break;
   case HD_EVENT_SKIPPED:
   case HD_EVENT_CANCELLED:
-    t->state = ev->type == HD_EVENT_SKIPPED ? HD_STATE_SKIPPED
-                                            : HD_STATE_CANCELLED;
+    t->state =
+        ev->type == HD_EVENT_SKIPPED ? HD_STATE_SKIPPED : HD_STATE_CANCELLED;
     set_message(t, ev->message);
     break;
   }
@@ -215,8 +215,16 @@ static void model_cleanup(model *m) {
 
 /* ---- Counting and formatting ---- */
 
-enum { K_DONE, K_CACHED, K_FAILED, K_ALLOWED, K_SKIPPED, K_CANCELLED,
-       K_NOT_RUN, K_COUNT };
+enum {
+  K_DONE,
+  K_CACHED,
+  K_FAILED,
+  K_ALLOWED,
+  K_SKIPPED,
+  K_CANCELLED,
+  K_NOT_RUN,
+  K_COUNT
+};
 static const char *const kind_class[K_COUNT] = {
     "done", "cached", "failed", "allowed", "skipped", "cancelled", "notrun"};
 static const char *const kind_label[K_COUNT] = {
@@ -249,8 +257,7 @@ static void fmt_dur(char *buf, size_t size, uint64_t ns) {
   else if (s < 3600)
     snprintf(buf, size, "%d min %02d s", (int)(s / 60), (int)s % 60);
   else
-    snprintf(buf, size, "%d h %02d min", (int)(s / 3600),
-             (int)(s / 60) % 60);
+    snprintf(buf, size, "%d h %02d min", (int)(s / 3600), (int)(s / 60) % 60);
 }
 
 static void fmt_size(char *buf, size_t size, uint64_t n) {
@@ -580,9 +587,10 @@ static void html_gantt(FILE *f, model *m) {
   if (drawn > GANTT_MAX_SEGS) {
     qsort(m->segs, m->nsegs, sizeof(seg), cmp_seg_len);
     drawn = GANTT_MAX_SEGS;
-    fprintf(f,
-            "<p class=\"note\">%zu attempts ran; the %d longest are drawn.</p>\n",
-            m->nsegs, GANTT_MAX_SEGS);
+    fprintf(
+        f,
+        "<p class=\"note\">%zu attempts ran; the %d longest are drawn.</p>\n",
+        m->nsegs, GANTT_MAX_SEGS);
   }
   int retried = 0;
   for (size_t i = 0; i < drawn; i++)
@@ -623,10 +631,10 @@ static void html_gantt(FILE *f, model *m) {
     double w = (double)(s->end - s->begin) / (double)total * GANTT_W;
     if (w < 0.5)
       w = 0.5;
-    const char *cls = s->kind == HD_EVENT_RETRIED  ? "retried"
-                      : s->kind == HD_EVENT_DONE   ? "done"
-                      : t->allowed                 ? "allowed"
-                                                   : "failed";
+    const char *cls = s->kind == HD_EVENT_RETRIED ? "retried"
+                      : s->kind == HD_EVENT_DONE  ? "done"
+                      : t->allowed                ? "allowed"
+                                                  : "failed";
     char d[32];
     fmt_dur(d, sizeof(d), s->end - s->begin);
     fprintf(f,
@@ -771,9 +779,8 @@ static void draw_units(FILE *f, unit *u, size_t n, const uint32_t *from,
           "tasks\">\n",
           W, H, W, H);
 #define UX(i) (10.0 + (double)u[i].level * COL_W)
-#define UY(i)                                                                \
-  (10.0 + ((double)(rows - width[u[i].level]) / 2 + (double)u[i].pos) *      \
-              ROW_H)
+#define UY(i)                                                                  \
+  (10.0 + ((double)(rows - width[u[i].level]) / 2 + (double)u[i].pos) * ROW_H)
   for (size_t e = 0; e < ne; e++) {
     double x1 = UX(from[e]) + BOX_W, y1 = UY(from[e]) + 13;
     double x2 = UX(to[e]), y2 = UY(to[e]) + 13;
@@ -910,12 +917,12 @@ static void draw_levels(FILE *f, const model *m) {
       fprintf(f,
               "<rect class=\"%s\" x=\"%.2f\" y=\"%zu\" width=\"%.2f\" "
               "height=\"10\"><title>level %zu: %zu %s</title></rect>",
-              kind_class[k], x, lv * 14 + 6, bw < 0.5 ? 0.5 : bw, lv,
-              c[lv][k], kind_label[k]);
+              kind_class[k], x, lv * 14 + 6, bw < 0.5 ? 0.5 : bw, lv, c[lv][k],
+              kind_label[k]);
       x += bw;
     }
-    fprintf(f, "<text x=\"%.1f\" y=\"%zu\">%zu</text>\n", x + 4,
-            lv * 14 + 15, w);
+    fprintf(f, "<text x=\"%.1f\" y=\"%zu\">%zu</text>\n", x + 4, lv * 14 + 15,
+            w);
   }
   fputs("</svg></div>\n", f);
   free(c);
@@ -960,8 +967,8 @@ static void html_graph(FILE *f, const model *m) {
   uint32_t *from = malloc((l->npreds + 1) * sizeof(uint32_t));
   uint32_t *to = malloc((l->npreds + 1) * sizeof(uint32_t));
   size_t nu = 0, ne = 0;
-  if (gid == NULL || u == NULL || edges == NULL || from == NULL ||
-      to == NULL || (groups && table == NULL))
+  if (gid == NULL || u == NULL || edges == NULL || from == NULL || to == NULL ||
+      (groups && table == NULL))
     goto done;
   if (groups)
     memset(table, 0xff, hcap * sizeof(uint32_t));
@@ -1035,8 +1042,7 @@ done:
   free(to);
 }
 
-static void html_tables(FILE *f, const model *m, const char *dir,
-                        size_t top) {
+static void html_tables(FILE *f, const model *m, const char *dir, size_t top) {
   const cli_run_log *l = &m->log;
   uint32_t *slow = top ? malloc(top * sizeof(*slow)) : NULL;
   size_t n = slow != NULL ? slowest(m, slow, top) : 0;
@@ -1054,8 +1060,8 @@ static void html_tables(FILE *f, const model *m, const char *dir,
     fmt_size(s, sizeof(s), t->size);
     fputs("<tr><td>", f);
     esc(f, l->names[slow[i]]);
-    fprintf(f, "</td><td class=\"num\">%s</td><td class=\"num\">%u</td><td>",
-            d, t->attempts);
+    fprintf(f, "</td><td class=\"num\">%s</td><td class=\"num\">%u</td><td>", d,
+            t->attempts);
     esc(f, where(m, t, w, sizeof(w)));
     fprintf(f, "</td><td>%s</td><td class=\"num\">%s</td></tr>\n",
             kind_label[kind_of(t)], t->state == HD_STATE_DONE ? s : "");

@@ -700,8 +700,7 @@ int cmd_run(int argc, char **argv) {
                "cancelled%s in %.2f s",
                total, total == 1 ? "" : "s", done, cached_note, failed,
                allowed_note, skipped, cancelled, unrun_note, secs);
-      cli_note("results and logs in %s; 'hodos report' shows the run",
-               run_dir);
+      cli_note("results and logs in %s; 'hodos report' shows the run", run_dir);
       hd_held_info held;
       if (hd_report_held(report, &held) == HD_OK &&
           held.compressed + held.spilled > 0)
