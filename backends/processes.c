@@ -634,10 +634,15 @@ static void on_readable(uv_poll_t *h, int status, int events) {
       wk->in.data = p;
       wk->in.cap = ncap;
     }
-    ssize_t n = recv(wk->fd, wk->in.data + wk->in.len,
-                     wk->in.cap - wk->in.len - 1, MSG_DONTWAIT);
+    size_t room = wk->in.cap - wk->in.len - 1;
+    ssize_t n = recv(wk->fd, wk->in.data + wk->in.len, room, MSG_DONTWAIT);
     if (n > 0) {
       wk->in.len += (size_t)n;
+      /* Less than asked for: the socket is empty for now. The poll is
+         level-triggered, so what comes later wakes the loop again; not
+         asking once more saves a system call per result. */
+      if ((size_t)n < room)
+        break;
       continue;
     }
     if (n < 0 && errno == EINTR)
