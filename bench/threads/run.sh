@@ -13,20 +13,10 @@
 # 1.
 set -u
 
-usage() {
-	echo "usage: $0 BUILD_DIR [REPEATS]" >&2
-	exit 2
-}
+# shellcheck source=bench/lib.sh
+. "$(dirname "$0")/../lib.sh"
 
-if [ $# -lt 1 ] || [ $# -gt 2 ]; then
-	usage
-fi
-build=$1
-repeats=${2:-5}
-case $repeats in
-'' | *[!0-9]*) usage ;;
-esac
-[ "$repeats" -ge 1 ] || usage
+bench_args "$@"
 workloads=${WORKLOADS:-chain fanout tree layered grid}
 threads=${THREADS:-1 2}
 
@@ -81,25 +71,9 @@ if [ "${CHECK:-0}" = 1 ]; then
 	[ "$status" -eq 0 ] || exit 1
 fi
 
-# median FILE COLUMN: the median of a column of numbers, or "fail" when a
-# run failed, or "-" when the file is missing.
-median() {
-	[ -f "$1" ] || {
-		echo -
-		return
-	}
-	if grep -q fail "$1"; then
-		echo fail
-		return
-	fi
-	awk -v c="$2" '{ print $c }' "$1" | sort -g | awk '
-		{ v[NR] = $1 }
-		END {
-			if (NR == 0) { print "fail"; exit }
-			if (NR % 2) printf "%.1f\n", v[(NR + 1) / 2]
-			else printf "%.1f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2
-		}'
-}
+# cell KEY COLUMN: the median of a column of $tmp/KEY, to one decimal
+# ("-" or "fail" as they are).
+cell() { calc '%.1f' a "$(median "$1" "$2")"; }
 
 cpu=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo 2>/dev/null)
 echo "bench/threads: $(nproc 2>/dev/null || echo '?') CPUs (${cpu:-unknown})," \
@@ -130,11 +104,11 @@ for w in $workloads; do
 			[ -t 2 ] && printf . >&2
 		done
 		[ -t 2 ] && printf '\r' >&2
-		he=$(median "$tmp/hodos.$w.$t" 2)
-		hb=$(median "$tmp/hodos.$w.$t" 1)
-		oe=$(median "$tmp/omp.$w.$t" 2)
-		te=$(median "$tmp/tbb.$w.$t" 2)
-		tb=$(median "$tmp/tbb.$w.$t" 1)
+		he=$(cell "hodos.$w.$t" 2)
+		hb=$(cell "hodos.$w.$t" 1)
+		oe=$(cell "omp.$w.$t" 2)
+		te=$(cell "tbb.$w.$t" 2)
+		tb=$(cell "tbb.$w.$t" 1)
 		ratio=$(echo "$he $oe $te" | awk '{
 			best = ""
 			for (i = 2; i <= 3; i++)
