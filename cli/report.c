@@ -47,15 +47,13 @@ void help_report(FILE *out) {
 }
 
 /* What a task came to, from its events. */
-enum { ST_NOT_RUN = 0 }; /* otherwise an hd_state */
-
 typedef struct rtask {
-  uint64_t begin, end; /* of its last attempt, ns from the start */
-  uint64_t elapsed;    /* its last attempt */
-  uint64_t busy;       /* all its attempts */
+  uint64_t elapsed; /* its last attempt */
+  uint64_t busy;    /* all its attempts */
   uint64_t size;
   unsigned worker, host, attempts;
-  unsigned char state, cached, allowed, queued;
+  unsigned char state; /* an hd_state; PENDING: it never started */
+  unsigned char cached, allowed;
   char *message;
 } rtask;
 
@@ -155,7 +153,6 @@ static void on_event(const hd_event *ev, void *data) {
     m->last_ns = ev->time_ns;
   switch (ev->type) {
   case HD_EVENT_QUEUED:
-    t->queued = 1;
     t->state = HD_STATE_READY;
     break;
   case HD_EVENT_STARTED:
@@ -167,8 +164,6 @@ static void on_event(const hd_event *ev, void *data) {
   case HD_EVENT_DONE:
   case HD_EVENT_FAILED:
     add_seg(m, ev, host);
-    t->begin = ev->time_ns > ev->elapsed_ns ? ev->time_ns - ev->elapsed_ns : 0;
-    t->end = ev->time_ns;
     t->elapsed = ev->elapsed_ns;
     t->busy += ev->elapsed_ns;
     t->worker = ev->worker;
@@ -190,7 +185,6 @@ static void on_event(const hd_event *ev, void *data) {
     t->state = HD_STATE_DONE;
     t->cached = 1;
     t->size = ev->size;
-    t->end = ev->time_ns;
     break;
   case HD_EVENT_SKIPPED:
   case HD_EVENT_CANCELLED:
@@ -705,20 +699,17 @@ done:
   return rc;
 }
 
-static int cmp_unit_key(const void *a, const void *b, void *data) {
-  const unit *u = data;
-  const unit *x = &u[*(const uint32_t *)a], *y = &u[*(const uint32_t *)b];
+/* The units being ordered, for qsort's comparison (which takes no
+ * context): by level, then by key, then by number. */
+static const unit *sort_units;
+static int cmp_unit(const void *a, const void *b) {
+  uint32_t i = *(const uint32_t *)a, k = *(const uint32_t *)b;
+  const unit *x = &sort_units[i], *y = &sort_units[k];
   if (x->level != y->level)
     return x->level < y->level ? -1 : 1;
   if (x->key != y->key)
     return x->key < y->key ? -1 : 1;
-  return *(const uint32_t *)a < *(const uint32_t *)b ? -1 : 1;
-}
-
-/* qsort without a context argument: the units are passed through here. */
-static unit *sort_units;
-static int cmp_unit(const void *a, const void *b) {
-  return cmp_unit_key(a, b, sort_units);
+  return i < k ? -1 : i > k;
 }
 
 #define COL_W 210
@@ -752,7 +743,7 @@ static void draw_units(FILE *f, unit *u, size_t n, const uint32_t *from,
         }
       for (size_t i = 0; i < n; i++)
         if (u[i].level == lv && cnt[i] > 0)
-          u[i].key = sum[i] / (double)cnt[i] * 1e6 + (double)i * 1e-3;
+          u[i].key = sum[i] / (double)cnt[i];
     }
     qsort(order, n, sizeof(uint32_t), cmp_unit);
     size_t pos = 0, prev = (size_t)-1;
