@@ -15,13 +15,15 @@
  *       attempt, worker, size, wire size, flags (1 failure allowed,
  *       2 a message follows, 4 a host number follows), [message], [host]
  *   'Z' the end: exit status of hodos, time since the start (ns)
- * Records are buffered and compressed a frame at a time, at least once a
- * second, so that a run that is killed loses at most its last second. A
+ * Records are buffered and compressed a frame at a time: when 1 MiB has
+ * gathered, and once a second by a thread of its own, so that a run that
+ * is killed loses at most its last second even when no event comes. A
  * reader stops at the first record it cannot decode (a run killed while
  * writing) and says so. The numbers of the tags and fields never change;
  * new fields go into new record types. */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -33,7 +35,7 @@
 
 #define JOURNAL_VERSION 1
 #define FLUSH_BYTES (1u << 20)
-#define FLUSH_NS 1000000000ull
+#define FLUSH_SECONDS 1
 #define PREDS_PER_RECORD 4096
 #define MAX_HOSTS 4096
 
@@ -46,9 +48,15 @@ struct cli_journal {
   void *zbuf;
   size_t zcap;
   ZSTD_CCtx *cctx;
-  uint64_t start_ns, last_flush;
+  uint64_t start_ns;
   char **hosts;
   size_t nhosts;
+  /* The flusher: a thread that flushes once a second until stop. The
+     lock covers the buffer, which events fill from hodos's workers. */
+  pthread_mutex_t lock;
+  pthread_cond_t wake;
+  pthread_t flusher;
+  int flushing, stop;
 };
 
 static int write_all(int fd, const void *data, size_t len) {
@@ -137,7 +145,6 @@ static void put_string(cli_journal *j, const char *s) {
 
 /* Compress what is buffered into one frame and write it. */
 static void flush(cli_journal *j) {
-  j->last_flush = mono_ns();
   if (j->len == 0 || j->failed) {
     j->len = 0;
     return;
@@ -158,9 +165,33 @@ static void flush(cli_journal *j) {
   j->len = 0;
 }
 
-static void maybe_flush(cli_journal *j) {
-  if (j->len >= FLUSH_BYTES || mono_ns() - j->last_flush >= FLUSH_NS)
-    flush(j);
+static void *flusher_main(void *arg) {
+  cli_journal *j = arg;
+  pthread_mutex_lock(&j->lock);
+  while (!j->stop) {
+    struct timespec at;
+    clock_gettime(CLOCK_MONOTONIC, &at);
+    at.tv_sec += FLUSH_SECONDS;
+    while (!j->stop &&
+           pthread_cond_timedwait(&j->wake, &j->lock, &at) != ETIMEDOUT)
+      ;
+    if (!j->stop)
+      flush(j);
+  }
+  pthread_mutex_unlock(&j->lock);
+  return NULL;
+}
+
+/* Start the flusher; without it (no thread to be had), the events are
+ * written as 1 MiB gathers and at the end. */
+static void start_flusher(cli_journal *j) {
+  pthread_condattr_t attr;
+  pthread_mutex_init(&j->lock, NULL);
+  pthread_condattr_init(&attr);
+  pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+  pthread_cond_init(&j->wake, &attr);
+  pthread_condattr_destroy(&attr);
+  j->flushing = pthread_create(&j->flusher, NULL, flusher_main, j) == 0;
 }
 
 cli_journal *cli_journal_open(const char *run_dir, const hd_plan *plan,
@@ -183,7 +214,6 @@ cli_journal *cli_journal_open(const char *run_dir, const hd_plan *plan,
     goto fail;
   }
   j->start_ns = mono_ns();
-  j->last_flush = j->start_ns;
   struct timespec wall;
   clock_gettime(CLOCK_REALTIME, &wall);
   size_t count = hd_plan_node_count(plan);
@@ -217,6 +247,7 @@ cli_journal *cli_journal_open(const char *run_dir, const hd_plan *plan,
       flush(j);
   }
   flush(j);
+  start_flusher(j);
   return j;
 fail:
   ZSTD_freeCCtx(j->cctx);
@@ -246,8 +277,13 @@ static uint64_t host_id(cli_journal *j, const char *host) {
 }
 
 void cli_journal_event(cli_journal *j, const hd_event *ev) {
-  if (j == NULL || j->failed)
+  if (j == NULL)
     return;
+  pthread_mutex_lock(&j->lock);
+  if (j->failed) {
+    pthread_mutex_unlock(&j->lock);
+    return;
+  }
   uint64_t host = ev->host != NULL ? host_id(j, ev->host) : 0;
   unsigned flags = (ev->failure_allowed ? 1u : 0) |
                    (ev->message != NULL ? 2u : 0) | (host != 0 ? 4u : 0);
@@ -265,12 +301,22 @@ void cli_journal_event(cli_journal *j, const hd_event *ev) {
     put_string(j, ev->message);
   if (flags & 4)
     put_varint(j, host);
-  maybe_flush(j);
+  if (j->len >= FLUSH_BYTES)
+    flush(j);
+  pthread_mutex_unlock(&j->lock);
 }
 
 int cli_journal_close(cli_journal *j, int exit_code) {
   if (j == NULL)
     return 0;
+  pthread_mutex_lock(&j->lock);
+  j->stop = 1;
+  pthread_cond_signal(&j->wake);
+  pthread_mutex_unlock(&j->lock);
+  if (j->flushing)
+    pthread_join(j->flusher, NULL);
+  pthread_mutex_destroy(&j->lock);
+  pthread_cond_destroy(&j->wake);
   put_u8(j, 'Z');
   put_varint(j, (uint64_t)exit_code);
   put_varint(j, mono_ns() - j->start_ns);

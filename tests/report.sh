@@ -179,6 +179,34 @@ open('big.yaml', 'w').write(s)"
   fail "report of big.yaml: $(cat err.txt)"
 grep -q "part ×600" big.html || fail "the big graph is not grouped"
 
+# A run killed while it waits keeps the events of what it did: they are
+# written once a second even when no event comes.
+cat >killed.yaml <<'YAML'
+tasks:
+  - name: quick
+    run: echo done
+  - name: slow
+    after: quick
+    run: sleep 29
+YAML
+"$hodos" run -q --store killed killed.yaml >/dev/null 2>&1 &
+pid=$!
+tries=0
+until [ -s killed/runs/last/results/quick ] || [ "$tries" -ge 100 ]; do
+  sleep 0.1
+  tries=$((tries + 1))
+done
+sleep 2
+kill -9 "$pid"
+wait "$pid" 2>/dev/null
+pkill -f "^sleep 29$" 2>/dev/null
+"$hodos" report -s killed >killed.txt 2>killed.err ||
+  fail "report of a killed run: $(cat killed.err)"
+grep -q "has not finished" killed.err ||
+  fail "the report of a killed run does not say so: $(cat killed.err)"
+grep -q "^2 tasks: 1 done, 0 failed, 0 skipped, 0 cancelled, 1 not run$" \
+  killed.txt || fail "the killed run's quick task is lost: $(cat killed.txt)"
+
 # A damaged events file: a clear message and status 1, no crash.
 cp -r "st/runs/$first" cut
 size=$(wc -c <cut/events)
