@@ -86,6 +86,10 @@ typedef struct procs {
   uint8_t *sends;      /* ssh: per task, times its input files were sent */
   uint64_t mean_ns;    /* tasks' running time, a moving average; UINT64_MAX
                           until the first result */
+  uint64_t nresults;   /* results read so far (the spin watches it) */
+  unsigned spin_misses, spin_skipped;
+  unsigned ncpus; /* online CPUs, for the spin */
+  int stop;       /* the loop is to end */
   /* Slots are counted per group of workers as well: per host with ssh
      (worker.host), one group otherwise. A task of k slots goes to an idle
      worker whose group has k free; k is at most the largest group. */

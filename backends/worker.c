@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -212,6 +213,35 @@ static int worker_task(hd__run *r, hd__buf *out, const char *payload,
 
 static int receive_file(const char *payload, size_t len);
 
+/* Read from a local worker's socket right after answering: hodos often
+ * sends the next task within microseconds (a chain of short tasks), sooner
+ * than a sleep and a wake-up take, so poll for up to SPIN_NS first (as
+ * hodos's loop does for results, backends/processes.c), then block. */
+#define SPIN_NS 50000ull
+/* After this many spins in a row that saw nothing (a busy machine, or
+   tasks that come seldom), spin once in SPIN_PROBE chances. */
+#define SPIN_MISSES 2
+#define SPIN_PROBE 64
+static unsigned spin_misses, spin_skipped;
+static ssize_t spin_read(int fd, char *p, size_t len) {
+  if (spin_misses >= SPIN_MISSES && ++spin_skipped < SPIN_PROBE)
+    return read(fd, p, len);
+  spin_skipped = 0;
+  uint64_t until = hd__now_ns() + SPIN_NS;
+  do {
+    ssize_t n = recv(fd, p, len, MSG_DONTWAIT);
+    if (n >= 0) {
+      spin_misses = 0;
+      return n;
+    }
+    if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+      break; /* not a socket, say: read() tells */
+    sched_yield();
+  } while (hd__now_ns() < until);
+  spin_misses++;
+  return read(fd, p, len);
+}
+
 /* The worker's loop: read what hodos sent (several frames at a time when
  * it sends several) and run each task, sending its result before the
  * next starts. A HELLO frame, when hello is set, comes first and makes
@@ -231,7 +261,7 @@ int hd__worker_loop(hd__run *r, int in_fd, int out_fd, hd__worker_hello hello,
   worker_stop = 0;
   hd__buf in = {0}, out = {0};
   size_t off = 0;
-  int status = 0;
+  int status = 0, answered = 0;
   for (;;) {
     hd__wire_type type;
     const char *payload, *why;
@@ -242,6 +272,7 @@ int hd__worker_loop(hd__run *r, int in_fd, int out_fd, hd__worker_hello hello,
       /* Nothing whole left: answer, then wait for more. */
       if (out.len > 0 && hd__write_full(out_fd, out.data, out.len) != 0)
         break;
+      answered = out.len > 0;
       out.len = 0;
       if (worker_stop)
         break;
@@ -260,7 +291,10 @@ int hd__worker_loop(hd__run *r, int in_fd, int out_fd, hd__worker_hello hello,
         in.data = np;
         in.cap = ncap;
       }
-      ssize_t n = read(in_fd, in.data + in.len, in.cap - in.len - 1);
+      ssize_t n = answered && !remote
+                      ? spin_read(in_fd, in.data + in.len, in.cap - in.len - 1)
+                      : read(in_fd, in.data + in.len, in.cap - in.len - 1);
+      answered = 0;
       if (n < 0 && errno == EINTR)
         continue;
       if (n <= 0)
