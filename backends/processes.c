@@ -56,6 +56,8 @@
 /* ---- hodos's side ---- */
 
 static void on_readable(uv_poll_t *h, int status, int events);
+static int take_frames(procs *pp, worker *wk);
+static int send_one_ahead(procs *pp, worker *wk, uint32_t task);
 
 static void free_handle(uv_handle_t *h) { hd__free(h); }
 
@@ -196,6 +198,15 @@ static void hold_slots(procs *pp, worker *wk, unsigned n) {
   wk->slots = n;
 }
 
+/* A task is ready: in line, or, when a worker holds it sent ahead, to be
+ * confirmed there. */
+static void ready(procs *pp, uint32_t task) {
+  if (pp->ahead != NULL && pp->ahead[task])
+    pp->confirm[pp->nconfirm++] = task;
+  else
+    heap_push(pp, task);
+}
+
 static void settle(procs *pp, worker *wk, uint32_t task) {
   unsigned w = wk ? wk->index : 0;
   pp->retrying[task] = 0;
@@ -203,7 +214,7 @@ static void settle(procs *pp, worker *wk, uint32_t task) {
   /* No task follows on the same worker here: each start is its own. */
   pp->r->workers[w].chained = 0;
   if (next != HD_TASK_NONE)
-    heap_push(pp, next);
+    ready(pp, next);
 }
 
 static void free_inputs(flight *f) {
@@ -280,8 +291,9 @@ static int queueable(procs *pp, uint32_t task) {
   return 1;
 }
 
-/* Queue task on wk: the frame goes out with the next flush. */
-static void dispatch(procs *pp, worker *wk, uint32_t task, int queue_ok) {
+/* Queue task on wk: the frame goes out with the next flush. Returns
+ * whether it did (0: the attempt ended here). */
+static int dispatch(procs *pp, worker *wk, uint32_t task, int queue_ok) {
   hd__run *r = pp->r;
   flight *f = &wk->q[(wk->head + wk->n) % DEPTH];
   memset(f, 0, sizeof(*f));
@@ -339,7 +351,7 @@ static void dispatch(procs *pp, worker *wk, uint32_t task, int queue_ok) {
       done.inputs = done.small;
     done.x.inputs = done.inputs;
     attempt_done(pp, wk, &done, rc, 0, 0);
-    return;
+    return 0;
   }
   f->bytes = wk->out.len - before;
   wk->queued += f->bytes;
@@ -349,6 +361,138 @@ static void dispatch(procs *pp, worker *wk, uint32_t task, int queue_ok) {
     wk->deadline =
         t == 0 ? 0 : f->x.start_ns + t + (fn ? 0 : SHELL_BACKSTOP_NS);
   }
+  return 1;
+}
+
+/* The task to send ahead after task on wk: a successor whose only input
+ * is task's result, a short function task that nothing else decides
+ * about (no cache, files, timeout or more than one slot), while the run's
+ * tasks are short. The one with the highest bottom level, as the threads
+ * backend continues with. HD_TASK_NONE when there is none. */
+static uint32_t ahead_of(procs *pp, worker *wk, uint32_t task) {
+  hd__run *r = pp->r;
+  const hd__plan *p = r->plan;
+  if (pp->ahead == NULL || pp->mean_ns >= QUEUE_BELOW_NS || wk->n >= DEPTH ||
+      wk->queued >= QUEUE_BYTES || wk->term_sent != 0 || hd__run_stopping(r))
+    return HD_TASK_NONE;
+  uint32_t best = HD_TASK_NONE;
+  for (uint32_t e = p->succ_off[task]; e < p->succ_off[task + 1]; e++) {
+    uint32_t v = p->succs[e];
+    const hd__psettings *set = hd__plan_settings(p, v);
+    if (p->nodes[v].kind != HD_NODE_FN || hd__input_count(r, v) != 1 ||
+        p->pred_off[v + 1] - p->pred_off[v] != 1 || set->cpus > 1 ||
+        set->timeout_ns != 0 || (r->store != NULL && set->cache) ||
+        hd__plan_io(p, v) != NULL || pp->retrying[v] || pp->ahead[v] ||
+        r->report->tasks[v].state != HD_STATE_PENDING)
+      continue;
+    if (best == HD_TASK_NONE || p->nodes[v].bottom > p->nodes[best].bottom)
+      best = v;
+  }
+  return best;
+}
+
+/* Send tasks ahead to wk while they may go: each a successor of the last
+ * task in wk's queue, up to AHEAD of them not confirmed yet. */
+static void send_ahead(procs *pp, worker *wk) {
+  unsigned sent = 0;
+  for (unsigned k = 0; k < wk->n; k++)
+    sent += wk->q[(wk->head + k) % DEPTH].ahead;
+  while (sent < AHEAD && wk->n > 0) {
+    const flight *tail = &wk->q[(wk->head + wk->n - 1) % DEPTH];
+    if (tail->dead || !send_one_ahead(pp, wk, tail->task))
+      return;
+    sent++;
+  }
+}
+
+/* Send a successor of task, the last in wk's queue, ahead to wk, if one
+ * may go. Returns whether one went. */
+static int send_one_ahead(procs *pp, worker *wk, uint32_t task) {
+  uint32_t next = ahead_of(pp, wk, task);
+  if (next == HD_TASK_NONE)
+    return 0;
+  uint32_t attempt = pp->r->report->tasks[next].attempts + 1;
+  size_t before = wk->out.len;
+  hd__buf p = {0};
+  int ok = hd__wire_put_u32(&p, next) == HD_OK &&
+           hd__wire_put_u32(&p, attempt) == HD_OK &&
+           hd__wire_put_u32(&p, task) == HD_OK &&
+           hd__wire_frame(&wk->out, HD__WIRE_NEXT, p.data, p.len) == HD_OK;
+  hd__buf_cleanup(&p);
+  if (!ok) {
+    wk->out.len = before; /* it goes the usual way */
+    return 0;
+  }
+  flight *f = &wk->q[(wk->head + wk->n) % DEPTH];
+  memset(f, 0, sizeof(*f));
+  f->task = next;
+  f->ahead = 1;
+  f->attempt = attempt;
+  f->bytes = wk->out.len - before;
+  wk->n++;
+  wk->queued += f->bytes;
+  pp->ahead[next] = 1;
+  return 1;
+}
+
+/* The flight that holds task sent ahead, or NULL. */
+static flight *find_ahead(procs *pp, uint32_t task, worker **wk) {
+  for (unsigned i = 0; i < pp->nworkers; i++)
+    for (unsigned k = 0; k < pp->w[i].n; k++) {
+      flight *f = &pp->w[i].q[(pp->w[i].head + k) % DEPTH];
+      if (f->task == task && f->ahead && !f->dead) {
+        *wk = &pp->w[i];
+        return f;
+      }
+    }
+  return NULL;
+}
+
+/* task was sent ahead and is now ready: its attempt begins where it is
+ * (the worker may be running it already), or it is settled here
+ * (cancelled: the worker's answer is then dropped). */
+static void confirm(procs *pp, uint32_t task) {
+  hd__run *r = pp->r;
+  worker *wk = NULL;
+  flight *f = find_ahead(pp, task, &wk);
+  pp->ahead[task] = 0;
+  if (f == NULL) {
+    heap_push(pp, task); /* its worker was lost: the usual way */
+    return;
+  }
+  f->ahead = 0;
+  if (!hd__task_gate(r, task)) {
+    f->dead = 1;
+    settle(pp, NULL, task);
+    return;
+  }
+  pp->retrying[task] = 1;
+  hd__buf why = {0};
+  f->inputs = hd__gather_inputs(r, task, f->small, 8, &f->ninputs, &why);
+  int rc = hd__attempt_begin(r, task, wk->index, f->inputs,
+                             f->inputs ? f->ninputs : 0, &f->x);
+  if (rc == HD_OK && (f->inputs == NULL || f->x.attempt != f->attempt)) {
+    hd__buf_appendf(&f->x.message, "%s",
+                    f->inputs == NULL && why.data != NULL
+                        ? why.data
+                        : "its attempt cannot be sent ahead");
+    rc = HD_EIO;
+  }
+  hd__buf_cleanup(&why);
+  if (rc != HD_OK) {
+    /* It ends here; what the worker says of it is dropped. */
+    flight done = *f;
+    if (done.inputs == f->small)
+      done.inputs = done.small;
+    done.x.inputs = done.inputs;
+    memset(&f->x, 0, sizeof(f->x));
+    f->inputs = NULL;
+    f->ninputs = 0;
+    f->dead = 1;
+    attempt_done(pp, wk, &done, rc, 0, 0);
+    return;
+  }
+  send_ahead(pp, wk);
 }
 
 /* Send what is waiting for each worker. A worker reads whole frames
@@ -380,6 +524,9 @@ static void pump(procs *pp) {
       i++;
     }
   }
+  /* Tasks sent ahead first: their workers wait for them. */
+  while (pp->nconfirm > 0)
+    confirm(pp, pp->confirm[--pp->nconfirm]);
   while (pp->count > 0) {
     uint32_t task = pp->heap[0];
     int retry = pp->retrying[task];
@@ -422,7 +569,8 @@ static void pump(procs *pp) {
     heap_pop(pp);
     /* The gate has passed: from here the task runs (or retries). */
     pp->retrying[task] = 1;
-    dispatch(pp, to, task, queue_ok);
+    if (dispatch(pp, to, task, queue_ok))
+      send_ahead(pp, to);
   }
   flush(pp);
 }
@@ -436,6 +584,15 @@ static void close_worker(worker *wk) {
   if (wk->fd >= 0)
     hd__fork_close(wk->fd);
   wk->fd = -1;
+}
+
+/* A flight that holds no attempt (sent ahead and not confirmed, or
+ * dropped) is taken off its worker. */
+static void drop(procs *pp, flight *f) {
+  if (f->ahead)
+    pp->ahead[f->task] = 0;
+  free_inputs(f);
+  hd__exec_cleanup(&f->x);
 }
 
 /* wk's socket closed or carried garbage: reap it, fail its running task,
@@ -453,7 +610,14 @@ static void worker_lost(procs *pp, worker *wk) {
   int requeue = 0;
   if (pp->ssh != NULL && !wk->killed_late && wk->term_sent == 0)
     requeue = hd__ssh_lost(pp, wk, &why) && wk->corrupt == NULL;
-  if (wk->n > 0 && requeue && pp->lost[wk->q[wk->head].task] < 2) {
+  /* A flight sent ahead and not confirmed, or one whose answer was to be
+     dropped, holds no attempt of hodos's: it goes (a task sent ahead is
+     ready only when its dependency is done, and then goes the usual way).
+     The worker was running it, so those behind it had not started. */
+  int live = wk->n > 0 && !wk->q[wk->head].ahead && !wk->q[wk->head].dead;
+  if (wk->n > 0 && !live)
+    drop(pp, pop_flight(pp, wk));
+  if (live && requeue && pp->lost[wk->q[wk->head].task] < 2) {
     flight *f = pop_flight(pp, wk);
     pp->lost[f->task]++;
     hd__log(HD_LOG_WARN, "task '%s' goes back in line: %s",
@@ -462,7 +626,7 @@ static void worker_lost(procs *pp, worker *wk) {
     hd__attempt_abandon(pp->r, f->task, &f->x);
     free_inputs(f);
     heap_push(pp, f->task);
-  } else if (wk->n > 0) {
+  } else if (live) {
     flight *f = pop_flight(pp, wk);
     hd__exec *x = &f->x;
     char sig[32];
@@ -501,6 +665,10 @@ static void worker_lost(procs *pp, worker *wk) {
   /* The others had not started: they go back in line as they were. */
   while (wk->n > 0) {
     flight *f = pop_flight(pp, wk);
+    if (f->ahead || f->dead) {
+      drop(pp, f);
+      continue;
+    }
     hd__attempt_abandon(pp->r, f->task, &f->x);
     free_inputs(f);
     heap_push(pp, f->task);
@@ -542,9 +710,17 @@ static int on_result(procs *pp, worker *wk, const char *payload, size_t len) {
     return -1;
   }
   flight *f = wk->n > 0 ? &wk->q[wk->head] : NULL;
-  if (f == NULL || node != f->task || attempt != f->x.attempt) {
+  if (f == NULL || node != f->task ||
+      attempt != (f->dead ? f->attempt : f->x.attempt)) {
     wk->corrupt = "a result for a task it was not running";
     return -1;
+  }
+  if (f->dead) {
+    /* Sent ahead, and the task went another way: the answer goes. */
+    drop(pp, pop_flight(pp, wk));
+    if (wk->n > 0)
+      wk->deadline = 0;
+    return 0;
   }
   if (rc == HD_ENOENT && pp->ssh != NULL) {
     /* It lacks input files: they go to it, then the task goes back in
@@ -617,6 +793,19 @@ static int on_result(procs *pp, worker *wk, const char *payload, size_t len) {
     wk->deadline = 0;
   }
   attempt_done(pp, wk, f, rc, started, ended);
+  if (pp->r->report->tasks[node].state != HD_STATE_DONE) {
+    /* Those sent ahead of this task, which is not done, and ahead of them:
+       the worker does not run them (or ran them on a result hodos did not
+       take), and they are not ready. */
+    for (unsigned k = 0; k < wk->n; k++) {
+      flight *g = &wk->q[(wk->head + k) % DEPTH];
+      if (!g->ahead)
+        break;
+      g->ahead = 0;
+      g->dead = 1;
+      pp->ahead[g->task] = 0;
+    }
+  }
   return 0;
 }
 
@@ -660,7 +849,26 @@ static void on_readable(uv_poll_t *h, int status, int events) {
       break;
     eof = 1;
   }
-  /* Every whole frame received. */
+  int held = take_frames(pp, wk);
+  if (eof || wk->corrupt != NULL)
+    worker_lost(pp, wk);
+  pump(pp);
+  /* An answer of a task sent ahead waited for the task to be confirmed,
+     which pump() did. */
+  while (held && wk->corrupt == NULL && !(wk->n > 0 && wk->q[wk->head].ahead)) {
+    held = take_frames(pp, wk);
+    if (wk->corrupt != NULL)
+      worker_lost(pp, wk);
+    pump(pp);
+  }
+  if (pp->finished && !busy(pp))
+    pp->stop = 1;
+}
+
+/* Take every whole frame wk sent. Returns 1 when it stopped at the answer
+ * of a task sent ahead and not confirmed yet (pump() confirms it). */
+static int take_frames(procs *pp, worker *wk) {
+  int held = 0;
   size_t off = 0;
   while (wk->corrupt == NULL && off < wk->in.len) {
     hd__wire_type type;
@@ -683,6 +891,9 @@ static void on_readable(uv_poll_t *h, int status, int events) {
     } else if (type != HD__WIRE_RESULT) {
       wk->corrupt = "a frame a worker does not send";
       break;
+    } else if (wk->n > 0 && wk->q[wk->head].ahead) {
+      held = 1;
+      break;
     } else if (on_result(pp, wk, payload, len) != 0) {
       break;
     }
@@ -692,11 +903,7 @@ static void on_readable(uv_poll_t *h, int status, int events) {
     memmove(wk->in.data, wk->in.data + off, wk->in.len - off);
     wk->in.len -= off;
   }
-  if (eof || wk->corrupt != NULL)
-    worker_lost(pp, wk);
-  pump(pp);
-  if (pp->finished && !busy(pp))
-    pp->stop = 1;
+  return held;
 }
 
 static void on_tick(uv_timer_t *t) {
@@ -750,6 +957,8 @@ static void free_procs(procs *pp) {
   hd__free(pp->w);
   hd__free(pp->heap);
   hd__free(pp->retrying);
+  hd__free(pp->ahead);
+  hd__free(pp->confirm);
   hd__free(pp->later);
   hd__free(pp->lost);
   hd__free(pp->sends);
@@ -812,6 +1021,18 @@ static int start(void **state, unsigned jobs, const hd_backend_host *host,
   pp->w = hd__calloc(jobs, sizeof(worker));
   pp->heap = hd__malloc((host->ntasks + 1) * sizeof(uint32_t));
   pp->retrying = hd__calloc(host->ntasks + 1, 1);
+  if (pp->ssh == NULL) {
+    pp->ahead = hd__calloc(host->ntasks + 1, 1);
+    pp->confirm =
+        hd__calloc((size_t)pp->nworkers * DEPTH + 1, sizeof(uint32_t));
+    if (pp->ahead == NULL || pp->confirm == NULL) {
+      /* Nothing is sent ahead. */
+      hd__free(pp->ahead);
+      hd__free(pp->confirm);
+      pp->ahead = NULL;
+      pp->confirm = NULL;
+    }
+  }
   if (pp->w == NULL || pp->heap == NULL || pp->retrying == NULL) {
     hd__ssh_stop(pp);
     free_procs(pp);
@@ -852,7 +1073,7 @@ static int ssh_start(void **state, unsigned jobs, const hd_backend_host *host) {
 }
 
 static int procs_submit(void *state, uint32_t task) {
-  heap_push(state, task);
+  ready(state, task);
   return HD_OK;
 }
 

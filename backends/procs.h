@@ -21,6 +21,13 @@ typedef struct flight {
   hd_value *small[8];
   size_t ninputs;
   size_t bytes; /* its TASK frame's size */
+  /* A task sent ahead (NEXT frame): it follows the task before it in the
+     queue, its only dependency, and runs on that one's result as soon as
+     the worker has it, before hodos has seen it. Its attempt begins here
+     only when the task before it is done (the flight is confirmed). */
+  uint8_t ahead;    /* sent ahead and not confirmed yet */
+  uint8_t dead;     /* its answer is dropped: the task did not go this way */
+  uint32_t attempt; /* the attempt number sent */
 } flight;
 
 /* How many attempts a worker may hold at once: the first runs, the others
@@ -35,6 +42,8 @@ typedef struct flight {
  * while another worker waits idle, and a round trip to hodos costs little
  * beside it. */
 #define QUEUE_BELOW_NS 1000000ull
+/* At most this many tasks sent ahead to a worker and not confirmed. */
+#define AHEAD 8
 
 typedef struct worker {
   struct procs *pp;
@@ -88,6 +97,9 @@ typedef struct procs {
                           until the first result */
   uint64_t nresults;   /* results read so far (the spin watches it) */
   unsigned spin_misses, spin_skipped;
+  uint8_t *ahead;    /* per task: 1 while a flight sent ahead holds it */
+  uint32_t *confirm; /* ready tasks sent ahead, to confirm (pump()) */
+  size_t nconfirm;
   unsigned ncpus; /* online CPUs, for the spin */
   int stop;       /* the loop is to end */
   /* Slots are counted per group of workers as well: per host with ssh

@@ -36,6 +36,8 @@ typedef enum hd__wire_type {
   HD__WIRE_CHECK = 7,   /* parent -> remote worker: input files to have */
   HD__WIRE_FILE = 8,    /* parent -> remote worker: a file (files.h) */
   HD__WIRE_OUTPUTS = 9, /* remote worker -> parent: a task's output files */
+  HD__WIRE_NEXT = 10,   /* parent -> worker: run an attempt on the result of
+                           the one before, if that one succeeded */
 } hd__wire_type;
 
 /* The version of the HELLO and READY payloads:

@@ -115,6 +115,24 @@ static void remove_after_files(hd__run *r) {
   r->tmp_dir = r->results_dir = NULL;
 }
 
+/* The last attempt this worker ran: a NEXT frame runs on its result. */
+static struct {
+  uint32_t node;
+  int ok;
+  hd_value *result;
+} last = {UINT32_MAX, 0, NULL};
+
+static void forget_last(void) {
+  hd_value_unref(last.result);
+  last.result = NULL;
+  last.node = UINT32_MAX;
+  last.ok = 0;
+}
+
+static int run_attempt(hd__run *r, hd__buf *out, uint32_t node,
+                       uint32_t attempt, uint64_t timeout, hd_value **inputs,
+                       uint32_t n, int bad);
+
 /* Run one TASK frame's attempt and append its RESULT frame to out. */
 static int worker_task(hd__run *r, hd__buf *out, const char *payload,
                        size_t len) {
@@ -137,6 +155,53 @@ static int worker_task(hd__run *r, hd__buf *out, const char *payload,
     else if (flen > 0 && hd_value_decode(f, flen, MAX_VALUE, &inputs[i]) != 0)
       bad = 1;
   }
+  return run_attempt(r, out, node, attempt, timeout, inputs, n, bad);
+}
+
+/* A NEXT frame: run node on the result of the attempt before it, after,
+ * if that one succeeded; otherwise answer that it did not run. */
+static int worker_next(hd__run *r, hd__buf *out, const char *payload,
+                       size_t len) {
+  hd__wire_reader rd = {payload, len, 0};
+  uint32_t node = hd__wire_u32(&rd);
+  uint32_t attempt = hd__wire_u32(&rd);
+  uint32_t after = hd__wire_u32(&rd);
+  const hd__plan *p = r->plan;
+  if (rd.bad || rd.left != 0 || node >= p->count || after >= p->count ||
+      hd__input_count(r, node) != 1 ||
+      p->pred_off[node + 1] != p->pred_off[node] + 1 ||
+      p->preds[p->pred_off[node]] != after || p->nodes[node].kind != HD_NODE_FN)
+    return -1;
+  if (last.node != after || !last.ok) {
+    forget_last();
+    hd__buf b = {0};
+    int ok =
+        hd__wire_put_u64(&b, 0) == HD_OK && hd__wire_put_u64(&b, 0) == HD_OK &&
+        hd__wire_put_u32(&b, node) == HD_OK &&
+        hd__wire_put_u32(&b, attempt) == HD_OK &&
+        hd__wire_put_u32(&b, (uint32_t)HD_ECANCELED) == HD_OK &&
+        hd__wire_put_u32(&b, (uint32_t)-1) == HD_OK &&
+        hd__wire_put_u32(&b, 0) == HD_OK && hd__wire_put_u32(&b, 0) == HD_OK &&
+        hd__wire_put_bytes(&b, NULL, 0) == HD_OK &&
+        hd__wire_put_bytes(&b, NULL, 0) == HD_OK &&
+        hd__wire_put_bytes(&b, NULL, 0) == HD_OK &&
+        hd__wire_frame(out, HD__WIRE_RESULT, b.data, b.len) == HD_OK;
+    hd__buf_cleanup(&b);
+    return ok ? 0 : -1;
+  }
+  hd_value **inputs = hd__calloc(2, sizeof(hd_value *));
+  if (inputs == NULL)
+    return -1;
+  inputs[0] = hd_value_ref(last.result);
+  return run_attempt(r, out, node, attempt, 0, inputs, 1, 0);
+}
+
+/* Run an attempt of node on inputs (n of them, which it releases) and
+ * append its RESULT frame to out. bad: the TASK frame's inputs did not
+ * decode. */
+static int run_attempt(hd__run *r, hd__buf *out, uint32_t node,
+                       uint32_t attempt, uint64_t timeout, hd_value **inputs,
+                       uint32_t n, int bad) {
   hd__exec x;
   memset(&x, 0, sizeof(x));
   x.plan = r->plan;
@@ -178,6 +243,10 @@ static int worker_task(hd__run *r, hd__buf *out, const char *payload,
   if (bad)
     return -1;
   uint64_t ended = hd__now_ns();
+  forget_last();
+  last.node = node;
+  last.ok = rc == HD_OK;
+  last.result = rc == HD_OK ? hd_value_ref(x.output) : NULL;
   /* On a host, the output files go first; when they cannot, the task is
      reported failed instead. */
   size_t files_at = out->len;
@@ -329,7 +398,10 @@ int hd__worker_loop(hd__run *r, int in_fd, int out_fd, hd__worker_hello hello,
       }
       off += used;
       continue;
-    } else if (r->plan == NULL || worker_task(r, &out, payload, plen) != 0) {
+    } else if (r->plan == NULL ||
+               (type == HD__WIRE_NEXT
+                    ? worker_next(r, &out, payload, plen)
+                    : worker_task(r, &out, payload, plen)) != 0) {
       status = 3;
       break;
     }
@@ -341,6 +413,7 @@ int hd__worker_loop(hd__run *r, int in_fd, int out_fd, hd__worker_hello hello,
     out.len = 0;
     off += used;
   }
+  forget_last();
   hd__buf_cleanup(&in);
   hd__buf_cleanup(&out);
   return status;

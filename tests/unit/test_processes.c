@@ -134,6 +134,27 @@ static int fn_sockets(hd_task *t, void *data) {
   return hd_task_set_output(t, v);
 }
 
+/* One step of a chain: its input plus one (0 for the first). Param
+ * "fail": "always" fails it, "once" fails its first attempt, "crash"
+ * kills its worker on its first attempt. */
+static int fn_step(hd_task *t, void *data) {
+  (void)data;
+  int64_t x = -1;
+  if (hd_task_input_count(t) > 0 &&
+      hd_value_get_int(hd_task_input(t, 0), &x) != HD_OK)
+    return hd_task_fail(t, "the input is not an integer");
+  const char *fail = hd_task_param(t, "fail");
+  if (fail != NULL && (strcmp(fail, "always") == 0 ||
+                       (strcmp(fail, "once") == 0 && hd_task_attempt(t) == 1)))
+    return hd_task_fail(t, "step %lld fails", (long long)(x + 1));
+  if (fail != NULL && strcmp(fail, "crash") == 0 && hd_task_attempt(t) == 1)
+    raise(SIGSEGV);
+  hd_value *v;
+  if (hd_value_new_int(x + 1, &v) != HD_OK)
+    return HD_ENOMEM;
+  return hd_task_set_output(t, v);
+}
+
 static void setup(void) {
   ck_assert_int_eq(hd_fn_register("p_sum", fn_sum, NULL), HD_OK);
   ck_assert_int_eq(hd_fn_register("p_segv", fn_segv, NULL), HD_OK);
@@ -144,6 +165,7 @@ static void setup(void) {
   ck_assert_int_eq(hd_fn_register("p_flaky", fn_flaky, NULL), HD_OK);
   ck_assert_int_eq(hd_fn_register("p_hold", fn_hold, NULL), HD_OK);
   ck_assert_int_eq(hd_fn_register("p_sockets", fn_sockets, NULL), HD_OK);
+  ck_assert_int_eq(hd_fn_register("p_step", fn_step, NULL), HD_OK);
   ck_assert_int_eq(hd_graph_new(&g), HD_OK);
 }
 
@@ -152,9 +174,9 @@ static void teardown(void) {
   rep = NULL;
   hd_graph_free(g);
   g = NULL;
-  const char *names[] = {"p_sum",   "p_segv", "p_abort",
-                         "p_kill",  "p_hang", "p_garbage",
-                         "p_flaky", "p_hold", "p_sockets"};
+  const char *names[] = {"p_sum",     "p_segv",    "p_abort", "p_kill",
+                         "p_hang",    "p_garbage", "p_flaky", "p_hold",
+                         "p_sockets", "p_step"};
   for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
     hd_fn_unregister(names[i]);
 }
@@ -310,6 +332,152 @@ START_TEST(processes_slots_follow_cpus) {
   ck_assert_int_eq(run(2), HD_OK);
   hd_task_info a = info("wide1"), b = info("wide2");
   ck_assert(a.end_ns <= b.start_ns || b.end_ns <= a.start_ns);
+  assert_no_children();
+}
+END_TEST
+
+/* A chain of n steps named PREFIX0.., step k after step k-1; step `at`
+ * has param fail=how (none when at is n). */
+static void add_chain(const char *prefix, int n, int at, const char *how,
+                      unsigned retries) {
+  hd_node *prev = NULL;
+  for (int k = 0; k < n; k++) {
+    char name[32];
+    hd_node *node;
+    snprintf(name, sizeof(name), "%s%d", prefix, k);
+    ck_assert_int_eq(hd_graph_add_fn(g, name, "p_step", &node), HD_OK);
+    ck_assert_int_eq(hd_node_set_retries(node, retries), HD_OK);
+    if (k == at)
+      ck_assert_int_eq(hd_node_set_param(node, "fail", how), HD_OK);
+    if (prev != NULL)
+      ck_assert_int_eq(hd_node_after(node, prev), HD_OK);
+    prev = node;
+  }
+}
+
+static hd_task_info step(const char *prefix, int k) {
+  char name[32];
+  snprintf(name, sizeof(name), "%s%d", prefix, k);
+  return info(name);
+}
+
+static int64_t step_value(const char *prefix, int k) {
+  char name[32];
+  snprintf(name, sizeof(name), "%s%d", prefix, k);
+  int64_t v = -1;
+  ck_assert_int_eq(hd_value_get_int(hd_report_result_by_name(rep, name), &v),
+                   HD_OK);
+  return v;
+}
+
+/* Short tasks of a chain go to a worker ahead of the one they depend on
+ * (NEXT frames): a failure there, a retry and a crash end as they would
+ * one by one. */
+START_TEST(processes_chain_ahead_stops_at_a_failure) {
+  add_chain("c", 300, 150, "always", 0);
+  ck_assert_int_eq(run(2), HD_ETASK);
+  for (int k = 0; k < 150; k++) {
+    ck_assert_int_eq(step("c", k).state, HD_STATE_DONE);
+    ck_assert_int_eq(step_value("c", k), k);
+    ck_assert_uint_eq(step("c", k).attempts, 1);
+  }
+  hd_task_info ti = step("c", 150);
+  ck_assert_int_eq(ti.state, HD_STATE_FAILED);
+  ck_assert_str_eq(ti.message, "step 150 fails");
+  ti = step("c", 151);
+  ck_assert_int_eq(ti.state, HD_STATE_SKIPPED);
+  ck_assert_str_eq(ti.message, "dependency 'c150' failed");
+  for (int k = 151; k < 300; k++) {
+    ck_assert_int_eq(step("c", k).state, HD_STATE_SKIPPED);
+    ck_assert_uint_eq(step("c", k).attempts, 0);
+  }
+  assert_no_children();
+}
+END_TEST
+
+START_TEST(processes_chain_ahead_retries_and_crashes) {
+  add_chain("r", 300, 100, "once", 1);
+  add_chain("k", 300, 200, "crash", 1);
+  ck_assert_int_eq(run(2), HD_OK);
+  for (int k = 0; k < 300; k++) {
+    ck_assert_int_eq(step_value("r", k), k);
+    ck_assert_int_eq(step_value("k", k), k);
+    ck_assert_uint_eq(step("r", k).attempts, k == 100 ? 2 : 1);
+    ck_assert_uint_eq(step("k", k).attempts, k == 200 ? 2 : 1);
+  }
+  assert_no_children();
+}
+END_TEST
+
+/* Events of a chain sent ahead: a step starts (in hodos's events) only
+ * after the one before it is done, and each starts and ends once. */
+typedef struct chain_events {
+  int started[400], done[400], seq;
+  int bad;
+} chain_events;
+
+static void on_chain_event(const hd_event *ev, void *data) {
+  chain_events *c = data;
+  if (ev->index >= 400)
+    return;
+  c->seq++;
+  if (ev->type == HD_EVENT_STARTED) {
+    if (c->started[ev->index] != 0 ||
+        (ev->index > 0 && c->done[ev->index - 1] == 0))
+      c->bad++;
+    c->started[ev->index] = c->seq;
+  } else if (ev->type == HD_EVENT_DONE) {
+    if (c->done[ev->index] != 0 || c->started[ev->index] == 0)
+      c->bad++;
+    c->done[ev->index] = c->seq;
+  }
+}
+
+START_TEST(processes_chain_ahead_events_keep_their_order) {
+  add_chain("e", 400, 400, NULL, 0);
+  chain_events c;
+  memset(&c, 0, sizeof(c));
+  hd_run_opts o;
+  hd_run_opts_init(&o);
+  o.backend = "processes";
+  o.jobs = 2;
+  o.on_event = on_chain_event;
+  o.event_data = &c;
+  ck_assert_int_eq(hd_run(g, &o, &rep), HD_OK);
+  ck_assert_int_eq(c.bad, 0);
+  for (int k = 0; k < 400; k++) {
+    ck_assert_int_gt(c.done[k], 0);
+    ck_assert_int_eq(step_value("e", k), k);
+    hd_task_info ti = step("e", k);
+    if (k > 0)
+      ck_assert_uint_ge(ti.start_ns, step("e", k - 1).end_ns);
+  }
+  assert_no_children();
+}
+END_TEST
+
+/* Stopping at the first failure while chains run ahead: every task ends
+ * in a final state, and none is done unless the one before it is. */
+START_TEST(processes_chain_ahead_stop_on_failure) {
+  add_chain("a", 300, 300, NULL, 0);
+  add_chain("b", 300, 60, "always", 0);
+  hd_run_opts o;
+  hd_run_opts_init(&o);
+  o.backend = "processes";
+  o.jobs = 2;
+  ck_assert_int_eq(hd_run(g, &o, &rep), HD_ETASK);
+  ck_assert_int_eq(step("b", 60).state, HD_STATE_FAILED);
+  const char *chains[] = {"a", "b"};
+  for (int c = 0; c < 2; c++)
+    for (int k = 0; k < 300; k++) {
+      hd_task_info ti = step(chains[c], k);
+      ck_assert(ti.state >= HD_STATE_DONE);
+      if (ti.state == HD_STATE_DONE) {
+        ck_assert_int_eq(step_value(chains[c], k), k);
+        if (k > 0)
+          ck_assert_int_eq(step(chains[c], k - 1).state, HD_STATE_DONE);
+      }
+    }
   assert_no_children();
 }
 END_TEST
@@ -557,6 +725,10 @@ Suite *make_suite(void) {
   tcase_add_test(tc, processes_garbage_from_a_worker_is_an_error_naming_it);
   tcase_add_test(tc, processes_random_crashes_with_retries_all_end_done);
   tcase_add_test(tc, processes_slots_follow_cpus);
+  tcase_add_test(tc, processes_chain_ahead_stops_at_a_failure);
+  tcase_add_test(tc, processes_chain_ahead_retries_and_crashes);
+  tcase_add_test(tc, processes_chain_ahead_events_keep_their_order);
+  tcase_add_test(tc, processes_chain_ahead_stop_on_failure);
   tcase_add_test(tc, processes_runs_in_two_threads_share_no_sockets);
   tcase_add_test(tc, processes_worker_holds_no_shell_input_of_another_thread);
   tcase_add_test(tc, processes_workers_end_when_hodos_is_killed);
