@@ -62,8 +62,13 @@ static int deque_init(deque *q, size_t capacity) {
   size_t cap = 2;
   while (cap < capacity + 1)
     cap *= 2;
-  /* Zeroed memory is a valid initial state for the slots. */
-  q->buf = hd__big_calloc(cap, sizeof(*q->buf));
+  /* Zeroed memory is a valid initial state for the slots. Reserved, not
+     populated: a deque holds the tasks pushed and not yet taken, and only
+     the pages under its deepest point are touched (a chain touches one),
+     while fresh memory is costly on a VM. */
+  q->buf = hd__big_reserve(cap, sizeof(*q->buf));
+  if (q->buf == NULL)
+    q->buf = hd__big_calloc(cap, sizeof(*q->buf));
   if (q->buf == NULL)
     return HD_ENOMEM;
   q->mask = (long long)cap - 1;

@@ -215,9 +215,10 @@ static int run_attempt(hd__run *r, hd__buf *out, uint32_t node,
   x.results_dir = r->results_dir;
   x.start_ns = hd__now_ns();
   x.exit_status = -1;
-  if (r->fns != NULL) {
-    x.fn = r->fns[node].fn;
-    x.fn_data = r->fns[node].data;
+  if (r->plan->nodes[node].kind == HD_NODE_FN) {
+    hd__fnref f = hd__run_fn(r, node);
+    x.fn = f.fn;
+    x.fn_data = f.data;
   }
   uint64_t started = x.start_ns;
   int rc;

@@ -44,7 +44,12 @@ int hd__hold_new(size_t count, size_t raw_limit, size_t mem_limit,
   hd__hold *h = hd__calloc(1, sizeof(*h));
   if (h == NULL)
     return HD_ENOMEM;
-  h->held = hd__big_calloc(count + 1, sizeof(held *));
+  /* Reserved, not populated: only the pages of tasks whose results are
+     held are ever written (most runs hold none), and fresh memory is
+     costly on a VM. */
+  h->held = hd__big_reserve(count + 1, sizeof(held *));
+  if (h->held == NULL)
+    h->held = hd__big_calloc(count + 1, sizeof(held *));
   if (spill_dir == NULL) {
     spill_dir = getenv("TMPDIR");
     if (spill_dir == NULL || spill_dir[0] == '\0')
@@ -78,7 +83,8 @@ int hd__hold_new(size_t count, size_t raw_limit, size_t mem_limit,
 void hd__hold_free(hd__hold *h) {
   if (h == NULL)
     return;
-  for (size_t i = 0; i < h->count; i++)
+  size_t ever = atomic_load(&h->n_packed) + atomic_load(&h->n_spilled);
+  for (size_t i = 0; ever > 0 && i < h->count; i++)
     if (h->held[i] != NULL) {
       hd_value_unref(h->held[i]->frame);
       hd__free(h->held[i]);

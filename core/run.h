@@ -99,7 +99,12 @@ typedef struct hd__run {
                            folder, removed at the end; or NULL */
   atomic_uint *pending; /* per task: dependencies not yet accounted for */
   uint32_t *rank;       /* per task: place in plan->order */
-  hd__fnref *fns;       /* per task: its function, or NULL */
+  /* The functions of the run, resolved once per name: an open-addressing
+     table keyed by the name's string offset in the plan (the plan keeps
+     one copy of each function's name). See hd__run_fn(). */
+  uint32_t *fn_keys; /* UINT32_MAX: empty */
+  hd__fnref *fn_refs;
+  uint32_t fn_mask;
   atomic_size_t finished;
   atomic_int failed;      /* a task failed */
   atomic_int interrupted; /* the run was interrupted */
@@ -121,6 +126,25 @@ typedef struct hd__run {
   const char *const *worker_hosts;
   uint32_t *wire_size;
 } hd__run;
+
+/* The function a function task calls in this run: the caller's own for
+ * the task (ext.fns), or its name's, found when the run started; NULL
+ * when none is registered under that name. */
+static inline hd__fnref hd__run_fn(const hd__run *r, uint32_t node) {
+  if (r->ext.fns != NULL && r->ext.fns[node].fn != NULL)
+    return r->ext.fns[node];
+  hd__fnref none = {NULL, NULL};
+  if (r->fn_keys == NULL)
+    return none;
+  uint32_t key = r->plan->nodes[node].what;
+  for (uint32_t i = (key * 2654435761u) & r->fn_mask;;
+       i = (i + 1) & r->fn_mask) {
+    if (r->fn_keys[i] == key)
+      return r->fn_refs[i];
+    if (r->fn_keys[i] == UINT32_MAX)
+      return none;
+  }
+}
 
 /* Make a report for plan (taking a reference) with every task pending;
  * plan may be NULL for a run that could not start. */

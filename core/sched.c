@@ -275,9 +275,10 @@ int hd__attempt_begin(hd__run *r, uint32_t node, unsigned w, hd_value **inputs,
   x->ninputs = ninputs;
   x->timeout_ns = hd__plan_settings(p, node)->timeout_ns;
   x->results_dir = r->results_dir;
-  if (r->fns != NULL) {
-    x->fn = r->fns[node].fn;
-    x->fn_data = r->fns[node].data;
+  if (p->nodes[node].kind == HD_NODE_FN) {
+    hd__fnref f = hd__run_fn(r, node);
+    x->fn = f.fn;
+    x->fn_data = f.data;
   }
   t->state = HD_STATE_RUNNING;
   t->attempts++;
@@ -666,30 +667,63 @@ static int by_urgency(const void *a, const void *b) {
 
 /* Look every function up once, before the run, so that the hot path never
  * locks the registry. A missing one fails its task when it runs. */
+/* The slot of the run's function table that holds key, or the empty
+ * one where it goes. */
+static uint32_t fn_slot(const hd__run *r, uint32_t key) {
+  uint32_t i = (key * 2654435761u) & r->fn_mask;
+  while (r->fn_keys[i] != UINT32_MAX && r->fn_keys[i] != key)
+    i = (i + 1) & r->fn_mask;
+  return i;
+}
+
+/* Make the function table cap slots (a power of two), keeping what it
+ * holds. */
+static int fn_grow(hd__run *r, size_t cap) {
+  uint32_t *keys = r->fn_keys;
+  hd__fnref *refs = r->fn_refs;
+  size_t old = keys != NULL ? (size_t)r->fn_mask + 1 : 0;
+  r->fn_keys = cap <= UINT32_MAX ? hd__malloc(cap * sizeof(uint32_t)) : NULL;
+  r->fn_refs = hd__malloc(cap * sizeof(hd__fnref));
+  int rc = r->fn_keys != NULL && r->fn_refs != NULL ? HD_OK : HD_ENOMEM;
+  if (rc == HD_OK) {
+    memset(r->fn_keys, 0xff, cap * sizeof(uint32_t));
+    r->fn_mask = (uint32_t)(cap - 1);
+    for (size_t k = 0; k < old; k++)
+      if (keys[k] != UINT32_MAX) {
+        uint32_t s = fn_slot(r, keys[k]);
+        r->fn_keys[s] = keys[k];
+        r->fn_refs[s] = refs[k];
+      }
+  }
+  hd__free(keys);
+  hd__free(refs);
+  return rc;
+}
+
+/* Resolve each function name of the plan once per run (the registry may
+ * change between runs of a plan): a table by the name's string offset,
+ * since the plan keeps one copy of each name (hd__run_fn()). */
 static int resolve_functions(hd__run *r) {
   const hd__plan *p = r->plan;
-  int any = 0;
-  for (size_t i = 0; i < p->count && !any; i++)
-    any = p->nodes[i].kind == HD_NODE_FN;
-  if (!any)
-    return HD_OK;
-  r->fns = hd__calloc(p->count + 1, sizeof(hd__fnref));
-  if (r->fns == NULL)
-    return HD_ENOMEM;
+  size_t used = 0;
   uint32_t last = UINT32_MAX;
   for (size_t i = 0; i < p->count; i++) {
-    if (p->nodes[i].kind != HD_NODE_FN)
+    if (p->nodes[i].kind != HD_NODE_FN || p->nodes[i].what == last)
       continue;
-    if (r->ext.fns != NULL && r->ext.fns[i].fn != NULL) {
-      r->fns[i] = r->ext.fns[i];
-      continue;
+    last = p->nodes[i].what;
+    if (r->fn_keys == NULL || 2 * (used + 1) > (size_t)r->fn_mask + 1) {
+      int rc = fn_grow(r, r->fn_keys ? 2 * ((size_t)r->fn_mask + 1) : 16);
+      if (rc != HD_OK)
+        return rc;
     }
-    if (last != UINT32_MAX && p->nodes[i].what == p->nodes[last].what) {
-      r->fns[i] = r->fns[last];
-    } else {
-      hd_fn_lookup(hd__plan_what(p, i), &r->fns[i].fn, &r->fns[i].data);
+    uint32_t s = fn_slot(r, last);
+    if (r->fn_keys[s] == UINT32_MAX) {
+      r->fn_keys[s] = last;
+      r->fn_refs[s].fn = NULL;
+      r->fn_refs[s].data = NULL;
+      hd_fn_lookup(p->strings + last, &r->fn_refs[s].fn, &r->fn_refs[s].data);
+      used++;
     }
-    last = (uint32_t)i;
   }
   return HD_OK;
 }
@@ -894,7 +928,8 @@ out:
   hd__big_free(r.rank, p->count + 1, sizeof(uint32_t));
   hd__big_free(r.consumers, p->count + 1, sizeof(atomic_uint));
   hd__big_free(r.wire_size, p->count + 1, sizeof(uint32_t));
-  hd__free(r.fns);
+  hd__free(r.fn_keys);
+  hd__free(r.fn_refs);
   hd__free(r.workers);
   pthread_mutex_destroy(&r.event_lock);
   return rc;

@@ -32,6 +32,7 @@ typedef struct builder {
   size_t capsettings;
   size_t caplists, capio;
   hd__strmap settings_seen; /* settings bytes -> index */
+  hd__strmap fn_seen;       /* function names -> their string's offset */
 } builder;
 
 /* An expansion's view of its node, for substitution: its params and
@@ -102,6 +103,20 @@ static int add_string(builder *b, const char *s, size_t len, uint32_t *off) {
   int rc = hd__buf_append(&b->strings, s, len);
   if (rc == HD_OK)
     rc = hd__buf_append(&b->strings, "", 1);
+  return rc;
+}
+
+/* A function's name: one copy per name in the plan, so that a run
+ * resolves each name once (core/sched.c). */
+static int add_fn_name(builder *b, const char *fn, uint32_t *off) {
+  size_t seen;
+  if (hd__strmap_get(&b->fn_seen, fn, &seen)) {
+    *off = (uint32_t)seen;
+    return HD_OK;
+  }
+  int rc = add_string(b, fn, strlen(fn), off);
+  if (rc == HD_OK)
+    rc = hd__strmap_put(&b->fn_seen, fn, *off);
   return rc;
 }
 
@@ -239,7 +254,7 @@ static int make_io(builder *b, const hd_graph *g, const uint32_t *base,
   } else if (rc == HD_OK && n->kind == HD_NODE_ARGV) {
     pn->what = b->p->lists[io.argv];
   } else if (rc == HD_OK) {
-    rc = add_string(b, n->fn, strlen(n->fn), &pn->what);
+    rc = add_fn_name(b, n->fn, &pn->what);
   }
   x->staging = 0;
   io.staged = x->staged;
@@ -318,7 +333,7 @@ static int make_nodes(builder *b, const hd_graph *g, const uint32_t *base) {
       } else if (b->last_what != NULL && strcmp(b->last_what, n->fn) == 0) {
         pn->what = b->last_what_off; /* one copy of a repeated name */
       } else {
-        rc = add_string(b, n->fn, strlen(n->fn), &pn->what);
+        rc = add_fn_name(b, n->fn, &pn->what);
         b->last_what = n->fn;
         b->last_what_off = pn->what;
       }
@@ -651,6 +666,7 @@ int hd__plan_build(const hd_graph *g, hd__plan **out) {
     goto fail;
   }
   hd__strmap_cleanup(&b.settings_seen);
+  hd__strmap_cleanup(&b.fn_seen);
   hd__free(base);
   hd__free(costs);
   *out = p;
@@ -658,6 +674,7 @@ int hd__plan_build(const hd_graph *g, hd__plan **out) {
 fail:
   hd__buf_cleanup(&b.strings);
   hd__strmap_cleanup(&b.settings_seen);
+  hd__strmap_cleanup(&b.fn_seen);
   hd__free(base);
   hd__free(costs);
   hd__plan_free(p);

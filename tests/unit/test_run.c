@@ -241,6 +241,70 @@ START_TEST(run_reports_error_codes_and_missing_functions) {
 }
 END_TEST
 
+/* Returns the number it was registered with. */
+static int fn_ident(hd_task *t, void *data) {
+  hd_value *v;
+  if (hd_value_new_int((int64_t)(intptr_t)data, &v) != HD_OK)
+    return HD_ENOMEM;
+  return hd_task_set_output(t, v);
+}
+
+/* Each function name is looked up once per run, whatever the order of
+ * the tasks that call it: 40 names (more than the run's first table
+ * holds) called in turn, one unknown, and one registered only between
+ * two runs of the same plan. */
+START_TEST(run_resolves_function_names_per_run) {
+  char name[32], task[32];
+  for (int k = 0; k < 40; k++) {
+    snprintf(name, sizeof(name), "ident%d", k);
+    ck_assert_int_eq(hd_fn_register(name, fn_ident, (void *)(intptr_t)k),
+                     HD_OK);
+  }
+  for (int i = 0; i < 200; i++) {
+    snprintf(task, sizeof(task), "t%d", i);
+    snprintf(name, sizeof(name), "ident%d", (i * 7) % 40);
+    fn(task, i % 50 == 49 ? "late_ident" : name);
+  }
+  hd_plan *p;
+  ck_assert_int_eq(hd_plan_new(g, &p), HD_OK);
+  const char *backends[] = {"serial", "threads", "processes"};
+  for (int b = 0; b < 3; b++)
+    for (int round = 0; round < 2; round++) {
+      if (round == 1)
+        ck_assert_int_eq(
+            hd_fn_register("late_ident", fn_ident, (void *)(intptr_t)1000),
+            HD_OK);
+      hd_run_opts o;
+      hd_run_opts_init(&o);
+      o.backend = backends[b];
+      o.jobs = 2;
+      o.keep_going = 1;
+      ck_assert_int_eq(hd_plan_run(p, &o, &rep), round ? HD_OK : HD_ETASK);
+      for (int i = 0; i < 200; i++) {
+        snprintf(task, sizeof(task), "t%d", i);
+        int64_t v = -1;
+        if (i % 50 == 49 && round == 0) {
+          ck_assert_str_eq(message(task),
+                           "no function named 'late_ident' is registered");
+          continue;
+        }
+        ck_assert_int_eq(
+            hd_value_get_int(hd_report_result_by_name(rep, task), &v), HD_OK);
+        ck_assert_int_eq(v, i % 50 == 49 ? 1000 : (i * 7) % 40);
+      }
+      hd_report_free(rep);
+      rep = NULL;
+      if (round == 1)
+        hd_fn_unregister("late_ident");
+    }
+  hd_plan_free(p);
+  for (int k = 0; k < 40; k++) {
+    snprintf(name, sizeof(name), "ident%d", k);
+    hd_fn_unregister(name);
+  }
+}
+END_TEST
+
 START_TEST(run_invalid_graph_returns_diagnostics) {
   hd_node *a = fn("a", "count");
   hd_node_after(a, a);
@@ -915,6 +979,7 @@ Suite *make_suite(void) {
   tcase_add_test(tc, run_failure_skips_dependents_and_stops);
   tcase_add_test(tc, run_keep_going_runs_what_does_not_depend_on_a_failure);
   tcase_add_test(tc, run_reports_error_codes_and_missing_functions);
+  tcase_add_test(tc, run_resolves_function_names_per_run);
   tcase_add_test(tc, run_invalid_graph_returns_diagnostics);
   tcase_add_test(tc, run_unknown_backend);
   tcase_add_test(tc, run_emits_events_in_order);
