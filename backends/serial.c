@@ -66,8 +66,13 @@ static int serial_wait(void *state) {
   serial *s = state;
   /* The continuation run() offers goes back into the ready set, so that
      the order stays the plan's. */
+  int first = 1; /* each task after the first starts as the last ends */
   while (s->count > 0) {
-    uint32_t next = s->host.run(s->host.ctx, pop(s), 0);
+    uint32_t task = pop(s);
+    uint32_t next = !first && s->host.run_at_once != NULL
+                        ? s->host.run_at_once(s->host.ctx, task, 0, 1)
+                        : s->host.run(s->host.ctx, task, 0);
+    first = 0;
     if (next != HD_TASK_NONE)
       serial_submit(s, next);
   }

@@ -179,11 +179,14 @@ static int idle(worker *w) {
 static void work(worker *w) {
   pool *p = w->pool;
   self = w;
+  int ran = 0; /* it has just run a task */
   for (;;) {
     uint32_t task = HD_TASK_NONE;
+    int at_once = ran;
     for (int spin = 0; spin < SPINS && task == HD_TASK_NONE; spin++) {
       task = find_work(w);
       if (task == HD_TASK_NONE) {
+        at_once = 0;
         if (atomic_load_explicit(&p->done, memory_order_acquire))
           break;
         if (spin > SPINS / 2)
@@ -191,12 +194,16 @@ static void work(worker *w) {
       }
     }
     if (task == HD_TASK_NONE) {
+      ran = 0;
       if (!idle(w))
         break;
       continue;
     }
+    if (p->host.run_at_once != NULL && at_once)
+      task = p->host.run_at_once(p->host.ctx, task, w->id, 1);
     while (task != HD_TASK_NONE)
       task = p->host.run(p->host.ctx, task, w->id);
+    ran = 1;
   }
   self = NULL;
 }

@@ -634,6 +634,14 @@ static uint32_t run_task(void *ctx, uint32_t node, unsigned w) {
   return settle(r, node, w, 1);
 }
 
+static uint32_t run_task_at_once(void *ctx, uint32_t node, unsigned w,
+                                 int at_once) {
+  hd__run *r = ctx;
+  if (at_once && w < r->nworkers)
+    r->workers[w].chained = 1; /* it starts when the last one ended */
+  return run_task(ctx, node, w);
+}
+
 /* The results' memory limits (run.h), when there are any. */
 static int make_hold(hd__run *r) {
   size_t raw = r->opts.mem_limit, all = r->opts.spill_limit;
@@ -870,7 +878,7 @@ int hd__run_plan_ext(hd_report *report, const hd_run_opts *o,
     for (size_t i = 0; i < p->count; i++)
       atomic_init(&r.consumers[i], p->succ_off[i + 1] - p->succ_off[i]);
   }
-  hd_backend_host host = {&r, run_task, p->count, r.rank};
+  hd_backend_host host = {&r, run_task, p->count, r.rank, run_task_at_once};
   if ((rc = r.backend->start(&r.backend_state, r.opts.jobs, &host)) != HD_OK) {
     hd__diags_add(&report->diags, rc, NULL, 0, 0, NULL,
                   "backend '%s' could not start: %s", name, hd_strerror(rc));

@@ -40,6 +40,13 @@ typedef struct hd_backend_host {
   /* rank[t]: t's place in the plan's topological order; a backend that
      keeps a ready set should prefer lower ranks. */
   const uint32_t *rank;
+  /* run() with a hint: at_once is 1 when worker took task straight after
+     its last task ended, without waiting (from its own queue, or a first
+     try at another's), so that the task's start is that end and the clock
+     is read once per task rather than twice. A backend may call either;
+     NULL in hosts older than this field. */
+  uint32_t (*run_at_once)(void *ctx, uint32_t task, unsigned worker,
+                          int at_once);
 } hd_backend_host;
 
 struct hd_backend_ops {

@@ -62,12 +62,21 @@ static int fn_slow_cooperative(hd_task *t, void *data) {
   return HD_OK;
 }
 
+static int fn_nap(hd_task *t, void *data) {
+  (void)t;
+  (void)data;
+  struct timespec ts = {0, 2 * 1000 * 1000};
+  nanosleep(&ts, NULL);
+  return HD_OK;
+}
+
 static void setup(void) {
   hd_fn_register("acc", fn_acc, NULL);
   hd_fn_register("fail", fn_fail, NULL);
   hd_fn_register("flaky", fn_flaky, NULL);
   hd_fn_register("sleep", fn_sleep, NULL);
   hd_fn_register("slow", fn_slow_cooperative, NULL);
+  hd_fn_register("nap", fn_nap, NULL);
   ck_assert_int_eq(hd_graph_new(&g), HD_OK);
 }
 
@@ -95,6 +104,36 @@ static hd_report *run_with(const char *backend, unsigned jobs, int expect) {
   ck_assert_int_eq(hd_run(g, &o, &r), expect);
   return r;
 }
+
+/* Times of tasks a worker takes one after another: a task taken at once
+ * after another starts where that one ended (one clock read per task),
+ * so each still lasts its 2 ms of work, and a worker's tasks never
+ * overlap. */
+START_TEST(threads_times_of_tasks_taken_one_after_another) {
+  hd_node **n = add_nodes(40, "nap");
+  for (int i = 1; i < 20; i++) /* a chain, and 20 tasks after one */
+    ck_assert_int_eq(hd_node_after(n[i], n[i - 1]), HD_OK);
+  for (int i = 21; i < 40; i++)
+    ck_assert_int_eq(hd_node_after(n[i], n[20]), HD_OK);
+  free(n);
+  const char *backends[] = {"serial", "threads", "threads"};
+  unsigned jobs[] = {1, 1, 2};
+  for (int b = 0; b < 3; b++) {
+    hd_report *r = run_with(backends[b], jobs[b], HD_OK);
+    hd_task_info ti[40];
+    for (size_t i = 0; i < 40; i++) {
+      ck_assert_int_eq(hd_report_task(r, i, &ti[i]), HD_OK);
+      ck_assert_uint_ge(ti[i].end_ns - ti[i].start_ns, 2000000);
+    }
+    for (size_t i = 0; i < 40; i++)
+      for (size_t k = 0; k < 40; k++)
+        if (k != i && ti[k].worker == ti[i].worker)
+          ck_assert(ti[k].end_ns <= ti[i].start_ns ||
+                    ti[i].end_ns <= ti[k].start_ns);
+    hd_report_free(r);
+  }
+}
+END_TEST
 
 /* Run on serial and on threads with 1..4 workers; every result equal. */
 static void compare_backends(void) {
@@ -294,6 +333,7 @@ Suite *make_suite(void) {
   tcase_add_checked_fixture(tc, setup, teardown);
   tcase_set_timeout(tc, 30);
   tcase_add_test(tc, threads_random_dag_matches_serial);
+  tcase_add_test(tc, threads_times_of_tasks_taken_one_after_another);
   tcase_add_test(tc, threads_chain_fanout_and_gather);
   tcase_add_test(tc, threads_failure_stops_and_keep_going_continues);
   tcase_add_test(tc, threads_retries);
