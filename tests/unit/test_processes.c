@@ -482,6 +482,47 @@ START_TEST(processes_chain_ahead_stop_on_failure) {
 }
 END_TEST
 
+/* Interrupting a run while a long chain goes ahead: it ends with
+ * HD_EINTR, every task in a final state, a task done only after the one
+ * before it, and no process left. */
+static volatile sig_atomic_t chain_stop;
+
+/* Interrupts the run as step 2000 is done. */
+static void stop_at_2000(const hd_event *ev, void *data) {
+  (void)data;
+  if (ev->type == HD_EVENT_DONE && ev->index == 2000)
+    chain_stop = 1;
+}
+
+START_TEST(processes_chain_ahead_interrupted) {
+  enum { N = 20000 };
+  add_chain("i", N, N, NULL, 0);
+  chain_stop = 0;
+  hd_run_opts o;
+  hd_run_opts_init(&o);
+  o.backend = "processes";
+  o.jobs = 2;
+  o.interrupt = &chain_stop;
+  o.on_event = stop_at_2000;
+  ck_assert_int_eq(hd_run(g, &o, &rep), HD_EINTR);
+  size_t done = hd_report_count(rep, HD_STATE_DONE);
+  ck_assert_uint_gt(done, 2000);
+  ck_assert_uint_lt(done, N);
+  ck_assert_uint_eq(done + hd_report_count(rep, HD_STATE_CANCELLED), N);
+  /* Nodes were added in order: task k is step k. */
+  for (size_t k = 0; k < N; k++) {
+    hd_task_info ti;
+    ck_assert_int_eq(hd_report_task(rep, k, &ti), HD_OK);
+    ck_assert_int_eq(ti.state, k < done ? HD_STATE_DONE : HD_STATE_CANCELLED);
+  }
+  int64_t v = -1;
+  ck_assert_int_eq(hd_value_get_int(hd_report_result(rep, done - 1), &v),
+                   HD_OK);
+  ck_assert_int_eq(v, (int64_t)done - 1);
+  assert_no_children();
+}
+END_TEST
+
 /* A run in another thread, holding its workers until its task starts. */
 typedef struct other_run {
   pthread_mutex_t lock;
@@ -729,6 +770,7 @@ Suite *make_suite(void) {
   tcase_add_test(tc, processes_chain_ahead_retries_and_crashes);
   tcase_add_test(tc, processes_chain_ahead_events_keep_their_order);
   tcase_add_test(tc, processes_chain_ahead_stop_on_failure);
+  tcase_add_test(tc, processes_chain_ahead_interrupted);
   tcase_add_test(tc, processes_runs_in_two_threads_share_no_sockets);
   tcase_add_test(tc, processes_worker_holds_no_shell_input_of_another_thread);
   tcase_add_test(tc, processes_workers_end_when_hodos_is_killed);
