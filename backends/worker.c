@@ -329,6 +329,10 @@ int hd__worker_loop(hd__run *r, int in_fd, int out_fd, hd__worker_hello hello,
   sigaction(SIGTERM, &sa, NULL);
   sigaction(SIGHUP, &sa, NULL);
   worker_stop = 0;
+  /* A worker forked by a task of another run's worker (a pool inside a
+     task) starts with that worker's memory: nothing of it counts here. */
+  last.result = NULL;
+  forget_last();
   hd__buf in = {0}, out = {0};
   size_t off = 0;
   int status = 0, answered = 0;
