@@ -29,6 +29,7 @@ typedef struct deque {
   char pad2[64 - sizeof(atomic_llong)];
   _Atomic uint32_t *buf;
   long long mask;
+  long long populated; /* slots below this are populated (owner only) */
 } deque;
 
 typedef struct pool pool;
@@ -67,8 +68,11 @@ static int deque_init(deque *q, size_t capacity) {
      the pages under its deepest point are touched (a chain touches one),
      while fresh memory is costly on a VM. */
   q->buf = hd__big_reserve(cap, sizeof(*q->buf));
-  if (q->buf == NULL)
+  q->populated = 0;
+  if (q->buf == NULL) {
     q->buf = hd__big_calloc(cap, sizeof(*q->buf));
+    q->populated = (long long)cap;
+  }
   if (q->buf == NULL)
     return HD_ENOMEM;
   q->mask = (long long)cap - 1;
@@ -77,9 +81,25 @@ static int deque_init(deque *q, size_t capacity) {
   return HD_OK;
 }
 
+/* Populate the slots from q->populated on, as many again (at least a
+ * huge page's worth): pages faulted one by one cost far more than pages
+ * populated at once. */
+static void deque_grow(deque *q) {
+  long long cap = q->mask + 1;
+  long long to =
+      q->populated + (q->populated > (1 << 19) ? q->populated : (1 << 19));
+  if (to > cap)
+    to = cap;
+  hd__big_populate((void *)q->buf, (size_t)q->populated * sizeof(*q->buf),
+                   (size_t)to * sizeof(*q->buf));
+  q->populated = to;
+}
+
 /* Owner only. The buffer never overflows: each task is pushed once. */
 static void deque_push(deque *q, uint32_t task) {
   long long b = atomic_load_explicit(&q->bottom, memory_order_relaxed);
+  if (b >= q->populated)
+    deque_grow(q);
   atomic_store_explicit(&q->buf[b & q->mask], task, memory_order_relaxed);
   /* seq_cst rather than release: the store must also be ordered before
      the load of the sleeper count in wake_one(). */
