@@ -435,13 +435,29 @@ static int send_one_ahead(procs *pp, worker *wk, uint32_t task) {
   return 1;
 }
 
+/* The flights sent ahead behind position k of wk's queue (each after
+ * the one before it) will not be confirmed: the task they follow did not
+ * go as they assumed. Their answers are dropped; their tasks go the
+ * usual way when they are ready. */
+static void drop_ahead_from(procs *pp, worker *wk, unsigned k) {
+  for (; k < wk->n; k++) {
+    flight *g = &wk->q[(wk->head + k) % DEPTH];
+    if (!g->ahead)
+      break;
+    g->ahead = 0;
+    g->dead = 1;
+    pp->ahead[g->task] = 0;
+  }
+}
+
 /* The flight that holds task sent ahead, or NULL. */
-static flight *find_ahead(procs *pp, uint32_t task, worker **wk) {
+static flight *find_ahead(procs *pp, uint32_t task, worker **wk, unsigned *at) {
   for (unsigned i = 0; i < pp->nworkers; i++)
     for (unsigned k = 0; k < pp->w[i].n; k++) {
       flight *f = &pp->w[i].q[(pp->w[i].head + k) % DEPTH];
       if (f->task == task && f->ahead && !f->dead) {
         *wk = &pp->w[i];
+        *at = k;
         return f;
       }
     }
@@ -454,7 +470,8 @@ static flight *find_ahead(procs *pp, uint32_t task, worker **wk) {
 static void confirm(procs *pp, uint32_t task) {
   hd__run *r = pp->r;
   worker *wk = NULL;
-  flight *f = find_ahead(pp, task, &wk);
+  unsigned at = 0;
+  flight *f = find_ahead(pp, task, &wk, &at);
   pp->ahead[task] = 0;
   if (f == NULL) {
     heap_push(pp, task); /* its worker was lost: the usual way */
@@ -463,6 +480,7 @@ static void confirm(procs *pp, uint32_t task) {
   f->ahead = 0;
   if (!hd__task_gate(r, task)) {
     f->dead = 1;
+    drop_ahead_from(pp, wk, at + 1);
     settle(pp, NULL, task);
     return;
   }
@@ -489,6 +507,7 @@ static void confirm(procs *pp, uint32_t task) {
     f->inputs = NULL;
     f->ninputs = 0;
     f->dead = 1;
+    drop_ahead_from(pp, wk, at + 1);
     attempt_done(pp, wk, &done, rc, 0, 0);
     return;
   }
@@ -793,19 +812,11 @@ static int on_result(procs *pp, worker *wk, const char *payload, size_t len) {
     wk->deadline = 0;
   }
   attempt_done(pp, wk, f, rc, started, ended);
-  if (pp->r->report->tasks[node].state != HD_STATE_DONE) {
-    /* Those sent ahead of this task, which is not done, and ahead of them:
-       the worker does not run them (or ran them on a result hodos did not
-       take), and they are not ready. */
-    for (unsigned k = 0; k < wk->n; k++) {
-      flight *g = &wk->q[(wk->head + k) % DEPTH];
-      if (!g->ahead)
-        break;
-      g->ahead = 0;
-      g->dead = 1;
-      pp->ahead[g->task] = 0;
-    }
-  }
+  /* Those sent ahead of this task, which is not done, and ahead of them:
+     the worker does not run them (or ran them on a result hodos did not
+     take), and they are not ready. */
+  if (pp->r->report->tasks[node].state != HD_STATE_DONE)
+    drop_ahead_from(pp, wk, 0);
   return 0;
 }
 

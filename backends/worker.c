@@ -258,6 +258,16 @@ static int run_attempt(hd__run *r, hd__buf *out, uint32_t node,
   }
   hd__buf p = {0};
   hd_value *frame = NULL;
+  /* The result travels as a value frame: one that cannot be made fails
+     the attempt (it is not sent as an empty result). */
+  if (rc == HD_OK && x.output != NULL &&
+      hd_value_encode(x.output, 1, &frame) != HD_OK) {
+    rc = HD_ENOMEM;
+    hd__buf_cleanup(&x.message);
+    hd__buf_appendf(&x.message, "out of memory sending its result");
+  }
+  if (rc != HD_OK && last.node == node)
+    forget_last(); /* what follows it in a chain does not run */
   int ok = hd__wire_put_u64(&p, started) == HD_OK &&
            hd__wire_put_u64(&p, ended) == HD_OK &&
            hd__wire_put_u32(&p, node) == HD_OK &&
@@ -268,8 +278,7 @@ static int run_attempt(hd__run *r, hd__buf *out, uint32_t node,
            hd__wire_put_u32(&p, (uint32_t)x.timed_out) == HD_OK &&
            hd__wire_put_bytes(&p, x.message.data, x.message.len) == HD_OK &&
            hd__wire_put_bytes(&p, x.err_tail.data, x.err_tail.len) == HD_OK;
-  if (ok && rc == HD_OK && x.output != NULL &&
-      hd_value_encode(x.output, 1, &frame) == HD_OK)
+  if (ok && frame != NULL)
     ok = hd__wire_put_bytes(&p, hd_value_data(frame), hd_value_size(frame)) ==
          HD_OK;
   else if (ok)

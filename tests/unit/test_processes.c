@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "backends/wire.h"
+#include "core/internal.h"
 #include "test_util.h"
 
 static hd_graph *g;
@@ -402,8 +403,10 @@ START_TEST(processes_chain_ahead_retries_and_crashes) {
   for (int k = 0; k < 300; k++) {
     ck_assert_int_eq(step_value("r", k), k);
     ck_assert_int_eq(step_value("k", k), k);
-    ck_assert_uint_eq(step("r", k).attempts, k == 100 ? 2 : 1);
-    ck_assert_uint_eq(step("k", k).attempts, k == 200 ? 2 : 1);
+    ck_assert_msg(step("r", k).attempts == (k == 100 ? 2u : 1u),
+                  "r%d: %u attempts", k, step("r", k).attempts);
+    ck_assert_msg(step("k", k).attempts == (k == 200 ? 2u : 1u),
+                  "k%d: %u attempts", k, step("k", k).attempts);
   }
   assert_no_children();
 }
@@ -520,6 +523,58 @@ START_TEST(processes_chain_ahead_interrupted) {
                    HD_OK);
   ck_assert_int_eq(v, (int64_t)done - 1);
   assert_no_children();
+}
+END_TEST
+
+/* Out of memory anywhere (in hodos or, after the fork, in a worker)
+ * while chains go ahead: every run ends, every task in a final state
+ * unless the run itself ran out of memory, a task done only with the
+ * right value and after the one before it, and no process left. */
+START_TEST(processes_chain_ahead_out_of_memory) {
+  add_chain("m", 40, 40, NULL, 2);
+  add_chain("n", 40, 40, NULL, 2);
+  hd_plan *p;
+  ck_assert_int_eq(hd_plan_new(g, &p), HD_OK);
+  int ended_ok = 0;
+  for (long n = 0; n < 3000; n += 11) {
+    hd_run_opts o;
+    hd_run_opts_init(&o);
+    o.backend = "processes";
+    o.jobs = 2;
+    o.keep_going = 1;
+    hd__alloc_fail_after(n);
+    int rc = hd_plan_run(p, &o, &rep);
+    hd__alloc_fail_after(-1);
+    ended_ok += rc == HD_OK;
+    if (rep != NULL && hd_report_task_count(rep) == 80)
+      for (size_t k = 0; k < 80; k++) {
+        hd_task_info ti;
+        ck_assert_int_eq(hd_report_task(rep, k, &ti), HD_OK);
+        /* Out of memory before or while it ran, a run may leave tasks
+           it never reached. */
+        if (rc != HD_ENOMEM)
+          ck_assert_msg(ti.state >= HD_STATE_DONE, "n %ld rc %d task %zu %d", n,
+                        rc, k, ti.state);
+        if (ti.state != HD_STATE_DONE)
+          continue;
+        int64_t v = -1;
+        hd_value *res = hd_report_result(rep, k);
+        ck_assert_msg(hd_value_get_int(res, &v) == HD_OK,
+                      "n %ld rc %d task %zu: %zu bytes, attempts %u", n, rc, k,
+                      res ? hd_value_size(res) : 0, ti.attempts);
+        ck_assert_int_eq(v, (int64_t)(k % 40));
+        if (k % 40 > 0) {
+          hd_task_info prev;
+          ck_assert_int_eq(hd_report_task(rep, k - 1, &prev), HD_OK);
+          ck_assert_int_eq(prev.state, HD_STATE_DONE);
+        }
+      }
+    hd_report_free(rep);
+    rep = NULL;
+    assert_no_children();
+  }
+  ck_assert_int_gt(ended_ok, 0);
+  hd_plan_free(p);
 }
 END_TEST
 
@@ -771,6 +826,7 @@ Suite *make_suite(void) {
   tcase_add_test(tc, processes_chain_ahead_events_keep_their_order);
   tcase_add_test(tc, processes_chain_ahead_stop_on_failure);
   tcase_add_test(tc, processes_chain_ahead_interrupted);
+  tcase_add_test(tc, processes_chain_ahead_out_of_memory);
   tcase_add_test(tc, processes_runs_in_two_threads_share_no_sockets);
   tcase_add_test(tc, processes_worker_holds_no_shell_input_of_another_thread);
   tcase_add_test(tc, processes_workers_end_when_hodos_is_killed);
