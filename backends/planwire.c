@@ -1,7 +1,9 @@
 /* A plan as bytes, for workers that do not share hodos's memory (ssh):
- * every array field by field, little-endian; and back, with every index
- * and offset checked before the plan is used. The analysis (levels,
- * critical path) does not travel: workers do not schedule. */
+ * every array field by field, little-endian, and the predecessors' bytes
+ * as they are; and back, with every index and offset checked and every
+ * node's predecessors decoded and matched against the successors before
+ * the plan is used. The analysis (levels, critical path) does not
+ * travel: workers do not schedule. */
 #include <string.h>
 
 #include "../core/plan.h"
