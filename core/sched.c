@@ -422,7 +422,10 @@ size_t hd__input_count(const hd__run *r, uint32_t node) {
 hd_value **hd__gather_inputs(hd__run *r, uint32_t node, hd_value **small,
                              size_t nsmall, size_t *count, hd__buf *why) {
   const hd__plan *p = r->plan;
-  size_t n = hd__input_count(r, node);
+  hd__preds it;
+  size_t n = hd__preds_begin(p, node, &it);
+  if (r->ext.seed_off != NULL)
+    n += r->ext.seed_off[node + 1] - r->ext.seed_off[node];
   hd_value **inputs = n <= nsmall ? small : hd__calloc(n + 1, sizeof(*inputs));
   if (inputs == NULL) {
     hd__buf_appendf(why, "out of memory gathering its inputs");
@@ -438,8 +441,7 @@ hd_value **hd__gather_inputs(hd__run *r, uint32_t node, hd_value **small,
   const hd__pio *io = hd__plan_io(p, node);
   int only_stdin = io != NULL && io->stdin_lo != io->stdin_hi && !io->late &&
                    p->nodes[node].kind != HD_NODE_FN;
-  hd__preds it;
-  for (hd__preds_begin(p, node, &it); it.left > 0;) {
+  while (it.left > 0) {
     uint32_t u = hd__preds_next(&it);
     const hd__tstate *tu = &r->report->tasks[u];
     if (only_stdin && (u < io->stdin_lo || u >= io->stdin_hi)) {
@@ -516,14 +518,18 @@ int hd__task_gate(hd__run *r, uint32_t node) {
   hd__tstate *ts = r->report->tasks;
   hd__tstate *t = &ts[node];
   uint32_t bad = UINT32_MAX;
+  /* While every task that ended is done, so are this one's dependencies:
+     each ended before it was released, and settle() marks the run
+     before it releases anything. */
   hd__preds it;
-  for (hd__preds_begin(p, node, &it); it.left > 0;) {
-    uint32_t u = hd__preds_next(&it);
-    if (ts[u].state != HD_STATE_DONE && !usable(r, u)) {
-      bad = u;
-      break;
+  if (atomic_load_explicit(&r->undone, memory_order_relaxed))
+    for (hd__preds_begin(p, node, &it); it.left > 0;) {
+      uint32_t u = hd__preds_next(&it);
+      if (ts[u].state != HD_STATE_DONE && !usable(r, u)) {
+        bad = u;
+        break;
+      }
     }
-  }
   if (bad != UINT32_MAX && ts[bad].state != HD_STATE_CANCELLED) {
     /* Downstream of a failure: skipped. */
     t->state = HD_STATE_SKIPPED;
@@ -572,6 +578,9 @@ static uint32_t settle(hd__run *r, uint32_t node, unsigned w, int batch) {
       : t->state == HD_STATE_FAILED  ? HD_EVENT_FAILED
       : t->state == HD_STATE_SKIPPED ? HD_EVENT_SKIPPED
                                      : HD_EVENT_CANCELLED;
+  if (t->state != HD_STATE_DONE &&
+      !atomic_load_explicit(&r->undone, memory_order_relaxed))
+    atomic_store_explicit(&r->undone, 1, memory_order_relaxed);
   emit(r, type, node, hd__tstate_message(t), done);
   if (r->ext.on_settle != NULL)
     r->ext.on_settle(r->ext.settle_ctx, node, t);
