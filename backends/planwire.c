@@ -50,7 +50,7 @@ int hd__plan_pack(const hd__plan *p, hd__buf *b) {
          hd__wire_put_u32(b, n->io) == HD_OK &&
          hd__wire_put_u32(b, n->nparams) == HD_OK &&
          hd__wire_put_u32(b, n->kind) == HD_OK &&
-         hd__wire_put_u32(b, n->flags) == HD_OK &&
+         hd__wire_put_u32(b, n->npreds) == HD_OK &&
          hd__wire_put_u32(b, n->level) == HD_OK &&
          hd__wire_put_u32(b, bottom) == HD_OK;
   }
@@ -136,11 +136,12 @@ static int get_varint(const uint8_t **at, const uint8_t *end, uint32_t *v) {
   return 0;
 }
 
-/* Whether every node's predecessors decode inside its own bytes, name
- * other nodes of the plan, add up to the edge count and agree with the
- * node's flags; and whether the successors are exactly the same edges
- * the other way, each node's in increasing order (as the plan is built).
- * Returns HD_OK, HD_ECORRUPT with *why set, or HD_ENOMEM. */
+/* Whether every node's predecessors fill exactly its own bytes (led by
+ * their count, of HD__PN_MANY or more, where the node says so), name
+ * other nodes of the plan and add up to the edge count; and whether the
+ * successors are exactly the same edges the other way, each node's in
+ * increasing order (as the plan is built). Returns HD_OK, HD_ECORRUPT with *why
+ * set, or HD_ENOMEM. */
 static int check_edges(const hd__plan *p, const char **why) {
   *why = "its edges refer outside the plan";
   if (!offsets_ok(p->pred_at, p->count, p->predb_len) ||
@@ -156,12 +157,12 @@ static int check_edges(const hd__plan *p, const char **why) {
   for (size_t i = 0; i < p->count && bad == NULL; i++) {
     const uint8_t *at = p->predb + p->pred_at[i];
     const uint8_t *end = p->predb + p->pred_at[i + 1];
-    uint32_t n = 0, z = 0;
+    uint32_t n = p->nodes[i].npreds, z = 0;
     int64_t last = (int64_t)i;
-    if (!get_varint(&at, end, &n))
+    if (n == HD__PN_MANY && !get_varint(&at, end, &n))
       bad = "a node's predecessors run past their bytes";
-    else if (!!(p->nodes[i].flags & HD__PN_JOIN) != (n > 1))
-      bad = "a node's flags do not match its predecessors";
+    else if (p->nodes[i].npreds == HD__PN_MANY && n < HD__PN_MANY)
+      bad = "a node's predecessors are counted in the wrong place";
     for (uint32_t k = 0; bad == NULL && k < n; k++) {
       if (!get_varint(&at, end, &z)) {
         bad = "a node's predecessors run past their bytes";
@@ -266,14 +267,14 @@ int hd__plan_unpack(const char *data, size_t len, hd__plan **out,
     n->param_off = hd__wire_u32(&r);
     n->io = hd__wire_u32(&r);
     uint32_t np = hd__wire_u32(&r), kind = hd__wire_u32(&r);
-    uint32_t flags = hd__wire_u32(&r);
+    uint32_t npreds = hd__wire_u32(&r);
     n->level = hd__wire_u32(&r);
     uint32_t bottom = hd__wire_u32(&r);
-    if (np > UINT16_MAX || kind > UINT8_MAX || flags > UINT8_MAX)
+    if (np > UINT16_MAX || kind > UINT8_MAX || npreds > UINT8_MAX)
       r.bad = 1;
     n->nparams = (uint16_t)np;
     n->kind = (uint8_t)kind;
-    n->flags = (uint8_t)flags;
+    n->npreds = (uint8_t)npreds;
     memcpy(&n->bottom, &bottom, sizeof(bottom));
   }
   p->order = get_u32s(&r, p->count);

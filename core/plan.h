@@ -43,10 +43,9 @@ typedef struct hd__pio {
                       name (hd__staged_path()) until the task succeeds */
 } hd__pio;
 
-/* hd__pnode.flags: the node has more than one predecessor, so that its
- * join counter is shared (the scheduler's hot path tests this bit rather
- * than decoding the node's predecessors). */
-#define HD__PN_JOIN 1u
+/* hd__pnode.npreds when a node has this many predecessors or more: their
+ * count then leads their bytes (see hd__preds). */
+#define HD__PN_MANY 255u
 
 /* One node: 32 bytes. */
 typedef struct hd__pnode {
@@ -56,8 +55,9 @@ typedef struct hd__pnode {
   uint32_t param_off; /* first key/value pair in params */
   uint32_t io;        /* index into io; 0: none */
   uint16_t nparams;
-  uint8_t kind; /* hd_node_kind */
-  uint8_t flags;
+  uint8_t kind;   /* hd_node_kind */
+  uint8_t npreds; /* how many predecessors, or HD__PN_MANY; the hot path
+                     tests npreds > 1 without reading their bytes */
   uint32_t level; /* longest path from a source, in edges */
   float bottom;   /* cost-weighted longest path to a sink, itself included */
 } hd__pnode;
@@ -115,11 +115,12 @@ static inline const char *hd__plan_list(const hd__plan *p, uint32_t off,
 }
 
 /* A node's predecessors, in declaration (gather) order, are the bytes
- * predb[pred_at[i] .. pred_at[i + 1]): their count, then each one as its
- * difference from the one before it (from the node itself for the first),
- * zigzag-encoded (0, -1, 1, -2, ... as 0, 1, 2, 3, ...); every number is a
- * varint (7 bits a byte, low bits first, the top bit set on every byte but
- * the last). A predecessor within 64 places of the one before costs a
+ * predb[pred_at[i] .. pred_at[i + 1]): each one as its difference from the
+ * one before it (from the node itself for the first), zigzag-encoded (0,
+ * -1, 1, -2, ... as 0, 1, 2, 3, ...), led by their count when the node's
+ * npreds is HD__PN_MANY (otherwise npreds is the count); every number is
+ * a varint (7 bits a byte, low bits first, the top bit set on every byte
+ * but the last). A predecessor within 64 places of the one before costs a
  * byte, within 8192 two: successors stay plain uint32 arrays for the hot
  * path, and predecessors, read once or twice per task, cost 1 or 2 bytes
  * an edge instead of 4. These readers trust the bytes: a plan from
@@ -161,7 +162,9 @@ typedef struct hd__preds {
 static inline uint32_t hd__preds_begin(const hd__plan *p, size_t i,
                                        hd__preds *it) {
   it->at = p->predb + p->pred_at[i];
-  it->left = hd__varint(&it->at);
+  it->left = p->nodes[i].npreds;
+  if (it->left == HD__PN_MANY)
+    it->left = hd__varint(&it->at);
   it->last = (uint32_t)i;
   return it->left;
 }
@@ -176,7 +179,8 @@ static inline uint32_t hd__preds_next(hd__preds *it) {
 /* The number of node i's predecessors. */
 static inline uint32_t hd__plan_npreds(const hd__plan *p, size_t i) {
   const uint8_t *s = p->predb + p->pred_at[i];
-  return hd__varint(&s);
+  uint32_t n = p->nodes[i].npreds;
+  return n == HD__PN_MANY ? hd__varint(&s) : n;
 }
 
 /* Plans are shared by reference count between their owner and reports. */

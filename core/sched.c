@@ -607,7 +607,7 @@ static uint32_t settle(hd__run *r, uint32_t node, unsigned w, int batch) {
     uint32_t v = p->succs[e];
     /* A task with one dependency is ready now: no other task can race
        for its counter. */
-    if ((p->nodes[v].flags & HD__PN_JOIN) &&
+    if (p->nodes[v].npreds > 1 &&
         atomic_fetch_sub_explicit(&r->pending[v], 1, memory_order_acq_rel) != 1)
       continue;
     emit(r, HD_EVENT_QUEUED, v, NULL, done);

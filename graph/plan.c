@@ -433,7 +433,10 @@ static int encode_preds(hd__plan *p, size_t *cap, uint32_t x,
   if (hd__grow((void **)&p->predb, cap, p->predb_len + 5 * (np + 1), 1))
     return HD_ENOMEM;
   p->pred_at[x] = (uint32_t)p->predb_len;
-  uint8_t *s = put_varint(p->predb + p->predb_len, (uint32_t)np);
+  uint8_t *s = p->predb + p->predb_len;
+  if (np >= HD__PN_MANY)
+    s = put_varint(s, (uint32_t)np);
+  p->nodes[x].npreds = (uint8_t)(np < HD__PN_MANY ? np : HD__PN_MANY);
   uint32_t last = x;
   for (size_t k = 0; k < np; k++) {
     s = put_varint(s, zigzag(last, preds[k]));
@@ -441,8 +444,6 @@ static int encode_preds(hd__plan *p, size_t *cap, uint32_t x,
     p->succ_off[preds[k] + 1]++;
   }
   p->predb_len = (size_t)(s - p->predb);
-  if (np > 1)
-    p->nodes[x].flags |= HD__PN_JOIN;
   return HD_OK;
 }
 

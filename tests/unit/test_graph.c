@@ -232,12 +232,13 @@ START_TEST(graph_plan_orders_and_links) {
   ck_assert_uint_eq(preds[0], 2);
   ck_assert_uint_eq(preds[1], 0);
   ck_assert_uint_eq(hd__plan_npreds(p, 3), 2);
-  ck_assert(p->nodes[3].flags & HD__PN_JOIN);
-  ck_assert(!(p->nodes[2].flags & HD__PN_JOIN));
-  /* As bytes (plan.h): a and b none; c one, b (1 - 2 = -1, zigzag 1);
-     d two, c (-1: 1) then a (0 - 2 = -2: 3). */
-  const uint8_t bytes[] = {0, 0, 1, 1, 2, 1, 3};
-  const uint32_t at[] = {0, 1, 2, 4, 7};
+  ck_assert_uint_eq(p->nodes[3].npreds, 2);
+  ck_assert_uint_eq(p->nodes[2].npreds, 1);
+  ck_assert_uint_eq(p->nodes[0].npreds, 0);
+  /* As bytes (plan.h), counted in the nodes: a and b none; c, b (1 - 2 =
+     -1, zigzag 1); d, c (-1: 1) then a (0 - 2 = -2: 3). */
+  const uint8_t bytes[] = {1, 1, 3};
+  const uint32_t at[] = {0, 0, 0, 1, 3};
   ck_assert_uint_eq(p->predb_len, sizeof(bytes));
   ck_assert_int_eq(memcmp(p->predb, bytes, sizeof(bytes)), 0);
   ck_assert_int_eq(memcmp(p->pred_at, at, sizeof(at)), 0);
@@ -939,10 +940,10 @@ static uint32_t zz(int64_t d) {
 }
 
 START_TEST(graph_plan_predecessor_bytes) {
-  /* hub (node 0) runs after 200 nodes declared later, in an order that
-     jumps both ways: x199, x0, x198, x1, ...; far, 9000 nodes on, runs
+  /* hub (node 0) runs after 300 nodes declared later, in an order that
+     jumps both ways: x299, x0, x298, x1, ...; far, 9000 nodes on, runs
      after hub and x5. */
-  enum { NX = 200, NFILL = 9000 };
+  enum { NX = 300, NFILL = 9000 };
   hd_node *hub = cmd("hub");
   hd_node *x[NX];
   char name[32];
@@ -983,24 +984,24 @@ START_TEST(graph_plan_predecessor_bytes) {
   ck_assert_uint_eq(hd_plan_node_preds(p, 1, got, 1), 0);
   ck_assert_uint_eq(hd_plan_node_preds(p, nfar + 1, got, 1), 0);
   ck_assert_uint_eq(hd__plan_npreds(p, 0), NX);
-  ck_assert(p->nodes[0].flags & HD__PN_JOIN);
-  ck_assert(p->nodes[nfar].flags & HD__PN_JOIN);
-  ck_assert(!(p->nodes[1].flags & HD__PN_JOIN));
-  /* hub's bytes: a count of 200 takes two (0xc8 0x01); x199 is 200 on
-     (zigzag 400: 0x90 0x03); x0 then 199 back (zigzag 397: 0x8d 0x03). */
+  ck_assert_uint_eq(p->nodes[0].npreds, HD__PN_MANY);
+  ck_assert_uint_eq(p->nodes[nfar].npreds, 2);
+  ck_assert_uint_eq(p->nodes[1].npreds, 0);
+  /* hub's bytes: its count, 300, leads them (0xac 0x02); x299 is 300 on
+     (zigzag 600: 0xd8 0x04); x0 then 299 back (zigzag 597: 0xd5 0x04). */
   const uint8_t *b = p->predb + p->pred_at[0];
-  const uint8_t head[] = {0xc8, 0x01, 0x90, 0x03, 0x8d, 0x03};
+  const uint8_t head[] = {0xac, 0x02, 0xd8, 0x04, 0xd5, 0x04};
   ck_assert_int_eq(memcmp(b, head, sizeof(head)), 0);
-  /* far's first is 9201 back (zigzag 18401: three bytes). */
+  /* far's first is 9301 back (zigzag 18601: three bytes). */
   b = p->predb + p->pred_at[nfar];
-  const uint8_t fhead[] = {0x02, 0xe1, 0x8f, 0x01};
+  const uint8_t fhead[] = {0xa9, 0x91, 0x01};
   ck_assert_int_eq(memcmp(b, fhead, sizeof(fhead)), 0);
   /* Every node's bytes are as long as the encoding says, no longer. */
   size_t len = 0;
   for (size_t i = 0; i < p->count; i++) {
     ck_assert_uint_eq(p->pred_at[i], len);
     uint32_t n = (uint32_t)hd_plan_node_preds(p, i, got, NX + 1);
-    len += varint_len(n);
+    len += n >= HD__PN_MANY ? varint_len(n) : 0;
     int64_t last = (int64_t)i;
     for (uint32_t k = 0; k < n; k++) {
       len += varint_len(zz((int64_t)got[k] - last));
@@ -1037,7 +1038,7 @@ static int unpack_changed(const hd__buf *b, size_t at, uint8_t v,
 }
 
 START_TEST(graph_planwire_refuses_corrupt_predecessors) {
-  /* d after c and a; c after b: the bytes 0 | 0 | 1 1 | 2 1 3. */
+  /* d after c and a; c after b: the bytes (c) 1 | (d) 1 3. */
   hd_node *a = cmd("a"), *b = cmd("b"), *c = cmd("c"), *d = cmd("d");
   hd_node_after(d, c);
   hd_node_after(d, a);
@@ -1046,40 +1047,49 @@ START_TEST(graph_planwire_refuses_corrupt_predecessors) {
   hd__buf w = {0};
   ck_assert_int_eq(hd__plan_pack(p, &w), HD_OK);
   /* Where the bytes travel: after the header (2 u32, 6 u64), the nodes
-     (10 u32 each), the order, pred_at and the bytes' length. */
+     (10 u32 each, the 8th their count), the order, pred_at and the
+     bytes' length. */
   size_t at =
       4 * 2 + 8 * 6 + p->count * 40 + p->count * 4 + (p->count + 1) * 4 + 8;
+  size_t c_count = 4 * 2 + 8 * 6 + 2 * 40 + 7 * 4, d_count = c_count + 40;
+  ck_assert_uint_eq(p->predb_len, 3);
   ck_assert_uint_le(at + p->predb_len, w.len);
   ck_assert_int_eq(memcmp(w.data + at, p->predb, p->predb_len), 0);
+  ck_assert_int_eq((uint8_t)w.data[d_count], 2);
   const char *why = NULL;
   hd__plan *q = NULL;
   ck_assert_int_eq(hd__plan_unpack(w.data, w.len, &q, &why), HD_OK);
   hd__plan_free(q);
   /* d's second predecessor 0 - 2 = -2 becomes -3: before node 0. */
-  ck_assert_int_eq(unpack_changed(&w, at + 6, 5, &why), HD_ECORRUPT);
+  ck_assert_int_eq(unpack_changed(&w, at + 2, 5, &why), HD_ECORRUPT);
   ck_assert_str_eq(why, "its edges refer outside the plan");
   /* ... or +2: node 4, past the last; or +1: d itself. */
-  ck_assert_int_eq(unpack_changed(&w, at + 6, 4, &why), HD_ECORRUPT);
+  ck_assert_int_eq(unpack_changed(&w, at + 2, 4, &why), HD_ECORRUPT);
   ck_assert_str_eq(why, "its edges refer outside the plan");
-  ck_assert_int_eq(unpack_changed(&w, at + 6, 2, &why), HD_ECORRUPT);
+  ck_assert_int_eq(unpack_changed(&w, at + 2, 2, &why), HD_ECORRUPT);
   ck_assert_str_eq(why, "its edges refer outside the plan");
   /* ... or -1: b, an edge b -> d that b's successors do not have. */
-  ck_assert_int_eq(unpack_changed(&w, at + 6, 1, &why), HD_ECORRUPT);
+  ck_assert_int_eq(unpack_changed(&w, at + 2, 1, &why), HD_ECORRUPT);
   ck_assert_str_eq(why, "its predecessors and successors do not agree");
+  /* c after itself. */
+  ck_assert_int_eq(unpack_changed(&w, at, 0, &why), HD_ECORRUPT);
+  ck_assert_str_eq(why, "its edges refer outside the plan");
   /* d's last byte says more follows: the varint runs past d's bytes. */
-  ck_assert_int_eq(unpack_changed(&w, at + 6, 0x83, &why), HD_ECORRUPT);
+  ck_assert_int_eq(unpack_changed(&w, at + 2, 0x83, &why), HD_ECORRUPT);
   ck_assert_str_eq(why, "a node's predecessors run past their bytes");
-  /* d counts 3 predecessors, or 1 (its flags say more than one). */
-  ck_assert_int_eq(unpack_changed(&w, at + 4, 3, &why), HD_ECORRUPT);
+  /* d counts 3 predecessors, or 1: too few bytes, or one left over. */
+  ck_assert_int_eq(unpack_changed(&w, d_count, 3, &why), HD_ECORRUPT);
   ck_assert_str_eq(why, "a node's predecessors run past their bytes");
-  ck_assert_int_eq(unpack_changed(&w, at + 4, 1, &why), HD_ECORRUPT);
-  ck_assert_str_eq(why, "a node's flags do not match its predecessors");
-  /* c counts none: one byte left over. */
-  ck_assert_int_eq(unpack_changed(&w, at + 2, 0, &why), HD_ECORRUPT);
+  ck_assert_int_eq(unpack_changed(&w, d_count, 1, &why), HD_ECORRUPT);
   ck_assert_str_eq(why, "a node has bytes past its predecessors");
-  /* a's count says more bytes follow: past a's one byte. */
-  ck_assert_int_eq(unpack_changed(&w, at, 0xff, &why), HD_ECORRUPT);
-  ck_assert_str_eq(why, "a node's predecessors run past their bytes");
+  /* c counts none: its byte is left over. */
+  ck_assert_int_eq(unpack_changed(&w, c_count, 0, &why), HD_ECORRUPT);
+  ck_assert_str_eq(why, "a node has bytes past its predecessors");
+  /* d says its bytes hold its count: they say 1, which the node holds. */
+  ck_assert_int_eq(unpack_changed(&w, d_count, HD__PN_MANY, &why), HD_ECORRUPT);
+  ck_assert_str_eq(why, "a node's predecessors are counted in the wrong place");
+  /* A count past a byte. */
+  ck_assert_int_eq(unpack_changed(&w, d_count + 1, 1, &why), HD_ECORRUPT);
   /* pred_at[1] past the end of the bytes. */
   ck_assert_int_eq(unpack_changed(&w, at - 8 - 4 * 4, 200, &why), HD_ECORRUPT);
   ck_assert_str_eq(why, "its edges refer outside the plan");

@@ -59,7 +59,7 @@ START_TEST(wire_plan_round_trip) {
   ck_assert_int_eq(memcmp(q->pred_at, p->pred_at, (p->count + 1) * 4), 0);
   ck_assert_int_eq(memcmp(q->predb, p->predb, p->predb_len), 0);
   for (size_t i = 0; i < p->count; i++)
-    ck_assert_uint_eq(q->nodes[i].flags, p->nodes[i].flags);
+    ck_assert_uint_eq(q->nodes[i].npreds, p->nodes[i].npreds);
   ck_assert_int_eq(memcmp(q->succs, p->succs, p->nedges * 4), 0);
   ck_assert_int_eq(memcmp(q->order, p->order, p->count * 4), 0);
   ck_assert_int_eq(memcmp(q->strings, p->strings, p->strings_len), 0);
