@@ -749,7 +749,7 @@ size_t hd_plan_node_preds(const hd_plan *p, size_t i, uint32_t *preds,
     return 0;
   hd__preds it;
   size_t n = hd__preds_begin(p, i, &it);
-  for (size_t k = 0; k < cap && it.left > 0; k++)
+  for (size_t k = 0; preds != NULL && k < cap && it.left > 0; k++)
     preds[k] = hd__preds_next(&it);
   return n;
 }

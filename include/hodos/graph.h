@@ -245,9 +245,9 @@ HD_API const char *hd_plan_node_cmd(const hd_plan *p, size_t i);
 HD_API const char *hd_plan_node_fn(const hd_plan *p, size_t i);
 
 /* Node i's predecessors, as node indices in input (gather) order: the
- * first min(count, cap) are copied into preds (which may be NULL when cap
- * is 0). Returns their count, 0 when p is NULL or i is out of range: call
- * with cap 0 to learn it. The plan keeps predecessors compressed, hence a
+ * first min(count, cap) are copied into preds (none when preds is NULL).
+ * Returns their count, 0 when p is NULL or i is out of range: call with
+ * NULL, 0 to learn it. The plan keeps predecessors compressed, hence a
  * copy. Thread-safe, like every reader of a plan. */
 HD_API size_t hd_plan_node_preds(const hd_plan *p, size_t i, uint32_t *preds,
                                  size_t cap);

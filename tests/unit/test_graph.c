@@ -982,6 +982,8 @@ START_TEST(graph_plan_predecessor_bytes) {
   ck_assert_uint_eq(got[0], 0);
   ck_assert_uint_eq(got[1], 6);
   ck_assert_uint_eq(hd_plan_node_preds(p, 1, got, 1), 0);
+  ck_assert_uint_eq(hd_plan_node_preds(p, 0, NULL, 5), NX);
+  ck_assert_uint_eq(hd_plan_node_preds(NULL, 0, got, 1), 0);
   ck_assert_uint_eq(hd_plan_node_preds(p, nfar + 1, got, 1), 0);
   ck_assert_uint_eq(hd__plan_npreds(p, 0), NX);
   ck_assert_uint_eq(p->nodes[0].npreds, HD__PN_MANY);
