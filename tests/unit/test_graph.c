@@ -1023,6 +1023,50 @@ START_TEST(graph_plan_predecessor_bytes) {
 }
 END_TEST
 
+/* Issue 3's goal for the plan, 64 bytes per node and 4 per edge, on a
+ * random layered graph (10 layers of 1000, each node after 4 distinct
+ * nodes of the layer above) and a 100 x 100 grid. */
+START_TEST(graph_plan_fits_its_memory_goal) {
+  enum { W = 1000, L = 10 };
+  static hd_node *n[W * L];
+  char name[32];
+  uint64_t x = 0x9e3779b97f4a7c15u;
+  for (int i = 0; i < W * L; i++) {
+    snprintf(name, sizeof(name), "n%d", i);
+    ck_assert_int_eq(hd_graph_add_fn(g, name, "f", &n[i]), HD_OK);
+    for (int k = 0; i >= W && k < 4;) {
+      x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+      hd_node *d = n[(i / W - 1) * W + (int)(x % W)];
+      int seen = 0;
+      for (size_t j = 0; j < hd_node_dep_count(n[i]); j++)
+        seen |= strcmp(hd_node_dep_name(n[i], j), hd_node_name(d)) == 0;
+      if (!seen && hd_node_after(n[i], d) == HD_OK)
+        k++;
+    }
+  }
+  hd_plan *p = compile();
+  size_t nodes = hd_plan_node_count(p), edges = hd_plan_edge_count(p);
+  ck_assert_uint_eq(edges, 4 * W * (L - 1));
+  ck_assert_uint_le(hd_plan_bytes(p), 64 * nodes + 4 * edges);
+  hd_plan_free(p);
+  hd_graph_free(g);
+  ck_assert_int_eq(hd_graph_new(&g), HD_OK);
+  for (int i = 0; i < 100 * 100; i++) {
+    snprintf(name, sizeof(name), "c%d", i);
+    ck_assert_int_eq(hd_graph_add_fn(g, name, "f", &n[i]), HD_OK);
+    if (i % 100 > 0)
+      ck_assert_int_eq(hd_node_after(n[i], n[i - 1]), HD_OK);
+    if (i >= 100)
+      ck_assert_int_eq(hd_node_after(n[i], n[i - 100]), HD_OK);
+  }
+  p = compile();
+  nodes = hd_plan_node_count(p), edges = hd_plan_edge_count(p);
+  ck_assert_uint_eq(edges, 2 * 100 * 99);
+  ck_assert_uint_le(hd_plan_bytes(p), 64 * nodes + 4 * edges);
+  hd_plan_free(p);
+}
+END_TEST
+
 /* A packed plan with one byte of its predecessors changed to v. */
 static int unpack_changed(const hd__buf *b, size_t at, uint8_t v,
                           const char **why) {
@@ -1118,6 +1162,7 @@ Suite *make_suite(void) {
   tcase_add_test(tc, graph_plan_orders_and_links);
   tcase_add_test(tc, graph_plan_puts_dependencies_first);
   tcase_add_test(tc, graph_plan_predecessor_bytes);
+  tcase_add_test(tc, graph_plan_fits_its_memory_goal);
   tcase_add_test(tc, graph_planwire_refuses_corrupt_predecessors);
   tcase_add_test(tc, graph_survives_allocation_failures);
   tcase_add_test(tc, graph_zip_fanout_names_params_and_commands);
