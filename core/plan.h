@@ -178,9 +178,12 @@ static inline uint32_t hd__preds_next(hd__preds *it) {
 
 /* The number of node i's predecessors. */
 static inline uint32_t hd__plan_npreds(const hd__plan *p, size_t i) {
-  const uint8_t *s = p->predb + p->pred_at[i];
   uint32_t n = p->nodes[i].npreds;
-  return n == HD__PN_MANY ? hd__varint(&s) : n;
+  if (n == HD__PN_MANY) {
+    const uint8_t *s = p->predb + p->pred_at[i];
+    n = hd__varint(&s);
+  }
+  return n;
 }
 
 /* Plans are shared by reference count between their owner and reports. */
