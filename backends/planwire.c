@@ -1,14 +1,16 @@
 /* A plan as bytes, for workers that do not share hodos's memory (ssh):
- * every array field by field, little-endian; and back, with every index
- * and offset checked before the plan is used. The analysis (levels,
- * critical path) does not travel: workers do not schedule. */
+ * every array field by field, little-endian, and the predecessors' bytes
+ * as they are; and back, with every index and offset checked and every
+ * node's predecessors decoded and matched against the successors before
+ * the plan is used. The analysis (levels, critical path) does not
+ * travel: workers do not schedule. */
 #include <string.h>
 
 #include "../core/plan.h"
 #include "wire.h"
 
 #define PLAN_MAGIC 0x4e4c5048u /* "HPLN" */
-#define PLAN_VERSION 1u
+#define PLAN_VERSION 2u
 
 static int put_u32s(hd__buf *b, const uint32_t *a, size_t n) {
   for (size_t i = 0; i < n; i++)
@@ -48,13 +50,13 @@ int hd__plan_pack(const hd__plan *p, hd__buf *b) {
          hd__wire_put_u32(b, n->io) == HD_OK &&
          hd__wire_put_u32(b, n->nparams) == HD_OK &&
          hd__wire_put_u32(b, n->kind) == HD_OK &&
-         hd__wire_put_u32(b, n->flags) == HD_OK &&
+         hd__wire_put_u32(b, n->npreds) == HD_OK &&
          hd__wire_put_u32(b, n->level) == HD_OK &&
          hd__wire_put_u32(b, bottom) == HD_OK;
   }
   ok = ok && put_u32s(b, p->order, p->count) == HD_OK &&
-       put_u32s(b, p->pred_off, p->count + 1) == HD_OK &&
-       put_u32s(b, p->preds, p->nedges) == HD_OK &&
+       put_u32s(b, p->pred_at, p->count + 1) == HD_OK &&
+       hd__wire_put_bytes(b, p->predb, p->predb_len) == HD_OK &&
        put_u32s(b, p->succ_off, p->count + 1) == HD_OK &&
        put_u32s(b, p->succs, p->nedges) == HD_OK &&
        put_u32s(b, p->params, 2 * npairs) == HD_OK;
@@ -119,6 +121,74 @@ static int run_ok(uint32_t at, uint32_t n, size_t nlists) {
   return (uint64_t)at + n <= nlists;
 }
 
+/* A varint of the predecessors' bytes (plan.h), inside [*at, end): at
+ * most 5 bytes, and no more than 32 bits. */
+static int get_varint(const uint8_t **at, const uint8_t *end, uint32_t *v) {
+  uint64_t x = 0;
+  for (unsigned shift = 0; shift < 35 && *at < end; shift += 7) {
+    uint8_t b = *(*at)++;
+    x |= (uint64_t)(b & 0x7f) << shift;
+    if (b < 0x80) {
+      *v = (uint32_t)x;
+      return x <= UINT32_MAX;
+    }
+  }
+  return 0;
+}
+
+/* Whether every node's predecessors fill exactly its own bytes (led by
+ * their count, of HD__PN_MANY or more, where the node says so), name
+ * other nodes of the plan and add up to the edge count; and whether the
+ * successors are exactly the same edges the other way, each node's in
+ * increasing order (as the plan is built). Returns HD_OK, HD_ECORRUPT with *why
+ * set, or HD_ENOMEM. */
+static int check_edges(const hd__plan *p, const char **why) {
+  *why = "its edges refer outside the plan";
+  if (!offsets_ok(p->pred_at, p->count, p->predb_len) ||
+      !offsets_ok(p->succ_off, p->count, p->nedges) ||
+      !all_below(p->succs, p->nedges, p->count))
+    return HD_ECORRUPT;
+  uint32_t *cursor = hd__malloc((p->count + 1) * sizeof(uint32_t));
+  if (cursor == NULL)
+    return HD_ENOMEM;
+  memcpy(cursor, p->succ_off, (p->count + 1) * sizeof(uint32_t));
+  size_t total = 0;
+  const char *bad = NULL;
+  for (size_t i = 0; i < p->count && bad == NULL; i++) {
+    const uint8_t *at = p->predb + p->pred_at[i];
+    const uint8_t *end = p->predb + p->pred_at[i + 1];
+    uint32_t n = p->nodes[i].npreds, z = 0;
+    int64_t last = (int64_t)i;
+    if (n == HD__PN_MANY && !get_varint(&at, end, &n))
+      bad = "a node's predecessors run past their bytes";
+    else if (p->nodes[i].npreds == HD__PN_MANY && n < HD__PN_MANY)
+      bad = "a node's predecessors are counted in the wrong place";
+    for (uint32_t k = 0; bad == NULL && k < n; k++) {
+      if (!get_varint(&at, end, &z)) {
+        bad = "a node's predecessors run past their bytes";
+        break;
+      }
+      last += z & 1 ? -(int64_t)(z >> 1) - 1 : (int64_t)(z >> 1);
+      if (last < 0 || (uint64_t)last >= p->count || (size_t)last == i)
+        bad = "its edges refer outside the plan";
+      /* Edge last -> i: i must be the next successor of last. */
+      else if (cursor[last] >= p->succ_off[last + 1] ||
+               p->succs[cursor[last]++] != i)
+        bad = "its predecessors and successors do not agree";
+    }
+    if (bad == NULL && at != end)
+      bad = "a node has bytes past its predecessors";
+    total += n;
+  }
+  for (size_t i = 0; i < p->count && bad == NULL; i++)
+    if (cursor[i] != p->succ_off[i + 1] || total != p->nedges)
+      bad = "its predecessors and successors do not agree";
+  hd__free(cursor);
+  if (bad != NULL)
+    *why = bad;
+  return bad != NULL ? HD_ECORRUPT : HD_OK;
+}
+
 static const char *check(const hd__plan *p, size_t npairs) {
   size_t slen = p->strings_len;
   if (slen == 0 || p->strings[slen - 1] != '\0')
@@ -134,11 +204,6 @@ static const char *check(const hd__plan *p, size_t npairs) {
   }
   if (!all_below(p->order, p->count, p->count))
     return "its order names a node that does not exist";
-  if (!offsets_ok(p->pred_off, p->count, p->nedges) ||
-      !offsets_ok(p->succ_off, p->count, p->nedges) ||
-      !all_below(p->preds, p->nedges, p->count) ||
-      !all_below(p->succs, p->nedges, p->count))
-    return "its edges refer outside the plan";
   if (!all_below(p->params, 2 * npairs, slen) ||
       !all_below(p->lists, p->nlists, slen))
     return "a string offset is past its strings";
@@ -174,7 +239,7 @@ int hd__plan_unpack(const char *data, size_t len, hd__plan **out,
      refused before anything is allocated for them. */
   uint64_t left = r.left;
   if (count >= UINT32_MAX || nedges >= UINT32_MAX || npairs >= UINT32_MAX ||
-      count > left / 40 || nedges > left / 8 || nsettings > left / 40 ||
+      count > left / 40 || nedges > left / 5 || nsettings > left / 40 ||
       nio > left / 56 || nlists > left / 4 || npairs > left / 8) {
     *why = "its counts exceed its size";
     return HD_ECORRUPT;
@@ -202,27 +267,31 @@ int hd__plan_unpack(const char *data, size_t len, hd__plan **out,
     n->param_off = hd__wire_u32(&r);
     n->io = hd__wire_u32(&r);
     uint32_t np = hd__wire_u32(&r), kind = hd__wire_u32(&r);
-    uint32_t flags = hd__wire_u32(&r);
+    uint32_t npreds = hd__wire_u32(&r);
     n->level = hd__wire_u32(&r);
     uint32_t bottom = hd__wire_u32(&r);
-    if (np > UINT16_MAX || kind > UINT8_MAX || flags > UINT8_MAX)
+    if (np > UINT16_MAX || kind > UINT8_MAX || npreds > UINT8_MAX)
       r.bad = 1;
     n->nparams = (uint16_t)np;
     n->kind = (uint8_t)kind;
-    n->flags = (uint8_t)flags;
+    n->npreds = (uint8_t)npreds;
     memcpy(&n->bottom, &bottom, sizeof(bottom));
   }
   p->order = get_u32s(&r, p->count);
-  p->pred_off = get_u32s(&r, p->count + 1);
-  p->preds = get_u32s(&r, p->nedges);
+  p->pred_at = get_u32s(&r, p->count + 1);
+  size_t blen;
+  const char *predb = hd__wire_bytes(&r, &blen);
   p->succ_off = get_u32s(&r, p->count + 1);
   p->succs = get_u32s(&r, p->nedges);
   p->params = get_u32s(&r, 2 * (size_t)npairs);
   if (r.bad)
     goto corrupt;
-  if (p->order == NULL || p->pred_off == NULL || p->preds == NULL ||
-      p->succ_off == NULL || p->succs == NULL || p->params == NULL)
+  if (p->order == NULL || p->pred_at == NULL || p->succ_off == NULL ||
+      p->succs == NULL || p->params == NULL ||
+      (p->predb = hd__malloc(blen + 1)) == NULL)
     goto fail;
+  memcpy(p->predb, predb, blen);
+  p->predb_len = blen;
   for (size_t i = 0; i < p->nsettings; i++) {
     hd__psettings *s = &p->settings[i];
     s->timeout_ns = hd__wire_u64(&r);
@@ -258,6 +327,8 @@ int hd__plan_unpack(const char *data, size_t len, hd__plan **out,
     rc = HD_ECORRUPT;
     goto fail;
   }
+  if ((rc = check_edges(p, why)) != HD_OK)
+    goto fail;
   *why = NULL;
   *out = p;
   return HD_OK;

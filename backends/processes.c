@@ -273,8 +273,9 @@ static int queueable(procs *pp, uint32_t task) {
   if (set->cpus > 1 || set->timeout_ns != 0)
     return 0;
   size_t bytes = 0;
-  for (uint32_t e = p->pred_off[task]; e < p->pred_off[task + 1]; e++) {
-    const hd__tstate *t = &pp->r->report->tasks[p->preds[e]];
+  hd__preds it;
+  for (hd__preds_begin(p, task, &it); it.left > 0;) {
+    const hd__tstate *t = &pp->r->report->tasks[hd__preds_next(&it)];
     if (t->flags & (HD__T_PACKED | HD__T_SPILLED))
       return 0; /* held past a memory limit: large */
     bytes += t->result != NULL ? hd_value_size(t->result) : 0;

@@ -92,14 +92,14 @@ static int after_files(hd__run *r, uint32_t node, hd_value **inputs, size_t n,
     }
     r->tmp_dir = r->results_dir = dir.data;
   }
-  uint32_t lo = p->pred_off[node], hi = p->pred_off[node + 1];
-  for (uint32_t e = lo; e < hi; e++) {
-    size_t k = n - (hi - lo) + (e - lo);
+  hd__preds it;
+  uint32_t np = hd__preds_begin(p, node, &it);
+  for (size_t k = n - np; it.left > 0; k++) {
+    const char *name = hd__plan_name(p, hd__preds_next(&it));
     hd_value *v = inputs[k] ? inputs[k] : hd__value_empty();
-    if (hd__write_result(r, hd__plan_name(p, p->preds[e]), v) != HD_OK) {
+    if (hd__write_result(r, name, v) != HD_OK) {
       hd__buf_appendf(message, "cannot write the result of '%s' under %s: %s",
-                      hd__plan_name(p, p->preds[e]), r->results_dir,
-                      strerror(errno));
+                      name, r->results_dir, strerror(errno));
       return HD_ETASK;
     }
   }

@@ -227,9 +227,24 @@ cli_journal *cli_journal_open(const char *run_dir, const hd_plan *plan,
   put_string(j, meta->backend);
   put_varint(j, meta->jobs);
   put_varint(j, count);
+  uint32_t *preds = NULL;
+  size_t cap = 0;
   for (size_t i = 0; i < count; i++) {
-    const uint32_t *preds;
-    size_t np = hd_plan_node_preds(plan, i, &preds);
+    size_t np = hd_plan_node_preds(plan, i, preds, cap);
+    if (np > cap) {
+      uint32_t *a = realloc(preds, np * sizeof(*a));
+      if (a == NULL) {
+        cli_error("out of memory writing the run's events to %s (the run "
+                  "goes on; 'hodos report' will not see it)",
+                  j->path);
+        free(preds);
+        close(j->fd);
+        goto fail;
+      }
+      preds = a;
+      cap = np;
+      hd_plan_node_preds(plan, i, preds, cap);
+    }
     put_u8(j, 'N');
     put_string(j, hd_plan_node_name(plan, i));
     size_t first = np < PREDS_PER_RECORD ? np : PREDS_PER_RECORD;
@@ -246,11 +261,14 @@ cli_journal *cli_journal_open(const char *run_dir, const hd_plan *plan,
     if (j->len >= FLUSH_BYTES)
       flush(j);
   }
+  free(preds);
   flush(j);
   start_flusher(j);
   return j;
 fail:
   ZSTD_freeCCtx(j->cctx);
+  free(j->zbuf);
+  free(j->buf);
   free(j->path);
   free(j);
   return NULL;

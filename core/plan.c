@@ -13,8 +13,8 @@ void hd__plan_free(hd__plan *p) {
     return;
   hd__free(p->nodes);
   hd__free(p->order);
-  hd__free(p->pred_off);
-  hd__free(p->preds);
+  hd__free(p->pred_at);
+  hd__free(p->predb);
   hd__free(p->succ_off);
   hd__free(p->succs);
   hd__free(p->params);
@@ -29,7 +29,7 @@ void hd__plan_free(hd__plan *p) {
 
 size_t hd__plan_bytes(const hd__plan *p) {
   return sizeof(*p) + p->count * (sizeof(hd__pnode) + 3 * sizeof(uint32_t)) +
-         2 * sizeof(uint32_t) + 2 * p->nedges * sizeof(uint32_t) +
+         2 * sizeof(uint32_t) + p->nedges * sizeof(uint32_t) + p->predb_len +
          p->nsettings * sizeof(hd__psettings) + p->strings_len +
          p->nio * sizeof(hd__pio) + p->nlists * sizeof(uint32_t) +
          p->depth * sizeof(uint32_t) + p->critical_len * sizeof(uint32_t);

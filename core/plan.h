@@ -43,6 +43,10 @@ typedef struct hd__pio {
                       name (hd__staged_path()) until the task succeeds */
 } hd__pio;
 
+/* hd__pnode.npreds when a node has this many predecessors or more: their
+ * count then leads their bytes (see hd__preds). */
+#define HD__PN_MANY 255u
+
 /* One node: 32 bytes. */
 typedef struct hd__pnode {
   uint32_t name;      /* offset into strings */
@@ -51,8 +55,9 @@ typedef struct hd__pnode {
   uint32_t param_off; /* first key/value pair in params */
   uint32_t io;        /* index into io; 0: none */
   uint16_t nparams;
-  uint8_t kind; /* hd_node_kind */
-  uint8_t flags;
+  uint8_t kind;   /* hd_node_kind */
+  uint8_t npreds; /* how many predecessors, or HD__PN_MANY; the hot path
+                     tests npreds > 1 without reading their bytes */
   uint32_t level; /* longest path from a source, in edges */
   float bottom;   /* cost-weighted longest path to a sink, itself included */
 } hd__pnode;
@@ -64,9 +69,10 @@ struct hd_plan {
   size_t count;
   size_t nedges;
   hd__pnode *nodes;
-  uint32_t *order;    /* topological: by level, then declaration order */
-  uint32_t *pred_off; /* count + 1 offsets into preds */
-  uint32_t *preds;    /* predecessors in declaration (gather) order */
+  uint32_t *order;   /* topological: by level, then declaration order */
+  uint32_t *pred_at; /* count + 1 byte offsets into predb */
+  uint8_t *predb;    /* each node's predecessors: see hd__preds */
+  size_t predb_len;
   uint32_t *succ_off; /* count + 1 offsets into succs */
   uint32_t *succs;
   uint32_t *params; /* key, value string offsets */
@@ -106,6 +112,78 @@ static inline const hd__pio *hd__plan_io(const hd__plan *p, size_t i) {
 static inline const char *hd__plan_list(const hd__plan *p, uint32_t off,
                                         uint32_t k) {
   return p->strings + p->lists[off + k];
+}
+
+/* A node's predecessors, in declaration (gather) order, are the bytes
+ * predb[pred_at[i] .. pred_at[i + 1]): each one as its difference from the
+ * one before it (from the node itself for the first), zigzag-encoded (0,
+ * -1, 1, -2, ... as 0, 1, 2, 3, ...), led by their count when the node's
+ * npreds is HD__PN_MANY (otherwise npreds is the count); every number is
+ * a varint (7 bits a byte, low bits first, the top bit set on every byte
+ * but the last). A predecessor within 64 places of the one before costs a
+ * byte, within 8192 two: successors stay plain uint32 arrays for the hot
+ * path, and predecessors, read once or twice per task, cost 1 or 2 bytes
+ * an edge instead of 4. These readers trust the bytes: a plan from
+ * elsewhere is checked before use (planwire.c). */
+static inline uint32_t hd__varint(const uint8_t **at) {
+  const uint8_t *s = *at;
+  uint32_t v = *s++;
+  if (v >= 0x80) {
+    uint32_t b;
+    unsigned shift = 7;
+    v &= 0x7f;
+    do {
+      b = *s++;
+      v |= (b & 0x7f) << shift;
+      shift += 7;
+    } while (b >= 0x80);
+  }
+  *at = s;
+  return v;
+}
+
+static inline uint32_t hd__unzigzag(uint32_t z) {
+  return (z >> 1) ^ (0u - (z & 1u));
+}
+
+/* A reader of one node's predecessors:
+ *   hd__preds it;
+ *   for (hd__preds_begin(p, i, &it); it.left > 0;) {
+ *     uint32_t u = hd__preds_next(&it);
+ *     ...
+ *   } */
+typedef struct hd__preds {
+  const uint8_t *at;
+  uint32_t left; /* predecessors not read yet */
+  uint32_t last; /* the one read last; the node itself at first */
+} hd__preds;
+
+/* Starts reading node i's predecessors; returns their count. */
+static inline uint32_t hd__preds_begin(const hd__plan *p, size_t i,
+                                       hd__preds *it) {
+  it->at = p->predb + p->pred_at[i];
+  it->left = p->nodes[i].npreds;
+  if (it->left == HD__PN_MANY)
+    it->left = hd__varint(&it->at);
+  it->last = (uint32_t)i;
+  return it->left;
+}
+
+/* The next predecessor; only while it->left > 0. */
+static inline uint32_t hd__preds_next(hd__preds *it) {
+  it->last += hd__unzigzag(hd__varint(&it->at));
+  it->left--;
+  return it->last;
+}
+
+/* The number of node i's predecessors. */
+static inline uint32_t hd__plan_npreds(const hd__plan *p, size_t i) {
+  uint32_t n = p->nodes[i].npreds;
+  if (n == HD__PN_MANY) {
+    const uint8_t *s = p->predb + p->pred_at[i];
+    n = hd__varint(&s);
+  }
+  return n;
 }
 
 /* Plans are shared by reference count between their owner and reports. */

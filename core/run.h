@@ -107,6 +107,7 @@ typedef struct hd__run {
   uint32_t fn_mask;
   atomic_size_t finished;
   atomic_int failed;      /* a task failed */
+  atomic_int undone;      /* a task ended other than done (settle()) */
   atomic_int interrupted; /* the run was interrupted */
   pthread_mutex_t event_lock;
   const struct hd_backend_ops *backend;

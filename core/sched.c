@@ -175,8 +175,9 @@ static int cache_lookup(hd__run *r, uint32_t node) {
   if (r->ext.seed_off != NULL)
     for (size_t s = r->ext.seed_off[node]; s < r->ext.seed_off[node + 1]; s++)
       in[k++] = hd__key_value(r->ext.seeds[s]);
-  for (uint32_t e = p->pred_off[node]; e < p->pred_off[node + 1]; e++) {
-    uint32_t u = p->preds[e];
+  hd__preds it;
+  for (hd__preds_begin(p, node, &it); it.left > 0;) {
+    uint32_t u = hd__preds_next(&it);
     in[k++] = r->report->tasks[u].state == HD_STATE_DONE
                   ? r->vhash[u]
                   : (hd__key){UINT64_MAX, UINT64_MAX};
@@ -419,7 +420,7 @@ void hd__attempt_abandon(hd__run *r, uint32_t node, hd__exec *x) {
 
 size_t hd__input_count(const hd__run *r, uint32_t node) {
   const hd__plan *p = r->plan;
-  size_t n = p->pred_off[node + 1] - p->pred_off[node];
+  size_t n = hd__plan_npreds(p, node);
   if (r->ext.seed_off != NULL)
     n += r->ext.seed_off[node + 1] - r->ext.seed_off[node];
   return n;
@@ -428,7 +429,10 @@ size_t hd__input_count(const hd__run *r, uint32_t node) {
 hd_value **hd__gather_inputs(hd__run *r, uint32_t node, hd_value **small,
                              size_t nsmall, size_t *count, hd__buf *why) {
   const hd__plan *p = r->plan;
-  size_t n = hd__input_count(r, node);
+  hd__preds it;
+  size_t n = hd__preds_begin(p, node, &it);
+  if (r->ext.seed_off != NULL)
+    n += r->ext.seed_off[node + 1] - r->ext.seed_off[node];
   hd_value **inputs = n <= nsmall ? small : hd__calloc(n + 1, sizeof(*inputs));
   if (inputs == NULL) {
     hd__buf_appendf(why, "out of memory gathering its inputs");
@@ -444,8 +448,8 @@ hd_value **hd__gather_inputs(hd__run *r, uint32_t node, hd_value **small,
   const hd__pio *io = hd__plan_io(p, node);
   int only_stdin = io != NULL && io->stdin_lo != io->stdin_hi && !io->late &&
                    p->nodes[node].kind != HD_NODE_FN;
-  for (uint32_t e = p->pred_off[node]; e < p->pred_off[node + 1]; e++) {
-    uint32_t u = p->preds[e];
+  while (it.left > 0) {
+    uint32_t u = hd__preds_next(&it);
     const hd__tstate *tu = &r->report->tasks[u];
     if (only_stdin && (u < io->stdin_lo || u >= io->stdin_hi)) {
       inputs[k++] = NULL; /* read as the empty value */
@@ -521,10 +525,17 @@ int hd__task_gate(hd__run *r, uint32_t node) {
   hd__tstate *ts = r->report->tasks;
   hd__tstate *t = &ts[node];
   uint32_t bad = UINT32_MAX;
-  for (uint32_t e = p->pred_off[node]; e < p->pred_off[node + 1]; e++)
-    if (ts[p->preds[e]].state != HD_STATE_DONE && !usable(r, p->preds[e])) {
-      bad = p->preds[e];
-      break;
+  /* While every task that ended is done, so are this one's dependencies:
+     each ended before it was released, and settle() marks the run
+     before it releases anything. */
+  hd__preds it;
+  if (atomic_load_explicit(&r->undone, memory_order_relaxed))
+    for (hd__preds_begin(p, node, &it); it.left > 0;) {
+      uint32_t u = hd__preds_next(&it);
+      if (ts[u].state != HD_STATE_DONE && !usable(r, u)) {
+        bad = u;
+        break;
+      }
     }
   if (bad != UINT32_MAX && ts[bad].state != HD_STATE_CANCELLED) {
     /* Downstream of a failure: skipped. */
@@ -574,14 +585,18 @@ static uint32_t settle(hd__run *r, uint32_t node, unsigned w, int batch) {
       : t->state == HD_STATE_FAILED  ? HD_EVENT_FAILED
       : t->state == HD_STATE_SKIPPED ? HD_EVENT_SKIPPED
                                      : HD_EVENT_CANCELLED;
+  if (t->state != HD_STATE_DONE &&
+      !atomic_load_explicit(&r->undone, memory_order_relaxed))
+    atomic_store_explicit(&r->undone, 1, memory_order_relaxed);
   emit(r, type, node, hd__tstate_message(t), done);
   if (r->ext.on_settle != NULL)
     r->ext.on_settle(r->ext.settle_ctx, node, t);
   if (r->report->hold != NULL && t->state == HD_STATE_DONE)
     hd__hold_keep(r->report->hold, node, t);
+  hd__preds it;
   if (r->consumers != NULL)
-    for (uint32_t e = p->pred_off[node]; e < p->pred_off[node + 1]; e++) {
-      uint32_t u = p->preds[e];
+    for (hd__preds_begin(p, node, &it); it.left > 0;) {
+      uint32_t u = hd__preds_next(&it);
       if (atomic_fetch_sub_explicit(&r->consumers[u], 1,
                                     memory_order_acq_rel) != 1)
         continue;
@@ -599,7 +614,7 @@ static uint32_t settle(hd__run *r, uint32_t node, unsigned w, int batch) {
     uint32_t v = p->succs[e];
     /* A task with one dependency is ready now: no other task can race
        for its counter. */
-    if (p->pred_off[v + 1] - p->pred_off[v] > 1 &&
+    if (p->nodes[v].npreds > 1 &&
         atomic_fetch_sub_explicit(&r->pending[v], 1, memory_order_acq_rel) != 1)
       continue;
     emit(r, HD_EVENT_QUEUED, v, NULL, done);
@@ -866,7 +881,7 @@ int hd__run_plan_ext(hd_report *report, const hd_run_opts *o,
     goto out;
   }
   for (size_t i = 0; i < p->count; i++) {
-    atomic_init(&r.pending[i], p->pred_off[i + 1] - p->pred_off[i]);
+    atomic_init(&r.pending[i], hd__plan_npreds(p, i));
     r.rank[p->order[i]] = (uint32_t)i;
   }
   if (r.opts.release_results) {
@@ -895,8 +910,7 @@ int hd__run_plan_ext(hd_report *report, const hd_run_opts *o,
      last, so the most urgent (the user's priority, then the longest path
      ahead) starts first. */
   size_t nsrc = 0;
-  while (nsrc < p->count &&
-         p->pred_off[p->order[nsrc]] == p->pred_off[p->order[nsrc] + 1])
+  while (nsrc < p->count && hd__plan_npreds(p, p->order[nsrc]) == 0)
     nsrc++; /* the order puts every source first */
   uint32_t *src = hd__malloc((nsrc + 1) * sizeof(uint32_t));
   if (src == NULL) {

@@ -229,8 +229,10 @@ static size_t stdin_inputs(const hd__exec *x, hd_value **sel) {
   const hd__plan *p = x->plan;
   const hd__pio *io = hd__plan_io(p, x->node);
   size_t n = 0;
-  for (size_t i = 0; i < x->ninputs; i++) {
-    uint32_t from = p->preds[p->pred_off[x->node] + i];
+  hd__preds it;
+  hd__preds_begin(p, x->node, &it);
+  for (size_t i = 0; i < x->ninputs && it.left > 0; i++) {
+    uint32_t from = hd__preds_next(&it);
     if (io == NULL || io->stdin_lo == io->stdin_hi ||
         (from >= io->stdin_lo && from < io->stdin_hi))
       sel[n++] = x->inputs[i];
@@ -276,8 +278,9 @@ static int after_value(hd__buf *b, const hd__ph *ph, const hd__tput *how,
   const hd__plan *p = x->plan;
   if (ph->kind != HD__PH_AFTER || x->results_dir == NULL)
     return HD_ENOENT;
-  for (uint32_t e = p->pred_off[x->node]; e < p->pred_off[x->node + 1]; e++) {
-    const char *name = hd__plan_name(p, p->preds[e]);
+  hd__preds it;
+  for (hd__preds_begin(p, x->node, &it); it.left > 0;) {
+    const char *name = hd__plan_name(p, hd__preds_next(&it));
     if (strncmp(name, ph->name, ph->len) != 0 ||
         (name[ph->len] != '\0' && name[ph->len] != '['))
       continue;

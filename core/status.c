@@ -73,17 +73,18 @@ static void explain(hd_status *st, hd__store *s, uint32_t i, hd__key key,
 static int look(hd_status *st, hd__store *s, uint32_t i, const hd__key *vh,
                 hd__key *vout) {
   const hd__plan *p = st->plan;
-  uint32_t lo = p->pred_off[i], hi = p->pred_off[i + 1];
+  hd__preds it;
+  uint32_t n = hd__preds_begin(p, i, &it);
   hd__key small[8] = {{0, 0}};
-  hd__key *in = hi - lo <= 8 ? small : hd__calloc(hi - lo, sizeof(hd__key));
+  hd__key *in = n <= 8 ? small : hd__calloc(n, sizeof(hd__key));
   if (in == NULL)
     return HD_ENOMEM;
-  for (uint32_t e = lo; e < hi; e++)
-    in[e - lo] = vh[p->preds[e]];
+  for (uint32_t k = 0; k < n; k++)
+    in[k] = vh[hd__preds_next(&it)];
   hd__key key;
   hd__keyparts parts = {0};
   hd__buf why = {0};
-  int rc = hd__task_key(p, i, in, hi - lo, &key, &parts, &why);
+  int rc = hd__task_key(p, i, in, n, &key, &parts, &why);
   if (in != small)
     hd__free(in);
   if (rc == HD_EIO) {
@@ -172,11 +173,14 @@ int hd_plan_status(hd_plan *p, const char *store, hd_status **out) {
   for (size_t k = 0; k < p->count && rc == HD_OK; k++) {
     uint32_t i = p->order[k];
     uint32_t blocked = UINT32_MAX;
-    for (uint32_t e = p->pred_off[i]; e < p->pred_off[i + 1]; e++)
-      if (!st->up[p->preds[e]]) {
-        blocked = p->preds[e];
+    hd__preds it;
+    for (hd__preds_begin(p, i, &it); it.left > 0;) {
+      uint32_t u = hd__preds_next(&it);
+      if (!st->up[u]) {
+        blocked = u;
         break;
       }
+    }
     if (blocked != UINT32_MAX)
       set_reason(st, i, "it runs after '%s', which runs",
                  hd__plan_name(p, blocked));

@@ -101,8 +101,11 @@ int hd_plan_write_json(const hd_plan *p, hd_write_cb out, void *ctx) {
     put_quoted(&w, hd__plan_what(p, i));
     putf(&w, ", \"level\": %u, \"bottom_level\": %.9g, \"after\": [",
          p->nodes[i].level, (double)p->nodes[i].bottom);
-    for (uint32_t e = p->pred_off[i]; e < p->pred_off[i + 1]; e++)
-      putf(&w, "%s%u", e > p->pred_off[i] ? ", " : "", p->preds[e]);
+    hd__preds it;
+    for (uint32_t np = hd__preds_begin(p, i, &it); it.left > 0;) {
+      const char *sep = it.left < np ? ", " : "";
+      putf(&w, "%s%u", sep, hd__preds_next(&it));
+    }
     puts_(&w, "]}");
   }
   putf(&w, "\n  ],\n  \"edges\": %zu,\n  \"depth\": %u,\n", p->nedges,

@@ -418,12 +418,47 @@ static int depview_make(depview *v, const hd_node *n, const hd_node *d,
   return HD_OK;
 }
 
-static int push_pred(hd__plan *p, size_t *cap, uint32_t v) {
-  if (p->nedges >= INT32_MAX)
-    return HD_ETOOBIG;
-  if (hd__grow((void **)&p->preds, cap, p->nedges + 1, sizeof(uint32_t)))
+static int push_pred(uint32_t **preds, size_t *np, size_t *cap, uint32_t v) {
+  if (hd__grow((void **)preds, cap, *np + 1, sizeof(uint32_t)))
     return HD_ENOMEM;
-  p->preds[p->nedges++] = v;
+  (*preds)[(*np)++] = v;
+  return HD_OK;
+}
+
+static uint8_t *put_varint(uint8_t *s, uint32_t v) {
+  while (v >= 0x80) {
+    *s++ = (uint8_t)(v | 0x80);
+    v >>= 7;
+  }
+  *s++ = (uint8_t)v;
+  return s;
+}
+
+static uint32_t zigzag(uint32_t from, uint32_t to) {
+  int64_t d = (int64_t)to - (int64_t)from; /* both below INT32_MAX */
+  return d < 0 ? (uint32_t)(-2 * d - 1) : (uint32_t)(2 * d);
+}
+
+/* Append plan node x's predecessors preds[0..np) to the plan's byte
+ * stream (plan.h), and count x as a successor of each. */
+static int encode_preds(hd__plan *p, size_t *cap, uint32_t x,
+                        const uint32_t *preds, size_t np) {
+  if (p->predb_len + 5 * (np + 1) > UINT32_MAX)
+    return HD_ETOOBIG;
+  if (hd__grow((void **)&p->predb, cap, p->predb_len + 5 * (np + 1), 1))
+    return HD_ENOMEM;
+  p->pred_at[x] = (uint32_t)p->predb_len;
+  uint8_t *s = p->predb + p->predb_len;
+  if (np >= HD__PN_MANY)
+    s = put_varint(s, (uint32_t)np);
+  p->nodes[x].npreds = (uint8_t)(np < HD__PN_MANY ? np : HD__PN_MANY);
+  uint32_t last = x;
+  for (size_t k = 0; k < np; k++) {
+    s = put_varint(s, zigzag(last, preds[k]));
+    last = preds[k];
+    p->succ_off[preds[k] + 1]++;
+  }
+  p->predb_len = (size_t)(s - p->predb);
   return HD_OK;
 }
 
@@ -431,7 +466,8 @@ static int push_pred(hd__plan *p, size_t *cap, uint32_t v) {
  * for its matching expansions in expansion order; duplicates collapse to
  * their first place. */
 static int make_edges(hd__plan *p, const hd_graph *g, const uint32_t *base) {
-  size_t n = p->count, cap = 0;
+  size_t n = p->count, capb = 0, cap = 0, np = 0;
+  uint32_t *preds = NULL; /* plan node x's, while they are gathered */
   uint32_t *mark = hd__malloc((g->count + 1) * sizeof(uint32_t));
   size_t maxlists = 1, maxdeps = 1;
   for (size_t i = 0; i < g->count; i++) {
@@ -447,6 +483,7 @@ static int make_edges(hd__plan *p, const hd_graph *g, const uint32_t *base) {
   if (rc == HD_OK)
     memset(mark, 0xff, (g->count + 1) * sizeof(uint32_t));
   p->nedges = 0;
+  p->predb_len = 0;
   for (size_t i = 0; i < g->count && rc == HD_OK; i++) {
     const hd_node *nd = g->nodes[i];
     size_t nv = 0;
@@ -461,14 +498,14 @@ static int make_edges(hd__plan *p, const hd_graph *g, const uint32_t *base) {
         rc = depview_make(v, nd, g->nodes[d], base, pick, &k);
     }
     for (uint32_t x = base[i]; x < base[i + 1] && rc == HD_OK; x++) {
-      p->pred_off[x] = (uint32_t)p->nedges;
+      np = 0;
       pick_items(nd, x - base[i], pick);
       for (size_t j = 0; j < nv && rc == HD_OK; j++) {
         const depview *v = &views[j];
         if (v->nshared == 0) {
           for (uint32_t e = base[v->index];
                rc == HD_OK && e < base[v->index + 1]; e++)
-            rc = push_pred(p, &cap, e);
+            rc = push_pred(&preds, &np, &cap, e);
           continue;
         }
         size_t first;
@@ -477,8 +514,13 @@ static int make_edges(hd__plan *p, const hd_graph *g, const uint32_t *base) {
           continue;
         for (uint32_t e = (uint32_t)first; rc == HD_OK && e != UINT32_MAX;
              e = v->next[e])
-          rc = push_pred(p, &cap, base[v->index] + e);
+          rc = push_pred(&preds, &np, &cap, base[v->index] + e);
       }
+      if (rc == HD_OK && p->nedges + np >= INT32_MAX)
+        rc = HD_ETOOBIG;
+      if (rc == HD_OK)
+        rc = encode_preds(p, &capb, x, preds, np);
+      p->nedges += np;
     }
     for (size_t j = 0; j < nv; j++)
       depview_cleanup(&views[j]);
@@ -486,32 +528,32 @@ static int make_edges(hd__plan *p, const hd_graph *g, const uint32_t *base) {
   hd__free(mark);
   hd__free(pick);
   hd__free(views);
+  hd__free(preds);
   hd__buf_cleanup(&k);
   if (rc != HD_OK)
     return rc;
-  p->pred_off[n] = (uint32_t)p->nedges;
-  if (cap > p->nedges + 1) {
-    uint32_t *t = hd__realloc(p->preds, (p->nedges + 1) * sizeof(uint32_t));
+  p->pred_at[n] = (uint32_t)p->predb_len;
+  if (capb > p->predb_len + 1) {
+    uint8_t *t = hd__realloc(p->predb, p->predb_len + 1);
     if (t != NULL)
-      p->preds = t;
+      p->predb = t;
   }
+  if (p->predb == NULL && (p->predb = hd__malloc(1)) == NULL)
+    return HD_ENOMEM;
   if ((p->succs = hd__malloc((p->nedges + 1) * sizeof(uint32_t))) == NULL)
     return HD_ENOMEM;
-  if (p->preds == NULL && (p->preds = hd__malloc(sizeof(uint32_t))) == NULL)
-    return HD_ENOMEM;
-  /* Successors: count, prefix sums, fill in node order. */
-  for (size_t i = 0; i < n; i++)
-    for (uint32_t e = p->pred_off[i]; e < p->pred_off[i + 1]; e++)
-      p->succ_off[p->preds[e] + 1]++;
+  /* Successors: counted above; prefix sums, fill in node order. */
   for (size_t i = 0; i < n; i++)
     p->succ_off[i + 1] += p->succ_off[i];
   uint32_t *cursor = hd__malloc((n + 1) * sizeof(uint32_t));
   if (cursor == NULL)
     return HD_ENOMEM;
   memcpy(cursor, p->succ_off, (n + 1) * sizeof(uint32_t));
-  for (size_t i = 0; i < n; i++)
-    for (uint32_t e = p->pred_off[i]; e < p->pred_off[i + 1]; e++)
-      p->succs[cursor[p->preds[e]]++] = (uint32_t)i;
+  for (size_t i = 0; i < n; i++) {
+    hd__preds it;
+    for (hd__preds_begin(p, i, &it); it.left > 0;)
+      p->succs[cursor[hd__preds_next(&it)]++] = (uint32_t)i;
+  }
   hd__free(cursor);
   return HD_OK;
 }
@@ -526,7 +568,7 @@ static int analyse(hd__plan *p, const float *costs) {
     goto nomem;
   size_t head = 0, tail = 0;
   for (size_t i = 0; i < n; i++) {
-    indeg[i] = p->pred_off[i + 1] - p->pred_off[i];
+    indeg[i] = hd__plan_npreds(p, i);
     p->nodes[i].level = 0;
     if (indeg[i] == 0)
       queue[tail++] = (uint32_t)i;
@@ -646,10 +688,10 @@ int hd__plan_build(const hd_graph *g, hd__plan **out) {
   size_t n = p->count = (size_t)total;
   p->nodes = hd__calloc(n + 1, sizeof(hd__pnode));
   p->order = hd__malloc((n + 1) * sizeof(uint32_t));
-  p->pred_off = hd__malloc((n + 1) * sizeof(uint32_t));
+  p->pred_at = hd__malloc((n + 1) * sizeof(uint32_t));
   p->succ_off = hd__calloc(n + 2, sizeof(uint32_t));
   costs = hd__malloc((n + 1) * sizeof(float));
-  if (!p->nodes || !p->order || !p->pred_off || !p->succ_off || !costs)
+  if (!p->nodes || !p->order || !p->pred_at || !p->succ_off || !costs)
     goto fail;
   for (size_t i = 0; i < g->count; i++)
     for (uint32_t x = base[i]; x < base[i + 1]; x++)
@@ -718,12 +760,15 @@ const char *hd_plan_node_fn(const hd_plan *p, size_t i) {
              : NULL;
 }
 
-size_t hd_plan_node_preds(const hd_plan *p, size_t i, const uint32_t **preds) {
+size_t hd_plan_node_preds(const hd_plan *p, size_t i, uint32_t *preds,
+                          size_t cap) {
   if (p == NULL || i >= p->count)
     return 0;
-  if (preds != NULL)
-    *preds = p->preds + p->pred_off[i];
-  return p->pred_off[i + 1] - p->pred_off[i];
+  hd__preds it;
+  size_t n = hd__preds_begin(p, i, &it);
+  for (size_t k = 0; preds != NULL && k < cap && it.left > 0; k++)
+    preds[k] = hd__preds_next(&it);
+  return n;
 }
 
 size_t hd_plan_node_succs(const hd_plan *p, size_t i, const uint32_t **succs) {

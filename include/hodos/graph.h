@@ -244,10 +244,17 @@ HD_API const char *hd_plan_node_name(const hd_plan *p, size_t i);
 HD_API const char *hd_plan_node_cmd(const hd_plan *p, size_t i);
 HD_API const char *hd_plan_node_fn(const hd_plan *p, size_t i);
 
-/* Node i's predecessors (in input order) and successors, as node indices;
- * the arrays live as long as the plan. Returns the count. */
-HD_API size_t hd_plan_node_preds(const hd_plan *p, size_t i,
-                                 const uint32_t **preds);
+/* Node i's predecessors, as node indices in input (gather) order: the
+ * first min(count, cap) are copied into preds (none when preds is NULL).
+ * Returns their count, 0 when p is NULL or i is out of range: call with
+ * NULL, 0 to learn it. The plan keeps predecessors compressed, hence a
+ * copy. Thread-safe, like every reader of a plan. */
+HD_API size_t hd_plan_node_preds(const hd_plan *p, size_t i, uint32_t *preds,
+                                 size_t cap);
+
+/* Node i's successors, as node indices in increasing order; *succs (when
+ * succs is not NULL) receives an array that lives as long as the plan.
+ * Returns their count. */
 HD_API size_t hd_plan_node_succs(const hd_plan *p, size_t i,
                                  const uint32_t **succs);
 

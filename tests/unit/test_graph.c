@@ -1,6 +1,9 @@
 /* The graph builder, validation and the plan. */
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "backends/wire.h"
 #include "graph/graph_internal.h"
 #include "test_util.h"
 
@@ -84,8 +87,8 @@ START_TEST(graph_dependencies_both_ways_and_deduplicated) {
   hd_plan *p;
   ck_assert_int_eq(hd_plan_new(g, &p), HD_OK);
   ck_assert_uint_eq(hd_plan_edge_count(p), 3);
-  const uint32_t *preds;
-  ck_assert_uint_eq(hd_plan_node_preds(p, 2, &preds), 2);
+  uint32_t preds[2];
+  ck_assert_uint_eq(hd_plan_node_preds(p, 2, preds, 2), 2);
   ck_assert_uint_eq(preds[0], 0);
   ck_assert_uint_eq(preds[1], 1);
   hd_plan_free(p);
@@ -224,10 +227,21 @@ START_TEST(graph_plan_orders_and_links) {
   for (int i = 0; i < 4; i++)
     ck_assert_uint_eq(p->order[i], order[i]);
   /* d's predecessors in declaration order: c, a. */
-  ck_assert_uint_eq(p->pred_off[3], 1);
-  ck_assert_uint_eq(p->pred_off[4], 3);
-  ck_assert_uint_eq(p->preds[1], 2);
-  ck_assert_uint_eq(p->preds[2], 0);
+  uint32_t preds[3];
+  ck_assert_uint_eq(hd_plan_node_preds(p, 3, preds, 3), 2);
+  ck_assert_uint_eq(preds[0], 2);
+  ck_assert_uint_eq(preds[1], 0);
+  ck_assert_uint_eq(hd__plan_npreds(p, 3), 2);
+  ck_assert_uint_eq(p->nodes[3].npreds, 2);
+  ck_assert_uint_eq(p->nodes[2].npreds, 1);
+  ck_assert_uint_eq(p->nodes[0].npreds, 0);
+  /* As bytes (plan.h), counted in the nodes: a and b none; c, b (1 - 2 =
+     -1, zigzag 1); d, c (-1: 1) then a (0 - 2 = -2: 3). */
+  const uint8_t bytes[] = {1, 1, 3};
+  const uint32_t at[] = {0, 0, 0, 1, 3};
+  ck_assert_uint_eq(p->predb_len, sizeof(bytes));
+  ck_assert_int_eq(memcmp(p->predb, bytes, sizeof(bytes)), 0);
+  ck_assert_int_eq(memcmp(p->pred_at, at, sizeof(at)), 0);
   /* Successors: a -> d, b -> c, c -> d, d -> none. */
   ck_assert_uint_eq(p->succ_off[1] - p->succ_off[0], 1);
   ck_assert_uint_eq(p->succs[p->succ_off[0]], 3);
@@ -350,11 +364,11 @@ START_TEST(graph_product_fanout_and_gather_order) {
     ck_assert_str_eq(hd_plan_node_name(p, (size_t)i), names[i]);
   ck_assert_str_eq(hd_plan_node_fn(p, 3), "f");
   /* Each expansion runs after src. */
-  const uint32_t *preds;
-  ck_assert_uint_eq(hd_plan_node_preds(p, 4, &preds), 1);
+  uint32_t preds[8];
+  ck_assert_uint_eq(hd_plan_node_preds(p, 4, preds, 8), 1);
   ck_assert_uint_eq(preds[0], 0);
   /* all gathers the expansions in order, then src. */
-  ck_assert_uint_eq(hd_plan_node_preds(p, 7, &preds), 7);
+  ck_assert_uint_eq(hd_plan_node_preds(p, 7, preds, 8), 7);
   for (uint32_t i = 0; i < 6; i++)
     ck_assert_uint_eq(preds[i], i + 1);
   ck_assert_uint_eq(preds[6], 0);
@@ -374,7 +388,7 @@ START_TEST(graph_empty_list_expands_to_nothing) {
   hd_plan *p = compile();
   ck_assert_uint_eq(hd_plan_node_count(p), 1);
   ck_assert_str_eq(hd_plan_node_name(p, 0), "after");
-  ck_assert_uint_eq(hd_plan_node_preds(p, 0, NULL), 0);
+  ck_assert_uint_eq(hd_plan_node_preds(p, 0, NULL, 0), 0);
   hd_plan_free(p);
 }
 END_TEST
@@ -530,8 +544,8 @@ START_TEST(graph_batches_and_settings) {
   ck_assert_int_eq(hd_node_set_priority(c, -2), HD_OK);
   ck_assert_int_eq(hd_node_set_cache(d, 0), HD_OK);
   hd_plan *p = compile();
-  const uint32_t *preds;
-  ck_assert_uint_eq(hd_plan_node_preds(p, 3, &preds), 3);
+  uint32_t preds[3];
+  ck_assert_uint_eq(hd_plan_node_preds(p, 3, preds, 3), 3);
   ck_assert_uint_eq(preds[0], 2);
   ck_assert_uint_eq(preds[1], 0);
   ck_assert_uint_eq(preds[2], 1);
@@ -767,9 +781,9 @@ END_TEST
 
 static void assert_preds(const hd_plan *p, size_t i, const uint32_t *want,
                          size_t count) {
-  const uint32_t *preds;
-  size_t n = hd_plan_node_preds(p, i, &preds);
-  ck_assert_msg(n == count, "%s has %zu predecessors, not %zu",
+  uint32_t preds[64];
+  size_t n = hd_plan_node_preds(p, i, preds, 64);
+  ck_assert_msg(n == count && n <= 64, "%s has %zu predecessors, not %zu",
                 hd_plan_node_name(p, i), n, count);
   for (size_t k = 0; k < count; k++)
     ck_assert_msg(preds[k] == want[k], "%s: predecessor %zu is %s, not %s",
@@ -914,6 +928,222 @@ START_TEST(graph_env_workdir_and_files_settings) {
 }
 END_TEST
 
+static size_t varint_len(uint32_t v) {
+  size_t n = 1;
+  for (; v >= 0x80; v >>= 7)
+    n++;
+  return n;
+}
+
+static uint32_t zz(int64_t d) {
+  return d < 0 ? (uint32_t)(-2 * d - 1) : (uint32_t)(2 * d);
+}
+
+START_TEST(graph_plan_predecessor_bytes) {
+  /* hub (node 0) runs after 300 nodes declared later, in an order that
+     jumps both ways: x299, x0, x298, x1, ...; far, 9000 nodes on, runs
+     after hub and x5. */
+  enum { NX = 300, NFILL = 9000 };
+  hd_node *hub = cmd("hub");
+  hd_node *x[NX];
+  char name[32];
+  for (int k = 0; k < NX; k++) {
+    snprintf(name, sizeof(name), "x%d", k);
+    x[k] = cmd(name);
+  }
+  for (int k = 0; k < NFILL; k++) {
+    snprintf(name, sizeof(name), "fill%d", k);
+    cmd(name);
+  }
+  hd_node *far = cmd("far");
+  uint32_t want[NX];
+  for (int k = 0; k < NX; k++) {
+    int xi = k % 2 ? k / 2 : NX - 1 - k / 2;
+    ck_assert_int_eq(hd_node_after(hub, x[xi]), HD_OK);
+    want[k] = (uint32_t)(1 + xi);
+  }
+  ck_assert_int_eq(hd_node_after(far, hub), HD_OK);
+  ck_assert_int_eq(hd_node_after(far, x[5]), HD_OK);
+  hd__plan *p = compile();
+  uint32_t nfar = 1 + NX + NFILL;
+  ck_assert_uint_eq(p->count, nfar + 1);
+  ck_assert_uint_eq(p->nedges, NX + 2);
+  /* Gather order, counts and the copy-out's bound. */
+  uint32_t got[NX + 1];
+  got[3] = 12345;
+  ck_assert_uint_eq(hd_plan_node_preds(p, 0, got, 3), NX);
+  ck_assert_uint_eq(got[0], want[0]);
+  ck_assert_uint_eq(got[2], want[2]);
+  ck_assert_uint_eq(got[3], 12345); /* past cap: untouched */
+  ck_assert_uint_eq(hd_plan_node_preds(p, 0, got, NX + 1), NX);
+  for (int k = 0; k < NX; k++)
+    ck_assert_uint_eq(got[k], want[k]);
+  ck_assert_uint_eq(hd_plan_node_preds(p, nfar, got, NX + 1), 2);
+  ck_assert_uint_eq(got[0], 0);
+  ck_assert_uint_eq(got[1], 6);
+  ck_assert_uint_eq(hd_plan_node_preds(p, 1, got, 1), 0);
+  ck_assert_uint_eq(hd_plan_node_preds(p, 0, NULL, 5), NX);
+  ck_assert_uint_eq(hd_plan_node_preds(NULL, 0, got, 1), 0);
+  ck_assert_uint_eq(hd_plan_node_preds(p, nfar + 1, got, 1), 0);
+  ck_assert_uint_eq(hd__plan_npreds(p, 0), NX);
+  ck_assert_uint_eq(p->nodes[0].npreds, HD__PN_MANY);
+  ck_assert_uint_eq(p->nodes[nfar].npreds, 2);
+  ck_assert_uint_eq(p->nodes[1].npreds, 0);
+  /* hub's bytes: its count, 300, leads them (0xac 0x02); x299 is 300 on
+     (zigzag 600: 0xd8 0x04); x0 then 299 back (zigzag 597: 0xd5 0x04). */
+  const uint8_t *b = p->predb + p->pred_at[0];
+  const uint8_t head[] = {0xac, 0x02, 0xd8, 0x04, 0xd5, 0x04};
+  ck_assert_int_eq(memcmp(b, head, sizeof(head)), 0);
+  /* far's first is 9301 back (zigzag 18601: three bytes). */
+  b = p->predb + p->pred_at[nfar];
+  const uint8_t fhead[] = {0xa9, 0x91, 0x01};
+  ck_assert_int_eq(memcmp(b, fhead, sizeof(fhead)), 0);
+  /* Every node's bytes are as long as the encoding says, no longer. */
+  size_t len = 0;
+  for (size_t i = 0; i < p->count; i++) {
+    ck_assert_uint_eq(p->pred_at[i], len);
+    uint32_t n = (uint32_t)hd_plan_node_preds(p, i, got, NX + 1);
+    len += n >= HD__PN_MANY ? varint_len(n) : 0;
+    int64_t last = (int64_t)i;
+    for (uint32_t k = 0; k < n; k++) {
+      len += varint_len(zz((int64_t)got[k] - last));
+      last = got[k];
+    }
+  }
+  ck_assert_uint_eq(p->predb_len, len);
+  ck_assert_uint_eq(p->pred_at[p->count], len);
+  /* Successors the other way: each x after hub, x5 also before far. */
+  const uint32_t *succ;
+  ck_assert_uint_eq(hd_plan_node_succs(p, 1, &succ), 1);
+  ck_assert_uint_eq(succ[0], 0);
+  ck_assert_uint_eq(hd_plan_node_succs(p, 6, &succ), 2);
+  ck_assert_uint_eq(succ[0], 0);
+  ck_assert_uint_eq(succ[1], nfar);
+  hd_plan_free(p);
+}
+END_TEST
+
+/* Issue 3's goal for the plan, 64 bytes per node and 4 per edge, on a
+ * random layered graph (10 layers of 1000, each node after 4 distinct
+ * nodes of the layer above) and a 100 x 100 grid. */
+START_TEST(graph_plan_fits_its_memory_goal) {
+  enum { W = 1000, L = 10 };
+  static hd_node *n[W * L];
+  char name[32];
+  uint64_t x = 0x9e3779b97f4a7c15u;
+  for (int i = 0; i < W * L; i++) {
+    snprintf(name, sizeof(name), "n%d", i);
+    ck_assert_int_eq(hd_graph_add_fn(g, name, "f", &n[i]), HD_OK);
+    for (int k = 0; i >= W && k < 4;) {
+      x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+      hd_node *d = n[(i / W - 1) * W + (int)(x % W)];
+      int seen = 0;
+      for (size_t j = 0; j < hd_node_dep_count(n[i]); j++)
+        seen |= strcmp(hd_node_dep_name(n[i], j), hd_node_name(d)) == 0;
+      if (!seen && hd_node_after(n[i], d) == HD_OK)
+        k++;
+    }
+  }
+  hd_plan *p = compile();
+  size_t nodes = hd_plan_node_count(p), edges = hd_plan_edge_count(p);
+  ck_assert_uint_eq(edges, 4 * W * (L - 1));
+  ck_assert_uint_le(hd_plan_bytes(p), 64 * nodes + 4 * edges);
+  hd_plan_free(p);
+  hd_graph_free(g);
+  ck_assert_int_eq(hd_graph_new(&g), HD_OK);
+  for (int i = 0; i < 100 * 100; i++) {
+    snprintf(name, sizeof(name), "c%d", i);
+    ck_assert_int_eq(hd_graph_add_fn(g, name, "f", &n[i]), HD_OK);
+    if (i % 100 > 0)
+      ck_assert_int_eq(hd_node_after(n[i], n[i - 1]), HD_OK);
+    if (i >= 100)
+      ck_assert_int_eq(hd_node_after(n[i], n[i - 100]), HD_OK);
+  }
+  p = compile();
+  nodes = hd_plan_node_count(p), edges = hd_plan_edge_count(p);
+  ck_assert_uint_eq(edges, 2 * 100 * 99);
+  ck_assert_uint_le(hd_plan_bytes(p), 64 * nodes + 4 * edges);
+  hd_plan_free(p);
+}
+END_TEST
+
+/* A packed plan with one byte of its predecessors changed to v. */
+static int unpack_changed(const hd__buf *b, size_t at, uint8_t v,
+                          const char **why) {
+  char *copy = malloc(b->len);
+  ck_assert_ptr_nonnull(copy);
+  memcpy(copy, b->data, b->len);
+  copy[at] = (char)v;
+  hd__plan *q = NULL;
+  int rc = hd__plan_unpack(copy, b->len, &q, why);
+  if (rc != HD_OK)
+    ck_assert_ptr_null(q);
+  hd__plan_free(q);
+  free(copy);
+  return rc;
+}
+
+START_TEST(graph_planwire_refuses_corrupt_predecessors) {
+  /* d after c and a; c after b: the bytes (c) 1 | (d) 1 3. */
+  hd_node *a = cmd("a"), *b = cmd("b"), *c = cmd("c"), *d = cmd("d");
+  hd_node_after(d, c);
+  hd_node_after(d, a);
+  hd_node_after(c, b);
+  hd__plan *p = compile();
+  hd__buf w = {0};
+  ck_assert_int_eq(hd__plan_pack(p, &w), HD_OK);
+  /* Where the bytes travel: after the header (2 u32, 6 u64), the nodes
+     (10 u32 each, the 8th their count), the order, pred_at and the
+     bytes' length. */
+  size_t at =
+      4 * 2 + 8 * 6 + p->count * 40 + p->count * 4 + (p->count + 1) * 4 + 8;
+  size_t c_count = 4 * 2 + 8 * 6 + 2 * 40 + 7 * 4, d_count = c_count + 40;
+  ck_assert_uint_eq(p->predb_len, 3);
+  ck_assert_uint_le(at + p->predb_len, w.len);
+  ck_assert_int_eq(memcmp(w.data + at, p->predb, p->predb_len), 0);
+  ck_assert_int_eq((uint8_t)w.data[d_count], 2);
+  const char *why = NULL;
+  hd__plan *q = NULL;
+  ck_assert_int_eq(hd__plan_unpack(w.data, w.len, &q, &why), HD_OK);
+  hd__plan_free(q);
+  /* d's second predecessor 0 - 2 = -2 becomes -3: before node 0. */
+  ck_assert_int_eq(unpack_changed(&w, at + 2, 5, &why), HD_ECORRUPT);
+  ck_assert_str_eq(why, "its edges refer outside the plan");
+  /* ... or +2: node 4, past the last; or +1: d itself. */
+  ck_assert_int_eq(unpack_changed(&w, at + 2, 4, &why), HD_ECORRUPT);
+  ck_assert_str_eq(why, "its edges refer outside the plan");
+  ck_assert_int_eq(unpack_changed(&w, at + 2, 2, &why), HD_ECORRUPT);
+  ck_assert_str_eq(why, "its edges refer outside the plan");
+  /* ... or -1: b, an edge b -> d that b's successors do not have. */
+  ck_assert_int_eq(unpack_changed(&w, at + 2, 1, &why), HD_ECORRUPT);
+  ck_assert_str_eq(why, "its predecessors and successors do not agree");
+  /* c after itself. */
+  ck_assert_int_eq(unpack_changed(&w, at, 0, &why), HD_ECORRUPT);
+  ck_assert_str_eq(why, "its edges refer outside the plan");
+  /* d's last byte says more follows: the varint runs past d's bytes. */
+  ck_assert_int_eq(unpack_changed(&w, at + 2, 0x83, &why), HD_ECORRUPT);
+  ck_assert_str_eq(why, "a node's predecessors run past their bytes");
+  /* d counts 3 predecessors, or 1: too few bytes, or one left over. */
+  ck_assert_int_eq(unpack_changed(&w, d_count, 3, &why), HD_ECORRUPT);
+  ck_assert_str_eq(why, "a node's predecessors run past their bytes");
+  ck_assert_int_eq(unpack_changed(&w, d_count, 1, &why), HD_ECORRUPT);
+  ck_assert_str_eq(why, "a node has bytes past its predecessors");
+  /* c counts none: its byte is left over. */
+  ck_assert_int_eq(unpack_changed(&w, c_count, 0, &why), HD_ECORRUPT);
+  ck_assert_str_eq(why, "a node has bytes past its predecessors");
+  /* d says its bytes hold its count: they say 1, which the node holds. */
+  ck_assert_int_eq(unpack_changed(&w, d_count, HD__PN_MANY, &why), HD_ECORRUPT);
+  ck_assert_str_eq(why, "a node's predecessors are counted in the wrong place");
+  /* A count past a byte. */
+  ck_assert_int_eq(unpack_changed(&w, d_count + 1, 1, &why), HD_ECORRUPT);
+  /* pred_at[1] past the end of the bytes. */
+  ck_assert_int_eq(unpack_changed(&w, at - 8 - 4 * 4, 200, &why), HD_ECORRUPT);
+  ck_assert_str_eq(why, "its edges refer outside the plan");
+  hd__buf_cleanup(&w);
+  hd_plan_free(p);
+}
+END_TEST
+
 Suite *make_suite(void) {
   Suite *s = suite_create("graph");
   TCase *tc = tcase_create("graph");
@@ -931,6 +1161,9 @@ Suite *make_suite(void) {
   tcase_add_test(tc, graph_reports_all_problems_in_one_pass);
   tcase_add_test(tc, graph_plan_orders_and_links);
   tcase_add_test(tc, graph_plan_puts_dependencies_first);
+  tcase_add_test(tc, graph_plan_predecessor_bytes);
+  tcase_add_test(tc, graph_plan_fits_its_memory_goal);
+  tcase_add_test(tc, graph_planwire_refuses_corrupt_predecessors);
   tcase_add_test(tc, graph_survives_allocation_failures);
   tcase_add_test(tc, graph_zip_fanout_names_params_and_commands);
   tcase_add_test(tc, graph_product_fanout_and_gather_order);

@@ -55,7 +55,11 @@ START_TEST(wire_plan_round_trip) {
     if (x != NULL)
       ck_assert_int_eq(memcmp(x, y, sizeof(*x)), 0);
   }
-  ck_assert_int_eq(memcmp(q->preds, p->preds, p->nedges * 4), 0);
+  ck_assert_uint_eq(q->predb_len, p->predb_len);
+  ck_assert_int_eq(memcmp(q->pred_at, p->pred_at, (p->count + 1) * 4), 0);
+  ck_assert_int_eq(memcmp(q->predb, p->predb, p->predb_len), 0);
+  for (size_t i = 0; i < p->count; i++)
+    ck_assert_uint_eq(q->nodes[i].npreds, p->nodes[i].npreds);
   ck_assert_int_eq(memcmp(q->succs, p->succs, p->nedges * 4), 0);
   ck_assert_int_eq(memcmp(q->order, p->order, p->count * 4), 0);
   ck_assert_int_eq(memcmp(q->strings, p->strings, p->strings_len), 0);
@@ -71,8 +75,9 @@ static void check_sane(const hd__plan *q) {
     ck_assert_uint_lt(q->nodes[i].name, q->strings_len);
     ck_assert_uint_lt(q->nodes[i].settings, q->nsettings);
     ck_assert_uint_lt(q->nodes[i].io, q->nio);
-    for (uint32_t e = q->pred_off[i]; e < q->pred_off[i + 1]; e++)
-      ck_assert_uint_lt(q->preds[e], q->count);
+    hd__preds it;
+    for (hd__preds_begin(q, i, &it); it.left > 0;)
+      ck_assert_uint_lt(hd__preds_next(&it), q->count);
   }
 }
 
