@@ -381,9 +381,9 @@ static uint32_t ahead_of(procs *pp, worker *wk, uint32_t task) {
     uint32_t v = p->succs[e];
     const hd__psettings *set = hd__plan_settings(p, v);
     if (p->nodes[v].kind != HD_NODE_FN || hd__input_count(r, v) != 1 ||
-        p->pred_off[v + 1] - p->pred_off[v] != 1 || set->cpus > 1 ||
-        set->timeout_ns != 0 || (r->store != NULL && set->cache) ||
-        hd__plan_io(p, v) != NULL || pp->retrying[v] || pp->ahead[v] ||
+        p->nodes[v].npreds != 1 || set->cpus > 1 || set->timeout_ns != 0 ||
+        (r->store != NULL && set->cache) || hd__plan_io(p, v) != NULL ||
+        pp->retrying[v] || pp->ahead[v] ||
         r->report->tasks[v].state != HD_STATE_PENDING)
       continue;
     if (best == HD_TASK_NONE || p->nodes[v].bottom > p->nodes[best].bottom)

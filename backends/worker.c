@@ -168,10 +168,11 @@ static int worker_next(hd__run *r, hd__buf *out, const char *payload,
   uint32_t after = hd__wire_u32(&rd);
   const hd__plan *p = r->plan;
   if (rd.bad || rd.left != 0 || node >= p->count || after >= p->count ||
-      hd__input_count(r, node) != 1 ||
-      p->pred_off[node + 1] != p->pred_off[node] + 1 ||
-      p->preds[p->pred_off[node]] != after || p->nodes[node].kind != HD_NODE_FN)
+      hd__input_count(r, node) != 1 || p->nodes[node].kind != HD_NODE_FN)
     return -1;
+  hd__preds it;
+  if (hd__preds_begin(p, node, &it) != 1 || hd__preds_next(&it) != after)
+    return -1; /* not a task that runs on after's result alone */
   if (last.node != after || !last.ok) {
     forget_last();
     hd__buf b = {0};
