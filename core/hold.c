@@ -160,7 +160,11 @@ void hd__hold_keep(hd__hold *h, uint32_t node, hd__tstate *t) {
   if (h == NULL || v == NULL || hd_value_size(v) < HD__HOLD_MIN)
     return;
   size_t size = hd_value_size(v);
-  if (atomic_fetch_add(&h->raw, size) + size <= h->raw_limit) {
+  /* Kept as it is while the raw results stay under their limit and, with
+     the frames in memory, under the limit of all in memory; past either,
+     compressed (and spilled past the second). */
+  size_t raw = atomic_fetch_add(&h->raw, size) + size;
+  if (raw <= h->raw_limit && raw + atomic_load(&h->packed) <= h->mem_limit) {
     t->flags |= HD__T_COUNTED;
     return;
   }
