@@ -50,7 +50,7 @@ int hd__wire_parse(const char *data, size_t avail, hd__wire_type *type,
     *why = "unknown protocol version";
     return HD_ECORRUPT;
   }
-  if (h[5] < HD__WIRE_TASK || h[5] > HD__WIRE_OUTPUTS) {
+  if (h[5] < HD__WIRE_TASK || h[5] > HD__WIRE_PLAN) {
     *why = "unknown frame type";
     return HD_ECORRUPT;
   }

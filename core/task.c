@@ -134,6 +134,10 @@ const char *hd__signal_name(int sig, char *buf, size_t len) {
 
 uint32_t hd__task_node(const hd_task *t) { return t->x->node; }
 
+const char *hd__task_what(const hd_task *t) {
+  return hd__plan_what(t->x->plan, t->x->node);
+}
+
 int hd__task_call(hd_task *t, hd_fn_cb fn, void *data, hd_value **inputs,
                   size_t n, hd_value **out, hd__buf *message) {
   hd__exec sub = *t->x;
