@@ -40,7 +40,11 @@ hd__vslab *hd__vslab_new(size_t n) {
   if (n == 0 || n > (SIZE_MAX - sizeof(hd__vslab)) / SCALAR_STRIDE)
     return NULL;
   size_t bytes = sizeof(hd__vslab) + n * SCALAR_STRIDE;
-  hd__vslab *s = hd__big_calloc(1, bytes);
+  /* Large: mapped and populated at once (on huge pages where the kernel
+     has them); otherwise from malloc, which reuses freed memory. Either
+     way hd__big_free() frees it. */
+  hd__vslab *s =
+      bytes >= (1u << 20) ? hd__big_calloc(1, bytes) : hd__malloc(bytes);
   if (s == NULL)
     return NULL;
   atomic_init(&s->live, SLAB_BIAS);
