@@ -173,6 +173,9 @@ static int idle(worker *w) {
 
 static void work(worker *w) {
   pool *p = w->pool;
+  /* A task of another run may be running a run of its own here (a pool's
+     blocking call runs in its caller's thread): its worker comes back. */
+  worker *outer = self;
   self = w;
   for (;;) {
     uint32_t task = HD_TASK_NONE;
@@ -193,7 +196,7 @@ static void work(worker *w) {
     while (task != HD_TASK_NONE)
       task = p->host.run(p->host.ctx, task, w->id);
   }
-  self = NULL;
+  self = outer;
 }
 
 static void *thread_main(void *arg) {

@@ -181,13 +181,14 @@ HD__INTERNAL hd_value *hd__value_shrink(hd_value *v, size_t size);
  * is done with it and its last value is freed. A value is taken from it
  * by hd__value_alloc_in() (any other kind or size, or a full block,
  * allocates alone), and by hd_value_new_int() and hd_value_new_double()
- * in the thread that set it with hd__vslab_use() (NULL: no more). Used
+ * in the thread that set it with hd__vslab_use() (NULL: no more; it
+ * returns the block set before, to be set again after). Used
  * for a call's results, which live and die together: one value kept
  * keeps its block. hd__vslab_done(NULL) does nothing. */
 typedef struct hd__vslab hd__vslab;
 HD__INTERNAL hd__vslab *hd__vslab_new(size_t n);
 HD__INTERNAL void hd__vslab_done(hd__vslab *s);
-HD__INTERNAL void hd__vslab_use(hd__vslab *s);
+HD__INTERNAL hd__vslab *hd__vslab_use(hd__vslab *s); /* returns the last */
 HD__INTERNAL int hd__value_alloc_in(hd__vslab *s, hd_value_kind kind,
                                     size_t size, hd_value **out);
 /* Whether v, held by the caller alone and of size bytes, may be refilled

@@ -343,7 +343,7 @@ static int run_chunk(hd_task *t, void *data) {
   /* Here, the scalars the function makes (its results, most often) are
      made in one block: the call's results live and die together. */
   hd__vslab *slab = here ? hd__vslab_new(bt->count) : NULL;
-  hd__vslab_use(slab);
+  hd__vslab *outer = hd__vslab_use(slab);
   for (size_t from = 0; from < bt->count && rc == HD_OK; from += BLOCK) {
     size_t n = bt->count - from < BLOCK ? bt->count - from : BLOCK, done;
     rc = call_items(t, bt, from, n, vals, codes, errs, &done);
@@ -359,7 +359,7 @@ static int run_chunk(hd_task *t, void *data) {
       hd__free(errs[i]);
     }
   }
-  hd__vslab_use(NULL);
+  hd__vslab_use(outer);
   hd__vslab_done(slab);
   if (rc == HD_OK && here) {
     bt->settled_here = 1;
@@ -826,11 +826,36 @@ static int run_calls(hd_pool *p, hd__call **calls, size_t ncalls,
 
 /* ---- the dispatcher ---- */
 
+/* Run the calls (the pool's references to them pass here) in this
+ * thread; p->busy is set, and p->lock not held. Returns with p->lock
+ * held and p->busy cleared. */
+static void run_batch(hd_pool *p, hd__call **calls, size_t n) {
+  hd__buf why = {0};
+  int rc = run_calls(p, calls, n, &why);
+  for (size_t i = 0; i < n; i++) {
+    /* Items a run could not start, or left unsettled, end here. */
+    hd__call_abort(calls[i], rc == HD_OK ? HD_EINTR : HD_ETASK,
+                   rc == HD_OK ? "cancelled: the pool was terminated"
+                               : why.data);
+    hd__call_release_args(calls[i]);
+    hd__call_unref(calls[i]);
+  }
+  hd__buf_cleanup(&why);
+
+  pthread_mutex_lock(&p->lock);
+  /* Closed, with nothing left to run: its workers are not needed. */
+  if (p->state != POOL_OPEN && p->head == NULL)
+    hd__kept_stop(&p->kept);
+  p->busy = 0;
+  pthread_cond_broadcast(&p->cond);
+}
+
 static void *dispatcher(void *arg) {
   hd_pool *p = arg;
   pthread_mutex_lock(&p->lock);
   for (;;) {
-    while (p->head == NULL && !p->quit)
+    /* Not while a caller runs its own call (run_here()). */
+    while ((p->head == NULL || p->busy) && !p->quit)
       pthread_cond_wait(&p->cond, &p->lock);
     if (p->head == NULL)
       break;
@@ -857,26 +882,8 @@ static void *dispatcher(void *arg) {
     p->busy = 1;
     __atomic_store_n(&p->interrupt, 0, __ATOMIC_RELAXED);
     pthread_mutex_unlock(&p->lock);
-
-    hd__buf why = {0};
-    int rc = run_calls(p, calls, n, &why);
-    for (size_t i = 0; i < n; i++) {
-      /* Items a run could not start, or left unsettled, end here. */
-      hd__call_abort(calls[i], rc == HD_OK ? HD_EINTR : HD_ETASK,
-                     rc == HD_OK ? "cancelled: the pool was terminated"
-                                 : why.data);
-      hd__call_release_args(calls[i]);
-      hd__call_unref(calls[i]);
-    }
-    hd__buf_cleanup(&why);
+    run_batch(p, calls, n);
     hd__free(calls);
-
-    pthread_mutex_lock(&p->lock);
-    /* Closed, with nothing left to run: its workers are not needed. */
-    if (p->state != POOL_OPEN && p->head == NULL)
-      hd__kept_stop(&p->kept);
-    p->busy = 0;
-    pthread_cond_broadcast(&p->cond);
   }
   pthread_mutex_unlock(&p->lock);
   return NULL;
@@ -959,6 +966,34 @@ static int submit(hd_pool *p, hd__call *c) {
   return rc;
 }
 
+/* A blocking call (map, pipe) on an idle pool of threads (or serial)
+ * runs in its caller's thread, which would only wait for it otherwise:
+ * the dispatcher's wake-up and the caller's cost more than a small call.
+ * Not with processes, whose workers must be forked by the thread that
+ * lives as long as the pool (they get SIGTERM when it ends), nor from a
+ * pool's task. Returns 1 when c (whose reference passes here) ran, 0
+ * when it is to be queued instead, or -1 when the pool is not open. */
+static int run_here(hd_pool *p, hd__call *c) {
+  if (p->keeps || current_pool != NULL)
+    return 0;
+  pthread_mutex_lock(&p->lock);
+  if (p->state != POOL_OPEN) {
+    pthread_mutex_unlock(&p->lock);
+    return -1;
+  }
+  if (p->busy || p->head != NULL) {
+    pthread_mutex_unlock(&p->lock);
+    return 0;
+  }
+  c->seq = ++p->seq;
+  p->busy = 1;
+  __atomic_store_n(&p->interrupt, 0, __ATOMIC_RELAXED);
+  pthread_mutex_unlock(&p->lock);
+  run_batch(p, &c, 1);
+  pthread_mutex_unlock(&p->lock);
+  return 1;
+}
+
 /* Make a call and queue it; *out keeps a reference for the user. */
 static int start_call(hd_pool *p, hd__call_kind kind, const char *fn,
                       const hd_list *lists, size_t nlists, hd__call **out) {
@@ -973,14 +1008,25 @@ static int start_call(hd_pool *p, hd__call_kind kind, const char *fn,
                         kind == HD__CALL_MAP || kind == HD__CALL_PIPE, &c);
   if (rc != HD_OK)
     return rc;
-  if (c->n > 0) {
+  int here = 0;
+  if (c->n > 0 && (kind == HD__CALL_MAP || kind == HD__CALL_PIPE)) {
+    hd__call_ref(c);
+    here = run_here(p, c);
+    if (here <= 0)
+      hd__call_unref(c);
+    if (here < 0) {
+      hd__call_unref(c);
+      return HD_ESTATE;
+    }
+  }
+  if (c->n > 0 && !here) {
     hd__call_ref(c);
     if ((rc = submit(p, c)) != HD_OK) {
       hd__call_unref(c);
       hd__call_unref(c);
       return rc;
     }
-  } else {
+  } else if (!here) {
     pthread_mutex_lock(&p->lock);
     rc = p->state == POOL_OPEN ? HD_OK : HD_ESTATE;
     c->seq = ++p->seq;

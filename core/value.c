@@ -77,7 +77,11 @@ static hd_value *slab_take(hd__vslab *s, hd_value_kind kind) {
 /* The block this thread's scalars come from (hd__vslab_use()). */
 static _Thread_local hd__vslab *thread_slab;
 
-void hd__vslab_use(hd__vslab *s) { thread_slab = s; }
+hd__vslab *hd__vslab_use(hd__vslab *s) {
+  hd__vslab *prev = thread_slab;
+  thread_slab = s;
+  return prev;
+}
 
 int hd__value_alloc_in(hd__vslab *s, hd_value_kind kind, size_t size,
                        hd_value **out) {

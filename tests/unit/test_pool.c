@@ -158,6 +158,36 @@ static int fn_late(hd_task *t, void *data) {
                         (int64_t)(intptr_t)data);
 }
 
+/* Maps power over 0..19 squared on the pool given as data, from a task
+ * of a graph: the sum of the squares. */
+static int fn_uses_pool(hd_task *t, void *data) {
+  hd_pool *p = data;
+  hd_value *xs[20];
+  for (int i = 0; i < 20; i++)
+    if (hd_value_new_int(i, &xs[i]) != HD_OK)
+      return HD_ENOMEM;
+  hd_value *two;
+  if (hd_value_new_int(2, &two) != HD_OK)
+    return HD_ENOMEM;
+  hd_value *twos[20];
+  for (int i = 0; i < 20; i++)
+    twos[i] = two;
+  hd_list lists[] = {{xs, 20}, {twos, 20}};
+  hd_results *r = NULL;
+  int rc = hd_pool_map(p, "power", lists, 2, &r);
+  int64_t sum = 0;
+  for (size_t i = 0; rc == HD_OK && i < hd_results_count(r); i++) {
+    int64_t v = 0;
+    hd_value_get_int(hd_results_value(r, i), &v);
+    sum += v;
+  }
+  hd_results_free(r);
+  for (int i = 0; i < 20; i++)
+    hd_value_unref(xs[i]);
+  hd_value_unref(two);
+  return rc == HD_OK ? put_int(t, sum) : rc;
+}
+
 static int fn_noargs(hd_task *t, void *data) {
   (void)data;
   return put_int(t, (int64_t)hd_task_input_count(t) + 42);
@@ -1151,6 +1181,41 @@ START_TEST(pool_arguments_of_every_kind) {
 }
 END_TEST
 
+/* Blocking calls on an idle pool of threads run in their caller's
+ * thread: from the tasks of a graph run on threads, several at once on
+ * one pool (the others wait their turn in the queue), each gets its own
+ * results, and the graph's run goes on as before. */
+START_TEST(pool_blocking_calls_from_graph_tasks) {
+  hd_pool *p;
+  ck_assert_int_eq(hd_pool_new(backends[_i], 2, &p), HD_OK);
+  ck_assert_int_eq(hd_fn_register("uses_pool", fn_uses_pool, p), HD_OK);
+  hd_graph *g;
+  ck_assert_int_eq(hd_graph_new(&g), HD_OK);
+  enum { TASKS = 12 };
+  for (int i = 0; i < TASKS; i++) {
+    char name[16];
+    snprintf(name, sizeof(name), "t%d", i);
+    hd_node *n;
+    ck_assert_int_eq(hd_graph_add_fn(g, name, "uses_pool", &n), HD_OK);
+  }
+  for (int round = 0; round < 3; round++) {
+    hd_run_opts o;
+    hd_run_opts_init(&o);
+    o.backend = "threads";
+    o.jobs = 3;
+    hd_report *rep;
+    ck_assert_int_eq(hd_run(g, &o, &rep), HD_OK);
+    for (size_t i = 0; i < TASKS; i++)
+      ck_assert_int_eq(int_of(hd_report_result(rep, i)), 2470);
+    hd_report_free(rep);
+  }
+  hd_graph_free(g);
+  hd_pool_free(p);
+  ck_assert_int_eq(hd_fn_unregister("uses_pool"), HD_OK);
+  assert_no_children();
+}
+END_TEST
+
 Suite *make_suite(void) {
   Suite *s = suite_create("pool");
   TCase *tc = tcase_create("pool");
@@ -1177,6 +1242,7 @@ Suite *make_suite(void) {
   tcase_add_test(tc, pool_workers_outlive_calls);
   tcase_add_test(tc, pool_worker_killed_between_calls_is_replaced);
   tcase_add_loop_test(tc, pool_arguments_of_every_kind, 0, 3);
+  tcase_add_loop_test(tc, pool_blocking_calls_from_graph_tasks, 0, 3);
   suite_add_tcase(s, tc);
   return s;
 }
