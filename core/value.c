@@ -49,6 +49,7 @@ hd__vslab *hd__vslab_new(size_t n) {
     return NULL;
   atomic_init(&s->live, SLAB_BIAS);
   s->bytes = bytes;
+  s->next = 0;
   s->cap = n;
   return s;
 }
