@@ -188,6 +188,9 @@ HD__INTERNAL hd_value *hd__value_shrink(hd_value *v, size_t size);
 typedef struct hd__vslab hd__vslab;
 HD__INTERNAL hd__vslab *hd__vslab_new(size_t n);
 HD__INTERNAL void hd__vslab_done(hd__vslab *s);
+/* Make s empty again for its filler, when every value taken from it has
+ * been freed: returns 1, or 0 (s unchanged) when some live on. */
+HD__INTERNAL int hd__vslab_reset(hd__vslab *s);
 HD__INTERNAL hd__vslab *hd__vslab_use(hd__vslab *s); /* returns the last */
 HD__INTERNAL int hd__value_alloc_in(hd__vslab *s, hd_value_kind kind,
                                     size_t size, hd_value **out);

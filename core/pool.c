@@ -423,8 +423,17 @@ int hd__pool_packed_chunk(hd_task *t, void *data) {
   hd__buf msg = {0};
   int rc = a == NULL ? HD_ENOMEM : pack_reserve(&k, count * 10 + 64);
   int bad = 0;
+  /* The scalars the function makes (its results, most often) live until
+     their block is packed: they are made in one small block of memory,
+     used again for the next block when none of them was kept. */
+  hd__vslab *slab = hd__vslab_new(BLOCK);
+  hd__vslab *outer = hd__vslab_use(slab);
   for (size_t from = 0; from < count && rc == HD_OK; from += BLOCK) {
     size_t n = count - from < BLOCK ? count - from : BLOCK, done = 0;
+    if (slab != NULL && !hd__vslab_reset(slab)) {
+      hd__vslab_done(slab); /* some were kept: a new block */
+      hd__vslab_use(slab = hd__vslab_new(BLOCK));
+    }
     for (; done < n && rc == HD_OK; done++) {
       if (hd_task_cancelled(t)) {
         rc = HD_ECANCELED;
@@ -467,6 +476,8 @@ int hd__pool_packed_chunk(hd_task *t, void *data) {
       hd__free(errs[i]);
     }
   }
+  hd__vslab_use(outer);
+  hd__vslab_done(slab);
   hd__buf_cleanup(&msg);
   for (size_t j = 0; a != NULL && j < nargs; j++)
     hd_value_unref(a[j]);

@@ -62,6 +62,16 @@ void hd__vslab_done(hd__vslab *s) {
     slab_free(s);
 }
 
+int hd__vslab_reset(hd__vslab *s) {
+  /* Every value taken has been freed: nobody else can reach the block. */
+  if (atomic_load_explicit(&s->live, memory_order_acquire) !=
+      SLAB_BIAS - s->next)
+    return 0;
+  atomic_store_explicit(&s->live, SLAB_BIAS, memory_order_relaxed);
+  s->next = 0;
+  return 1;
+}
+
 /* A scalar of kind from s, or NULL when it is full. */
 static hd_value *slab_take(hd__vslab *s, hd_value_kind kind) {
   if (s == NULL || s->next >= s->cap)

@@ -154,6 +154,23 @@ START_TEST(value_scalars_in_a_block) {
   hd_value_unref(a2);
   hd_value_unref(d);
   hd_value_unref(t);
+  /* A block whose values were all freed is filled again; not while one
+     lives on. */
+  s = hd__vslab_new(2);
+  ck_assert_ptr_nonnull(s);
+  ck_assert_int_eq(hd__value_alloc_in(s, HD_VALUE_INT, 8, &a), HD_OK);
+  ck_assert_int_eq(hd__value_alloc_in(s, HD_VALUE_DOUBLE, 8, &b), HD_OK);
+  hd_value_unref(b);
+  ck_assert_int_eq(hd__vslab_reset(s), 0);
+  hd_value_unref(a);
+  ck_assert_int_eq(hd__vslab_reset(s), 1);
+  ck_assert_int_eq(hd__value_alloc_in(s, HD_VALUE_INT, 8, &a), HD_OK);
+  ck_assert_int_eq(hd__value_alloc_in(s, HD_VALUE_INT, 8, &b), HD_OK);
+  ck_assert_int_eq(hd__value_alloc_in(s, HD_VALUE_INT, 8, &c), HD_OK);
+  hd__vslab_done(s);
+  hd_value_unref(a);
+  hd_value_unref(c); /* made alone: the block was full */
+  hd_value_unref(b); /* the block goes with it */
   /* A block nothing was taken from goes with its filler. */
   hd__vslab_done(hd__vslab_new(100000));
   hd__vslab_done(NULL);
