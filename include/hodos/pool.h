@@ -34,6 +34,9 @@
  * concurrently on one pool. An iterator or a future is used by one thread
  * at a time. A task running in a pool may itself use another pool, but not
  * the pool it runs in (its call would wait behind the run it is part of).
+ * Functions and on_event run on the pool's threads: its dispatcher and
+ * workers, or, for hd_pool_map() and hd_pool_pipe() on an idle "threads"
+ * or "serial" pool, the calling thread as well (it runs its own call).
  */
 #ifndef HODOS_POOL_H
 #define HODOS_POOL_H
