@@ -52,6 +52,9 @@ struct hd_pool {
   int keeps;
   hd__kept kept;
   unsigned long kept_gen;
+  /* threads: the threads kept from run to run, made by the first run
+     that has a use for them; the running run's. */
+  hd__kthreads *threads;
 };
 
 /* The pool whose task this thread is running, to refuse a call that
@@ -752,7 +755,10 @@ static int run_tasks(hd_pool *p, btask *tasks, size_t ntasks, hd__buf *why) {
     o.on_event = on_event;
     o.event_data = &b;
   }
-  hd__run_ext ext = {seeds, seed_off, fns, on_settle, &b, kept, packed};
+  if (o.jobs > 1 && p->threads == NULL && strcmp(p->backend, "threads") == 0)
+    p->threads = hd__kthreads_new(nodes - 1); /* NULL: started per run */
+  hd__run_ext ext = {seeds, seed_off, fns,    on_settle,
+                     &b,    kept,     packed, p->threads};
   rc = hd__run_plan_ext(report, &o, &ext);
   if (hd_report_diag_count(report) > 0)
     hd__buf_appendf(why, "%s", hd_report_diag(report, 0)->message);
@@ -1235,10 +1241,13 @@ void hd_pool_free(hd_pool *p) {
   pthread_mutex_unlock(&p->lock);
   if (started)
     pthread_join(p->thread, NULL);
-  if (p->owner == getpid())
+  if (p->owner == getpid()) {
     hd__kept_stop(&p->kept); /* terminate_locked() did, unless it failed */
-  else
-    hd__kept_forget(&p->kept); /* the parent's processes, not ours */
+    hd__kthreads_free(p->threads);
+  } else {
+    /* The parent's processes and threads, not ours. */
+    hd__kept_forget(&p->kept);
+  }
   shape_clear(p);
   pthread_cond_destroy(&p->cond);
   pthread_mutex_destroy(&p->lock);

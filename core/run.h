@@ -93,6 +93,17 @@ HD__INTERNAL void hd__kept_stop(hd__kept *k);
  * the processes are not its own: only the memory is freed. */
 HD__INTERNAL void hd__kept_forget(hd__kept *k);
 
+/* Threads that outlive a run (the threads backend, for a pool): n
+ * threads that serve as workers 1..n of each run given them (the thread
+ * that runs the run is worker 0), instead of threads started for the run
+ * and joined after it. Between runs they spin briefly, then sleep. Used
+ * by one run at a time. hd__kthreads_new() returns NULL when out of
+ * memory or when no thread could be started; hd__kthreads_free() stops
+ * and joins them (NULL does nothing). */
+typedef struct hd__kthreads hd__kthreads;
+HD__INTERNAL hd__kthreads *hd__kthreads_new(unsigned n);
+HD__INTERNAL void hd__kthreads_free(hd__kthreads *k);
+
 /* The function a kept worker runs for a task marked as a pool's packed
  * chunk (pool.c): its one input holds its items' arguments, packed; its
  * output, their results, packed; the plan's node names the user's
@@ -120,6 +131,9 @@ typedef struct hd__run_ext {
   /* With kept workers, per task: nonzero when it is a packed chunk
      (hd__pool_packed_chunk), or NULL. */
   const uint8_t *packed;
+  /* Threads kept from run to run (threads), or NULL: started for the run
+     and joined at its end. */
+  hd__kthreads *threads;
 } hd__run_ext;
 
 typedef struct hd__run {

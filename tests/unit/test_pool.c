@@ -1218,6 +1218,44 @@ START_TEST(pool_blocking_calls_from_graph_tasks) {
 }
 END_TEST
 
+/* Many small calls in a row, blocking and not, of varying sizes: on
+ * threads each run reuses the pool's kept threads (started by the first
+ * run, joined by free), whichever thread runs it. */
+START_TEST(pool_many_small_calls) {
+  int64_t xs[64], twos[64];
+  for (int i = 0; i < 64; i++) {
+    xs[i] = i;
+    twos[i] = 2;
+  }
+  hd_value **v = ints(xs, 64), **w = ints(twos, 64);
+  hd_pool *p;
+  ck_assert_int_eq(hd_pool_new(backends[_i], 3, &p), HD_OK);
+  for (size_t k = 0; k < 300; k++) {
+    size_t n = 1 + k % 64;
+    hd_list lists[] = {{v, n}, {w, n}};
+    const hd_results *r;
+    hd_results *mine = NULL;
+    hd_future *f = NULL;
+    if (k % 3 == 0) {
+      ck_assert_int_eq(hd_pool_amap(p, "power", lists, 2, &f), HD_OK);
+      ck_assert_int_eq(hd_future_get(f, 30, &r), HD_OK);
+    } else {
+      ck_assert_int_eq(hd_pool_map(p, "power", lists, 2, &mine), HD_OK);
+      r = mine;
+    }
+    ck_assert_uint_eq(hd_results_count(r), n);
+    for (size_t i = 0; i < n; i++)
+      ck_assert_int_eq(int_of(hd_results_value(r, i)), (int64_t)(i * i));
+    hd_future_free(f);
+    hd_results_free(mine);
+  }
+  hd_pool_free(p);
+  unref_all(v, 64);
+  unref_all(w, 64);
+  assert_no_children();
+}
+END_TEST
+
 Suite *make_suite(void) {
   Suite *s = suite_create("pool");
   TCase *tc = tcase_create("pool");
@@ -1245,6 +1283,7 @@ Suite *make_suite(void) {
   tcase_add_test(tc, pool_worker_killed_between_calls_is_replaced);
   tcase_add_loop_test(tc, pool_arguments_of_every_kind, 0, 3);
   tcase_add_loop_test(tc, pool_blocking_calls_from_graph_tasks, 0, 3);
+  tcase_add_loop_test(tc, pool_many_small_calls, 0, 3);
   suite_add_tcase(s, tc);
   return s;
 }
