@@ -112,6 +112,8 @@ static int fork_worker(procs *pp, worker *wk) {
     prctl(PR_SET_PDEATHSIG, SIGTERM);
     if (getppid() != parent)
       _exit(0); /* hodos died before the line above */
+    if (pp->kept != NULL)
+      _exit(hd__worker_kept(sv[1]));
     _exit(hd__worker_loop(pp->r, sv[1], sv[1], NULL, NULL));
   }
   /* sv[1] is closed while no fork can copy it: a copy in another worker
@@ -141,10 +143,61 @@ static int spawn(procs *pp, unsigned i) {
   wk->in.len = 0;
   wk->out.len = 0;
   wk->ready = pp->ssh == NULL;
-  int rc = pp->ssh != NULL ? hd__ssh_spawn(pp, i) : fork_worker(pp, wk);
+  hd__kept *k = pp->kept;
+  int rc;
+  if (k != NULL && i < k->cap && k->fd[i] >= 0 &&
+      waitpid(k->pid[i], NULL, WNOHANG) != 0) {
+    /* It died between runs (and is reaped now): one is forked instead,
+       so that no task is lost to it. */
+    hd__fork_close(k->fd[i]);
+    k->fd[i] = -1;
+    k->pid[i] = 0;
+  }
+  if (k != NULL && i < k->cap && k->fd[i] >= 0) {
+    /* Lent by the caller until the run stops. */
+    wk->pid = k->pid[i];
+    wk->fd = k->fd[i];
+    k->pid[i] = 0;
+    k->fd[i] = -1;
+    rc = HD_OK;
+  } else {
+    rc = pp->ssh != NULL ? hd__ssh_spawn(pp, i) : fork_worker(pp, wk);
+  }
   if (rc != HD_OK)
     return rc;
+  /* A kept worker learns the run before its first task. */
+  if (k != NULL && hd__buf_append(&wk->out, pp->plan_frame.data,
+                                  pp->plan_frame.len) != HD_OK) {
+    /* Seen as the end of its socket: it is replaced, or the run ends. */
+    signal_worker(wk, SIGKILL);
+  }
   return pp->loop_ready ? watch(pp, wk) : HD_OK;
+}
+
+/* The PLAN frame a kept worker gets before the run's tasks (wire.h). */
+static int make_plan_frame(procs *pp) {
+  const hd__run *r = pp->r;
+  const hd__run_ext *ext = &r->ext;
+  hd__buf b = {0};
+  hd__buf plan = {0};
+  int rc = hd__plan_pack(r->plan, &plan);
+  if (rc == HD_OK)
+    rc = hd__wire_put_bytes(&b, plan.data, plan.len);
+  hd__buf_cleanup(&plan);
+  if (rc == HD_OK)
+    rc = hd__wire_put_u32(&b, r->plan->count);
+  for (uint32_t t = 0; t < r->plan->count && rc == HD_OK; t++) {
+    size_t seeds =
+        ext->seed_off != NULL ? ext->seed_off[t + 1] - ext->seed_off[t] : 0;
+    unsigned char packed = ext->packed != NULL && ext->packed[t] != 0;
+    rc = hd__wire_put_u32(&b, (uint32_t)seeds);
+    if (rc == HD_OK)
+      rc = hd__buf_append(&b, &packed, 1);
+  }
+  if (rc == HD_OK)
+    rc = hd__wire_frame(&pp->plan_frame, HD__WIRE_PLAN, b.data, b.len);
+  hd__buf_cleanup(&b);
+  return rc;
 }
 
 static void heap_push(procs *pp, uint32_t task) {
@@ -326,7 +379,9 @@ static int dispatch(procs *pp, worker *wk, uint32_t task, int queue_ok) {
       ok = hd__wire_put_bytes(&p, NULL, 0) == HD_OK;
       continue;
     }
-    ok = hd_value_encode(f->inputs[i], 1, &frame) == HD_OK &&
+    /* To a kept worker (a pool's, on this machine) raw: see wire.h. */
+    ok = hd__value_encode_level(f->inputs[i], pp->kept != NULL ? -1 : 1,
+                                &frame) == HD_OK &&
          hd__wire_put_bytes(&p, hd_value_data(frame), hd_value_size(frame)) ==
              HD_OK;
     hd_value_unref(frame);
@@ -976,6 +1031,7 @@ static void free_procs(procs *pp) {
   hd__free(pp->sends);
   hd__free(pp->group_slots);
   hd__free(pp->group_free);
+  hd__buf_cleanup(&pp->plan_frame);
   hd__free(pp);
 }
 
@@ -1055,6 +1111,13 @@ static int start(void **state, unsigned jobs, const hd_backend_host *host,
     pp->w[i].index = i;
     pp->w[i].fd = -1;
     pp->w[i].err_fd = -1;
+  }
+  if (!remote && pp->r->ext.kept != NULL) {
+    pp->kept = pp->r->ext.kept;
+    if ((rc = make_plan_frame(pp)) != HD_OK) {
+      free_procs(pp);
+      return rc;
+    }
   }
   for (unsigned i = 0; i < jobs && rc == HD_OK; i++) {
     rc = spawn(pp, i);
@@ -1154,13 +1217,62 @@ static unsigned procs_capacity(void *state) {
   return ((procs *)state)->nworkers;
 }
 
+/* Wait for pid's exit, killing it past until. Woken when it exits, where
+ * the kernel can say so (a process descriptor); otherwise by looking
+ * every millisecond. */
+static void reap(pid_t pid, uint64_t until) {
+  int pfd = -1;
+#ifdef SYS_pidfd_open
+  pfd = (int)syscall(SYS_pidfd_open, pid, 0);
+#endif
+  for (;;) {
+    pid_t got = waitpid(pid, NULL, WNOHANG);
+    if (got == pid || (got < 0 && errno != EINTR))
+      break;
+    uint64_t now = hd__now_ns();
+    if (now > until)
+      kill(pid, SIGKILL);
+    if (pfd >= 0 && now <= until) {
+      struct pollfd pd = {pfd, POLLIN, 0};
+      (void)poll(&pd, 1, (int)((until - now) / 1000000u) + 1);
+    } else {
+      usleep(1000);
+    }
+  }
+  if (pfd >= 0)
+    close(pfd);
+}
+
+/* Give wk back to the caller that lent it (or that will keep it), when
+ * it is healthy and idle: no task of its own is left, nothing half-read,
+ * no signal sent. */
+static void keep_worker(procs *pp, worker *wk) {
+  hd__kept *k = pp->kept;
+  if (k == NULL || wk->index >= k->cap || k->fd[wk->index] >= 0 || wk->fd < 0 ||
+      wk->pid <= 0 || wk->n > 0 || wk->term_sent != 0 || wk->killed_late ||
+      wk->corrupt != NULL || wk->in.len > 0)
+    return;
+  if (wk->poll != NULL) {
+    uv_poll_stop(wk->poll);
+    uv_close((uv_handle_t *)wk->poll, free_handle);
+    wk->poll = NULL;
+  }
+  k->pid[wk->index] = wk->pid;
+  k->fd[wk->index] = wk->fd;
+  wk->pid = 0;
+  wk->fd = -1;
+}
+
 static void procs_stop(void *state) {
   procs *pp = state;
   pp->stopping_all = 1;
   /* Closing a worker's socket ends it; one that does not end in time is
-     killed, and every one is reaped. */
-  for (unsigned i = 0; i < pp->nworkers; i++)
+     killed, and every one is reaped. Kept workers that can go on go back
+     to their keeper instead. */
+  for (unsigned i = 0; i < pp->nworkers; i++) {
+    keep_worker(pp, &pp->w[i]);
     close_worker(&pp->w[i]);
+  }
   if (pp->loop_ready) {
     uv_run(&pp->loop, UV_RUN_DEFAULT); /* close the handles */
     uv_loop_close(&pp->loop);
@@ -1173,33 +1285,48 @@ static void procs_stop(void *state) {
       free_inputs(f);
       hd__exec_cleanup(&f->x);
     }
-    if (wk->pid <= 0)
-      continue;
-    /* Woken when it exits, where the kernel can say so (a process
-       descriptor); otherwise by looking every millisecond. */
-    int pfd = -1;
-#ifdef SYS_pidfd_open
-    pfd = (int)syscall(SYS_pidfd_open, wk->pid, 0);
-#endif
-    for (;;) {
-      pid_t got = waitpid(wk->pid, NULL, WNOHANG);
-      if (got == wk->pid || (got < 0 && errno != EINTR))
-        break;
-      uint64_t now = hd__now_ns();
-      if (now > until)
-        kill(wk->pid, SIGKILL);
-      if (pfd >= 0 && now <= until) {
-        struct pollfd pd = {pfd, POLLIN, 0};
-        (void)poll(&pd, 1, (int)((until - now) / 1000000u) + 1);
-      } else {
-        usleep(1000);
-      }
-    }
-    if (pfd >= 0)
-      close(pfd);
+    if (wk->pid > 0)
+      reap(wk->pid, until);
   }
   hd__ssh_stop(pp);
   free_procs(pp);
+}
+
+int hd__kept_init(hd__kept *k, unsigned cap) {
+  k->cap = 0;
+  k->pid = hd__calloc(cap + 1, sizeof(pid_t));
+  k->fd = hd__calloc(cap + 1, sizeof(int));
+  if (k->pid == NULL || k->fd == NULL) {
+    hd__kept_forget(k);
+    return HD_ENOMEM;
+  }
+  for (unsigned i = 0; i < cap; i++)
+    k->fd[i] = -1;
+  k->cap = cap;
+  return HD_OK;
+}
+
+void hd__kept_stop(hd__kept *k) {
+  for (unsigned i = 0; i < k->cap; i++)
+    if (k->fd[i] >= 0) {
+      hd__fork_close(k->fd[i]); /* it reads the end, and exits */
+      k->fd[i] = -1;
+    }
+  uint64_t until = hd__now_ns() + STOP_GRACE_NS;
+  for (unsigned i = 0; i < k->cap; i++)
+    if (k->pid[i] > 0) {
+      reap(k->pid[i], until);
+      k->pid[i] = 0;
+    }
+  hd__kept_forget(k);
+}
+
+void hd__kept_forget(hd__kept *k) {
+  hd__free(k->pid);
+  hd__free(k->fd);
+  k->pid = NULL;
+  k->fd = NULL;
+  k->cap = 0;
 }
 
 const struct hd_backend_ops hd__backend_processes = {

@@ -107,6 +107,8 @@ typedef struct procs {
      worker whose group has k free; k is at most the largest group. */
   unsigned ngroups, group_max;
   unsigned *group_slots, *group_free;
+  hd__kept *kept;     /* workers lent by the run's caller, or NULL */
+  hd__buf plan_frame; /* with kept workers: the PLAN frame each gets */
 } procs;
 
 /* ---- ssh.c, for processes.c ---- */

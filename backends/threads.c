@@ -198,6 +198,9 @@ static int idle(worker *w) {
 
 static void work(worker *w) {
   pool *p = w->pool;
+  /* A task of another run may be running a run of its own here (a pool's
+     blocking call runs in its caller's thread): its worker comes back. */
+  worker *outer = self;
   self = w;
   int ran = 0; /* it has just run a task */
   for (;;) {
@@ -225,7 +228,7 @@ static void work(worker *w) {
       task = p->host.run(p->host.ctx, task, w->id);
     ran = 1;
   }
-  self = NULL;
+  self = outer;
 }
 
 static void *thread_main(void *arg) {
@@ -309,8 +312,142 @@ static void threads_finish(void *state) {
   pthread_mutex_unlock(&p->lock);
 }
 
+/* ---- threads kept from run to run ---- */
+
+/* How long a kept thread spins for the next run before it sleeps, and the
+ * run's own thread for the others to end: a loop of small calls finds
+ * them awake, which a wake-up (about 20 us here) would cost. */
+#define KEPT_SPIN_NS 50000
+
+struct hd__kthreads {
+  pthread_mutex_t lock;
+  pthread_cond_t wake; /* a run was posted, or quit */
+  pthread_cond_t idle; /* the last thread left the run */
+  unsigned n;          /* threads started */
+  pthread_t *t;
+  struct kthread *args;
+  atomic_uint gen; /* bumped for each run posted */
+  _Atomic(pool *) job;
+  atomic_uint running; /* threads still in the posted run */
+  int quit;            /* under lock */
+};
+
+typedef struct kthread {
+  hd__kthreads *k;
+  unsigned id; /* the worker it serves as: 1..n */
+} kthread;
+
+static void *kept_main(void *arg) {
+  const kthread *a = arg;
+  hd__kthreads *k = a->k;
+  unsigned seen = 0;
+  for (;;) {
+    unsigned g = atomic_load_explicit(&k->gen, memory_order_acquire);
+    uint64_t until = 0;
+    while (g == seen) {
+      uint64_t now = hd__now_ns();
+      if (until == 0)
+        until = now + KEPT_SPIN_NS;
+      if (now > until)
+        break;
+      sched_yield();
+      g = atomic_load_explicit(&k->gen, memory_order_acquire);
+    }
+    if (g == seen) {
+      pthread_mutex_lock(&k->lock);
+      while ((g = atomic_load(&k->gen)) == seen && !k->quit)
+        pthread_cond_wait(&k->wake, &k->lock);
+      int quit = g == seen;
+      pthread_mutex_unlock(&k->lock);
+      if (quit)
+        break;
+    }
+    seen = g;
+    pool *p = atomic_load_explicit(&k->job, memory_order_acquire);
+    if (p != NULL && a->id < p->n)
+      work(&p->workers[a->id]);
+    if (atomic_fetch_sub_explicit(&k->running, 1, memory_order_acq_rel) == 1) {
+      pthread_mutex_lock(&k->lock);
+      pthread_cond_broadcast(&k->idle);
+      pthread_mutex_unlock(&k->lock);
+    }
+  }
+  return NULL;
+}
+
+hd__kthreads *hd__kthreads_new(unsigned n) {
+  hd__kthreads *k = hd__calloc(1, sizeof(*k));
+  if (k == NULL)
+    return NULL;
+  k->t = hd__calloc(n + 1, sizeof(pthread_t));
+  k->args = hd__calloc(n + 1, sizeof(kthread));
+  if (k->t == NULL || k->args == NULL) {
+    hd__free(k->t);
+    hd__free(k->args);
+    hd__free(k);
+    return NULL;
+  }
+  pthread_mutex_init(&k->lock, NULL);
+  pthread_cond_init(&k->wake, NULL);
+  pthread_cond_init(&k->idle, NULL);
+  atomic_init(&k->gen, 0);
+  atomic_init(&k->job, NULL);
+  atomic_init(&k->running, 0);
+  for (; k->n < n; k->n++) {
+    k->args[k->n] = (kthread){k, k->n + 1};
+    if (pthread_create(&k->t[k->n], NULL, kept_main, &k->args[k->n]) != 0)
+      break; /* fewer threads: the others steal their share */
+  }
+  if (k->n == 0) {
+    hd__kthreads_free(k);
+    return NULL;
+  }
+  return k;
+}
+
+void hd__kthreads_free(hd__kthreads *k) {
+  if (k == NULL)
+    return;
+  pthread_mutex_lock(&k->lock);
+  k->quit = 1;
+  pthread_cond_broadcast(&k->wake);
+  pthread_mutex_unlock(&k->lock);
+  for (unsigned i = 0; i < k->n; i++)
+    pthread_join(k->t[i], NULL);
+  pthread_cond_destroy(&k->idle);
+  pthread_cond_destroy(&k->wake);
+  pthread_mutex_destroy(&k->lock);
+  hd__free(k->t);
+  hd__free(k->args);
+  hd__free(k);
+}
+
+/* Run p with the kept threads as its workers 1..n. */
+static void kept_run(pool *p, hd__kthreads *k) {
+  atomic_store_explicit(&k->running, k->n, memory_order_relaxed);
+  atomic_store_explicit(&k->job, p, memory_order_relaxed);
+  atomic_fetch_add_explicit(&k->gen, 1, memory_order_release);
+  pthread_mutex_lock(&k->lock);
+  pthread_cond_broadcast(&k->wake);
+  pthread_mutex_unlock(&k->lock);
+  work(&p->workers[0]);
+  uint64_t until = hd__now_ns() + KEPT_SPIN_NS;
+  while (atomic_load_explicit(&k->running, memory_order_acquire) != 0 &&
+         hd__now_ns() < until)
+    sched_yield();
+  pthread_mutex_lock(&k->lock);
+  while (atomic_load(&k->running) != 0)
+    pthread_cond_wait(&k->idle, &k->lock);
+  pthread_mutex_unlock(&k->lock);
+}
+
 static int threads_wait(void *state) {
   pool *p = state;
+  const hd__run *r = p->host.ctx;
+  if (r != NULL && r->ext.threads != NULL && p->n > 1) {
+    kept_run(p, r->ext.threads);
+    return HD_OK;
+  }
   unsigned started = 1;
   int rc = HD_OK;
   for (; started < p->n; started++)

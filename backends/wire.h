@@ -36,7 +36,8 @@ typedef enum hd__wire_type {
   HD__WIRE_CHECK = 7,   /* parent -> remote worker: input files to have */
   HD__WIRE_FILE = 8,    /* parent -> remote worker: a file (files.h) */
   HD__WIRE_OUTPUTS = 9, /* remote worker -> parent: a task's output files */
-  HD__WIRE_NEXT = 10,   /* parent -> worker: run an attempt on the result of
+  HD__WIRE_PLAN = 10,   /* parent -> kept worker: the next run */
+  HD__WIRE_NEXT = 11,   /* parent -> worker: run an attempt on the result of
                            the one before, if that one succeeded */
 } hd__wire_type;
 
@@ -47,6 +48,13 @@ typedef enum hd__wire_type {
  *   READY  u32 version, bytes host name, u64 process id, u32 count and
  *          the indexes of the plugins it lacks (sent as FILE frames) */
 #define HD__WIRE_HELLO_VERSION 2
+
+/* A PLAN frame, to a forked worker kept from run to run (a pool's),
+ * before the run's first task: bytes plan (hd__plan_pack), u32 task
+ * count, then per task its number of seed inputs (u32) and whether it
+ * is a pool's packed chunk (u8). The worker answers nothing. Values
+ * to and from such a worker travel as raw value frames: over a socket
+ * on one machine, compressing them costs more than it saves. */
 
 /* Append a frame of type with the payload to out. */
 HD__INTERNAL int hd__wire_frame(hd__buf *out, hd__wire_type type,
@@ -92,6 +100,9 @@ typedef int (*hd__worker_hello)(void *ctx, struct hd__run *r,
                                 const char *payload, size_t len, hd__buf *out);
 HD__INTERNAL int hd__worker_loop(struct hd__run *r, int in_fd, int out_fd,
                                  hd__worker_hello hello, void *ctx);
+/* The loop of a forked worker kept from run to run: each run's PLAN
+ * frame comes before its tasks. Returns the worker's exit status. */
+HD__INTERNAL int hd__worker_kept(int fd);
 /* Write all of p to a socket or a pipe; waits when it is non-blocking. */
 HD__INTERNAL int hd__write_full(int fd, const void *p, size_t len);
 /* The process that started this worker: when it is gone, a SIGTERM ends

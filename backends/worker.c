@@ -70,6 +70,10 @@ int hd__write_full(int fd, const void *p, size_t len) {
  * made when first needed (forked workers share hodos's). */
 static int remote;
 
+/* Set in a forked worker kept from run to run (a pool's): it takes PLAN
+ * frames, and sends its results raw. */
+static int kept;
+
 static int after_files(hd__run *r, uint32_t node, hd_value **inputs, size_t n,
                        hd__buf *message) {
   const hd__plan *p = r->plan;
@@ -262,7 +266,7 @@ static int run_attempt(hd__run *r, hd__buf *out, uint32_t node,
   /* The result travels as a value frame: one that cannot be made fails
      the attempt (it is not sent as an empty result). */
   if (rc == HD_OK && x.output != NULL &&
-      hd_value_encode(x.output, 1, &frame) != HD_OK) {
+      hd__value_encode_level(x.output, kept ? -1 : 1, &frame) != HD_OK) {
     rc = HD_ENOMEM;
     hd__buf_cleanup(&x.message);
     hd__buf_appendf(&x.message, "out of memory sending its result");
@@ -320,6 +324,67 @@ static ssize_t spin_read(int fd, char *p, size_t len) {
   } while (hd__now_ns() < until);
   spin_misses++;
   return read(fd, p, len);
+}
+
+/* ---- a forked worker kept from run to run (a pool's) ---- */
+
+static void kept_clear(hd__run *r) {
+  hd__plan_free((hd__plan *)r->plan);
+  r->plan = NULL;
+  hd__free((hd__fnref *)r->ext.fns);
+  r->ext.fns = NULL;
+  forget_last(); /* a new run: the last result was another plan's */
+  hd__free((size_t *)r->ext.seed_off);
+  r->ext.seed_off = NULL;
+}
+
+/* A PLAN frame: the next run's plan, each task's number of seed inputs,
+ * and which tasks are a pool's packed chunks. */
+static int kept_plan(hd__run *r, const char *payload, size_t len) {
+  hd__wire_reader rd = {payload, len, 0};
+  size_t plen;
+  const char *packed = hd__wire_bytes(&rd, &plen);
+  if (rd.bad)
+    return HD_ECORRUPT;
+  const char *why = NULL;
+  hd__plan *p = NULL;
+  int rc = hd__plan_unpack(packed, plen, &p, &why);
+  if (rc != HD_OK) {
+    hd__log(HD_LOG_ERROR, "worker: the run's plan is refused: %s",
+            why ? why : hd_strerror(rc));
+    return rc;
+  }
+  kept_clear(r);
+  r->plan = p;
+  uint32_t n = hd__wire_u32(&rd);
+  if (rd.bad || n != p->count || rd.left != (size_t)n * 5)
+    return HD_ECORRUPT;
+  size_t *off = hd__calloc((size_t)n + 1, sizeof(size_t));
+  hd__fnref *fns = hd__calloc((size_t)n + 1, sizeof(hd__fnref));
+  if (off == NULL || fns == NULL) {
+    hd__free(off);
+    hd__free(fns);
+    return HD_ENOMEM;
+  }
+  for (uint32_t i = 0; i < n; i++) {
+    off[i + 1] = off[i] + hd__wire_u32(&rd);
+    if (rd.left > 0 && (unsigned char)*rd.p != 0)
+      fns[i].fn = hd__pool_packed_chunk;
+    rd.p++;
+    rd.left--;
+  }
+  r->ext.seed_off = off;
+  r->ext.fns = fns;
+  return rd.bad ? HD_ECORRUPT : HD_OK;
+}
+
+int hd__worker_kept(int fd) {
+  hd__run r;
+  memset(&r, 0, sizeof(r));
+  kept = 1;
+  int status = hd__worker_loop(&r, fd, fd, NULL, NULL);
+  kept_clear(&r);
+  return status;
 }
 
 /* The worker's loop: read what hodos sent (several frames at a time when
@@ -395,6 +460,15 @@ int hd__worker_loop(hd__run *r, int in_fd, int out_fd, hd__worker_hello hello,
     }
     if (type == HD__WIRE_BYE)
       break;
+    if (type == HD__WIRE_PLAN) {
+      /* Not a task: nothing is answered. */
+      if (!kept || kept_plan(r, payload, plen) != HD_OK) {
+        status = 3;
+        break;
+      }
+      off += used;
+      continue;
+    }
     if (type == HD__WIRE_HELLO) {
       if (hello == NULL || r->plan != NULL ||
           hello(ctx, r, payload, plen, &out) != HD_OK) {

@@ -101,8 +101,10 @@ static int is_scalar(unsigned k) {
 int hd_value_encode(const hd_value *v, int level, hd_value **frame) {
   if (v == NULL || frame == NULL || level < 0 || level > ZSTD_maxCLevel())
     return HD_EINVAL;
-  if (level == 0)
-    level = 1;
+  return hd__value_encode_level(v, level == 0 ? 1 : level, frame);
+}
+
+int hd__value_encode_level(const hd_value *v, int level, hd_value **frame) {
   hd_value_kind kind = hd_value_kind_of(v);
   size_t size = hd_value_size(v);
   const unsigned char *content = hd_value_data(v);
@@ -118,7 +120,7 @@ int hd_value_encode(const hd_value *v, int level, hd_value **frame) {
   hd_value *out = NULL;
   int enc = ENC_RAW;
   size_t payload = size;
-  if (size >= MIN_COMPRESS) {
+  if (size >= MIN_COMPRESS && level > 0) {
     size_t bound = ZSTD_compressBound(size);
     if (ZSTD_isError(bound) || bound > SIZE_MAX - HD_FRAME_HEADER_SIZE)
       return HD_ENOMEM;

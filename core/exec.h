@@ -41,8 +41,9 @@ typedef struct hd__exec {
 HD__INTERNAL int hd__exec_shell(hd__exec *x);
 HD__INTERNAL int hd__exec_fn(hd__exec *x);
 
-/* The node a task context runs. */
+/* The node a task context runs, and its function's name. */
 HD__INTERNAL uint32_t hd__task_node(const hd_task *t);
+HD__INTERNAL const char *hd__task_what(const hd_task *t);
 
 /* Call fn for task t as if its inputs were the n values at inputs (a
  * pool's chunk makes one such call per item). Returns fn's code; on

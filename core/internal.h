@@ -70,6 +70,10 @@ HD__INTERNAL void hd__fork_untrack(int fd);
 HD__INTERNAL void hd__fork_close(int fd);
 HD__INTERNAL void hd__fork_child(void);
 
+/* The function registry's generation: it changes with every function
+ * registered or unregistered (registry.c). */
+HD__INTERNAL unsigned long hd__fn_generation(void);
+
 /* ---- growable byte buffer ---- */
 
 typedef struct hd__buf {
@@ -172,5 +176,31 @@ HD__INTERNAL hd_value *hd__value_empty(void);
 /* Shrink an unshared value's content to size bytes; returns the value,
  * which may have moved. */
 HD__INTERNAL hd_value *hd__value_shrink(hd_value *v, size_t size);
+/* Scalars (integers and doubles) made in one block (value.c): a block
+ * of room for n of them (NULL when out of memory), freed once its filler
+ * is done with it and its last value is freed. A value is taken from it
+ * by hd__value_alloc_in() (any other kind or size, or a full block,
+ * allocates alone), and by hd_value_new_int() and hd_value_new_double()
+ * in the thread that set it with hd__vslab_use() (NULL: no more; it
+ * returns the block set before, to be set again after). Used
+ * for a call's results, which live and die together: one value kept
+ * keeps its block. hd__vslab_done(NULL) does nothing. */
+typedef struct hd__vslab hd__vslab;
+HD__INTERNAL hd__vslab *hd__vslab_new(size_t n);
+HD__INTERNAL void hd__vslab_done(hd__vslab *s);
+/* Make s empty again for its filler, when every value taken from it has
+ * been freed: returns 1, or 0 (s unchanged) when some live on. */
+HD__INTERNAL int hd__vslab_reset(hd__vslab *s);
+HD__INTERNAL hd__vslab *hd__vslab_use(hd__vslab *s); /* returns the last */
+HD__INTERNAL int hd__value_alloc_in(hd__vslab *s, hd_value_kind kind,
+                                    size_t size, hd_value **out);
+/* Whether v, held by the caller alone and of size bytes, may be refilled
+ * (as kind) through hd__value_mut() instead of made again. */
+HD__INTERNAL int hd__value_reuse(hd_value *v, hd_value_kind kind, size_t size);
+/* hd_value_encode(), where level -1 makes a raw frame (not compressed):
+ * for a socket to a process on this machine, where compressing costs
+ * more time than the bytes it saves. */
+HD__INTERNAL int hd__value_encode_level(const hd_value *v, int level,
+                                        hd_value **frame);
 
 #endif

@@ -46,6 +46,15 @@ struct hd_pool {
   size_t nshape;
   char **shape_fns;
   size_t nshape_fns, cap_shape_fns;
+  /* processes: the workers kept from run to run, and the function
+     registry's generation they were forked with. The dispatcher's while
+     busy; otherwise anyone's under lock. */
+  int keeps;
+  hd__kept kept;
+  unsigned long kept_gen;
+  /* threads: the threads kept from run to run, made by the first run
+     that has a use for them; the running run's. */
+  hd__kthreads *threads;
 };
 
 /* The pool whose task this thread is running, to refuse a call that
@@ -222,6 +231,29 @@ static int is_scalar(hd_value_kind kind) {
   return kind == HD_VALUE_INT || kind == HD_VALUE_DOUBLE;
 }
 
+/* Append one value, as a done item's result. */
+static int pack_value(packer *k, const hd_value *v) {
+  if (v == NULL && (v = hd__value_empty()) == NULL)
+    return HD_ENOMEM;
+  hd_value_kind kind = hd_value_kind_of(v);
+  size_t size = hd_value_size(v);
+  int scalar = is_scalar(kind) && size == 8;
+  if (size > UINT32_MAX || pack_reserve(k, 6 + size) != HD_OK)
+    return HD_ENOMEM;
+  unsigned char *p = k->p + k->len;
+  p[0] = 0;
+  p[1] = (unsigned char)kind;
+  p += 2;
+  if (!scalar) {
+    put_u32(p, (uint32_t)size);
+    p += 4;
+  }
+  if (size > 0)
+    memcpy(p, hd_value_data(v), size);
+  k->len = (size_t)(p - k->p) + size;
+  return HD_OK;
+}
+
 /* Append n items' results. */
 static int pack_items(packer *k, size_t n, hd_value *const *vals,
                       const int *codes, char *const *errs) {
@@ -237,65 +269,62 @@ static int pack_items(packer *k, size_t n, hd_value *const *vals,
       k->len += 5 + mlen;
       continue;
     }
-    const hd_value *v = vals[i] ? vals[i] : hd__value_empty();
-    if (v == NULL)
+    if (pack_value(k, vals[i]) != HD_OK)
       return HD_ENOMEM;
-    hd_value_kind kind = hd_value_kind_of(v);
-    size_t size = hd_value_size(v);
-    int scalar = is_scalar(kind) && size == 8;
-    if (size > UINT32_MAX || pack_reserve(k, 6 + size) != HD_OK)
-      return HD_ENOMEM;
-    unsigned char *p = k->p + k->len;
-    p[0] = 0;
-    p[1] = (unsigned char)kind;
-    p += 2;
-    if (!scalar) {
-      put_u32(p, (uint32_t)size);
-      p += 4;
-    }
-    if (size > 0)
-      memcpy(p, hd_value_data(v), size);
-    k->len = (size_t)(p - k->p) + size;
   }
   return HD_OK;
 }
 
 /* Read one item's result from p (before end): *code, and *val or *err
- * (owned). Returns the bytes it took, or 0 when they are malformed (or
- * memory ran out). */
+ * (owned). A scalar is made in slab when there is room (NULL: none).
+ * *val may come in holding a value of the caller's: refilled when
+ * nobody else holds it, released otherwise. Returns the bytes it took,
+ * or 0 when they are malformed (or memory ran out). */
 static size_t unpack_item(const unsigned char *p, const unsigned char *end,
-                          int *code, hd_value **val, char **err) {
+                          hd__vslab *slab, int *code, hd_value **val,
+                          char **err) {
+  hd_value *old = *val;
   *val = NULL;
   *err = NULL;
+  size_t used = 0;
   if (end - p < 2)
-    return 0;
+    goto done;
   if (p[0] == 1 || p[0] == 2) {
     if (end - p < 5)
-      return 0;
+      goto done;
     uint32_t mlen = get_u32(p + 1);
     if ((size_t)(end - p - 5) < mlen)
-      return 0;
+      goto done;
     *code = p[0] == 2 ? HD_EINTR : HD_ETASK;
     *err = hd__strndup((const char *)p + 5, mlen);
-    return *err != NULL ? 5 + (size_t)mlen : 0;
+    used = *err != NULL ? 5 + (size_t)mlen : 0;
+    goto done;
   }
   hd_value_kind kind = (hd_value_kind)p[1];
   if (p[0] != 0 || kind < HD_VALUE_BYTES || kind > HD_VALUE_DOUBLE)
-    return 0;
+    goto done;
   size_t head = 2, size = 8;
   if (!is_scalar(kind)) {
     if (end - p < 6)
-      return 0;
+      goto done;
     size = get_u32(p + 2);
     head = 6;
   }
-  if ((size_t)(end - p) - head < size ||
-      hd__value_alloc(kind, size, val) != HD_OK)
-    return 0;
+  if ((size_t)(end - p) - head < size)
+    goto done;
+  if (old != NULL && hd__value_reuse(old, kind, size)) {
+    *val = old;
+    old = NULL;
+  } else if (hd__value_alloc_in(slab, kind, size, val) != HD_OK) {
+    goto done;
+  }
   if (size > 0)
     memcpy(hd__value_mut(*val), p + head, size);
   *code = HD_OK;
-  return head + size;
+  used = head + size;
+done:
+  hd_value_unref(old);
+  return used;
 }
 
 /* Run a chunk's items. In the process that made the pool (serial,
@@ -314,6 +343,10 @@ static int run_chunk(hd_task *t, void *data) {
   char *errs[BLOCK];
   packer k = {NULL, NULL, 0, 0};
   int rc = here ? HD_OK : pack_reserve(&k, bt->count * 10 + 64);
+  /* Here, the scalars the function makes (its results, most often) are
+     made in one block: the call's results live and die together. */
+  hd__vslab *slab = here ? hd__vslab_new(bt->count) : NULL;
+  hd__vslab *outer = hd__vslab_use(slab);
   for (size_t from = 0; from < bt->count && rc == HD_OK; from += BLOCK) {
     size_t n = bt->count - from < BLOCK ? bt->count - from : BLOCK, done;
     rc = call_items(t, bt, from, n, vals, codes, errs, &done);
@@ -329,6 +362,8 @@ static int run_chunk(hd_task *t, void *data) {
       hd__free(errs[i]);
     }
   }
+  hd__vslab_use(outer);
+  hd__vslab_done(slab);
   if (rc == HD_OK && here) {
     bt->settled_here = 1;
   } else if (rc == HD_OK) {
@@ -341,6 +376,126 @@ static int run_chunk(hd_task *t, void *data) {
   return rc;
 }
 
+/* ---- chunks for kept workers ----
+ * A worker kept from run to run does not have the calls made after it
+ * was forked: a chunk's task gets its items' arguments as its one input,
+ * packed (u32 arguments per item, u32 items, then each argument as a
+ * done item's result above), and the worker runs them through
+ * hd__pool_packed_chunk(). */
+
+static int pack_args(const btask *bt, hd_value **out) {
+  const hd__call *call = bt->call;
+  packer k = {NULL, NULL, 0, 0};
+  int rc = pack_reserve(&k, 8 + bt->count * call->nargs * 10);
+  if (rc == HD_OK) {
+    put_u32(k.p, (uint32_t)call->nargs);
+    put_u32(k.p + 4, (uint32_t)bt->count);
+    k.len = 8;
+  }
+  hd_value *const *a = call->args + bt->first * call->nargs;
+  for (size_t i = 0; i < bt->count * call->nargs && rc == HD_OK; i++)
+    rc = pack_value(&k, a[i]);
+  if (rc != HD_OK) {
+    hd_value_unref(k.v);
+    return rc;
+  }
+  *out = hd__value_shrink(k.v, k.len);
+  return HD_OK;
+}
+
+int hd__pool_packed_chunk(hd_task *t, void *data) {
+  (void)data;
+  const char *name = hd__task_what(t);
+  hd_fn_cb fn;
+  void *fn_data;
+  if (hd_fn_lookup(name, &fn, &fn_data) != HD_OK)
+    return hd_task_fail(t, "no function named '%s' is registered", name);
+  const hd_value *in = hd_task_input(t, 0);
+  const unsigned char *p = in ? hd_value_data(in) : NULL;
+  const unsigned char *end = p ? p + hd_value_size(in) : NULL;
+  if (hd_task_input_count(t) != 1 || p == NULL || end - p < 8)
+    return hd_task_fail(t, "the chunk's arguments are malformed");
+  size_t nargs = get_u32(p), count = get_u32(p + 4);
+  p += 8;
+  hd_value *args[64] = {NULL};
+  hd_value **a = nargs <= 64 ? args : hd__calloc(nargs, sizeof(*a));
+  hd_value *vals[BLOCK];
+  int codes[BLOCK];
+  char *errs[BLOCK];
+  packer k = {NULL, NULL, 0, 0};
+  hd__buf msg = {0};
+  int rc = a == NULL ? HD_ENOMEM : pack_reserve(&k, count * 10 + 64);
+  int bad = 0;
+  /* The scalars the function makes (its results, most often) live until
+     their block is packed: they are made in one small block of memory,
+     used again for the next block when none of them was kept. */
+  hd__vslab *slab = hd__vslab_new(BLOCK);
+  hd__vslab *outer = hd__vslab_use(slab);
+  for (size_t from = 0; from < count && rc == HD_OK; from += BLOCK) {
+    size_t n = count - from < BLOCK ? count - from : BLOCK, done = 0;
+    if (slab != NULL && !hd__vslab_reset(slab)) {
+      hd__vslab_done(slab); /* some were kept: a new block */
+      hd__vslab_use(slab = hd__vslab_new(BLOCK));
+    }
+    for (; done < n && rc == HD_OK; done++) {
+      if (hd_task_cancelled(t)) {
+        rc = HD_ECANCELED;
+        break;
+      }
+      size_t got = 0;
+      for (; got < nargs; got++) {
+        int code = HD_ETASK;
+        char *err = NULL;
+        size_t used = unpack_item(p, end, NULL, &code, &a[got], &err);
+        hd__free(err);
+        if (used == 0 || code != HD_OK)
+          break;
+        p += used;
+      }
+      if (got < nargs) {
+        bad = 1;
+        rc = HD_ETASK;
+        break;
+      }
+      msg.len = 0;
+      errs[done] = NULL;
+      /* The arguments' values are kept for the next item's, and refilled
+         unless the function kept a reference. */
+      int irc = hd__task_call(t, fn, fn_data, a, nargs, &vals[done], &msg);
+      if (irc != HD_OK && msg.len == 0)
+        hd__buf_appendf(&msg, "function '%s' returned %s (%s)", name,
+                        hd_err_name(irc), hd_strerror(irc));
+      codes[done] = irc == HD_OK                             ? HD_OK
+                    : irc == HD_ECANCELED || irc == HD_EINTR ? HD_EINTR
+                                                             : HD_ETASK;
+      if (irc != HD_OK &&
+          (errs[done] = hd__strdup(msg.data ? msg.data : "")) == NULL)
+        rc = HD_ENOMEM;
+    }
+    if (rc == HD_OK)
+      rc = pack_items(&k, n, vals, codes, errs);
+    for (size_t i = 0; i < done; i++) {
+      hd_value_unref(vals[i]);
+      hd__free(errs[i]);
+    }
+  }
+  hd__vslab_use(outer);
+  hd__vslab_done(slab);
+  hd__buf_cleanup(&msg);
+  for (size_t j = 0; a != NULL && j < nargs; j++)
+    hd_value_unref(a[j]);
+  if (a != args)
+    hd__free(a);
+  if (rc == HD_OK) {
+    k.v = hd__value_shrink(k.v, k.len);
+    return hd_task_set_output(t, k.v);
+  }
+  hd_value_unref(k.v);
+  if (bad)
+    return hd_task_fail(t, "the chunk's arguments are malformed");
+  return rc;
+}
+
 /* Hand a chunk's results, packed by a worker, to its call; items past
  * the point where they do not parse fail, saying so. */
 static void settle_chunk(const btask *bt, hd_value *v) {
@@ -349,11 +504,17 @@ static void settle_chunk(const btask *bt, hd_value *v) {
   hd_value *vals[BLOCK];
   int codes[BLOCK];
   char *errs[BLOCK];
+  /* The results' scalars in one block (the call's results live and die
+     together); others, or all when it cannot be had, alone. */
+  hd__vslab *slab = hd__vslab_new(bt->count);
   for (size_t from = 0; from < bt->count; from += BLOCK) {
     size_t n = bt->count - from < BLOCK ? bt->count - from : BLOCK;
     for (size_t i = 0; i < n; i++) {
+      vals[i] = NULL;
+      errs[i] = NULL;
       size_t used =
-          p != NULL ? unpack_item(p, end, &codes[i], &vals[i], &errs[i]) : 0;
+          p != NULL ? unpack_item(p, end, slab, &codes[i], &vals[i], &errs[i])
+                    : 0;
       if (used == 0) {
         p = NULL;
         hd_value_unref(vals[i]);
@@ -368,6 +529,7 @@ static void settle_chunk(const btask *bt, hd_value *v) {
     hd__call_settle_many(bt->call, bt->first + from, n, codes, vals, errs,
                          bt->first, from + n == bt->count ? bt->count : 0);
   }
+  hd__vslab_done(slab);
 }
 
 static void on_settle(void *ctx, uint32_t node, const hd__tstate *t) {
@@ -526,26 +688,54 @@ static int plan_for(hd_pool *p, const btask *tasks, size_t ntasks,
 }
 
 /* Run the tasks, with one plan. */
+/* With processes, the workers kept from the last run serve this one,
+ * unless a function was registered or unregistered since they were
+ * forked: they would not know it, so they are replaced. Returns the
+ * workers to lend the run, or NULL (forked for the run alone). */
+static hd__kept *kept_for_run(hd_pool *p) {
+  if (!p->keeps)
+    return NULL;
+  unsigned long gen = hd__fn_generation();
+  if (p->kept.cap > 0 && p->kept_gen != gen)
+    hd__kept_stop(&p->kept);
+  if (p->kept.cap == 0 && hd__kept_init(&p->kept, hd_pool_nodes(p)) != HD_OK)
+    return NULL;
+  p->kept_gen = gen;
+  return &p->kept;
+}
+
+/* Run the tasks, with one plan. */
 static int run_tasks(hd_pool *p, btask *tasks, size_t ntasks, hd__buf *why) {
+  hd__kept *kept = kept_for_run(p);
   size_t nseeds = 0;
   for (size_t t = 0; t < ntasks; t++)
     if (!tasks[t].chunked)
       nseeds += tasks[t].count * tasks[t].call->nargs;
+    else if (kept != NULL)
+      nseeds++; /* its arguments, packed */
   batch b = {p, tasks, ntasks, {0}};
   size_t *seed_off = hd__calloc(ntasks + 1, sizeof(size_t));
   hd_value **seeds = hd__calloc(nseeds + 1, sizeof(hd_value *));
   hd__fnref *fns = hd__calloc(ntasks + 1, sizeof(hd__fnref));
+  uint8_t *packed = kept != NULL ? hd__calloc(ntasks + 1, 1) : NULL;
   hd_plan *plan = NULL;
   hd_report *report = NULL;
   int rc = HD_ENOMEM;
-  if (seed_off == NULL || seeds == NULL || fns == NULL)
-    goto fail;
   size_t s = 0;
+  if (seed_off == NULL || seeds == NULL || fns == NULL ||
+      (kept != NULL && packed == NULL))
+    goto fail;
   for (size_t t = 0; t < ntasks; t++) {
     const btask *bt = &tasks[t];
     hd__call *call = bt->call;
     for (size_t i = 0; !bt->chunked && i < bt->count * call->nargs; i++)
       seeds[s++] = call->args[bt->first * call->nargs + i];
+    if (bt->chunked && kept != NULL) {
+      if ((rc = pack_args(bt, &seeds[s])) != HD_OK)
+        goto fail;
+      s++;
+      packed[t] = 1;
+    }
     seed_off[t + 1] = s;
     if (bt->user.fn != NULL)
       fns[t] = (hd__fnref){bt->chunked ? run_chunk : run_item, &b};
@@ -565,7 +755,10 @@ static int run_tasks(hd_pool *p, btask *tasks, size_t ntasks, hd__buf *why) {
     o.on_event = on_event;
     o.event_data = &b;
   }
-  hd__run_ext ext = {seeds, seed_off, fns, on_settle, &b};
+  if (o.jobs > 1 && p->threads == NULL && strcmp(p->backend, "threads") == 0)
+    p->threads = hd__kthreads_new(nodes - 1); /* NULL: started per run */
+  hd__run_ext ext = {seeds, seed_off, fns,    on_settle,
+                     &b,    kept,     packed, p->threads};
   rc = hd__run_plan_ext(report, &o, &ext);
   if (hd_report_diag_count(report) > 0)
     hd__buf_appendf(why, "%s", hd_report_diag(report, 0)->message);
@@ -579,6 +772,11 @@ fail:
   hd_plan_free(plan);
   hd__buf_cleanup(&b.name);
   hd__free(fns);
+  /* The packed arguments are the run's own; the others, the calls'. */
+  for (size_t t = 0; packed != NULL && t < ntasks; t++)
+    if (packed[t])
+      hd_value_unref(seeds[seed_off[t]]);
+  hd__free(packed);
   hd__free(seeds);
   hd__free(seed_off);
   return rc;
@@ -645,11 +843,36 @@ static int run_calls(hd_pool *p, hd__call **calls, size_t ncalls,
 
 /* ---- the dispatcher ---- */
 
+/* Run the calls (the pool's references to them pass here) in this
+ * thread; p->busy is set, and p->lock not held. Returns with p->lock
+ * held and p->busy cleared. */
+static void run_batch(hd_pool *p, hd__call **calls, size_t n) {
+  hd__buf why = {0};
+  int rc = run_calls(p, calls, n, &why);
+  for (size_t i = 0; i < n; i++) {
+    /* Items a run could not start, or left unsettled, end here. */
+    hd__call_abort(calls[i], rc == HD_OK ? HD_EINTR : HD_ETASK,
+                   rc == HD_OK ? "cancelled: the pool was terminated"
+                               : why.data);
+    hd__call_release_args(calls[i]);
+    hd__call_unref(calls[i]);
+  }
+  hd__buf_cleanup(&why);
+
+  pthread_mutex_lock(&p->lock);
+  /* Closed, with nothing left to run: its workers are not needed. */
+  if (p->state != POOL_OPEN && p->head == NULL)
+    hd__kept_stop(&p->kept);
+  p->busy = 0;
+  pthread_cond_broadcast(&p->cond);
+}
+
 static void *dispatcher(void *arg) {
   hd_pool *p = arg;
   pthread_mutex_lock(&p->lock);
   for (;;) {
-    while (p->head == NULL && !p->quit)
+    /* Not while a caller runs its own call (run_here()). */
+    while ((p->head == NULL || p->busy) && !p->quit)
       pthread_cond_wait(&p->cond, &p->lock);
     if (p->head == NULL)
       break;
@@ -676,23 +899,8 @@ static void *dispatcher(void *arg) {
     p->busy = 1;
     __atomic_store_n(&p->interrupt, 0, __ATOMIC_RELAXED);
     pthread_mutex_unlock(&p->lock);
-
-    hd__buf why = {0};
-    int rc = run_calls(p, calls, n, &why);
-    for (size_t i = 0; i < n; i++) {
-      /* Items a run could not start, or left unsettled, end here. */
-      hd__call_abort(calls[i], rc == HD_OK ? HD_EINTR : HD_ETASK,
-                     rc == HD_OK ? "cancelled: the pool was terminated"
-                                 : why.data);
-      hd__call_release_args(calls[i]);
-      hd__call_unref(calls[i]);
-    }
-    hd__buf_cleanup(&why);
+    run_batch(p, calls, n);
     hd__free(calls);
-
-    pthread_mutex_lock(&p->lock);
-    p->busy = 0;
-    pthread_cond_broadcast(&p->cond);
   }
   pthread_mutex_unlock(&p->lock);
   return NULL;
@@ -722,6 +930,7 @@ int hd_pool_new_opts(const char *backend, unsigned nodes, const hd_pool_opts *o,
     hd_pool_opts_init(&p->opts);
   p->nodes = nodes;
   p->owner = getpid();
+  p->keeps = strcmp(backend, "processes") == 0;
   pthread_mutex_init(&p->lock, NULL);
   pthread_cond_init(&p->cond, NULL);
   *out = p;
@@ -774,6 +983,34 @@ static int submit(hd_pool *p, hd__call *c) {
   return rc;
 }
 
+/* A blocking call (map, pipe) on an idle pool of threads (or serial)
+ * runs in its caller's thread, which would only wait for it otherwise:
+ * the dispatcher's wake-up and the caller's cost more than a small call.
+ * Not with processes, whose workers must be forked by the thread that
+ * lives as long as the pool (they get SIGTERM when it ends), nor from a
+ * pool's task. Returns 1 when c (whose reference passes here) ran, 0
+ * when it is to be queued instead, or -1 when the pool is not open. */
+static int run_here(hd_pool *p, hd__call *c) {
+  if (p->keeps || current_pool != NULL)
+    return 0;
+  pthread_mutex_lock(&p->lock);
+  if (p->state != POOL_OPEN) {
+    pthread_mutex_unlock(&p->lock);
+    return -1;
+  }
+  if (p->busy || p->head != NULL) {
+    pthread_mutex_unlock(&p->lock);
+    return 0;
+  }
+  c->seq = ++p->seq;
+  p->busy = 1;
+  __atomic_store_n(&p->interrupt, 0, __ATOMIC_RELAXED);
+  pthread_mutex_unlock(&p->lock);
+  run_batch(p, &c, 1);
+  pthread_mutex_unlock(&p->lock);
+  return 1;
+}
+
 /* Make a call and queue it; *out keeps a reference for the user. */
 static int start_call(hd_pool *p, hd__call_kind kind, const char *fn,
                       const hd_list *lists, size_t nlists, hd__call **out) {
@@ -788,14 +1025,25 @@ static int start_call(hd_pool *p, hd__call_kind kind, const char *fn,
                         kind == HD__CALL_MAP || kind == HD__CALL_PIPE, &c);
   if (rc != HD_OK)
     return rc;
-  if (c->n > 0) {
+  int here = 0;
+  if (c->n > 0 && (kind == HD__CALL_MAP || kind == HD__CALL_PIPE)) {
+    hd__call_ref(c);
+    here = run_here(p, c);
+    if (here <= 0)
+      hd__call_unref(c);
+    if (here < 0) {
+      hd__call_unref(c);
+      return HD_ESTATE;
+    }
+  }
+  if (c->n > 0 && !here) {
     hd__call_ref(c);
     if ((rc = submit(p, c)) != HD_OK) {
       hd__call_unref(c);
       hd__call_unref(c);
       return rc;
     }
-  } else {
+  } else if (!here) {
     pthread_mutex_lock(&p->lock);
     rc = p->state == POOL_OPEN ? HD_OK : HD_ESTATE;
     c->seq = ++p->seq;
@@ -921,6 +1169,9 @@ int hd_pool_close(hd_pool *p) {
   pthread_mutex_lock(&p->lock);
   if (p->state == POOL_OPEN)
     p->state = POOL_CLOSED;
+  /* Idle: its workers go now (otherwise when its last run ends). */
+  if (!p->busy && p->head == NULL)
+    hd__kept_stop(&p->kept);
   pthread_mutex_unlock(&p->lock);
   return HD_OK;
 }
@@ -951,6 +1202,7 @@ static void terminate_locked(hd_pool *p) {
   pthread_mutex_lock(&p->lock);
   while (p->busy)
     pthread_cond_wait(&p->cond, &p->lock);
+  hd__kept_stop(&p->kept);
 }
 
 int hd_pool_terminate(hd_pool *p) {
@@ -989,6 +1241,13 @@ void hd_pool_free(hd_pool *p) {
   pthread_mutex_unlock(&p->lock);
   if (started)
     pthread_join(p->thread, NULL);
+  if (p->owner == getpid()) {
+    hd__kept_stop(&p->kept); /* terminate_locked() did, unless it failed */
+    hd__kthreads_free(p->threads);
+  } else {
+    /* The parent's processes and threads, not ours. */
+    hd__kept_forget(&p->kept);
+  }
   shape_clear(p);
   pthread_cond_destroy(&p->cond);
   pthread_mutex_destroy(&p->lock);

@@ -13,6 +13,16 @@ typedef struct entry {
 
 static pthread_mutex_t reg_lock = PTHREAD_MUTEX_INITIALIZER;
 static hd__strmap reg_map;
+/* Bumped by every change: a pool's kept workers, forked with the
+   registry as it was, are replaced when it has changed since. */
+static unsigned long reg_gen;
+
+unsigned long hd__fn_generation(void) {
+  pthread_mutex_lock(&reg_lock);
+  unsigned long gen = reg_gen;
+  pthread_mutex_unlock(&reg_lock);
+  return gen;
+}
 
 /* Entries live until exit; free them then so leak checkers stay quiet. */
 static void free_entry(const char *key, size_t value, void *data) {
@@ -38,6 +48,7 @@ int hd_fn_register(const char *name, hd_fn_cb fn, void *data) {
   e->data = data;
   pthread_mutex_lock(&reg_lock);
   int rc = hd__strmap_add(&reg_map, name, (size_t)(uintptr_t)e);
+  reg_gen++;
   pthread_mutex_unlock(&reg_lock);
   if (rc != HD_OK)
     hd__free(e);
@@ -53,6 +64,7 @@ int hd_fn_unregister(const char *name) {
   if (hd__strmap_get(&reg_map, name, &v)) {
     hd__strmap_del(&reg_map, name);
     hd__free((entry *)(uintptr_t)v);
+    reg_gen++;
     rc = HD_OK;
   }
   pthread_mutex_unlock(&reg_lock);

@@ -6,6 +6,7 @@
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <sys/types.h>
 
 #include "exec.h"
 #include "hold.h"
@@ -71,6 +72,44 @@ typedef struct hd__wstate {
   char pad[64 - 2 * sizeof(uint64_t) - sizeof(int)];
 } hd__wstate;
 
+/* Worker processes that outlive a run (the processes backend, for a
+ * pool): slot i's process and its socket, or pid 0 and fd -1. A run
+ * given them lends slot i's worker to its worker i (forking one where
+ * the slot is empty), sends it each run's plan in a PLAN frame, and
+ * hands back the workers still healthy and idle when it stops. Used by
+ * one thread at a time. */
+typedef struct hd__kept {
+  unsigned cap;
+  pid_t *pid;
+  int *fd;
+} hd__kept;
+
+/* Make k's cap empty slots (HD_ENOMEM), or stop its workers: close each
+ * socket (a kept worker ends when it reads its end), wait for each
+ * process (SIGKILL past two seconds), and free the slots. */
+HD__INTERNAL int hd__kept_init(hd__kept *k, unsigned cap);
+HD__INTERNAL void hd__kept_stop(hd__kept *k);
+/* The same in a forked child, where the sockets are closed already and
+ * the processes are not its own: only the memory is freed. */
+HD__INTERNAL void hd__kept_forget(hd__kept *k);
+
+/* Threads that outlive a run (the threads backend, for a pool): n
+ * threads that serve as workers 1..n of each run given them (the thread
+ * that runs the run is worker 0), instead of threads started for the run
+ * and joined after it. Between runs they spin briefly, then sleep. Used
+ * by one run at a time. hd__kthreads_new() returns NULL when out of
+ * memory or when no thread could be started; hd__kthreads_free() stops
+ * and joins them (NULL does nothing). */
+typedef struct hd__kthreads hd__kthreads;
+HD__INTERNAL hd__kthreads *hd__kthreads_new(unsigned n);
+HD__INTERNAL void hd__kthreads_free(hd__kthreads *k);
+
+/* The function a kept worker runs for a task marked as a pool's packed
+ * chunk (pool.c): its one input holds its items' arguments, packed; its
+ * output, their results, packed; the plan's node names the user's
+ * function, looked up in the worker. */
+HD__INTERNAL int hd__pool_packed_chunk(hd_task *t, void *data);
+
 /* What a caller inside the library (the pool) adds to a run. */
 typedef struct hd__run_ext {
   /* Values given to tasks as their first inputs, before their
@@ -86,6 +125,15 @@ typedef struct hd__run_ext {
      at once with "threads"). */
   void (*on_settle)(void *ctx, uint32_t node, const hd__tstate *t);
   void *settle_ctx;
+  /* Workers kept from run to run (processes), or NULL: forked at start
+     and reaped at stop. */
+  hd__kept *kept;
+  /* With kept workers, per task: nonzero when it is a packed chunk
+     (hd__pool_packed_chunk), or NULL. */
+  const uint8_t *packed;
+  /* Threads kept from run to run (threads), or NULL: started for the run
+     and joined at its end. */
+  hd__kthreads *threads;
 } hd__run_ext;
 
 typedef struct hd__run {

@@ -134,13 +134,23 @@ const char *hd__signal_name(int sig, char *buf, size_t len) {
 
 uint32_t hd__task_node(const hd_task *t) { return t->x->node; }
 
+const char *hd__task_what(const hd_task *t) {
+  return hd__plan_what(t->x->plan, t->x->node);
+}
+
 int hd__task_call(hd_task *t, hd_fn_cb fn, void *data, hd_value **inputs,
                   size_t n, hd_value **out, hd__buf *message) {
-  hd__exec sub = *t->x;
-  sub.inputs = inputs;
-  sub.ninputs = n;
-  hd_task inner = {&sub, NULL, {0}};
+  /* The chunk's own inputs are set aside while the item's stand in for
+     them: cheaper than a copy of the attempt per item. */
+  hd__exec *x = t->x;
+  hd_value **saved = x->inputs;
+  size_t nsaved = x->ninputs;
+  x->inputs = inputs;
+  x->ninputs = n;
+  hd_task inner = {x, NULL, {0}};
   int rc = fn(&inner, data);
+  x->inputs = saved;
+  x->ninputs = nsaved;
   if (rc == HD_OK) {
     *out = inner.output;
   } else {

@@ -10,8 +10,100 @@ struct hd_value {
   atomic_size_t refs;
   hd_value_kind kind;
   size_t size;
+  hd__vslab *slab; /* the block it was made in, or NULL: its own */
   alignas(max_align_t) unsigned char data[]; /* size bytes, then a NUL */
 };
+
+/* ---- scalars made in bulk ----
+ * A pool's call makes a result per item, most often an integer or a
+ * double: one block of many such values costs one allocation, on pages
+ * populated at once (huge ones when large), where one allocation per
+ * value costs a fault per fresh page. The block is freed when its last
+ * value is, so one value kept alive keeps its whole block: blocks are
+ * used only for a call's results, which live and die together. */
+
+#define SLAB_BIAS (SIZE_MAX / 2)
+#define SCALAR_STRIDE                                                          \
+  ((sizeof(hd_value) + 8 + 1 + alignof(max_align_t) - 1) /                     \
+   alignof(max_align_t) * alignof(max_align_t))
+
+struct hd__vslab {
+  atomic_size_t live; /* SLAB_BIAS + values freed not yet, while filled */
+  size_t bytes;       /* the block's size */
+  size_t next, cap;   /* the filler's: values taken, room */
+  alignas(max_align_t) unsigned char values[];
+};
+
+static void slab_free(hd__vslab *s) { hd__big_free(s, 1, s->bytes); }
+
+hd__vslab *hd__vslab_new(size_t n) {
+  if (n == 0 || n > (SIZE_MAX - sizeof(hd__vslab)) / SCALAR_STRIDE)
+    return NULL;
+  size_t bytes = sizeof(hd__vslab) + n * SCALAR_STRIDE;
+  /* Large: mapped and populated at once (on huge pages where the kernel
+     has them); otherwise from malloc, which reuses freed memory. Either
+     way hd__big_free() frees it. */
+  hd__vslab *s =
+      bytes >= (1u << 20) ? hd__big_calloc(1, bytes) : hd__malloc(bytes);
+  if (s == NULL)
+    return NULL;
+  atomic_init(&s->live, SLAB_BIAS);
+  s->bytes = bytes;
+  s->next = 0;
+  s->cap = n;
+  return s;
+}
+
+void hd__vslab_done(hd__vslab *s) {
+  if (s == NULL)
+    return;
+  size_t drop = SLAB_BIAS - s->next;
+  if (atomic_fetch_sub_explicit(&s->live, drop, memory_order_acq_rel) == drop)
+    slab_free(s);
+}
+
+int hd__vslab_reset(hd__vslab *s) {
+  /* Every value taken has been freed: nobody else can reach the block. */
+  if (atomic_load_explicit(&s->live, memory_order_acquire) !=
+      SLAB_BIAS - s->next)
+    return 0;
+  atomic_store_explicit(&s->live, SLAB_BIAS, memory_order_relaxed);
+  s->next = 0;
+  return 1;
+}
+
+/* A scalar of kind from s, or NULL when it is full. */
+static hd_value *slab_take(hd__vslab *s, hd_value_kind kind) {
+  if (s == NULL || s->next >= s->cap)
+    return NULL;
+  hd_value *v = (hd_value *)(void *)(s->values + s->next++ * SCALAR_STRIDE);
+  atomic_init(&v->refs, 1);
+  v->kind = kind;
+  v->size = 8;
+  v->slab = s;
+  v->data[8] = '\0';
+  return v;
+}
+
+/* The block this thread's scalars come from (hd__vslab_use()). */
+static _Thread_local hd__vslab *thread_slab;
+
+hd__vslab *hd__vslab_use(hd__vslab *s) {
+  hd__vslab *prev = thread_slab;
+  thread_slab = s;
+  return prev;
+}
+
+int hd__value_alloc_in(hd__vslab *s, hd_value_kind kind, size_t size,
+                       hd_value **out) {
+  hd_value *v = NULL;
+  if (size == 8 && (kind == HD_VALUE_INT || kind == HD_VALUE_DOUBLE))
+    v = slab_take(s, kind);
+  if (v == NULL)
+    return hd__value_alloc(kind, size, out);
+  *out = v;
+  return HD_OK;
+}
 
 int hd__value_alloc(hd_value_kind kind, size_t size, hd_value **out) {
   if (size > SIZE_MAX - sizeof(hd_value) - 1)
@@ -22,6 +114,7 @@ int hd__value_alloc(hd_value_kind kind, size_t size, hd_value **out) {
   atomic_init(&v->refs, 1);
   v->kind = kind;
   v->size = size;
+  v->slab = NULL;
   v->data[size] = '\0';
   *out = v;
   return HD_OK;
@@ -45,7 +138,7 @@ hd_value *hd__value_empty(void) {
 }
 
 hd_value *hd__value_shrink(hd_value *v, size_t size) {
-  if (size >= v->size)
+  if (size >= v->size || v->slab != NULL)
     return v;
   hd_value *n = hd__realloc(v, sizeof(hd_value) + size + 1);
   if (n == NULL)
@@ -83,11 +176,21 @@ int hd_value_new_text(const char *s, size_t len, hd_value **out) {
 }
 
 int hd_value_new_int(int64_t i, hd_value **out) {
-  return new_copy(HD_VALUE_INT, &i, sizeof(i), out);
+  hd_value *v = out != NULL ? slab_take(thread_slab, HD_VALUE_INT) : NULL;
+  if (v == NULL)
+    return new_copy(HD_VALUE_INT, &i, sizeof(i), out);
+  memcpy(v->data, &i, sizeof(i));
+  *out = v;
+  return HD_OK;
 }
 
 int hd_value_new_double(double d, hd_value **out) {
-  return new_copy(HD_VALUE_DOUBLE, &d, sizeof(d), out);
+  hd_value *v = out != NULL ? slab_take(thread_slab, HD_VALUE_DOUBLE) : NULL;
+  if (v == NULL)
+    return new_copy(HD_VALUE_DOUBLE, &d, sizeof(d), out);
+  memcpy(v->data, &d, sizeof(d));
+  *out = v;
+  return HD_OK;
 }
 
 hd_value *hd_value_ref(hd_value *v) {
@@ -99,8 +202,21 @@ hd_value *hd_value_ref(hd_value *v) {
 void hd_value_unref(hd_value *v) {
   if (v == NULL)
     return;
-  if (atomic_fetch_sub_explicit(&v->refs, 1, memory_order_acq_rel) == 1)
+  if (atomic_fetch_sub_explicit(&v->refs, 1, memory_order_acq_rel) != 1)
+    return;
+  hd__vslab *s = v->slab;
+  if (s == NULL)
     hd__free(v);
+  else if (atomic_fetch_sub_explicit(&s->live, 1, memory_order_acq_rel) == 1)
+    slab_free(s);
+}
+
+int hd__value_reuse(hd_value *v, hd_value_kind kind, size_t size) {
+  if (v == NULL || v->size != size ||
+      atomic_load_explicit(&v->refs, memory_order_acquire) != 1)
+    return 0;
+  v->kind = kind;
+  return 1;
 }
 
 hd_value_kind hd_value_kind_of(const hd_value *v) { return v->kind; }

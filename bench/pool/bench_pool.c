@@ -13,18 +13,20 @@
  * before the clock starts; the clock then covers one call over all N
  * items: hd_pool_map() until it returns, or hd_pool_imap()/uimap() and
  * hd_iter_next() until HD_EEND (each value released as it comes). With
- * processes that includes forking the workers and reaping them, which a
- * pool does for every run of calls. Freeing the results or the iterator
+ * processes the workers are forked by the untimed call below and kept by
+ * the pool from call to call, as Python's are by its pool: the clock
+ * covers no fork. Freeing the results or the iterator
  * and checking a map's results come after the clock stops; an iterator's
  * results are checked as they come (a comparison each). Every result is
  * checked: imap's must come in order, uimap's each once; a wrong one
  * exits 1.
  *
  * One untimed call over min(N, 1000) items warms the pool up (its
- * dispatcher thread, the allocator). Then calls are repeated until they
- * have taken MIN_SECONDS (0.2 s) in all, or MAX_CALLS were made, at least
- * one; the median is printed. Prints: us_per_item calls chunk_size, where
- * chunk_size is the one the pool was made with (0: automatic). */
+ * dispatcher thread, its workers, the allocator). Then calls are
+ * repeated until they have taken MIN_SECONDS (0.2 s) in all, or
+ * MAX_CALLS were made, at least one; the median is printed. Prints: us_per_item
+ * calls chunk_size, where chunk_size is the one the pool was made with (0:
+ * automatic). */
 #include <errno.h>
 #include <hodos/hodos.h>
 #include <stdint.h>

@@ -21,14 +21,22 @@
  *   other item's result is kept.
  * - A worker that dies (a crash, SIGKILL, the OOM killer) fails or retries
  *   only the item it was running; nothing hangs.
- * - With "processes", workers are forked for each run of calls and reaped
- *   when it ends: nothing of a pool runs between calls. Functions are
- *   found by name in the forked workers, so register them before calling.
+ * - With "processes", workers are forked at the pool's first call and
+ *   kept between calls, waiting on their sockets, until the pool is
+ *   closed (once idle), terminated, cleared or freed, which reaps them. A
+ *   worker sees the program as it was when it was forked: functions are
+ *   found by name in it, and when a function has been registered or
+ *   unregistered since, the pool forks new workers before its next call.
+ *   Other changes to the program's memory (a global variable set later)
+ *   are not seen by workers forked before them.
  *
  * Thread-safety: every hd_pool_* call may be made from any thread, also
  * concurrently on one pool. An iterator or a future is used by one thread
  * at a time. A task running in a pool may itself use another pool, but not
  * the pool it runs in (its call would wait behind the run it is part of).
+ * Functions and on_event run on the pool's threads: its dispatcher and
+ * workers, or, for hd_pool_map() and hd_pool_pipe() on an idle "threads"
+ * or "serial" pool, the calling thread as well (it runs its own call).
  */
 #ifndef HODOS_POOL_H
 #define HODOS_POOL_H
@@ -132,7 +140,8 @@ HD_API int hd_pool_apipe(hd_pool *p, const char *fn, hd_value *const *args,
 HD_API void hd_pool_string_free(char *s);
 
 /* ---- the pool's life ----
- * close:     no new calls are taken (HD_ESTATE); calls made before go on.
+ * close:     no new calls are taken (HD_ESTATE); calls made before go on;
+ *            "processes" workers are reaped once they have ended.
  * join:      wait until every call made so far has ended (pathos wants
  *            close first; hodos does not).
  * terminate: close, cancel queued calls and stop running ones: with
@@ -140,7 +149,8 @@ HD_API void hd_pool_string_free(char *s);
  *            later; with "threads" running functions see
  *            hd_task_cancelled() and are waited for (a thread cannot be
  *            killed). Their unfinished items end cancelled (HD_EINTR).
- *            Returns when they have ended.
+ *            Returns when they have ended, and every "processes" worker
+ *            of the pool is reaped.
  * restart:   take calls again after close or terminate; with force
  *            nonzero, terminate the pool's calls first.
  * clear:     pathos forgets a cached pool; hodos has no cache, so clear

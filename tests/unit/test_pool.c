@@ -138,6 +138,56 @@ static int fn_counted(hd_task *t, void *data) {
   return put_int(t, x);
 }
 
+/* The worker's process id, whatever the arguments. */
+static int fn_pid(hd_task *t, void *data) {
+  (void)data;
+  struct timespec ts = {0, 2 * 1000000L}; /* both workers get some */
+  nanosleep(&ts, NULL);
+  return put_int(t, (int64_t)getpid());
+}
+
+/* Its first argument, as it came: the same value (a reference). */
+static int fn_echo(hd_task *t, void *data) {
+  (void)data;
+  return hd_task_set_output(t, hd_value_ref(hd_task_input(t, 0)));
+}
+
+/* Its first argument's size plus a number given when registered. */
+static int fn_late(hd_task *t, void *data) {
+  return put_int(t, (int64_t)hd_value_size(hd_task_input(t, 0)) +
+                        (int64_t)(intptr_t)data);
+}
+
+/* Maps power over 0..19 squared on the pool given as data, from a task
+ * of a graph: the sum of the squares. */
+static int fn_uses_pool(hd_task *t, void *data) {
+  hd_pool *p = data;
+  hd_value *xs[20];
+  for (int i = 0; i < 20; i++)
+    if (hd_value_new_int(i, &xs[i]) != HD_OK)
+      return HD_ENOMEM;
+  hd_value *two;
+  if (hd_value_new_int(2, &two) != HD_OK)
+    return HD_ENOMEM;
+  hd_value *twos[20];
+  for (int i = 0; i < 20; i++)
+    twos[i] = two;
+  hd_list lists[] = {{xs, 20}, {twos, 20}};
+  hd_results *r = NULL;
+  int rc = hd_pool_map(p, "power", lists, 2, &r);
+  int64_t sum = 0;
+  for (size_t i = 0; rc == HD_OK && i < hd_results_count(r); i++) {
+    int64_t v = 0;
+    hd_value_get_int(hd_results_value(r, i), &v);
+    sum += v;
+  }
+  hd_results_free(r);
+  for (int i = 0; i < 20; i++)
+    hd_value_unref(xs[i]);
+  hd_value_unref(two);
+  return rc == HD_OK ? put_int(t, sum) : rc;
+}
+
 static int fn_noargs(hd_task *t, void *data) {
   (void)data;
   return put_int(t, (int64_t)hd_task_input_count(t) + 42);
@@ -189,12 +239,15 @@ static void setup(void) {
   ck_assert_int_eq(hd_fn_register("kinds", fn_kinds, NULL), HD_OK);
   ck_assert_int_eq(hd_fn_register("counted", fn_counted, NULL), HD_OK);
   ck_assert_int_eq(hd_fn_register("no_sevens", fn_no_sevens, NULL), HD_OK);
+  ck_assert_int_eq(hd_fn_register("pid", fn_pid, NULL), HD_OK);
+  ck_assert_int_eq(hd_fn_register("echo", fn_echo, NULL), HD_OK);
 }
 
 static void teardown(void) {
   const char *names[] = {"power", "no_three", "sleepy",  "kill_two",
                          "flaky", "noargs",   "nested",  "nested_procs",
-                         "self",  "kinds",    "counted", "no_sevens"};
+                         "self",  "kinds",    "counted", "no_sevens",
+                         "pid",   "echo",     "late"};
   for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
     hd_fn_unregister(names[i]);
 }
@@ -878,6 +931,9 @@ START_TEST(pool_in_a_pool) {
   hd_list l = {v, 2};
   hd_pool *p;
   ck_assert_int_eq(hd_pool_new(backends[_i], 2, &p), HD_OK);
+  /* Set before the pool's first call: a processes pool's workers, kept
+     from call to call, see the program as it was when they were forked. */
+  self_pool = p;
   hd_results *r;
   ck_assert_int_eq(hd_pool_map(p, "nested", &l, 1, &r), HD_OK);
   ck_assert_int_eq(int_of(hd_results_value(r, 0)), 8);  /* 2^2 + 2^2 */
@@ -889,7 +945,6 @@ START_TEST(pool_in_a_pool) {
   ck_assert_int_eq(int_of(hd_results_value(r, 1)), 54);
   hd_results_free(r);
   /* A task may not call the pool it runs in: that would wait forever. */
-  self_pool = p;
   hd_value *out;
   ck_assert_int_eq(hd_pool_pipe(p, "self", NULL, 0, &out, NULL), HD_OK);
   ck_assert_int_eq(int_of(out), HD_ESTATE);
@@ -966,6 +1021,241 @@ START_TEST(pool_many_items) {
 }
 END_TEST
 
+/* The distinct worker processes that ran a map of "pid" over n items
+ * (chunks of one: each worker takes some), in pids[0..1]; returns how
+ * many there were. */
+static size_t worker_pids(hd_pool *p, hd_value **v, size_t n, pid_t pids[2]) {
+  hd_list l = {v, n};
+  hd_results *r;
+  ck_assert_int_eq(hd_pool_map(p, "pid", &l, 1, &r), HD_OK);
+  size_t k = 0;
+  for (size_t i = 0; i < n; i++) {
+    pid_t pid = (pid_t)int_of(hd_results_value(r, i));
+    ck_assert_int_ne(pid, getpid());
+    if ((k < 1 || pids[0] != pid) && (k < 2 || pids[1] != pid)) {
+      ck_assert_uint_lt(k, 2);
+      pids[k++] = pid;
+    }
+  }
+  hd_results_free(r);
+  return k;
+}
+
+static int same_workers(const pid_t a[2], size_t na, const pid_t b[2],
+                        size_t nb) {
+  if (na != nb)
+    return 0;
+  for (size_t i = 0; i < na; i++)
+    if (a[i] != b[0] && (nb < 2 || a[i] != b[1]))
+      return 0;
+  return 1;
+}
+
+/* A processes pool keeps its workers from call to call; a function
+ * registered (or unregistered) since they were forked makes it fork new
+ * ones, which know it; freeing the pool reaps them. */
+START_TEST(pool_workers_outlive_calls) {
+  int64_t xs[8] = {0, 1, 2, 3, 4, 5, 6, 7};
+  hd_value **v = ints(xs, 8);
+  hd_pool_opts o;
+  hd_pool_opts_init(&o);
+  o.chunk_size = 1;
+  hd_pool *p;
+  ck_assert_int_eq(hd_pool_new_opts("processes", 2, &o, &p), HD_OK);
+  pid_t first[2], again[2], later[2];
+  size_t nfirst = worker_pids(p, v, 8, first);
+  ck_assert_uint_ge(nfirst, 1);
+  /* Between calls the workers wait: they are this process's children. */
+  for (size_t i = 0; i < nfirst; i++)
+    ck_assert_int_eq(kill(first[i], 0), 0);
+  size_t nagain = worker_pids(p, v, 8, again);
+  ck_assert(same_workers(again, nagain, first, nfirst));
+  /* A function registered after the workers were forked. */
+  ck_assert_int_eq(hd_fn_register("late", fn_late, (void *)(intptr_t)100),
+                   HD_OK);
+  hd_list l = {v, 8};
+  hd_results *r;
+  ck_assert_int_eq(hd_pool_map(p, "late", &l, 1, &r), HD_OK);
+  for (size_t i = 0; i < 8; i++)
+    ck_assert_int_eq(int_of(hd_results_value(r, i)), 108);
+  hd_results_free(r);
+  size_t nlater = worker_pids(p, v, 8, later);
+  for (size_t i = 0; i < nlater; i++)
+    for (size_t j = 0; j < nfirst; j++)
+      ck_assert_int_ne(later[i], first[j]);
+  /* Unregistered: the kept workers would still have it. */
+  ck_assert_int_eq(hd_fn_unregister("late"), HD_OK);
+  ck_assert_int_eq(hd_pool_map(p, "late", &l, 1, &r), HD_ETASK);
+  ck_assert_uint_eq(hd_results_failed(r), 8);
+  ck_assert_ptr_nonnull(strstr(hd_results_error(r, 0), "no function named"));
+  hd_results_free(r);
+  /* Automatic chunks, several calls, then free: nothing is left. */
+  for (int k = 0; k < 5; k++) {
+    hd_list two[] = {{v, 8}, {v, 8}};
+    ck_assert_int_eq(hd_pool_map(p, "power", two, 2, &r), HD_OK);
+    ck_assert_int_eq(int_of(hd_results_value(r, 3)), 27);
+    hd_results_free(r);
+  }
+  hd_pool_free(p);
+  assert_no_children();
+  unref_all(v, 8);
+}
+END_TEST
+
+/* A kept worker killed between two calls is replaced: the next call
+ * gets every result. Closing a pool, then joining it, reaps its
+ * workers. */
+START_TEST(pool_worker_killed_between_calls_is_replaced) {
+  int64_t xs[8] = {0, 1, 2, 3, 4, 5, 6, 7};
+  hd_value **v = ints(xs, 8);
+  hd_pool_opts o;
+  hd_pool_opts_init(&o);
+  o.chunk_size = 1;
+  hd_pool *p;
+  ck_assert_int_eq(hd_pool_new_opts("processes", 2, &o, &p), HD_OK);
+  pid_t first[2], again[2];
+  ck_assert_uint_ge(worker_pids(p, v, 8, first), 1);
+  ck_assert_int_eq(kill(first[0], SIGKILL), 0);
+  struct timespec ts = {0, 50 * 1000000L};
+  nanosleep(&ts, NULL);
+  for (int k = 0; k < 3; k++) {
+    hd_list two[] = {{v, 8}, {v, 8}};
+    hd_results *r;
+    ck_assert_int_eq(hd_pool_map(p, "power", two, 2, &r), HD_OK);
+    const int64_t want[8] = {1, 1, 4, 27, 256, 3125, 46656, 823543};
+    for (size_t i = 0; i < 8; i++)
+      ck_assert_int_eq(int_of(hd_results_value(r, i)), want[i]);
+    hd_results_free(r);
+  }
+  size_t nagain = worker_pids(p, v, 8, again);
+  for (size_t i = 0; i < nagain; i++)
+    ck_assert_int_ne(again[i], first[0]);
+  /* Closed and joined: the workers are gone before the pool is. */
+  ck_assert_int_eq(hd_pool_close(p), HD_OK);
+  ck_assert_int_eq(hd_pool_join(p), HD_OK);
+  assert_no_children();
+  hd_pool_free(p);
+  unref_all(v, 8);
+}
+END_TEST
+
+/* Arguments of every kind reach kept workers as they were, in chunks,
+ * also when the function keeps a reference to them (its result here). */
+START_TEST(pool_arguments_of_every_kind) {
+  enum { N = 50 };
+  hd_value *v[N];
+  for (int i = 0; i < N; i++) {
+    char text[32];
+    switch (i % 5) {
+    case 0:
+      ck_assert_int_eq(hd_value_new_int(-i, &v[i]), HD_OK);
+      break;
+    case 1:
+      ck_assert_int_eq(hd_value_new_double(i + 0.25, &v[i]), HD_OK);
+      break;
+    case 2:
+      snprintf(text, sizeof(text), "arg %d", i);
+      ck_assert_int_eq(hd_value_new_text(text, HD_NUL_TERMINATED, &v[i]),
+                       HD_OK);
+      break;
+    case 3:
+      memset(text, i, sizeof(text));
+      ck_assert_int_eq(hd_value_new_bytes(text, (size_t)i % 32, &v[i]), HD_OK);
+      break;
+    default:
+      ck_assert_int_eq(hd_value_new_bytes(NULL, 0, &v[i]), HD_OK);
+    }
+  }
+  hd_list l = {v, N};
+  hd_pool *p;
+  ck_assert_int_eq(hd_pool_new(backends[_i], 2, &p), HD_OK);
+  for (int k = 0; k < 2; k++) {
+    hd_results *r;
+    ck_assert_int_eq(hd_pool_map(p, "echo", &l, 1, &r), HD_OK);
+    for (int i = 0; i < N; i++)
+      ck_assert(hd_value_equal(hd_results_value(r, (size_t)i), v[i]));
+    hd_results_free(r);
+  }
+  hd_pool_free(p);
+  for (int i = 0; i < N; i++)
+    hd_value_unref(v[i]);
+  assert_no_children();
+}
+END_TEST
+
+/* Blocking calls on an idle pool of threads run in their caller's
+ * thread: from the tasks of a graph run on threads, several at once on
+ * one pool (the others wait their turn in the queue), each gets its own
+ * results, and the graph's run goes on as before. */
+START_TEST(pool_blocking_calls_from_graph_tasks) {
+  hd_pool *p;
+  ck_assert_int_eq(hd_pool_new(backends[_i], 2, &p), HD_OK);
+  ck_assert_int_eq(hd_fn_register("uses_pool", fn_uses_pool, p), HD_OK);
+  hd_graph *g;
+  ck_assert_int_eq(hd_graph_new(&g), HD_OK);
+  enum { TASKS = 12 };
+  for (int i = 0; i < TASKS; i++) {
+    char name[16];
+    snprintf(name, sizeof(name), "t%d", i);
+    hd_node *n;
+    ck_assert_int_eq(hd_graph_add_fn(g, name, "uses_pool", &n), HD_OK);
+  }
+  for (int round = 0; round < 3; round++) {
+    hd_run_opts o;
+    hd_run_opts_init(&o);
+    o.backend = "threads";
+    o.jobs = 3;
+    hd_report *rep;
+    ck_assert_int_eq(hd_run(g, &o, &rep), HD_OK);
+    for (size_t i = 0; i < TASKS; i++)
+      ck_assert_int_eq(int_of(hd_report_result(rep, i)), 2470);
+    hd_report_free(rep);
+  }
+  hd_graph_free(g);
+  hd_pool_free(p);
+  ck_assert_int_eq(hd_fn_unregister("uses_pool"), HD_OK);
+  assert_no_children();
+}
+END_TEST
+
+/* Many small calls in a row, blocking and not, of varying sizes: on
+ * threads each run reuses the pool's kept threads (started by the first
+ * run, joined by free), whichever thread runs it. */
+START_TEST(pool_many_small_calls) {
+  int64_t xs[64], twos[64];
+  for (int i = 0; i < 64; i++) {
+    xs[i] = i;
+    twos[i] = 2;
+  }
+  hd_value **v = ints(xs, 64), **w = ints(twos, 64);
+  hd_pool *p;
+  ck_assert_int_eq(hd_pool_new(backends[_i], 3, &p), HD_OK);
+  for (size_t k = 0; k < 300; k++) {
+    size_t n = 1 + k % 64;
+    hd_list lists[] = {{v, n}, {w, n}};
+    const hd_results *r;
+    hd_results *mine = NULL;
+    hd_future *f = NULL;
+    if (k % 3 == 0) {
+      ck_assert_int_eq(hd_pool_amap(p, "power", lists, 2, &f), HD_OK);
+      ck_assert_int_eq(hd_future_get(f, 30, &r), HD_OK);
+    } else {
+      ck_assert_int_eq(hd_pool_map(p, "power", lists, 2, &mine), HD_OK);
+      r = mine;
+    }
+    ck_assert_uint_eq(hd_results_count(r), n);
+    for (size_t i = 0; i < n; i++)
+      ck_assert_int_eq(int_of(hd_results_value(r, i)), (int64_t)(i * i));
+    hd_future_free(f);
+    hd_results_free(mine);
+  }
+  hd_pool_free(p);
+  unref_all(v, 64);
+  unref_all(w, 64);
+  assert_no_children();
+}
+END_TEST
+
 Suite *make_suite(void) {
   Suite *s = suite_create("pool");
   TCase *tc = tcase_create("pool");
@@ -989,6 +1279,11 @@ Suite *make_suite(void) {
   tcase_add_loop_test(tc, pool_results_of_every_kind, 0, 3);
   tcase_add_loop_test(tc, pool_iterators_over_many_items_with_failures, 0, 3);
   tcase_add_test(tc, pool_chunk_past_its_timeout_reruns_only_unfinished_items);
+  tcase_add_test(tc, pool_workers_outlive_calls);
+  tcase_add_test(tc, pool_worker_killed_between_calls_is_replaced);
+  tcase_add_loop_test(tc, pool_arguments_of_every_kind, 0, 3);
+  tcase_add_loop_test(tc, pool_blocking_calls_from_graph_tasks, 0, 3);
+  tcase_add_loop_test(tc, pool_many_small_calls, 0, 3);
   suite_add_tcase(s, tc);
   return s;
 }

@@ -117,6 +117,66 @@ START_TEST(value_refcount_is_thread_safe) {
 }
 END_TEST
 
+/* Scalars made in one block: each is a value like any other, the block
+ * outlives its filler while a value of it lives, and what does not fit
+ * (another kind, a full block) is made alone. */
+START_TEST(value_scalars_in_a_block) {
+  hd__vslab *s = hd__vslab_new(3);
+  ck_assert_ptr_nonnull(s);
+  hd_value *a, *b, *c, *d, *t;
+  hd__vslab_use(s);
+  ck_assert_int_eq(hd_value_new_int(7, &a), HD_OK);
+  ck_assert_int_eq(hd_value_new_double(2.5, &b), HD_OK);
+  ck_assert_int_eq(hd_value_new_text("x", HD_NUL_TERMINATED, &t), HD_OK);
+  ck_assert_int_eq(hd__value_alloc_in(s, HD_VALUE_INT, 8, &c), HD_OK);
+  memset(hd__value_mut(c), 0, 8);
+  ck_assert_int_eq(hd_value_new_int(9, &d), HD_OK); /* full: alone */
+  hd__vslab_use(NULL);
+  hd__vslab_done(s);
+  int64_t i;
+  double x;
+  ck_assert_int_eq(hd_value_get_int(a, &i), HD_OK);
+  ck_assert_int_eq(i, 7);
+  ck_assert_int_eq(hd_value_get_double(b, &x), HD_OK);
+  ck_assert(x == 2.5);
+  ck_assert_int_eq(((const char *)hd_value_data(b))[8], '\0');
+  ck_assert_int_eq(hd_value_get_int(d, &i), HD_OK);
+  ck_assert_int_eq(i, 9);
+  ck_assert_str_eq(hd_value_text(t), "x");
+  /* Shared, then released in any order: the block goes with the last. */
+  hd_value *a2 = hd_value_ref(a);
+  hd_value_unref(a);
+  ck_assert_int_eq(hd__value_reuse(b, HD_VALUE_INT, 8), 1);
+  ck_assert_int_eq(hd_value_kind_of(b), HD_VALUE_INT);
+  ck_assert_int_eq(hd__value_reuse(a2, HD_VALUE_INT, 4), 0);
+  hd_value_unref(b);
+  hd_value_unref(c);
+  hd_value_unref(a2);
+  hd_value_unref(d);
+  hd_value_unref(t);
+  /* A block whose values were all freed is filled again; not while one
+     lives on. */
+  s = hd__vslab_new(2);
+  ck_assert_ptr_nonnull(s);
+  ck_assert_int_eq(hd__value_alloc_in(s, HD_VALUE_INT, 8, &a), HD_OK);
+  ck_assert_int_eq(hd__value_alloc_in(s, HD_VALUE_DOUBLE, 8, &b), HD_OK);
+  hd_value_unref(b);
+  ck_assert_int_eq(hd__vslab_reset(s), 0);
+  hd_value_unref(a);
+  ck_assert_int_eq(hd__vslab_reset(s), 1);
+  ck_assert_int_eq(hd__value_alloc_in(s, HD_VALUE_INT, 8, &a), HD_OK);
+  ck_assert_int_eq(hd__value_alloc_in(s, HD_VALUE_INT, 8, &b), HD_OK);
+  ck_assert_int_eq(hd__value_alloc_in(s, HD_VALUE_INT, 8, &c), HD_OK);
+  hd__vslab_done(s);
+  hd_value_unref(a);
+  hd_value_unref(c); /* made alone: the block was full */
+  hd_value_unref(b); /* the block goes with it */
+  /* A block nothing was taken from goes with its filler. */
+  hd__vslab_done(hd__vslab_new(100000));
+  hd__vslab_done(NULL);
+}
+END_TEST
+
 Suite *make_suite(void) {
   Suite *s = suite_create("value");
   TCase *tc = tcase_create("value");
@@ -125,6 +185,7 @@ Suite *make_suite(void) {
   tcase_add_test(tc, value_equality);
   tcase_add_test(tc, value_bad_arguments);
   tcase_add_test(tc, value_refcount_is_thread_safe);
+  tcase_add_test(tc, value_scalars_in_a_block);
   suite_add_tcase(s, tc);
   return s;
 }
