@@ -915,7 +915,9 @@ int hd_pool_new_opts(const char *backend, unsigned nodes, const hd_pool_opts *o,
   *out = NULL;
   if (backend == NULL)
     backend = "threads";
-  if (hd_backend_find(backend) == NULL)
+  /* ssh needs hosts, and its workers do not share the program's memory,
+     where a pool's items are: pools do not run there (yet). */
+  if (hd_backend_find(backend) == NULL || strcmp(backend, "ssh") == 0)
     return HD_ENOTSUP;
   if (nodes > 1024)
     return HD_EINVAL;

@@ -83,7 +83,8 @@ HD_API void hd_pool_opts_init(hd_pool_opts *o);
 
 /* Create a pool running on backend (NULL: "threads") with up to nodes
  * workers (0: one per CPU). Nothing starts until the first call.
- * Errors: HD_EINVAL, HD_ENOTSUP (no such backend), HD_ENOMEM. */
+ * Errors: HD_EINVAL, HD_ENOTSUP (no such backend, or "ssh": pools do not
+ * run on other hosts yet), HD_ENOMEM. */
 HD_API int hd_pool_new(const char *backend, unsigned nodes, hd_pool **out);
 HD_API int hd_pool_new_opts(const char *backend, unsigned nodes,
                             const hd_pool_opts *o, hd_pool **out);

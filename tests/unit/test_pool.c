@@ -958,6 +958,9 @@ END_TEST
 START_TEST(pool_bad_arguments) {
   hd_pool *p = (hd_pool *)1;
   ck_assert_int_eq(hd_pool_new("no-such-backend", 2, &p), HD_ENOTSUP);
+  /* Pools do not run on ssh hosts: refused when made, not item by item. */
+  ck_assert_int_eq(hd_pool_new("ssh", 2, &p), HD_ENOTSUP);
+  ck_assert_ptr_null(p);
   ck_assert_ptr_null(p);
   ck_assert_int_eq(hd_pool_new("threads", 2, NULL), HD_EINVAL);
   ck_assert_int_eq(hd_pool_new(NULL, 0, &p), HD_OK);
