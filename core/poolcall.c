@@ -451,8 +451,13 @@ int hd_iter_next(hd_iter *it, double timeout, size_t *index, hd_value **value) {
   it->error = rc != HD_OK && it->errors != NULL ? it->errors[item] : NULL;
   if (index != NULL)
     *index = item;
-  if (rc == HD_OK && value != NULL)
-    *value = hd_value_ref(r->values[item]);
+  if (rc == HD_OK && value != NULL) {
+    /* Each item is given once: the call's reference becomes the
+       caller's (a reference counted up and down again per item costs as
+       much as the rest of a tiny item's trip). */
+    *value = r->values[item];
+    r->values[item] = NULL;
+  }
   return rc;
 }
 
