@@ -356,11 +356,16 @@ static int dispatch(procs *pp, worker *wk, uint32_t task, int queue_ok) {
     hold_slots(pp, wk, task_slots(pp, task));
     wk->exclusive = !queue_ok;
   }
+  /* Behind another, it starts when that one ends: so says its event. */
+  f->waiting = wk->n > 0;
   wk->n++;
   hd__buf why = {0};
   f->inputs = hd__gather_inputs(r, task, f->small, 8, &f->ninputs, &why);
-  int rc = hd__attempt_begin(r, task, wk->index, f->inputs,
-                             f->inputs ? f->ninputs : 0, &f->x);
+  int rc = f->waiting
+               ? hd__attempt_begin_queued(r, task, wk->index, f->inputs,
+                                          f->inputs ? f->ninputs : 0, &f->x)
+               : hd__attempt_begin(r, task, wk->index, f->inputs,
+                                   f->inputs ? f->ninputs : 0, &f->x);
   if (rc == HD_OK && f->inputs == NULL) {
     hd__buf_appendf(&f->x.message, "%s",
                     why.data ? why.data : "its inputs cannot be gathered");
@@ -406,6 +411,8 @@ static int dispatch(procs *pp, worker *wk, uint32_t task, int queue_ok) {
     if (done.inputs == f->small)
       done.inputs = done.small;
     done.x.inputs = done.inputs;
+    if (done.waiting)
+      hd__attempt_started(r, task); /* an end follows a start */
     attempt_done(pp, wk, &done, rc, 0, 0);
     return 0;
   }
@@ -661,6 +668,16 @@ static void close_worker(worker *wk) {
   wk->fd = -1;
 }
 
+/* The flight at the head of wk's queue has started, if it was begun
+ * behind another: its STARTED event goes now. */
+static void head_started(procs *pp, worker *wk) {
+  flight *f = wk->n > 0 ? &wk->q[wk->head] : NULL;
+  if (f != NULL && f->waiting && !f->dead && !f->ahead) {
+    f->waiting = 0;
+    hd__attempt_started(pp->r, f->task);
+  }
+}
+
 /* A flight that holds no attempt (sent ahead and not confirmed, or
  * dropped) is taken off its worker. */
 static void drop(procs *pp, flight *f) {
@@ -795,6 +812,7 @@ static int on_result(procs *pp, worker *wk, const char *payload, size_t len) {
     drop(pp, pop_flight(pp, wk));
     if (wk->n > 0)
       wk->deadline = 0;
+    head_started(pp, wk);
     return 0;
   }
   if (rc == HD_ENOENT && pp->ssh != NULL) {
@@ -814,6 +832,7 @@ static int on_result(procs *pp, worker *wk, const char *payload, size_t len) {
       hd__attempt_abandon(pp->r, node, &g->x);
       free_inputs(g);
       heap_push(pp, node);
+      head_started(pp, wk);
       return 0;
     }
     const char *host = pp->r->worker_hosts != NULL
@@ -829,6 +848,7 @@ static int on_result(procs *pp, worker *wk, const char *payload, size_t len) {
                       "lacks them",
                       MAX_SENDS, host);
     attempt_done(pp, wk, g, HD_ETASK, started, ended);
+    head_started(pp, wk);
     return 0;
   }
   if (rc != HD_OK && rc != HD_ETASK && rc != HD_EINTR && rc != HD_ENOMEM) {
@@ -873,6 +893,7 @@ static int on_result(procs *pp, worker *wk, const char *payload, size_t len) {
      take), and they are not ready. */
   if (pp->r->report->tasks[node].state != HD_STATE_DONE)
     drop_ahead_from(pp, wk, 0);
+  head_started(pp, wk);
   return 0;
 }
 

@@ -28,6 +28,8 @@ typedef struct flight {
   uint8_t ahead;    /* sent ahead and not confirmed yet */
   uint8_t dead;     /* its answer is dropped: the task did not go this way */
   uint32_t attempt; /* the attempt number sent */
+  uint8_t waiting;  /* begun behind another: its STARTED event is sent when
+                       it reaches the head of the queue */
 } flight;
 
 /* How many attempts a worker may hold at once: the first runs, the others

@@ -222,6 +222,13 @@ HD__INTERNAL int hd__attempt_begin(hd__run *r, uint32_t node, unsigned w,
                                    hd__exec *x);
 HD__INTERNAL int hd__attempt_end(hd__run *r, uint32_t node, unsigned w,
                                  hd__exec *x, int rc);
+/* For an attempt that waits behind another on its worker: begun without
+ * its STARTED event, which hd__attempt_started() sends (and its start
+ * time sets) when it does start. */
+HD__INTERNAL int hd__attempt_begin_queued(hd__run *r, uint32_t node, unsigned w,
+                                          hd_value **inputs, size_t ninputs,
+                                          hd__exec *x);
+HD__INTERNAL void hd__attempt_started(hd__run *r, uint32_t node);
 HD__INTERNAL uint32_t hd__task_settle(hd__run *r, uint32_t node, unsigned w);
 HD__INTERNAL void hd__attempt_abandon(hd__run *r, uint32_t node, hd__exec *x);
 HD__INTERNAL void hd__task_cancel(hd__run *r, uint32_t node);

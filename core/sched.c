@@ -262,8 +262,8 @@ static void cache_keep(hd__run *r, uint32_t node, const hd_value *v) {
  * for the executor. Returns HD_OK to go on and execute it, or HD_ETASK
  * (an input file is missing; x->message says which) to end the attempt
  * at once. */
-int hd__attempt_begin(hd__run *r, uint32_t node, unsigned w, hd_value **inputs,
-                      size_t ninputs, hd__exec *x) {
+static int begin(hd__run *r, uint32_t node, unsigned w, hd_value **inputs,
+                 size_t ninputs, hd__exec *x, int announce) {
   const hd__plan *p = r->plan;
   hd__tstate *t = &r->report->tasks[node];
   /* Field by field rather than a memset of the whole: this runs for every
@@ -294,10 +294,27 @@ int hd__attempt_begin(hd__run *r, uint32_t node, unsigned w, hd_value **inputs,
   hd__wstate *ws = w < r->nworkers ? &r->workers[w] : NULL;
   t->start_ns = x->start_ns =
       ws != NULL && ws->chained ? ws->last_end : hd__now_ns();
-  emit(r, HD_EVENT_STARTED, node, NULL,
-       atomic_load_explicit(&r->finished, memory_order_relaxed));
+  if (announce)
+    emit(r, HD_EVENT_STARTED, node, NULL,
+         atomic_load_explicit(&r->finished, memory_order_relaxed));
   const hd__pio *io = hd__plan_io(p, node);
   return io != NULL ? check_files(p, io, 0, &x->message) : HD_OK;
+}
+
+int hd__attempt_begin(hd__run *r, uint32_t node, unsigned w, hd_value **inputs,
+                      size_t ninputs, hd__exec *x) {
+  return begin(r, node, w, inputs, ninputs, x, 1);
+}
+
+int hd__attempt_begin_queued(hd__run *r, uint32_t node, unsigned w,
+                             hd_value **inputs, size_t ninputs, hd__exec *x) {
+  return begin(r, node, w, inputs, ninputs, x, 0);
+}
+
+void hd__attempt_started(hd__run *r, uint32_t node) {
+  r->report->tasks[node].start_ns = hd__now_ns();
+  emit(r, HD_EVENT_STARTED, node, NULL,
+       atomic_load_explicit(&r->finished, memory_order_relaxed));
 }
 
 /* Execute an attempt on this thread. */

@@ -578,6 +578,47 @@ START_TEST(processes_chain_ahead_out_of_memory) {
 }
 END_TEST
 
+/* Tiny tasks wait in their workers' sockets behind the one running: a
+ * task's STARTED event comes when it starts, not when it is queued, so
+ * that no more tasks are said to run than there are workers, and each
+ * starts after it was queued and ends after it starts. */
+typedef struct running_count {
+  int now, most, bad;
+} running_count;
+
+static void on_running(const hd_event *ev, void *data) {
+  running_count *c = data;
+  if (ev->type == HD_EVENT_STARTED) {
+    if (++c->now > c->most)
+      c->most = c->now;
+  } else if (ev->type == HD_EVENT_DONE || ev->type == HD_EVENT_FAILED) {
+    if (--c->now < 0)
+      c->bad++;
+  }
+}
+
+START_TEST(processes_queued_tasks_start_when_they_run) {
+  for (int i = 0; i < 2000; i++) {
+    char name[16];
+    snprintf(name, sizeof(name), "q%d", i);
+    ck_assert_int_eq(hd_graph_add_fn(g, name, "p_sum", NULL), HD_OK);
+  }
+  running_count c = {0, 0, 0};
+  hd_run_opts o;
+  hd_run_opts_init(&o);
+  o.backend = "processes";
+  o.jobs = 2;
+  o.on_event = on_running;
+  o.event_data = &c;
+  ck_assert_int_eq(hd_run(g, &o, &rep), HD_OK);
+  ck_assert_int_eq(c.bad, 0);
+  ck_assert_int_eq(c.now, 0);
+  ck_assert_int_le(c.most, 2);
+  ck_assert_uint_eq(hd_report_count(rep, HD_STATE_DONE), 2000);
+  assert_no_children();
+}
+END_TEST
+
 /* A run in another thread, holding its workers until its task starts. */
 typedef struct other_run {
   pthread_mutex_t lock;
@@ -827,6 +868,7 @@ Suite *make_suite(void) {
   tcase_add_test(tc, processes_chain_ahead_stop_on_failure);
   tcase_add_test(tc, processes_chain_ahead_interrupted);
   tcase_add_test(tc, processes_chain_ahead_out_of_memory);
+  tcase_add_test(tc, processes_queued_tasks_start_when_they_run);
   tcase_add_test(tc, processes_runs_in_two_threads_share_no_sockets);
   tcase_add_test(tc, processes_worker_holds_no_shell_input_of_another_thread);
   tcase_add_test(tc, processes_workers_end_when_hodos_is_killed);
