@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -178,18 +179,38 @@ static int fail(char **message, int rc, const char *fmt, ...) {
 }
 
 /* Take the lock, or say which process holds it. A lock left by a process
- * that died is the kernel's to release: flock() then succeeds. */
+ * that died is the kernel's to release: flock() then succeeds (once the
+ * processes it had just forked have let go of it, waited for below). */
 static int take_lock(hd__store *s, char **message) {
   int rc = open_file(s, "lock", O_RDWR | O_CREAT, &s->lock_fd);
   if (rc != HD_OK)
     return fail(message, rc, "cannot open %s/lock: %s", s->dir,
                 strerror(errno));
-  if (flock(s->lock_fd, LOCK_EX | LOCK_NB) != 0) {
-    int err = errno;
-    char pid[32] = "";
+  int locked = flock(s->lock_fd, LOCK_EX | LOCK_NB) == 0;
+  int err = errno;
+  char pid[32] = "";
+  if (!locked) {
     ssize_t n = pread(s->lock_fd, pid, sizeof(pid) - 1, 0);
     pid[n > 0 ? n : 0] = '\0';
     pid[strcspn(pid, "\n")] = '\0';
+  }
+  /* The run that wrote its process id there has died, yet the lock is
+     held: by a process it had just forked, between the fork and the
+     exec or the closing of its copies (core/fork.c), which a loaded
+     machine can stretch to tens of milliseconds. Those end soon: wait
+     for them, up to two seconds. */
+  char *end = NULL;
+  long holder = strtol(pid, &end, 10);
+  for (int tries = 0; !locked && err == EWOULDBLOCK && pid[0] != '\0' &&
+                      *end == '\0' && holder > 0 && tries < 200 &&
+                      kill((pid_t)holder, 0) != 0 && errno == ESRCH;
+       tries++) {
+    struct timespec ts = {0, 10 * 1000 * 1000};
+    nanosleep(&ts, NULL);
+    locked = flock(s->lock_fd, LOCK_EX | LOCK_NB) == 0;
+    err = errno;
+  }
+  if (!locked) {
     if (err == EWOULDBLOCK)
       return fail(message, HD_ESTATE,
                   "the store %s is in use by another run (process %s); wait "
@@ -198,9 +219,9 @@ static int take_lock(hd__store *s, char **message) {
     return fail(message, HD_EIO, "cannot lock %s/lock: %s", s->dir,
                 strerror(err));
   }
-  char pid[32];
-  int len = snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
-  if (ftruncate(s->lock_fd, 0) != 0 || pwrite(s->lock_fd, pid, len, 0) != len)
+  char me[32];
+  int len = snprintf(me, sizeof(me), "%ld\n", (long)getpid());
+  if (ftruncate(s->lock_fd, 0) != 0 || pwrite(s->lock_fd, me, len, 0) != len)
     return fail(message, HD_EIO, "cannot write %s/lock: %s", s->dir,
                 strerror(errno));
   return HD_OK;

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core/cachekey.h"
@@ -250,6 +251,43 @@ START_TEST(store_lock_names_its_holder_and_outlives_no_one) {
     ck_assert_int_eq(stat(path(files[i]), &st), 0);
     ck_assert_int_eq(st.st_mode & 0777, 0600);
   }
+}
+END_TEST
+
+/* A run killed just after it forked: its lock is still held for a while
+ * by the child, which has not yet closed its copy (or exec'd). The next
+ * run waits for it instead of saying the store is in use by a process
+ * that is gone. */
+START_TEST(store_lock_of_a_dead_run_held_by_its_child_is_waited_for) {
+  int ready[2];
+  ck_assert_int_eq(pipe(ready), 0);
+  pid_t pid = fork();
+  ck_assert_int_ge(pid, 0);
+  if (pid == 0) {
+    hd__store *s = NULL;
+    char *msg = NULL;
+    char c = hd__store_open(dir, 0, &s, &msg) == HD_OK ? 'y' : 'n';
+    if (fork() == 0) {
+      /* Holds the lock's descriptor 0.3 s, then ends. */
+      struct timespec ts = {0, 300 * 1000 * 1000};
+      nanosleep(&ts, NULL);
+      _exit(0);
+    }
+    if (write(ready[1], &c, 1) != 1)
+      _exit(3);
+    _exit(0); /* dies, its child holding the lock */
+  }
+  char c;
+  ck_assert_int_eq(read(ready[0], &c, 1), 1);
+  ck_assert_int_eq(c, 'y');
+  ck_assert_int_eq(waitpid(pid, NULL, 0), pid);
+  hd__store *s = NULL;
+  char *msg = NULL;
+  ck_assert_msg(hd__store_open(dir, 0, &s, &msg) == HD_OK, "message: %s",
+                msg ? msg : "");
+  hd__store_close(s);
+  close(ready[0]);
+  close(ready[1]);
 }
 END_TEST
 
@@ -650,6 +688,7 @@ Suite *make_suite(void) {
   tcase_add_test(tc, store_damage_is_found_and_forgotten);
   tcase_add_test(tc, store_pack_cut_short_is_repaired);
   tcase_add_test(tc, store_lock_names_its_holder_and_outlives_no_one);
+  tcase_add_test(tc, store_lock_of_a_dead_run_held_by_its_child_is_waited_for);
   tcase_add_test(tc, store_journal_lists_what_a_resumed_run_reuses);
   tcase_add_loop_test(tc, store_run_reuses_what_did_not_change, 0, 3);
   tcase_add_test(tc, store_run_recomputes_a_damaged_result);
