@@ -179,20 +179,23 @@ typedef struct hd__run {
 /* The function a function task calls in this run: the caller's own for
  * the task (ext.fns), or its name's, found when the run started; NULL
  * when none is registered under that name. */
+/* The slot of the run's function table that holds key (a name's string
+ * offset), or the empty one where it goes. */
+static inline uint32_t hd__run_fn_slot(const hd__run *r, uint32_t key) {
+  uint32_t i = (key * 2654435761u) & r->fn_mask;
+  while (r->fn_keys[i] != UINT32_MAX && r->fn_keys[i] != key)
+    i = (i + 1) & r->fn_mask;
+  return i;
+}
+
 static inline hd__fnref hd__run_fn(const hd__run *r, uint32_t node) {
   if (r->ext.fns != NULL && r->ext.fns[node].fn != NULL)
     return r->ext.fns[node];
   hd__fnref none = {NULL, NULL};
   if (r->fn_keys == NULL)
     return none;
-  uint32_t key = r->plan->nodes[node].what;
-  for (uint32_t i = (key * 2654435761u) & r->fn_mask;;
-       i = (i + 1) & r->fn_mask) {
-    if (r->fn_keys[i] == key)
-      return r->fn_refs[i];
-    if (r->fn_keys[i] == UINT32_MAX)
-      return none;
-  }
+  uint32_t i = hd__run_fn_slot(r, r->plan->nodes[node].what);
+  return r->fn_keys[i] == UINT32_MAX ? none : r->fn_refs[i];
 }
 
 /* Make a report for plan (taking a reference) with every task pending;

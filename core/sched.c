@@ -713,15 +713,6 @@ static int by_urgency(const void *a, const void *b) {
 
 /* Look every function up once, before the run, so that the hot path never
  * locks the registry. A missing one fails its task when it runs. */
-/* The slot of the run's function table that holds key, or the empty
- * one where it goes. */
-static uint32_t fn_slot(const hd__run *r, uint32_t key) {
-  uint32_t i = (key * 2654435761u) & r->fn_mask;
-  while (r->fn_keys[i] != UINT32_MAX && r->fn_keys[i] != key)
-    i = (i + 1) & r->fn_mask;
-  return i;
-}
-
 /* Make the function table cap slots (a power of two), keeping what it
  * holds. */
 static int fn_grow(hd__run *r, size_t cap) {
@@ -736,7 +727,7 @@ static int fn_grow(hd__run *r, size_t cap) {
     r->fn_mask = (uint32_t)(cap - 1);
     for (size_t k = 0; k < old; k++)
       if (keys[k] != UINT32_MAX) {
-        uint32_t s = fn_slot(r, keys[k]);
+        uint32_t s = hd__run_fn_slot(r, keys[k]);
         r->fn_keys[s] = keys[k];
         r->fn_refs[s] = refs[k];
       }
@@ -762,7 +753,7 @@ static int resolve_functions(hd__run *r) {
       if (rc != HD_OK)
         return rc;
     }
-    uint32_t s = fn_slot(r, last);
+    uint32_t s = hd__run_fn_slot(r, last);
     if (r->fn_keys[s] == UINT32_MAX) {
       r->fn_keys[s] = last;
       r->fn_refs[s].fn = NULL;
