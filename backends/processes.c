@@ -1063,10 +1063,10 @@ static int start(void **state, unsigned jobs, const hd_backend_host *host,
     return HD_ENOMEM;
   pp->r = host->ctx;
   pp->host = *host;
-  if (jobs == 0) {
-    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-    jobs = cpus > 0 ? (unsigned)cpus : 1;
-  }
+  long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+  pp->ncpus = cpus > 0 ? (unsigned)cpus : 1;
+  if (jobs == 0)
+    jobs = pp->ncpus;
   pp->nworkers = jobs;
   int rc = HD_OK;
   if (remote) {
@@ -1085,8 +1085,6 @@ static int start(void **state, unsigned jobs, const hd_backend_host *host,
   }
   pp->slots = pp->free_slots = jobs;
   pp->mean_ns = UINT64_MAX;
-  long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-  pp->ncpus = cpus > 0 ? (unsigned)cpus : 1;
   if (pp->ngroups == 0) {
     /* One group: every worker of this machine. */
     pp->ngroups = 1;

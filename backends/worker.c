@@ -137,6 +137,33 @@ static int run_attempt(hd__run *r, hd__buf *out, uint32_t node,
                        uint32_t attempt, uint64_t timeout, hd_value **inputs,
                        uint32_t n, int bad);
 
+/* Append the RESULT frame of an attempt of node that ended with rc (x:
+ * how, or NULL for an attempt that did not run; frame: its result as a
+ * value frame, or NULL). Returns HD_OK or HD_ENOMEM. */
+static int put_result(hd__buf *out, uint64_t started, uint64_t ended,
+                      uint32_t node, uint32_t attempt, int rc,
+                      const hd__exec *x, const hd_value *frame) {
+  hd__buf p = {0};
+  int ok = hd__wire_put_u64(&p, started) == HD_OK &&
+           hd__wire_put_u64(&p, ended) == HD_OK &&
+           hd__wire_put_u32(&p, node) == HD_OK &&
+           hd__wire_put_u32(&p, attempt) == HD_OK &&
+           hd__wire_put_u32(&p, (uint32_t)rc) == HD_OK &&
+           hd__wire_put_u32(&p, x ? (uint32_t)x->exit_status : UINT32_MAX) ==
+               HD_OK &&
+           hd__wire_put_u32(&p, x ? (uint32_t)x->term_signal : 0) == HD_OK &&
+           hd__wire_put_u32(&p, x ? (uint32_t)x->timed_out : 0) == HD_OK &&
+           hd__wire_put_bytes(&p, x ? x->message.data : NULL,
+                              x ? x->message.len : 0) == HD_OK &&
+           hd__wire_put_bytes(&p, x ? x->err_tail.data : NULL,
+                              x ? x->err_tail.len : 0) == HD_OK &&
+           hd__wire_put_bytes(&p, frame ? hd_value_data(frame) : NULL,
+                              frame ? hd_value_size(frame) : 0) == HD_OK &&
+           hd__wire_frame(out, HD__WIRE_RESULT, p.data, p.len) == HD_OK;
+  hd__buf_cleanup(&p);
+  return ok ? HD_OK : HD_ENOMEM;
+}
+
 /* Run one TASK frame's attempt and append its RESULT frame to out. */
 static int worker_task(hd__run *r, hd__buf *out, const char *payload,
                        size_t len) {
@@ -179,20 +206,10 @@ static int worker_next(hd__run *r, hd__buf *out, const char *payload,
     return -1; /* not a task that runs on after's result alone */
   if (last.node != after || !last.ok) {
     forget_last();
-    hd__buf b = {0};
-    int ok =
-        hd__wire_put_u64(&b, 0) == HD_OK && hd__wire_put_u64(&b, 0) == HD_OK &&
-        hd__wire_put_u32(&b, node) == HD_OK &&
-        hd__wire_put_u32(&b, attempt) == HD_OK &&
-        hd__wire_put_u32(&b, (uint32_t)HD_ECANCELED) == HD_OK &&
-        hd__wire_put_u32(&b, (uint32_t)-1) == HD_OK &&
-        hd__wire_put_u32(&b, 0) == HD_OK && hd__wire_put_u32(&b, 0) == HD_OK &&
-        hd__wire_put_bytes(&b, NULL, 0) == HD_OK &&
-        hd__wire_put_bytes(&b, NULL, 0) == HD_OK &&
-        hd__wire_put_bytes(&b, NULL, 0) == HD_OK &&
-        hd__wire_frame(out, HD__WIRE_RESULT, b.data, b.len) == HD_OK;
-    hd__buf_cleanup(&b);
-    return ok ? 0 : -1;
+    return put_result(out, 0, 0, node, attempt, HD_ECANCELED, NULL, NULL) ==
+                   HD_OK
+               ? 0
+               : -1;
   }
   hd_value **inputs = hd__calloc(2, sizeof(hd_value *));
   if (inputs == NULL)
@@ -261,7 +278,6 @@ static int run_attempt(hd__run *r, hd__buf *out, uint32_t node,
     rc = HD_ETASK;
     hd__buf_appendf(&x.message, "its output files cannot be sent back");
   }
-  hd__buf p = {0};
   hd_value *frame = NULL;
   /* The result travels as a value frame: one that cannot be made fails
      the attempt (it is not sent as an empty result). */
@@ -273,25 +289,10 @@ static int run_attempt(hd__run *r, hd__buf *out, uint32_t node,
   }
   if (rc != HD_OK && last.node == node)
     forget_last(); /* what follows it in a chain does not run */
-  int ok = hd__wire_put_u64(&p, started) == HD_OK &&
-           hd__wire_put_u64(&p, ended) == HD_OK &&
-           hd__wire_put_u32(&p, node) == HD_OK &&
-           hd__wire_put_u32(&p, attempt) == HD_OK &&
-           hd__wire_put_u32(&p, (uint32_t)rc) == HD_OK &&
-           hd__wire_put_u32(&p, (uint32_t)x.exit_status) == HD_OK &&
-           hd__wire_put_u32(&p, (uint32_t)x.term_signal) == HD_OK &&
-           hd__wire_put_u32(&p, (uint32_t)x.timed_out) == HD_OK &&
-           hd__wire_put_bytes(&p, x.message.data, x.message.len) == HD_OK &&
-           hd__wire_put_bytes(&p, x.err_tail.data, x.err_tail.len) == HD_OK;
-  if (ok && frame != NULL)
-    ok = hd__wire_put_bytes(&p, hd_value_data(frame), hd_value_size(frame)) ==
-         HD_OK;
-  else if (ok)
-    ok = hd__wire_put_bytes(&p, NULL, 0) == HD_OK;
-  ok = ok && hd__wire_frame(out, HD__WIRE_RESULT, p.data, p.len) == HD_OK;
+  int ok =
+      put_result(out, started, ended, node, attempt, rc, &x, frame) == HD_OK;
   hd_value_unref(frame);
   hd__exec_cleanup(&x);
-  hd__buf_cleanup(&p);
   return ok ? 0 : -1;
 }
 
@@ -326,6 +327,17 @@ static ssize_t spin_read(int fd, char *p, size_t len) {
   return read(fd, p, len);
 }
 
+/* The run's plan, as a HELLO or PLAN frame carries it; a plan that does
+ * not unpack is said why in the worker's log. */
+static int take_plan(const char *bytes, size_t len, hd__plan **out) {
+  const char *why = NULL;
+  int rc = hd__plan_unpack(bytes, len, out, &why);
+  if (rc != HD_OK)
+    hd__log(HD_LOG_ERROR, "worker: the run's plan is refused: %s",
+            why ? why : hd_strerror(rc));
+  return rc;
+}
+
 /* ---- a forked worker kept from run to run (a pool's) ---- */
 
 static void kept_clear(hd__run *r) {
@@ -346,14 +358,10 @@ static int kept_plan(hd__run *r, const char *payload, size_t len) {
   const char *packed = hd__wire_bytes(&rd, &plen);
   if (rd.bad)
     return HD_ECORRUPT;
-  const char *why = NULL;
   hd__plan *p = NULL;
-  int rc = hd__plan_unpack(packed, plen, &p, &why);
-  if (rc != HD_OK) {
-    hd__log(HD_LOG_ERROR, "worker: the run's plan is refused: %s",
-            why ? why : hd_strerror(rc));
+  int rc = take_plan(packed, plen, &p);
+  if (rc != HD_OK)
     return rc;
-  }
   kept_clear(r);
   r->plan = p;
   uint32_t n = hd__wire_u32(&rd);
@@ -584,14 +592,10 @@ static int remote_hello(void *ctx, hd__run *r, const char *payload, size_t len,
   const char *plan = hd__wire_bytes(&rd, &plen);
   if (rd.bad || version != HD__WIRE_HELLO_VERSION)
     return HD_ECORRUPT;
-  const char *why = NULL;
   hd__plan *p = NULL;
-  int rc = hd__plan_unpack(plan, plen, &p, &why);
-  if (rc != HD_OK) {
-    hd__log(HD_LOG_ERROR, "worker: the run's plan is refused: %s",
-            why ? why : hd_strerror(rc));
+  int rc = take_plan(plan, plen, &p);
+  if (rc != HD_OK)
     return rc;
-  }
   r->plan = p;
   /* The plugins that are here as they are there open now; the others
      are asked for in READY. */
