@@ -126,6 +126,26 @@ static int run_item(hd_task *t, void *data) {
  * and, when it failed, its message in errs[i]. Returns HD_OK, or
  * HD_ECANCELED or HD_ENOMEM for the chunk as a whole; *done says how
  * many items ran (their entries are set). */
+/* Call fn on one item's nargs arguments: its result in *val and its code
+ * (HD_OK, HD_EINTR or HD_ETASK) in *code; when it failed, its message in
+ * *err (allocated) with msg as scratch. Returns HD_OK or HD_ENOMEM. */
+static int call_item(hd_task *t, const char *name, hd_fn_cb fn, void *data,
+                     hd_value **a, size_t nargs, hd_value **val, int *code,
+                     char **err, hd__buf *msg) {
+  msg->len = 0;
+  *err = NULL;
+  int irc = hd__task_call(t, fn, data, a, nargs, val, msg);
+  if (irc != HD_OK && msg->len == 0)
+    hd__buf_appendf(msg, "function '%s' returned %s (%s)", name,
+                    hd_err_name(irc), hd_strerror(irc));
+  *code = irc == HD_OK                             ? HD_OK
+          : irc == HD_ECANCELED || irc == HD_EINTR ? HD_EINTR
+                                                   : HD_ETASK;
+  if (irc != HD_OK && (*err = hd__strdup(msg->data ? msg->data : "")) == NULL)
+    return HD_ENOMEM;
+  return HD_OK;
+}
+
 static int call_items(hd_task *t, const btask *bt, size_t from, size_t n,
                       hd_value **vals, int *codes, char **errs, size_t *done) {
   const hd__call *call = bt->call;
@@ -142,19 +162,8 @@ static int call_items(hd_task *t, const btask *bt, size_t from, size_t n,
     }
     for (size_t k = 0; k < nargs; k++)
       a[k] = call->args[(bt->first + from + i) * nargs + k];
-    msg.len = 0;
-    errs[i] = NULL;
-    int irc =
-        hd__task_call(t, bt->user.fn, bt->user.data, a, nargs, &vals[i], &msg);
-    if (irc != HD_OK && msg.len == 0)
-      hd__buf_appendf(&msg, "function '%s' returned %s (%s)", call->fn,
-                      hd_err_name(irc), hd_strerror(irc));
-    codes[i] = irc == HD_OK                             ? HD_OK
-               : irc == HD_ECANCELED || irc == HD_EINTR ? HD_EINTR
-                                                        : HD_ETASK;
-    if (irc != HD_OK &&
-        (errs[i] = hd__strdup(msg.data ? msg.data : "")) == NULL)
-      rc = HD_ENOMEM;
+    rc = call_item(t, call->fn, bt->user.fn, bt->user.data, a, nargs, &vals[i],
+                   &codes[i], &errs[i], &msg);
   }
   *done = i;
   hd__buf_cleanup(&msg);
@@ -457,20 +466,10 @@ int hd__pool_packed_chunk(hd_task *t, void *data) {
         rc = HD_ETASK;
         break;
       }
-      msg.len = 0;
-      errs[done] = NULL;
       /* The arguments' values are kept for the next item's, and refilled
          unless the function kept a reference. */
-      int irc = hd__task_call(t, fn, fn_data, a, nargs, &vals[done], &msg);
-      if (irc != HD_OK && msg.len == 0)
-        hd__buf_appendf(&msg, "function '%s' returned %s (%s)", name,
-                        hd_err_name(irc), hd_strerror(irc));
-      codes[done] = irc == HD_OK                             ? HD_OK
-                    : irc == HD_ECANCELED || irc == HD_EINTR ? HD_EINTR
-                                                             : HD_ETASK;
-      if (irc != HD_OK &&
-          (errs[done] = hd__strdup(msg.data ? msg.data : "")) == NULL)
-        rc = HD_ENOMEM;
+      rc = call_item(t, name, fn, fn_data, a, nargs, &vals[done], &codes[done],
+                     &errs[done], &msg);
     }
     if (rc == HD_OK)
       rc = pack_items(&k, n, vals, codes, errs);
