@@ -135,6 +135,45 @@ START_TEST(threads_times_of_tasks_taken_one_after_another) {
 }
 END_TEST
 
+/* A fan-out wide enough that the run's deques and held-results index are
+ * large mappings, reserved and populated as they fill: every task runs
+ * once, after its source and before the sink, which sees them all. */
+static atomic_int fan_ran;
+static int fn_fan(hd_task *t, void *data) {
+  (void)t;
+  (void)data;
+  atomic_fetch_add(&fan_ran, 1);
+  return HD_OK;
+}
+
+START_TEST(threads_wide_fanout) {
+  enum { N = 140000 }; /* deques of 2^18 slots: 1 MiB, reserved */
+  ck_assert_int_eq(hd_fn_register("fan", fn_fan, NULL), HD_OK);
+  hd_node *src, *sink, *mid;
+  ck_assert_int_eq(hd_graph_add_fn(g, "src", "fan", &src), HD_OK);
+  ck_assert_int_eq(hd_graph_add_fn(g, "sink", "fan", &sink), HD_OK);
+  for (int i = 0; i < N; i++) {
+    char name[16];
+    snprintf(name, sizeof(name), "m%d", i);
+    ck_assert_int_eq(hd_graph_add_fn(g, name, "fan", &mid), HD_OK);
+    ck_assert_int_eq(hd_node_after(mid, src), HD_OK);
+    ck_assert_int_eq(hd_node_after(sink, mid), HD_OK);
+  }
+  for (unsigned jobs = 1; jobs <= 2; jobs++) {
+    atomic_store(&fan_ran, 0);
+    hd_report *r = run_with("threads", jobs, HD_OK);
+    ck_assert_int_eq(atomic_load(&fan_ran), N + 2);
+    ck_assert_uint_eq(hd_report_count(r, HD_STATE_DONE), N + 2);
+    hd_task_info s, k;
+    ck_assert_int_eq(hd_report_task(r, 0, &s), HD_OK);
+    ck_assert_int_eq(hd_report_task(r, 1, &k), HD_OK);
+    ck_assert_uint_ge(k.start_ns, s.end_ns);
+    hd_report_free(r);
+  }
+  hd_fn_unregister("fan");
+}
+END_TEST
+
 /* Run on serial and on threads with 1..4 workers; every result equal. */
 static void compare_backends(void) {
   hd_report *ref = run_with("serial", 1, HD_OK);
@@ -334,6 +373,7 @@ Suite *make_suite(void) {
   tcase_set_timeout(tc, 30);
   tcase_add_test(tc, threads_random_dag_matches_serial);
   tcase_add_test(tc, threads_times_of_tasks_taken_one_after_another);
+  tcase_add_test(tc, threads_wide_fanout);
   tcase_add_test(tc, threads_chain_fanout_and_gather);
   tcase_add_test(tc, threads_failure_stops_and_keep_going_continues);
   tcase_add_test(tc, threads_retries);
