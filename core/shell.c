@@ -2,13 +2,28 @@
  * predecessors' results on its standard input, its standard output
  * captured as the result and its standard error kept (a tail in memory, the
  * whole in the task's log). A private libuv loop drives the pipes, the
- * child and a timer that watches for an interrupt. */
+ * child's end and a timer that watches for an interrupt.
+ *
+ * The child is started with posix_spawn, which shares the parent's memory
+ * until the exec instead of copying its page tables as fork does: on a
+ * virtual machine that copy is most of what starting a process costs, and
+ * it grows with the parent (a run of a million tasks, a threads backend
+ * with its deques). Its end is seen on a pidfd; where the kernel has none
+ * (before Linux 5.3) the timer asks waitpid. */
+#define _GNU_SOURCE /* posix_spawn_file_actions_addchdir_np, pipe2 */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <uv.h>
 
@@ -24,7 +39,10 @@ extern char **environ;
 typedef struct shell {
   hd__exec *x;
   uv_loop_t loop;
-  uv_process_t proc;
+  pid_t pid;       /* the task, or 0 before it starts */
+  int pidfd;       /* a pidfd of it (closed at the end), or -1 */
+  int watched;     /* its end is seen on the pidfd, not asked by the timer */
+  uv_poll_t exitw; /* watches the pidfd */
   uv_pipe_t out, err;
   uv_poll_t in;   /* our end of the task's standard input */
   int in_fd;      /* that end, or -1 */
@@ -184,26 +202,52 @@ static void on_writable(uv_poll_t *h, int status, int events) {
   close_input(s);
 }
 
-static void on_exit(uv_process_t *p, int64_t status, int sig) {
-  shell *s = p->data;
+/* Reaps the task if it has ended (without waiting when nowait). */
+static void reap(shell *s, int nowait) {
+  if (s->exited)
+    return;
+  int status;
+  pid_t got;
+  while ((got = waitpid(s->pid, &status, nowait ? WNOHANG : 0)) < 0 &&
+         errno == EINTR)
+    ;
+  if (got == 0)
+    return;
   s->exited = 1;
-  s->x->exit_status = sig ? -1 : (int)status;
-  s->x->term_signal = sig;
+  if (got < 0) { /* reaped by someone else: its status is lost */
+    s->x->exit_status = -1;
+    s->x->term_signal = 0;
+  } else if (WIFSIGNALED(status)) {
+    s->x->exit_status = -1;
+    s->x->term_signal = WTERMSIG(status);
+  } else {
+    s->x->exit_status = WEXITSTATUS(status);
+    s->x->term_signal = 0;
+  }
   /* Whatever the task left running in its session goes with it, so that
      nothing outlives the run and the output pipes reach end of file. */
-  kill(-p->pid, SIGTERM);
-  close_handle(s, (uv_handle_t *)p);
+  kill(-s->pid, SIGTERM);
+  if (s->watched)
+    close_handle(s, (uv_handle_t *)&s->exitw);
   maybe_stop_timer(s);
+}
+
+static void on_exited(uv_poll_t *h, int status, int events) {
+  (void)status;
+  (void)events;
+  reap(h->data, 0);
 }
 
 static void on_tick(uv_timer_t *t) {
   shell *s = t->data;
+  if (!s->watched)
+    reap(s, 1);
   if (s->exited) {
     /* Background processes that ignored SIGTERM still hold the pipes. */
     if (s->term_sent == 0)
       s->term_sent = hd__now_ns();
     else if (hd__now_ns() - s->term_sent > KILL_GRACE_NS)
-      kill(-s->proc.pid, SIGKILL);
+      kill(-s->pid, SIGKILL);
     return;
   }
   int interrupted = s->x->interrupt != NULL && hd__flag(s->x->interrupt) != 0;
@@ -217,9 +261,9 @@ static void on_tick(uv_timer_t *t) {
       s->killed = 1;
     else
       s->x->timed_out = 1;
-    kill(-s->proc.pid, SIGTERM);
+    kill(-s->pid, SIGTERM);
   } else if (hd__now_ns() - s->term_sent > KILL_GRACE_NS) {
-    kill(-s->proc.pid, SIGKILL);
+    kill(-s->pid, SIGKILL);
   }
 }
 
@@ -357,6 +401,116 @@ static char **make_env(const hd__plan *p, const hd__pio *io) {
   return env;
 }
 
+/* A descriptor listed for forked workers to close (none for -1). */
+static int track(int fd) { return fd < 0 ? HD_OK : hd__fork_track(fd); }
+
+/* Where execvp would find file: itself when it names a path, else the
+ * first executable of that name on the PATH of env (the task's own
+ * environment, else ours). Returns file when nothing is found, so that
+ * the spawn reports why. */
+static const char *find_program(const char *file, char **env, char *buf,
+                                size_t cap) {
+  if (strchr(file, '/') != NULL || file[0] == '\0')
+    return file;
+  const char *path = NULL;
+  for (char **e = env != NULL ? env : environ; e != NULL && *e != NULL; e++)
+    if (strncmp(*e, "PATH=", 5) == 0)
+      path = *e + 5;
+  if (path == NULL)
+    path = "/usr/local/bin:/usr/bin:/bin";
+  const char *denied = NULL; /* the first one found not executable */
+  size_t denied_len = 0;
+  for (const char *dir = path;; dir++) {
+    const char *end = strchr(dir, ':');
+    size_t len = end != NULL ? (size_t)(end - dir) : strlen(dir);
+    int n = len == 0 ? snprintf(buf, cap, "%s", file)
+                     : snprintf(buf, cap, "%.*s/%s", (int)len, dir, file);
+    struct stat st;
+    if (n > 0 && (size_t)n < cap && stat(buf, &st) == 0 &&
+        S_ISREG(st.st_mode)) {
+      if (access(buf, X_OK) == 0)
+        return buf;
+      if (denied == NULL) {
+        denied = dir;
+        denied_len = len;
+      }
+    }
+    if (end == NULL)
+      break;
+    dir = end;
+  }
+  /* As execvp: permission denied when that is all there is. */
+  if (denied != NULL && denied_len > 0 &&
+      snprintf(buf, cap, "%.*s/%s", (int)denied_len, denied, file) > 0)
+    return buf;
+  return file;
+}
+
+/* Starts the task: file with args and env, in a session of its own, in
+ * cwd (or here), with in (or /dev/null), out and err as its standard
+ * streams and the signals as a new process has them. Returns 0 or an
+ * errno value; sets s->pid. */
+static int spawn(shell *s, const char *file, char **args, char **env,
+                 const char *cwd, int in, int out, int err) {
+  posix_spawn_file_actions_t fa;
+  posix_spawnattr_t at;
+  int rc = posix_spawn_file_actions_init(&fa);
+  if (rc != 0)
+    return rc;
+  if ((rc = posix_spawnattr_init(&at)) != 0) {
+    posix_spawn_file_actions_destroy(&fa);
+    return rc;
+  }
+  sigset_t none, all;
+  sigemptyset(&none);
+  sigfillset(&all);
+  rc = in >= 0
+           ? posix_spawn_file_actions_adddup2(&fa, in, 0)
+           : posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+  if (rc == 0)
+    rc = posix_spawn_file_actions_adddup2(&fa, out, 1);
+  if (rc == 0)
+    rc = posix_spawn_file_actions_adddup2(&fa, err, 2);
+  if (rc == 0 && cwd != NULL)
+    rc = posix_spawn_file_actions_addchdir_np(&fa, cwd);
+  if (rc == 0)
+    rc = posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSID |
+                                           POSIX_SPAWN_SETSIGMASK |
+                                           POSIX_SPAWN_SETSIGDEF);
+  if (rc == 0)
+    rc = posix_spawnattr_setsigmask(&at, &none);
+  if (rc == 0)
+    rc = posix_spawnattr_setsigdefault(&at, &all);
+  pid_t pid = 0;
+  if (rc == 0)
+    rc = posix_spawn(&pid, file, &fa, &at, args, env);
+  posix_spawnattr_destroy(&at);
+  posix_spawn_file_actions_destroy(&fa);
+  if (rc == 0)
+    s->pid = pid;
+  return rc;
+}
+
+/* The task's end is watched on a pidfd when the kernel has them; else
+ * (s->pidfd < 0) the timer asks waitpid. */
+static void watch_exit(shell *s) {
+  s->pidfd = (int)syscall(SYS_pidfd_open, s->pid, 0);
+  if (s->pidfd < 0)
+    return;
+  if (uv_poll_init(&s->loop, &s->exitw, s->pidfd) != 0) {
+    close(s->pidfd);
+    s->pidfd = -1;
+    return;
+  }
+  s->open_handles++;
+  if (uv_poll_start(&s->exitw, UV_READABLE, on_exited) != 0) {
+    close_handle(s, (uv_handle_t *)&s->exitw);
+    s->watched = 0;
+    return;
+  }
+  s->watched = 1;
+}
+
 static int run_loop(shell *s) { return uv_run(&s->loop, UV_RUN_DEFAULT); }
 
 int hd__exec_shell(hd__exec *x) {
@@ -393,86 +547,88 @@ int hd__exec_shell(hd__exec *x) {
     rc = HD_ETASK;
     goto done;
   }
-  int sv[2] = {-1, -1};
+  int sv[2] = {-1, -1}, outp[2] = {-1, -1}, errp[2] = {-1, -1};
   s->in_fd = -1;
-  /* Our end of the task's input is listed for workers forked without exec
-     to close (core/fork.c): a copy there would keep the task from ever
-     reading the end of its input. */
+  s->pidfd = -1;
+  /* Our ends of the task's input and output are listed for workers forked
+     without exec to close (core/fork.c): a copy there would keep the task
+     from ever reading the end of its input. The task's ends are closed
+     here before any fork may copy them. */
+  const char *what = "cannot make the task's input";
   hd__fork_shared_begin();
-  if (nin > 0 && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
-    hd__fork_shared_end();
-    hd__buf_appendf(&x->message, "cannot make the task's input: %s",
-                    strerror(errno));
-    uv_loop_close(&s->loop);
-    rc = HD_ETASK;
-    goto done;
+  int err =
+      nin > 0 ? socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) : 0;
+  if (err == 0) {
+    what = "cannot make the task's output";
+    err = pipe2(outp, O_CLOEXEC);
   }
-  if (sv[0] >= 0 && hd__fork_track(sv[0]) != HD_OK) {
-    close(sv[0]);
-    close(sv[1]);
-    hd__fork_shared_end();
+  if (err == 0)
+    err = pipe2(errp, O_CLOEXEC);
+  err = err == 0 ? 0 : errno;
+  if (err == 0 && (track(sv[0]) != HD_OK || track(outp[0]) != HD_OK ||
+                   track(errp[0]) != HD_OK))
+    err = ENOMEM;
+  int is_argv = plan->nodes[x->node].kind == HD_NODE_ARGV;
+  const char *file = is_argv ? args[0] : "/bin/sh";
+  const char *cwd =
+      io != NULL && io->workdir != 0 ? plan->strings + io->workdir : NULL;
+  char found[PATH_MAX];
+  if (err == 0) {
+    what = NULL;
+    err = spawn(s, find_program(file, env, found, sizeof(found)), args,
+                env != NULL ? env : environ, cwd, sv[1], outp[1], errp[1]);
+  }
+  int fds[] = {sv[1], outp[1], errp[1]};
+  for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)
+    if (fds[i] >= 0)
+      close(fds[i]); /* the task has its copies */
+  if (err != 0) {
+    int mine[] = {sv[0], outp[0], errp[0]};
+    for (size_t i = 0; i < sizeof(mine) / sizeof(mine[0]); i++)
+      if (mine[i] >= 0) {
+        hd__fork_untrack(mine[i]);
+        close(mine[i]);
+      }
+  }
+  hd__fork_shared_end();
+  if (err != 0) {
+    if (what != NULL)
+      hd__buf_appendf(&x->message, "%s: %s", what, strerror(err));
+    else if (cwd != NULL && err == ENOENT && access(cwd, X_OK) != 0)
+      hd__buf_appendf(&x->message, "cannot enter its workdir '%s': %s", cwd,
+                      strerror(errno));
+    else
+      hd__buf_appendf(&x->message, "cannot start '%s': %s", file,
+                      uv_strerror(uv_translate_sys_error(err)));
     uv_loop_close(&s->loop);
-    goto done; /* rc is HD_ENOMEM */
+    rc = err == ENOMEM ? HD_ENOMEM : HD_ETASK;
+    goto done;
   }
   uv_pipe_init(&s->loop, &s->out, 0);
   uv_pipe_init(&s->loop, &s->err, 0);
   uv_timer_init(&s->loop, &s->timer);
+  s->out.data = s->err.data = s->timer.data = s->exitw.data = s;
   s->open_handles = 3;
-  s->out.data = s->err.data = s->timer.data = s;
-  s->proc.data = s;
-
-  uv_stdio_container_t stdio[3];
-  if (nin > 0) {
-    stdio[0].flags = UV_INHERIT_FD;
-    stdio[0].data.fd = sv[1];
-  } else {
-    stdio[0].flags = UV_IGNORE;
-  }
-  stdio[1].flags = UV_CREATE_PIPE | UV_WRITABLE_PIPE;
-  stdio[1].data.stream = (uv_stream_t *)&s->out;
-  stdio[2].flags = UV_CREATE_PIPE | UV_WRITABLE_PIPE;
-  stdio[2].data.stream = (uv_stream_t *)&s->err;
-  uv_process_options_t po;
-  memset(&po, 0, sizeof(po));
-  int is_argv = plan->nodes[x->node].kind == HD_NODE_ARGV;
-  po.file = is_argv ? args[0] : "/bin/sh";
-  po.args = args;
-  po.env = env;
-  po.cwd = io != NULL && io->workdir != 0 ? plan->strings + io->workdir : NULL;
-  po.stdio = stdio;
-  po.stdio_count = 3;
-  po.exit_cb = on_exit;
-  /* A session of its own: the task and its children form one process group
-     that can be signalled as a whole, apart from the terminal's. */
-  po.flags = UV_PROCESS_DETACHED;
-
-  int err = uv_spawn(&s->loop, &s->proc, &po);
-  if (sv[1] >= 0)
-    close(sv[1]); /* the task has its copy */
-  uv_os_fd_t out_fd, err_fd;
-  /* Listed only so that a forked worker does not keep them: reading ends,
-     whose copies would do no harm but hold a socket, so a failure here is
-     let pass. */
-  if (err == 0 && uv_fileno((uv_handle_t *)&s->out, &out_fd) == 0 &&
-      uv_fileno((uv_handle_t *)&s->err, &err_fd) == 0 &&
-      hd__fork_track(out_fd) == HD_OK)
-    hd__fork_track(err_fd);
-  hd__fork_shared_end();
-  if (err != 0) {
-    if (po.cwd != NULL && err == UV_ENOENT && access(po.cwd, X_OK) != 0)
-      hd__buf_appendf(&x->message, "cannot enter its workdir '%s': %s", po.cwd,
-                      strerror(errno));
-    else
-      hd__buf_appendf(&x->message, "cannot start '%s': %s", po.file,
-                      uv_strerror(err));
-    s->exited = 1;
-    hd__fork_close(sv[0]);
-    close_handle(s, (uv_handle_t *)&s->proc);
+  watch_exit(s);
+  int out_ok = uv_pipe_open(&s->out, outp[0]) == 0;
+  int err_ok = uv_pipe_open(&s->err, errp[0]) == 0;
+  if (!out_ok || !err_ok) {
+    /* Not seen: the descriptors were just made. A task that cannot be
+       heard is stopped. */
+    if (!out_ok)
+      hd__fork_close(outp[0]);
+    if (!err_ok)
+      hd__fork_close(errp[0]);
+    kill(-s->pid, SIGKILL);
+    reap(s, 0);
     close_handle(s, (uv_handle_t *)&s->out);
     close_handle(s, (uv_handle_t *)&s->err);
     close_handle(s, (uv_handle_t *)&s->timer);
     run_loop(s);
     uv_loop_close(&s->loop);
+    if (s->pidfd >= 0)
+      close(s->pidfd);
+    hd__buf_appendf(&x->message, "cannot watch the task's output");
     rc = HD_ETASK;
     goto done;
   }
@@ -495,6 +651,8 @@ int hd__exec_shell(hd__exec *x) {
   uv_timer_start(&s->timer, on_tick, POLL_MS, POLL_MS);
   run_loop(s);
   uv_loop_close(&s->loop);
+  if (s->pidfd >= 0)
+    close(s->pidfd);
 
   if (s->nomem) {
     rc = HD_ENOMEM;

@@ -4,6 +4,8 @@
  * serial, threads and processes backends. */
 #include <dirent.h>
 #include <limits.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -616,6 +618,72 @@ START_TEST(run_argv_program_not_found) {
 }
 END_TEST
 
+/* A program is looked for on the PATH of the task's own environment, as
+ * execvp would with that environment; one found but not executable is
+ * reported as such. */
+START_TEST(run_argv_program_on_the_tasks_path) {
+  char dir[64], path[600], file[128];
+  make_temp_dir(dir, sizeof(dir));
+  snprintf(file, sizeof(file), "%s/hodos-test-prog", dir);
+  FILE *f = fopen(file, "w");
+  ck_assert_ptr_nonnull(f);
+  fputs("#!/bin/sh\necho found \"$1\"\n", f);
+  fclose(f);
+  ck_assert_int_eq(chmod(file, 0755), 0);
+  snprintf(file, sizeof(file), "%s/hodos-test-plain", dir);
+  f = fopen(file, "w");
+  ck_assert_ptr_nonnull(f);
+  fclose(f);
+  const char *words[] = {"hodos-test-prog", "it"};
+  hd_node *a, *b;
+  ck_assert_int_eq(hd_graph_add_argv(g, "a", words, 2, &a), HD_OK);
+  snprintf(path, sizeof(path), "/nonexistent:%s:%s", dir, getenv("PATH"));
+  ck_assert_int_eq(hd_node_set_env(a, "PATH", path), HD_OK);
+  const char *plain[] = {"hodos-test-plain"};
+  ck_assert_int_eq(hd_graph_add_argv(g, "b", plain, 1, &b), HD_OK);
+  ck_assert_int_eq(hd_node_set_env(b, "PATH", path), HD_OK);
+  hd_run_opts o;
+  hd_run_opts_init(&o);
+  o.backend = backends[_i];
+  o.jobs = 2;
+  o.keep_going = 1;
+  ck_assert_int_eq(hd_run(g, &o, &rep), HD_ETASK);
+  ck_assert_str_eq(text("a"), "found it\n");
+  ck_assert_int_eq(state("b"), HD_STATE_FAILED);
+  ck_assert_str_eq(message("b"), "cannot start 'hodos-test-plain': "
+                                 "permission denied");
+  remove_tree(dir);
+}
+END_TEST
+
+/* A task starts with every standard signal at its default and none
+ * blocked, even when the program that runs it ignores or blocks some.
+ * (glibc's two reserved real-time signals, 32 and 33, are left ignored by
+ * its posix_spawn: no program may use them.) */
+START_TEST(run_task_signals_start_at_their_defaults) {
+  struct sigaction ign, old;
+  memset(&ign, 0, sizeof(ign));
+  ign.sa_handler = SIG_IGN;
+  sigemptyset(&ign.sa_mask);
+  ck_assert_int_eq(sigaction(SIGPIPE, &ign, &old), 0);
+  sigset_t usr1, oldmask;
+  sigemptyset(&usr1);
+  sigaddset(&usr1, SIGUSR1);
+  ck_assert_int_eq(pthread_sigmask(SIG_BLOCK, &usr1, &oldmask), 0);
+  const char *words[] = {"grep", "-E", "^Sig(Ign|Blk)", "/proc/self/status"};
+  ck_assert_int_eq(hd_graph_add_argv(g, "a", words, 4, NULL), HD_OK);
+  int rc = run_on(_i, NULL);
+  sigaction(SIGPIPE, &old, NULL);
+  pthread_sigmask(SIG_SETMASK, &oldmask, NULL);
+  ck_assert_int_eq(rc, HD_OK);
+  unsigned long long blocked, ignored;
+  ck_assert_int_eq(
+      sscanf(text("a"), "SigBlk: %llx SigIgn: %llx", &blocked, &ignored), 2);
+  ck_assert_uint_eq(blocked, 0);
+  ck_assert_uint_eq(ignored & 0x7fffffffull, 0); /* signals 1 to 31 */
+}
+END_TEST
+
 START_TEST(run_env_is_set_over_the_inherited_one) {
   ck_assert_int_eq(setenv("HD_TEST_INHERITED", "parent", 1), 0);
   ck_assert_int_eq(setenv("HD_TEST_REPLACED", "parent", 1), 0);
@@ -993,6 +1061,8 @@ Suite *make_suite(void) {
   tcase_add_test(tc, run_task_without_output_passes_an_empty_value);
   tcase_add_loop_test(tc, run_argv_words_are_arguments_without_a_shell, 0, 3);
   tcase_add_loop_test(tc, run_argv_program_not_found, 0, 3);
+  tcase_add_loop_test(tc, run_argv_program_on_the_tasks_path, 0, 3);
+  tcase_add_loop_test(tc, run_task_signals_start_at_their_defaults, 0, 3);
   tcase_add_loop_test(tc, run_env_is_set_over_the_inherited_one, 0, 3);
   tcase_add_loop_test(tc, run_workdir_is_where_the_task_runs, 0, 3);
   tcase_add_loop_test(tc, run_workdir_that_does_not_exist, 0, 3);
