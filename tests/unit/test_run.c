@@ -619,8 +619,8 @@ START_TEST(run_argv_program_not_found) {
 END_TEST
 
 /* A program is looked for on the PATH of the task's own environment, as
- * execvp would with that environment; one found but not executable is
- * reported as such. */
+ * execvp would with that environment, or in the workdir when its name has
+ * a slash; one found but not executable is reported as such. */
 START_TEST(run_argv_program_on_the_tasks_path) {
   char dir[64], path[600], file[128];
   make_temp_dir(dir, sizeof(dir));
@@ -642,6 +642,11 @@ START_TEST(run_argv_program_on_the_tasks_path) {
   const char *plain[] = {"hodos-test-plain"};
   ck_assert_int_eq(hd_graph_add_argv(g, "b", plain, 1, &b), HD_OK);
   ck_assert_int_eq(hd_node_set_env(b, "PATH", path), HD_OK);
+  /* A name with a slash is taken from the workdir. */
+  const char *here[] = {"./hodos-test-prog", "here"};
+  hd_node *c;
+  ck_assert_int_eq(hd_graph_add_argv(g, "c", here, 2, &c), HD_OK);
+  ck_assert_int_eq(hd_node_set_workdir(c, dir), HD_OK);
   hd_run_opts o;
   hd_run_opts_init(&o);
   o.backend = backends[_i];
@@ -649,6 +654,7 @@ START_TEST(run_argv_program_on_the_tasks_path) {
   o.keep_going = 1;
   ck_assert_int_eq(hd_run(g, &o, &rep), HD_ETASK);
   ck_assert_str_eq(text("a"), "found it\n");
+  ck_assert_str_eq(text("c"), "found here\n");
   ck_assert_int_eq(state("b"), HD_STATE_FAILED);
   ck_assert_str_eq(message("b"), "cannot start 'hodos-test-plain': "
                                  "permission denied");
