@@ -202,7 +202,10 @@ hd_value *hd_value_ref(hd_value *v) {
 void hd_value_unref(hd_value *v) {
   if (v == NULL)
     return;
-  if (atomic_fetch_sub_explicit(&v->refs, 1, memory_order_acq_rel) != 1)
+  /* The only reference (most values, read once and freed) is dropped
+     without a locked instruction: nobody else holds one to race with. */
+  if (atomic_load_explicit(&v->refs, memory_order_acquire) != 1 &&
+      atomic_fetch_sub_explicit(&v->refs, 1, memory_order_acq_rel) != 1)
     return;
   hd__vslab *s = v->slab;
   if (s == NULL)
