@@ -139,6 +139,7 @@ static int spawn(procs *pp, unsigned i) {
   wk->deadline = 0;
   wk->term_sent = 0;
   wk->killed_late = 0;
+  wk->gone = 0;
   wk->corrupt = NULL;
   wk->in.len = 0;
   wk->out.len = 0;
@@ -436,7 +437,8 @@ static uint32_t ahead_of(procs *pp, worker *wk, uint32_t task) {
   hd__run *r = pp->r;
   const hd__plan *p = r->plan;
   if (pp->ahead == NULL || pp->mean_ns >= QUEUE_BELOW_NS || wk->n >= DEPTH ||
-      wk->queued >= QUEUE_BYTES || wk->term_sent != 0 || hd__run_stopping(r))
+      wk->queued >= QUEUE_BYTES || wk->term_sent != 0 || wk->gone ||
+      hd__run_stopping(r))
     return HD_TASK_NONE;
   uint32_t best = HD_TASK_NONE;
   for (uint32_t e = p->succ_off[task]; e < p->succ_off[task + 1]; e++) {
@@ -583,7 +585,7 @@ static void confirm(procs *pp, uint32_t task) {
 static void flush(procs *pp) {
   for (unsigned i = 0; i < pp->nworkers; i++) {
     worker *wk = &pp->w[i];
-    if (wk->out.len == 0 || wk->fd < 0)
+    if (wk->out.len == 0 || wk->fd < 0 || wk->gone)
       continue;
     if (hd__write_full(wk->fd, wk->out.data, wk->out.len) != 0)
       signal_worker(wk, SIGKILL); /* seen as end of file on its socket */
@@ -633,13 +635,13 @@ static void pump(procs *pp) {
     if (pp->free_slots >= need)
       for (unsigned i = 0; i < pp->nworkers && to == NULL; i++)
         if (pp->w[i].n == 0 && pp->w[i].fd >= 0 && pp->w[i].ready &&
-            pp->group_free[pp->w[i].host] >= need)
+            !pp->w[i].gone && pp->group_free[pp->w[i].host] >= need)
           to = &pp->w[i];
     /* Otherwise behind the worker with the fewest waiting, so that the
        queues stay even. */
     for (unsigned i = 0; to == NULL && queue_ok && i < pp->nworkers; i++) {
       worker *wk = &pp->w[i];
-      if (wk->fd >= 0 && wk->ready && wk->n > 0 && wk->n < DEPTH &&
+      if (wk->fd >= 0 && wk->ready && !wk->gone && wk->n > 0 && wk->n < DEPTH &&
           !wk->exclusive && wk->term_sent == 0 && wk->queued < QUEUE_BYTES &&
           (behind == NULL || wk->n < behind->n))
         behind = wk;
@@ -908,8 +910,11 @@ static void on_readable(uv_poll_t *h, int status, int events) {
   worker *wk = h->data;
   procs *pp = wk->pp;
   (void)events;
-  int eof = status < 0;
-  while (!eof) {
+  /* On an error too, what the worker sent is read: a worker that dies
+     with frames of ours unread leaves its socket in error (ECONNRESET),
+     and the answers it gave before are in the socket still. */
+  int eof = 0;
+  for (;;) {
     if (wk->in.cap - wk->in.len < 65536 + 1) {
       size_t ncap = wk->in.cap ? 2 * wk->in.cap : 131072;
       char *p = hd__realloc(wk->in.data, ncap);
@@ -926,8 +931,9 @@ static void on_readable(uv_poll_t *h, int status, int events) {
       wk->in.len += (size_t)n;
       /* Less than asked for: the socket is empty for now. The poll is
          level-triggered, so what comes later wakes the loop again; not
-         asking once more saves a system call per result. */
-      if ((size_t)n < room)
+         asking once more saves a system call per result. (Not when it is
+         in error: then the poll has stopped, and all is read now.) */
+      if ((size_t)n < room && status >= 0)
         break;
       continue;
     }
@@ -936,8 +942,23 @@ static void on_readable(uv_poll_t *h, int status, int events) {
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
       break;
     eof = 1;
+    break;
   }
+  if (status < 0)
+    eof = 1; /* libuv stopped watching it */
   int held = take_frames(pp, wk);
+  if (eof && wk->corrupt == NULL) {
+    /* The worker is gone, but each answer it gave counts: one held until
+       its task is confirmed (a task sent ahead) is taken once pump() has
+       confirmed it, before the worker is given up. */
+    wk->gone = 1;
+    while (held && wk->corrupt == NULL) {
+      pump(pp);
+      if (wk->n > 0 && wk->q[wk->head].ahead)
+        break; /* not to be confirmed: its answer goes with the worker */
+      held = take_frames(pp, wk);
+    }
+  }
   if (eof || wk->corrupt != NULL)
     worker_lost(pp, wk);
   pump(pp);

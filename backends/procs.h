@@ -64,6 +64,7 @@ typedef struct worker {
   uint64_t term_sent;  /* when it was asked to stop, or 0 */
   int killed_late;     /* killed for running past its timeout */
   const char *corrupt; /* why its last frame was refused */
+  int gone;            /* its socket ended: nothing more is sent to it */
   /* ssh: its host, whether it answered the HELLO, its ssh's stderr */
   unsigned host;
   int ready;

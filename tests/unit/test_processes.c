@@ -3,12 +3,14 @@
  * sends garbage fails or retries its task and is replaced; nothing is
  * left behind. */
 #include <dirent.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -150,6 +152,22 @@ static int fn_step(hd_task *t, void *data) {
     return hd_task_fail(t, "step %lld fails", (long long)(x + 1));
   if (fail != NULL && strcmp(fail, "crash") == 0 && hd_task_attempt(t) == 1)
     raise(SIGSEGV);
+  if (fail != NULL && strcmp(fail, "crash-unread") == 0 &&
+      hd_task_attempt(t) == 1) {
+    /* Die with a frame from hodos unread in the worker's socket, which
+       leaves hodos's end in error (ECONNRESET). */
+    struct pollfd fds[16];
+    nfds_t n = 0;
+    for (int fd = 3; fd < 256 && n < 16; fd++) {
+      struct stat st;
+      if (fstat(fd, &st) == 0 && S_ISSOCK(st.st_mode))
+        fds[n++] = (struct pollfd){fd, POLLIN, 0};
+    }
+    poll(fds, n, 2000);
+    raise(SIGSEGV);
+  }
+  if (fail != NULL && strcmp(fail, "slow") == 0)
+    usleep(5000);
   hd_value *v;
   if (hd_value_new_int(x + 1, &v) != HD_OK)
     return HD_ENOMEM;
@@ -407,6 +425,39 @@ START_TEST(processes_chain_ahead_retries_and_crashes) {
                   "r%d: %u attempts", k, step("r", k).attempts);
     ck_assert_msg(step("k", k).attempts == (k == 200 ? 2u : 1u),
                   "k%d: %u attempts", k, step("k", k).attempts);
+  }
+  assert_no_children();
+}
+END_TEST
+
+/* A worker that crashes in a task sent ahead had answered the tasks before
+ * it: those answers count, also when its socket is in error (it died with
+ * a frame of hodos's unread) and when they arrive with the end of the
+ * socket, before hodos has confirmed the tasks they answer. hodos is
+ * slowed (each DONE event waits 3 ms) while the worker runs ahead; s39
+ * takes 5 ms, so that its answer comes after hodos has read the others
+ * and sent more frames; s40 dies as soon as one of them is there. */
+static void on_slow_event(const hd_event *ev, void *data) {
+  (void)data;
+  if (ev->type == HD_EVENT_DONE)
+    usleep(3000);
+}
+
+START_TEST(processes_chain_ahead_answers_before_a_crash_are_kept) {
+  add_chain("s", 60, 40, "crash-unread", 1);
+  ck_assert_int_eq(hd_node_set_param(hd_graph_find(g, "s39"), "fail", "slow"),
+                   HD_OK);
+  hd_run_opts o;
+  hd_run_opts_init(&o);
+  o.backend = "processes";
+  o.jobs = 1;
+  o.on_event = on_slow_event;
+  ck_assert_int_eq(hd_run(g, &o, &rep), HD_OK);
+  for (int k = 0; k < 60; k++) {
+    ck_assert_int_eq(step_value("s", k), k);
+    ck_assert_msg(step("s", k).attempts == (k == 40 ? 2u : 1u),
+                  "s%d: %u attempts (%s)", k, step("s", k).attempts,
+                  step("s", k).message ? step("s", k).message : "");
   }
   assert_no_children();
 }
@@ -864,6 +915,7 @@ Suite *make_suite(void) {
   tcase_add_test(tc, processes_slots_follow_cpus);
   tcase_add_test(tc, processes_chain_ahead_stops_at_a_failure);
   tcase_add_test(tc, processes_chain_ahead_retries_and_crashes);
+  tcase_add_test(tc, processes_chain_ahead_answers_before_a_crash_are_kept);
   tcase_add_test(tc, processes_chain_ahead_events_keep_their_order);
   tcase_add_test(tc, processes_chain_ahead_stop_on_failure);
   tcase_add_test(tc, processes_chain_ahead_interrupted);
