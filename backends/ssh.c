@@ -515,9 +515,14 @@ int hd__ssh_start(procs *pp) {
       up--;
     }
   learn_slots(s);
-  for (size_t i = 0; i < s->nhosts; i++)
-    if (s->hosts[i].up && !s->hosts[i].down)
+  unsigned *told = pp->r->ext.host_slots;
+  for (size_t i = 0; i < s->nhosts; i++) {
+    int in = s->hosts[i].up && !s->hosts[i].down;
+    if (in)
       slots += s->hosts[i].slots;
+    if (told != NULL) /* a pool's: read by other threads */
+      __atomic_store_n(&told[i], in ? s->hosts[i].slots : 0, __ATOMIC_RELAXED);
+  }
   for (size_t i = 0; up > 0 && i < s->nhosts; i++)
     if (s->hosts[i].down)
       hd__log(HD_LOG_ERROR,
