@@ -175,10 +175,25 @@ static int spawn(procs *pp, unsigned i) {
   return pp->loop_ready ? watch(pp, wk) : HD_OK;
 }
 
+int hd__procs_put_tasks(const hd__run *r, hd__buf *b) {
+  const hd__run_ext *ext = &r->ext;
+  if (ext->seed_off == NULL && ext->packed == NULL)
+    return hd__wire_put_u32(b, 0);
+  int rc = hd__wire_put_u32(b, r->plan->count);
+  for (uint32_t t = 0; t < r->plan->count && rc == HD_OK; t++) {
+    size_t seeds =
+        ext->seed_off != NULL ? ext->seed_off[t + 1] - ext->seed_off[t] : 0;
+    unsigned char packed = ext->packed != NULL && ext->packed[t] != 0;
+    rc = hd__wire_put_u32(b, (uint32_t)seeds);
+    if (rc == HD_OK)
+      rc = hd__buf_append(b, &packed, 1);
+  }
+  return rc;
+}
+
 /* The PLAN frame a kept worker gets before the run's tasks (wire.h). */
 static int make_plan_frame(procs *pp) {
   const hd__run *r = pp->r;
-  const hd__run_ext *ext = &r->ext;
   hd__buf b = {0};
   hd__buf plan = {0};
   int rc = hd__plan_pack(r->plan, &plan);
@@ -186,15 +201,7 @@ static int make_plan_frame(procs *pp) {
     rc = hd__wire_put_bytes(&b, plan.data, plan.len);
   hd__buf_cleanup(&plan);
   if (rc == HD_OK)
-    rc = hd__wire_put_u32(&b, r->plan->count);
-  for (uint32_t t = 0; t < r->plan->count && rc == HD_OK; t++) {
-    size_t seeds =
-        ext->seed_off != NULL ? ext->seed_off[t + 1] - ext->seed_off[t] : 0;
-    unsigned char packed = ext->packed != NULL && ext->packed[t] != 0;
-    rc = hd__wire_put_u32(&b, (uint32_t)seeds);
-    if (rc == HD_OK)
-      rc = hd__buf_append(&b, &packed, 1);
-  }
+    rc = hd__procs_put_tasks(r, &b);
   if (rc == HD_OK)
     rc = hd__wire_frame(&pp->plan_frame, HD__WIRE_PLAN, b.data, b.len);
   hd__buf_cleanup(&b);

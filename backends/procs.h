@@ -147,5 +147,10 @@ HD__INTERNAL void hd__ssh_stop(procs *pp);
 /* ---- processes.c, for ssh.c ---- */
 
 HD__INTERNAL int hd__procs_watch(procs *pp, worker *wk);
+/* Append the run's tasks as PLAN and HELLO frames list them (wire.h):
+ * per task its number of seed inputs and whether it is a pool's packed
+ * chunk; only a u32 0 for a run that has neither (a graph's). Returns
+ * HD_OK or HD_ENOMEM. */
+HD__INTERNAL int hd__procs_put_tasks(const hd__run *r, hd__buf *b);
 
 #endif

@@ -7,12 +7,14 @@
  * slot through that connection runs the host's worker command (by
  * default `hodos worker --stdio`), whose standard input and output are
  * one end of a socketpair here, and which receives the run's plan in a
- * HELLO frame before any task. A session lost (the connection dropped,
- * the worker killed, the host gone silent past the keep-alives) puts its
- * running task back in line for the other sessions, and a new session
- * takes its place; a host whose sessions fail three times in a row
- * without answering is given up. At stop, the sessions end with their
- * sockets and the masters with `ssh -O exit`. */
+ * HELLO frame before any task (with, for a pool's run, which tasks take
+ * seed inputs and which run packed chunks: the worker has none of the
+ * pool's memory). A session lost (the connection dropped, the worker
+ * killed, the host gone silent past the keep-alives) puts its running
+ * task back in line for the other sessions, and a new session takes its
+ * place; a host whose sessions fail three times in a row without
+ * answering is given up. At stop, the sessions end with their sockets
+ * and the masters with `ssh -O exit`. */
 #define _GNU_SOURCE
 #include <ctype.h>
 #include <dirent.h>
@@ -325,7 +327,11 @@ static int make_hello(procs *pp, struct hd__ssh *s) {
         hd__wire_put_u64(&p, k.lo) == HD_OK &&
         hd__wire_put_u64(&p, k.hi) == HD_OK;
   }
+  /* A pool's tasks take their items' arguments as seed inputs, and its
+     chunks run packed: the worker there must know which, as a kept
+     worker learns from its PLAN frame. */
   ok = ok && hd__wire_put_bytes(&p, cwd, strlen(cwd)) == HD_OK &&
+       hd__procs_put_tasks(pp->r, &p) == HD_OK &&
        hd__wire_frame(&s->hello, HD__WIRE_HELLO, p.data, p.len) == HD_OK;
   hd__buf_cleanup(&p);
   return ok ? HD_OK : HD_ENOMEM;
@@ -509,9 +515,14 @@ int hd__ssh_start(procs *pp) {
       up--;
     }
   learn_slots(s);
-  for (size_t i = 0; i < s->nhosts; i++)
-    if (s->hosts[i].up && !s->hosts[i].down)
+  unsigned *told = pp->r->ext.host_slots;
+  for (size_t i = 0; i < s->nhosts; i++) {
+    int in = s->hosts[i].up && !s->hosts[i].down;
+    if (in)
       slots += s->hosts[i].slots;
+    if (told != NULL) /* a pool's: read by other threads */
+      __atomic_store_n(&told[i], in ? s->hosts[i].slots : 0, __ATOMIC_RELAXED);
+  }
   for (size_t i = 0; up > 0 && i < s->nhosts; i++)
     if (s->hosts[i].down)
       hd__log(HD_LOG_ERROR,

@@ -44,17 +44,20 @@ typedef enum hd__wire_type {
 /* The version of the HELLO and READY payloads:
  *   HELLO  u32 version, bytes plan (hd__plan_pack), u32 plugin count,
  *          per plugin: bytes path, u64 lo, u64 hi (XXH3-128 of its
- *          content); bytes working folder
+ *          content); bytes working folder; then the run's tasks as a
+ *          PLAN frame lists them (below), or u32 0 for a run without
+ *          seed inputs or packed chunks (a graph's)
  *   READY  u32 version, bytes host name, u64 process id, u32 count and
  *          the indexes of the plugins it lacks (sent as FILE frames) */
-#define HD__WIRE_HELLO_VERSION 2
+#define HD__WIRE_HELLO_VERSION 3
 
 /* A PLAN frame, to a forked worker kept from run to run (a pool's),
- * before the run's first task: bytes plan (hd__plan_pack), u32 task
- * count, then per task its number of seed inputs (u32) and whether it
- * is a pool's packed chunk (u8). The worker answers nothing. Values
- * to and from such a worker travel as raw value frames: over a socket
- * on one machine, compressing them costs more than it saves. */
+ * before the run's first task: bytes plan (hd__plan_pack), then the
+ * run's tasks: u32 task count, then per task its number of seed inputs
+ * (u32) and whether it is a pool's packed chunk (u8). The worker answers
+ * nothing. Values to and from such a worker travel as raw value frames:
+ * over a socket on one machine, compressing them costs more than it
+ * saves. */
 
 /* Append a frame of type with the payload to out. */
 HD__INTERNAL int hd__wire_frame(hd__buf *out, hd__wire_type type,

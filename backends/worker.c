@@ -350,8 +350,36 @@ static void kept_clear(hd__run *r) {
   r->ext.seed_off = NULL;
 }
 
-/* A PLAN frame: the next run's plan, each task's number of seed inputs,
- * and which tasks are a pool's packed chunks. */
+/* The run's tasks, as the end of a PLAN or HELLO frame lists them
+ * (wire.h): each one's number of seed inputs, and which are a pool's
+ * packed chunks, run by hd__pool_packed_chunk(). A count of 0 lists none
+ * (a graph's run: no seeds, no chunks). r->plan is set. */
+static int take_tasks(hd__run *r, hd__wire_reader *rd) {
+  uint32_t n = hd__wire_u32(rd);
+  if (rd->bad || (n != 0 && n != r->plan->count) || rd->left != (size_t)n * 5)
+    return HD_ECORRUPT;
+  if (n == 0)
+    return HD_OK;
+  size_t *off = hd__calloc((size_t)n + 1, sizeof(size_t));
+  hd__fnref *fns = hd__calloc((size_t)n + 1, sizeof(hd__fnref));
+  if (off == NULL || fns == NULL) {
+    hd__free(off);
+    hd__free(fns);
+    return HD_ENOMEM;
+  }
+  for (uint32_t i = 0; i < n; i++) {
+    off[i + 1] = off[i] + hd__wire_u32(rd);
+    if (rd->left > 0 && (unsigned char)*rd->p != 0)
+      fns[i].fn = hd__pool_packed_chunk;
+    rd->p++;
+    rd->left--;
+  }
+  r->ext.seed_off = off;
+  r->ext.fns = fns;
+  return rd->bad ? HD_ECORRUPT : HD_OK;
+}
+
+/* A PLAN frame: the next run's plan and its tasks. */
 static int kept_plan(hd__run *r, const char *payload, size_t len) {
   hd__wire_reader rd = {payload, len, 0};
   size_t plen;
@@ -364,26 +392,7 @@ static int kept_plan(hd__run *r, const char *payload, size_t len) {
     return rc;
   kept_clear(r);
   r->plan = p;
-  uint32_t n = hd__wire_u32(&rd);
-  if (rd.bad || n != p->count || rd.left != (size_t)n * 5)
-    return HD_ECORRUPT;
-  size_t *off = hd__calloc((size_t)n + 1, sizeof(size_t));
-  hd__fnref *fns = hd__calloc((size_t)n + 1, sizeof(hd__fnref));
-  if (off == NULL || fns == NULL) {
-    hd__free(off);
-    hd__free(fns);
-    return HD_ENOMEM;
-  }
-  for (uint32_t i = 0; i < n; i++) {
-    off[i + 1] = off[i] + hd__wire_u32(&rd);
-    if (rd.left > 0 && (unsigned char)*rd.p != 0)
-      fns[i].fn = hd__pool_packed_chunk;
-    rd.p++;
-    rd.left--;
-  }
-  r->ext.seed_off = off;
-  r->ext.fns = fns;
-  return rd.bad ? HD_ECORRUPT : HD_OK;
+  return take_tasks(r, &rd);
 }
 
 int hd__worker_kept(int fd) {
@@ -643,8 +652,12 @@ static int remote_hello(void *ctx, hd__run *r, const char *payload, size_t len,
   }
   size_t dlen;
   const char *dir = hd__wire_bytes(&rd, &dlen);
-  if (rd.bad || rd.left != 0)
-    return HD_ECORRUPT;
+  /* A pool's run: its tasks' seed inputs (the items' arguments, sent
+     with each task) and its packed chunks. */
+  if (rd.bad || (rc = take_tasks(r, &rd)) != HD_OK) {
+    hd__buf_cleanup(&need);
+    return rd.bad ? HD_ECORRUPT : rc;
+  }
   char *cwd = hd__strndup(dir, dlen);
   const char *root = getenv("HODOS_WORKER_ROOT");
   if (root != NULL && root[0] != '\0') {
@@ -695,6 +708,8 @@ int hd_worker_serve(int in_fd, int out_fd) {
   int status = hd__worker_loop(&r, in_fd, frames, remote_hello, NULL);
   remove_after_files(&r);
   hd__plan_free((hd__plan *)r.plan);
+  hd__free((size_t *)r.ext.seed_off);
+  hd__free((hd__fnref *)r.ext.fns);
   for (uint32_t i = 0; i < nplugins; i++)
     hd__free(plugins[i].path);
   hd__free(plugins);

@@ -3,9 +3,12 @@
  * task per item or per chunk of items (reusing the last run's plan when
  * the run has the same shape), and runs it on the pool's backend through
  * the scheduler. A one-item task gets the item's arguments as its first
- * inputs; a chunk reads them from its call. As items end, their results
- * go to their call, where iterators and futures find them. One run at a
- * time keeps the pool within its workers. */
+ * inputs; a chunk reads them from its call, or, in a worker that does not
+ * share the call's memory (a kept process, a host reached by ssh), gets
+ * them packed as its one input. As items end, their results go to their
+ * call, where iterators and futures find them. One run at a time keeps
+ * the pool within its workers. */
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -55,6 +58,14 @@ struct hd_pool {
   /* threads: the threads kept from run to run, made by the first run
      that has a use for them; the running run's. */
   hd__kthreads *threads;
+  /* ssh: the hosts, copied with their strings, and the client command.
+     A host's slots as given, or as a run learned them (0 until then),
+     in host_slots: written by the dispatcher, read by anyone. */
+  int remote;
+  hd_host *hosts;
+  size_t nhosts;
+  unsigned *host_slots;
+  char *ssh_command;
 };
 
 /* The pool whose task this thread is running, to refuse a call that
@@ -92,6 +103,7 @@ typedef struct btask {
   int split;        /* the chunk died as a whole: its items that have not
                        ended run again, one task each */
   int settled_here; /* run in this process, its items settled already */
+  int packed;       /* its arguments went packed, its results come so */
 } btask;
 
 typedef struct batch {
@@ -177,9 +189,10 @@ static int call_items(hd_task *t, const btask *bt, size_t from, size_t n,
  * bytes value: per item a tag (0 done, 1 failed, 2 cancelled); for one
  * done, its value's kind (1 byte) and content: 8 bytes for an integer or
  * a double, otherwise a 32-bit little-endian length and the bytes; for
- * one that failed, the length and bytes of its message. Workers are
- * forked from this process, so scalars travel in its own byte order; the
- * whole value crosses as one checked frame. */
+ * one that failed, the length and bytes of its message. Scalars travel
+ * little-endian, as in value frames: a worker on another host may order
+ * its bytes otherwise (where both are little-endian, as almost everywhere,
+ * this is a plain copy). The whole value crosses as one checked frame. */
 
 typedef struct packer {
   hd_value *v;
@@ -236,6 +249,22 @@ static uint32_t get_u32(const unsigned char *p) {
          (uint32_t)p[3] << 24;
 }
 
+/* A scalar's 8 bytes (in this machine's order) as little-endian, and
+ * back. */
+static void put_scalar(unsigned char *p, const void *v) {
+  uint64_t bits;
+  memcpy(&bits, v, 8);
+  for (int i = 0; i < 8; i++)
+    p[i] = (unsigned char)(bits >> (8 * i));
+}
+
+static void get_scalar(void *v, const unsigned char *p) {
+  uint64_t bits = 0;
+  for (int i = 0; i < 8; i++)
+    bits |= (uint64_t)p[i] << (8 * i);
+  memcpy(v, &bits, 8);
+}
+
 static int is_scalar(hd_value_kind kind) {
   return kind == HD_VALUE_INT || kind == HD_VALUE_DOUBLE;
 }
@@ -253,12 +282,14 @@ static int pack_value(packer *k, const hd_value *v) {
   p[0] = 0;
   p[1] = (unsigned char)kind;
   p += 2;
-  if (!scalar) {
+  if (scalar) {
+    put_scalar(p, hd_value_data(v));
+  } else {
     put_u32(p, (uint32_t)size);
     p += 4;
+    if (size > 0)
+      memcpy(p, hd_value_data(v), size);
   }
-  if (size > 0)
-    memcpy(p, hd_value_data(v), size);
   k->len = (size_t)(p - k->p) + size;
   return HD_OK;
 }
@@ -327,7 +358,9 @@ static size_t unpack_item(const unsigned char *p, const unsigned char *end,
   } else if (hd__value_alloc_in(slab, kind, size, val) != HD_OK) {
     goto done;
   }
-  if (size > 0)
+  if (is_scalar(kind))
+    get_scalar(hd__value_mut(*val), p + head);
+  else if (size > 0)
     memcpy(hd__value_mut(*val), p + head, size);
   *code = HD_OK;
   used = head + size;
@@ -385,12 +418,12 @@ static int run_chunk(hd_task *t, void *data) {
   return rc;
 }
 
-/* ---- chunks for kept workers ----
+/* ---- chunks for kept workers and other hosts ----
  * A worker kept from run to run does not have the calls made after it
- * was forked: a chunk's task gets its items' arguments as its one input,
- * packed (u32 arguments per item, u32 items, then each argument as a
- * done item's result above), and the worker runs them through
- * hd__pool_packed_chunk(). */
+ * was forked, and one on another host has none: a chunk's task gets its
+ * items' arguments as its one input, packed (u32 arguments per item, u32
+ * items, then each argument as a done item's result above), and the
+ * worker runs them through hd__pool_packed_chunk(). */
 
 static int pack_args(const btask *bt, hd_value **out) {
   const hd__call *call = bt->call;
@@ -535,7 +568,10 @@ static void on_settle(void *ctx, uint32_t node, const hd__tstate *t) {
   const batch *b = ctx;
   btask *bt = &b->tasks[node];
   const char *msg = hd__tstate_message(t);
-  if (t->state == HD_STATE_DONE && bt->user.fn != NULL && bt->chunked) {
+  /* A packed chunk's function is looked up where it runs: on another
+     host it may be registered there alone. */
+  if (t->state == HD_STATE_DONE && bt->chunked &&
+      (bt->user.fn != NULL || bt->packed)) {
     if (!bt->settled_here)
       settle_chunk(bt, t->result);
     return;
@@ -686,7 +722,6 @@ static int plan_for(hd_pool *p, const btask *tasks, size_t ntasks,
   return HD_OK;
 }
 
-/* Run the tasks, with one plan. */
 /* With processes, the workers kept from the last run serve this one,
  * unless a function was registered or unregistered since they were
  * forked: they would not know it, so they are replaced. Returns the
@@ -703,37 +738,117 @@ static hd__kept *kept_for_run(hd_pool *p) {
   return &p->kept;
 }
 
+/* ---- hosts (ssh) ---- */
+
+/* Host i's slots: as given, or as a run learned them; 0 while unknown. */
+static unsigned host_known(const hd_pool *p, size_t i) {
+  return p->hosts[i].slots != 0
+             ? p->hosts[i].slots
+             : __atomic_load_n(&p->host_slots[i], __ATOMIC_RELAXED);
+}
+
+/* The workers of an ssh pool: nodes when given, else the hosts' slots
+ * together (a host whose slots are not known yet counting as one), never
+ * more than the hosts' slots together once they are all known. */
+static unsigned ssh_nodes(const hd_pool *p) {
+  size_t known = 0, unknown = 0;
+  for (size_t i = 0; i < p->nhosts; i++) {
+    unsigned k = host_known(p, i);
+    unknown += k == 0;
+    known += k;
+  }
+  if (p->nodes > 0)
+    return unknown > 0 || p->nodes < known ? p->nodes : (unsigned)known;
+  size_t n = known + unknown;
+  return n > UINT_MAX ? UINT_MAX : (unsigned)n;
+}
+
+/* The hosts of a run of ntasks tasks, in out, in the pool's order, with
+ * the slots each gets: min(ntasks, nodes) workers, but one per host at
+ * least (nodes allowing), so that a host that cannot be reached leaves
+ * the others to the run; given to the hosts in turn, none past its own
+ * slots. Every session a run starts costs a process on its host, and
+ * most of a small call's time. When the pool has no nodes of its own and
+ * a host's slots are not known yet, every host goes with the slots it
+ * has, and the run learns the unknown ones (its CPU count): *learn is
+ * set, and the run is to tell the pool's host_slots, whose order out
+ * keeps. Returns the number of hosts in out. */
+static size_t run_hosts(const hd_pool *p, size_t ntasks, hd_host *out,
+                        int *learn) {
+  size_t unknown = 0;
+  for (size_t i = 0; i < p->nhosts; i++)
+    unknown += host_known(p, i) == 0;
+  *learn = p->nodes == 0 && unknown > 0;
+  if (*learn) {
+    for (size_t i = 0; i < p->nhosts; i++) {
+      out[i] = p->hosts[i];
+      out[i].slots = host_known(p, i);
+    }
+    return p->nhosts;
+  }
+  size_t total = ssh_nodes(p);
+  size_t want = ntasks < total ? ntasks : total;
+  if (want < p->nhosts)
+    want = p->nhosts < total ? p->nhosts : total;
+  size_t n = 0;
+  for (size_t i = 0; i < p->nhosts; i++) {
+    out[i] = p->hosts[i];
+    out[i].slots = 0;
+  }
+  for (int more = 1; want > 0 && more;) {
+    more = 0;
+    for (size_t i = 0; i < p->nhosts && want > 0; i++) {
+      unsigned k = host_known(p, i);
+      if (k == 0 || out[i].slots < k) {
+        out[i].slots++;
+        want--;
+        more = 1;
+      }
+    }
+  }
+  for (size_t i = 0; i < p->nhosts; i++)
+    if (out[i].slots > 0)
+      out[n++] = out[i];
+  return n;
+}
+
 /* Run the tasks, with one plan. */
 static int run_tasks(hd_pool *p, btask *tasks, size_t ntasks, hd__buf *why) {
   hd__kept *kept = kept_for_run(p);
+  /* Workers that do not share the calls' memory get a chunk's arguments
+     packed. */
+  int packs = kept != NULL || p->remote;
   size_t nseeds = 0;
   for (size_t t = 0; t < ntasks; t++)
     if (!tasks[t].chunked)
       nseeds += tasks[t].count * tasks[t].call->nargs;
-    else if (kept != NULL)
+    else if (packs)
       nseeds++; /* its arguments, packed */
   batch b = {p, tasks, ntasks, {0}};
   size_t *seed_off = hd__calloc(ntasks + 1, sizeof(size_t));
   hd_value **seeds = hd__calloc(nseeds + 1, sizeof(hd_value *));
   hd__fnref *fns = hd__calloc(ntasks + 1, sizeof(hd__fnref));
-  uint8_t *packed = kept != NULL ? hd__calloc(ntasks + 1, 1) : NULL;
+  uint8_t *packed = packs ? hd__calloc(ntasks + 1, 1) : NULL;
+  hd_host *hosts = p->remote ? hd__calloc(p->nhosts, sizeof(hd_host)) : NULL;
+  int learn = 0;
   hd_plan *plan = NULL;
   hd_report *report = NULL;
   int rc = HD_ENOMEM;
   size_t s = 0;
   if (seed_off == NULL || seeds == NULL || fns == NULL ||
-      (kept != NULL && packed == NULL))
+      (packs && packed == NULL) || (p->remote && hosts == NULL))
     goto fail;
   for (size_t t = 0; t < ntasks; t++) {
-    const btask *bt = &tasks[t];
+    btask *bt = &tasks[t];
     hd__call *call = bt->call;
     for (size_t i = 0; !bt->chunked && i < bt->count * call->nargs; i++)
       seeds[s++] = call->args[bt->first * call->nargs + i];
-    if (bt->chunked && kept != NULL) {
+    if (bt->chunked && packs) {
       if ((rc = pack_args(bt, &seeds[s])) != HD_OK)
         goto fail;
       s++;
       packed[t] = 1;
+      bt->packed = 1;
     }
     seed_off[t + 1] = s;
     if (bt->user.fn != NULL)
@@ -756,8 +871,16 @@ static int run_tasks(hd_pool *p, btask *tasks, size_t ntasks, hd__buf *why) {
   }
   if (o.jobs > 1 && p->threads == NULL && strcmp(p->backend, "threads") == 0)
     p->threads = hd__kthreads_new(nodes - 1); /* NULL: started per run */
-  hd__run_ext ext = {seeds, seed_off, fns,    on_settle,
-                     &b,    kept,     packed, p->threads};
+  if (p->remote) {
+    o.nhosts = run_hosts(p, ntasks, hosts, &learn);
+    o.hosts = hosts;
+    o.ssh_command = p->ssh_command;
+  }
+  /* The slots the run learns are the pool's as soon as it has them, for
+     hd_pool_nodes() and the next runs. */
+  hd__run_ext ext = {seeds,     seed_off,   fns,
+                     on_settle, &b,         kept,
+                     packed,    p->threads, learn ? p->host_slots : NULL};
   rc = hd__run_plan_ext(report, &o, &ext);
   if (hd_report_diag_count(report) > 0)
     hd__buf_appendf(why, "%s", hd_report_diag(report, 0)->message);
@@ -778,6 +901,7 @@ fail:
   hd__free(packed);
   hd__free(seeds);
   hd__free(seed_off);
+  hd__free(hosts);
   return rc;
 }
 
@@ -907,6 +1031,86 @@ static void *dispatcher(void *arg) {
 
 /* ---- the pool ---- */
 
+/* A host's worker when none is given: this program, as its own worker
+ * (hd_worker_main()), at the path it was started from, quoted for the
+ * login shell that runs it there. */
+static char *self_worker(void) {
+  char self[4096];
+  ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+  if (n <= 0)
+    return NULL;
+  self[n] = '\0';
+  hd__buf b = {0};
+  int rc = hd__buf_appendf(&b, "'");
+  for (const char *c = self; rc == HD_OK && *c != '\0'; c++)
+    rc = *c == '\'' ? hd__buf_appendf(&b, "'\\''")
+                    : hd__buf_appendf(&b, "%c", *c);
+  if (rc == HD_OK)
+    rc = hd__buf_appendf(&b, "' --hodos-worker");
+  if (rc != HD_OK) {
+    hd__buf_cleanup(&b);
+    return NULL;
+  }
+  return b.data;
+}
+
+static void free_hosts(hd_pool *p) {
+  for (size_t i = 0; p->hosts != NULL && i < p->nhosts; i++) {
+    hd__free((char *)p->hosts[i].host);
+    hd__free((char *)p->hosts[i].user);
+    hd__free((char *)p->hosts[i].command);
+    hd__free((char *)p->hosts[i].token);
+  }
+  hd__free(p->hosts);
+  hd__free(p->host_slots);
+  hd__free(p->ssh_command);
+  p->hosts = NULL;
+  p->host_slots = NULL;
+  p->ssh_command = NULL;
+  p->nhosts = 0;
+}
+
+/* A copy of s, or NULL for NULL; *ok cleared when memory runs out. */
+static char *copy_str(const char *s, int *ok) {
+  char *c = s != NULL ? hd__strdup(s) : NULL;
+  if (s != NULL && c == NULL)
+    *ok = 0;
+  return c;
+}
+
+/* Copy o's hosts and ssh command into p, with the worker command each
+ * host gets. */
+static int copy_hosts(hd_pool *p, const hd_pool_opts *o) {
+  p->hosts = hd__calloc(o->nhosts, sizeof(hd_host));
+  p->host_slots = hd__calloc(o->nhosts, sizeof(unsigned));
+  if (p->hosts == NULL || p->host_slots == NULL) {
+    free_hosts(p);
+    return HD_ENOMEM;
+  }
+  p->nhosts = o->nhosts;
+  int ok = 1;
+  char *self = NULL;
+  for (size_t i = 0; i < o->nhosts; i++) {
+    const hd_host *h = &o->hosts[i];
+    hd_host *c = &p->hosts[i];
+    *c = *h;
+    c->host = copy_str(h->host, &ok);
+    c->user = copy_str(h->user, &ok);
+    c->token = copy_str(h->token, &ok);
+    /* Without a path to this program, the backend's default worker. */
+    if (h->command == NULL && self == NULL)
+      self = self_worker();
+    c->command = copy_str(h->command ? h->command : self, &ok);
+  }
+  hd__free(self);
+  p->ssh_command = copy_str(o->ssh_command, &ok);
+  if (!ok) {
+    free_hosts(p);
+    return HD_ENOMEM;
+  }
+  return HD_OK;
+}
+
 int hd_pool_new_opts(const char *backend, unsigned nodes, const hd_pool_opts *o,
                      hd_pool **out) {
   if (out == NULL)
@@ -914,12 +1118,19 @@ int hd_pool_new_opts(const char *backend, unsigned nodes, const hd_pool_opts *o,
   *out = NULL;
   if (backend == NULL)
     backend = "threads";
-  /* ssh needs hosts, and its workers do not share the program's memory,
-     where a pool's items are: pools do not run there (yet). */
-  if (hd_backend_find(backend) == NULL || strcmp(backend, "ssh") == 0)
+  if (hd_backend_find(backend) == NULL)
     return HD_ENOTSUP;
+  int remote = strcmp(backend, "ssh") == 0;
   if (nodes > 1024)
     return HD_EINVAL;
+  if (remote) {
+    /* Checked now rather than item by item at the first call. */
+    if (o == NULL || o->nhosts == 0 || o->hosts == NULL)
+      return HD_EINVAL;
+    for (size_t i = 0; i < o->nhosts; i++)
+      if (o->hosts[i].host == NULL || o->hosts[i].host[0] == '\0')
+        return HD_EINVAL;
+  }
   hd_pool *p = hd__calloc(1, sizeof(*p));
   if (p == NULL || (p->backend = hd__strdup(backend)) == NULL) {
     hd__free(p);
@@ -929,11 +1140,21 @@ int hd_pool_new_opts(const char *backend, unsigned nodes, const hd_pool_opts *o,
     p->opts = *o;
   else
     hd_pool_opts_init(&p->opts);
+  /* The caller's hosts may go once this returns: the pool keeps its own
+     copy (see copy_hosts()), and the options point to nothing of theirs. */
+  p->opts.hosts = NULL;
+  p->opts.nhosts = 0;
+  p->opts.ssh_command = NULL;
   p->nodes = nodes;
   p->owner = getpid();
   p->keeps = strcmp(backend, "processes") == 0;
+  p->remote = remote;
   pthread_mutex_init(&p->lock, NULL);
   pthread_cond_init(&p->cond, NULL);
+  if (remote && copy_hosts(p, o) != HD_OK) {
+    hd_pool_free(p);
+    return HD_ENOMEM;
+  }
   *out = p;
   return HD_OK;
 }
@@ -947,6 +1168,8 @@ const char *hd_pool_backend(const hd_pool *p) { return p ? p->backend : NULL; }
 unsigned hd_pool_nodes(const hd_pool *p) {
   if (p == NULL)
     return 0;
+  if (p->remote)
+    return ssh_nodes(p);
   if (p->nodes > 0)
     return p->nodes;
   long n = sysconf(_SC_NPROCESSORS_ONLN);
@@ -988,11 +1211,12 @@ static int submit(hd_pool *p, hd__call *c) {
  * runs in its caller's thread, which would only wait for it otherwise:
  * the dispatcher's wake-up and the caller's cost more than a small call.
  * Not with processes, whose workers must be forked by the thread that
- * lives as long as the pool (they get SIGTERM when it ends), nor from a
- * pool's task. Returns 1 when c (whose reference passes here) ran, 0
- * when it is to be queued instead, or -1 when the pool is not open. */
+ * lives as long as the pool (they get SIGTERM when it ends), nor with
+ * ssh, whose calls cost far more than a wake-up, nor from a pool's task.
+ * Returns 1 when c (whose reference passes here) ran, 0 when it is to be
+ * queued instead, or -1 when the pool is not open. */
 static int run_here(hd_pool *p, hd__call *c) {
-  if (p->keeps || current_pool != NULL)
+  if (p->keeps || p->remote || current_pool != NULL)
     return 0;
   pthread_mutex_lock(&p->lock);
   if (p->state != POOL_OPEN) {
@@ -1250,6 +1474,7 @@ void hd_pool_free(hd_pool *p) {
     hd__kept_forget(&p->kept);
   }
   shape_clear(p);
+  free_hosts(p);
   pthread_cond_destroy(&p->cond);
   pthread_mutex_destroy(&p->lock);
   hd__free(p->backend);

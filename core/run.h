@@ -104,10 +104,10 @@ typedef struct hd__kthreads hd__kthreads;
 HD__INTERNAL hd__kthreads *hd__kthreads_new(unsigned n);
 HD__INTERNAL void hd__kthreads_free(hd__kthreads *k);
 
-/* The function a kept worker runs for a task marked as a pool's packed
- * chunk (pool.c): its one input holds its items' arguments, packed; its
- * output, their results, packed; the plan's node names the user's
- * function, looked up in the worker. */
+/* The function a kept worker, or a worker on another host, runs for a
+ * task marked as a pool's packed chunk (pool.c): its one input holds its
+ * items' arguments, packed; its output, their results, packed; the plan's
+ * node names the user's function, looked up in the worker. */
 HD__INTERNAL int hd__pool_packed_chunk(hd_task *t, void *data);
 
 /* What a caller inside the library (the pool) adds to a run. */
@@ -128,12 +128,18 @@ typedef struct hd__run_ext {
   /* Workers kept from run to run (processes), or NULL: forked at start
      and reaped at stop. */
   hd__kept *kept;
-  /* With kept workers, per task: nonzero when it is a packed chunk
-     (hd__pool_packed_chunk), or NULL. */
+  /* With kept workers or ssh, per task: nonzero when it is a packed
+     chunk (hd__pool_packed_chunk), or NULL. */
   const uint8_t *packed;
   /* Threads kept from run to run (threads), or NULL: started for the run
      and joined at its end. */
   hd__kthreads *threads;
+  /* ssh, or NULL: per host of the run's options, set (atomically: a
+     pool's threads read it) when the run has reached its hosts, before
+     any task starts, to the slots each was given or learned (its CPU
+     count), or 0 for a host that could not be reached; so that a pool
+     asks a host's CPU count once, not at every run. */
+  unsigned *host_slots;
 } hd__run_ext;
 
 typedef struct hd__run {

@@ -2,11 +2,11 @@
  *
  * A pool applies a registered function (task.h) to items and gives back
  * their results. It runs on any backend ("serial", "threads",
- * "processes") with up to `nodes` workers, through the same scheduler as
- * graphs: each call becomes a set of independent function tasks, one per
- * item (or per chunk of items), and calls made while another is running
- * are gathered into the next run, so that a pool never uses more than its
- * workers.
+ * "processes", or "ssh" on other hosts) with up to `nodes` workers,
+ * through the same scheduler as graphs: each call becomes a set of
+ * independent function tasks, one per item (or per chunk of items), and
+ * calls made while another is running are gathered into the next run, so
+ * that a pool never uses more than its workers.
  *
  * The function receives an item's arguments as its inputs, in list order:
  * hd_pool_map(p, "power", lists, 2, &r) with lists {bases, exponents}
@@ -29,6 +29,17 @@
  *   unregistered since, the pool forks new workers before its next call.
  *   Other changes to the program's memory (a global variable set later)
  *   are not seen by workers forked before them.
+ * - With "ssh", the workers are the program itself, started on the hosts
+ *   (hd_pool_opts.hosts) through ssh and serving there as its own worker
+ *   (hd_worker_main() in worker.h): functions are found by name in the
+ *   copy on each host, and each item's arguments travel to it as values
+ *   (a chunk's packed in one value), as results travel back. Each run
+ *   (a call, or the calls gathered while one ran) starts its ssh
+ *   connections and sessions and ends them when it ends, which adds a
+ *   fraction of a second to every call. A session lost (its host
+ *   killed, the connection dropped) puts the task it was running back in
+ *   line for the other hosts; nothing is left running once the run has
+ *   ended.
  *
  * Thread-safety: every hd_pool_* call may be made from any thread, also
  * concurrently on one pool. An iterator or a future is used by one thread
@@ -45,6 +56,7 @@
 
 #include "common.h"
 #include "event.h"
+#include "run.h"
 #include "value.h"
 
 HD_BEGIN_DECLS
@@ -77,14 +89,34 @@ typedef struct hd_pool_opts {
                            its chunk), ev->task names the call and item,
                            such as "map3:power[7]" */
   void *event_data;     /* passed to on_event */
+  /* "ssh": the hosts (hd_host, run.h), copied with their strings by
+     hd_pool_new_opts(), so that the array may go once it returns. A
+     host's slots are the workers it runs at once (0: its CPU count,
+     learned by the pool's first call when nodes is 0, else as many of
+     the nodes as come to it in turn); its command starts the worker
+     there, which must be this program serving as its own worker
+     (hd_worker_main()): NULL means this program's own path (as
+     /proc/self/exe names it) followed by --hodos-worker, for hosts that
+     see this machine's files at the same paths. Ignored by the other
+     backends. */
+  const hd_host *hosts;
+  size_t nhosts;
+  /* "ssh": the ssh client and its options, as hd_run_opts.ssh_command
+     (NULL: $HODOS_SSH_COMMAND when set, else "ssh"); copied. */
+  const char *ssh_command;
 } hd_pool_opts;
 
 HD_API void hd_pool_opts_init(hd_pool_opts *o);
 
 /* Create a pool running on backend (NULL: "threads") with up to nodes
- * workers (0: one per CPU). Nothing starts until the first call.
- * Errors: HD_EINVAL, HD_ENOTSUP (no such backend, or "ssh": pools do not
- * run on other hosts yet), HD_ENOMEM. */
+ * workers (0: one per CPU; with "ssh", the hosts' slots together, and
+ * otherwise nodes spread over the hosts in turn, none past its slots).
+ * Nothing starts until the first call: hd_pool_new_opts("ssh", ...)
+ * checks the options, not the hosts, which a call reaches (an item of a
+ * call that cannot reach any fails with each host's error).
+ * Errors: HD_EINVAL (also "ssh" without hosts, or a host without a name),
+ * HD_ENOTSUP (no such backend), HD_ENOMEM. hd_pool_new("ssh", ...) gives
+ * HD_EINVAL: it has no hosts. */
 HD_API int hd_pool_new(const char *backend, unsigned nodes, hd_pool **out);
 HD_API int hd_pool_new_opts(const char *backend, unsigned nodes,
                             const hd_pool_opts *o, hd_pool **out);
@@ -94,7 +126,9 @@ HD_API int hd_pool_new_opts(const char *backend, unsigned nodes,
  * nothing. */
 HD_API void hd_pool_free(hd_pool *p);
 
-/* The backend's name and the number of workers. */
+/* The backend's name and the number of workers. With "ssh" before the
+ * first call has learned the CPU count of a host given no slots, such a
+ * host counts as one (or nodes, when given, is the number). */
 HD_API const char *hd_pool_backend(const hd_pool *p);
 HD_API unsigned hd_pool_nodes(const hd_pool *p);
 
@@ -147,11 +181,15 @@ HD_API void hd_pool_string_free(char *s);
  *            close first; hodos does not).
  * terminate: close, cancel queued calls and stop running ones: with
  *            "processes" workers get SIGTERM, then SIGKILL two seconds
- *            later; with "threads" running functions see
+ *            later; with "ssh" the sessions' ssh clients do and the
+ *            connections are closed, which ends the workers on the
+ *            hosts (a running function sees hd_task_cancelled(), and
+ *            its worker ends within three seconds even if it does not
+ *            return); with "threads" running functions see
  *            hd_task_cancelled() and are waited for (a thread cannot be
  *            killed). Their unfinished items end cancelled (HD_EINTR).
  *            Returns when they have ended, and every "processes" worker
- *            of the pool is reaped.
+ *            and "ssh" client of the pool is reaped.
  * restart:   take calls again after close or terminate; with force
  *            nonzero, terminate the pool's calls first.
  * clear:     pathos forgets a cached pool; hodos has no cache, so clear

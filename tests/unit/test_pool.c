@@ -955,12 +955,67 @@ START_TEST(pool_in_a_pool) {
 }
 END_TEST
 
+/* An ssh pool's options: hosts needed, each with a name; copied, so
+ * that the caller's may go; nodes counted from the hosts' slots. Nothing
+ * is reached before a call (tests/ssh/pool.sh runs calls). */
+START_TEST(pool_ssh_options) {
+  hd_pool *p = (hd_pool *)1;
+  hd_pool_opts o;
+  hd_pool_opts_init(&o);
+  ck_assert_ptr_null(o.hosts);
+  ck_assert_uint_eq(o.nhosts, 0);
+  ck_assert_int_eq(hd_pool_new_opts("ssh", 0, &o, &p), HD_EINVAL);
+  ck_assert_ptr_null(p);
+  hd_host bad[1] = {{.host = NULL, .slots = 2}};
+  o.hosts = bad;
+  o.nhosts = 1;
+  ck_assert_int_eq(hd_pool_new_opts("ssh", 0, &o, &p), HD_EINVAL);
+  bad[0].host = "";
+  ck_assert_int_eq(hd_pool_new_opts("ssh", 0, &o, &p), HD_EINVAL);
+  o.hosts = NULL;
+  ck_assert_int_eq(hd_pool_new_opts("ssh", 0, &o, &p), HD_EINVAL);
+
+  char *name1 = strdup("h1"), *name2 = strdup("h2"), *cmd = strdup("w");
+  hd_host *hosts = calloc(2, sizeof(hd_host));
+  ck_assert_ptr_nonnull(hosts);
+  hosts[0] = (hd_host){.host = name1, .slots = 2, .command = cmd};
+  hosts[1] = (hd_host){.host = name2, .slots = 3};
+  o.hosts = hosts;
+  o.nhosts = 2;
+  ck_assert_int_eq(hd_pool_new_opts("ssh", 0, &o, &p), HD_OK);
+  /* The caller's array and strings go; the pool kept its own. */
+  free(name1);
+  free(name2);
+  free(cmd);
+  free(hosts);
+  ck_assert_str_eq(hd_pool_backend(p), "ssh");
+  ck_assert_uint_eq(hd_pool_nodes(p), 5);
+  hd_pool_free(p);
+
+  hd_host two[2] = {{.host = "h1", .slots = 2}, {.host = "h2", .slots = 3}};
+  o.hosts = two;
+  ck_assert_int_eq(hd_pool_new_opts("ssh", 3, &o, &p), HD_OK);
+  ck_assert_uint_eq(hd_pool_nodes(p), 3);
+  hd_pool_free(p);
+  ck_assert_int_eq(hd_pool_new_opts("ssh", 9, &o, &p), HD_OK);
+  ck_assert_uint_eq(hd_pool_nodes(p), 5); /* no more than the slots */
+  hd_pool_free(p);
+  /* A host without slots counts as one until a call learns its CPUs. */
+  two[1].slots = 0;
+  ck_assert_int_eq(hd_pool_new_opts("ssh", 0, &o, &p), HD_OK);
+  ck_assert_uint_eq(hd_pool_nodes(p), 3);
+  hd_pool_free(p);
+  ck_assert_int_eq(hd_pool_new_opts("ssh", 9, &o, &p), HD_OK);
+  ck_assert_uint_eq(hd_pool_nodes(p), 9);
+  hd_pool_free(p);
+}
+END_TEST
+
 START_TEST(pool_bad_arguments) {
   hd_pool *p = (hd_pool *)1;
   ck_assert_int_eq(hd_pool_new("no-such-backend", 2, &p), HD_ENOTSUP);
-  /* Pools do not run on ssh hosts: refused when made, not item by item. */
-  ck_assert_int_eq(hd_pool_new("ssh", 2, &p), HD_ENOTSUP);
-  ck_assert_ptr_null(p);
+  /* An ssh pool without hosts is refused when made, not item by item. */
+  ck_assert_int_eq(hd_pool_new("ssh", 2, &p), HD_EINVAL);
   ck_assert_ptr_null(p);
   ck_assert_int_eq(hd_pool_new("threads", 2, NULL), HD_EINVAL);
   ck_assert_int_eq(hd_pool_new(NULL, 0, &p), HD_OK);
@@ -1277,6 +1332,7 @@ Suite *make_suite(void) {
   tcase_add_loop_test(tc, pool_events_name_items, 0, 3);
   tcase_add_loop_test(tc, pool_in_a_pool, 0, 3);
   tcase_add_test(tc, pool_bad_arguments);
+  tcase_add_test(tc, pool_ssh_options);
   tcase_add_loop_test(tc, pool_many_items, 0, 3);
   tcase_add_loop_test(tc, pool_calls_of_one_shape, 0, 3);
   tcase_add_loop_test(tc, pool_results_of_every_kind, 0, 3);

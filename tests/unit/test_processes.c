@@ -855,6 +855,198 @@ START_TEST(processes_workers_end_when_hodos_is_killed) {
 }
 END_TEST
 
+/* ---- a worker on another host, serving a pool's run ---- */
+
+/* Append v as a packed item (pool.c): tag 0, kind, 8 little-endian
+ * bytes for an integer, else a 32-bit length and the bytes. */
+static void pack_item(hd__buf *b, const hd_value *v) {
+  unsigned char head[2] = {0, (unsigned char)hd_value_kind_of(v)};
+  ck_assert_int_eq(hd__buf_append(b, head, 2), HD_OK);
+  if (hd_value_kind_of(v) == HD_VALUE_INT) {
+    int64_t i;
+    hd_value_get_int(v, &i);
+    ck_assert_int_eq(hd__wire_put_u64(b, (uint64_t)i), HD_OK);
+  } else {
+    ck_assert_int_eq(hd__wire_put_u32(b, (uint32_t)hd_value_size(v)), HD_OK);
+    ck_assert_int_eq(hd__buf_append(b, hd_value_data(v), hd_value_size(v)),
+                     HD_OK);
+  }
+}
+
+/* Send a TASK frame for task with its inputs, and read its RESULT: the
+ * result code, and the result value (decoded) in *out. */
+static int remote_task(int fd, uint32_t task, hd_value *const *in, size_t n,
+                       hd_value **out, char *msg, size_t msize) {
+  hd__buf p = {0}, f = {0};
+  ck_assert_int_eq(hd__wire_put_u32(&p, task), HD_OK);
+  ck_assert_int_eq(hd__wire_put_u32(&p, 1), HD_OK);
+  ck_assert_int_eq(hd__wire_put_u64(&p, 0), HD_OK);
+  ck_assert_int_eq(hd__wire_put_u32(&p, (uint32_t)n), HD_OK);
+  for (size_t i = 0; i < n; i++) {
+    hd_value *frame;
+    ck_assert_int_eq(hd_value_encode(in[i], 1, &frame), HD_OK);
+    ck_assert_int_eq(
+        hd__wire_put_bytes(&p, hd_value_data(frame), hd_value_size(frame)),
+        HD_OK);
+    hd_value_unref(frame);
+  }
+  ck_assert_int_eq(hd__wire_frame(&f, HD__WIRE_TASK, p.data, p.len), HD_OK);
+  ck_assert_int_eq(hd__write_full(fd, f.data, f.len), 0);
+  hd__buf_cleanup(&p);
+  hd__buf_cleanup(&f);
+  /* One frame back. */
+  char buf[1 << 16];
+  size_t have = 0;
+  hd__wire_type type;
+  const char *pl, *why;
+  size_t len, used;
+  for (;;) {
+    int rc = hd__wire_parse(buf, have, &type, &pl, &len, &used, &why);
+    if (rc == HD_OK)
+      break;
+    ck_assert_int_eq(rc, HD_ETRUNC);
+    ssize_t got = read(fd, buf + have, sizeof(buf) - have);
+    ck_assert_int_gt(got, 0);
+    have += (size_t)got;
+  }
+  ck_assert_int_eq(type, HD__WIRE_RESULT);
+  hd__wire_reader rd = {pl, len, 0};
+  (void)hd__wire_u64(&rd);
+  (void)hd__wire_u64(&rd);
+  ck_assert_uint_eq(hd__wire_u32(&rd), task);
+  ck_assert_uint_eq(hd__wire_u32(&rd), 1);
+  int rc = (int)hd__wire_u32(&rd);
+  (void)hd__wire_u32(&rd);
+  (void)hd__wire_u32(&rd);
+  (void)hd__wire_u32(&rd);
+  size_t mlen, tlen, olen;
+  const char *m = hd__wire_bytes(&rd, &mlen);
+  (void)hd__wire_bytes(&rd, &tlen);
+  const char *o = hd__wire_bytes(&rd, &olen);
+  ck_assert(!rd.bad);
+  snprintf(msg, msize, "%.*s", (int)mlen, m);
+  *out = NULL;
+  if (olen > 0)
+    ck_assert_int_eq(hd_value_decode(o, olen, 1u << 20, out), HD_OK);
+  return rc;
+}
+
+/* A worker reached over a stream (ssh's, hd_worker_serve) learns from
+ * HELLO which tasks take seed inputs and which are packed chunks, as a
+ * pool's tasks are: the items' arguments reach it with each task. */
+START_TEST(worker_remote_takes_a_pools_seeds_and_chunks) {
+  hd_node *n;
+  ck_assert_int_eq(hd_graph_add_fn(g, "one", "p_sum", &n), HD_OK);
+  ck_assert_int_eq(hd_graph_add_fn(g, "chunk", "p_sum", &n), HD_OK);
+  hd_plan *plan;
+  ck_assert_int_eq(hd_plan_new(g, &plan), HD_OK);
+  hd__buf packed = {0}, p = {0}, f = {0};
+  ck_assert_int_eq(hd__plan_pack(plan, &packed), HD_OK);
+  ck_assert_int_eq(hd__wire_put_u32(&p, HD__WIRE_HELLO_VERSION), HD_OK);
+  ck_assert_int_eq(hd__wire_put_bytes(&p, packed.data, packed.len), HD_OK);
+  ck_assert_int_eq(hd__wire_put_u32(&p, 0), HD_OK); /* no plugins */
+  ck_assert_int_eq(hd__wire_put_bytes(&p, "", 0), HD_OK);
+  /* Task 0: two seed inputs; task 1: one, a packed chunk. */
+  ck_assert_int_eq(hd__wire_put_u32(&p, 2), HD_OK);
+  ck_assert_int_eq(hd__wire_put_u32(&p, 2), HD_OK);
+  ck_assert_int_eq(hd__buf_append(&p, "\0", 1), HD_OK);
+  ck_assert_int_eq(hd__wire_put_u32(&p, 1), HD_OK);
+  ck_assert_int_eq(hd__buf_append(&p, "\1", 1), HD_OK);
+  ck_assert_int_eq(hd__wire_frame(&f, HD__WIRE_HELLO, p.data, p.len), HD_OK);
+  hd__buf_cleanup(&packed);
+  hd__buf_cleanup(&p);
+  hd_plan_free(plan);
+
+  int sv[2];
+  ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+  pid_t pid = fork();
+  ck_assert_int_ge(pid, 0);
+  if (pid == 0) {
+    close(sv[0]);
+    _exit(hd_worker_serve(sv[1], sv[1]) == HD_OK ? 0 : 1);
+  }
+  close(sv[1]);
+  ck_assert_int_eq(hd__write_full(sv[0], f.data, f.len), 0);
+  hd__buf_cleanup(&f);
+  /* READY first. */
+  char buf[4096];
+  size_t have = 0;
+  hd__wire_type type;
+  const char *pl, *why;
+  size_t len, used;
+  while (hd__wire_parse(buf, have, &type, &pl, &len, &used, &why) ==
+         HD_ETRUNC) {
+    ssize_t got = read(sv[0], buf + have, sizeof(buf) - have);
+    ck_assert_int_gt(got, 0);
+    have += (size_t)got;
+  }
+  ck_assert_int_eq(type, HD__WIRE_READY);
+  ck_assert_uint_eq(used, have);
+
+  hd_value *a[3], *out;
+  char msg[256];
+  int64_t sum = 0;
+  hd_value_new_int(3, &a[0]);
+  hd_value_new_int(4, &a[1]);
+  ck_assert_int_eq(remote_task(sv[0], 0, a, 2, &out, msg, sizeof(msg)), HD_OK);
+  ck_assert_int_eq(hd_value_get_int(out, &sum), HD_OK);
+  ck_assert_int_eq(sum, 7);
+  hd_value_unref(out);
+  /* The chunk: (1, 2), ("x", 2) which fails, (10, -20). */
+  hd__buf args = {0};
+  ck_assert_int_eq(hd__wire_put_u32(&args, 2), HD_OK);
+  ck_assert_int_eq(hd__wire_put_u32(&args, 3), HD_OK);
+  hd_value *x, *v1, *v2, *v10, *vm20;
+  hd_value_new_text("x", 1, &x);
+  hd_value_new_int(1, &v1);
+  hd_value_new_int(2, &v2);
+  hd_value_new_int(10, &v10);
+  hd_value_new_int(-20, &vm20);
+  hd_value *items[] = {v1, v2, x, v2, v10, vm20};
+  for (size_t i = 0; i < 6; i++)
+    pack_item(&args, items[i]);
+  hd_value_new_bytes(args.data, args.len, &a[2]);
+  hd__buf_cleanup(&args);
+  int rc = remote_task(sv[0], 1, &a[2], 1, &out, msg, sizeof(msg));
+  ck_assert_msg(rc == HD_OK, "the chunk: %s (%s)", hd_strerror(rc), msg);
+  /* Three packed results: 3; failed with a message; -10. */
+  const unsigned char *r = hd_value_data(out);
+  size_t rlen = hd_value_size(out);
+  ck_assert_uint_ge(rlen, 10);
+  ck_assert_int_eq(r[0], 0);
+  ck_assert_int_eq(r[1], HD_VALUE_INT);
+  int64_t got = 0;
+  for (int i = 0; i < 8; i++)
+    got |= (int64_t)((uint64_t)r[2 + i] << (8 * i));
+  ck_assert_int_eq(got, 3);
+  r += 10;
+  ck_assert_int_eq(r[0], 1);
+  uint32_t mlen = (uint32_t)r[1] | (uint32_t)r[2] << 8 | (uint32_t)r[3] << 16 |
+                  (uint32_t)r[4] << 24;
+  ck_assert_msg(mlen > 0 && strstr((const char *)r + 5, "not an integer"),
+                "no message for the failed item");
+  r += 5 + mlen;
+  ck_assert_int_eq(r[0], 0);
+  got = 0;
+  for (int i = 0; i < 8; i++)
+    got |= (int64_t)((uint64_t)r[2 + i] << (8 * i));
+  ck_assert_int_eq(got, -10);
+  ck_assert_ptr_eq(r + 10, (const unsigned char *)hd_value_data(out) + rlen);
+  hd_value_unref(out);
+  for (size_t i = 0; i < 3; i++)
+    hd_value_unref(a[i]);
+  hd_value_unref(x);
+  hd_value_unref(v1);
+  hd_value_unref(v2);
+  hd_value_unref(v10);
+  hd_value_unref(vm20);
+  close(sv[0]); /* the worker ends with its input */
+  int status;
+  ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+  ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+END_TEST
+
 START_TEST(wire_frames_round_trip_and_refuse_damage) {
   hd__buf b = {0};
   ck_assert_int_eq(hd__wire_frame(&b, HD__WIRE_TASK, "payload", 7), HD_OK);
@@ -925,6 +1117,7 @@ Suite *make_suite(void) {
   tcase_add_test(tc, processes_worker_holds_no_shell_input_of_another_thread);
   tcase_add_test(tc, processes_workers_end_when_hodos_is_killed);
   tcase_add_test(tc, wire_frames_round_trip_and_refuse_damage);
+  tcase_add_test(tc, worker_remote_takes_a_pools_seeds_and_chunks);
   suite_add_tcase(s, tc);
   return s;
 }
