@@ -8,6 +8,13 @@
 #define MAX_BACKENDS 32
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+
+void hd__backend_fork_lock(int take) {
+  if (take)
+    pthread_mutex_lock(&lock);
+  else
+    pthread_mutex_unlock(&lock);
+}
 static const struct hd_backend_ops *extra[MAX_BACKENDS];
 static size_t nextra;
 

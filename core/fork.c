@@ -92,6 +92,27 @@ void hd__fork_close(int fd) {
   hd__fork_shared_end();
 }
 
+/* The registries' locks around every fork, the application's too: taken
+ * in the order code that holds two takes them (a plugin being loaded
+ * registers its functions), released in the reverse. */
+static void before_fork(void) {
+  hd__plugin_fork_lock(1);
+  hd__backend_fork_lock(1);
+  hd__registry_fork_lock(1);
+  hd__sched_fork_lock(1);
+}
+
+static void after_fork(void) {
+  hd__sched_fork_lock(0);
+  hd__registry_fork_lock(0);
+  hd__backend_fork_lock(0);
+  hd__plugin_fork_lock(0);
+}
+
+__attribute__((constructor)) static void fork_handlers(void) {
+  pthread_atfork(before_fork, after_fork, after_fork);
+}
+
 void hd__fork_child(void) {
   /* The parent's forking thread held the lock alone, so nobody was
      changing the list: read it without its lock, whose state was copied

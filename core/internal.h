@@ -70,6 +70,16 @@ HD__INTERNAL void hd__fork_untrack(int fd);
 HD__INTERNAL void hd__fork_close(int fd);
 HD__INTERNAL void hd__fork_child(void);
 
+/* The process-wide locks of the registries (plugins, backends, functions)
+ * and of the scheduler's sort are taken around every fork (fork.c installs
+ * the handlers): a child forked while another thread held one would find
+ * it locked forever, and a worker that looks up its functions would hang.
+ * lock: 1 before the fork, 0 after it, in the parent and in the child. */
+HD__INTERNAL void hd__plugin_fork_lock(int lock);
+HD__INTERNAL void hd__backend_fork_lock(int lock);
+HD__INTERNAL void hd__registry_fork_lock(int lock);
+HD__INTERNAL void hd__sched_fork_lock(int lock);
+
 /* The function registry's generation: it changes with every function
  * registered or unregistered (registry.c). */
 HD__INTERNAL unsigned long hd__fn_generation(void);

@@ -9,6 +9,13 @@
 #include "internal.h"
 
 static pthread_mutex_t plugin_lock = PTHREAD_MUTEX_INITIALIZER;
+
+void hd__plugin_fork_lock(int lock) {
+  if (lock)
+    pthread_mutex_lock(&plugin_lock);
+  else
+    pthread_mutex_unlock(&plugin_lock);
+}
 static void **inited;
 static size_t ninited, capinited;
 

@@ -17,6 +17,13 @@ static hd__strmap reg_map;
    registry as it was, are replaced when it has changed since. */
 static unsigned long reg_gen;
 
+void hd__registry_fork_lock(int lock) {
+  if (lock)
+    pthread_mutex_lock(&reg_lock);
+  else
+    pthread_mutex_unlock(&reg_lock);
+}
+
 unsigned long hd__fn_generation(void) {
   pthread_mutex_lock(&reg_lock);
   unsigned long gen = reg_gen;

@@ -697,6 +697,13 @@ static int make_hold(hd__run *r) {
 static const hd__plan *sort_plan;
 static pthread_mutex_t sort_lock = PTHREAD_MUTEX_INITIALIZER;
 
+void hd__sched_fork_lock(int lock) {
+  if (lock)
+    pthread_mutex_lock(&sort_lock);
+  else
+    pthread_mutex_unlock(&sort_lock);
+}
+
 /* Ascending urgency: user priority, then bottom level, then the later
  * place in the plan's order. */
 static int by_urgency(const void *a, const void *b) {

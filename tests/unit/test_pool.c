@@ -1,7 +1,9 @@
 /* Pools: map, imap, uimap, amap, pipe and apipe on serial, threads and
  * processes; failures kept per item; futures and iterators with timeouts;
  * close, join, terminate, restart and clear; no process left behind. */
+#include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -629,6 +631,44 @@ START_TEST(pool_terminate_stops_a_long_map) {
   hd_pool_free(p);
   unref_all(v, 6);
   unref_all(w, 6);
+}
+END_TEST
+
+/* Workers forked while another thread holds the registry's lock (it
+ * registers functions all along) find it free: before, such a worker
+ * hung looking up its function, and so did the call. */
+static atomic_int churn_stop;
+
+static void *churn_registry(void *arg) {
+  (void)arg;
+  while (!atomic_load(&churn_stop)) {
+    hd_fn_register("churned", fn_power, NULL);
+    hd_fn_unregister("churned");
+  }
+  return NULL;
+}
+
+START_TEST(pool_workers_forked_while_functions_are_registered) {
+  const int64_t bases[] = {1, 2, 3}, exps[] = {2, 3, 2};
+  hd_value **b = ints(bases, 3), **e = ints(exps, 3);
+  hd_list l[2] = {{b, 3}, {e, 3}};
+  hd_pool *p;
+  ck_assert_int_eq(hd_pool_new("processes", 2, &p), HD_OK);
+  atomic_store(&churn_stop, 0);
+  pthread_t th;
+  ck_assert_int_eq(pthread_create(&th, NULL, churn_registry, NULL), 0);
+  /* Each call forks new workers: the registry changed since the last. */
+  for (int k = 0; k < 60; k++) {
+    hd_results *r;
+    ck_assert_int_eq(hd_pool_map(p, "power", l, 2, &r), HD_OK);
+    ck_assert_int_eq(int_of(hd_results_value(r, 2)), 9);
+    hd_results_free(r);
+  }
+  atomic_store(&churn_stop, 1);
+  pthread_join(th, NULL);
+  hd_pool_free(p);
+  unref_all(b, 3);
+  unref_all(e, 3);
 }
 END_TEST
 
@@ -1329,6 +1369,7 @@ Suite *make_suite(void) {
   tcase_add_loop_test(tc, pool_close_join_restart_clear, 0, 3);
   tcase_add_loop_test(tc, pool_terminate_stops_a_long_map, 0, 3);
   tcase_add_test(tc, pool_killed_worker_fails_only_its_item);
+  tcase_add_test(tc, pool_workers_forked_while_functions_are_registered);
   tcase_add_loop_test(tc, pool_events_name_items, 0, 3);
   tcase_add_loop_test(tc, pool_in_a_pool, 0, 3);
   tcase_add_test(tc, pool_bad_arguments);
