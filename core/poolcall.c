@@ -3,6 +3,7 @@
  * items end, and by its user, who reads it; whichever lets go last frees
  * it. */
 #include <errno.h>
+#include <sched.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <time.h>
@@ -296,9 +297,25 @@ static struct timespec deadline(double seconds) {
   return ts;
 }
 
+/* How long a waiter looks again before it sleeps: a tiny call's results
+ * come within microseconds, and a sleep and wake-up cost tens of them
+ * here (DEPENDENCIES.md). The looks yield the CPU to the workers. */
+#define WAIT_SPIN_NS 30000
+
 /* Wait on c->cond (held) until ready(c) or the deadline; returns
  * ready(c). */
 static int wait_for(hd__call *c, double timeout, int (*ready)(hd__call *)) {
+  if (!ready(c) && timeout != 0) {
+    uint64_t spin = timeout > 0 && timeout * 1e9 < WAIT_SPIN_NS
+                        ? (uint64_t)(timeout * 1e9)
+                        : WAIT_SPIN_NS;
+    uint64_t until = hd__now_ns() + spin;
+    do {
+      pthread_mutex_unlock(&c->lock);
+      sched_yield();
+      pthread_mutex_lock(&c->lock);
+    } while (!ready(c) && hd__now_ns() < until);
+  }
   struct timespec until = deadline(timeout > 0 ? timeout : 0);
   while (!ready(c)) {
     if (timeout < 0) {
