@@ -100,9 +100,11 @@ static void before_fork(void) {
   hd__backend_fork_lock(1);
   hd__registry_fork_lock(1);
   hd__sched_fork_lock(1);
+  hd__value_fork_lock(1);
 }
 
 static void after_fork(void) {
+  hd__value_fork_lock(0);
   hd__sched_fork_lock(0);
   hd__registry_fork_lock(0);
   hd__backend_fork_lock(0);

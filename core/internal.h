@@ -79,6 +79,7 @@ HD__INTERNAL void hd__plugin_fork_lock(int lock);
 HD__INTERNAL void hd__backend_fork_lock(int lock);
 HD__INTERNAL void hd__registry_fork_lock(int lock);
 HD__INTERNAL void hd__sched_fork_lock(int lock);
+HD__INTERNAL void hd__value_fork_lock(int lock);
 
 /* The function registry's generation: it changes with every function
  * registered or unregistered (registry.c). */
@@ -197,6 +198,8 @@ HD__INTERNAL hd_value *hd__value_shrink(hd_value *v, size_t size);
  * keeps its block. hd__vslab_done(NULL) does nothing. */
 typedef struct hd__vslab hd__vslab;
 HD__INTERNAL hd__vslab *hd__vslab_new(size_t n);
+/* Free the blocks kept for reuse (value.c keeps up to 64 MiB of them). */
+HD__INTERNAL void hd__vslab_trim(void);
 HD__INTERNAL void hd__vslab_done(hd__vslab *s);
 /* Make s empty again for its filler, when every value taken from it has
  * been freed: returns 1, or 0 (s unchanged) when some live on. */

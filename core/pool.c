@@ -1491,4 +1491,5 @@ void hd_pool_free(hd_pool *p) {
   pthread_mutex_destroy(&p->lock);
   hd__free(p->backend);
   hd__free(p);
+  hd__vslab_trim(); /* the blocks kept for results of later calls */
 }

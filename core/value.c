@@ -31,26 +31,90 @@ struct hd__vslab {
   atomic_size_t live; /* SLAB_BIAS + values freed not yet, while filled */
   size_t bytes;       /* the block's size */
   size_t next, cap;   /* the filler's: values taken, room */
+  hd__vslab *spare;   /* the next block kept for reuse (cache below) */
   alignas(max_align_t) unsigned char values[];
 };
 
-static void slab_free(hd__vslab *s) { hd__big_free(s, 1, s->bytes); }
+/* Freed blocks are kept, up to SPARE_BYTES in all, for the next calls'
+ * results: fresh memory costs a page fault per page (and, on a VM, the
+ * host's too), which a loop of calls over 10^4-10^5 items paid for every
+ * call, while a block used before is already there. hd__vslab_trim()
+ * (when a pool is freed) gives them back. */
+#define SPARE_BYTES ((size_t)64 << 20)
+static pthread_mutex_t spare_lock = PTHREAD_MUTEX_INITIALIZER;
+static hd__vslab *spares;
+static size_t spare_bytes;
+
+void hd__value_fork_lock(int lock) {
+  if (lock)
+    pthread_mutex_lock(&spare_lock);
+  else
+    pthread_mutex_unlock(&spare_lock);
+}
+
+static void slab_free(hd__vslab *s) {
+  pthread_mutex_lock(&spare_lock);
+  if (spare_bytes + s->bytes <= SPARE_BYTES) {
+    s->spare = spares;
+    spares = s;
+    spare_bytes += s->bytes;
+    s = NULL;
+  }
+  pthread_mutex_unlock(&spare_lock);
+  if (s != NULL)
+    hd__big_free(s, 1, s->bytes);
+}
+
+/* A kept block of at least bytes (and not more than twice), or NULL. */
+static hd__vslab *spare_take(size_t bytes) {
+  pthread_mutex_lock(&spare_lock);
+  hd__vslab **at = &spares;
+  while (*at != NULL && ((*at)->bytes < bytes || (*at)->bytes / 2 > bytes))
+    at = &(*at)->spare;
+  hd__vslab *s = *at;
+  if (s != NULL) {
+    *at = s->spare;
+    spare_bytes -= s->bytes;
+  }
+  pthread_mutex_unlock(&spare_lock);
+  return s;
+}
+
+void hd__vslab_trim(void) {
+  pthread_mutex_lock(&spare_lock);
+  hd__vslab *s = spares;
+  spares = NULL;
+  spare_bytes = 0;
+  pthread_mutex_unlock(&spare_lock);
+  while (s != NULL) {
+    hd__vslab *next = s->spare;
+    hd__big_free(s, 1, s->bytes);
+    s = next;
+  }
+}
+
+__attribute__((destructor)) static void spares_atexit(void) {
+  hd__vslab_trim();
+}
 
 hd__vslab *hd__vslab_new(size_t n) {
   if (n == 0 || n > (SIZE_MAX - sizeof(hd__vslab)) / SCALAR_STRIDE)
     return NULL;
   size_t bytes = sizeof(hd__vslab) + n * SCALAR_STRIDE;
+  hd__vslab *s = spare_take(bytes);
   /* Large: mapped and populated at once (on huge pages where the kernel
-     has them); otherwise from malloc, which reuses freed memory. Either
-     way hd__big_free() frees it. */
-  hd__vslab *s =
-      bytes >= (1u << 20) ? hd__big_calloc(1, bytes) : hd__malloc(bytes);
-  if (s == NULL)
-    return NULL;
+     has them); otherwise from malloc. Either way hd__big_free() frees
+     it. */
+  if (s == NULL) {
+    s = bytes >= (1u << 20) ? hd__big_calloc(1, bytes) : hd__malloc(bytes);
+    if (s == NULL)
+      return NULL;
+    s->bytes = bytes;
+  }
   atomic_init(&s->live, SLAB_BIAS);
-  s->bytes = bytes;
   s->next = 0;
-  s->cap = n;
+  s->cap = (s->bytes - sizeof(hd__vslab)) / SCALAR_STRIDE;
+  s->spare = NULL;
   return s;
 }
 

@@ -155,7 +155,8 @@ START_TEST(value_scalars_in_a_block) {
   hd_value_unref(d);
   hd_value_unref(t);
   /* A block whose values were all freed is filled again; not while one
-     lives on. */
+     lives on. (No block kept from above: this one has room for two.) */
+  hd__vslab_trim();
   s = hd__vslab_new(2);
   ck_assert_ptr_nonnull(s);
   ck_assert_int_eq(hd__value_alloc_in(s, HD_VALUE_INT, 8, &a), HD_OK);
@@ -177,6 +178,40 @@ START_TEST(value_scalars_in_a_block) {
 }
 END_TEST
 
+/* A freed block is kept for the next one of about its size (at most
+ * twice), which gets all its room; a much smaller one is made anew. */
+START_TEST(value_blocks_are_kept_for_reuse) {
+  hd__vslab_trim();
+  hd__vslab *s = hd__vslab_new(1000);
+  ck_assert_ptr_nonnull(s);
+  hd_value *a;
+  ck_assert_int_eq(hd__value_alloc_in(s, HD_VALUE_INT, 8, &a), HD_OK);
+  hd__vslab_done(s);
+  hd_value_unref(a); /* the block is freed: kept */
+  hd__vslab *again = hd__vslab_new(900);
+  ck_assert_ptr_eq(again, s);
+  hd_value *v[1000];
+  for (int i = 0; i < 1000; i++) {
+    ck_assert_int_eq(hd__value_alloc_in(again, HD_VALUE_INT, 8, &v[i]), HD_OK);
+    memcpy(hd__value_mut(v[i]), &(int64_t){i}, 8);
+  }
+  hd__vslab_done(again);
+  hd__vslab *small = hd__vslab_new(10);
+  ck_assert_ptr_nonnull(small);
+  int64_t x;
+  for (int i = 0; i < 1000; i++) {
+    ck_assert_int_eq(hd_value_get_int(v[i], &x), HD_OK);
+    ck_assert_int_eq(x, i);
+    hd_value_unref(v[i]);
+  }
+  hd__vslab *tiny = hd__vslab_new(10); /* kept blocks are too large */
+  ck_assert_ptr_ne(tiny, s);
+  hd__vslab_done(small);
+  hd__vslab_done(tiny);
+  hd__vslab_trim();
+}
+END_TEST
+
 Suite *make_suite(void) {
   Suite *s = suite_create("value");
   TCase *tc = tcase_create("value");
@@ -186,6 +221,7 @@ Suite *make_suite(void) {
   tcase_add_test(tc, value_bad_arguments);
   tcase_add_test(tc, value_refcount_is_thread_safe);
   tcase_add_test(tc, value_scalars_in_a_block);
+  tcase_add_test(tc, value_blocks_are_kept_for_reuse);
   suite_add_tcase(s, tc);
   return s;
 }
