@@ -508,6 +508,12 @@ int hd__worker_loop(hd__run *r, int in_fd, int out_fd, hd__worker_hello hello,
                (type == HD__WIRE_NEXT
                     ? worker_next(r, &out, payload, plen)
                     : worker_task(r, &out, payload, plen)) != 0) {
+      /* Said here, so that hodos can name the reason (a worker on a host
+         is heard only through its standard error). */
+      hd__log(HD_LOG_ERROR, "worker: a task from hodos is refused: %s",
+              r->plan == NULL ? "no run was started"
+                              : "it does not fit the run's plan, or memory "
+                                "ran out");
       status = 3;
       break;
     }

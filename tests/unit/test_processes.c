@@ -931,6 +931,12 @@ static int remote_task(int fd, uint32_t task, hd_value *const *in, size_t n,
   return rc;
 }
 
+static void log_to_stderr(hd_log_level level, const char *msg, void *data) {
+  (void)level;
+  (void)data;
+  fprintf(stderr, "%s\n", msg);
+}
+
 /* A worker reached over a stream (ssh's, hd_worker_serve) learns from
  * HELLO which tasks take seed inputs and which are packed chunks, as a
  * pool's tasks are: the items' arguments reach it with each task. */
@@ -957,15 +963,21 @@ START_TEST(worker_remote_takes_a_pools_seeds_and_chunks) {
   hd__buf_cleanup(&p);
   hd_plan_free(plan);
 
-  int sv[2];
+  int sv[2], ep[2];
   ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+  ck_assert_int_eq(pipe(ep), 0);
   pid_t pid = fork();
   ck_assert_int_ge(pid, 0);
   if (pid == 0) {
     close(sv[0]);
+    close(ep[0]);
+    dup2(ep[1], 2); /* what it says, for the end of the test */
+    close(ep[1]);
+    hd_log_set_cb(log_to_stderr, NULL, HD_LOG_ERROR); /* as hodos worker */
     _exit(hd_worker_serve(sv[1], sv[1]) == HD_OK ? 0 : 1);
   }
   close(sv[1]);
+  close(ep[1]);
   ck_assert_int_eq(hd__write_full(sv[0], f.data, f.len), 0);
   hd__buf_cleanup(&f);
   /* READY first. */
@@ -1040,10 +1052,31 @@ START_TEST(worker_remote_takes_a_pools_seeds_and_chunks) {
   hd_value_unref(v2);
   hd_value_unref(v10);
   hd_value_unref(vm20);
-  close(sv[0]); /* the worker ends with its input */
+  /* A task that does not fit the run's plan (an input too many) is
+     refused: the worker ends, and says why on its standard error, which
+     is all hodos hears of a worker on a host. */
+  hd__buf bad = {0};
+  ck_assert_int_eq(hd__wire_put_u32(&bad, 0), HD_OK);
+  ck_assert_int_eq(hd__wire_put_u32(&bad, 1), HD_OK);
+  ck_assert_int_eq(hd__wire_put_u64(&bad, 0), HD_OK);
+  ck_assert_int_eq(hd__wire_put_u32(&bad, 3), HD_OK);
+  for (int i = 0; i < 3; i++)
+    ck_assert_int_eq(hd__wire_put_bytes(&bad, "", 0), HD_OK);
+  ck_assert_int_eq(hd__wire_frame(&f, HD__WIRE_TASK, bad.data, bad.len), HD_OK);
+  ck_assert_int_eq(hd__write_full(sv[0], f.data, f.len), 0);
+  hd__buf_cleanup(&bad);
+  hd__buf_cleanup(&f);
   int status;
   ck_assert_int_eq(waitpid(pid, &status, 0), pid);
-  ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  ck_assert(WIFEXITED(status) && WEXITSTATUS(status) != 0);
+  char said[1024];
+  ssize_t got_said = read(ep[0], said, sizeof(said) - 1);
+  ck_assert_int_gt(got_said, 0);
+  said[got_said] = '\0';
+  ck_assert_msg(strstr(said, "a task from hodos is refused") != NULL,
+                "the worker said: %s", said);
+  close(ep[0]);
+  close(sv[0]);
 }
 END_TEST
 
