@@ -726,10 +726,23 @@ int hd_worker_serve(int in_fd, int out_fd) {
   return status == 0 ? HD_OK : status == 4 ? HD_ENOMEM : HD_ECORRUPT;
 }
 
+/* A program started as a worker is heard by hodos only through its
+ * standard error (hodos shows its end when a session fails): unless the
+ * program set a log callback of its own, errors and warnings go there. */
+static void worker_log(hd_log_level level, const char *msg, void *data) {
+  (void)data;
+  hd__buf b = {0};
+  if (hd__buf_appendf(&b, "%s: %s\n", hd_log_level_name(level), msg) == HD_OK)
+    (void)hd__write_full(STDERR_FILENO, b.data, b.len);
+  hd__buf_cleanup(&b);
+}
+
 int hd_worker_main(int argc, char **argv, int *status) {
   if (argc < 2 || argv == NULL || argv[1] == NULL ||
       strcmp(argv[1], "--hodos-worker") != 0)
     return 0;
+  if (!hd__log_is_set())
+    hd_log_set_cb(worker_log, NULL, HD_LOG_WARN);
   int rc = hd_worker_serve(STDIN_FILENO, STDOUT_FILENO);
   if (status != NULL)
     *status = rc == HD_OK ? 0 : 1;

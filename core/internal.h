@@ -164,6 +164,8 @@ HD__INTERNAL int hd__plugin_open(const char *path, hd__buf *why);
 
 /* ---- logging, time ---- */
 
+/* Whether the application has set a log callback. */
+HD__INTERNAL int hd__log_is_set(void);
 HD__INTERNAL void hd__log(hd_log_level level, const char *fmt, ...)
     HD_PRINTF(2, 3);
 HD__INTERNAL uint64_t hd__now_ns(void);

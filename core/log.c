@@ -14,6 +14,8 @@ void hd_log_set_cb(hd_log_cb cb, void *data, hd_log_level max_level) {
   log_max = max_level;
 }
 
+int hd__log_is_set(void) { return log_cb != NULL; }
+
 const char *hd_log_level_name(hd_log_level level) {
   switch (level) {
   case HD_LOG_ERROR:

@@ -19,7 +19,11 @@
  * The worker receives the run's plan first, opens its plugins, moves to
  * the folder the run was started in when that exists there, and then
  * runs one task at a time until hodos says goodbye or goes away. What a
- * task prints on standard output goes to standard error. */
+ * task prints on standard output goes to standard error. Unless the
+ * program has set a log callback (hd_log_set_cb()), hd_worker_main()
+ * writes the worker's errors and warnings there too, such as why it
+ * refuses a frame: hodos shows the end of a failed session's standard
+ * error. */
 #ifndef HODOS_WORKER_H
 #define HODOS_WORKER_H
 

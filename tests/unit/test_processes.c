@@ -1080,6 +1080,47 @@ START_TEST(worker_remote_takes_a_pools_seeds_and_chunks) {
 }
 END_TEST
 
+/* A program started as its own worker (hd_worker_main) says on its
+ * standard error why it refuses what hodos sent, though it set no log
+ * callback: that is all hodos hears of a worker on a host. */
+START_TEST(worker_main_says_why_it_refuses_a_frame) {
+  int sv[2], ep[2];
+  ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+  ck_assert_int_eq(pipe(ep), 0);
+  pid_t pid = fork();
+  ck_assert_int_ge(pid, 0);
+  if (pid == 0) {
+    close(sv[0]);
+    close(ep[0]);
+    dup2(sv[1], 0);
+    dup2(sv[1], 1);
+    dup2(ep[1], 2);
+    char prog[] = "prog", flag[] = "--hodos-worker";
+    char *argv[] = {prog, flag, NULL};
+    int status = 9;
+    if (!hd_worker_main(2, argv, &status))
+      _exit(8);
+    _exit(status);
+  }
+  close(sv[1]);
+  close(ep[1]);
+  const char junk[] = "this is not a frame of hodos's wire protocol at all";
+  ck_assert_int_eq(hd__write_full(sv[0], junk, sizeof(junk)), 0);
+  int status;
+  ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+  ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 1);
+  char said[1024];
+  ssize_t got = read(ep[0], said, sizeof(said) - 1);
+  ck_assert_int_gt(got, 0);
+  said[got] = '\0';
+  ck_assert_msg(strstr(said, "error: worker: a frame from hodos is refused") !=
+                    NULL,
+                "the worker said: %s", said);
+  close(ep[0]);
+  close(sv[0]);
+}
+END_TEST
+
 START_TEST(wire_frames_round_trip_and_refuse_damage) {
   hd__buf b = {0};
   ck_assert_int_eq(hd__wire_frame(&b, HD__WIRE_TASK, "payload", 7), HD_OK);
@@ -1149,6 +1190,7 @@ Suite *make_suite(void) {
   tcase_add_test(tc, processes_runs_in_two_threads_share_no_sockets);
   tcase_add_test(tc, processes_worker_holds_no_shell_input_of_another_thread);
   tcase_add_test(tc, processes_workers_end_when_hodos_is_killed);
+  tcase_add_test(tc, worker_main_says_why_it_refuses_a_frame);
   tcase_add_test(tc, wire_frames_round_trip_and_refuse_damage);
   tcase_add_test(tc, worker_remote_takes_a_pools_seeds_and_chunks);
   suite_add_tcase(s, tc);
