@@ -958,7 +958,11 @@ START_TEST(pool_chunk_past_its_timeout_reruns_only_unfinished_items) {
 END_TEST
 
 /* ThreadSanitizer cannot follow a thread started in a process forked
- * from a multithreaded one (a pool's dispatcher in a process worker). */
+ * from a multithreaded one (a pool's dispatcher in a process worker), and
+ * its allocator (gcc 12's) can be copied locked into a process forked
+ * while another thread allocates: a worker forked by a processes pool in
+ * a threads pool's task was seen stuck in __tsan::user_alloc_internal on
+ * that lock. Those parts do not run under it. */
 #if defined(__SANITIZE_THREAD__)
 #define HD_TEST_TSAN 1
 #else
@@ -982,10 +986,12 @@ START_TEST(pool_in_a_pool) {
   ck_assert_int_eq(int_of(hd_results_value(r, 1)), 54); /* 3^3 + 3^3 */
   hd_results_free(r);
   /* Process pools inside a pool's tasks, processes in processes too. */
-  ck_assert_int_eq(hd_pool_map(p, "nested_procs", &l, 1, &r), HD_OK);
-  ck_assert_int_eq(int_of(hd_results_value(r, 0)), 8);
-  ck_assert_int_eq(int_of(hd_results_value(r, 1)), 54);
-  hd_results_free(r);
+  if (!HD_TEST_TSAN) {
+    ck_assert_int_eq(hd_pool_map(p, "nested_procs", &l, 1, &r), HD_OK);
+    ck_assert_int_eq(int_of(hd_results_value(r, 0)), 8);
+    ck_assert_int_eq(int_of(hd_results_value(r, 1)), 54);
+    hd_results_free(r);
+  }
   /* A task may not call the pool it runs in: that would wait forever. */
   hd_value *out;
   ck_assert_int_eq(hd_pool_pipe(p, "self", NULL, 0, &out, NULL), HD_OK);
