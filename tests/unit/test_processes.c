@@ -937,6 +937,53 @@ static void log_to_stderr(hd_log_level level, const char *msg, void *data) {
   fprintf(stderr, "%s\n", msg);
 }
 
+/* A worker forked here: serve(fd) runs in it on its end of the socket
+ * pair sv (the test keeps sv[0]) and gives its exit status; its standard
+ * error goes to the pipe ep, whose reading end ep[0] the test keeps. */
+static pid_t fork_worker(int sv[2], int ep[2], int (*serve)(int fd)) {
+  ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+  ck_assert_int_eq(pipe(ep), 0);
+  pid_t pid = fork();
+  ck_assert_int_ge(pid, 0);
+  if (pid == 0) {
+    close(sv[0]);
+    close(ep[0]);
+    dup2(ep[1], 2);
+    close(ep[1]);
+    _exit(serve(sv[1]));
+  }
+  close(sv[1]);
+  close(ep[1]);
+  return pid;
+}
+
+/* What the worker wrote on its standard error (fd, closed here) holds
+ * what. */
+static void assert_worker_said(int fd, const char *what) {
+  char said[1024];
+  ssize_t got = read(fd, said, sizeof(said) - 1);
+  ck_assert_int_gt(got, 0);
+  said[got] = '\0';
+  ck_assert_msg(strstr(said, what) != NULL, "the worker said: %s", said);
+  close(fd);
+}
+
+/* As `hodos worker` serves: its log on standard error. */
+static int serve_stream(int fd) {
+  hd_log_set_cb(log_to_stderr, NULL, HD_LOG_ERROR);
+  return hd_worker_serve(fd, fd) == HD_OK ? 0 : 1;
+}
+
+/* As a program serving as its own worker, started by ssh. */
+static int serve_main(int fd) {
+  dup2(fd, 0);
+  dup2(fd, 1);
+  char prog[] = "prog", flag[] = "--hodos-worker";
+  char *argv[] = {prog, flag, NULL};
+  int status = 9;
+  return hd_worker_main(2, argv, &status) ? status : 8;
+}
+
 /* A worker reached over a stream (ssh's, hd_worker_serve) learns from
  * HELLO which tasks take seed inputs and which are packed chunks, as a
  * pool's tasks are: the items' arguments reach it with each task. */
@@ -964,20 +1011,7 @@ START_TEST(worker_remote_takes_a_pools_seeds_and_chunks) {
   hd_plan_free(plan);
 
   int sv[2], ep[2];
-  ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
-  ck_assert_int_eq(pipe(ep), 0);
-  pid_t pid = fork();
-  ck_assert_int_ge(pid, 0);
-  if (pid == 0) {
-    close(sv[0]);
-    close(ep[0]);
-    dup2(ep[1], 2); /* what it says, for the end of the test */
-    close(ep[1]);
-    hd_log_set_cb(log_to_stderr, NULL, HD_LOG_ERROR); /* as hodos worker */
-    _exit(hd_worker_serve(sv[1], sv[1]) == HD_OK ? 0 : 1);
-  }
-  close(sv[1]);
-  close(ep[1]);
+  pid_t pid = fork_worker(sv, ep, serve_stream);
   ck_assert_int_eq(hd__write_full(sv[0], f.data, f.len), 0);
   hd__buf_cleanup(&f);
   /* READY first. */
@@ -1069,13 +1103,7 @@ START_TEST(worker_remote_takes_a_pools_seeds_and_chunks) {
   int status;
   ck_assert_int_eq(waitpid(pid, &status, 0), pid);
   ck_assert(WIFEXITED(status) && WEXITSTATUS(status) != 0);
-  char said[1024];
-  ssize_t got_said = read(ep[0], said, sizeof(said) - 1);
-  ck_assert_int_gt(got_said, 0);
-  said[got_said] = '\0';
-  ck_assert_msg(strstr(said, "a task from hodos is refused") != NULL,
-                "the worker said: %s", said);
-  close(ep[0]);
+  assert_worker_said(ep[0], "a task from hodos is refused");
   close(sv[0]);
 }
 END_TEST
@@ -1085,38 +1113,13 @@ END_TEST
  * callback: that is all hodos hears of a worker on a host. */
 START_TEST(worker_main_says_why_it_refuses_a_frame) {
   int sv[2], ep[2];
-  ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
-  ck_assert_int_eq(pipe(ep), 0);
-  pid_t pid = fork();
-  ck_assert_int_ge(pid, 0);
-  if (pid == 0) {
-    close(sv[0]);
-    close(ep[0]);
-    dup2(sv[1], 0);
-    dup2(sv[1], 1);
-    dup2(ep[1], 2);
-    char prog[] = "prog", flag[] = "--hodos-worker";
-    char *argv[] = {prog, flag, NULL};
-    int status = 9;
-    if (!hd_worker_main(2, argv, &status))
-      _exit(8);
-    _exit(status);
-  }
-  close(sv[1]);
-  close(ep[1]);
+  pid_t pid = fork_worker(sv, ep, serve_main);
   const char junk[] = "this is not a frame of hodos's wire protocol at all";
   ck_assert_int_eq(hd__write_full(sv[0], junk, sizeof(junk)), 0);
   int status;
   ck_assert_int_eq(waitpid(pid, &status, 0), pid);
   ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 1);
-  char said[1024];
-  ssize_t got = read(ep[0], said, sizeof(said) - 1);
-  ck_assert_int_gt(got, 0);
-  said[got] = '\0';
-  ck_assert_msg(strstr(said, "error: worker: a frame from hodos is refused") !=
-                    NULL,
-                "the worker said: %s", said);
-  close(ep[0]);
+  assert_worker_said(ep[0], "error: worker: a frame from hodos is refused");
   close(sv[0]);
 }
 END_TEST
