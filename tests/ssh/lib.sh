@@ -334,3 +334,26 @@ sshd_stop() {
   sshd_kill_host 2 || _sshd_rc=1
   return "$_sshd_rc"
 }
+
+# ssh_test_begin NAME
+#   The start of a test script: exits 77 (skipped) when sshd is not
+#   installed; else makes $dir (the servers' folder) and $work (the test's
+#   own, /tmp/hodos-NAME.XXXXXX), has both removed and the servers stopped
+#   on exit, starts the servers and exports HODOS_SSH_COMMAND.
+ssh_test_begin() {
+  [ -x /usr/sbin/sshd ] || {
+    echo "$1: /usr/sbin/sshd is missing; skipped" >&2
+    exit 77
+  }
+  dir=$(mktemp -d /tmp/hs.XXXXXX)
+  work=$(mktemp -d "/tmp/hodos-$1.XXXXXX")
+  trap '_ssh_test_end' EXIT
+  trap 'exit 1' INT TERM
+  sshd_start "$dir" || exit 1
+  export HODOS_SSH_COMMAND
+}
+
+_ssh_test_end() {
+  sshd_stop "$dir"
+  rm -rf "$dir" "$work"
+}

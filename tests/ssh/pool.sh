@@ -20,23 +20,9 @@ bin=$1
 src=$2
 case $bin in /*) ;; *) bin=$(pwd)/$bin ;; esac
 case $src in /*) ;; *) src=$(pwd)/$src ;; esac
-[ -x /usr/sbin/sshd ] || {
-  echo "ssh pool: /usr/sbin/sshd is missing; skipped" >&2
-  exit 77
-}
-
-dir=$(mktemp -d /tmp/hs.XXXXXX)
-work=$(mktemp -d /tmp/hodos-sshpool.XXXXXX)
 # shellcheck source=tests/ssh/lib.sh
 . "$src/tests/ssh/lib.sh"
-cleanup() {
-  sshd_stop "$dir"
-  rm -rf "$dir" "$work"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
-sshd_start "$dir" || exit 1
-export HODOS_SSH_COMMAND
+ssh_test_begin sshpool
 
 failures=0
 fail() {

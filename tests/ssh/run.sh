@@ -36,23 +36,9 @@ for v in hodos src plugins selfworker hang; do
   # shellcheck disable=SC2154 # p is set by the eval
   case $p in /*) ;; *) eval "$v=\$(pwd)/\$p" ;; esac
 done
-[ -x /usr/sbin/sshd ] || {
-  echo "ssh: /usr/sbin/sshd is missing; skipped" >&2
-  exit 77
-}
-
-dir=$(mktemp -d /tmp/hs.XXXXXX)
-work=$(mktemp -d /tmp/hodos-sshtest.XXXXXX)
 # shellcheck source=tests/ssh/lib.sh
 . "$src/tests/ssh/lib.sh"
-cleanup() {
-  sshd_stop "$dir"
-  rm -rf "$dir" "$work"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
-sshd_start "$dir" || exit 1
-export HODOS_SSH_COMMAND
+ssh_test_begin sshtest
 worker="$hodos worker --stdio"
 failures=0
 fail() {
