@@ -9,7 +9,6 @@
  * call, where iterators and futures find them. One run at a time keeps
  * the pool within its workers. */
 #include <limits.h>
-#include <sched.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -991,21 +990,18 @@ static void run_batch(hd_pool *p, hd__call **calls, size_t n) {
   pthread_cond_broadcast(&p->cond);
 }
 
-/* How long the dispatcher looks for the next call before it sleeps: a
- * loop of small calls (imap after imap) finds it awake, which a wake-up
- * (tens of microseconds here) would cost each call. */
-#define DISPATCH_SPIN_NS 30000
+/* Whether the dispatcher has something to do (under p->lock). */
+static int dispatch_ready(void *arg) {
+  const hd_pool *p = arg;
+  return p->head != NULL || p->busy || p->quit;
+}
 
 static void *dispatcher(void *arg) {
   hd_pool *p = arg;
   pthread_mutex_lock(&p->lock);
   for (;;) {
-    uint64_t until = hd__now_ns() + DISPATCH_SPIN_NS;
-    while (p->head == NULL && !p->busy && !p->quit && hd__now_ns() < until) {
-      pthread_mutex_unlock(&p->lock);
-      sched_yield();
-      pthread_mutex_lock(&p->lock);
-    }
+    /* A loop of small calls (imap after imap) finds it awake. */
+    hd__spin_locked(&p->lock, dispatch_ready, p, HD__SPIN_NS);
     /* Not while a caller runs its own call (run_here()). */
     while ((p->head == NULL || p->busy) && !p->quit)
       pthread_cond_wait(&p->cond, &p->lock);

@@ -297,25 +297,25 @@ static struct timespec deadline(double seconds) {
   return ts;
 }
 
-/* How long a waiter looks again before it sleeps: a tiny call's results
- * come within microseconds, and a sleep and wake-up cost tens of them
- * here (DEPENDENCIES.md). The looks yield the CPU to the workers. */
-#define WAIT_SPIN_NS 30000
+int hd__spin_locked(pthread_mutex_t *lock, int (*ready)(void *), void *arg,
+                    uint64_t ns) {
+  uint64_t until = hd__now_ns() + ns;
+  while (!ready(arg) && hd__now_ns() < until) {
+    pthread_mutex_unlock(lock);
+    sched_yield();
+    pthread_mutex_lock(lock);
+  }
+  return ready(arg);
+}
 
 /* Wait on c->cond (held) until ready(c) or the deadline; returns
  * ready(c). */
-static int wait_for(hd__call *c, double timeout, int (*ready)(hd__call *)) {
-  if (!ready(c) && timeout != 0) {
-    uint64_t spin = timeout > 0 && timeout * 1e9 < WAIT_SPIN_NS
+static int wait_for(hd__call *c, double timeout, int (*ready)(void *)) {
+  if (timeout != 0)
+    hd__spin_locked(&c->lock, ready, c,
+                    timeout > 0 && timeout * 1e9 < HD__SPIN_NS
                         ? (uint64_t)(timeout * 1e9)
-                        : WAIT_SPIN_NS;
-    uint64_t until = hd__now_ns() + spin;
-    do {
-      pthread_mutex_unlock(&c->lock);
-      sched_yield();
-      pthread_mutex_lock(&c->lock);
-    } while (!ready(c) && hd__now_ns() < until);
-  }
+                        : HD__SPIN_NS);
   struct timespec until = deadline(timeout > 0 ? timeout : 0);
   while (!ready(c)) {
     if (timeout < 0) {
@@ -328,7 +328,7 @@ static int wait_for(hd__call *c, double timeout, int (*ready)(hd__call *)) {
   return 1;
 }
 
-static int is_ended(hd__call *c) { return c->ended; }
+static int is_ended(void *c) { return ((hd__call *)c)->ended; }
 
 int hd__call_wait(hd__call *c, double timeout) {
   pthread_mutex_lock(&c->lock);
@@ -421,7 +421,8 @@ int hd__iter_new(hd__call *c, hd_iter **out) {
 }
 
 /* Whether the iterator's next item is there, or all have been given. */
-static int next_ready(hd__call *c) {
+static int next_ready(void *arg) {
+  hd__call *c = arg;
   if (c->next >= c->n)
     return 1;
   if (c->kind == HD__CALL_UIMAP)

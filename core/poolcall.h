@@ -68,6 +68,17 @@ typedef struct hd__call {
  * the caller keeps them alive until the call has ended and the run it is
  * in has stopped (a blocking map, whose caller waits for both). Errors:
  * HD_EINVAL, HD_ENOMEM. */
+/* How long a pool's waiters (its dispatcher for the next call, a caller
+ * for its results) look again before they sleep: a tiny call's results
+ * come within microseconds, and a sleep and wake-up cost tens of them
+ * here (DEPENDENCIES.md). */
+#define HD__SPIN_NS 30000
+
+/* With lock held: until ready(arg) or ns have passed, let go of lock and
+ * the CPU and take lock again. Returns ready(arg). */
+HD__INTERNAL int hd__spin_locked(pthread_mutex_t *lock, int (*ready)(void *),
+                                 void *arg, uint64_t ns);
+
 HD__INTERNAL int hd__call_new(hd__call_kind kind, const char *fn,
                               const hd_list *lists, size_t nlists, int borrow,
                               hd__call **out);
