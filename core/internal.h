@@ -170,6 +170,35 @@ HD__INTERNAL void hd__log(hd_log_level level, const char *fmt, ...)
     HD_PRINTF(2, 3);
 HD__INTERNAL uint64_t hd__now_ns(void);
 
+/* A worker's clock (clock.c): the same scale as hd__now_ns(), cheaper
+ * where the CPU's time-stamp counter can stand in for it. Never goes
+ * back. Zeroed to start; used by one thread at a time. */
+typedef struct hd__tclock {
+  uint64_t tsc;   /* the anchor: a counter reading */
+  uint64_t ns;    /* and the clock's at the same moment */
+  uint64_t span;  /* ticks after the anchor that may be converted */
+  uint64_t mult;  /* ns per tick, 32.32 fixed point; 0: read the clock */
+  uint64_t floor; /* the last time given */
+} hd__tclock;
+
+HD__INTERNAL uint64_t hd__tclock_anchor(hd__tclock *c);
+
+static inline uint64_t hd__tclock_now(hd__tclock *c) {
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+  if (c->mult != 0) {
+    uint64_t d = __builtin_ia32_rdtsc() - c->tsc;
+    if (d < c->span) {
+      uint64_t now = c->ns + ((d * c->mult) >> 32);
+      if (now < c->floor)
+        now = c->floor;
+      c->floor = now;
+      return now;
+    }
+  }
+#endif
+  return hd__tclock_anchor(c);
+}
+
 /* ---- text helpers ---- */
 
 /* The edit distance between a and b, capped at limit + 1. */

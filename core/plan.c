@@ -11,6 +11,7 @@ void hd__plan_free(hd__plan *p) {
     return;
   if (atomic_fetch_sub_explicit(&p->refs, 1, memory_order_acq_rel) != 1)
     return;
+  hd__plan_spares_free(p);
   hd__free(p->nodes);
   hd__free(p->order);
   hd__free(p->pred_at);

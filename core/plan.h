@@ -63,6 +63,8 @@ typedef struct hd__pnode {
 } hd__pnode;
 
 typedef struct hd_plan hd__plan;
+struct hd__tstate;
+struct hd__runmem;
 
 struct hd_plan {
   atomic_size_t refs;
@@ -90,6 +92,13 @@ struct hd_plan {
   uint32_t *critical;    /* the critical path, source to sink */
   uint32_t critical_len;
   double critical_cost;
+  /* The memory of the plan's next run, made with the plan (hd_plan_new)
+     and handed from each run to the next, so that a run touches no fresh
+     memory (run.h): the report's task states, zeroed, and the run's
+     counters. NULL while a run or its report holds it. Not part of the
+     plan's bytes (hd__plan_bytes). */
+  _Atomic(struct hd__tstate *) spare_tasks;
+  _Atomic(struct hd__runmem *) spare_mem;
 };
 
 static inline const char *hd__plan_name(const hd__plan *p, size_t i) {
@@ -189,6 +198,12 @@ static inline uint32_t hd__plan_npreds(const hd__plan *p, size_t i) {
 /* Plans are shared by reference count between their owner and reports. */
 HD__INTERNAL hd__plan *hd__plan_ref(hd__plan *p);
 HD__INTERNAL void hd__plan_free(hd__plan *p);
+
+/* Make the memory of p's next run where it has none (run.h; hd_plan_new
+ * calls it, so that the first run finds it too); out of memory leaves
+ * that to the run. hd__plan_spares_free() frees it (hd__plan_free). */
+HD__INTERNAL void hd__plan_prepare(hd__plan *p);
+HD__INTERNAL void hd__plan_spares_free(hd__plan *p);
 
 /* The path of a task's file f (one of its inputs or outputs): f, or
  * WORKDIR/f when it is relative and the task has a workdir. Replaces what

@@ -60,13 +60,32 @@ const char *hd_event_type_name(hd_event_type t) {
 
 /* ---- the report ---- */
 
+hd__tstate *hd__tasks_take(hd__plan *p) {
+  hd__tstate *t = atomic_exchange(&p->spare_tasks, NULL);
+  return t != NULL ? t : hd__big_calloc(p->count + 1, sizeof(hd__tstate));
+}
+
+void hd__tasks_give(hd__plan *p, hd__tstate *tasks) {
+  if (tasks == NULL)
+    return;
+  /* Not worth zeroing for a plan about to be freed (the report holds the
+     last reference): at worst a race makes it kept or freed needlessly. */
+  hd__tstate *none = NULL;
+  if (atomic_load(&p->refs) > 1 && atomic_load(&p->spare_tasks) == NULL) {
+    memset(tasks, 0, (p->count + 1) * sizeof(hd__tstate));
+    if (atomic_compare_exchange_strong(&p->spare_tasks, &none, tasks))
+      return;
+  }
+  hd__big_free(tasks, p->count + 1, sizeof(hd__tstate));
+}
+
 int hd__report_new(hd__plan *plan, hd_report **out) {
   hd_report *r = hd__calloc(1, sizeof(*r));
   if (r == NULL)
     return HD_ENOMEM;
   r->plan = plan;
   if (plan != NULL) {
-    r->tasks = hd__big_calloc(plan->count + 1, sizeof(hd__tstate));
+    r->tasks = hd__tasks_take(plan);
     if (r->tasks == NULL) {
       hd__free(r);
       return HD_ENOMEM;
@@ -93,7 +112,7 @@ void hd_report_free(hd_report *r) {
   }
   hd__hold_free(r->hold);
   if (r->plan != NULL)
-    hd__big_free(r->tasks, r->plan->count + 1, sizeof(hd__tstate));
+    hd__tasks_give(r->plan, r->tasks);
   hd__plan_free(r->plan);
   hd__diags_clear(&r->diags);
   hd__free(r);

@@ -23,7 +23,7 @@ typedef struct hd__textra {
 
 /* One task's state in a run: 40 bytes, since a run of a million tiny
  * tasks touches a million of them. */
-typedef struct hd__tstate {
+struct hd__tstate {
   hd_value *result; /* NULL: none, or the shared empty value when DONE */
   uint64_t start_ns, end_ns;
   hd__textra *extra;
@@ -31,7 +31,8 @@ typedef struct hd__tstate {
   uint16_t worker;
   uint8_t state; /* hd_state */
   uint8_t flags; /* HD__T_* */
-} hd__tstate;
+};
+typedef struct hd__tstate hd__tstate;
 
 #define HD__T_CACHED 1   /* done with a stored result */
 #define HD__T_RELEASED 2 /* its result was freed (release_results) */
@@ -46,6 +47,36 @@ HD__INTERNAL hd__textra *hd__tstate_extra(hd__tstate *t);
 static inline const char *hd__tstate_message(const hd__tstate *t) {
   return t->extra ? t->extra->message : NULL;
 }
+
+/* The task states of a report of p: the ones p keeps for its next run
+ * (zeroed), or fresh ones; NULL when out of memory. hd__tasks_give()
+ * takes them back from a report being freed, whose tasks' extras and
+ * results are freed: zeroed and kept for the next run when p keeps none,
+ * or freed. */
+HD__INTERNAL hd__tstate *hd__tasks_take(hd__plan *p);
+HD__INTERNAL void hd__tasks_give(hd__plan *p, hd__tstate *tasks);
+
+/* A run's counters, in one block that the plan keeps from run to run
+ * (sched.c): made once per plan, so that a run neither touches fresh
+ * memory nor sorts its sources again. */
+struct hd__runmem {
+  size_t bytes; /* the whole block's, this header included */
+  size_t nsrc;
+  int fresh;            /* pending holds each task's count of dependencies */
+  atomic_uint *pending; /* per task: dependencies not yet accounted for */
+  uint32_t *npreds;     /* per task: its dependencies (pending's start) */
+  uint32_t *rank;       /* per task: place in plan->order */
+  uint32_t *src;        /* the nsrc sources, least urgent first */
+  uint32_t *fns;        /* the plan's function names (string offsets), */
+  size_t nfns;          /* each once */
+};
+typedef struct hd__runmem hd__runmem;
+
+/* The counters for a run of p, pending set: the ones p keeps, or new
+ * ones; NULL when out of memory. hd__runmem_give() hands them back to p
+ * when it keeps none, or frees them. */
+HD__INTERNAL hd__runmem *hd__runmem_take(const hd__plan *p);
+HD__INTERNAL void hd__runmem_give(const hd__plan *p, hd__runmem *m);
 
 /* A function node's resolved function, looked up once per run. */
 typedef struct hd__fnref {
@@ -64,12 +95,13 @@ struct hd_report {
 
 /* Per worker: when its last task ended, and whether it went straight on
  * to the next (then that task starts when the last one ended, and the
- * clock is read once per task instead of twice). */
+ * clock is read once per task instead of twice); its clock. One cache
+ * line per worker. */
 typedef struct hd__wstate {
   uint64_t last_end;
   size_t unflushed; /* tasks it finished that the run has not counted */
   int chained;
-  char pad[64 - 2 * sizeof(uint64_t) - sizeof(int)];
+  hd__tclock clock;
 } hd__wstate;
 
 /* Worker processes that outlive a run (the processes backend, for a
@@ -151,8 +183,8 @@ typedef struct hd__run {
   char *logs_dir;       /* RUN_DIR/logs, or NULL */
   char *tmp_dir;        /* made for {after.TASK} files without a run
                            folder, removed at the end; or NULL */
-  atomic_uint *pending; /* per task: dependencies not yet accounted for */
-  uint32_t *rank;       /* per task: place in plan->order */
+  hd__runmem *mem;      /* pending, rank and the sources */
+  atomic_uint *pending; /* mem->pending */
   /* The functions of the run, resolved once per name: an open-addressing
      table keyed by the name's string offset in the plan (the plan keeps
      one copy of each function's name). See hd__run_fn(). */

@@ -292,8 +292,9 @@ static int begin(hd__run *r, uint32_t node, unsigned w, hd_value **inputs,
   t->worker = (uint16_t)w;
   x->attempt = t->attempts;
   hd__wstate *ws = w < r->nworkers ? &r->workers[w] : NULL;
-  t->start_ns = x->start_ns =
-      ws != NULL && ws->chained ? ws->last_end : hd__now_ns();
+  t->start_ns = x->start_ns = ws == NULL  ? hd__now_ns()
+                              : ws->chained ? ws->last_end
+                                            : hd__tclock_now(&ws->clock);
   if (announce)
     emit(r, HD_EVENT_STARTED, node, NULL,
          atomic_load_explicit(&r->finished, memory_order_relaxed));
@@ -348,8 +349,10 @@ int hd__attempt_end(hd__run *r, uint32_t node, unsigned w, hd__exec *x,
   }
   if (rc == HD_OK && io != NULL)
     rc = check_files(p, io, 1, &x->message);
-  t->end_ns = hd__now_ns();
   hd__wstate *ws = w < r->nworkers ? &r->workers[w] : NULL;
+  t->end_ns = ws != NULL ? hd__tclock_now(&ws->clock) : hd__now_ns();
+  if (t->end_ns < t->start_ns) /* a start set by another clock */
+    t->end_ns = t->start_ns;
   if (ws != NULL)
     ws->last_end = t->end_ns;
   if (p->nodes[node].kind != HD_NODE_FN || t->extra != NULL) {
@@ -718,6 +721,148 @@ static int by_urgency(const void *a, const void *b) {
   return x > y ? -1 : x < y;
 }
 
+/* ---- the memory of a run, kept with its plan ---- */
+
+/* Every join counter back to its task's count of dependencies: a copy
+ * of the first, rather than reading every node again. */
+static void pending_init(const hd__plan *p, hd__runmem *m) {
+  memcpy((void *)m->pending, m->npreds, p->count * sizeof(uint32_t));
+  m->fresh = 1;
+}
+
+static uint32_t fn_probe(const uint32_t *set, size_t mask, uint32_t key) {
+  size_t i = (key * 2654435761u) & mask;
+  while (set[i] != UINT32_MAX && set[i] != key)
+    i = (i + 1) & mask;
+  return (uint32_t)i;
+}
+
+/* The string offsets of the plan's function names, each once (the plan
+ * keeps one copy of each name): what a run looks up. */
+static int collect_fns(const hd__plan *p, hd__runmem *m) {
+  size_t cap = 16, used = 0;
+  uint32_t *set = hd__malloc(cap * sizeof(uint32_t));
+  if (set == NULL)
+    return HD_ENOMEM;
+  memset(set, 0xff, cap * sizeof(uint32_t));
+  uint32_t last = UINT32_MAX;
+  for (size_t i = 0; i < p->count; i++) {
+    if (p->nodes[i].kind != HD_NODE_FN || p->nodes[i].what == last)
+      continue;
+    last = p->nodes[i].what;
+    if (2 * (used + 1) > cap) {
+      uint32_t *bigger = hd__malloc(2 * cap * sizeof(uint32_t));
+      if (bigger == NULL) {
+        hd__free(set);
+        return HD_ENOMEM;
+      }
+      memset(bigger, 0xff, 2 * cap * sizeof(uint32_t));
+      for (size_t k = 0; k < cap; k++)
+        if (set[k] != UINT32_MAX)
+          bigger[fn_probe(bigger, 2 * cap - 1, set[k])] = set[k];
+      hd__free(set);
+      set = bigger;
+      cap *= 2;
+    }
+    uint32_t s = fn_probe(set, cap - 1, last);
+    if (set[s] == UINT32_MAX) {
+      set[s] = last;
+      used++;
+    }
+  }
+  m->fns = hd__malloc((used + 1) * sizeof(uint32_t));
+  if (m->fns == NULL) {
+    hd__free(set);
+    return HD_ENOMEM;
+  }
+  for (size_t k = 0; k < cap; k++)
+    if (set[k] != UINT32_MAX)
+      m->fns[m->nfns++] = set[k];
+  hd__free(set);
+  return HD_OK;
+}
+
+static void runmem_free(hd__runmem *m) {
+  if (m == NULL)
+    return;
+  hd__free(m->fns);
+  hd__big_free(m, m->bytes, 1);
+}
+
+/* One block: this header, then pending, the first pending, and rank
+ * (count + 1 each) and the sources. A large block is populated at once
+ * (alloc.c). */
+static hd__runmem *runmem_new(const hd__plan *p) {
+  size_t nsrc = 0;
+  while (nsrc < p->count && hd__plan_npreds(p, p->order[nsrc]) == 0)
+    nsrc++; /* the order puts every source first */
+  size_t head = (sizeof(hd__runmem) + 63) / 64 * 64;
+  size_t bytes = head + (3 * (p->count + 1) + nsrc + 1) * sizeof(uint32_t);
+  char *block = hd__big_calloc(bytes, 1);
+  if (block == NULL)
+    return NULL;
+  hd__runmem *m = (hd__runmem *)(void *)block;
+  m->bytes = bytes;
+  m->nsrc = nsrc;
+  m->pending = (atomic_uint *)(void *)(block + head);
+  m->npreds = (uint32_t *)(void *)(m->pending + p->count + 1);
+  m->rank = m->npreds + p->count + 1;
+  m->src = m->rank + p->count + 1;
+  for (size_t i = 0; i < p->count; i++) {
+    m->npreds[i] = (uint32_t)hd__plan_npreds(p, i);
+    m->rank[p->order[i]] = (uint32_t)i;
+  }
+  if (collect_fns(p, m) != HD_OK) {
+    runmem_free(m);
+    return NULL;
+  }
+  memcpy(m->src, p->order, nsrc * sizeof(uint32_t));
+  pthread_mutex_lock(&sort_lock);
+  sort_plan = p;
+  qsort(m->src, nsrc, sizeof(uint32_t), by_urgency);
+  pthread_mutex_unlock(&sort_lock);
+  pending_init(p, m);
+  return m;
+}
+
+hd__runmem *hd__runmem_take(const hd__plan *p) {
+  hd__plan *mp = (hd__plan *)p; /* only its spare changes */
+  hd__runmem *m = atomic_exchange(&mp->spare_mem, NULL);
+  if (m == NULL)
+    m = runmem_new(p);
+  if (m != NULL && !m->fresh)
+    pending_init(p, m);
+  if (m != NULL)
+    m->fresh = 0;
+  return m;
+}
+
+void hd__runmem_give(const hd__plan *p, hd__runmem *m) {
+  if (m == NULL)
+    return;
+  hd__plan *mp = (hd__plan *)p;
+  hd__runmem *none = NULL;
+  if (!atomic_compare_exchange_strong(&mp->spare_mem, &none, m))
+    runmem_free(m);
+}
+
+void hd__plan_prepare(hd__plan *p) {
+  hd__runmem *m = atomic_load(&p->spare_mem) ? NULL : runmem_new(p);
+  hd__runmem_give(p, m);
+  if (atomic_load(&p->spare_tasks) == NULL) {
+    hd__tstate *t = hd__big_calloc(p->count + 1, sizeof(hd__tstate));
+    hd__tstate *none = NULL;
+    if (t != NULL && !atomic_compare_exchange_strong(&p->spare_tasks, &none, t))
+      hd__big_free(t, p->count + 1, sizeof(hd__tstate));
+  }
+}
+
+void hd__plan_spares_free(hd__plan *p) {
+  runmem_free(atomic_exchange(&p->spare_mem, NULL));
+  hd__big_free(atomic_exchange(&p->spare_tasks, NULL), p->count + 1,
+               sizeof(hd__tstate));
+}
+
 /* Look every function up once, before the run, so that the hot path never
  * locks the registry. A missing one fails its task when it runs. */
 /* Make the function table cap slots (a power of two), keeping what it
@@ -748,28 +893,20 @@ static int fn_grow(hd__run *r, size_t cap) {
  * change between runs of a plan): a table by the name's string offset,
  * since the plan keeps one copy of each name (hd__run_fn()). */
 static int resolve_functions(hd__run *r) {
-  const hd__plan *p = r->plan;
-  size_t used = 0;
-  uint32_t last = UINT32_MAX;
-  for (size_t i = 0; i < p->count; i++) {
-    if (p->nodes[i].kind != HD_NODE_FN || p->nodes[i].what == last)
-      continue;
-    last = p->nodes[i].what;
-    if (r->fn_keys == NULL || 2 * (used + 1) > (size_t)r->fn_mask + 1) {
-      int rc = fn_grow(r, r->fn_keys ? 2 * ((size_t)r->fn_mask + 1) : 16);
-      if (rc != HD_OK)
-        return rc;
-    }
-    uint32_t s = hd__run_fn_slot(r, last);
-    if (r->fn_keys[s] == UINT32_MAX) {
-      r->fn_keys[s] = last;
-      r->fn_refs[s].fn = NULL;
-      r->fn_refs[s].data = NULL;
-      hd_fn_lookup(p->strings + last, &r->fn_refs[s].fn, &r->fn_refs[s].data);
-      used++;
-    }
+  const hd__runmem *m = r->mem;
+  size_t cap = 16;
+  while (cap < 2 * m->nfns)
+    cap *= 2;
+  int rc = fn_grow(r, cap);
+  for (size_t k = 0; k < m->nfns && rc == HD_OK; k++) {
+    uint32_t s = hd__run_fn_slot(r, m->fns[k]);
+    r->fn_keys[s] = m->fns[k];
+    r->fn_refs[s].fn = NULL;
+    r->fn_refs[s].data = NULL;
+    hd_fn_lookup(r->plan->strings + m->fns[k], &r->fn_refs[s].fn,
+                 &r->fn_refs[s].data);
   }
-  return HD_OK;
+  return rc;
 }
 
 static int prepare_dirs(hd__run *r) {
@@ -889,16 +1026,12 @@ int hd__run_plan_ext(hd_report *report, const hd_run_opts *o,
     goto out;
   if ((rc = make_hold(&r)) != HD_OK)
     goto out;
-  r.pending = hd__big_calloc(p->count + 1, sizeof(atomic_uint));
-  r.rank = hd__big_calloc(p->count + 1, sizeof(uint32_t));
-  if (r.pending == NULL || r.rank == NULL || resolve_functions(&r) != HD_OK) {
+  r.mem = hd__runmem_take(p);
+  if (r.mem == NULL || resolve_functions(&r) != HD_OK) {
     rc = HD_ENOMEM;
     goto out;
   }
-  for (size_t i = 0; i < p->count; i++) {
-    atomic_init(&r.pending[i], hd__plan_npreds(p, i));
-    r.rank[p->order[i]] = (uint32_t)i;
-  }
+  r.pending = r.mem->pending;
   if (r.opts.release_results) {
     r.consumers = hd__big_calloc(p->count + 1, sizeof(atomic_uint));
     if (r.consumers == NULL) {
@@ -908,7 +1041,8 @@ int hd__run_plan_ext(hd_report *report, const hd_run_opts *o,
     for (size_t i = 0; i < p->count; i++)
       atomic_init(&r.consumers[i], p->succ_off[i + 1] - p->succ_off[i]);
   }
-  hd_backend_host host = {&r, run_task, p->count, r.rank, run_task_at_once};
+  hd_backend_host host = {&r, run_task, p->count, r.mem->rank,
+                          run_task_at_once};
   if ((rc = r.backend->start(&r.backend_state, r.opts.jobs, &host)) != HD_OK) {
     hd__diags_add(&report->diags, rc, NULL, 0, 0, NULL,
                   "backend '%s' could not start: %s", name, hd_strerror(rc));
@@ -921,28 +1055,13 @@ int hd__run_plan_ext(hd_report *report, const hd_run_opts *o,
     rc = HD_ENOMEM;
     goto out;
   }
-  /* The sources, least urgent first: a worker takes the task it pushed
-     last, so the most urgent (the user's priority, then the longest path
-     ahead) starts first. */
-  size_t nsrc = 0;
-  while (nsrc < p->count && hd__plan_npreds(p, p->order[nsrc]) == 0)
-    nsrc++; /* the order puts every source first */
-  uint32_t *src = hd__malloc((nsrc + 1) * sizeof(uint32_t));
-  if (src == NULL) {
-    r.backend->stop(r.backend_state);
-    rc = HD_ENOMEM;
-    goto out;
+  /* The sources, least urgent first (hd__runmem): a worker takes the
+     task it pushed last, so the most urgent (the user's priority, then
+     the longest path ahead) starts first. */
+  for (size_t k = 0; k < r.mem->nsrc; k++) {
+    emit(&r, HD_EVENT_QUEUED, r.mem->src[k], NULL, 0);
+    r.backend->submit(r.backend_state, r.mem->src[k]);
   }
-  memcpy(src, p->order, nsrc * sizeof(uint32_t));
-  pthread_mutex_lock(&sort_lock);
-  sort_plan = p;
-  qsort(src, nsrc, sizeof(uint32_t), by_urgency);
-  pthread_mutex_unlock(&sort_lock);
-  for (size_t k = 0; k < nsrc; k++) {
-    emit(&r, HD_EVENT_QUEUED, src[k], NULL, 0);
-    r.backend->submit(r.backend_state, src[k]);
-  }
-  hd__free(src);
   if (p->count == 0)
     r.backend->finish(r.backend_state);
   rc = r.backend->wait(r.backend_state);
@@ -967,8 +1086,7 @@ out:
   remove_tmp_dir(&r);
   hd__free(r.results_dir);
   hd__free(r.logs_dir);
-  hd__big_free(r.pending, p->count + 1, sizeof(atomic_uint));
-  hd__big_free(r.rank, p->count + 1, sizeof(uint32_t));
+  hd__runmem_give(p, r.mem);
   hd__big_free(r.consumers, p->count + 1, sizeof(atomic_uint));
   hd__big_free(r.wire_size, p->count + 1, sizeof(uint32_t));
   hd__free(r.fn_keys);

@@ -734,7 +734,9 @@ int hd_plan_new(hd_graph *g, hd_plan **out) {
   int rc = g->valid ? HD_OK : hd_graph_validate(g);
   if (rc != HD_OK)
     return rc;
-  return hd__plan_build(g, out);
+  if ((rc = hd__plan_build(g, out)) == HD_OK)
+    hd__plan_prepare(*out);
+  return rc;
 }
 
 void hd_plan_free(hd_plan *p) { hd__plan_free(p); }

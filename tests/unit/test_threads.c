@@ -174,6 +174,127 @@ START_TEST(threads_wide_fanout) {
 }
 END_TEST
 
+/* A plan keeps the memory of its next run (task states, join counters)
+ * and hands it from run to run: a run after one that failed starts with
+ * every task pending again, a run while another run's report is alive
+ * gets its own, and the reports outlive the plan. */
+static atomic_int fail_runs; /* "sometimes" fails while this is nonzero */
+static int fn_sometimes(hd_task *t, void *data) {
+  (void)data;
+  if (atomic_load(&fail_runs))
+    return hd_task_fail(t, "failing this run");
+  return fn_acc(t, NULL);
+}
+
+static void expect_clean_run(hd_report *r, size_t n) {
+  ck_assert_int_eq(hd_report_status(r), HD_OK);
+  for (size_t i = 0; i < n; i++) {
+    hd_task_info ti;
+    ck_assert_int_eq(hd_report_task(r, i, &ti), HD_OK);
+    ck_assert_int_eq(ti.state, HD_STATE_DONE);
+    ck_assert_uint_eq(ti.attempts, 1);
+    ck_assert_ptr_null(ti.message);
+    ck_assert_uint_ge(ti.end_ns, ti.start_ns);
+    int64_t x;
+    ck_assert_int_eq(hd_value_get_int(hd_report_result(r, i), &x), HD_OK);
+    ck_assert_int_eq(x, (int64_t)i + 1); /* a chain of "acc" */
+  }
+}
+
+START_TEST(threads_a_plan_run_again_starts_afresh) {
+  enum { N = 300 };
+  ck_assert_int_eq(hd_fn_register("sometimes", fn_sometimes, NULL), HD_OK);
+  hd_node **n = add_nodes(N, "acc");
+  hd_node *odd;
+  ck_assert_int_eq(hd_graph_add_fn(g, "odd", "sometimes", &odd), HD_OK);
+  for (int i = 1; i < N; i++)
+    ck_assert_int_eq(hd_node_after(n[i], n[i - 1]), HD_OK);
+  ck_assert_int_eq(hd_node_set_retries(odd, 1), HD_OK);
+  ck_assert_int_eq(hd_node_after(odd, n[N - 1]), HD_OK);
+  free(n);
+  hd_plan *plan;
+  ck_assert_int_eq(hd_plan_new(g, &plan), HD_OK);
+  hd_run_opts o;
+  hd_run_opts_init(&o);
+  o.backend = "threads";
+  o.jobs = 2;
+  for (int round = 0; round < 2; round++) {
+    /* A run that fails at the end, its report kept... */
+    atomic_store(&fail_runs, 1);
+    hd_report *failed, *ok, *again;
+    ck_assert_int_eq(hd_plan_run(plan, &o, &failed), HD_ETASK);
+    hd_task_info ti;
+    ck_assert_int_eq(hd_report_task(failed, N, &ti), HD_OK);
+    ck_assert_int_eq(ti.state, HD_STATE_FAILED);
+    ck_assert_uint_eq(ti.attempts, 2);
+    ck_assert_str_eq(ti.message, "failing this run");
+    /* ...another while it is alive... */
+    atomic_store(&fail_runs, 0);
+    ck_assert_int_eq(hd_plan_run(plan, &o, &ok), HD_OK);
+    expect_clean_run(ok, N + 1);
+    /* ...and one in the memory the failed run had. */
+    hd_report_free(failed);
+    ck_assert_int_eq(hd_plan_run(plan, &o, &again), HD_OK);
+    expect_clean_run(again, N + 1);
+    expect_clean_run(ok, N + 1);
+    hd_report_free(ok);
+    if (round == 1)
+      hd_plan_free(plan); /* the report holds the plan */
+    expect_clean_run(again, N + 1);
+    hd_report_free(again);
+  }
+  hd_fn_unregister("sometimes");
+}
+END_TEST
+
+/* Task times are on CLOCK_MONOTONIC's scale whichever clock the workers
+ * read: each task's function reads CLOCK_MONOTONIC, and that reading
+ * falls between the task's start and end (within 2 us), in
+ * chains long enough that the workers' clocks renew their anchors, with
+ * tasks that last past an anchor's span among them. */
+#define STAMPS 4000
+static uint64_t stamp_ns[STAMPS];
+static int fn_stamp(hd_task *t, void *data) {
+  (void)data;
+  size_t i = (size_t)strtoul(hd_task_name(t) + 1, NULL, 10);
+  if (i % 500 == 7) { /* now and then, a task of 200 us */
+    struct timespec nap = {0, 200 * 1000};
+    nanosleep(&nap, NULL);
+  }
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  stamp_ns[i] = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+  return HD_OK;
+}
+
+START_TEST(threads_task_times_are_on_the_monotonic_clock) {
+  ck_assert_int_eq(hd_fn_register("stamp", fn_stamp, NULL), HD_OK);
+  hd_node **n = add_nodes(STAMPS, "stamp");
+  for (int i = 1; i < STAMPS; i++)
+    if (i % 2000 != 0) /* two chains */
+      ck_assert_int_eq(hd_node_after(n[i], n[i - 1]), HD_OK);
+  free(n);
+  const uint64_t slack = 2000;
+  for (unsigned jobs = 1; jobs <= 2; jobs++) {
+    hd_report *r = run_with("threads", jobs, HD_OK);
+    for (size_t i = 0; i < STAMPS; i++) {
+      hd_task_info ti;
+      ck_assert_int_eq(hd_report_task(r, i, &ti), HD_OK);
+      ck_assert_uint_le(ti.start_ns, stamp_ns[i] + slack);
+      ck_assert_uint_ge(ti.end_ns + slack, stamp_ns[i]);
+      ck_assert_uint_ge(ti.end_ns, ti.start_ns);
+      if (i % 2000 != 0) {
+        hd_task_info before;
+        ck_assert_int_eq(hd_report_task(r, i - 1, &before), HD_OK);
+        ck_assert_uint_ge(ti.start_ns, before.end_ns);
+      }
+    }
+    hd_report_free(r);
+  }
+  hd_fn_unregister("stamp");
+}
+END_TEST
+
 /* Run on serial and on threads with 1..4 workers; every result equal. */
 static void compare_backends(void) {
   hd_report *ref = run_with("serial", 1, HD_OK);
@@ -374,6 +495,8 @@ Suite *make_suite(void) {
   tcase_add_test(tc, threads_random_dag_matches_serial);
   tcase_add_test(tc, threads_times_of_tasks_taken_one_after_another);
   tcase_add_test(tc, threads_wide_fanout);
+  tcase_add_test(tc, threads_a_plan_run_again_starts_afresh);
+  tcase_add_test(tc, threads_task_times_are_on_the_monotonic_clock);
   tcase_add_test(tc, threads_chain_fanout_and_gather);
   tcase_add_test(tc, threads_failure_stops_and_keep_going_continues);
   tcase_add_test(tc, threads_retries);
