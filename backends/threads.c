@@ -95,20 +95,28 @@ static void deque_grow(deque *q) {
   q->populated = to;
 }
 
-/* Owner only. The buffer never overflows: each task is pushed once. */
-static void deque_push(deque *q, uint32_t task) {
+/* Owner only. The buffer never overflows: each task is pushed once. With
+ * one worker (alone) there is no thief nor sleeper to order against. */
+static void deque_push(deque *q, uint32_t task, int alone) {
   long long b = atomic_load_explicit(&q->bottom, memory_order_relaxed);
   if (b >= q->populated)
     deque_grow(q);
   atomic_store_explicit(&q->buf[b & q->mask], task, memory_order_relaxed);
   /* seq_cst rather than release: the store must also be ordered before
      the load of the sleeper count in wake_one(). */
-  atomic_store_explicit(&q->bottom, b + 1, memory_order_seq_cst);
+  atomic_store_explicit(&q->bottom, b + 1,
+                        alone ? memory_order_relaxed : memory_order_seq_cst);
 }
 
-/* Owner only. */
-static uint32_t deque_take(deque *q) {
+/* Owner only; alone as for deque_push(). */
+static uint32_t deque_take(deque *q, int alone) {
   long long b = atomic_load_explicit(&q->bottom, memory_order_relaxed) - 1;
+  if (alone) {
+    if (b < atomic_load_explicit(&q->top, memory_order_relaxed))
+      return HD_TASK_NONE;
+    atomic_store_explicit(&q->bottom, b, memory_order_relaxed);
+    return atomic_load_explicit(&q->buf[b & q->mask], memory_order_relaxed);
+  }
   /* Sequentially consistent store and load instead of the paper's fence
      (which ThreadSanitizer cannot follow); the same ordering. */
   atomic_store_explicit(&q->bottom, b, memory_order_seq_cst);
@@ -150,10 +158,12 @@ static int deque_empty(deque *q) {
 /* ---- workers ---- */
 
 static uint32_t find_work(worker *w) {
-  uint32_t x = deque_take(&w->q);
+  pool *p = w->pool;
+  uint32_t x = deque_take(&w->q, p->n == 1);
   if (x != HD_TASK_NONE)
     return x;
-  pool *p = w->pool;
+  /* Its own tasks are done: the run counts them (which may end it). */
+  hd__run_worker_idle(p->host.ctx, w->id);
   if (p->n == 1)
     return HD_TASK_NONE;
   /* xorshift: a random first victim, then every other worker. */
@@ -292,14 +302,15 @@ static int threads_submit(void *state, uint32_t task) {
   pool *p = state;
   worker *w = self;
   if (w != NULL && w->pool == p) {
-    deque_push(&w->q, task);
-    wake_one(p);
+    deque_push(&w->q, task, p->n == 1);
+    if (p->n > 1)
+      wake_one(p);
     return HD_OK;
   }
   /* Before wait(): no worker runs yet, so pushing as the owner is safe;
      spread the sources over the workers. */
   worker *owner = &p->workers[p->next_submit++ % p->n];
-  deque_push(&owner->q, task);
+  deque_push(&owner->q, task, p->n == 1);
   return HD_OK;
 }
 

@@ -56,6 +56,8 @@ static inline const char *hd__tstate_message(const hd__tstate *t) {
 HD__INTERNAL hd__tstate *hd__tasks_take(hd__plan *p);
 HD__INTERNAL void hd__tasks_give(hd__plan *p, hd__tstate *tasks);
 
+#define HD__ONE_PRED 0x80000000u
+
 /* A run's counters, in one block that the plan keeps from run to run
  * (sched.c): made once per plan, so that a run neither touches fresh
  * memory nor sorts its sources again. */
@@ -63,8 +65,10 @@ struct hd__runmem {
   size_t bytes; /* the whole block's, this header included */
   size_t nsrc;
   int fresh;            /* pending holds each task's count of dependencies */
-  atomic_uint *pending; /* per task: dependencies not yet accounted for */
-  uint32_t *npreds;     /* per task: its dependencies (pending's start) */
+  atomic_uint *pending; /* per task: dependencies not yet accounted for,
+                           or HD__ONE_PRED for a task that has one (read
+                           instead of the task's node by settle()) */
+  uint32_t *npreds;     /* pending's first values */
   uint32_t *rank;       /* per task: place in plan->order */
   uint32_t *src;        /* the nsrc sources, least urgent first */
   uint32_t *fns;        /* the plan's function names (string offsets), */
@@ -200,6 +204,9 @@ typedef struct hd__run {
   void *backend_state;
   hd__wstate *workers;
   unsigned nworkers;
+  int one_thread; /* every task is settled on one thread (pending needs no
+                     atomic operation) */
+  int lazy_count; /* workers count their tasks until hd__run_worker_idle() */
   atomic_uint *consumers; /* with release_results: per task, the tasks
                              after it that have not ended */
   hd__store *store;       /* or NULL */
@@ -284,6 +291,13 @@ HD__INTERNAL void hd__inputs_free(hd_value **inputs, size_t n,
 /* Whether the run is stopping: interrupted, or failed without keep-going
  * (reads the interrupt flag). */
 HD__INTERNAL int hd__run_stopping(hd__run *r);
+
+/* The threads backend's worker w has no task of its own left (it is about
+ * to look at other workers' or to sleep): the tasks it finished are added
+ * to the run's count, which ends the run when they were the last. Until
+ * then a worker of that backend counts its tasks on its own (settle()),
+ * even across the ends of its chains. */
+HD__INTERNAL void hd__run_worker_idle(void *run, unsigned w);
 
 /* Results on disk (run.c). */
 

@@ -585,8 +585,11 @@ int hd__task_gate(hd__run *r, uint32_t node) {
  * own and adds them to the run's count every BATCH tasks and whenever its
  * chain ends, instead of touching the shared counter for each: the task
  * that finishes the run ends a chain, so the count reaches the total
- * exactly then. Events need the exact count at each task: with an event
- * hook, every task is counted at once. */
+ * exactly then. With the threads backend, whose workers say when they run
+ * out of tasks of their own (hd__run_worker_idle()), the count is added
+ * then rather than at the end of every chain: the task that finishes the
+ * run leaves its worker with none. Events need the exact count at each
+ * task: with an event hook, every task is counted at once. */
 #define BATCH 64
 static uint32_t settle(hd__run *r, uint32_t node, unsigned w, int batch) {
   const hd__plan *p = r->plan;
@@ -632,11 +635,17 @@ static uint32_t settle(hd__run *r, uint32_t node, unsigned w, int batch) {
   uint32_t next = HD_TASK_NONE;
   for (uint32_t e = p->succ_off[node]; e < p->succ_off[node + 1]; e++) {
     uint32_t v = p->succs[e];
-    /* A task with one dependency is ready now: no other task can race
-       for its counter. */
-    if (p->nodes[v].npreds > 1 &&
-        atomic_fetch_sub_explicit(&r->pending[v], 1, memory_order_acq_rel) != 1)
+    unsigned left = atomic_load_explicit(&r->pending[v], memory_order_relaxed);
+    if (left == HD__ONE_PRED) {
+      /* Its one dependency: no other task can race for its counter. */
+    } else if (r->one_thread) {
+      atomic_store_explicit(&r->pending[v], left - 1, memory_order_relaxed);
+      if (left != 1)
+        continue;
+    } else if (atomic_fetch_sub_explicit(&r->pending[v], 1,
+                                         memory_order_acq_rel) != 1) {
       continue;
+    }
     emit(r, HD_EVENT_QUEUED, v, NULL, done);
     if (next == HD_TASK_NONE) {
       next = v;
@@ -647,7 +656,8 @@ static uint32_t settle(hd__run *r, uint32_t node, unsigned w, int batch) {
       r->backend->submit(r->backend_state, v);
     }
   }
-  if (ws != NULL && (next == HD_TASK_NONE || ws->unflushed >= BATCH)) {
+  if (ws != NULL && (ws->unflushed >= BATCH ||
+                     (next == HD_TASK_NONE && !r->lazy_count))) {
     done = atomic_fetch_add(&r->finished, ws->unflushed) + ws->unflushed;
     ws->unflushed = 0;
   }
@@ -656,6 +666,16 @@ static uint32_t settle(hd__run *r, uint32_t node, unsigned w, int batch) {
   if (w < r->nworkers)
     r->workers[w].chained = next != HD_TASK_NONE;
   return next;
+}
+
+void hd__run_worker_idle(void *run, unsigned w) {
+  hd__run *r = run;
+  if (w >= r->nworkers || r->workers[w].unflushed == 0)
+    return;
+  size_t n = r->workers[w].unflushed;
+  r->workers[w].unflushed = 0;
+  if (atomic_fetch_add(&r->finished, n) + n == r->plan->count)
+    r->backend->finish(r->backend_state);
 }
 
 uint32_t hd__task_settle(hd__run *r, uint32_t node, unsigned w) {
@@ -809,7 +829,8 @@ static hd__runmem *runmem_new(const hd__plan *p) {
   m->rank = m->npreds + p->count + 1;
   m->src = m->rank + p->count + 1;
   for (size_t i = 0; i < p->count; i++) {
-    m->npreds[i] = (uint32_t)hd__plan_npreds(p, i);
+    size_t np = hd__plan_npreds(p, i);
+    m->npreds[i] = np == 1 ? HD__ONE_PRED : (uint32_t)np;
     m->rank[p->order[i]] = (uint32_t)i;
   }
   if (collect_fns(p, m) != HD_OK) {
@@ -1049,6 +1070,9 @@ int hd__run_plan_ext(hd_report *report, const hd_run_opts *o,
     goto out;
   }
   r.nworkers = r.backend->capacity(r.backend_state);
+  r.one_thread = r.nworkers == 1 && (r.backend == &hd__backend_threads ||
+                                     r.backend == &hd__backend_serial);
+  r.lazy_count = r.backend == &hd__backend_threads;
   r.workers = hd__calloc(r.nworkers + 1, sizeof(hd__wstate));
   if (r.workers == NULL) {
     r.backend->stop(r.backend_state);
