@@ -225,7 +225,14 @@ typedef struct hd_plan hd_plan;
 /* Validate g and compile it. On a validation error, returns its code
  * (HD_EGRAPH or HD_ECYCLE; the diagnostics are on the graph) and sets *out
  * to NULL. Errors also: HD_EINVAL, HD_ENOMEM, HD_ETOOBIG (more than 2^31
- * nodes or edges after expansion). */
+ * nodes or edges after expansion).
+ *
+ * The plan also makes the memory of its first run (about 52 bytes per
+ * node: the report's task states, the join counters, the sources in the
+ * order they start), so that hd_plan_run() touches no fresh memory. A run
+ * takes it and its report hands it back to the plan when freed, for the
+ * next run; a run that finds none (another run or report holds it) makes
+ * its own. hd_plan_bytes() does not count it. */
 HD_API int hd_plan_new(hd_graph *g, hd_plan **out);
 
 /* Release the caller's hold on the plan. Reports made from it keep it
