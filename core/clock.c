@@ -32,10 +32,10 @@
 #define CALIBRATE_NS 1000000u
 
 static pthread_once_t base_once = PTHREAD_ONCE_INIT;
-static int base_ok;             /* the counter may be used */
+static int base_ok;                /* the counter may be used */
 static uint64_t base_tsc, base_ns; /* the first anchor of the process */
-static atomic_uint_fast64_t rate; /* ns per tick, 32.32; 0: not yet */
-static atomic_int distrusted;     /* the counter was found out of step */
+static atomic_uint_fast64_t rate;  /* ns per tick, 32.32; 0: not yet */
+static atomic_int distrusted;      /* the counter was found out of step */
 
 #if HAVE_TSC
 /* A counter reading and a clock reading taken together: the clock read

@@ -292,7 +292,7 @@ static int begin(hd__run *r, uint32_t node, unsigned w, hd_value **inputs,
   t->worker = (uint16_t)w;
   x->attempt = t->attempts;
   hd__wstate *ws = w < r->nworkers ? &r->workers[w] : NULL;
-  t->start_ns = x->start_ns = ws == NULL  ? hd__now_ns()
+  t->start_ns = x->start_ns = ws == NULL    ? hd__now_ns()
                               : ws->chained ? ws->last_end
                                             : hd__tclock_now(&ws->clock);
   if (announce)
@@ -656,8 +656,8 @@ static uint32_t settle(hd__run *r, uint32_t node, unsigned w, int batch) {
       r->backend->submit(r->backend_state, v);
     }
   }
-  if (ws != NULL && (ws->unflushed >= BATCH ||
-                     (next == HD_TASK_NONE && !r->lazy_count))) {
+  if (ws != NULL &&
+      (ws->unflushed >= BATCH || (next == HD_TASK_NONE && !r->lazy_count))) {
     done = atomic_fetch_add(&r->finished, ws->unflushed) + ws->unflushed;
     ws->unflushed = 0;
   }
