@@ -162,8 +162,6 @@ static uint32_t find_work(worker *w) {
   uint32_t x = deque_take(&w->q, p->n == 1);
   if (x != HD_TASK_NONE)
     return x;
-  /* Its own tasks are done: the run counts them (which may end it). */
-  hd__run_worker_idle(p->host.ctx, w->id);
   if (p->n == 1)
     return HD_TASK_NONE;
   /* xorshift: a random first victim, then every other worker. */
@@ -219,6 +217,10 @@ static void work(worker *w) {
     for (int spin = 0; spin < SPINS && task == HD_TASK_NONE; spin++) {
       task = find_work(w);
       if (task == HD_TASK_NONE) {
+        /* No task anywhere it looked: the run counts the ones it
+           finished (which may end the run). */
+        if (spin == 0)
+          hd__run_worker_idle(p->host.ctx, w->id);
         at_once = 0;
         if (atomic_load_explicit(&p->done, memory_order_acquire))
           break;

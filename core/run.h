@@ -292,8 +292,8 @@ HD__INTERNAL void hd__inputs_free(hd_value **inputs, size_t n,
  * (reads the interrupt flag). */
 HD__INTERNAL int hd__run_stopping(hd__run *r);
 
-/* The threads backend's worker w has no task of its own left (it is about
- * to look at other workers' or to sleep): the tasks it finished are added
+/* The threads backend's worker w found no task, in its deque nor in
+ * others' (it is about to spin or sleep): the tasks it finished are added
  * to the run's count, which ends the run when they were the last. Until
  * then a worker of that backend counts its tasks on its own (settle()),
  * even across the ends of its chains. */

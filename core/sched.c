@@ -585,10 +585,10 @@ int hd__task_gate(hd__run *r, uint32_t node) {
  * own and adds them to the run's count every BATCH tasks and whenever its
  * chain ends, instead of touching the shared counter for each: the task
  * that finishes the run ends a chain, so the count reaches the total
- * exactly then. With the threads backend, whose workers say when they run
- * out of tasks of their own (hd__run_worker_idle()), the count is added
- * then rather than at the end of every chain: the task that finishes the
- * run leaves its worker with none. Events need the exact count at each
+ * exactly then. With the threads backend, whose workers say when they
+ * find no task at all (hd__run_worker_idle()), the count is added then
+ * rather than at the end of every chain: the task that finishes the run
+ * leaves its worker with none. Events need the exact count at each
  * task: with an event hook, every task is counted at once. */
 #define BATCH 64
 static uint32_t settle(hd__run *r, uint32_t node, unsigned w, int batch) {
