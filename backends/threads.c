@@ -103,9 +103,12 @@ static void deque_push(deque *q, uint32_t task, int alone) {
     deque_grow(q);
   atomic_store_explicit(&q->buf[b & q->mask], task, memory_order_relaxed);
   /* seq_cst rather than release: the store must also be ordered before
-     the load of the sleeper count in wake_one(). */
-  atomic_store_explicit(&q->bottom, b + 1,
-                        alone ? memory_order_relaxed : memory_order_seq_cst);
+     the load of the sleeper count in wake_one(). (Two calls: an order
+     that is not a constant is taken as seq_cst.) */
+  if (alone)
+    atomic_store_explicit(&q->bottom, b + 1, memory_order_relaxed);
+  else
+    atomic_store_explicit(&q->bottom, b + 1, memory_order_seq_cst);
 }
 
 /* Owner only; alone as for deque_push(). */
