@@ -55,7 +55,14 @@ struct pool {
   pthread_cond_t cond;
 };
 
+/* Read at every submit: initial-exec, so that no call looks it up (a
+ * pointer fits in the static TLS that glibc keeps for libraries loaded
+ * later, too). */
+#if defined(__GNUC__) || defined(__clang__)
+static _Thread_local worker *self __attribute__((tls_model("initial-exec")));
+#else
 static _Thread_local worker *self;
+#endif
 
 /* ---- the deque ---- */
 
