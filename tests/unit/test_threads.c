@@ -295,6 +295,30 @@ START_TEST(threads_task_times_are_on_the_monotonic_clock) {
 }
 END_TEST
 
+/* A worker's clock, read back to back with CLOCK_MONOTONIC for 20 ms
+ * (past the counter's calibration and many anchor renewals): it never
+ * goes back, and stays within 2 us of the clock. */
+START_TEST(threads_worker_clock_follows_the_monotonic_clock) {
+  hd__tclock c;
+  memset(&c, 0, sizeof(c));
+  uint64_t first = hd__now_ns(), last = 0, worst = 0;
+  size_t reads = 0;
+  for (uint64_t now = first; now - first < 20000000u; reads++) {
+    uint64_t before = hd__now_ns();
+    uint64_t t = hd__tclock_now(&c);
+    now = hd__now_ns();
+    ck_assert_uint_ge(t, last);
+    last = t;
+    /* t was read between before and now. */
+    uint64_t off = t < before ? before - t : t > now ? t - now : 0;
+    if (off > worst)
+      worst = off;
+  }
+  ck_assert_uint_gt(reads, 1000);
+  ck_assert_uint_le(worst, 2000);
+}
+END_TEST
+
 /* Run on serial and on threads with 1..4 workers; every result equal. */
 static void compare_backends(void) {
   hd_report *ref = run_with("serial", 1, HD_OK);
@@ -497,6 +521,7 @@ Suite *make_suite(void) {
   tcase_add_test(tc, threads_wide_fanout);
   tcase_add_test(tc, threads_a_plan_run_again_starts_afresh);
   tcase_add_test(tc, threads_task_times_are_on_the_monotonic_clock);
+  tcase_add_test(tc, threads_worker_clock_follows_the_monotonic_clock);
   tcase_add_test(tc, threads_chain_fanout_and_gather);
   tcase_add_test(tc, threads_failure_stops_and_keep_going_continues);
   tcase_add_test(tc, threads_retries);
