@@ -2,6 +2,7 @@
  * graphs, the failure policy, retries, timeouts, events and an idle pool
  * that sleeps. Also run under ThreadSanitizer (scripts/test with
  * HODOS_SANITIZE=thread). */
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -244,6 +245,62 @@ START_TEST(threads_a_plan_run_again_starts_afresh) {
     hd_report_free(again);
   }
   hd_fn_unregister("sometimes");
+}
+END_TEST
+
+/* Runs of one plan from several threads at once, each keeping its last
+ * report alive while it runs the next: the plan's spare memory goes to
+ * one run at a time, and every report is right. */
+typedef struct runner {
+  hd_plan *plan;
+  const char *backend;
+  int ok;
+} runner;
+
+static void *run_plan_again_and_again(void *arg) {
+  runner *a = arg;
+  hd_run_opts o;
+  hd_run_opts_init(&o);
+  o.backend = a->backend;
+  o.jobs = 2;
+  hd_report *last = NULL;
+  a->ok = 1;
+  for (int k = 0; k < 25 && a->ok; k++) {
+    hd_report *r = NULL;
+    if (hd_plan_run(a->plan, &o, &r) != HD_OK)
+      a->ok = 0;
+    for (size_t i = 0; i < 200 && a->ok; i++) {
+      int64_t x;
+      if (hd_value_get_int(hd_report_result(r, i), &x) != HD_OK ||
+          x != (int64_t)i + 1)
+        a->ok = 0;
+    }
+    hd_report_free(k % 2 ? last : r); /* free this one or the one before */
+    last = k % 2 ? r : last;
+  }
+  hd_report_free(last);
+  return NULL;
+}
+
+START_TEST(threads_one_plan_run_from_several_threads_at_once) {
+  hd_node **n = add_nodes(200, "acc");
+  for (int i = 1; i < 200; i++)
+    ck_assert_int_eq(hd_node_after(n[i], n[i - 1]), HD_OK);
+  free(n);
+  hd_plan *plan;
+  ck_assert_int_eq(hd_plan_new(g, &plan), HD_OK);
+  pthread_t t[4];
+  runner a[4];
+  for (int i = 0; i < 4; i++) {
+    a[i] = (runner){plan, i % 2 ? "serial" : "threads", 0};
+    ck_assert_int_eq(
+        pthread_create(&t[i], NULL, run_plan_again_and_again, &a[i]), 0);
+  }
+  for (int i = 0; i < 4; i++) {
+    pthread_join(t[i], NULL);
+    ck_assert(a[i].ok);
+  }
+  hd_plan_free(plan);
 }
 END_TEST
 
@@ -520,6 +577,7 @@ Suite *make_suite(void) {
   tcase_add_test(tc, threads_times_of_tasks_taken_one_after_another);
   tcase_add_test(tc, threads_wide_fanout);
   tcase_add_test(tc, threads_a_plan_run_again_starts_afresh);
+  tcase_add_test(tc, threads_one_plan_run_from_several_threads_at_once);
   tcase_add_test(tc, threads_task_times_are_on_the_monotonic_clock);
   tcase_add_test(tc, threads_worker_clock_follows_the_monotonic_clock);
   tcase_add_test(tc, threads_chain_fanout_and_gather);
