@@ -477,7 +477,7 @@ hd_value **hd__gather_inputs(hd__run *r, uint32_t node, hd_value **small,
     }
     if (!(tu->flags & (HD__T_PACKED | HD__T_SPILLED))) {
       /* NULL (no output) is read as the empty value (task.c). */
-      inputs[k++] = hd_value_ref(tu->result);
+      inputs[k++] = tu->result != NULL ? hd_value_ref(tu->result) : NULL;
       continue;
     }
     int rc = hd__hold_get(r->report->hold, u, tu, &inputs[k]);
@@ -497,7 +497,8 @@ void hd__inputs_free(hd_value **inputs, size_t n, hd_value **small) {
   if (inputs == NULL)
     return;
   for (size_t i = 0; i < n; i++)
-    hd_value_unref(inputs[i]);
+    if (inputs[i] != NULL)
+      hd_value_unref(inputs[i]);
   if (inputs != small)
     hd__free(inputs);
 }
