@@ -246,7 +246,7 @@ static int settle_locked(hd__call *c, size_t item, int status, hd_value *value,
                    __ATOMIC_RELEASE);
   __atomic_store_n(&c->settled, c->settled + 1, __ATOMIC_RELEASE);
   if (c->settled == c->n)
-    c->ended = 1;
+    __atomic_store_n(&c->ended, 1, __ATOMIC_RELEASE);
   return 1;
 }
 
@@ -342,31 +342,35 @@ int hd__spin_locked(pthread_mutex_t *lock, int (*ready)(void *), void *arg,
   return ready(arg);
 }
 
-/* Wait on c->cond (held) until ready(c) or the deadline; returns
- * ready(c). */
-static int wait_for(hd__call *c, double timeout, int (*ready)(void *)) {
-  if (timeout != 0)
-    hd__spin_locked(&c->lock, ready, c,
-                    timeout > 0 && timeout * 1e9 < HD__SPIN_NS
-                        ? (uint64_t)(timeout * 1e9)
-                        : HD__SPIN_NS);
-  struct timespec until = deadline(timeout > 0 ? timeout : 0);
-  while (!ready(c)) {
-    if (timeout < 0) {
-      pthread_cond_wait(&c->cond, &c->lock);
-    } else if (pthread_cond_timedwait(&c->cond, &c->lock, &until) ==
-               ETIMEDOUT) {
-      return ready(c);
-    }
+/* Look at whether c has ended for up to ns, without the lock (which the
+ * threads settling its items take), yielding the CPU between looks. */
+static int spin_ended(hd__call *c, uint64_t ns) {
+  uint64_t until = hd__now_ns() + ns;
+  while (!__atomic_load_n(&c->ended, __ATOMIC_ACQUIRE)) {
+    if (hd__now_ns() >= until)
+      return 0;
+    sched_yield();
   }
   return 1;
 }
 
-static int is_ended(void *c) { return ((hd__call *)c)->ended; }
-
 int hd__call_wait(hd__call *c, double timeout) {
+  if (timeout != 0 && spin_ended(c, timeout > 0 && timeout * 1e9 < HD__SPIN_NS
+                                        ? (uint64_t)(timeout * 1e9)
+                                        : HD__SPIN_NS))
+    return 1;
   pthread_mutex_lock(&c->lock);
-  int ok = wait_for(c, timeout, is_ended);
+  struct timespec until = deadline(timeout > 0 ? timeout : 0);
+  int ok = 1;
+  while (!c->ended) {
+    if (timeout < 0) {
+      pthread_cond_wait(&c->cond, &c->lock);
+    } else if (timeout == 0 || pthread_cond_timedwait(&c->cond, &c->lock,
+                                                      &until) == ETIMEDOUT) {
+      ok = c->ended;
+      break;
+    }
+  }
   pthread_mutex_unlock(&c->lock);
   return ok;
 }
