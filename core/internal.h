@@ -203,6 +203,8 @@ HD__INTERNAL hd__vslab *hd__vslab_new(size_t n);
 /* Free the blocks kept for reuse (value.c keeps up to 64 MiB of them). */
 HD__INTERNAL void hd__vslab_trim(void);
 HD__INTERNAL void hd__vslab_done(hd__vslab *s);
+/* How many more values s has room for (0 for NULL). */
+HD__INTERNAL size_t hd__vslab_room(const hd__vslab *s);
 /* Make s empty again for its filler, when every value taken from it has
  * been freed: returns 1, or 0 (s unchanged) when some live on. */
 HD__INTERNAL int hd__vslab_reset(hd__vslab *s);

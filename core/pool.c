@@ -487,11 +487,12 @@ typedef struct helper {
   size_t node0; /* the plan's node of tasks[0] */
   size_t chunk; /* items per chunk (the last may have fewer) */
   size_t hint;  /* chunks before it are all taken (the reader's) */
-  /* The reader's block of scalars for the chunk it last ran items of,
-     made for the items that were left to take in it. */
+  /* The reader's block of scalars, for HELP_SLAB of them: a new one when
+     it is full. */
   hd__vslab *slab;
-  const btask *slab_for;
 } helper;
+
+#define HELP_SLAB 4096
 
 typedef struct help_part {
   btask *bt;
@@ -530,10 +531,9 @@ static int help_call(void *data, size_t item) {
     x.fn_data = bt->user.data;
     x.exit_status = -1;
     x.start_ns = hd__now_ns();
-    if (h->slab_for != bt) {
+    if (hd__vslab_room(h->slab) < n) {
       hd__vslab_done(h->slab);
-      h->slab = hd__vslab_new(bt->count - from);
-      h->slab_for = bt;
+      h->slab = hd__vslab_new(HELP_SLAB);
     }
     help_part a = {bt, from, n};
     const hd_pool *prev = current_pool;
@@ -964,7 +964,7 @@ static size_t help_start(hd_pool *p, const batch *b, const hd_plan *plan,
     hd__call_kind kind = bt->call->kind;
     if ((kind == HD__CALL_IMAP || kind == HD__CALL_UIMAP) && bt->chunked &&
         bt->user.fn != NULL) {
-      help[n] = (helper){b, plan, bt, end - t, t, bt->count, 0, NULL, NULL};
+      help[n] = (helper){b, plan, bt, end - t, t, bt->count, 0, NULL};
       hd__call_set_help(bt->call, help_call, &help[n]);
       n++;
     }

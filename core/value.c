@@ -129,6 +129,10 @@ void hd__vslab_done(hd__vslab *s) {
     slab_free(s);
 }
 
+size_t hd__vslab_room(const hd__vslab *s) {
+  return s != NULL ? s->cap - s->next : 0;
+}
+
 int hd__vslab_reset(hd__vslab *s) {
   /* Every value taken has been freed: nobody else can reach the block. */
   if (atomic_load_explicit(&s->live, memory_order_acquire) !=
