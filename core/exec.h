@@ -53,6 +53,13 @@ HD__INTERNAL int hd__task_call(hd_task *t, hd_fn_cb fn, void *data,
                                hd_value **inputs, size_t n, hd_value **out,
                                hd__buf *message);
 
+/* Call cb with a task context for x, made outside a backend's attempt
+ * (a pool's reader running items of its call's chunks itself: see
+ * pool.c). x is the caller's, filled as hd__exec_fn() expects it.
+ * Returns cb's code. */
+HD__INTERNAL int hd__task_with(hd__exec *x, int (*cb)(hd_task *t, void *arg),
+                               void *arg);
+
 /* dir/NAME-as-a-file-name SUFFIX (see run.c). */
 HD__INTERNAL int hd__file_name(hd__buf *b, const char *dir, const char *name,
                                const char *suffix);

@@ -232,12 +232,23 @@ HD__INTERNAL hd__vslab *hd__vslab_new(size_t n);
 /* Free the blocks kept for reuse (value.c keeps up to 64 MiB of them). */
 HD__INTERNAL void hd__vslab_trim(void);
 HD__INTERNAL void hd__vslab_done(hd__vslab *s);
+/* How many more values s has room for (0 for NULL). */
+HD__INTERNAL size_t hd__vslab_room(const hd__vslab *s);
 /* Make s empty again for its filler, when every value taken from it has
  * been freed: returns 1, or 0 (s unchanged) when some live on. */
 HD__INTERNAL int hd__vslab_reset(hd__vslab *s);
 HD__INTERNAL hd__vslab *hd__vslab_use(hd__vslab *s); /* returns the last */
 HD__INTERNAL int hd__value_alloc_in(hd__vslab *s, hd_value_kind kind,
                                     size_t size, hd_value **out);
+/* dst[i * stride] = a copy of src[i], made in slab, when it is an
+ * integer or a double and slab has room; otherwise a reference to it;
+ * for each i < n. */
+HD__INTERNAL void hd__value_copy_many(hd_value *const *src, size_t n,
+                                      hd__vslab *slab, hd_value **dst,
+                                      size_t stride);
+/* hd_value_unref() on each of the n values (NULL entries skipped), with
+ * one count-down of a block for a run of values made in it. */
+HD__INTERNAL void hd__value_unref_many(hd_value *const *v, size_t n);
 /* Whether v, held by the caller alone and of size bytes, may be refilled
  * (as kind) through hd__value_mut() instead of made again. */
 HD__INTERNAL int hd__value_reuse(hd_value *v, hd_value_kind kind, size_t size);

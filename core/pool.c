@@ -104,6 +104,11 @@ typedef struct btask {
                        ended run again, one task each */
   int settled_here; /* run in this process, its items settled already */
   int packed;       /* its arguments went packed, its results come so */
+  /* A chunk run in this process: items taken to run so far, counted from
+     first (atomic: its worker and the call's reader take them, see
+     help_call()); and those not settled yet, under the call's lock. */
+  size_t taken;
+  size_t left;
 } btask;
 
 typedef struct batch {
@@ -369,53 +374,177 @@ done:
   return used;
 }
 
+/* Take up to grain items of bt's chunk that nobody has taken yet: the
+ * first in *from (counted from the chunk's first item) and their number
+ * in *n. Returns 0 when none are left. */
+static int take(btask *bt, size_t grain, size_t *from, size_t *n) {
+  if (__atomic_load_n(&bt->taken, __ATOMIC_RELAXED) >= bt->count)
+    return 0;
+  *from = __atomic_fetch_add(&bt->taken, grain, __ATOMIC_RELAXED);
+  if (*from >= bt->count)
+    return 0;
+  *n = bt->count - *from < grain ? bt->count - *from : grain;
+  return 1;
+}
+
+/* Run items from .. from + n - 1 of bt's chunk (n <= BLOCK), taken by
+ * this thread, and hand their results to the call. Readers that wait
+ * are woken once, when the chunk's last items are settled: a wake-up
+ * costs more here than a block of tiny items. When the chunk fails as a
+ * whole (HD_ECANCELED, HD_ENOMEM), the items run are dropped, and the
+ * others are left pending, unless fail_rest: then those that did not run
+ * fail (HD_ENOMEM) or are left pending (HD_ECANCELED). */
+static int run_taken(hd_task *t, btask *bt, size_t from, size_t n,
+                     int fail_rest) {
+  hd_value *vals[BLOCK];
+  int codes[BLOCK];
+  char *errs[BLOCK];
+  size_t done;
+  int rc = call_items(t, bt, from, n, vals, codes, errs, &done);
+  if (rc == HD_ENOMEM && fail_rest) {
+    for (size_t i = done; i < n; i++) {
+      vals[i] = NULL;
+      codes[i] = HD_ETASK;
+      errs[i] = hd__strdup("out of memory");
+    }
+    done = n;
+  }
+  if (rc == HD_OK || (rc == HD_ENOMEM && fail_rest))
+    hd__call_settle_many(bt->call, bt->first + from, n, codes, vals, errs,
+                         bt->first, bt->count, &bt->left);
+  for (size_t i = 0; i < done; i++) {
+    hd_value_unref(vals[i]);
+    hd__free(errs[i]);
+  }
+  return rc;
+}
+
 /* Run a chunk's items. In the process that made the pool (serial,
  * threads) their results go to the call as they are, a block at a time
- * (readers that look find them; those that wait are woken by the last);
- * in a worker process they travel back packed as the chunk's one
- * result. */
+ * (readers that look find them; those that wait are woken by the last),
+ * and the call's reader may take blocks of them (help_call()); in a
+ * worker process they travel back packed as the chunk's one result. */
 static int run_chunk(hd_task *t, void *data) {
   const batch *b = data;
   btask *bt = &b->tasks[hd__task_node(t)];
   const hd_pool *prev = current_pool;
   current_pool = b->pool;
   int here = getpid() == b->pool->owner;
-  hd_value *vals[BLOCK];
-  int codes[BLOCK];
-  char *errs[BLOCK];
-  packer k = {NULL, NULL, 0, 0};
-  int rc = here ? HD_OK : pack_reserve(&k, bt->count * 10 + 64);
+  int rc = HD_OK;
   /* Here, the scalars the function makes (its results, most often) are
      made in one block: the call's results live and die together. */
   hd__vslab *slab = here ? hd__vslab_new(bt->count) : NULL;
   hd__vslab *outer = hd__vslab_use(slab);
-  for (size_t from = 0; from < bt->count && rc == HD_OK; from += BLOCK) {
-    size_t n = bt->count - from < BLOCK ? bt->count - from : BLOCK, done;
-    rc = call_items(t, bt, from, n, vals, codes, errs, &done);
-    /* Readers that wait are woken once, with the chunk's last block:
-       a wake-up costs more here than a block of tiny items. */
-    if (rc == HD_OK && here)
-      hd__call_settle_many(bt->call, bt->first + from, n, codes, vals, errs,
-                           bt->first, from + n == bt->count ? bt->count : 0);
-    else if (rc == HD_OK)
-      rc = pack_items(&k, n, vals, codes, errs);
-    for (size_t i = 0; i < done; i++) {
-      hd_value_unref(vals[i]);
-      hd__free(errs[i]);
+  if (here) {
+    size_t from, n;
+    /* Another attempt (a retry) runs the chunk again from its start: the
+       items that ended before are not settled twice. */
+    if (hd_task_attempt(t) > 1)
+      __atomic_store_n(&bt->taken, 0, __ATOMIC_RELAXED);
+    while (rc == HD_OK && take(bt, BLOCK, &from, &n))
+      rc = run_taken(t, bt, from, n, 0);
+    if (rc == HD_OK)
+      bt->settled_here = 1;
+  } else {
+    hd_value *vals[BLOCK];
+    int codes[BLOCK];
+    char *errs[BLOCK];
+    packer k = {NULL, NULL, 0, 0};
+    rc = pack_reserve(&k, bt->count * 10 + 64);
+    for (size_t from = 0; from < bt->count && rc == HD_OK; from += BLOCK) {
+      size_t n = bt->count - from < BLOCK ? bt->count - from : BLOCK, done;
+      rc = call_items(t, bt, from, n, vals, codes, errs, &done);
+      if (rc == HD_OK)
+        rc = pack_items(&k, n, vals, codes, errs);
+      for (size_t i = 0; i < done; i++) {
+        hd_value_unref(vals[i]);
+        hd__free(errs[i]);
+      }
     }
+    if (rc == HD_OK) {
+      k.v = hd__value_shrink(k.v, k.len);
+      rc = hd_task_set_output(t, k.v);
+      k.v = NULL;
+    }
+    hd_value_unref(k.v);
   }
   hd__vslab_use(outer);
   hd__vslab_done(slab);
-  if (rc == HD_OK && here) {
-    bt->settled_here = 1;
-  } else if (rc == HD_OK) {
-    k.v = hd__value_shrink(k.v, k.len);
-    rc = hd_task_set_output(t, k.v);
-    k.v = NULL;
-  }
-  hd_value_unref(k.v);
   current_pool = prev;
   return rc;
+}
+
+/* ---- a reader runs items of its call ----
+ * An iterator's reader that would wait for its next item runs items of
+ * the call's chunks that no worker has taken yet (hd__call::help), a few
+ * at a time, while the run goes on in this process. */
+
+typedef struct helper {
+  const batch *b;
+  const hd_plan *plan;
+  btask *tasks; /* the call's chunks, in item order */
+  size_t ntasks;
+  size_t node0; /* the plan's node of tasks[0] */
+  size_t chunk; /* items per chunk (the last may have fewer) */
+  size_t hint;  /* chunks before it are all taken (the reader's) */
+  /* The reader's block of scalars, for HELP_SLAB of them: a new one when
+     it is full. */
+  hd__vslab *slab;
+} helper;
+
+#define HELP_SLAB 4096
+
+typedef struct help_part {
+  btask *bt;
+  size_t from, n;
+} help_part;
+
+static int help_part_run(hd_task *t, void *arg) {
+  const help_part *a = arg;
+  return run_taken(t, a->bt, a->from, a->n, 1);
+}
+
+static int help_call(void *data, size_t item) {
+  helper *h = data;
+  size_t k = h->tasks[0].call->kind == HD__CALL_IMAP ? item / h->chunk : 0;
+  if (k < h->hint)
+    k = h->hint;
+  for (; k < h->ntasks; k++) {
+    btask *bt = &h->tasks[k];
+    /* A quarter of a chunk at most: imap's reader comes back soon to
+       hand out the items that ended meanwhile. */
+    size_t grain = bt->count / 4, from, n;
+    grain = grain < 1 ? 1 : grain > BLOCK ? BLOCK : grain;
+    if (!take(bt, grain, &from, &n)) {
+      if (k == h->hint)
+        h->hint++;
+      continue;
+    }
+    hd__exec x;
+    memset(&x, 0, sizeof(x));
+    x.plan = h->plan;
+    x.node = (uint32_t)(h->node0 + k);
+    x.interrupt = &h->b->pool->interrupt;
+    x.attempt = 1;
+    x.log_fd = -1;
+    x.fn = bt->user.fn;
+    x.fn_data = bt->user.data;
+    x.exit_status = -1;
+    x.start_ns = hd__now_ns();
+    if (hd__vslab_room(h->slab) < n) {
+      hd__vslab_done(h->slab);
+      h->slab = hd__vslab_new(HELP_SLAB);
+    }
+    help_part a = {bt, from, n};
+    const hd_pool *prev = current_pool;
+    current_pool = h->b->pool;
+    hd__vslab *outer = hd__vslab_use(h->slab);
+    (void)hd__task_with(&x, help_part_run, &a);
+    hd__vslab_use(outer);
+    current_pool = prev;
+    return 1;
+  }
+  return 0;
 }
 
 /* ---- chunks for kept workers and other hosts ----
@@ -559,7 +688,8 @@ static void settle_chunk(const btask *bt, hd_value *v) {
       }
     }
     hd__call_settle_many(bt->call, bt->first + from, n, codes, vals, errs,
-                         bt->first, from + n == bt->count ? bt->count : 0);
+                         bt->first, from + n == bt->count ? bt->count : 0,
+                         NULL);
   }
   hd__vslab_done(slab);
 }
@@ -812,6 +942,37 @@ static size_t run_hosts(const hd_pool *p, size_t ntasks, hd_host *out,
   return n;
 }
 
+static unsigned online_cpus(void) {
+  long n = sysconf(_SC_NPROCESSORS_ONLN);
+  return n > 0 ? (unsigned)n : 1;
+}
+
+/* Let the readers of b's iterator calls run items of their chunks while
+ * they wait, when the chunks run in this process (not packed) without a
+ * time limit (a reader's items would not count towards their chunk's):
+ * fills help, one per such call, and returns how many. */
+static size_t help_start(hd_pool *p, const batch *b, const hd_plan *plan,
+                         int packs, helper *help) {
+  size_t n = 0;
+  if (packs || p->opts.timeout > 0)
+    return 0;
+  for (size_t t = 0; t < b->ntasks;) {
+    btask *bt = &b->tasks[t];
+    size_t end = t + 1;
+    while (end < b->ntasks && b->tasks[end].call == bt->call)
+      end++;
+    hd__call_kind kind = bt->call->kind;
+    if ((kind == HD__CALL_IMAP || kind == HD__CALL_UIMAP) && bt->chunked &&
+        bt->user.fn != NULL) {
+      help[n] = (helper){b, plan, bt, end - t, t, bt->count, 0, NULL};
+      hd__call_set_help(bt->call, help_call, &help[n]);
+      n++;
+    }
+    t = end;
+  }
+  return n;
+}
+
 /* Run the tasks, with one plan. */
 static int run_tasks(hd_pool *p, btask *tasks, size_t ntasks, hd__buf *why) {
   hd__kept *kept = kept_for_run(p);
@@ -830,12 +991,15 @@ static int run_tasks(hd_pool *p, btask *tasks, size_t ntasks, hd__buf *why) {
   hd__fnref *fns = hd__calloc(ntasks + 1, sizeof(hd__fnref));
   uint8_t *packed = packs ? hd__calloc(ntasks + 1, 1) : NULL;
   hd_host *hosts = p->remote ? hd__calloc(p->nhosts, sizeof(hd_host)) : NULL;
+  /* At most one helper per call, and a call has a task at least. */
+  helper *help = hd__calloc(ntasks + 1, sizeof(helper));
+  size_t nhelp = 0;
   int learn = 0;
   hd_plan *plan = NULL;
   hd_report *report = NULL;
   int rc = HD_ENOMEM;
   size_t s = 0;
-  if (seed_off == NULL || seeds == NULL || fns == NULL ||
+  if (seed_off == NULL || seeds == NULL || fns == NULL || help == NULL ||
       (packs && packed == NULL) || (p->remote && hosts == NULL))
     goto fail;
   for (size_t t = 0; t < ntasks; t++) {
@@ -881,7 +1045,17 @@ static int run_tasks(hd_pool *p, btask *tasks, size_t ntasks, hd__buf *why) {
   hd__run_ext ext = {seeds,     seed_off,   fns,
                      on_settle, &b,         kept,
                      packed,    p->threads, learn ? p->host_slots : NULL};
+  nhelp = help_start(p, &b, plan, packs, help);
+  /* A reader that runs items is one of the pool's threads: when they
+     would be more than the CPUs, the run has one worker fewer (a wake-up
+     and a CPU shared by three threads cost more than the worker gives). */
+  if (nhelp > 0 && o.jobs > 1 && o.jobs >= online_cpus())
+    o.jobs--;
   rc = hd__run_plan_ext(report, &o, &ext);
+  for (size_t i = 0; i < nhelp; i++) {
+    hd__call_set_help(help[i].tasks[0].call, NULL, NULL);
+    hd__vslab_done(help[i].slab);
+  }
   if (hd_report_diag_count(report) > 0)
     hd__buf_appendf(why, "%s", hd_report_diag(report, 0)->message);
   if (rc == HD_ETASK || rc == HD_EINTR)
@@ -894,6 +1068,7 @@ fail:
   hd_plan_free(plan);
   hd__buf_cleanup(&b.name);
   hd__free(fns);
+  hd__free(help);
   /* The packed arguments are the run's own; the others, the calls'. */
   for (size_t t = 0; packed != NULL && t < ntasks; t++)
     if (packed[t])
@@ -929,8 +1104,13 @@ static int run_calls(hd_pool *p, hd__call **calls, size_t ncalls,
       user.fn = NULL;
     for (size_t first = 0; first < call->n; first += chunk, t++) {
       size_t count = call->n - first < chunk ? call->n - first : chunk;
-      tasks[t] =
-          (btask){call, (unsigned)c + 1, first, count, user, chunk > 1, 0, 0};
+      tasks[t] = (btask){.call = call,
+                         .pos = (unsigned)c + 1,
+                         .first = first,
+                         .count = count,
+                         .user = user,
+                         .chunked = chunk > 1,
+                         .left = count};
     }
   }
   int rc = run_tasks(p, tasks, ntasks, why);
@@ -947,14 +1127,12 @@ static int run_calls(hd_pool *p, hd__call **calls, size_t ncalls,
       for (size_t i = 0; i < ntasks; i++)
         for (size_t j = 0; tasks[i].split && j < tasks[i].count; j++)
           if (hd__call_pending(tasks[i].call, tasks[i].first + j) && k < nsplit)
-            again[k++] = (btask){tasks[i].call,
-                                 tasks[i].pos,
-                                 tasks[i].first + j,
-                                 1,
-                                 tasks[i].user,
-                                 0,
-                                 0,
-                                 0};
+            again[k++] = (btask){.call = tasks[i].call,
+                                 .pos = tasks[i].pos,
+                                 .first = tasks[i].first + j,
+                                 .count = 1,
+                                 .user = tasks[i].user,
+                                 .left = 1};
       nsplit = k;
       rc = run_tasks(p, again, nsplit, why);
       hd__free(again);
@@ -1253,9 +1431,13 @@ static int start_call(hd_pool *p, hd__call_kind kind, const char *fn,
   if (!usable(p))
     return HD_ESTATE;
   hd__call *c;
-  /* A blocking call's caller keeps its arguments while it waits. */
+  /* A blocking call's caller keeps its arguments while it waits. The
+     others copy the integers and doubles (see hd__args_mode). */
   int rc = hd__call_new(kind, fn, lists, nlists,
-                        kind == HD__CALL_MAP || kind == HD__CALL_PIPE, &c);
+                        kind == HD__CALL_MAP || kind == HD__CALL_PIPE
+                            ? HD__ARGS_BORROW
+                            : HD__ARGS_COPY,
+                        &c);
   if (rc != HD_OK)
     return rc;
   int here = 0;

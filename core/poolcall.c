@@ -72,8 +72,8 @@ static void array_free(void *p, size_t count, size_t size) {
 static void results_free(hd_results *r) {
   if (r == NULL)
     return;
-  for (size_t i = 0; r->values != NULL && i < r->n; i++)
-    hd_value_unref(r->values[i]);
+  if (r->values != NULL)
+    hd__value_unref_many(r->values, r->n);
   for (size_t i = 0; r->errors != NULL && i < r->n; i++)
     hd__free(r->errors[i]);
   array_free(r->values, r->n + 1, sizeof(*r->values));
@@ -98,15 +98,15 @@ static hd_results *results_new(size_t n) {
 
 static void release_args(hd__call *c) {
   if (c->owned != NULL && !c->borrowed)
-    for (size_t i = 0; i < c->n * c->nargs; i++)
-      hd_value_unref(c->owned[i]);
+    hd__value_unref_many(c->owned, c->n * c->nargs);
   array_free(c->owned, c->n * c->nargs + 1, sizeof(hd_value *));
   c->owned = NULL;
   c->args = NULL;
 }
 
 int hd__call_new(hd__call_kind kind, const char *fn, const hd_list *lists,
-                 size_t nlists, int borrow, hd__call **out) {
+                 size_t nlists, hd__args_mode mode, hd__call **out) {
+  int borrow = mode == HD__ARGS_BORROW;
   *out = NULL;
   if (fn == NULL || fn[0] == '\0' || (nlists > 0 && lists == NULL))
     return HD_EINVAL;
@@ -157,11 +157,19 @@ int hd__call_new(hd__call_kind kind, const char *fn, const hd_list *lists,
     hd__call_unref(c);
     return HD_ENOMEM;
   }
-  if (c->owned != NULL)
+  /* The copies live and die with the call: one block holds them. */
+  hd__vslab *slab =
+      mode == HD__ARGS_COPY && n > 0 ? hd__vslab_new(n * nlists) : NULL;
+  for (size_t l = 0; c->owned != NULL && l < nlists; l++) {
+    hd_value *const *v = lists[l].items;
+    if (mode == HD__ARGS_COPY) {
+      hd__value_copy_many(v, n, slab, c->owned + l, nlists);
+      continue;
+    }
     for (size_t i = 0; i < n; i++)
-      for (size_t l = 0; l < nlists; l++)
-        c->owned[i * nlists + l] =
-            borrow ? lists[l].items[i] : hd_value_ref(lists[l].items[i]);
+      c->owned[i * nlists + l] = borrow ? v[i] : hd_value_ref(v[i]);
+  }
+  hd__vslab_done(slab);
   c->ended = n == 0;
   *out = c;
   return HD_OK;
@@ -204,18 +212,16 @@ void hd__call_release_args(hd__call *c) {
   pthread_mutex_unlock(&c->lock);
 }
 
-/* Under c->lock. value and error pass to the call (or are freed). */
-static void settle_locked(hd__call *c, size_t item, int status, hd_value *value,
-                          char *error) {
+/* Under c->lock. value and error pass to the call (or are freed).
+ * Returns 1 when the item ended here, 0 when it had ended before. */
+static int settle_locked(hd__call *c, size_t item, int status, hd_value *value,
+                         char *error) {
   hd_results *r = c->res;
   if (r == NULL || item >= r->n || r->state[item] != HD__ITEM_PENDING) {
     hd_value_unref(value);
     hd__free(error);
-    return;
+    return 0;
   }
-  r->state[item] = status == HD_OK      ? HD__ITEM_DONE
-                   : status == HD_EINTR ? HD__ITEM_CANCELLED
-                                        : HD__ITEM_FAILED;
   if (status == HD_OK) {
     r->values[item] = value ? value : hd_value_ref(hd__value_empty());
     hd__free(error);
@@ -223,15 +229,25 @@ static void settle_locked(hd__call *c, size_t item, int status, hd_value *value,
     hd_value_unref(value);
     r->failed++;
     if (error != NULL && r->errors == NULL)
-      r->errors = array_new(r->n + 1, sizeof(*r->errors), 1);
+      __atomic_store_n(&r->errors, array_new(r->n + 1, sizeof(*r->errors), 1),
+                       __ATOMIC_RELEASE);
     if (r->errors != NULL)
       r->errors[item] = error;
     else
       hd__free(error);
   }
-  c->order[c->settled++] = (uint32_t)item;
+  c->order[c->settled] = (uint32_t)item;
+  /* An iterator reads these without the lock (see hd_iter_next()): the
+     item's state, then how many have ended, are stored last. */
+  __atomic_store_n(&r->state[item],
+                   status == HD_OK      ? HD__ITEM_DONE
+                   : status == HD_EINTR ? HD__ITEM_CANCELLED
+                                        : HD__ITEM_FAILED,
+                   __ATOMIC_RELEASE);
+  __atomic_store_n(&c->settled, c->settled + 1, __ATOMIC_RELEASE);
   if (c->settled == c->n)
-    c->ended = 1;
+    __atomic_store_n(&c->ended, 1, __ATOMIC_RELEASE);
+  return 1;
 }
 
 /* Wake whoever waits on c, under c->lock, when items first .. first + n
@@ -257,15 +273,33 @@ void hd__call_settle(hd__call *c, size_t item, int status, hd_value *value,
 
 void hd__call_settle_many(hd__call *c, size_t first, size_t n,
                           const int *status, hd_value **values, char **errors,
-                          size_t wake_first, size_t wake_n) {
+                          size_t wake_first, size_t wake_n, size_t *left) {
   pthread_mutex_lock(&c->lock);
+  size_t ended = 0;
   for (size_t i = 0; i < n; i++) {
-    settle_locked(c, first + i, status[i], values[i], errors[i]);
+    ended +=
+        (size_t)settle_locked(c, first + i, status[i], values[i], errors[i]);
     values[i] = NULL;
     errors[i] = NULL;
   }
-  if (wake_n > 0)
+  if (left != NULL)
+    *left -= ended < *left ? ended : *left;
+  if (wake_n > 0 && (left == NULL || *left == 0))
     wake(c, wake_first, wake_n);
+  pthread_mutex_unlock(&c->lock);
+}
+
+void hd__call_set_help(hd__call *c, int (*help)(void *data, size_t item),
+                       void *data) {
+  /* Readers look at help without the lock (see help_once()). */
+  if (help != NULL)
+    __atomic_store_n(&c->help_data, data, __ATOMIC_RELEASE);
+  __atomic_store_n(&c->help, help, __ATOMIC_SEQ_CST);
+  if (help != NULL)
+    return;
+  pthread_mutex_lock(&c->lock);
+  while (__atomic_load_n(&c->helpers, __ATOMIC_SEQ_CST) > 0)
+    pthread_cond_wait(&c->cond, &c->lock);
   pthread_mutex_unlock(&c->lock);
 }
 
@@ -308,31 +342,35 @@ int hd__spin_locked(pthread_mutex_t *lock, int (*ready)(void *), void *arg,
   return ready(arg);
 }
 
-/* Wait on c->cond (held) until ready(c) or the deadline; returns
- * ready(c). */
-static int wait_for(hd__call *c, double timeout, int (*ready)(void *)) {
-  if (timeout != 0)
-    hd__spin_locked(&c->lock, ready, c,
-                    timeout > 0 && timeout * 1e9 < HD__SPIN_NS
-                        ? (uint64_t)(timeout * 1e9)
-                        : HD__SPIN_NS);
-  struct timespec until = deadline(timeout > 0 ? timeout : 0);
-  while (!ready(c)) {
-    if (timeout < 0) {
-      pthread_cond_wait(&c->cond, &c->lock);
-    } else if (pthread_cond_timedwait(&c->cond, &c->lock, &until) ==
-               ETIMEDOUT) {
-      return ready(c);
-    }
+/* Look at whether c has ended for up to ns, without the lock (which the
+ * threads settling its items take), yielding the CPU between looks. */
+static int spin_ended(hd__call *c, uint64_t ns) {
+  uint64_t until = hd__now_ns() + ns;
+  while (!__atomic_load_n(&c->ended, __ATOMIC_ACQUIRE)) {
+    if (hd__now_ns() >= until)
+      return 0;
+    sched_yield();
   }
   return 1;
 }
 
-static int is_ended(void *c) { return ((hd__call *)c)->ended; }
-
 int hd__call_wait(hd__call *c, double timeout) {
+  if (timeout != 0 && spin_ended(c, timeout > 0 && timeout * 1e9 < HD__SPIN_NS
+                                        ? (uint64_t)(timeout * 1e9)
+                                        : HD__SPIN_NS))
+    return 1;
   pthread_mutex_lock(&c->lock);
-  int ok = wait_for(c, timeout, is_ended);
+  struct timespec until = deadline(timeout > 0 ? timeout : 0);
+  int ok = 1;
+  while (!c->ended) {
+    if (timeout < 0) {
+      pthread_cond_wait(&c->cond, &c->lock);
+    } else if (timeout == 0 || pthread_cond_timedwait(&c->cond, &c->lock,
+                                                      &until) == ETIMEDOUT) {
+      ok = c->ended;
+      break;
+    }
+  }
   pthread_mutex_unlock(&c->lock);
   return ok;
 }
@@ -430,15 +468,89 @@ static int next_ready(void *arg) {
   return c->res->state[c->next] != HD__ITEM_PENDING;
 }
 
-/* How far the ended items go from c->next, under c->lock: a bounded look
- * ahead for imap. */
-static size_t ended_until(const hd__call *c) {
+/* How far the ended items go from pos: a bounded look ahead for imap.
+ * Without the call's lock: an item's entries are written before its
+ * state, and the items in c->order before c->settled counts them. */
+static size_t ended_until(const hd__call *c, size_t pos) {
   if (c->kind == HD__CALL_UIMAP)
-    return c->settled;
-  size_t end = c->n - c->next > 4096 ? c->next + 4096 : c->n, i = c->next;
-  while (i < end && c->res->state[i] != HD__ITEM_PENDING)
+    return __atomic_load_n(&c->settled, __ATOMIC_ACQUIRE);
+  size_t end = c->n - pos > 4096 ? pos + 4096 : c->n, i = pos;
+  while (i < end && __atomic_load_n(&c->res->state[i], __ATOMIC_ACQUIRE) !=
+                        HD__ITEM_PENDING)
     i++;
   return i;
+}
+
+/* Note how far the ended items go from it->pos, without the lock.
+ * Returns whether its next item has ended. */
+static int look(hd_iter *it) {
+  hd__call *c = it->call;
+  it->until = ended_until(c, it->pos);
+  if (it->until <= it->pos)
+    return 0;
+  it->errors = __atomic_load_n(&c->res->errors, __ATOMIC_ACQUIRE);
+  return 1;
+}
+
+/* Run a few items of c's chunks that no worker has taken (see
+ * hd__call::help), when its run lets readers. Returns 0 when it ran
+ * none. The run, as it ends, clears help, then waits until helpers is 0;
+ * a reader counts itself in helpers, then reads help: one of the two sees
+ * the other's store. */
+static int help_once(hd__call *c, size_t pos) {
+  __atomic_add_fetch(&c->helpers, 1, __ATOMIC_SEQ_CST);
+  int (*help)(void *, size_t) = __atomic_load_n(&c->help, __ATOMIC_SEQ_CST);
+  void *data = __atomic_load_n(&c->help_data, __ATOMIC_ACQUIRE);
+  int ran = help != NULL && help(data, pos);
+  if (__atomic_sub_fetch(&c->helpers, 1, __ATOMIC_SEQ_CST) == 0 &&
+      __atomic_load_n(&c->help, __ATOMIC_SEQ_CST) == NULL) {
+    pthread_mutex_lock(&c->lock);
+    pthread_cond_broadcast(&c->cond); /* the run waits for it */
+    pthread_mutex_unlock(&c->lock);
+  }
+  return ran;
+}
+
+/* Wait up to timeout seconds (negative: no limit) until it's next item
+ * has ended. Returns HD_OK or HD_ETIMEDOUT. */
+static int refill(hd_iter *it, double timeout) {
+  hd__call *c = it->call;
+  /* Rather than wait, run items no worker has taken yet: their results
+     are made in this thread's cache, where they are read, and the thread
+     takes a CPU it would otherwise spend waiting. Not with a time limit:
+     a function may take longer than that. */
+  while (timeout < 0 && help_once(c, it->pos))
+    if (look(it))
+      return HD_OK;
+  /* Then look again for a while, without the lock, which the threads
+     that settle items take; then sleep. */
+  if (timeout != 0) {
+    uint64_t spin = timeout > 0 && timeout * 1e9 < HD__SPIN_NS
+                        ? (uint64_t)(timeout * 1e9)
+                        : HD__SPIN_NS;
+    uint64_t until = hd__now_ns() + spin;
+    while (hd__now_ns() < until) {
+      sched_yield();
+      if (look(it))
+        return HD_OK;
+    }
+  }
+  pthread_mutex_lock(&c->lock);
+  c->next = it->pos; /* what wake() looks for */
+  struct timespec until = deadline(timeout > 0 ? timeout : 0);
+  while (!next_ready(c)) {
+    if (timeout < 0) {
+      pthread_cond_wait(&c->cond, &c->lock);
+    } else if (timeout == 0 || pthread_cond_timedwait(&c->cond, &c->lock,
+                                                      &until) == ETIMEDOUT) {
+      if (next_ready(c))
+        break;
+      pthread_mutex_unlock(&c->lock);
+      return HD_ETIMEDOUT;
+    }
+  }
+  pthread_mutex_unlock(&c->lock);
+  return look(it) ? HD_OK : HD_ETIMEDOUT;
 }
 
 int hd_iter_next(hd_iter *it, double timeout, size_t *index, hd_value **value) {
@@ -448,19 +560,11 @@ int hd_iter_next(hd_iter *it, double timeout, size_t *index, hd_value **value) {
     return HD_EINVAL;
   hd__call *c = it->call;
   if (it->pos >= it->until) {
-    pthread_mutex_lock(&c->lock);
-    c->next = it->pos; /* what wake() looks for */
-    if (!wait_for(c, timeout, next_ready)) {
-      pthread_mutex_unlock(&c->lock);
-      return HD_ETIMEDOUT;
-    }
-    if (c->next >= c->n) {
-      pthread_mutex_unlock(&c->lock);
+    if (it->pos >= c->n)
       return HD_EEND;
-    }
-    it->until = ended_until(c);
-    it->errors = c->res->errors;
-    pthread_mutex_unlock(&c->lock);
+    int rc = look(it) ? HD_OK : refill(it, timeout);
+    if (rc != HD_OK)
+      return rc;
   }
   size_t item = c->kind == HD__CALL_UIMAP ? c->order[it->pos] : it->pos;
   it->pos++;

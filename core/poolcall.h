@@ -60,14 +60,18 @@ typedef struct hd__call {
   size_t settled;
   size_t next; /* the iterator's place: an item (imap), or in order */
   int ended;   /* every item has ended */
+  /* While a run of the call's chunks goes on in this process (threads,
+     serial), a reader that would wait runs items of them itself:
+     help(help_data, item) runs a few items that no worker has taken, from
+     item's chunk on, and returns 0 when there were none. The run sets
+     help and clears it, and before it ends waits until no reader is
+     inside it (helpers). Atomic (see help_once() in poolcall.c). */
+  int (*help)(void *data, size_t item);
+  void *help_data;
+  unsigned helpers;
   struct hd__call *next_queued;
 } hd__call;
 
-/* A call of kind on fn over the lists, with one reference for its user.
- * It takes references to the arguments, unless borrow is nonzero: then
- * the caller keeps them alive until the call has ended and the run it is
- * in has stopped (a blocking map, whose caller waits for both). Errors:
- * HD_EINVAL, HD_ENOMEM. */
 /* How long a pool's waiters (its dispatcher for the next call, a caller
  * for its results) look again before they sleep: a tiny call's results
  * come within microseconds, and a sleep and wake-up cost tens of them
@@ -79,9 +83,27 @@ typedef struct hd__call {
 HD__INTERNAL int hd__spin_locked(pthread_mutex_t *lock, int (*ready)(void *),
                                  void *arg, uint64_t ns);
 
+/* How a call holds its arguments (hd__call_new()). */
+typedef enum hd__args_mode {
+  /* The caller's own values, which it keeps alive until the call has
+     ended and the run it is in has stopped (a blocking map, whose caller
+     waits for both). */
+  HD__ARGS_BORROW,
+  /* A reference to each. */
+  HD__ARGS_REF,
+  /* A copy of each integer and double, a reference to the others. A
+     reference writes to the value, and a value made before a pool forked
+     its workers shares its page with them until then: the first write to
+     it costs a copy of the page, with a TLB flush, where a copy of the
+     value costs a few nanoseconds. */
+  HD__ARGS_COPY,
+} hd__args_mode;
+
+/* A call of kind on fn over the lists, with one reference for its user,
+ * holding its arguments as mode says. Errors: HD_EINVAL, HD_ENOMEM. */
 HD__INTERNAL int hd__call_new(hd__call_kind kind, const char *fn,
-                              const hd_list *lists, size_t nlists, int borrow,
-                              hd__call **out);
+                              const hd_list *lists, size_t nlists,
+                              hd__args_mode mode, hd__call **out);
 HD__INTERNAL void hd__call_ref(hd__call *c);
 HD__INTERNAL void hd__call_unref(hd__call *c);
 
@@ -98,11 +120,20 @@ HD__INTERNAL void hd__call_abort(hd__call *c, int status, const char *error);
  * errors[i] (or NULL). The values and messages pass to the call (each
  * entry is set to NULL). Waiters are woken as if items wake_first ..
  * wake_first + wake_n - 1 had just ended (none when wake_n is 0): a chunk
- * settling a block at a time wakes them once, with its last block. */
+ * settling a block at a time wakes them once, with its last block. With
+ * left not NULL (the chunk's items not settled yet, counted down under
+ * the call's lock by those that end here), only the block that brings it
+ * to 0 wakes them: a chunk whose blocks are run by several threads. */
 HD__INTERNAL void hd__call_settle_many(hd__call *c, size_t first, size_t n,
                                        const int *status, hd_value **values,
                                        char **errors, size_t wake_first,
-                                       size_t wake_n);
+                                       size_t wake_n, size_t *left);
+
+/* Let readers run items of c's chunks (see hd__call::help), or, with
+ * help NULL, no more: then wait until none is inside help(). */
+HD__INTERNAL void hd__call_set_help(hd__call *c,
+                                    int (*help)(void *data, size_t item),
+                                    void *data);
 
 /* Whether item has not ended yet. */
 HD__INTERNAL int hd__call_pending(hd__call *c, size_t item);

@@ -143,6 +143,14 @@ const char *hd__task_what(const hd_task *t) {
   return hd__plan_what(t->x->plan, t->x->node);
 }
 
+int hd__task_with(hd__exec *x, int (*cb)(hd_task *t, void *arg), void *arg) {
+  hd_task t = {x, NULL, {0}};
+  int rc = cb(&t, arg);
+  hd_value_unref(t.output);
+  hd__buf_cleanup(&t.message);
+  return rc;
+}
+
 int hd__task_call(hd_task *t, hd_fn_cb fn, void *data, hd_value **inputs,
                   size_t n, hd_value **out, hd__buf *message) {
   /* The chunk's own inputs are set aside while the item's stand in for

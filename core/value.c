@@ -29,9 +29,12 @@ struct hd_value {
 
 struct hd__vslab {
   atomic_size_t live; /* SLAB_BIAS + values freed not yet, while filled */
-  size_t bytes;       /* the block's size */
-  size_t next, cap;   /* the filler's: values taken, room */
-  hd__vslab *spare;   /* the next block kept for reuse (cache below) */
+  /* live on a cache line of its own: an iterator's reader frees the
+     values of a block that another thread is still filling. */
+  char pad[64 - sizeof(atomic_size_t)];
+  size_t bytes;     /* the block's size */
+  size_t next, cap; /* the filler's: values taken, room */
+  hd__vslab *spare; /* the next block kept for reuse (cache below) */
   alignas(max_align_t) unsigned char values[];
 };
 
@@ -124,6 +127,10 @@ void hd__vslab_done(hd__vslab *s) {
   size_t drop = SLAB_BIAS - s->next;
   if (atomic_fetch_sub_explicit(&s->live, drop, memory_order_acq_rel) == drop)
     slab_free(s);
+}
+
+size_t hd__vslab_room(const hd__vslab *s) {
+  return s != NULL ? s->cap - s->next : 0;
 }
 
 int hd__vslab_reset(hd__vslab *s) {
@@ -276,6 +283,52 @@ void hd_value_unref(hd_value *v) {
     hd__free(v);
   else if (atomic_fetch_sub_explicit(&s->live, 1, memory_order_acq_rel) == 1)
     slab_free(s);
+}
+
+void hd__value_copy_many(hd_value *const *src, size_t n, hd__vslab *slab,
+                         hd_value **dst, size_t stride) {
+  for (size_t i = 0; i < n; i++) {
+    hd_value *v = src[i], *c = NULL;
+    if (i + 16 < n)
+      __builtin_prefetch(src[i + 16], 0);
+    if ((v->kind == HD_VALUE_INT || v->kind == HD_VALUE_DOUBLE) &&
+        v->size == 8 && (c = slab_take(slab, v->kind)) != NULL)
+      memcpy(c->data, v->data, 8);
+    dst[i * stride] = c != NULL ? c : hd_value_ref(v);
+  }
+}
+
+/* Count down s by drop values freed together. */
+static void slab_drop(hd__vslab *s, size_t drop) {
+  if (s != NULL && drop > 0 &&
+      atomic_fetch_sub_explicit(&s->live, drop, memory_order_acq_rel) == drop)
+    slab_free(s);
+}
+
+void hd__value_unref_many(hd_value *const *v, size_t n) {
+  hd__vslab *s = NULL;
+  size_t drop = 0;
+  for (size_t i = 0; i < n; i++) {
+    hd_value *x = v[i];
+    if (i + 8 < n && v[i + 8] != NULL)
+      __builtin_prefetch(v[i + 8], 1);
+    if (x == NULL)
+      continue;
+    /* Held here alone, in a block: nobody else can reach it, and its
+       block is counted down once for a run of such values. */
+    if (x->slab != NULL &&
+        atomic_load_explicit(&x->refs, memory_order_acquire) == 1) {
+      if (x->slab != s) {
+        slab_drop(s, drop);
+        s = x->slab;
+        drop = 0;
+      }
+      drop++;
+      continue;
+    }
+    hd_value_unref(x);
+  }
+  slab_drop(s, drop);
 }
 
 int hd__value_reuse(hd_value *v, hd_value_kind kind, size_t size) {

@@ -138,8 +138,9 @@ HD_API unsigned hd_pool_nodes(const hd_pool *p);
  * differ in length the call stops at the shortest (as pathos and Python's
  * map do). nlists may be 0 only with hd_pool_pipe/apipe (no arguments).
  * The caller may release its arguments as soon as a call returns: imap,
- * uimap, amap and apipe take references of their own; map and pipe read
- * the caller's while it waits.
+ * uimap, amap and apipe keep their own (a copy of each integer and
+ * double, a reference to other values); map and pipe read the caller's
+ * while it waits.
  * Errors common to all: HD_EINVAL (NULL or empty name, a NULL list with a
  * nonzero count), HD_ESTATE (the pool is closed or terminated),
  * HD_ENOMEM. A function that is not registered fails every item. */
@@ -224,11 +225,14 @@ HD_API void hd_results_free(hd_results *r);
 /* ---- iterators ---- */
 
 /* Wait up to timeout seconds (negative: without limit) for the next
- * result. Returns HD_OK with its item index in *index and its value in
- * *value (a reference for the caller); HD_ETASK for an item that failed
- * (*index set, *value NULL; hd_iter_error() says why); HD_EINTR for one
- * cancelled by terminate; HD_ETIMEDOUT when nothing came in time; HD_EEND
- * once every item has been given. index and value may be NULL. */
+ * result. Without a limit, on "threads" and "serial", the calling thread
+ * runs items of the call that no worker has taken yet while it waits
+ * (see docs/pool.md). Returns HD_OK with its item index in *index and
+ * its value in *value (a reference for the caller); HD_ETASK for an item
+ * that failed (*index set, *value NULL; hd_iter_error() says why);
+ * HD_EINTR for one cancelled by terminate; HD_ETIMEDOUT when nothing came
+ * in time; HD_EEND once every item has been given. index and value may
+ * be NULL. */
 HD_API int hd_iter_next(hd_iter *it, double timeout, size_t *index,
                         hd_value **value);
 

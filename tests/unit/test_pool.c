@@ -126,6 +126,22 @@ static int fn_no_sevens(hd_task *t, void *data) {
   return put_int(t, 2 * x);
 }
 
+/* 2x + 1 when it runs on the thread in reader_thread of the process
+ * reader_pid, 2x elsewhere; fails multiples of seven; takes 20 us. */
+static pthread_t reader_thread;
+static pid_t reader_pid;
+static int fn_where(hd_task *t, void *data) {
+  (void)data;
+  int64_t x = arg(t, 0);
+  struct timespec ts = {0, 20000};
+  nanosleep(&ts, NULL);
+  if (x % 7 == 0)
+    return hd_task_fail(t, "%lld is a multiple of seven", (long long)x);
+  int here =
+      getpid() == reader_pid && pthread_equal(pthread_self(), reader_thread);
+  return put_int(t, 2 * x + here);
+}
+
 /* Counts its calls per item (items below 1000); item 300 takes 700 ms
  * without looking at hd_task_cancelled(). */
 static int calls_per_item[1000];
@@ -244,13 +260,14 @@ static void setup(void) {
   ck_assert_int_eq(hd_fn_register("no_sevens", fn_no_sevens, NULL), HD_OK);
   ck_assert_int_eq(hd_fn_register("pid", fn_pid, NULL), HD_OK);
   ck_assert_int_eq(hd_fn_register("echo", fn_echo, NULL), HD_OK);
+  ck_assert_int_eq(hd_fn_register("where", fn_where, NULL), HD_OK);
 }
 
 static void teardown(void) {
   const char *names[] = {"power", "no_three", "sleepy",  "kill_two",
                          "flaky", "noargs",   "nested",  "nested_procs",
                          "self",  "kinds",    "counted", "no_sevens",
-                         "pid",   "echo",     "late"};
+                         "pid",   "echo",     "late",    "where"};
   for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
     hd_fn_unregister(names[i]);
 }
@@ -1362,6 +1379,133 @@ START_TEST(pool_many_small_calls) {
 }
 END_TEST
 
+/* A reader that waits for its next result without a time limit runs
+ * items of its call itself on serial and threads (never on processes,
+ * whose items run in the workers): each still comes once, imap's in
+ * order, a failure with its index and message; a function it runs may
+ * not call the pool either. */
+START_TEST(pool_reader_runs_items_while_it_waits) {
+  enum { N = 2000 };
+  int64_t *xs = malloc(N * sizeof(*xs));
+  ck_assert_ptr_nonnull(xs);
+  for (int i = 0; i < N; i++)
+    xs[i] = i;
+  hd_value **v = ints(xs, N);
+  hd_list l = {v, N};
+  hd_pool *p;
+  ck_assert_int_eq(hd_pool_new(backends[_i], 2, &p), HD_OK);
+  reader_thread = pthread_self();
+  reader_pid = getpid();
+  self_pool = p;
+  int in_process = strcmp(backends[_i], "processes") != 0;
+  for (int unordered = 0; unordered <= 1; unordered++) {
+    hd_iter *it;
+    ck_assert_int_eq(unordered ? hd_pool_uimap(p, "where", &l, 1, &it)
+                               : hd_pool_imap(p, "where", &l, 1, &it),
+                     HD_OK);
+    unsigned char *seen = calloc(N, 1);
+    ck_assert_ptr_nonnull(seen);
+    size_t got = 0, here = 0, idx;
+    hd_value *x;
+    int rc;
+    while ((rc = hd_iter_next(it, -1, &idx, &x)) != HD_EEND) {
+      ck_assert_uint_lt(idx, N);
+      if (!unordered)
+        ck_assert_uint_eq(idx, got);
+      ck_assert_int_eq(seen[idx]++, 0);
+      if (idx % 7 == 0) {
+        char want[64];
+        snprintf(want, sizeof(want), "%zu is a multiple of seven", idx);
+        ck_assert_int_eq(rc, HD_ETASK);
+        ck_assert_ptr_null(x);
+        ck_assert_str_eq(hd_iter_error(it), want);
+      } else {
+        ck_assert_int_eq(rc, HD_OK);
+        int64_t r = int_of(x);
+        ck_assert_int_eq(r / 2, (int64_t)idx);
+        here += (size_t)(r % 2);
+        hd_value_unref(x);
+      }
+      got++;
+    }
+    ck_assert_uint_eq(got, N);
+    if (in_process)
+      ck_assert_uint_gt(here, 0);
+    else
+      ck_assert_uint_eq(here, 0);
+    free(seen);
+    hd_iter_free(it);
+  }
+  /* Every item of "self" calls the pool it runs in, whichever thread
+     runs it: refused. */
+  hd_iter *it;
+  ck_assert_int_eq(hd_pool_uimap(p, "self", &l, 1, &it), HD_OK);
+  size_t got = 0;
+  hd_value *x;
+  while (hd_iter_next(it, -1, NULL, &x) == HD_OK) {
+    ck_assert_int_eq(int_of(x), HD_ESTATE);
+    hd_value_unref(x);
+    got++;
+  }
+  ck_assert_uint_eq(got, N);
+  hd_iter_free(it);
+  hd_pool_free(p);
+  unref_all(v, N);
+  free(xs);
+  assert_no_children();
+}
+END_TEST
+
+/* Terminating a pool while its iterator's reader runs items: the reader
+ * returns promptly, every item comes once, those not run cancelled. */
+static void *terminate_soon(void *arg) {
+  struct timespec ts = {0, 20 * 1000 * 1000};
+  nanosleep(&ts, NULL);
+  hd_pool_terminate(arg);
+  return NULL;
+}
+
+START_TEST(pool_terminate_while_the_reader_runs_items) {
+  enum { N = 50000 };
+  int64_t *xs = malloc(N * sizeof(*xs));
+  ck_assert_ptr_nonnull(xs);
+  for (int i = 0; i < N; i++)
+    xs[i] = i;
+  hd_value **v = ints(xs, N);
+  hd_list l = {v, N};
+  hd_pool *p;
+  ck_assert_int_eq(hd_pool_new(backends[_i], 2, &p), HD_OK);
+  reader_thread = pthread_self();
+  reader_pid = getpid();
+  hd_iter *it;
+  ck_assert_int_eq(hd_pool_imap(p, "where", &l, 1, &it), HD_OK);
+  pthread_t th;
+  ck_assert_int_eq(pthread_create(&th, NULL, terminate_soon, p), 0);
+  size_t got = 0, cancelled = 0, wrong = 0, idx;
+  hd_value *x;
+  int rc;
+  double t0 = now_s();
+  /* Checked after the clock: a ck_assert costs a system call. */
+  while ((rc = hd_iter_next(it, -1, &idx, &x)) != HD_EEND) {
+    wrong += idx != got;
+    cancelled += rc == HD_EINTR;
+    hd_value_unref(x);
+    got++;
+  }
+  /* 50000 items of 20 us on two workers take 0.5 s at least. */
+  ck_assert_double_lt(now_s() - t0, 0.4);
+  ck_assert_uint_eq(wrong, 0);
+  ck_assert_uint_eq(got, N);
+  ck_assert_uint_gt(cancelled, 0);
+  pthread_join(th, NULL);
+  hd_iter_free(it);
+  hd_pool_free(p);
+  unref_all(v, N);
+  free(xs);
+  assert_no_children();
+}
+END_TEST
+
 Suite *make_suite(void) {
   Suite *s = suite_create("pool");
   TCase *tc = tcase_create("pool");
@@ -1392,6 +1536,8 @@ Suite *make_suite(void) {
   tcase_add_loop_test(tc, pool_arguments_of_every_kind, 0, 3);
   tcase_add_loop_test(tc, pool_blocking_calls_from_graph_tasks, 0, 3);
   tcase_add_loop_test(tc, pool_many_small_calls, 0, 3);
+  tcase_add_loop_test(tc, pool_reader_runs_items_while_it_waits, 0, 3);
+  tcase_add_loop_test(tc, pool_terminate_while_the_reader_runs_items, 0, 3);
   suite_add_tcase(s, tc);
   return s;
 }
