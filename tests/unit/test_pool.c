@@ -979,11 +979,23 @@ END_TEST
  * its allocator (gcc 12's) can be copied locked into a process forked
  * while another thread allocates: a worker forked by a processes pool in
  * a threads pool's task was seen stuck in __tsan::user_alloc_internal on
- * that lock. Those parts do not run under it. */
+ * that lock. Those parts do not run under it. AddressSanitizer's
+ * allocator (gcc 12's) has no fork handlers either: with two threads
+ * pool tasks each forking a processes pool's workers, a worker was seen
+ * stuck in LargeMmapAllocator::Allocate on a lock the other task's
+ * thread held at the fork, about once in several thousand such maps (more often under load). glibc's malloc
+ * and hodos's own locks are held across a fork (core/fork.c), so an
+ * unsanitized build does not meet it; that part does not run under
+ * AddressSanitizer when the outer pool is a threads pool. */
 #if defined(__SANITIZE_THREAD__)
 #define HD_TEST_TSAN 1
 #else
 #define HD_TEST_TSAN 0
+#endif
+#if defined(__SANITIZE_ADDRESS__)
+#define HD_TEST_ASAN 1
+#else
+#define HD_TEST_ASAN 0
 #endif
 
 START_TEST(pool_in_a_pool) {
@@ -1003,7 +1015,8 @@ START_TEST(pool_in_a_pool) {
   ck_assert_int_eq(int_of(hd_results_value(r, 1)), 54); /* 3^3 + 3^3 */
   hd_results_free(r);
   /* Process pools inside a pool's tasks, processes in processes too. */
-  if (!HD_TEST_TSAN) {
+  if (!HD_TEST_TSAN &&
+      !(HD_TEST_ASAN && strcmp(backends[_i], "threads") == 0)) {
     ck_assert_int_eq(hd_pool_map(p, "nested_procs", &l, 1, &r), HD_OK);
     ck_assert_int_eq(int_of(hd_results_value(r, 0)), 8);
     ck_assert_int_eq(int_of(hd_results_value(r, 1)), 54);
