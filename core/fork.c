@@ -96,6 +96,7 @@ void hd__fork_close(int fd) {
  * in the order code that holds two takes them (a plugin being loaded
  * registers its functions), released in the reverse. */
 static void before_fork(void) {
+  hd__arrays_fork_lock(1);
   hd__plugin_fork_lock(1);
   hd__backend_fork_lock(1);
   hd__registry_fork_lock(1);
@@ -109,10 +110,16 @@ static void after_fork(void) {
   hd__registry_fork_lock(0);
   hd__backend_fork_lock(0);
   hd__plugin_fork_lock(0);
+  hd__arrays_fork_lock(0);
+}
+
+static void after_fork_child(void) {
+  after_fork();
+  hd__arrays_fork_child();
 }
 
 __attribute__((constructor)) static void fork_handlers(void) {
-  pthread_atfork(before_fork, after_fork, after_fork);
+  pthread_atfork(before_fork, after_fork, after_fork_child);
 }
 
 void hd__fork_child(void) {

@@ -80,6 +80,12 @@ HD__INTERNAL void hd__backend_fork_lock(int lock);
 HD__INTERNAL void hd__registry_fork_lock(int lock);
 HD__INTERNAL void hd__sched_fork_lock(int lock);
 HD__INTERNAL void hd__value_fork_lock(int lock);
+/* The pools' kept arrays (poolcall.c): locked likewise, and forgotten by
+ * a forked child, which has only some of them. */
+HD__INTERNAL void hd__arrays_fork_lock(int lock);
+HD__INTERNAL void hd__arrays_fork_child(void);
+/* Unmap the arrays kept for the next calls (up to 64 MiB of them). */
+HD__INTERNAL void hd__arrays_trim(void);
 
 /* The function registry's generation: it changes with every function
  * registered or unregistered (registry.c). */

@@ -1670,4 +1670,5 @@ void hd_pool_free(hd_pool *p) {
   hd__free(p->backend);
   hd__free(p);
   hd__vslab_trim(); /* the blocks kept for results of later calls */
+  hd__arrays_trim(); /* and their arrays */
 }

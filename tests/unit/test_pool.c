@@ -235,6 +235,43 @@ static int fn_nested(hd_task *t, void *data) {
   return rc == HD_OK ? put_int(t, sum) : rc;
 }
 
+/* Maps no_sevens over 0 .. 99999 on a new threads pool, inside a task:
+ * gives the number of items that failed (14286), or -1 when a result is
+ * wrong. Its per-item arrays are large enough to be mapped, and kept
+ * for the next call. */
+#define BIG_ITEMS 100000
+static int fn_big_inner(hd_task *t, void *data) {
+  (void)data;
+  hd_pool *inner;
+  int rc = hd_pool_new("threads", 2, &inner);
+  if (rc != HD_OK)
+    return rc;
+  hd_value **xs = calloc(BIG_ITEMS, sizeof(*xs));
+  for (size_t i = 0; xs != NULL && rc == HD_OK && i < BIG_ITEMS; i++)
+    rc = hd_value_new_int((int64_t)i, &xs[i]);
+  hd_list l = {xs, BIG_ITEMS};
+  hd_results *r = NULL;
+  int64_t failed = 0;
+  if (xs == NULL)
+    rc = HD_ENOMEM;
+  if (rc == HD_OK && hd_pool_map(inner, "no_sevens", &l, 1, &r) != HD_ETASK)
+    failed = -1;
+  for (size_t i = 0; rc == HD_OK && failed >= 0 && i < BIG_ITEMS; i++) {
+    int64_t v = -1;
+    if (i % 7 == 0)
+      failed = hd_results_value(r, i) == NULL ? failed + 1 : -1;
+    else if (hd_value_get_int(hd_results_value(r, i), &v) != HD_OK ||
+             v != 2 * (int64_t)i)
+      failed = -1;
+  }
+  hd_results_free(r);
+  hd_pool_free(inner);
+  for (size_t i = 0; xs != NULL && i < BIG_ITEMS; i++)
+    hd_value_unref(xs[i]);
+  free(xs);
+  return rc == HD_OK ? put_int(t, failed) : rc;
+}
+
 /* Calls the pool it runs in: refused. */
 static hd_pool *self_pool;
 static int fn_self(hd_task *t, void *data) {
@@ -255,6 +292,7 @@ static void setup(void) {
   ck_assert_int_eq(hd_fn_register("nested_procs", fn_nested, "processes"),
                    HD_OK);
   ck_assert_int_eq(hd_fn_register("self", fn_self, NULL), HD_OK);
+  ck_assert_int_eq(hd_fn_register("big_inner", fn_big_inner, NULL), HD_OK);
   ck_assert_int_eq(hd_fn_register("kinds", fn_kinds, NULL), HD_OK);
   ck_assert_int_eq(hd_fn_register("counted", fn_counted, NULL), HD_OK);
   ck_assert_int_eq(hd_fn_register("no_sevens", fn_no_sevens, NULL), HD_OK);
@@ -265,7 +303,7 @@ static void setup(void) {
 
 static void teardown(void) {
   const char *names[] = {"power", "no_three", "sleepy",  "kill_two",
-                         "flaky", "noargs",   "nested",  "nested_procs",
+                         "flaky", "noargs",   "nested",  "nested_procs", "big_inner",
                          "self",  "kinds",    "counted", "no_sevens",
                          "pid",   "echo",     "late",    "where"};
   for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
@@ -1033,6 +1071,109 @@ START_TEST(pool_in_a_pool) {
 }
 END_TEST
 
+/* A call's per-item arrays are kept for the next call of the same size
+ * (core/poolcall.c): the next call must find them as new, with no result,
+ * state or message of the last one showing through. Failures at other
+ * items from one call to the next, on map and on imap. */
+START_TEST(pool_kept_arrays_start_empty) {
+  int64_t *xs = malloc(2 * BIG_ITEMS * sizeof(*xs));
+  ck_assert_ptr_nonnull(xs);
+  for (size_t i = 0; i < 2 * BIG_ITEMS; i++)
+    xs[i] = (int64_t)i;
+  hd_value **v = ints(xs, 2 * BIG_ITEMS);
+  hd_pool *p;
+  ck_assert_int_eq(hd_pool_new(backends[_i], 2, &p), HD_OK);
+  for (int round = 0; round < 4; round++) {
+    /* Items shifted by round: the multiples of 7 fall elsewhere. */
+    hd_list l = {v + round, BIG_ITEMS};
+    hd_results *r = NULL;
+    hd_iter *it = NULL;
+    if (round % 2 == 0) {
+      ck_assert_int_eq(hd_pool_map(p, "no_sevens", &l, 1, &r), HD_ETASK);
+    } else {
+      ck_assert_int_eq(hd_pool_imap(p, "no_sevens", &l, 1, &it), HD_OK);
+      size_t idx, got = 0;
+      hd_value *out;
+      int rc;
+      while ((rc = hd_iter_next(it, -1, &idx, &out)) != HD_EEND) {
+        ck_assert_uint_eq(idx, got++);
+        size_t x = idx + (size_t)round;
+        if (x % 7 == 0) {
+          ck_assert_int_eq(rc, HD_ETASK);
+          ck_assert_ptr_null(out);
+          ck_assert_ptr_nonnull(strstr(hd_iter_error(it), "multiple of seven"));
+        } else {
+          ck_assert_int_eq(rc, HD_OK);
+          ck_assert_int_eq(int_of(out), 2 * (int64_t)x);
+          hd_value_unref(out);
+        }
+      }
+      ck_assert_uint_eq(got, BIG_ITEMS);
+      hd_iter_free(it);
+      /* And a map after the iterator, whose arrays it finds kept. */
+      ck_assert_int_eq(hd_pool_map(p, "no_sevens", &l, 1, &r), HD_ETASK);
+    }
+    size_t failed = 0;
+    for (size_t i = 0; i < BIG_ITEMS; i++) {
+      size_t x = i + (size_t)round;
+      if (x % 7 == 0) {
+        failed++;
+        ck_assert_int_eq(hd_results_status(r, i), HD_ETASK);
+        ck_assert_ptr_null(hd_results_value(r, i));
+        ck_assert_ptr_nonnull(hd_results_error(r, i));
+        char want[64];
+        snprintf(want, sizeof(want), "%zu is a multiple of seven", x);
+        ck_assert_ptr_nonnull(strstr(hd_results_error(r, i), want));
+      } else {
+        ck_assert_int_eq(hd_results_status(r, i), HD_OK);
+        ck_assert_ptr_null(hd_results_error(r, i));
+        ck_assert_int_eq(int_of(hd_results_value(r, i)), 2 * (int64_t)x);
+      }
+    }
+    ck_assert_uint_eq(hd_results_failed(r), failed);
+    hd_results_free(r);
+  }
+  hd_pool_free(p);
+  unref_all(v, 2 * BIG_ITEMS);
+  free(xs);
+  assert_no_children();
+}
+END_TEST
+
+/* A worker forked after calls left arrays kept in this process (some of
+ * them not inherited by forks) runs a large call of its own there. */
+START_TEST(pool_worker_forked_after_kept_arrays_makes_its_own) {
+  if (HD_TEST_TSAN) /* threads in a forked worker: see pool_in_a_pool */
+    return;
+  int64_t *xs = malloc(BIG_ITEMS * sizeof(*xs));
+  ck_assert_ptr_nonnull(xs);
+  for (size_t i = 0; i < BIG_ITEMS; i++)
+    xs[i] = (int64_t)i;
+  hd_value **v = ints(xs, BIG_ITEMS);
+  hd_list l = {v, BIG_ITEMS};
+  hd_pool *t;
+  ck_assert_int_eq(hd_pool_new("threads", 2, &t), HD_OK);
+  hd_results *r = NULL;
+  ck_assert_int_eq(hd_pool_map(t, "no_sevens", &l, 1, &r), HD_ETASK);
+  hd_results_free(r); /* its arrays are kept now */
+  hd_iter *it;
+  ck_assert_int_eq(hd_pool_uimap(t, "no_sevens", &l, 1, &it), HD_OK);
+  hd_iter_free(it); /* and an iterator's */
+  hd_pool *p;
+  ck_assert_int_eq(hd_pool_new("processes", 2, &p), HD_OK);
+  hd_list one = {v, 2};
+  ck_assert_int_eq(hd_pool_map(p, "big_inner", &one, 1, &r), HD_OK);
+  for (size_t i = 0; i < 2; i++)
+    ck_assert_int_eq(int_of(hd_results_value(r, i)), (BIG_ITEMS + 6) / 7);
+  hd_results_free(r);
+  hd_pool_free(p);
+  hd_pool_free(t);
+  unref_all(v, BIG_ITEMS);
+  free(xs);
+  assert_no_children();
+}
+END_TEST
+
 /* An ssh pool's options: hosts needed, each with a name; copied, so
  * that the caller's may go; nodes counted from the hosts' slots. Nothing
  * is reached before a call (tests/ssh/pool.sh runs calls). */
@@ -1537,6 +1678,8 @@ Suite *make_suite(void) {
   tcase_add_test(tc, pool_workers_forked_while_functions_are_registered);
   tcase_add_loop_test(tc, pool_events_name_items, 0, 3);
   tcase_add_loop_test(tc, pool_in_a_pool, 0, 3);
+  tcase_add_loop_test(tc, pool_kept_arrays_start_empty, 0, 3);
+  tcase_add_test(tc, pool_worker_forked_after_kept_arrays_makes_its_own);
   tcase_add_test(tc, pool_bad_arguments);
   tcase_add_test(tc, pool_ssh_options);
   tcase_add_loop_test(tc, pool_many_items, 0, 3);
