@@ -298,10 +298,12 @@ void hd__call_release_args(hd__call *c) {
   pthread_mutex_unlock(&c->lock);
 }
 
-/* Under c->lock. value and error pass to the call (or are freed).
- * Returns 1 when the item ended here, 0 when it had ended before. */
-static int settle_locked(hd__call *c, size_t item, int status, hd_value *value,
-                         char *error) {
+/* Under c->lock. value and error pass to the call (or are freed); the
+ * item, when it ends here, takes place at in c->order, and is counted
+ * in c->settled by publish(). Returns 1 when the item ended here, 0 when
+ * it had ended before. */
+static int settle_item(hd__call *c, size_t item, int status, hd_value *value,
+                       char *error, size_t at) {
   hd_results *r = c->res;
   if (r == NULL || item >= r->n || r->state[item] != HD__ITEM_PENDING) {
     hd_value_unref(value);
@@ -322,17 +324,35 @@ static int settle_locked(hd__call *c, size_t item, int status, hd_value *value,
     else
       hd__free(error);
   }
-  c->order[c->settled] = (uint32_t)item;
+  c->order[at] = (uint32_t)item;
   /* An iterator reads these without the lock (see hd_iter_next()): the
-     item's state, then how many have ended, are stored last. */
+     item's state, then how many have ended (publish()), are stored
+     last. */
   __atomic_store_n(&r->state[item],
                    status == HD_OK      ? HD__ITEM_DONE
                    : status == HD_EINTR ? HD__ITEM_CANCELLED
                                         : HD__ITEM_FAILED,
                    __ATOMIC_RELEASE);
-  __atomic_store_n(&c->settled, c->settled + 1, __ATOMIC_RELEASE);
-  if (c->settled == c->n)
+  return 1;
+}
+
+/* Under c->lock: settled items have ended in all. Stored once for a
+ * block of items: a reader waiting without the lock reads c->settled,
+ * and a store per item made its line travel between the two CPUs at
+ * every item. */
+static void publish(hd__call *c, size_t settled) {
+  if (settled == c->settled)
+    return;
+  __atomic_store_n(&c->settled, settled, __ATOMIC_RELEASE);
+  if (settled == c->n)
     __atomic_store_n(&c->ended, 1, __ATOMIC_RELEASE);
+}
+
+static int settle_locked(hd__call *c, size_t item, int status, hd_value *value,
+                         char *error) {
+  if (!settle_item(c, item, status, value, error, c->settled))
+    return 0;
+  publish(c, c->settled + 1);
   return 1;
 }
 
@@ -361,13 +381,14 @@ void hd__call_settle_many(hd__call *c, size_t first, size_t n,
                           const int *status, hd_value **values, char **errors,
                           size_t wake_first, size_t wake_n, size_t *left) {
   pthread_mutex_lock(&c->lock);
-  size_t ended = 0;
+  size_t settled = c->settled, ended = 0;
   for (size_t i = 0; i < n; i++) {
-    ended +=
-        (size_t)settle_locked(c, first + i, status[i], values[i], errors[i]);
+    ended += (size_t)settle_item(c, first + i, status[i], values[i], errors[i],
+                                 settled + ended);
     values[i] = NULL;
     errors[i] = NULL;
   }
+  publish(c, settled + ended);
   if (left != NULL)
     *left -= ended < *left ? ended : *left;
   if (wake_n > 0 && (left == NULL || *left == 0))
