@@ -1669,6 +1669,6 @@ void hd_pool_free(hd_pool *p) {
   pthread_mutex_destroy(&p->lock);
   hd__free(p->backend);
   hd__free(p);
-  hd__vslab_trim(); /* the blocks kept for results of later calls */
+  hd__vslab_trim();  /* the blocks kept for results of later calls */
   hd__arrays_trim(); /* and their arrays */
 }

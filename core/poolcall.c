@@ -99,9 +99,7 @@ void hd__arrays_fork_child(void) {
   map_bytes = 0;
 }
 
-__attribute__((destructor)) static void maps_atexit(void) {
-  hd__arrays_trim();
-}
+__attribute__((destructor)) static void maps_atexit(void) { hd__arrays_trim(); }
 
 /* An array of count elements of size bytes, zeroed when zero is nonzero
  * (otherwise its content is undefined); mapped with its pages populated
@@ -317,7 +315,8 @@ static int settle_item(hd__call *c, size_t item, int status, hd_value *value,
     hd_value_unref(value);
     r->failed++;
     if (error != NULL && r->errors == NULL)
-      __atomic_store_n(&r->errors, array_new(r->n + 1, sizeof(*r->errors), 1, 1),
+      __atomic_store_n(&r->errors,
+                       array_new(r->n + 1, sizeof(*r->errors), 1, 1),
                        __ATOMIC_RELEASE);
     if (r->errors != NULL)
       r->errors[item] = error;

@@ -302,10 +302,10 @@ static void setup(void) {
 }
 
 static void teardown(void) {
-  const char *names[] = {"power", "no_three", "sleepy",  "kill_two",
-                         "flaky", "noargs",   "nested",  "nested_procs", "big_inner",
-                         "self",  "kinds",    "counted", "no_sevens",
-                         "pid",   "echo",     "late",    "where"};
+  const char *names[] = {
+      "power",     "no_three",     "sleepy",    "kill_two", "flaky", "noargs",
+      "nested",    "nested_procs", "big_inner", "self",     "kinds", "counted",
+      "no_sevens", "pid",          "echo",      "late",     "where"};
   for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
     hd_fn_unregister(names[i]);
 }
@@ -1021,10 +1021,10 @@ END_TEST
  * allocator (gcc 12's) has no fork handlers either: with two threads
  * pool tasks each forking a processes pool's workers, a worker was seen
  * stuck in LargeMmapAllocator::Allocate on a lock the other task's
- * thread held at the fork, about once in several thousand such maps (more often under load). glibc's malloc
- * and hodos's own locks are held across a fork (core/fork.c), so an
- * unsanitized build does not meet it; that part does not run under
- * AddressSanitizer when the outer pool is a threads pool. */
+ * thread held at the fork, about once in several thousand such maps (more often
+ * under load). glibc's malloc and hodos's own locks are held across a fork
+ * (core/fork.c), so an unsanitized build does not meet it; that part does not
+ * run under AddressSanitizer when the outer pool is a threads pool. */
 #if defined(__SANITIZE_THREAD__)
 #define HD_TEST_TSAN 1
 #else
