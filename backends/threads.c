@@ -37,6 +37,7 @@ typedef struct pool pool;
 typedef struct worker {
   pool *pool;
   unsigned id;
+  unsigned unannounced; /* pushes not announced yet (announce()) */
   pthread_t thread;
   deque q;
   uint64_t rng;
@@ -103,19 +104,19 @@ static void deque_grow(deque *q) {
 }
 
 /* Owner only. The buffer never overflows: each task is pushed once. With
- * one worker (alone) there is no thief nor sleeper to order against. */
+ * one worker (alone) there is no thief nor sleeper to order against.
+ * Otherwise the push is seen by thieves at once (release), and by
+ * sleepers after announce(). */
 static void deque_push(deque *q, uint32_t task, int alone) {
   long long b = atomic_load_explicit(&q->bottom, memory_order_relaxed);
   if (b >= q->populated)
     deque_grow(q);
   atomic_store_explicit(&q->buf[b & q->mask], task, memory_order_relaxed);
-  /* seq_cst rather than release: the store must also be ordered before
-     the load of the sleeper count in wake_one(). (Two calls: an order
-     that is not a constant is taken as seq_cst.) */
+  /* (Two calls: an order that is not a constant is taken as seq_cst.) */
   if (alone)
     atomic_store_explicit(&q->bottom, b + 1, memory_order_relaxed);
   else
-    atomic_store_explicit(&q->bottom, b + 1, memory_order_seq_cst);
+    atomic_store_explicit(&q->bottom, b + 1, memory_order_release);
 }
 
 /* Owner only; alone as for deque_push(). */
@@ -166,6 +167,8 @@ static int deque_empty(deque *q) {
 }
 
 /* ---- workers ---- */
+
+static void announce(worker *w);
 
 static uint32_t find_work(worker *w) {
   pool *p = w->pool;
@@ -246,8 +249,13 @@ static void work(worker *w) {
     }
     if (p->host.run_at_once != NULL && at_once)
       task = p->host.run_at_once(p->host.ctx, task, w->id, 1);
-    while (task != HD_TASK_NONE)
+    while (task != HD_TASK_NONE) {
+      if (w->unannounced != 0)
+        announce(w);
       task = p->host.run(p->host.ctx, task, w->id);
+    }
+    if (w->unannounced != 0)
+      announce(w);
     ran = 1;
   }
   self = outer;
@@ -310,13 +318,27 @@ static int threads_start(void **state, unsigned jobs,
   return HD_OK;
 }
 
+/* Make w's pushes so far known to sleeping workers: its deque's bottom,
+ * stored before the sleeper count is read (a read-modify-write of its
+ * own line orders the two, as a sleeper's count is ordered before its
+ * look at the deques in idle()), and a sleeper woken if there is one.
+ * Once per ANNOUNCE pushes, and before the worker runs its next task:
+ * a task that makes a million others ready pays for a few thousand,
+ * not a million. */
+#define ANNOUNCE 64
+static void announce(worker *w) {
+  w->unannounced = 0;
+  (void)atomic_fetch_add_explicit(&w->q.bottom, 0, memory_order_seq_cst);
+  wake_one(w->pool);
+}
+
 static int threads_submit(void *state, uint32_t task) {
   pool *p = state;
   worker *w = self;
   if (w != NULL && w->pool == p) {
     deque_push(&w->q, task, p->n == 1);
-    if (p->n > 1)
-      wake_one(p);
+    if (p->n > 1 && ++w->unannounced >= ANNOUNCE)
+      announce(w);
     return HD_OK;
   }
   /* Before wait(): no worker runs yet, so pushing as the owner is safe;

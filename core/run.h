@@ -103,10 +103,15 @@ struct hd_report {
  * line per worker. */
 typedef struct hd__wstate {
   uint64_t last_end;
-  size_t unflushed; /* tasks it finished that the run has not counted */
-  int chained;
+  uint32_t unflushed; /* tasks it finished that the run has not counted */
+  /* Decrements of held_node's join counter not made yet (see settle()
+     in sched.c): held, from tasks whose one dependent is held_node. */
+  uint32_t held_node;
+  uint32_t held;
+  uint8_t chained;
   hd__tclock clock;
 } hd__wstate;
+_Static_assert(sizeof(hd__wstate) == 64, "a worker's state is a cache line");
 
 /* Worker processes that outlive a run (the processes backend, for a
  * pool): slot i's process and its socket, or pid 0 and fd -1. A run
@@ -202,7 +207,8 @@ typedef struct hd__run {
   pthread_mutex_t event_lock;
   const struct hd_backend_ops *backend;
   void *backend_state;
-  hd__wstate *workers;
+  hd__wstate *workers; /* one per worker, each on a cache line of its own */
+  void *workers_mem;   /* the allocation workers is in */
   unsigned nworkers;
   int one_thread; /* every task is settled on one thread (pending needs no
                      atomic operation) */

@@ -263,7 +263,7 @@ static void cache_keep(hd__run *r, uint32_t node, const hd_value *v) {
  * (an input file is missing; x->message says which) to end the attempt
  * at once. */
 static int begin(hd__run *r, uint32_t node, unsigned w, hd_value **inputs,
-                 size_t ninputs, hd__exec *x, int announce) {
+                 size_t ninputs, hd__exec *x, int announce, uint64_t deps_end) {
   const hd__plan *p = r->plan;
   hd__tstate *t = &r->report->tasks[node];
   /* Field by field rather than a memset of the whole: this runs for every
@@ -291,10 +291,16 @@ static int begin(hd__run *r, uint32_t node, unsigned w, hd_value **inputs,
   t->attempts++;
   t->worker = (uint16_t)w;
   x->attempt = t->attempts;
+  /* A task taken at once after another on its worker starts when that
+     one ended (one clock read per task instead of two). Never before
+     its dependencies ended (deps_end, when known): one may have ended
+     on another worker after this one's last task, or on a clock a little
+     ahead of this worker's. */
   hd__wstate *ws = w < r->nworkers ? &r->workers[w] : NULL;
-  t->start_ns = x->start_ns = ws == NULL    ? hd__now_ns()
-                              : ws->chained ? ws->last_end
-                                            : hd__tclock_now(&ws->clock);
+  uint64_t start = ws == NULL    ? hd__now_ns()
+                   : ws->chained ? ws->last_end
+                                 : hd__tclock_now(&ws->clock);
+  t->start_ns = x->start_ns = start > deps_end ? start : deps_end;
   if (announce)
     emit(r, HD_EVENT_STARTED, node, NULL,
          atomic_load_explicit(&r->finished, memory_order_relaxed));
@@ -304,12 +310,12 @@ static int begin(hd__run *r, uint32_t node, unsigned w, hd_value **inputs,
 
 int hd__attempt_begin(hd__run *r, uint32_t node, unsigned w, hd_value **inputs,
                       size_t ninputs, hd__exec *x) {
-  return begin(r, node, w, inputs, ninputs, x, 1);
+  return begin(r, node, w, inputs, ninputs, x, 1, 0);
 }
 
 int hd__attempt_begin_queued(hd__run *r, uint32_t node, unsigned w,
                              hd_value **inputs, size_t ninputs, hd__exec *x) {
-  return begin(r, node, w, inputs, ninputs, x, 0);
+  return begin(r, node, w, inputs, ninputs, x, 0, 0);
 }
 
 void hd__attempt_started(hd__run *r, uint32_t node) {
@@ -446,8 +452,11 @@ size_t hd__input_count(const hd__run *r, uint32_t node) {
   return n;
 }
 
-hd_value **hd__gather_inputs(hd__run *r, uint32_t node, hd_value **small,
-                             size_t nsmall, size_t *count, hd__buf *why) {
+/* hd__gather_inputs(), and the latest end of node's dependencies in
+ * *deps_end: their states are read here for their results. */
+static hd_value **gather(hd__run *r, uint32_t node, hd_value **small,
+                         size_t nsmall, size_t *count, hd__buf *why,
+                         uint64_t *deps_end) {
   const hd__plan *p = r->plan;
   hd__preds it;
   size_t n = hd__preds_begin(p, node, &it);
@@ -468,9 +477,12 @@ hd_value **hd__gather_inputs(hd__run *r, uint32_t node, hd_value **small,
   const hd__pio *io = hd__plan_io(p, node);
   int only_stdin = io != NULL && io->stdin_lo != io->stdin_hi && !io->late &&
                    p->nodes[node].kind != HD_NODE_FN;
+  uint64_t end = 0;
   while (it.left > 0) {
     uint32_t u = hd__preds_next(&it);
     const hd__tstate *tu = &r->report->tasks[u];
+    if (tu->end_ns > end)
+      end = tu->end_ns;
     if (only_stdin && (u < io->stdin_lo || u >= io->stdin_hi)) {
       inputs[k++] = NULL; /* read as the empty value */
       continue;
@@ -490,7 +502,14 @@ hd_value **hd__gather_inputs(hd__run *r, uint32_t node, hd_value **small,
     k++;
   }
   *count = n;
+  *deps_end = end;
   return inputs;
+}
+
+hd_value **hd__gather_inputs(hd__run *r, uint32_t node, hd_value **small,
+                             size_t nsmall, size_t *count, hd__buf *why) {
+  uint64_t end;
+  return gather(r, node, small, nsmall, count, why, &end);
 }
 
 void hd__inputs_free(hd_value **inputs, size_t n, hd_value **small) {
@@ -510,7 +529,8 @@ static void execute(hd__run *r, uint32_t node, unsigned w) {
   hd_value *small[8];
   size_t npred = 0;
   hd__buf why = {0};
-  hd_value **inputs = hd__gather_inputs(r, node, small, 8, &npred, &why);
+  uint64_t deps_end = 0;
+  hd_value **inputs = gather(r, node, small, 8, &npred, &why, &deps_end);
   if (inputs == NULL) {
     t->state = HD_STATE_FAILED;
     set_message(t, "%s", why.data ? why.data : "its inputs cannot be gathered");
@@ -521,7 +541,7 @@ static void execute(hd__run *r, uint32_t node, unsigned w) {
   const hd__psettings *set = hd__plan_settings(r->plan, node);
   for (;;) {
     hd__exec x;
-    int rc = hd__attempt_begin(r, node, w, inputs, npred, &x);
+    int rc = begin(r, node, w, inputs, npred, &x, 1, deps_end);
     if (rc == HD_OK)
       rc = attempt_exec(r, node, &x);
     if (!hd__attempt_end(r, node, w, &x, rc))
@@ -592,6 +612,33 @@ int hd__task_gate(hd__run *r, uint32_t node) {
  * leaves its worker with none. Events need the exact count at each
  * task: with an event hook, every task is counted at once. */
 #define BATCH 64
+/* Decrements are held only while the join counter is above this: a small
+ * fan-in costs little, and the decrement that makes the node ready lets
+ * its worker run it next. */
+#define HOLD_ABOVE 64
+
+/* Held decrements. Many tasks whose one dependent is the same node (the
+ * middle of a fan-in) would each decrement its join counter, one cache
+ * line that every worker writes in turn. A worker instead counts its
+ * own decrements of that node (ws->held) and makes them in one go when
+ * it is about to run a task that is not also a dependency of that node,
+ * when it finds no task, or when another node's turn comes. This never
+ * holds the node back: while the worker runs another of its
+ * dependencies, the node could not be ready anyway. */
+static void flush_held(hd__run *r, hd__wstate *ws) {
+  uint32_t v = ws->held_node, n = ws->held;
+  ws->held = 0;
+  if (n != 0 &&
+      atomic_fetch_sub_explicit(&r->pending[v], n, memory_order_acq_rel) == n)
+    r->backend->submit(r->backend_state, v);
+}
+
+/* Whether node's one dependent is v. */
+static int feeds_only(const hd__plan *p, uint32_t node, uint32_t v) {
+  uint32_t e = p->succ_off[node];
+  return p->succ_off[node + 1] - e == 1 && p->succs[e] == v;
+}
+
 static uint32_t settle(hd__run *r, uint32_t node, unsigned w, int batch) {
   const hd__plan *p = r->plan;
   hd__tstate *t = &r->report->tasks[node];
@@ -643,9 +690,26 @@ static uint32_t settle(hd__run *r, uint32_t node, unsigned w, int batch) {
       atomic_store_explicit(&r->pending[v], left - 1, memory_order_relaxed);
       if (left != 1)
         continue;
-    } else if (atomic_fetch_sub_explicit(&r->pending[v], 1,
-                                         memory_order_acq_rel) != 1) {
+    } else if (ws != NULL && r->lazy_count && left > HOLD_ABOVE &&
+               p->succ_off[node + 1] - p->succ_off[node] == 1) {
+      /* Held (see flush_held()): v is this task's one dependent, and
+         many dependencies of v are still to end. */
+      if (ws->held != 0 && ws->held_node != v)
+        flush_held(r, ws);
+      ws->held_node = v;
+      ws->held++;
       continue;
+    } else {
+      /* With this worker's held decrements of v, if any: the one that
+         makes v ready is made here, so that v runs next on this worker. */
+      unsigned n = 1;
+      if (ws != NULL && ws->held != 0 && ws->held_node == v) {
+        n += ws->held;
+        ws->held = 0;
+      }
+      if (atomic_fetch_sub_explicit(&r->pending[v], n, memory_order_acq_rel) !=
+          n)
+        continue;
     }
     emit(r, HD_EVENT_QUEUED, v, NULL, done);
     if (next == HD_TASK_NONE) {
@@ -671,7 +735,10 @@ static uint32_t settle(hd__run *r, uint32_t node, unsigned w, int batch) {
 
 void hd__run_worker_idle(void *run, unsigned w) {
   hd__run *r = run;
-  if (w >= r->nworkers || r->workers[w].unflushed == 0)
+  if (w >= r->nworkers)
+    return;
+  flush_held(r, &r->workers[w]);
+  if (r->workers[w].unflushed == 0)
     return;
   size_t n = r->workers[w].unflushed;
   r->workers[w].unflushed = 0;
@@ -685,6 +752,9 @@ uint32_t hd__task_settle(hd__run *r, uint32_t node, unsigned w) {
 
 static uint32_t run_task(void *ctx, uint32_t node, unsigned w) {
   hd__run *r = ctx;
+  if (w < r->nworkers && r->workers[w].held != 0 &&
+      !feeds_only(r->plan, node, r->workers[w].held_node))
+    flush_held(r, &r->workers[w]);
   if (hd__task_gate(r, node))
     execute(r, node, w);
   return settle(r, node, w, 1);
@@ -1074,7 +1144,13 @@ int hd__run_plan_ext(hd_report *report, const hd_run_opts *o,
   r.one_thread = r.nworkers == 1 && (r.backend == &hd__backend_threads ||
                                      r.backend == &hd__backend_serial);
   r.lazy_count = r.backend == &hd__backend_threads;
-  r.workers = hd__calloc(r.nworkers + 1, sizeof(hd__wstate));
+  /* Aligned on a cache line: two workers' states sharing one would make
+     it travel between their CPUs at every task. */
+  r.workers_mem = hd__calloc(r.nworkers + 2, sizeof(hd__wstate));
+  r.workers =
+      r.workers_mem == NULL
+          ? NULL
+          : (hd__wstate *)(((uintptr_t)r.workers_mem + 63) & ~(uintptr_t)63);
   if (r.workers == NULL) {
     r.backend->stop(r.backend_state);
     rc = HD_ENOMEM;
@@ -1116,7 +1192,7 @@ out:
   hd__big_free(r.wire_size, p->count + 1, sizeof(uint32_t));
   hd__free(r.fn_keys);
   hd__free(r.fn_refs);
-  hd__free(r.workers);
+  hd__free(r.workers_mem);
   pthread_mutex_destroy(&r.event_lock);
   return rc;
 }

@@ -175,6 +175,115 @@ START_TEST(threads_wide_fanout) {
 }
 END_TEST
 
+/* A worker may hold back its decrements of a wide fan-in's join counter
+ * while it runs other dependencies of that node (sched.c), never while it
+ * runs anything else. Here X makes 200 tasks A ready whose one dependent
+ * is S, and U (300 ms, not leading to S), which its worker takes first
+ * after the A it runs at once; B, S's other dependency, ends at 50 ms on
+ * the other worker, which then runs the other A. S must start then, not
+ * after U: the A run before U is counted when U starts. */
+static int fn_b50(hd_task *t, void *data) {
+  (void)t;
+  (void)data;
+  struct timespec ts = {0, 50 * 1000 * 1000};
+  nanosleep(&ts, NULL);
+  return HD_OK;
+}
+
+START_TEST(threads_fan_in_is_not_held_back_by_other_work) {
+  enum { AS = 200 };
+  ck_assert_int_eq(hd_fn_register("b50", fn_b50, NULL), HD_OK);
+  hd_node *x, *a, *u, *b, *sn;
+  ck_assert_int_eq(hd_graph_add_fn(g, "x", "acc", &x), HD_OK);
+  ck_assert_int_eq(hd_graph_add_fn(g, "b", "b50", &b), HD_OK);
+  ck_assert_int_eq(hd_graph_add_fn(g, "s", "nap", &sn), HD_OK);
+  ck_assert_int_eq(hd_graph_add_fn(g, "u", "sleep", &u), HD_OK);
+  ck_assert_int_eq(hd_node_after(sn, b), HD_OK);
+  for (int i = 0; i < AS; i++) {
+    char name[16];
+    snprintf(name, sizeof(name), "a%d", i);
+    ck_assert_int_eq(hd_graph_add_fn(g, name, "acc", &a), HD_OK);
+    ck_assert_int_eq(hd_node_after(a, x), HD_OK);
+    ck_assert_int_eq(hd_node_after(sn, a), HD_OK);
+  }
+  /* Pushed last, so taken first by the worker that ran X. */
+  ck_assert_int_eq(hd_node_after(u, x), HD_OK);
+  for (int round = 0; round < 3; round++) {
+    hd_report *r = run_with("threads", 2, HD_OK);
+    hd_task_info tb, ts, tu;
+    ck_assert_int_eq(hd_report_task(r, 1, &tb), HD_OK);
+    ck_assert_int_eq(hd_report_task(r, 2, &ts), HD_OK);
+    ck_assert_int_eq(hd_report_task(r, 3, &tu), HD_OK);
+    ck_assert_uint_ge(ts.start_ns, tb.end_ns);
+    for (size_t i = 0; i < AS; i++) {
+      hd_task_info ta;
+      ck_assert_int_eq(hd_report_task(r, 4 + i, &ta), HD_OK);
+      ck_assert_uint_ge(ts.start_ns, ta.end_ns);
+    }
+    /* Well before U's end: S was ready once B and the A had ended. */
+    ck_assert_uint_lt(ts.start_ns + 100 * 1000 * 1000, tu.end_ns);
+    hd_report_free(r);
+  }
+  hd_fn_unregister("b50");
+}
+END_TEST
+
+/* Fan-ins side by side on 2 and 4 workers: tasks whose one dependent is
+ * one of several sinks, taken in an order that mixes them, so that a
+ * worker's held decrements change node often. Every sink runs after all
+ * of its dependencies, and the run ends. */
+static atomic_int mix_ran;
+static int fn_mix(hd_task *t, void *data) {
+  (void)data;
+  atomic_fetch_add(&mix_ran, 1);
+  hd_value *v;
+  if (hd_value_new_int((int64_t)hd_task_input_count(t), &v) != HD_OK)
+    return HD_ENOMEM;
+  return hd_task_set_output(t, v);
+}
+
+START_TEST(threads_fan_ins_side_by_side) {
+  enum { SINKS = 7, MIDS = 20000 };
+  ck_assert_int_eq(hd_fn_register("mix", fn_mix, NULL), HD_OK);
+  hd_node *src, *sinks[SINKS], *mid;
+  ck_assert_int_eq(hd_graph_add_fn(g, "src", "mix", &src), HD_OK);
+  for (int k = 0; k < SINKS; k++) {
+    char name[16];
+    snprintf(name, sizeof(name), "sink%d", k);
+    ck_assert_int_eq(hd_graph_add_fn(g, name, "mix", &sinks[k]), HD_OK);
+  }
+  for (int i = 0; i < MIDS; i++) {
+    char name[16];
+    snprintf(name, sizeof(name), "m%d", i);
+    ck_assert_int_eq(hd_graph_add_fn(g, name, "mix", &mid), HD_OK);
+    ck_assert_int_eq(hd_node_after(mid, src), HD_OK);
+    /* Runs of three to one sink, then the next; every 11th to two. */
+    ck_assert_int_eq(hd_node_before(mid, sinks[(i / 3) % SINKS]), HD_OK);
+    if (i % 11 == 0)
+      ck_assert_int_eq(hd_node_before(mid, sinks[(i / 3 + 1) % SINKS]), HD_OK);
+  }
+  for (unsigned jobs = 2; jobs <= 4; jobs += 2) {
+    atomic_store(&mix_ran, 0);
+    hd_report *r = run_with("threads", jobs, HD_OK);
+    ck_assert_int_eq(atomic_load(&mix_ran), 1 + SINKS + MIDS);
+    ck_assert_uint_eq(hd_report_count(r, HD_STATE_DONE), 1 + SINKS + MIDS);
+    for (int k = 0; k < SINKS; k++) {
+      hd_task_info ti;
+      ck_assert_int_eq(hd_report_task(r, 1 + (size_t)k, &ti), HD_OK);
+      for (int i = 0; i < MIDS; i++)
+        if ((i / 3) % SINKS == k || (i % 11 == 0 && (i / 3 + 1) % SINKS == k)) {
+          hd_task_info tm;
+          ck_assert_int_eq(hd_report_task(r, 1 + SINKS + (size_t)i, &tm),
+                           HD_OK);
+          ck_assert_uint_ge(ti.start_ns, tm.end_ns);
+        }
+    }
+    hd_report_free(r);
+  }
+  hd_fn_unregister("mix");
+}
+END_TEST
+
 /* A plan keeps the memory of its next run (task states, join counters)
  * and hands it from run to run: a run after one that failed starts with
  * every task pending again, a run while another run's report is alive
@@ -576,6 +685,8 @@ Suite *make_suite(void) {
   tcase_add_test(tc, threads_random_dag_matches_serial);
   tcase_add_test(tc, threads_times_of_tasks_taken_one_after_another);
   tcase_add_test(tc, threads_wide_fanout);
+  tcase_add_test(tc, threads_fan_in_is_not_held_back_by_other_work);
+  tcase_add_test(tc, threads_fan_ins_side_by_side);
   tcase_add_test(tc, threads_a_plan_run_again_starts_afresh);
   tcase_add_test(tc, threads_one_plan_run_from_several_threads_at_once);
   tcase_add_test(tc, threads_task_times_are_on_the_monotonic_clock);
