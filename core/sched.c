@@ -308,18 +308,31 @@ static int begin(hd__run *r, uint32_t node, unsigned w, hd_value **inputs,
   return io != NULL ? check_files(p, io, 0, &x->message) : HD_OK;
 }
 
+/* The latest end of node's dependencies. */
+static uint64_t deps_end_of(const hd__run *r, uint32_t node) {
+  uint64_t end = 0;
+  hd__preds it;
+  for (hd__preds_begin(r->plan, node, &it); it.left > 0;) {
+    uint64_t e = r->report->tasks[hd__preds_next(&it)].end_ns;
+    if (e > end)
+      end = e;
+  }
+  return end;
+}
+
 int hd__attempt_begin(hd__run *r, uint32_t node, unsigned w, hd_value **inputs,
                       size_t ninputs, hd__exec *x) {
-  return begin(r, node, w, inputs, ninputs, x, 1, 0);
+  return begin(r, node, w, inputs, ninputs, x, 1, deps_end_of(r, node));
 }
 
 int hd__attempt_begin_queued(hd__run *r, uint32_t node, unsigned w,
                              hd_value **inputs, size_t ninputs, hd__exec *x) {
-  return begin(r, node, w, inputs, ninputs, x, 0, 0);
+  return begin(r, node, w, inputs, ninputs, x, 0, deps_end_of(r, node));
 }
 
 void hd__attempt_started(hd__run *r, uint32_t node) {
-  r->report->tasks[node].start_ns = hd__now_ns();
+  uint64_t now = hd__now_ns(), deps_end = deps_end_of(r, node);
+  r->report->tasks[node].start_ns = now > deps_end ? now : deps_end;
   emit(r, HD_EVENT_STARTED, node, NULL,
        atomic_load_explicit(&r->finished, memory_order_relaxed));
 }

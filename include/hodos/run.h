@@ -140,7 +140,9 @@ HD_API void hd_report_free(hd_report *r);
  * time-stamp counter, the scheduler reads the counter instead of the clock
  * (it costs a third as much on some virtual machines), converted from a
  * pair of readings of both that each worker renews at least every 50 us:
- * a time is then within about a microsecond of CLOCK_MONOTONIC's. */
+ * a time is then within about a microsecond of CLOCK_MONOTONIC's. A
+ * task's start_ns is never before the end_ns of any of its
+ * dependencies. */
 typedef struct hd_task_info {
   const char *name;
   hd_state state;
