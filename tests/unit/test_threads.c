@@ -558,6 +558,52 @@ START_TEST(threads_failure_stops_and_keep_going_continues) {
 }
 END_TEST
 
+/* A wide fan-in (whose join counter workers count in held decrements)
+ * with one failing dependency: with keep_going its sink is skipped and
+ * everything else runs; without, the run stops, and either way it ends
+ * with no task left pending or running. */
+START_TEST(threads_wide_fan_in_with_a_failure) {
+  enum { MIDS = 3000 };
+  hd_node *src, *sink, *mid, *bad;
+  ck_assert_int_eq(hd_graph_add_fn(g, "src", "acc", &src), HD_OK);
+  ck_assert_int_eq(hd_graph_add_fn(g, "sink", "acc", &sink), HD_OK);
+  ck_assert_int_eq(hd_graph_add_fn(g, "bad", "fail", &bad), HD_OK);
+  ck_assert_int_eq(hd_node_after(bad, src), HD_OK);
+  ck_assert_int_eq(hd_node_after(sink, bad), HD_OK);
+  for (int i = 0; i < MIDS; i++) {
+    char name[16];
+    snprintf(name, sizeof(name), "m%d", i);
+    ck_assert_int_eq(hd_graph_add_fn(g, name, "acc", &mid), HD_OK);
+    ck_assert_int_eq(hd_node_after(mid, src), HD_OK);
+    ck_assert_int_eq(hd_node_after(sink, mid), HD_OK);
+  }
+  for (int keep = 0; keep <= 1; keep++)
+    for (unsigned jobs = 2; jobs <= 3; jobs++) {
+      hd_run_opts o;
+      hd_run_opts_init(&o);
+      o.backend = "threads";
+      o.jobs = jobs;
+      o.keep_going = keep;
+      hd_report *r = NULL;
+      ck_assert_int_eq(hd_run(g, &o, &r), HD_ETASK);
+      ck_assert_uint_eq(hd_report_count(r, HD_STATE_FAILED), 1);
+      ck_assert_uint_eq(hd_report_count(r, HD_STATE_PENDING), 0);
+      ck_assert_uint_eq(hd_report_count(r, HD_STATE_RUNNING), 0);
+      hd_task_info ti;
+      ck_assert_int_eq(hd_report_task(r, 1, &ti), HD_OK);
+      if (keep) {
+        ck_assert_uint_eq(hd_report_count(r, HD_STATE_DONE), MIDS + 1);
+        ck_assert_int_eq(ti.state, HD_STATE_SKIPPED);
+        ck_assert_str_eq(ti.message, "dependency 'bad' failed");
+      } else {
+        ck_assert(ti.state == HD_STATE_SKIPPED ||
+                  ti.state == HD_STATE_CANCELLED);
+      }
+      hd_report_free(r);
+    }
+}
+END_TEST
+
 START_TEST(threads_retries) {
   hd_node *f;
   ck_assert_int_eq(hd_graph_add_fn(g, "f", "flaky", &f), HD_OK);
@@ -693,6 +739,7 @@ Suite *make_suite(void) {
   tcase_add_test(tc, threads_worker_clock_follows_the_monotonic_clock);
   tcase_add_test(tc, threads_chain_fanout_and_gather);
   tcase_add_test(tc, threads_failure_stops_and_keep_going_continues);
+  tcase_add_test(tc, threads_wide_fan_in_with_a_failure);
   tcase_add_test(tc, threads_retries);
   tcase_add_test(tc, threads_function_timeout);
   tcase_add_test(tc, threads_shell_timeout_kills);
