@@ -551,7 +551,6 @@ static void execute(hd__run *r, uint32_t node, unsigned w) {
     atomic_store(&r->failed, 1);
     return;
   }
-  const hd__psettings *set = hd__plan_settings(r->plan, node);
   for (;;) {
     hd__exec x;
     int rc = begin(r, node, w, inputs, npred, &x, 1, deps_end);
@@ -559,6 +558,7 @@ static void execute(hd__run *r, uint32_t node, unsigned w) {
       rc = attempt_exec(r, node, &x);
     if (!hd__attempt_end(r, node, w, &x, rc))
       break;
+    const hd__psettings *set = hd__plan_settings(r->plan, node);
     if (set->retry_delay_ns > 0) {
       pause_for(r, set->retry_delay_ns);
       if (hd__run_stopping(r)) {
@@ -675,7 +675,7 @@ static uint32_t settle(hd__run *r, uint32_t node, unsigned w, int batch) {
   emit(r, type, node, hd__tstate_message(t), done);
   if (r->ext.on_settle != NULL)
     r->ext.on_settle(r->ext.settle_ctx, node, t);
-  if (r->report->hold != NULL && t->state == HD_STATE_DONE)
+  if (r->report->hold != NULL && t->state == HD_STATE_DONE && t->result != NULL)
     hd__hold_keep(r->report->hold, node, t);
   hd__preds it;
   if (r->consumers != NULL)

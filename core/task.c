@@ -65,13 +65,13 @@ int hd_task_cancelled(const hd_task *t) {
 unsigned hd_task_attempt(const hd_task *t) { return t->x->attempt; }
 
 int hd__exec_fn(hd__exec *x) {
-  const char *fn_name = hd__plan_what(x->plan, x->node);
   x->exit_status = -1;
   hd_fn_cb fn = x->fn;
   void *data = x->fn_data;
-  if (fn == NULL && hd_fn_lookup(fn_name, &fn, &data) != HD_OK) {
+  if (fn == NULL &&
+      hd_fn_lookup(hd__plan_what(x->plan, x->node), &fn, &data) != HD_OK) {
     hd__buf_appendf(&x->message, "no function named '%s' is registered",
-                    fn_name);
+                    hd__plan_what(x->plan, x->node));
     return HD_ETASK;
   }
   hd_task t = {x, NULL, {0}};
@@ -91,8 +91,9 @@ int hd__exec_fn(hd__exec *x) {
     if (t.message.len > 0)
       hd__buf_append(&x->message, t.message.data, t.message.len);
     else
-      hd__buf_appendf(&x->message, "function '%s' returned %s (%s)", fn_name,
-                      hd_err_name(rc), hd_strerror(rc));
+      hd__buf_appendf(&x->message, "function '%s' returned %s (%s)",
+                      hd__plan_what(x->plan, x->node), hd_err_name(rc),
+                      hd_strerror(rc));
     hd__buf_cleanup(&t.message);
     hd_value_unref(t.output);
     return rc == HD_ECANCELED && hd_task_cancelled(&t) ? HD_EINTR : HD_ETASK;
