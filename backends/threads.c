@@ -22,12 +22,26 @@
 
 #define SPINS 2048
 
+/* A deque item is a task, or a range of a plan's successor lists: the
+ * dependents a task with very many of them releases (see
+ * hd__run_release() in sched.c), pushed as one item and split in halves
+ * as workers take it, so that a million dependents cost a few thousand
+ * queue operations, and a thief takes half of what is left at once. */
+#define ITEM_NONE UINT64_MAX
+#define RANGE ((uint64_t)1 << 63)
+/* A range of at most this many edges is not split further. */
+#define RANGE_GRAIN 64
+
+static uint64_t range_item(uint32_t e0, uint32_t n) {
+  return RANGE | (uint64_t)e0 << 32 | n;
+}
+
 typedef struct deque {
   atomic_llong top;
   char pad1[64 - sizeof(atomic_llong)];
   atomic_llong bottom;
   char pad2[64 - sizeof(atomic_llong)];
-  _Atomic uint32_t *buf;
+  _Atomic uint64_t *buf; /* items: a task, or a range (RANGE) */
   long long mask;
   long long populated; /* slots below this are populated (owner only) */
 } deque;
@@ -68,6 +82,8 @@ static _Thread_local worker *self;
 /* ---- the deque ---- */
 
 static int deque_init(deque *q, size_t capacity) {
+  /* Each task is pushed at most once, and a range is pushed only when it
+     holds more than RANGE_GRAIN / 2 edges of its own. */
   size_t cap = 2;
   while (cap < capacity + 1)
     cap *= 2;
@@ -107,11 +123,11 @@ static void deque_grow(deque *q) {
  * one worker (alone) there is no thief nor sleeper to order against.
  * Otherwise the push is seen by thieves at once (release), and by
  * sleepers after announce(). */
-static void deque_push(deque *q, uint32_t task, int alone) {
+static void deque_push(deque *q, uint64_t item, int alone) {
   long long b = atomic_load_explicit(&q->bottom, memory_order_relaxed);
   if (b >= q->populated)
     deque_grow(q);
-  atomic_store_explicit(&q->buf[b & q->mask], task, memory_order_relaxed);
+  atomic_store_explicit(&q->buf[b & q->mask], item, memory_order_relaxed);
   /* (Two calls: an order that is not a constant is taken as seq_cst.) */
   if (alone)
     atomic_store_explicit(&q->bottom, b + 1, memory_order_relaxed);
@@ -120,11 +136,11 @@ static void deque_push(deque *q, uint32_t task, int alone) {
 }
 
 /* Owner only; alone as for deque_push(). */
-static uint32_t deque_take(deque *q, int alone) {
+static uint64_t deque_take(deque *q, int alone) {
   long long b = atomic_load_explicit(&q->bottom, memory_order_relaxed) - 1;
   if (alone) {
     if (b < atomic_load_explicit(&q->top, memory_order_relaxed))
-      return HD_TASK_NONE;
+      return ITEM_NONE;
     atomic_store_explicit(&q->bottom, b, memory_order_relaxed);
     return atomic_load_explicit(&q->buf[b & q->mask], memory_order_relaxed);
   }
@@ -134,29 +150,29 @@ static uint32_t deque_take(deque *q, int alone) {
   long long t = atomic_load_explicit(&q->top, memory_order_seq_cst);
   if (t > b) {
     atomic_store_explicit(&q->bottom, b + 1, memory_order_relaxed);
-    return HD_TASK_NONE;
+    return ITEM_NONE;
   }
-  uint32_t x = atomic_load_explicit(&q->buf[b & q->mask], memory_order_relaxed);
+  uint64_t x = atomic_load_explicit(&q->buf[b & q->mask], memory_order_relaxed);
   if (t == b) {
     /* The last one: race the thieves for it. */
     if (!atomic_compare_exchange_strong_explicit(
             &q->top, &t, t + 1, memory_order_seq_cst, memory_order_relaxed))
-      x = HD_TASK_NONE;
+      x = ITEM_NONE;
     atomic_store_explicit(&q->bottom, b + 1, memory_order_relaxed);
   }
   return x;
 }
 
 /* Any thread. */
-static uint32_t deque_steal(deque *q) {
+static uint64_t deque_steal(deque *q) {
   long long t = atomic_load_explicit(&q->top, memory_order_seq_cst);
   long long b = atomic_load_explicit(&q->bottom, memory_order_seq_cst);
   if (t >= b)
-    return HD_TASK_NONE;
-  uint32_t x = atomic_load_explicit(&q->buf[t & q->mask], memory_order_relaxed);
+    return ITEM_NONE;
+  uint64_t x = atomic_load_explicit(&q->buf[t & q->mask], memory_order_relaxed);
   if (!atomic_compare_exchange_strong_explicit(
           &q->top, &t, t + 1, memory_order_seq_cst, memory_order_relaxed))
-    return HD_TASK_NONE;
+    return ITEM_NONE;
   return x;
 }
 
@@ -170,13 +186,13 @@ static int deque_empty(deque *q) {
 
 static void announce(worker *w);
 
-static uint32_t find_work(worker *w) {
+static uint64_t find_work(worker *w) {
   pool *p = w->pool;
-  uint32_t x = deque_take(&w->q, p->n == 1);
-  if (x != HD_TASK_NONE)
+  uint64_t x = deque_take(&w->q, p->n == 1);
+  if (x != ITEM_NONE)
     return x;
   if (p->n == 1)
-    return HD_TASK_NONE;
+    return ITEM_NONE;
   /* xorshift: a random first victim, then every other worker. */
   w->rng ^= w->rng << 13;
   w->rng ^= w->rng >> 7;
@@ -187,10 +203,10 @@ static uint32_t find_work(worker *w) {
     if (v == w->id)
       continue;
     x = deque_steal(&p->workers[v].q);
-    if (x != HD_TASK_NONE)
+    if (x != ITEM_NONE)
       return x;
   }
-  return HD_TASK_NONE;
+  return ITEM_NONE;
 }
 
 static int any_work(pool *p) {
@@ -217,6 +233,42 @@ static int idle(worker *w) {
   return !atomic_load(&p->done) || any_work(p);
 }
 
+/* Run task, and the tasks run() hands back after it, on w. at_once: as
+ * for run_at_once(). Pushes are announced before each task. */
+static void run_chain(worker *w, uint32_t task, int at_once) {
+  pool *p = w->pool;
+  if (w->unannounced != 0)
+    announce(w);
+  if (p->host.run_at_once != NULL && at_once)
+    task = p->host.run_at_once(p->host.ctx, task, w->id, 1);
+  while (task != HD_TASK_NONE) {
+    if (w->unannounced != 0)
+      announce(w);
+    task = p->host.run(p->host.ctx, task, w->id);
+  }
+}
+
+/* Take a range: push its upper halves back (for thieves, or for this
+ * worker later) until at most RANGE_GRAIN edges are left, then run the
+ * dependents that these edges make ready. */
+static void run_range(worker *w, uint64_t item, int at_once) {
+  pool *p = w->pool;
+  uint32_t e0 = (uint32_t)(item >> 32) & 0x7fffffffu, n = (uint32_t)item;
+  while (n > RANGE_GRAIN && p->n > 1) {
+    uint32_t half = n / 2;
+    deque_push(&w->q, range_item(e0 + n - half, half), p->n == 1);
+    w->unannounced += p->n > 1;
+    n -= half;
+  }
+  for (uint32_t e = e0; e < e0 + n; e++) {
+    uint32_t task = hd__run_edge_ready(p->host.ctx, e, w->id);
+    if (task == HD_TASK_NONE)
+      continue;
+    run_chain(w, task, at_once);
+    at_once = 1;
+  }
+}
+
 static void work(worker *w) {
   pool *p = w->pool;
   /* A task of another run may be running a run of its own here (a pool's
@@ -225,11 +277,11 @@ static void work(worker *w) {
   self = w;
   int ran = 0; /* it has just run a task */
   for (;;) {
-    uint32_t task = HD_TASK_NONE;
+    uint64_t item = ITEM_NONE;
     int at_once = ran;
-    for (int spin = 0; spin < SPINS && task == HD_TASK_NONE; spin++) {
-      task = find_work(w);
-      if (task == HD_TASK_NONE) {
+    for (int spin = 0; spin < SPINS && item == ITEM_NONE; spin++) {
+      item = find_work(w);
+      if (item == ITEM_NONE) {
         /* No task anywhere it looked: the run counts the ones it
            finished (which may end the run). */
         if (spin == 0)
@@ -241,19 +293,16 @@ static void work(worker *w) {
           sched_yield();
       }
     }
-    if (task == HD_TASK_NONE) {
+    if (item == ITEM_NONE) {
       ran = 0;
       if (!idle(w))
         break;
       continue;
     }
-    if (p->host.run_at_once != NULL && at_once)
-      task = p->host.run_at_once(p->host.ctx, task, w->id, 1);
-    while (task != HD_TASK_NONE) {
-      if (w->unannounced != 0)
-        announce(w);
-      task = p->host.run(p->host.ctx, task, w->id);
-    }
+    if (item & RANGE)
+      run_range(w, item, at_once);
+    else
+      run_chain(w, (uint32_t)item, at_once);
     if (w->unannounced != 0)
       announce(w);
     ran = 1;
@@ -300,10 +349,11 @@ static int threads_start(void **state, unsigned jobs,
     w->pool = p;
     w->id = i;
     w->rng = 0x9e3779b97f4a7c15ull * (i + 1);
-    if (deque_init(&w->q, host->ntasks) != HD_OK) {
+    if (deque_init(&w->q, host->ntasks + hd__run_range_room(host->ctx)) !=
+        HD_OK) {
       for (unsigned k = 0; k < i; k++)
         hd__big_free((void *)p->workers[k].q.buf,
-                     (size_t)p->workers[k].q.mask + 1, sizeof(uint32_t));
+                     (size_t)p->workers[k].q.mask + 1, sizeof(uint64_t));
       hd__free(p->workers);
       hd__free(p);
       return HD_ENOMEM;
@@ -346,6 +396,15 @@ static int threads_submit(void *state, uint32_t task) {
   worker *owner = &p->workers[p->next_submit++ % p->n];
   deque_push(&owner->q, task, p->n == 1);
   return HD_OK;
+}
+
+void hd__threads_push_range(void *state, uint32_t e0, uint32_t e1) {
+  pool *p = state;
+  /* Only from a worker of this pool, inside run() (settle()). */
+  worker *w = self;
+  deque_push(&w->q, range_item(e0, e1 - e0), p->n == 1);
+  if (p->n > 1 && ++w->unannounced >= ANNOUNCE)
+    announce(w);
 }
 
 static void threads_finish(void *state) {
@@ -515,7 +574,7 @@ static void threads_stop(void *state) {
   pool *p = state;
   for (unsigned i = 0; i < p->n; i++)
     hd__big_free((void *)p->workers[i].q.buf, (size_t)p->workers[i].q.mask + 1,
-                 sizeof(uint32_t));
+                 sizeof(uint64_t));
   hd__free(p->workers);
   pthread_mutex_destroy(&p->lock);
   pthread_cond_destroy(&p->cond);

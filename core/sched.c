@@ -652,6 +652,49 @@ static int feeds_only(const hd__plan *p, uint32_t node, uint32_t v) {
   return p->succ_off[node + 1] - e == 1 && p->succs[e] == v;
 }
 
+/* Count a dependency of v as ended: returns 1 when that made v ready.
+ * only: it is the ending task's one dependent. ws: the worker's state,
+ * when it counts on its own (settle()). */
+static inline int released(hd__run *r, hd__wstate *ws, uint32_t v, int only) {
+  unsigned left = atomic_load_explicit(&r->pending[v], memory_order_relaxed);
+  if (left == HD__ONE_PRED)
+    return 1; /* its one dependency: no other task can race for it */
+  if (r->one_thread) {
+    atomic_store_explicit(&r->pending[v], left - 1, memory_order_relaxed);
+    return left == 1;
+  }
+  if (only && ws != NULL && r->lazy_count && left > HOLD_ABOVE) {
+    /* Held (see flush_held()): many dependencies of v are still to end. */
+    if (ws->held != 0 && ws->held_node != v)
+      flush_held(r, ws);
+    ws->held_node = v;
+    ws->held++;
+    return 0;
+  }
+  /* With this worker's held decrements of v, if any: the one that makes v
+     ready is made here, so that v runs next on this worker. */
+  unsigned n = 1;
+  if (ws != NULL && ws->held != 0 && ws->held_node == v) {
+    n += ws->held;
+    ws->held = 0;
+  }
+  return atomic_fetch_sub_explicit(&r->pending[v], n, memory_order_acq_rel) ==
+         n;
+}
+
+uint32_t hd__run_edge_ready(void *run, uint32_t e, unsigned w) {
+  hd__run *r = run;
+  uint32_t v = r->plan->succs[e];
+  return released(r, &r->workers[w], v, 0) ? v : HD_TASK_NONE;
+}
+
+size_t hd__run_range_room(void *run) {
+  const hd__run *r = run;
+  /* The items of one deque cover distinct edges, and a range pushed holds
+     more than RANGE_GRAIN / 2 (32) of them (threads.c). */
+  return r->plan->nedges / 32 + 64;
+}
+
 static uint32_t settle(hd__run *r, uint32_t node, unsigned w, int batch) {
   const hd__plan *p = r->plan;
   hd__tstate *t = &r->report->tasks[node];
@@ -694,36 +737,17 @@ static uint32_t settle(hd__run *r, uint32_t node, unsigned w, int batch) {
         hd_value_unref(v);
     }
   uint32_t next = HD_TASK_NONE;
-  for (uint32_t e = p->succ_off[node]; e < p->succ_off[node + 1]; e++) {
+  uint32_t s0 = p->succ_off[node], s1 = p->succ_off[node + 1];
+  if (ws != NULL && r->lazy_count && s1 - s0 > HD__RANGE_MIN &&
+      s1 <= 0x7fffffffu) {
+    /* Very many dependents: one range for the workers to split (run.h). */
+    hd__threads_push_range(r->backend_state, s0, s1);
+    s1 = s0;
+  }
+  for (uint32_t e = s0; e < s1; e++) {
     uint32_t v = p->succs[e];
-    unsigned left = atomic_load_explicit(&r->pending[v], memory_order_relaxed);
-    if (left == HD__ONE_PRED) {
-      /* Its one dependency: no other task can race for its counter. */
-    } else if (r->one_thread) {
-      atomic_store_explicit(&r->pending[v], left - 1, memory_order_relaxed);
-      if (left != 1)
-        continue;
-    } else if (ws != NULL && r->lazy_count && left > HOLD_ABOVE &&
-               p->succ_off[node + 1] - p->succ_off[node] == 1) {
-      /* Held (see flush_held()): v is this task's one dependent, and
-         many dependencies of v are still to end. */
-      if (ws->held != 0 && ws->held_node != v)
-        flush_held(r, ws);
-      ws->held_node = v;
-      ws->held++;
+    if (!released(r, ws, v, s1 - s0 == 1))
       continue;
-    } else {
-      /* With this worker's held decrements of v, if any: the one that
-         makes v ready is made here, so that v runs next on this worker. */
-      unsigned n = 1;
-      if (ws != NULL && ws->held != 0 && ws->held_node == v) {
-        n += ws->held;
-        ws->held = 0;
-      }
-      if (atomic_fetch_sub_explicit(&r->pending[v], n, memory_order_acq_rel) !=
-          n)
-        continue;
-    }
     emit(r, HD_EVENT_QUEUED, v, NULL, done);
     if (next == HD_TASK_NONE) {
       next = v;

@@ -604,6 +604,67 @@ START_TEST(threads_wide_fan_in_with_a_failure) {
 }
 END_TEST
 
+/* Tasks with thousands of dependents release them as ranges that workers
+ * split (sched.c, threads.c). Two sources each lead to the same 2000
+ * tasks, which lead to one sink: every task runs once, after all of its
+ * dependencies; and when one source fails, with keep_going, every task
+ * downstream of it is skipped, and the run ends. */
+START_TEST(threads_wide_fanouts_meet) {
+  enum { MIDS = 2000 };
+  hd_node *a, *b, *sink, *mid;
+  ck_assert_int_eq(hd_graph_add_fn(g, "a", "mix", &a), HD_OK);
+  ck_assert_int_eq(hd_graph_add_fn(g, "b", "mix", &b), HD_OK);
+  ck_assert_int_eq(hd_graph_add_fn(g, "sink", "mix", &sink), HD_OK);
+  ck_assert_int_eq(hd_fn_register("mix", fn_mix, NULL), HD_OK);
+  for (int i = 0; i < MIDS; i++) {
+    char name[16];
+    snprintf(name, sizeof(name), "m%d", i);
+    ck_assert_int_eq(hd_graph_add_fn(g, name, "mix", &mid), HD_OK);
+    ck_assert_int_eq(hd_node_after(mid, a), HD_OK);
+    ck_assert_int_eq(hd_node_after(mid, b), HD_OK);
+    ck_assert_int_eq(hd_node_after(sink, mid), HD_OK);
+  }
+  for (unsigned jobs = 1; jobs <= 3; jobs++) {
+    atomic_store(&mix_ran, 0);
+    hd_report *r = run_with("threads", jobs, HD_OK);
+    ck_assert_int_eq(atomic_load(&mix_ran), MIDS + 3);
+    hd_task_info ta, tb, tk, tm;
+    ck_assert_int_eq(hd_report_task(r, 0, &ta), HD_OK);
+    ck_assert_int_eq(hd_report_task(r, 1, &tb), HD_OK);
+    ck_assert_int_eq(hd_report_task(r, 2, &tk), HD_OK);
+    for (size_t i = 0; i < MIDS; i++) {
+      ck_assert_int_eq(hd_report_task(r, 3 + i, &tm), HD_OK);
+      ck_assert_int_eq(tm.state, HD_STATE_DONE);
+      ck_assert_uint_ge(tm.start_ns, ta.end_ns);
+      ck_assert_uint_ge(tm.start_ns, tb.end_ns);
+      ck_assert_uint_ge(tk.start_ns, tm.end_ns);
+      int64_t x;
+      ck_assert_int_eq(hd_value_get_int(hd_report_result(r, 3 + i), &x), HD_OK);
+      ck_assert_int_eq(x, 2); /* its two inputs */
+    }
+    ck_assert_int_eq(hd_value_get_int(hd_report_result(r, 2), &(int64_t){0}),
+                     HD_OK);
+    hd_report_free(r);
+  }
+  ck_assert_int_eq(hd_fn_unregister("mix"), HD_OK);
+  ck_assert_int_eq(hd_fn_register("mix", fn_fail, NULL), HD_OK);
+  /* Now every task fails: the sources fail, the rest is skipped. */
+  for (unsigned jobs = 1; jobs <= 3; jobs++) {
+    hd_run_opts o;
+    hd_run_opts_init(&o);
+    o.backend = "threads";
+    o.jobs = jobs;
+    o.keep_going = 1;
+    hd_report *r = NULL;
+    ck_assert_int_eq(hd_run(g, &o, &r), HD_ETASK);
+    ck_assert_uint_eq(hd_report_count(r, HD_STATE_FAILED), 2);
+    ck_assert_uint_eq(hd_report_count(r, HD_STATE_SKIPPED), MIDS + 1);
+    hd_report_free(r);
+  }
+  hd_fn_unregister("mix");
+}
+END_TEST
+
 START_TEST(threads_retries) {
   hd_node *f;
   ck_assert_int_eq(hd_graph_add_fn(g, "f", "flaky", &f), HD_OK);
@@ -740,6 +801,7 @@ Suite *make_suite(void) {
   tcase_add_test(tc, threads_chain_fanout_and_gather);
   tcase_add_test(tc, threads_failure_stops_and_keep_going_continues);
   tcase_add_test(tc, threads_wide_fan_in_with_a_failure);
+  tcase_add_test(tc, threads_wide_fanouts_meet);
   tcase_add_test(tc, threads_retries);
   tcase_add_test(tc, threads_function_timeout);
   tcase_add_test(tc, threads_shell_timeout_kills);
