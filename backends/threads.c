@@ -8,10 +8,17 @@
  * 0; the others are started by wait() and joined before it returns.
  *
  * A worker that finds nothing spins briefly, then sleeps on a condition
- * variable; a submit wakes one sleeper. Sleepers announce themselves
- * before their last look at the deques, and pushes publish with
- * sequentially consistent stores before reading the sleeper count, so a
- * push either is seen by that look or sees the sleeper (see idle()). */
+ * variable; pushes wake one sleeper. Sleepers announce themselves before
+ * their last look at the deques, and a worker's pushes are announced
+ * (announce(): a read-modify-write of its deque's bottom, then a read of
+ * the sleeper count) every ANNOUNCE pushes and before it runs its next
+ * task, so a push either is seen by that look or sees the sleeper (see
+ * idle()).
+ *
+ * A task with very many dependents hands them over as one range item
+ * (run_range()): a worker that takes it pushes its upper half back, and
+ * so on down to RANGE_GRAIN edges, whose ready dependents it runs; a
+ * thief takes half of what is left in one steal. */
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>

@@ -25,6 +25,7 @@ void hd__plan_free(hd__plan *p) {
   hd__free(p->strings);
   hd__free(p->level_width);
   hd__free(p->critical);
+  hd__free(p->ranged);
   hd__free(p);
 }
 
@@ -33,7 +34,8 @@ size_t hd__plan_bytes(const hd__plan *p) {
          2 * sizeof(uint32_t) + p->nedges * sizeof(uint32_t) + p->predb_len +
          p->nsettings * sizeof(hd__psettings) + p->strings_len +
          p->nio * sizeof(hd__pio) + p->nlists * sizeof(uint32_t) +
-         p->depth * sizeof(uint32_t) + p->critical_len * sizeof(uint32_t);
+         p->depth * sizeof(uint32_t) + p->critical_len * sizeof(uint32_t) +
+         p->nranged * sizeof(uint32_t);
 }
 
 int hd__io_path(hd__buf *path, const hd__plan *p, const hd__pio *io,

@@ -91,6 +91,12 @@ struct hd_plan {
   uint32_t *level_width; /* depth entries */
   uint32_t *critical;    /* the critical path, source to sink */
   uint32_t critical_len;
+  /* The nodes with more than HD__RANGE_MIN dependents that all have one
+     bottom level, ascending: the threads backend may release those
+     dependents as ranges, in any order, without going against the
+     critical path (run.h). */
+  uint32_t *ranged;
+  size_t nranged;
   double critical_cost;
   /* The memory of the plan's next run, made with the plan (hd_plan_new)
      and handed from each run to the next, so that a run touches no fresh
@@ -100,6 +106,21 @@ struct hd_plan {
   _Atomic(struct hd__tstate *) spare_tasks;
   _Atomic(struct hd__runmem *) spare_mem;
 };
+
+#define HD__RANGE_MIN 256
+
+/* Whether node is in p->ranged. */
+static inline int hd__plan_ranged(const hd__plan *p, uint32_t node) {
+  size_t lo = 0, hi = p->nranged;
+  while (lo < hi) {
+    size_t mid = lo + (hi - lo) / 2;
+    if (p->ranged[mid] < node)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  return lo < p->nranged && p->ranged[lo] == node;
+}
 
 static inline const char *hd__plan_name(const hd__plan *p, size_t i) {
   return p->strings + p->nodes[i].name;

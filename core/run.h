@@ -314,7 +314,6 @@ HD__INTERNAL void hd__run_worker_idle(void *run, unsigned w);
  * made it ready (HD_TASK_NONE otherwise), for the worker to run as it
  * runs a task it took. hd__run_range_room() is how many more items a
  * deque may need to hold for ranges. */
-#define HD__RANGE_MIN 256
 HD__INTERNAL uint32_t hd__run_edge_ready(void *run, uint32_t e, unsigned w);
 HD__INTERNAL size_t hd__run_range_room(void *run);
 HD__INTERNAL void hd__threads_push_range(void *state, uint32_t e0, uint32_t e1);

@@ -739,7 +739,7 @@ static uint32_t settle(hd__run *r, uint32_t node, unsigned w, int batch) {
   uint32_t next = HD_TASK_NONE;
   uint32_t s0 = p->succ_off[node], s1 = p->succ_off[node + 1];
   if (ws != NULL && r->lazy_count && s1 - s0 > HD__RANGE_MIN &&
-      s1 <= 0x7fffffffu) {
+      s1 <= 0x7fffffffu && hd__plan_ranged(p, node)) {
     /* Very many dependents: one range for the workers to split (run.h). */
     hd__threads_push_range(r->backend_state, s0, s1);
     s1 = s0;

@@ -601,6 +601,23 @@ static int analyse(hd__plan *p, const float *costs) {
         best = p->nodes[p->succs[e]].bottom;
     p->nodes[u].bottom = best + costs[u];
   }
+  /* Wide nodes whose dependents all have one bottom level (plan.h). */
+  size_t cap_ranged = 0;
+  for (uint32_t u = 0; u < n; u++) {
+    uint32_t e0 = p->succ_off[u], e1 = p->succ_off[u + 1];
+    if (e1 - e0 <= HD__RANGE_MIN)
+      continue;
+    float b = p->nodes[p->succs[e0]].bottom;
+    uint32_t e = e0 + 1;
+    while (e < e1 && p->nodes[p->succs[e]].bottom == b)
+      e++;
+    if (e == e1) {
+      if (hd__grow((void **)&p->ranged, &cap_ranged, p->nranged + 1,
+                   sizeof(uint32_t)) != HD_OK)
+        goto nomem;
+      p->ranged[p->nranged++] = u;
+    }
+  }
   /* The order: counting sort by level, stable in node index. */
   p->depth = depth;
   p->level_width = hd__calloc(depth + 1, sizeof(uint32_t));

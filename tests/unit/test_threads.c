@@ -604,11 +604,13 @@ START_TEST(threads_wide_fan_in_with_a_failure) {
 }
 END_TEST
 
-/* Tasks with thousands of dependents release them as ranges that workers
- * split (sched.c, threads.c). Two sources each lead to the same 2000
- * tasks, which lead to one sink: every task runs once, after all of its
- * dependencies; and when one source fails, with keep_going, every task
- * downstream of it is skipped, and the run ends. */
+/* Tasks with thousands of dependents of one bottom level release them as
+ * ranges that workers split (sched.c, threads.c). Two sources each lead
+ * to the same 2000 tasks, which lead to one sink; one source also leads
+ * to a chain of two (its dependents' bottom levels differ: released one
+ * by one). Every task runs once, after all of its dependencies; and when
+ * the sources fail, with keep_going, every task downstream is skipped,
+ * and the run ends. */
 START_TEST(threads_wide_fanouts_meet) {
   enum { MIDS = 2000 };
   hd_node *a, *b, *sink, *mid;
@@ -624,10 +626,19 @@ START_TEST(threads_wide_fanouts_meet) {
     ck_assert_int_eq(hd_node_after(mid, b), HD_OK);
     ck_assert_int_eq(hd_node_after(sink, mid), HD_OK);
   }
+  hd_node *c1, *c2;
+  ck_assert_int_eq(hd_graph_add_fn(g, "c1", "mix", &c1), HD_OK);
+  ck_assert_int_eq(hd_graph_add_fn(g, "c2", "mix", &c2), HD_OK);
+  ck_assert_int_eq(hd_node_after(c1, a), HD_OK);
+  ck_assert_int_eq(hd_node_after(c2, c1), HD_OK);
+  ck_assert_int_eq(hd_node_after(sink, c2), HD_OK);
   for (unsigned jobs = 1; jobs <= 3; jobs++) {
     atomic_store(&mix_ran, 0);
     hd_report *r = run_with("threads", jobs, HD_OK);
-    ck_assert_int_eq(atomic_load(&mix_ran), MIDS + 3);
+    ck_assert_int_eq(atomic_load(&mix_ran), MIDS + 5);
+    hd_task_info tc;
+    ck_assert_int_eq(hd_report_task(r, 3 + MIDS + 1, &tc), HD_OK);
+    ck_assert_int_eq(tc.state, HD_STATE_DONE);
     hd_task_info ta, tb, tk, tm;
     ck_assert_int_eq(hd_report_task(r, 0, &ta), HD_OK);
     ck_assert_int_eq(hd_report_task(r, 1, &tb), HD_OK);
@@ -642,6 +653,7 @@ START_TEST(threads_wide_fanouts_meet) {
       ck_assert_int_eq(hd_value_get_int(hd_report_result(r, 3 + i), &x), HD_OK);
       ck_assert_int_eq(x, 2); /* its two inputs */
     }
+    ck_assert_uint_ge(tk.start_ns, tc.end_ns);
     ck_assert_int_eq(hd_value_get_int(hd_report_result(r, 2), &(int64_t){0}),
                      HD_OK);
     hd_report_free(r);
@@ -658,7 +670,7 @@ START_TEST(threads_wide_fanouts_meet) {
     hd_report *r = NULL;
     ck_assert_int_eq(hd_run(g, &o, &r), HD_ETASK);
     ck_assert_uint_eq(hd_report_count(r, HD_STATE_FAILED), 2);
-    ck_assert_uint_eq(hd_report_count(r, HD_STATE_SKIPPED), MIDS + 1);
+    ck_assert_uint_eq(hd_report_count(r, HD_STATE_SKIPPED), MIDS + 3);
     hd_report_free(r);
   }
   hd_fn_unregister("mix");
