@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -1174,6 +1175,47 @@ START_TEST(pool_worker_forked_after_kept_arrays_makes_its_own) {
 }
 END_TEST
 
+/* A pool between calls uses no CPU: its dispatcher, kept threads and
+ * kept workers look for the next call for well under a millisecond, then
+ * sleep. Measured over 400 ms after an iterator and a map. */
+static double cpu_seconds(void) {
+  struct rusage ru;
+  getrusage(RUSAGE_SELF, &ru);
+  return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+         (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+}
+
+START_TEST(pool_idle_between_calls_uses_no_cpu) {
+  int64_t xs[1000];
+  for (int i = 0; i < 1000; i++)
+    xs[i] = i;
+  hd_value **v = ints(xs, 1000);
+  hd_list l = {v, 1000};
+  hd_pool *p;
+  ck_assert_int_eq(hd_pool_new(backends[_i], 2, &p), HD_OK);
+  hd_iter *it;
+  ck_assert_int_eq(hd_pool_imap(p, "no_three", &l, 1, &it), HD_OK);
+  size_t n = 0;
+  while (hd_iter_next(it, -1, NULL, NULL) != HD_EEND)
+    n++;
+  ck_assert_uint_eq(n, 1000);
+  hd_iter_free(it);
+  hd_results *r;
+  ck_assert_int_eq(hd_pool_map(p, "no_three", &l, 1, &r), HD_ETASK);
+  hd_results_free(r);
+  struct timespec pause = {0, 20 * 1000 * 1000};
+  nanosleep(&pause, NULL); /* past every spin */
+  double before = cpu_seconds();
+  struct timespec idle = {0, 400 * 1000 * 1000};
+  nanosleep(&idle, NULL);
+  double used = cpu_seconds() - before;
+  ck_assert_msg(used < 0.04, "an idle %s pool used %.3f s of CPU in 0.4 s",
+                backends[_i], used);
+  hd_pool_free(p);
+  unref_all(v, 1000);
+}
+END_TEST
+
 /* An ssh pool's options: hosts needed, each with a name; copied, so
  * that the caller's may go; nodes counted from the hosts' slots. Nothing
  * is reached before a call (tests/ssh/pool.sh runs calls). */
@@ -1679,6 +1721,7 @@ Suite *make_suite(void) {
   tcase_add_loop_test(tc, pool_events_name_items, 0, 3);
   tcase_add_loop_test(tc, pool_in_a_pool, 0, 3);
   tcase_add_loop_test(tc, pool_kept_arrays_start_empty, 0, 3);
+  tcase_add_loop_test(tc, pool_idle_between_calls_uses_no_cpu, 0, 3);
   tcase_add_test(tc, pool_worker_forked_after_kept_arrays_makes_its_own);
   tcase_add_test(tc, pool_bad_arguments);
   tcase_add_test(tc, pool_ssh_options);
