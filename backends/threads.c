@@ -90,7 +90,7 @@ static _Thread_local worker *self;
 
 static int deque_init(deque *q, size_t capacity) {
   /* Each task is pushed at most once, and a range is pushed only when it
-     holds more than RANGE_GRAIN / 2 edges of its own. */
+     holds at least RANGE_GRAIN / 2 edges of its own. */
   size_t cap = 2;
   while (cap < capacity + 1)
     cap *= 2;

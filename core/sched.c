@@ -691,7 +691,7 @@ uint32_t hd__run_edge_ready(void *run, uint32_t e, unsigned w) {
 size_t hd__run_range_room(void *run) {
   const hd__run *r = run;
   /* The items of one deque cover distinct edges, and a range pushed holds
-     more than RANGE_GRAIN / 2 (32) of them (threads.c). */
+     at least RANGE_GRAIN / 2 (32) of them (threads.c). */
   return r->plan->nedges / 32 + 64;
 }
 
