@@ -31,7 +31,7 @@
 
 /* A deque item is a task, or a range of a plan's successor lists: the
  * dependents a task with very many of them releases (see
- * hd__run_release() in sched.c), pushed as one item and split in halves
+ * hd__run_edge_ready() in run.h), pushed as one item and split in halves
  * as workers take it, so that a million dependents cost a few thousand
  * queue operations, and a thief takes half of what is left at once. */
 #define ITEM_NONE UINT64_MAX
@@ -263,8 +263,8 @@ static void run_range(worker *w, uint64_t item, int at_once) {
   uint32_t e0 = (uint32_t)(item >> 32) & 0x7fffffffu, n = (uint32_t)item;
   while (n > RANGE_GRAIN && p->n > 1) {
     uint32_t half = n / 2;
-    deque_push(&w->q, range_item(e0 + n - half, half), p->n == 1);
-    w->unannounced += p->n > 1;
+    deque_push(&w->q, range_item(e0 + n - half, half), 0);
+    w->unannounced++;
     n -= half;
   }
   for (uint32_t e = e0; e < e0 + n; e++) {
@@ -389,13 +389,19 @@ static void announce(worker *w) {
   wake_one(w->pool);
 }
 
+/* Push item on the deque of w, the calling thread's own. */
+static void push_own(worker *w, uint64_t item) {
+  int alone = w->pool->n == 1;
+  deque_push(&w->q, item, alone);
+  if (!alone && ++w->unannounced >= ANNOUNCE)
+    announce(w);
+}
+
 static int threads_submit(void *state, uint32_t task) {
   pool *p = state;
   worker *w = self;
   if (w != NULL && w->pool == p) {
-    deque_push(&w->q, task, p->n == 1);
-    if (p->n > 1 && ++w->unannounced >= ANNOUNCE)
-      announce(w);
+    push_own(w, task);
     return HD_OK;
   }
   /* Before wait(): no worker runs yet, so pushing as the owner is safe;
@@ -405,13 +411,9 @@ static int threads_submit(void *state, uint32_t task) {
   return HD_OK;
 }
 
-void hd__threads_push_range(void *state, uint32_t e0, uint32_t e1) {
-  pool *p = state;
-  /* Only from a worker of this pool, inside run() (settle()). */
-  worker *w = self;
-  deque_push(&w->q, range_item(e0, e1 - e0), p->n == 1);
-  if (p->n > 1 && ++w->unannounced >= ANNOUNCE)
-    announce(w);
+void hd__threads_push_range(void *state, unsigned w, uint32_t e0, uint32_t e1) {
+  /* From worker w's own thread, inside run() (settle()). */
+  push_own(&((pool *)state)->workers[w], range_item(e0, e1 - e0));
 }
 
 static void threads_finish(void *state) {

@@ -307,16 +307,18 @@ HD__INTERNAL void hd__run_worker_idle(void *run, unsigned w);
 
 /* Ranges of dependents (threads backend). A task with more than
  * HD__RANGE_MIN dependents has them released as one range of the plan's
- * successor lists, edges e0 .. e1 - 1, pushed on its worker's deque
- * (hd__threads_push_range()) instead of one push per dependent; a worker
- * that takes (part of) a range calls hd__run_edge_ready() for each of its
- * edges, which counts the dependency and returns the dependent when that
- * made it ready (HD_TASK_NONE otherwise), for the worker to run as it
- * runs a task it took. hd__run_range_room() is how many more items a
- * deque may need to hold for ranges. */
+ * successor lists, edges e0 .. e1 - 1, pushed on its worker w's deque
+ * (hd__threads_push_range(), from w's thread) instead of one push per
+ * dependent; a worker that takes (part of) a range calls
+ * hd__run_edge_ready() for each of its edges, which counts the dependency
+ * and returns the dependent when that made it ready (HD_TASK_NONE
+ * otherwise), for the worker to run as it runs a task it took.
+ * hd__run_range_room() is how many more items a deque may need to hold
+ * for ranges. */
 HD__INTERNAL uint32_t hd__run_edge_ready(void *run, uint32_t e, unsigned w);
 HD__INTERNAL size_t hd__run_range_room(void *run);
-HD__INTERNAL void hd__threads_push_range(void *state, uint32_t e0, uint32_t e1);
+HD__INTERNAL void hd__threads_push_range(void *state, unsigned w, uint32_t e0,
+                                         uint32_t e1);
 
 /* Results on disk (run.c). */
 

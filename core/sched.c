@@ -741,7 +741,7 @@ static uint32_t settle(hd__run *r, uint32_t node, unsigned w, int batch) {
   if (ws != NULL && r->lazy_count && s1 - s0 > HD__RANGE_MIN &&
       s1 <= 0x7fffffffu && hd__plan_ranged(p, node)) {
     /* Very many dependents: one range for the workers to split (run.h). */
-    hd__threads_push_range(r->backend_state, s0, s1);
+    hd__threads_push_range(r->backend_state, w, s0, s1);
     s1 = s0;
   }
   for (uint32_t e = s0; e < s1; e++) {
