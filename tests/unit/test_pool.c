@@ -8,7 +8,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -1182,13 +1181,6 @@ END_TEST
 /* A pool between calls uses no CPU: its dispatcher, kept threads and
  * kept workers look for the next call for well under a millisecond, then
  * sleep. Measured over 400 ms after an iterator and a map. */
-static double cpu_seconds(void) {
-  struct rusage ru;
-  getrusage(RUSAGE_SELF, &ru);
-  return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
-         (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
-}
-
 START_TEST(pool_idle_between_calls_uses_no_cpu) {
   int64_t xs[1000];
   for (int i = 0; i < 1000; i++)
@@ -1209,10 +1201,10 @@ START_TEST(pool_idle_between_calls_uses_no_cpu) {
   hd_results_free(r);
   struct timespec pause = {0, 20 * 1000 * 1000};
   nanosleep(&pause, NULL); /* past every spin */
-  double before = cpu_seconds();
+  double before = test_cpu_seconds();
   struct timespec idle = {0, 400 * 1000 * 1000};
   nanosleep(&idle, NULL);
-  double used = cpu_seconds() - before;
+  double used = test_cpu_seconds() - before;
   ck_assert_msg(used < 0.04, "an idle %s pool used %.3f s of CPU in 0.4 s",
                 backends[_i], used);
   hd_pool_free(p);

@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -96,14 +95,22 @@ static hd_node **add_nodes(size_t n, const char *fn) {
   return nodes;
 }
 
-static hd_report *run_with(const char *backend, unsigned jobs, int expect) {
+/* Run the graph on backend with jobs workers (keep_going as given),
+ * expecting the run's status expect. */
+static hd_report *run_keep(const char *backend, unsigned jobs, int keep_going,
+                           int expect) {
   hd_run_opts o;
   hd_run_opts_init(&o);
   o.backend = backend;
   o.jobs = jobs;
+  o.keep_going = keep_going;
   hd_report *r = NULL;
   ck_assert_int_eq(hd_run(g, &o, &r), expect);
   return r;
+}
+
+static hd_report *run_with(const char *backend, unsigned jobs, int expect) {
+  return run_keep(backend, jobs, 0, expect);
 }
 
 /* Times of tasks a worker takes one after another: a task taken at once
@@ -541,12 +548,7 @@ START_TEST(threads_failure_stops_and_keep_going_continues) {
   ck_assert_uint_eq(hd_report_count(r, HD_STATE_RUNNING), 0);
   hd_report_free(r);
 
-  hd_run_opts o;
-  hd_run_opts_init(&o);
-  o.backend = "threads";
-  o.jobs = 3;
-  o.keep_going = 1;
-  ck_assert_int_eq(hd_run(g, &o, &r), HD_ETASK);
+  r = run_keep("threads", 3, 1, HD_ETASK);
   ck_assert_uint_eq(hd_report_count(r, HD_STATE_DONE), 199);
   ck_assert_uint_eq(hd_report_count(r, HD_STATE_SKIPPED), 1);
   hd_task_info ti;
@@ -579,13 +581,7 @@ START_TEST(threads_wide_fan_in_with_a_failure) {
   }
   for (int keep = 0; keep <= 1; keep++)
     for (unsigned jobs = 2; jobs <= 3; jobs++) {
-      hd_run_opts o;
-      hd_run_opts_init(&o);
-      o.backend = "threads";
-      o.jobs = jobs;
-      o.keep_going = keep;
-      hd_report *r = NULL;
-      ck_assert_int_eq(hd_run(g, &o, &r), HD_ETASK);
+      hd_report *r = run_keep("threads", jobs, keep, HD_ETASK);
       ck_assert_uint_eq(hd_report_count(r, HD_STATE_FAILED), 1);
       ck_assert_uint_eq(hd_report_count(r, HD_STATE_PENDING), 0);
       ck_assert_uint_eq(hd_report_count(r, HD_STATE_RUNNING), 0);
@@ -662,13 +658,7 @@ START_TEST(threads_wide_fanouts_meet) {
   ck_assert_int_eq(hd_fn_register("mix", fn_fail, NULL), HD_OK);
   /* Now every task fails: the sources fail, the rest is skipped. */
   for (unsigned jobs = 1; jobs <= 3; jobs++) {
-    hd_run_opts o;
-    hd_run_opts_init(&o);
-    o.backend = "threads";
-    o.jobs = jobs;
-    o.keep_going = 1;
-    hd_report *r = NULL;
-    ck_assert_int_eq(hd_run(g, &o, &r), HD_ETASK);
+    hd_report *r = run_keep("threads", jobs, 1, HD_ETASK);
     ck_assert_uint_eq(hd_report_count(r, HD_STATE_FAILED), 2);
     ck_assert_uint_eq(hd_report_count(r, HD_STATE_SKIPPED), MIDS + 3);
     hd_report_free(r);
@@ -722,21 +712,14 @@ START_TEST(threads_shell_timeout_kills) {
 }
 END_TEST
 
-static double cpu_seconds(void) {
-  struct rusage ru;
-  getrusage(RUSAGE_SELF, &ru);
-  return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
-         (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
-}
-
 START_TEST(threads_idle_workers_sleep) {
   /* One task sleeps 300 ms while three workers have nothing to do: they
      must sleep, not spin. */
   hd_node *s;
   ck_assert_int_eq(hd_graph_add_fn(g, "s", "sleep", &s), HD_OK);
-  double before = cpu_seconds();
+  double before = test_cpu_seconds();
   hd_report *r = run_with("threads", 4, HD_OK);
-  double used = cpu_seconds() - before;
+  double used = test_cpu_seconds() - before;
   hd_report_free(r);
   ck_assert_msg(used < 0.15, "an idle pool used %.3f s of CPU", used);
 }

@@ -9,4 +9,8 @@
 /* Each test_<module>.c defines this. */
 Suite *make_suite(void);
 
+/* CPU time this process has used so far, user and system, in seconds
+ * (main.c). */
+double test_cpu_seconds(void);
+
 #endif
