@@ -667,6 +667,38 @@ START_TEST(threads_wide_fanouts_meet) {
 }
 END_TEST
 
+/* A task with hundreds of dependents whose bottom levels differ does not
+ * hand them over as a range (which would run them in declaration order):
+ * the head of the longest path after it runs first, though declared
+ * last. */
+START_TEST(threads_wide_fanout_keeps_the_critical_path_first) {
+  enum { SHORT = 400 };
+  hd_node *x, *n, *c1, *c2, *c3;
+  ck_assert_int_eq(hd_graph_add_fn(g, "x", "acc", &x), HD_OK);
+  for (int i = 0; i < SHORT; i++) {
+    char name[16];
+    snprintf(name, sizeof(name), "s%d", i);
+    ck_assert_int_eq(hd_graph_add_fn(g, name, "acc", &n), HD_OK);
+    ck_assert_int_eq(hd_node_after(n, x), HD_OK);
+  }
+  ck_assert_int_eq(hd_graph_add_fn(g, "c1", "acc", &c1), HD_OK);
+  ck_assert_int_eq(hd_graph_add_fn(g, "c2", "acc", &c2), HD_OK);
+  ck_assert_int_eq(hd_graph_add_fn(g, "c3", "acc", &c3), HD_OK);
+  ck_assert_int_eq(hd_node_after(c1, x), HD_OK);
+  ck_assert_int_eq(hd_node_after(c2, c1), HD_OK);
+  ck_assert_int_eq(hd_node_after(c3, c2), HD_OK);
+  hd_report *r = run_with("threads", 1, HD_OK);
+  hd_task_info head, other;
+  ck_assert_int_eq(hd_report_task(r, 1 + SHORT, &head), HD_OK);
+  ck_assert_str_eq(head.name, "c1");
+  for (size_t i = 1; i <= SHORT; i++) {
+    ck_assert_int_eq(hd_report_task(r, i, &other), HD_OK);
+    ck_assert_uint_ge(other.start_ns, head.end_ns);
+  }
+  hd_report_free(r);
+}
+END_TEST
+
 START_TEST(threads_retries) {
   hd_node *f;
   ck_assert_int_eq(hd_graph_add_fn(g, "f", "flaky", &f), HD_OK);
@@ -797,6 +829,7 @@ Suite *make_suite(void) {
   tcase_add_test(tc, threads_failure_stops_and_keep_going_continues);
   tcase_add_test(tc, threads_wide_fan_in_with_a_failure);
   tcase_add_test(tc, threads_wide_fanouts_meet);
+  tcase_add_test(tc, threads_wide_fanout_keeps_the_critical_path_first);
   tcase_add_test(tc, threads_retries);
   tcase_add_test(tc, threads_function_timeout);
   tcase_add_test(tc, threads_shell_timeout_kills);
