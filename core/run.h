@@ -200,6 +200,8 @@ typedef struct hd__run {
   uint32_t *fn_keys; /* UINT32_MAX: empty */
   hd__fnref *fn_refs;
   uint32_t fn_mask;
+  uint32_t fn_hot_key; /* one name's string offset (UINT32_MAX: none) */
+  hd__fnref fn_hot;    /* and its function: most plans have one */
   atomic_size_t finished;
   atomic_int failed;      /* a task failed */
   atomic_int undone;      /* a task ended other than done (settle()) */
@@ -213,6 +215,10 @@ typedef struct hd__run {
   int one_thread; /* every task is settled on one thread (pending needs no
                      atomic operation) */
   int lazy_count; /* workers count their tasks until hd__run_worker_idle() */
+  int plain;      /* nothing watches or keeps tasks one by one (no events,
+                     store, run folder, seeds, settle hook nor released
+                     results): plain function tasks take the short path
+                     (run_plain() in sched.c) */
   atomic_uint *consumers; /* with release_results: per task, the tasks
                              after it that have not ended */
   hd__store *store;       /* or NULL */
@@ -242,10 +248,13 @@ static inline uint32_t hd__run_fn_slot(const hd__run *r, uint32_t key) {
 static inline hd__fnref hd__run_fn(const hd__run *r, uint32_t node) {
   if (r->ext.fns != NULL && r->ext.fns[node].fn != NULL)
     return r->ext.fns[node];
+  uint32_t key = r->plan->nodes[node].what;
+  if (key == r->fn_hot_key)
+    return r->fn_hot;
   hd__fnref none = {NULL, NULL};
   if (r->fn_keys == NULL)
     return none;
-  uint32_t i = hd__run_fn_slot(r, r->plan->nodes[node].what);
+  uint32_t i = hd__run_fn_slot(r, key);
   return r->fn_keys[i] == UINT32_MAX ? none : r->fn_refs[i];
 }
 

@@ -535,6 +535,20 @@ void hd__inputs_free(hd_value **inputs, size_t n, hd_value **small) {
     hd__free(inputs);
 }
 
+/* Before task node's next attempt: its retry delay. Returns 0 when the
+ * run stopped meanwhile (no attempt is to be made). */
+static int retry_wait(hd__run *r, uint32_t node) {
+  const hd__psettings *set = hd__plan_settings(r->plan, node);
+  if (set->retry_delay_ns == 0)
+    return 1;
+  pause_for(r, set->retry_delay_ns);
+  if (!hd__run_stopping(r))
+    return 1;
+  if (!set->allow_failure)
+    atomic_store(&r->failed, 1);
+  return 0;
+}
+
 /* Execute a task whose dependencies are done, on this thread: every
  * attempt its retries allow. */
 static void execute(hd__run *r, uint32_t node, unsigned w) {
@@ -556,17 +570,8 @@ static void execute(hd__run *r, uint32_t node, unsigned w) {
     int rc = begin(r, node, w, inputs, npred, &x, 1, deps_end);
     if (rc == HD_OK)
       rc = attempt_exec(r, node, &x);
-    if (!hd__attempt_end(r, node, w, &x, rc))
+    if (!hd__attempt_end(r, node, w, &x, rc) || !retry_wait(r, node))
       break;
-    const hd__psettings *set = hd__plan_settings(r->plan, node);
-    if (set->retry_delay_ns > 0) {
-      pause_for(r, set->retry_delay_ns);
-      if (hd__run_stopping(r)) {
-        if (!set->allow_failure)
-          atomic_store(&r->failed, 1);
-        break;
-      }
-    }
   }
   hd__inputs_free(inputs, npred, small);
 }
@@ -695,6 +700,9 @@ size_t hd__run_range_room(void *run) {
   return r->plan->nedges / 32 + 64;
 }
 
+static uint32_t release(hd__run *r, uint32_t node, unsigned w, hd__wstate *ws,
+                        size_t done);
+
 static uint32_t settle(hd__run *r, uint32_t node, unsigned w, int batch) {
   const hd__plan *p = r->plan;
   hd__tstate *t = &r->report->tasks[node];
@@ -736,6 +744,15 @@ static uint32_t settle(hd__run *r, uint32_t node, unsigned w, int batch) {
       if (v != NULL)
         hd_value_unref(v);
     }
+  return release(r, node, w, ws, done);
+}
+
+/* The end of settle(): node's dependents released, the one to run next
+ * returned, finished tasks counted (done: the count, when settle() added
+ * node to it; ws: worker w's state, when it counts on its own). */
+static uint32_t release(hd__run *r, uint32_t node, unsigned w, hd__wstate *ws,
+                        size_t done) {
+  const hd__plan *p = r->plan;
   uint32_t next = HD_TASK_NONE;
   uint32_t s0 = p->succ_off[node], s1 = p->succ_off[node + 1];
   if (ws != NULL && r->lazy_count && s1 - s0 > HD__RANGE_MIN &&
@@ -787,11 +804,81 @@ uint32_t hd__task_settle(hd__run *r, uint32_t node, unsigned w) {
   return settle(r, node, w, 0);
 }
 
+/* The plain path: a function task with at most PLAIN_PREDS dependencies
+ * and no files, in a plain run (hd__run.plain) of the threads backend,
+ * while every task so far is done and the run goes on. What
+ * hd__task_gate(), execute() and settle() do for it, without the tests
+ * that cannot hold here: a million tiny tasks are a million times
+ * through this. Anything else (a result to read back that cannot be, a
+ * failure) goes the general way. */
+#define PLAIN_PREDS 8
+
+static int plain_node(const hd__pnode *n) {
+  return n->kind == HD_NODE_FN && n->io == 0 && n->npreds <= PLAIN_PREDS;
+}
+
+static uint32_t run_plain(hd__run *r, uint32_t node, unsigned w) {
+  const hd__plan *p = r->plan;
+  hd__tstate *ts = r->report->tasks, *t = &ts[node];
+  hd__wstate *ws = &r->workers[w];
+  hd_value *inputs[PLAIN_PREDS];
+  hd__preds it;
+  uint32_t n = hd__preds_begin(p, node, &it);
+  uint64_t deps_end = 0;
+  for (uint32_t k = 0; k < n; k++) {
+    uint32_t u = hd__preds_next(&it);
+    const hd__tstate *tu = &ts[u];
+    if (tu->end_ns > deps_end)
+      deps_end = tu->end_ns;
+    if (!(tu->flags & (HD__T_PACKED | HD__T_SPILLED))) {
+      inputs[k] = tu->result != NULL ? hd_value_ref(tu->result) : NULL;
+    } else if (hd__hold_get(r->report->hold, u, tu, &inputs[k]) != HD_OK) {
+      /* execute() reads it again, and says why it cannot. */
+      hd__inputs_free(inputs, k, inputs);
+      execute(r, node, w);
+      return settle(r, node, w, 1);
+    }
+  }
+  hd__exec x;
+  (void)begin(r, node, w, inputs, n, &x, 0, deps_end); /* no files */
+  int rc = hd__exec_fn(&x);
+  if (rc == HD_OK && t->extra == NULL) {
+    uint64_t end = hd__tclock_now(&ws->clock);
+    if (end < t->start_ns) /* a start set by another clock */
+      end = t->start_ns;
+    t->end_ns = ws->last_end = end;
+    t->state = HD_STATE_DONE;
+    t->result = x.output;
+  } else if (hd__attempt_end(r, node, w, &x, rc) && retry_wait(r, node)) {
+    hd__inputs_free(inputs, n, inputs);
+    execute(r, node, w); /* the attempts left */
+    return settle(r, node, w, 1);
+  }
+  hd__inputs_free(inputs, n, inputs);
+  if (t->state != HD_STATE_DONE)
+    return settle(r, node, w, 1);
+  ws->unflushed++;
+  if (r->report->hold != NULL && t->result != NULL)
+    hd__hold_keep(r->report->hold, node, t);
+  uint32_t e = p->succ_off[node];
+  if (p->succ_off[node + 1] - e != 1 || ws->unflushed >= BATCH)
+    return release(r, node, w, ws, 0);
+  /* One dependent (release(), shortened). */
+  uint32_t v = p->succs[e];
+  uint32_t next = released(r, ws, v, 1) ? v : HD_TASK_NONE;
+  ws->chained = next != HD_TASK_NONE;
+  return next;
+}
+
 static uint32_t run_task(void *ctx, uint32_t node, unsigned w) {
   hd__run *r = ctx;
   if (w < r->nworkers && r->workers[w].held != 0 &&
       !feeds_only(r->plan, node, r->workers[w].held_node))
     flush_held(r, &r->workers[w]);
+  if (r->plain && plain_node(&r->plan->nodes[node]) &&
+      !atomic_load_explicit(&r->undone, memory_order_relaxed) &&
+      !hd__run_stopping(r))
+    return run_plain(r, node, w);
   if (hd__task_gate(r, node))
     execute(r, node, w);
   return settle(r, node, w, 1);
@@ -1034,6 +1121,10 @@ static int resolve_functions(hd__run *r) {
     r->fn_refs[s].data = NULL;
     hd_fn_lookup(r->plan->strings + m->fns[k], &r->fn_refs[s].fn,
                  &r->fn_refs[s].data);
+    if (k == 0) {
+      r->fn_hot_key = m->fns[k];
+      r->fn_hot = r->fn_refs[s];
+    }
   }
   return rc;
 }
@@ -1130,6 +1221,7 @@ int hd__run_plan_ext(hd_report *report, const hd_run_opts *o,
   else
     hd_run_opts_init(&r.opts);
   pthread_mutex_init(&r.event_lock, NULL);
+  r.fn_hot_key = UINT32_MAX;
   report->start_ns = hd__now_ns();
   const hd__plan *p = r.plan;
   int rc = HD_OK;
@@ -1181,6 +1273,9 @@ int hd__run_plan_ext(hd_report *report, const hd_run_opts *o,
   r.one_thread = r.nworkers == 1 && (r.backend == &hd__backend_threads ||
                                      r.backend == &hd__backend_serial);
   r.lazy_count = r.backend == &hd__backend_threads;
+  r.plain = r.lazy_count && r.opts.on_event == NULL &&
+            r.ext.on_settle == NULL && r.ext.seed_off == NULL &&
+            r.store == NULL && r.consumers == NULL && r.results_dir == NULL;
   /* Aligned on a cache line: two workers' states sharing one would make
      it travel between their CPUs at every task. */
   r.workers_mem = hd__calloc(r.nworkers + 2, sizeof(hd__wstate));

@@ -70,7 +70,32 @@ static int fn_nap(hd_task *t, void *data) {
   return HD_OK;
 }
 
+/* Output: 4 KiB whose first 8 bytes are 1 + the sum of the inputs' first
+ * 8 bytes, the rest a pattern made from that sum (compressible, so that
+ * results held under a memory limit are compressed, then spilled). */
+static int fn_blob(hd_task *t, void *data) {
+  (void)data;
+  uint64_t total = 1;
+  for (size_t i = 0; i < hd_task_input_count(t); i++) {
+    const hd_value *in = hd_task_input(t, i);
+    uint64_t x;
+    if (hd_value_size(in) != 4096)
+      return hd_task_fail(t, "input %zu has %zu bytes", i, hd_value_size(in));
+    memcpy(&x, hd_value_data(in), sizeof(x));
+    total = (total + x) % 1000000007u;
+  }
+  unsigned char buf[4096];
+  memcpy(buf, &total, sizeof(total));
+  for (size_t k = sizeof(total); k < sizeof(buf); k++)
+    buf[k] = (unsigned char)(total >> (k % 4 * 8)) & 0x3f;
+  hd_value *v;
+  if (hd_value_new_bytes(buf, sizeof(buf), &v) != HD_OK)
+    return HD_ENOMEM;
+  return hd_task_set_output(t, v);
+}
+
 static void setup(void) {
+  hd_fn_register("blob", fn_blob, NULL);
   hd_fn_register("acc", fn_acc, NULL);
   hd_fn_register("fail", fn_fail, NULL);
   hd_fn_register("flaky", fn_flaky, NULL);
@@ -520,6 +545,39 @@ START_TEST(threads_random_dag_matches_serial) {
 }
 END_TEST
 
+/* Under memory limits most results are compressed or spilled when they
+ * end, and read back for the tasks after them: the same results as
+ * serial with every result kept as it is. */
+START_TEST(threads_results_held_under_memory_limits) {
+  size_t n = 400;
+  hd_node **nodes = add_nodes(n, "blob");
+  srand(11);
+  for (size_t i = 1; i < n; i++)
+    for (int k = 0; k < 3; k++)
+      hd_node_after(nodes[i], nodes[(size_t)rand() % i]);
+  free(nodes);
+  hd_run_opts o;
+  hd_run_opts_init(&o);
+  o.mem_limit = HD_MEM_UNLIMITED;
+  hd_report *ref = NULL;
+  ck_assert_int_eq(hd_run(g, &o, &ref), HD_OK);
+  for (unsigned jobs = 1; jobs <= 3; jobs++) {
+    o.backend = "threads";
+    o.jobs = jobs;
+    o.mem_limit = 16 * 1024;
+    o.spill_limit = 64 * 1024;
+    hd_report *r = NULL;
+    ck_assert_int_eq(hd_run(g, &o, &r), HD_OK);
+    for (size_t i = 0; i < n; i++)
+      ck_assert_msg(
+          hd_value_equal(hd_report_result(ref, i), hd_report_result(r, i)),
+          "task %zu differs with %u workers", i, jobs);
+    hd_report_free(r);
+  }
+  hd_report_free(ref);
+}
+END_TEST
+
 START_TEST(threads_chain_fanout_and_gather) {
   size_t n = 20000;
   hd_node **nodes = add_nodes(n, "acc");
@@ -817,6 +875,7 @@ Suite *make_suite(void) {
   tcase_add_checked_fixture(tc, setup, teardown);
   tcase_set_timeout(tc, 30);
   tcase_add_test(tc, threads_random_dag_matches_serial);
+  tcase_add_test(tc, threads_results_held_under_memory_limits);
   tcase_add_test(tc, threads_times_of_tasks_taken_one_after_another);
   tcase_add_test(tc, threads_wide_fanout);
   tcase_add_test(tc, threads_fan_in_is_not_held_back_by_other_work);
