@@ -291,7 +291,7 @@ static void attempt_done(procs *pp, worker *wk, flight *f, int rc,
   hd__run *r = pp->r;
   uint32_t task = f->task;
   int again = hd__attempt_end(r, task, wk->index, &f->x, rc);
-  if (started != 0 && ended >= started) {
+  if (started != 0 && ended >= started && !r->opts.no_task_times) {
     r->report->tasks[task].start_ns = started;
     r->report->tasks[task].end_ns = ended;
   }

@@ -227,7 +227,8 @@ static int cache_lookup(hd__run *r, uint32_t node) {
   t->result = v;
   t->state = HD_STATE_DONE;
   t->flags |= HD__T_CACHED;
-  t->start_ns = t->end_ns = hd__now_ns();
+  if (!r->opts.no_task_times)
+    t->start_ns = t->end_ns = hd__now_ns();
   if (hd__store_journal(r->store, key, parts, name) != HD_OK)
     hd__log(HD_LOG_WARN, "cannot write the store's journal: %s",
             strerror(errno));
@@ -297,10 +298,17 @@ static int begin(hd__run *r, uint32_t node, unsigned w, hd_value **inputs,
      on another worker after this one's last task, or on a clock a little
      ahead of this worker's. */
   hd__wstate *ws = w < r->nworkers ? &r->workers[w] : NULL;
-  uint64_t start = ws == NULL    ? hd__now_ns()
-                   : ws->chained ? ws->last_end
-                                 : hd__tclock_now(&ws->clock);
-  t->start_ns = x->start_ns = start > deps_end ? start : deps_end;
+  uint64_t start = 0;
+  if (!r->opts.no_task_times) {
+    start = ws == NULL    ? hd__now_ns()
+            : ws->chained ? ws->last_end
+                          : hd__tclock_now(&ws->clock);
+    if (start < deps_end)
+      start = deps_end;
+  }
+  t->start_ns = start;
+  /* A timeout counts from the start, whether the report keeps it or not. */
+  x->start_ns = start != 0 || x->timeout_ns == 0 ? start : hd__now_ns();
   if (announce)
     emit(r, HD_EVENT_STARTED, node, NULL,
          atomic_load_explicit(&r->finished, memory_order_relaxed));
@@ -331,8 +339,10 @@ int hd__attempt_begin_queued(hd__run *r, uint32_t node, unsigned w,
 }
 
 void hd__attempt_started(hd__run *r, uint32_t node) {
-  uint64_t now = hd__now_ns(), deps_end = deps_end_of(r, node);
-  r->report->tasks[node].start_ns = now > deps_end ? now : deps_end;
+  if (!r->opts.no_task_times) {
+    uint64_t now = hd__now_ns(), deps_end = deps_end_of(r, node);
+    r->report->tasks[node].start_ns = now > deps_end ? now : deps_end;
+  }
   emit(r, HD_EVENT_STARTED, node, NULL,
        atomic_load_explicit(&r->finished, memory_order_relaxed));
 }
@@ -369,11 +379,13 @@ int hd__attempt_end(hd__run *r, uint32_t node, unsigned w, hd__exec *x,
   if (rc == HD_OK && io != NULL)
     rc = check_files(p, io, 1, &x->message);
   hd__wstate *ws = w < r->nworkers ? &r->workers[w] : NULL;
-  t->end_ns = ws != NULL ? hd__tclock_now(&ws->clock) : hd__now_ns();
-  if (t->end_ns < t->start_ns) /* a start set by another clock */
-    t->end_ns = t->start_ns;
-  if (ws != NULL)
-    ws->last_end = t->end_ns;
+  if (!r->opts.no_task_times) {
+    t->end_ns = ws != NULL ? hd__tclock_now(&ws->clock) : hd__now_ns();
+    if (t->end_ns < t->start_ns) /* a start set by another clock */
+      t->end_ns = t->start_ns;
+    if (ws != NULL)
+      ws->last_end = t->end_ns;
+  }
   if (p->nodes[node].kind != HD_NODE_FN || t->extra != NULL) {
     hd__textra *e = hd__tstate_extra(t);
     if (e != NULL) {
@@ -843,10 +855,12 @@ static uint32_t run_plain(hd__run *r, uint32_t node, unsigned w) {
   (void)begin(r, node, w, inputs, n, &x, 0, deps_end); /* no files */
   int rc = hd__exec_fn(&x);
   if (rc == HD_OK && t->extra == NULL) {
-    uint64_t end = hd__tclock_now(&ws->clock);
-    if (end < t->start_ns) /* a start set by another clock */
-      end = t->start_ns;
-    t->end_ns = ws->last_end = end;
+    if (!r->opts.no_task_times) {
+      uint64_t end = hd__tclock_now(&ws->clock);
+      if (end < t->start_ns) /* a start set by another clock */
+        end = t->start_ns;
+      t->end_ns = ws->last_end = end;
+    }
     t->state = HD_STATE_DONE;
     t->result = x.output;
   } else if (hd__attempt_end(r, node, w, &x, rc) && retry_wait(r, node)) {

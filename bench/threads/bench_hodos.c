@@ -2,13 +2,15 @@
  * the nanoseconds per task of building (hd_graph and hd_plan_new) and of
  * running (hd_plan_run) it.
  *
- *   bench_threads_hodos WORKLOAD THREADS [--check]
+ *   bench_threads_hodos WORKLOAD THREADS [--check | --no-times]
  *
  * WORKLOAD is chain, fanout, tree, layered or grid (see README.md). Tasks
  * are registered functions that do nothing. Prints one line,
  * "build_ns_per_task exec_ns_per_task". With --check, the tasks instead
  * count themselves and check that their predecessors are done, and the
- * program prints what it found (exit status 1 when wrong). */
+ * program prints what it found (exit status 1 when wrong). With
+ * --no-times, the run reads no task's start and end times
+ * (hd_run_opts.no_task_times), which the peers do not record either. */
 #include <errno.h>
 #include <hodos/hodos.h>
 #include <stdatomic.h>
@@ -249,10 +251,12 @@ static hd_graph *build(const dag *g, const char *fn) {
 int main(int argc, char **argv) {
   unsigned threads = argc >= 3 ? parse_threads(argv[2]) : 0;
   int check = argc == 4 && strcmp(argv[3], "--check") == 0;
+  int no_times = argc == 4 && strcmp(argv[3], "--no-times") == 0;
   dag g;
-  if (argc < 3 || argc > 4 || threads == 0 || (argc == 4 && !check)) {
-    fprintf(stderr, "usage: bench_threads_hodos "
-                    "chain|fanout|tree|layered|grid THREADS [--check]\n");
+  if (argc < 3 || argc > 4 || threads == 0 ||
+      (argc == 4 && !check && !no_times)) {
+    fprintf(stderr, "usage: bench_threads_hodos chain|fanout|tree|layered|grid "
+                    "THREADS [--check | --no-times]\n");
     return 2;
   }
   int made = dag_make(&g, argv[1]);
@@ -284,6 +288,7 @@ int main(int argc, char **argv) {
   hd_run_opts_init(&o);
   o.backend = "threads";
   o.jobs = threads;
+  o.no_task_times = no_times;
   hd_report *rep;
   double t2 = now_s();
   rc = hd_plan_run(plan, &o, &rep);

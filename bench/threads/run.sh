@@ -30,7 +30,7 @@ if [ ! -x "$hodos" ]; then
 		"-DHODOS_TESTS=OFF && cmake --build $build" >&2
 	exit 2
 fi
-systems=hodos
+systems="hodos hodos-nt"
 [ -x "$omp" ] && systems="$systems omp"
 [ -x "$tbb" ] && systems="$systems tbb"
 
@@ -46,6 +46,7 @@ status=0
 program() {
 	case $1 in
 	hodos) echo "$hodos" ;;
+	hodos-nt) echo "$hodos" ;;
 	omp) echo "$omp" ;;
 	tbb) echo "$tbb" ;;
 	esac
@@ -75,18 +76,32 @@ fi
 # ("-" or "fail" as they are).
 cell() { calc '%.1f' a "$(median "$1" "$2")"; }
 
+# ratio HODOS PEER...: hodos's time over the best peer's, or "-".
+ratio() {
+	echo "$*" | awk '{
+		best = ""
+		for (i = 2; i <= NF; i++)
+			if ($i ~ /^[0-9.]+$/ && (best == "" || $i + 0 < best + 0))
+				best = $i
+		if ($1 !~ /^[0-9.]+$/ || best == "" || best + 0 == 0) print "-"
+		else printf "%.2f\n", $1 / best
+	}'
+}
+
 cpu=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo 2>/dev/null)
 echo "bench/threads: $(nproc 2>/dev/null || echo '?') CPUs (${cpu:-unknown})," \
 	"medians of $repeats runs, $(date -u '+%Y-%m-%d %H:%M UTC')"
 echo "exec = running the DAG; build = making it (OpenMP builds while it runs:"
 echo "its exec includes the making). ratio = hodos exec / best peer exec."
+echo "no times = hodos without reading tasks' start and end times"
+echo "(hd_run_opts.no_task_times), which the peers do not record."
 echo
-printf '%-8s %3s | %9s %9s %9s | %6s | %9s %9s\n' workload thr \
-	hodos OpenMP TBB ratio hodos TBB
-printf '%-8s %3s | %9s %9s %9s | %6s | %9s %9s\n' "" "" \
-	"exec" "exec" "exec" "" "build" "build"
-printf '%-8s %3s | %29s | %6s | %19s\n' "" "" "ns/task" "" "ns/task"
-echo "-------------+-------------------------------+--------+---------------------"
+printf '%-8s %3s | %9s %9s %9s | %6s | %9s %6s | %9s %9s\n' workload thr \
+	hodos OpenMP TBB ratio hodos ratio hodos TBB
+printf '%-8s %3s | %9s %9s %9s | %6s | %9s %6s | %9s %9s\n' "" "" \
+	"exec" "exec" "exec" "" "no times" "" "build" "build"
+printf '%-8s %3s | %29s | %6s | %16s | %19s\n' "" "" "ns/task" "" "ns/task" "ns/task"
+echo "-------------+-------------------------------+--------+------------------+---------------------"
 
 for w in $workloads; do
 	for t in $threads; do
@@ -94,7 +109,10 @@ for w in $workloads; do
 		while [ "$r" -lt "$repeats" ]; do
 			for s in $systems; do
 				out=$tmp/$s.$w.$t
-				if ! line=$($limit "$(program "$s")" "$w" "$t"); then
+				extra=
+				[ "$s" = hodos-nt ] && extra=--no-times
+				# shellcheck disable=SC2086 # extra: one word or none
+				if ! line=$($limit "$(program "$s")" "$w" "$t" $extra); then
 					line=fail
 					status=1
 				fi
@@ -106,19 +124,13 @@ for w in $workloads; do
 		[ -t 2 ] && printf '\r' >&2
 		he=$(cell "hodos.$w.$t" 2)
 		hb=$(cell "hodos.$w.$t" 1)
+		ne=$(cell "hodos-nt.$w.$t" 2)
 		oe=$(cell "omp.$w.$t" 2)
 		te=$(cell "tbb.$w.$t" 2)
 		tb=$(cell "tbb.$w.$t" 1)
-		ratio=$(echo "$he $oe $te" | awk '{
-			best = ""
-			for (i = 2; i <= 3; i++)
-				if ($i ~ /^[0-9.]+$/ && (best == "" || $i + 0 < best + 0))
-					best = $i
-			if ($1 !~ /^[0-9.]+$/ || best == "" || best + 0 == 0) print "-"
-			else printf "%.2f\n", $1 / best
-		}')
-		printf '%-8s %3s | %9s %9s %9s | %6s | %9s %9s\n' "$w" "$t" \
-			"$he" "$oe" "$te" "$ratio" "$hb" "$tb"
+		printf '%-8s %3s | %9s %9s %9s | %6s | %9s %6s | %9s %9s\n' "$w" "$t" \
+			"$he" "$oe" "$te" "$(ratio "$he" "$oe" "$te")" \
+			"$ne" "$(ratio "$ne" "$oe" "$te")" "$hb" "$tb"
 	done
 done
 exit "$status"

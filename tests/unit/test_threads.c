@@ -789,6 +789,49 @@ START_TEST(threads_function_timeout) {
 }
 END_TEST
 
+/* With no_task_times no task's times are read, on every backend, and a
+ * timeout still ends a task that runs past it. */
+START_TEST(threads_no_task_times) {
+  size_t n = 3000;
+  hd_node **nodes = add_nodes(n, "acc");
+  for (size_t i = 1; i < n; i++)
+    hd_node_after(nodes[i], nodes[i < n / 2 ? i - 1 : n / 2 - 1]);
+  hd_node *s;
+  ck_assert_int_eq(hd_graph_add_fn(g, "s", "slow", &s), HD_OK);
+  hd_node_set_timeout(s, 0.1);
+  hd_node_after(s, nodes[0]);
+  free(nodes);
+  hd_report *ref = run_keep("serial", 1, 1, HD_ETASK);
+  const char *backends[] = {"serial", "threads", "threads", "processes"};
+  for (unsigned k = 0; k < 4; k++) {
+    hd_run_opts o;
+    hd_run_opts_init(&o);
+    o.backend = backends[k];
+    o.jobs = k == 1 ? 1 : 2;
+    o.keep_going = 1;
+    o.no_task_times = 1;
+    hd_report *r = NULL;
+    ck_assert_int_eq(hd_run(g, &o, &r), HD_ETASK);
+    ck_assert_uint_eq(hd_report_count(r, HD_STATE_DONE), n);
+    for (size_t i = 0; i <= n; i++) {
+      hd_task_info ti;
+      ck_assert_int_eq(hd_report_task(r, i, &ti), HD_OK);
+      ck_assert_msg(ti.start_ns == 0 && ti.end_ns == 0,
+                    "%s: task %zu has times", backends[k], i);
+      if (i < n)
+        ck_assert(
+            hd_value_equal(hd_report_result(ref, i), hd_report_result(r, i)));
+    }
+    hd_task_info ti;
+    hd_report_task(r, n, &ti);
+    ck_assert_int_eq(ti.state, HD_STATE_FAILED);
+    ck_assert_ptr_nonnull(strstr(ti.message, "timed out after 0.1 s"));
+    hd_report_free(r);
+  }
+  hd_report_free(ref);
+}
+END_TEST
+
 START_TEST(threads_shell_timeout_kills) {
   hd_node *s;
   ck_assert_int_eq(hd_graph_add_cmd(g, "s", "sleep 30", &s), HD_OK);
@@ -891,6 +934,7 @@ Suite *make_suite(void) {
   tcase_add_test(tc, threads_wide_fanout_keeps_the_critical_path_first);
   tcase_add_test(tc, threads_retries);
   tcase_add_test(tc, threads_function_timeout);
+  tcase_add_test(tc, threads_no_task_times);
   tcase_add_test(tc, threads_shell_timeout_kills);
   tcase_add_test(tc, threads_idle_workers_sleep);
   tcase_add_test(tc, threads_events_are_serialised);
