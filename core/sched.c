@@ -487,7 +487,8 @@ static hd_value **gather(hd__run *r, uint32_t node, hd_value **small,
   size_t n = hd__preds_begin(p, node, &it);
   if (r->ext.seed_off != NULL)
     n += r->ext.seed_off[node + 1] - r->ext.seed_off[node];
-  hd_value **inputs = n <= nsmall ? small : hd__calloc(n + 1, sizeof(*inputs));
+  /* Every one is set below: a wide fan-in's array need not be cleared. */
+  hd_value **inputs = n <= nsmall ? small : hd__malloc(n * sizeof(*inputs));
   if (inputs == NULL) {
     hd__buf_appendf(why, "out of memory gathering its inputs");
     return NULL;
