@@ -779,6 +779,12 @@ static uint32_t release(hd__run *r, uint32_t node, unsigned w, hd__wstate *ws,
     if (!released(r, ws, v, s1 - s0 == 1))
       continue;
     emit(r, HD_EVENT_QUEUED, v, NULL, done);
+    /* v runs soon, on this worker most often: what it reads first is
+       fetched meanwhile (a random DAG misses the cache on each). */
+    __builtin_prefetch(&p->nodes[v]);
+    __builtin_prefetch(&r->report->tasks[v]);
+    __builtin_prefetch(&p->pred_at[v]);
+    __builtin_prefetch(&p->succ_off[v]);
     if (next == HD_TASK_NONE) {
       next = v;
     } else if (p->nodes[v].bottom > p->nodes[next].bottom) {
