@@ -406,7 +406,9 @@ static int threads_submit(void *state, uint32_t task) {
   }
   /* Before wait(): no worker runs yet, so pushing as the owner is safe;
      spread the sources over the workers. */
-  worker *owner = &p->workers[p->next_submit++ % p->n];
+  worker *owner = &p->workers[p->next_submit];
+  if (++p->next_submit == p->n)
+    p->next_submit = 0;
   deque_push(&owner->q, task, p->n == 1);
   return HD_OK;
 }
