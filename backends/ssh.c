@@ -14,7 +14,9 @@
  * task back in line for the other sessions, and a new session takes its
  * place; a host whose sessions fail three times in a row without
  * answering is given up. At stop, the sessions end with their sockets
- * and the masters with `ssh -O exit`. */
+ * and the masters with `ssh -O exit`; a pool's run leaves the masters of
+ * the hosts it kept up for its next run (hd__sshkeep in core/run.h),
+ * which finds each alive by connecting to its control socket. */
 #define _GNU_SOURCE
 #include <ctype.h>
 #include <dirent.h>
@@ -48,6 +50,7 @@ typedef struct rhost {
   char *error;    /* why it is down */
   char *sock;     /* with a tunnel: the local end, a socket in the folder */
   unsigned slots; /* given, or learned: its CPU count */
+  int reused;     /* its master was an earlier run's (hd__sshkeep) */
 } rhost;
 
 struct hd__ssh {
@@ -58,7 +61,8 @@ struct hd__ssh {
   char *dir;             /* the control folder */
   char **words;          /* the ssh command, split */
   size_t nwords;
-  hd__buf hello; /* the HELLO frame, whole */
+  hd__buf hello;     /* the HELLO frame, whole */
+  hd__sshkeep *keep; /* a pool's masters, kept from run to run, or NULL */
 };
 
 static void free_words(char **w) {
@@ -349,6 +353,81 @@ static void say_hosts_down(procs *pp, const char *lead) {
   hd__buf_cleanup(&b);
 }
 
+/* Whether a process listens on the unix socket at path: a master
+ * connection that is alive (one that died leaves its socket behind). */
+static int socket_alive(const char *path) {
+  struct sockaddr_un addr;
+  memset(&addr, 0, sizeof(addr));
+  addr.sun_family = AF_UNIX;
+  if (strlen(path) >= sizeof(addr.sun_path))
+    return 0;
+  memcpy(addr.sun_path, path, strlen(path) + 1);
+  hd__fork_shared_begin();
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  int ok = fd >= 0 && hd__fork_track(fd) == HD_OK;
+  hd__fork_shared_end();
+  ok = ok && connect(fd, (struct sockaddr *)&addr, sizeof(addr)) == 0;
+  if (fd >= 0) {
+    hd__fork_shared_begin();
+    hd__fork_close(fd);
+    hd__fork_shared_end();
+  }
+  return ok;
+}
+
+/* The client command, split: the run's or pool's, $HODOS_SSH_COMMAND, or
+ * ssh. */
+static char **client_words(const char *cmd, size_t *n) {
+  if (cmd == NULL)
+    cmd = getenv("HODOS_SSH_COMMAND");
+  if (cmd == NULL || cmd[0] == '\0')
+    cmd = "ssh";
+  return split(cmd, n);
+}
+
+/* End h's master: `ssh -O exit` through its control socket. */
+static void exit_master(struct hd__ssh *s, rhost *h, unsigned i) {
+  char **argv = ssh_argv(s, h, EXIT);
+  char *err = err_path(s, "exit", i);
+  pid_t pid = argv && err ? launch(argv, -1, err) : -1;
+  if (pid > 0)
+    while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+      ;
+  free_words(argv);
+  hd__free(err);
+}
+
+void hd__sshkeep_stop(hd__sshkeep *k, const hd_host *hosts, size_t nhosts,
+                      const char *ssh_command) {
+  if (k->dir == NULL)
+    return;
+  struct hd__ssh s;
+  memset(&s, 0, sizeof(s));
+  s.dir = k->dir;
+  s.words = client_words(ssh_command, &s.nwords);
+  for (size_t i = 0; s.words != NULL && s.nwords > 0 && i < nhosts; i++) {
+    rhost h;
+    memset(&h, 0, sizeof(h));
+    h.h = &hosts[i];
+    hd__buf b = {0};
+    if (hosts[i].host != NULL &&
+        hd__buf_appendf(&b, "%s/%zu", k->dir, i) == HD_OK &&
+        socket_alive(b.data)) {
+      h.ctl = b.data;
+      exit_master(&s, &h, (unsigned)i);
+    }
+    hd__buf_cleanup(&b);
+  }
+  free_words(s.words);
+  hd__remove_dir(k->dir);
+  hd__sshkeep_forget(k);
+}
+
+void hd__sshkeep_forget(hd__sshkeep *k) {
+  hd__free(k->dir);
+  k->dir = NULL;
+}
+
 static const char *token_of(const rhost *h) {
   const char *t = h->h->token ? h->h->token : getenv("HODOS_TOKEN");
   return t != NULL && t[0] != '\0' ? t : NULL;
@@ -365,6 +444,10 @@ static int open_tunnel(struct hd__ssh *s, rhost *h, unsigned i) {
   if (hd__buf_appendf(&b, "%s/t%u.sock", s->dir, i) != HD_OK)
     return HD_ENOMEM;
   h->sock = b.data;
+  /* A kept master keeps the forwarding an earlier run asked of it. */
+  if (h->reused && access(h->sock, F_OK) == 0)
+    return HD_OK;
+  unlink(h->sock);
   char **argv = ssh_argv(s, h, FORWARD);
   char *err = err_path(s, "tunnel", i);
   pid_t pid = argv && err ? launch(argv, -1, err) : -1;
@@ -434,25 +517,27 @@ int hd__ssh_start(procs *pp) {
   if (s == NULL)
     return HD_ENOMEM;
   pp->ssh = s;
-  const char *cmd = o->ssh_command;
-  if (cmd == NULL)
-    cmd = getenv("HODOS_SSH_COMMAND");
-  if (cmd == NULL || cmd[0] == '\0')
-    cmd = "ssh";
-  s->words = split(cmd, &s->nwords);
+  s->keep = pp->r->ext.ssh_keep;
+  s->words = client_words(o->ssh_command, &s->nwords);
   s->hosts = hd__calloc(o->nhosts, sizeof(rhost));
   char dir[64];
   snprintf(dir, sizeof(dir), "/tmp/hodos-ssh-%ld.XXXXXX", (long)getpid());
-  s->dir = hd__strdup(dir);
+  s->dir =
+      hd__strdup(s->keep != NULL && s->keep->dir != NULL ? s->keep->dir : dir);
   if (s->words == NULL || s->nwords == 0 || s->hosts == NULL || s->dir == NULL)
     return s->words != NULL && s->nwords == 0 ? HD_EINVAL : HD_ENOMEM;
-  if (mkdtemp(s->dir) == NULL) {
+  if (s->keep != NULL && s->keep->dir != NULL) {
+    /* The pool's folder, made by an earlier run. */
+  } else if (mkdtemp(s->dir) == NULL) {
     hd__free(s->dir);
     s->dir = NULL;
     hd__diags_add(&pp->r->report->diags, HD_EIO, NULL, 0, 0, NULL,
                   "cannot make a folder for ssh's control sockets: %s",
                   strerror(errno));
     return HD_EIO;
+  } else if (s->keep != NULL && (s->keep->dir = hd__strdup(s->dir)) == NULL) {
+    hd__remove_dir(s->dir);
+    return HD_ENOMEM;
   }
   s->nhosts = o->nhosts;
   if (make_hello(pp, s) != HD_OK)
@@ -471,8 +556,18 @@ int hd__ssh_start(procs *pp) {
       hd__buf_appendf(&b, ":%u", h->h->port);
     h->label = b.data;
     b = (hd__buf){0};
-    hd__buf_appendf(&b, "%s/%zu", s->dir, i);
+    /* A kept master's socket is named by the host's place in the pool. */
+    hd__buf_appendf(&b, "%s/%u", s->dir,
+                    s->keep != NULL ? s->keep->index[i] : (unsigned)i);
     h->ctl = b.data;
+    if (s->keep != NULL && h->ctl != NULL && h->h->host != NULL &&
+        socket_alive(h->ctl)) {
+      h->reused = 1;
+      pids[i] = 0; /* up already */
+      continue;
+    }
+    if (h->ctl != NULL)
+      unlink(h->ctl); /* the socket of a master that died */
     char *err = err_path(s, "master", (unsigned)i);
     char **argv = h->h->host != NULL ? ssh_argv(s, h, MASTER) : NULL;
     pids[i] = h->label && h->ctl && err && argv ? launch(argv, -1, err) : -1;
@@ -484,6 +579,11 @@ int hd__ssh_start(procs *pp) {
   for (size_t i = 0; i < s->nhosts; i++) {
     rhost *h = &s->hosts[i];
     int status = -1;
+    if (h->reused) {
+      h->up = 1;
+      up++;
+      continue;
+    }
     if (pids[i] > 0)
       while (waitpid(pids[i], &status, 0) < 0 && errno == EINTR)
         ;
@@ -510,7 +610,9 @@ int hd__ssh_start(procs *pp) {
   hd__free(pids);
   for (size_t i = 0; i < s->nhosts; i++)
     if (s->hosts[i].up && s->hosts[i].h->tunnel != 0 &&
-        open_tunnel(s, &s->hosts[i], (unsigned)i) != HD_OK) {
+        open_tunnel(s, &s->hosts[i],
+                    s->keep != NULL ? s->keep->index[i] : (unsigned)i) !=
+            HD_OK) {
       s->hosts[i].down = 1;
       up--;
     }
@@ -716,22 +818,16 @@ void hd__ssh_stop(procs *pp) {
     return;
   for (size_t i = 0; i < s->nhosts; i++) {
     rhost *h = &s->hosts[i];
-    if (h->up && s->dir != NULL) {
-      char **argv = ssh_argv(s, h, EXIT);
-      char *err = err_path(s, "exit", (unsigned)i);
-      pid_t pid = argv && err ? launch(argv, -1, err) : -1;
-      if (pid > 0)
-        while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
-          ;
-      free_words(argv);
-      hd__free(err);
-    }
+    /* A pool's master stays for its next run, unless its host was given
+       up. */
+    if (h->up && s->dir != NULL && (s->keep == NULL || h->down))
+      exit_master(s, h, (unsigned)i);
     hd__free(h->label);
     hd__free(h->ctl);
     hd__free(h->error);
     hd__free(h->sock);
   }
-  if (s->dir != NULL)
+  if (s->dir != NULL && s->keep == NULL)
     hd__remove_dir(s->dir);
   pp->r->worker_hosts = NULL;
   hd__free(s->labels);

@@ -66,6 +66,9 @@ struct hd_pool {
   size_t nhosts;
   unsigned *host_slots;
   char *ssh_command;
+  /* ssh: the master connections kept from run to run (run.h); the
+     dispatcher's while busy, otherwise anyone's under lock. */
+  hd__sshkeep sshkeep;
 };
 
 /* The pool whose task this thread is running, to refuse a call that
@@ -852,6 +855,13 @@ static int plan_for(hd_pool *p, const btask *tasks, size_t ntasks,
   return HD_OK;
 }
 
+/* Stop what the pool keeps between runs: its worker processes, and its
+ * ssh master connections. */
+static void stop_kept(hd_pool *p) {
+  hd__kept_stop(&p->kept);
+  hd__sshkeep_stop(&p->sshkeep, p->hosts, p->nhosts, p->ssh_command);
+}
+
 /* With processes, the workers kept from the last run serve this one,
  * unless a function was registered or unregistered since they were
  * forked: they would not know it, so they are replaced. Returns the
@@ -902,9 +912,10 @@ static unsigned ssh_nodes(const hd_pool *p) {
  * a host's slots are not known yet, every host goes with the slots it
  * has, and the run learns the unknown ones (its CPU count): *learn is
  * set, and the run is to tell the pool's host_slots, whose order out
- * keeps. Returns the number of hosts in out. */
+ * keeps. index receives each one's place among the pool's hosts. Returns
+ * the number of hosts in out. */
 static size_t run_hosts(const hd_pool *p, size_t ntasks, hd_host *out,
-                        int *learn) {
+                        unsigned *index, int *learn) {
   size_t unknown = 0;
   for (size_t i = 0; i < p->nhosts; i++)
     unknown += host_known(p, i) == 0;
@@ -913,6 +924,7 @@ static size_t run_hosts(const hd_pool *p, size_t ntasks, hd_host *out,
     for (size_t i = 0; i < p->nhosts; i++) {
       out[i] = p->hosts[i];
       out[i].slots = host_known(p, i);
+      index[i] = (unsigned)i;
     }
     return p->nhosts;
   }
@@ -937,8 +949,10 @@ static size_t run_hosts(const hd_pool *p, size_t ntasks, hd_host *out,
     }
   }
   for (size_t i = 0; i < p->nhosts; i++)
-    if (out[i].slots > 0)
+    if (out[i].slots > 0) {
+      index[n] = (unsigned)i;
       out[n++] = out[i];
+    }
   return n;
 }
 
@@ -991,6 +1005,8 @@ static int run_tasks(hd_pool *p, btask *tasks, size_t ntasks, hd__buf *why) {
   hd__fnref *fns = hd__calloc(ntasks + 1, sizeof(hd__fnref));
   uint8_t *packed = packs ? hd__calloc(ntasks + 1, 1) : NULL;
   hd_host *hosts = p->remote ? hd__calloc(p->nhosts, sizeof(hd_host)) : NULL;
+  unsigned *host_index =
+      p->remote ? hd__calloc(p->nhosts, sizeof(unsigned)) : NULL;
   /* At most one helper per call, and a call has a task at least. */
   helper *help = hd__calloc(ntasks + 1, sizeof(helper));
   size_t nhelp = 0;
@@ -1000,7 +1016,8 @@ static int run_tasks(hd_pool *p, btask *tasks, size_t ntasks, hd__buf *why) {
   int rc = HD_ENOMEM;
   size_t s = 0;
   if (seed_off == NULL || seeds == NULL || fns == NULL || help == NULL ||
-      (packs && packed == NULL) || (p->remote && hosts == NULL))
+      (packs && packed == NULL) ||
+      (p->remote && (hosts == NULL || host_index == NULL)))
     goto fail;
   for (size_t t = 0; t < ntasks; t++) {
     btask *bt = &tasks[t];
@@ -1036,15 +1053,23 @@ static int run_tasks(hd_pool *p, btask *tasks, size_t ntasks, hd__buf *why) {
   if (o.jobs > 1 && p->threads == NULL && strcmp(p->backend, "threads") == 0)
     p->threads = hd__kthreads_new(nodes - 1); /* NULL: started per run */
   if (p->remote) {
-    o.nhosts = run_hosts(p, ntasks, hosts, &learn);
+    o.nhosts = run_hosts(p, ntasks, hosts, host_index, &learn);
     o.hosts = hosts;
     o.ssh_command = p->ssh_command;
+    p->sshkeep.index = host_index;
   }
   /* The slots the run learns are the pool's as soon as it has them, for
      hd_pool_nodes() and the next runs. */
-  hd__run_ext ext = {seeds,     seed_off,   fns,
-                     on_settle, &b,         kept,
-                     packed,    p->threads, learn ? p->host_slots : NULL};
+  hd__run_ext ext = {seeds,
+                     seed_off,
+                     fns,
+                     on_settle,
+                     &b,
+                     kept,
+                     packed,
+                     p->threads,
+                     learn ? p->host_slots : NULL,
+                     p->remote ? &p->sshkeep : NULL};
   nhelp = help_start(p, &b, plan, packs, help);
   /* A reader that runs items is one of the pool's threads: when they
      would be more than the CPUs, the run has one worker fewer (a wake-up
@@ -1077,6 +1102,8 @@ fail:
   hd__free(seeds);
   hd__free(seed_off);
   hd__free(hosts);
+  hd__free(host_index);
+  p->sshkeep.index = NULL;
   return rc;
 }
 
@@ -1166,7 +1193,7 @@ static void run_batch(hd_pool *p, hd__call **calls, size_t n) {
   pthread_mutex_lock(&p->lock);
   /* Closed, with nothing left to run: its workers are not needed. */
   if (p->state != POOL_OPEN && p->head == NULL)
-    hd__kept_stop(&p->kept);
+    stop_kept(p);
   p->busy = 0;
   pthread_cond_broadcast(&p->cond);
 }
@@ -1592,7 +1619,7 @@ int hd_pool_close(hd_pool *p) {
     p->state = POOL_CLOSED;
   /* Idle: its workers go now (otherwise when its last run ends). */
   if (!p->busy && p->head == NULL)
-    hd__kept_stop(&p->kept);
+    stop_kept(p);
   pthread_mutex_unlock(&p->lock);
   return HD_OK;
 }
@@ -1623,7 +1650,7 @@ static void terminate_locked(hd_pool *p) {
   pthread_mutex_lock(&p->lock);
   while (p->busy)
     pthread_cond_wait(&p->cond, &p->lock);
-  hd__kept_stop(&p->kept);
+  stop_kept(p);
 }
 
 int hd_pool_terminate(hd_pool *p) {
@@ -1663,11 +1690,12 @@ void hd_pool_free(hd_pool *p) {
   if (started)
     pthread_join(p->thread, NULL);
   if (p->owner == getpid()) {
-    hd__kept_stop(&p->kept); /* terminate_locked() did, unless it failed */
+    stop_kept(p); /* terminate_locked() did, unless it failed */
     hd__kthreads_free(p->threads);
   } else {
-    /* The parent's processes and threads, not ours. */
+    /* The parent's processes, threads and connections, not ours. */
     hd__kept_forget(&p->kept);
+    hd__sshkeep_forget(&p->sshkeep);
   }
   shape_clear(p);
   free_hosts(p);

@@ -145,6 +145,26 @@ typedef struct hd__kthreads hd__kthreads;
 HD__INTERNAL hd__kthreads *hd__kthreads_new(unsigned n);
 HD__INTERNAL void hd__kthreads_free(hd__kthreads *k);
 
+/* ssh master connections that outlive a run (a pool's): a control
+ * socket per host of the pool, in a folder that the first run makes; a
+ * later run that finds a host's master alive (its socket answers) uses it
+ * instead of connecting again, which is most of a small call's time. A
+ * master left alone ends by itself a minute after its last session
+ * (ControlPersist), so nothing outlives a process that dies for long.
+ * Used by one run at a time. */
+typedef struct hd__sshkeep {
+  char *dir;             /* the control folder, or NULL until a run makes it */
+  const unsigned *index; /* per host of the run: its place among the
+                            pool's hosts (set by the pool for each run) */
+} hd__sshkeep;
+
+/* Close k's masters that are up (`ssh -O exit`, with the pool's hosts and
+ * client command) and remove its folder; hd__sshkeep_forget() only frees
+ * it, in a forked child, where the masters are the parent's. */
+HD__INTERNAL void hd__sshkeep_stop(hd__sshkeep *k, const struct hd_host *hosts,
+                                   size_t nhosts, const char *ssh_command);
+HD__INTERNAL void hd__sshkeep_forget(hd__sshkeep *k);
+
 /* The function a kept worker, or a worker on another host, runs for a
  * task marked as a pool's packed chunk (pool.c): its one input holds its
  * items' arguments, packed; its output, their results, packed; the plan's
@@ -181,6 +201,8 @@ typedef struct hd__run_ext {
      count), or 0 for a host that could not be reached; so that a pool
      asks a host's CPU count once, not at every run. */
   unsigned *host_slots;
+  /* ssh, or NULL: master connections kept from run to run. */
+  hd__sshkeep *ssh_keep;
 } hd__run_ext;
 
 typedef struct hd__run {

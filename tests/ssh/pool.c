@@ -2,7 +2,8 @@
  * program serving as its own worker there (hd_worker_main). Checks map
  * over two lists, a chunked map with a failing item, imap's order,
  * uimap's completeness (each item run on a host, in another process),
- * amap with a timeout, pipe and apipe, terminate, and a map during which
+ * amap with a timeout, pipe and apipe, master connections kept from call
+ * to call (and made again when one dies), terminate, and a map during which
  * h2 is killed (by running KILL_COMMAND, a shell command): every item
  * done with its right result. After each pool is freed, no ssh process
  * of this program and no worker of it on the hosts may be left.
@@ -13,6 +14,7 @@
 #include <dirent.h>
 #include <hodos/hodos.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -193,6 +195,64 @@ static int leftovers(char *what, size_t size) {
   if (d != NULL)
     closedir(d);
   return n;
+}
+
+/* The master connections of this program's pools (ssh clients with
+ * ControlMaster=yes naming its control folders): their pids in pids (up
+ * to cap), and how many. */
+static size_t masters(pid_t *pids, size_t cap) {
+  char ctl[64];
+  snprintf(ctl, sizeof(ctl), "/tmp/hodos-ssh-%ld.", (long)getpid());
+  DIR *d = opendir("/proc");
+  size_t n = 0;
+  struct dirent *e;
+  while (d != NULL && (e = readdir(d)) != NULL) {
+    char *end;
+    long pid = strtol(e->d_name, &end, 10);
+    if (*end != '\0' || pid <= 0)
+      continue;
+    char path[64], cmd[4096];
+    snprintf(path, sizeof(path), "/proc/%ld/cmdline", pid);
+    FILE *f = fopen(path, "r");
+    if (f == NULL)
+      continue;
+    size_t len = fread(cmd, 1, sizeof(cmd) - 1, f);
+    fclose(f);
+    cmd[len] = '\0';
+    for (size_t i = 0; i < len; i++)
+      if (cmd[i] == '\0')
+        cmd[i] = ' ';
+    if (strstr(cmd, ctl) != NULL && strstr(cmd, "ControlMaster=yes") != NULL) {
+      if (n < cap)
+        pids[n] = (pid_t)pid;
+      n++;
+    }
+  }
+  if (d != NULL)
+    closedir(d);
+  return n;
+}
+
+/* Whether process pid has ended (a zombie counts). */
+static int ended(pid_t pid) {
+  char path[64], buf[512];
+  snprintf(path, sizeof(path), "/proc/%ld/stat", (long)pid);
+  FILE *f = fopen(path, "r");
+  if (f == NULL)
+    return 1;
+  size_t len = fread(buf, 1, sizeof(buf) - 1, f);
+  fclose(f);
+  buf[len] = '\0';
+  const char *paren = strrchr(buf, ')');
+  return paren == NULL || paren[1] == '\0' || paren[2] == 'Z' ||
+         paren[2] == 'X';
+}
+
+static int has_pid(const pid_t *pids, size_t n, pid_t pid) {
+  for (size_t i = 0; i < n; i++)
+    if (pids[i] == pid)
+      return 1;
+  return 0;
 }
 
 /* Wait up to seconds for no process of this program's pools to be left;
@@ -463,6 +523,45 @@ int main(int argc, char **argv) {
           "apipe: %s", hd_strerror(rc));
     hd_future_free(f);
     printf("pipe and apipe: %.2f s\n", now() - t0);
+  }
+
+  /* ---- the hosts' master connections outlive a call ---- */
+  {
+    t0 = now();
+    pid_t before[4], after[4];
+    size_t nb = masters(before, 4);
+    check(nb == 2, "after a call: %zu master connections, not 2", nb);
+    hd_value *a[2], *out = NULL;
+    hd_value_new_int(2, &a[0]);
+    hd_value_new_int(3, &a[1]);
+    for (int k = 0; k < 3; k++) {
+      rc = hd_pool_pipe(p, "power", a, 2, &out, NULL);
+      check(rc == HD_OK && int_of(out) == 8, "pipe %d: %s", k, hd_strerror(rc));
+      hd_value_unref(out);
+      size_t na = masters(after, 4);
+      check(na == nb && (nb == 0 || (has_pid(after, na, before[0]) &&
+                                     has_pid(after, na, before[nb - 1]))),
+            "call %d made new master connections (%zu)", k, na);
+    }
+    /* One that dies between calls (its socket left behind) is made
+       again. */
+    if (nb > 0) {
+      kill(before[0], SIGKILL);
+      double until = now() + 5;
+      while (!ended(before[0]) && now() < until)
+        usleep(10000);
+    }
+    rc = hd_pool_pipe(p, "power", a, 2, &out, NULL);
+    check(rc == HD_OK && int_of(out) == 8, "pipe after a master died: %s",
+          hd_strerror(rc));
+    hd_value_unref(out);
+    size_t na = masters(after, 4);
+    check(na == 2 && !has_pid(after, na, before[0]),
+          "after a master died: %zu masters, the dead one %s", na,
+          has_pid(after, na, before[0]) ? "among them" : "not among them");
+    hd_value_unref(a[0]);
+    hd_value_unref(a[1]);
+    printf("master connections kept: %.2f s\n", now() - t0);
   }
 
   /* ---- terminate: prompt, with nothing left running ---- */
