@@ -90,6 +90,9 @@ static int only_file(int argc, char **argv, const char *cmd,
   return 0;
 }
 
+/* The tasks shown at each end of a long critical path. */
+#define PATH_ENDS 5
+
 int cmd_validate(int argc, char **argv) {
   const char *file = NULL;
   int r = only_file(argc, argv, "validate", &file);
@@ -120,10 +123,21 @@ int cmd_validate(int argc, char **argv) {
     const uint32_t *path;
     size_t n = hd_plan_critical_path(p, &path);
     if (n > 0) {
+      /* A long path shows its ends: a line per task would bury the rest
+         (`hodos graph --format json` has it whole). */
       printf("  critical path: ");
-      for (size_t i = 0; i < n; i++)
+      for (size_t i = 0; i < n; i++) {
+        if (n > 2 * PATH_ENDS + 1 && i == PATH_ENDS) {
+          printf(" -> ... %zu more ...", n - 2 * PATH_ENDS);
+          i = n - PATH_ENDS - 1;
+          continue;
+        }
         printf("%s%s", i ? " -> " : "", hd_plan_node_name(p, path[i]));
-      printf(" (cost %g)\n", hd_plan_critical_cost(p));
+      }
+      if (n > 2 * PATH_ENDS + 1)
+        printf(" (%zu tasks, cost %g)\n", n, hd_plan_critical_cost(p));
+      else
+        printf(" (cost %g)\n", hd_plan_critical_cost(p));
     }
     if (fflush(stdout) != 0)
       code = EXIT_FAILED;

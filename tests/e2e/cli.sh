@@ -305,6 +305,24 @@ out_is ''
 err_is "hodos: error: --spill-limit (1073741824 bytes) must be at least --mem-limit (2147483648 bytes)"
 finish
 
+# A long critical path shows its ends, not one name per task.
+start validate-long-critical-path
+{
+  printf 'tasks:\n  - name: t0\n    run: echo 0\n'
+  i=1
+  while [ "$i" -lt 40 ]; do
+    printf '  - name: t%d\n    run: echo %d\n    after: t%d\n' "$i" "$i" \
+      $((i - 1))
+    i=$((i + 1))
+  done
+} >"$tmp/chain.yaml"
+hd validate chain.yaml
+status_is 0
+grep -qx '  critical path: t0 -> t1 -> t2 -> t3 -> t4 -> \.\.\. 30 more \.\.\. -> t35 -> t36 -> t37 -> t38 -> t39 (40 tasks, cost 40)' "$out" ||
+  problem "the critical path is not shortened: $(grep 'critical path' "$out" | cut -c1-200)"
+err_is ''
+finish
+
 start run-missing-file
 hd run missing.yaml
 status_is 2
