@@ -94,8 +94,20 @@ static int fn_blob(hd_task *t, void *data) {
   return hd_task_set_output(t, v);
 }
 
+/* fn_acc, except that node n<i> fails when i % 17 == 5, and fails its
+ * first attempt when i % 13 == 7 (those nodes have a retry). */
+static int fn_acc_or_fail(hd_task *t, void *data) {
+  size_t i = (size_t)strtoul(hd_task_name(t) + 1, NULL, 10);
+  if (i % 17 == 5)
+    return hd_task_fail(t, "n%zu fails", i);
+  if (i % 13 == 7 && hd_task_attempt(t) == 1)
+    return hd_task_fail(t, "n%zu fails once", i);
+  return fn_acc(t, data);
+}
+
 static void setup(void) {
   hd_fn_register("blob", fn_blob, NULL);
+  hd_fn_register("acc_or_fail", fn_acc_or_fail, NULL);
   hd_fn_register("acc", fn_acc, NULL);
   hd_fn_register("fail", fn_fail, NULL);
   hd_fn_register("flaky", fn_flaky, NULL);
@@ -578,6 +590,46 @@ START_TEST(threads_results_held_under_memory_limits) {
 }
 END_TEST
 
+/* With failures, retries and keep_going, every task ends as on serial
+ * (done with the same result, failed, or skipped), on 1 to 4 workers. */
+START_TEST(threads_random_failures_match_serial) {
+  size_t n = 5000;
+  hd_node **nodes = add_nodes(n, "acc_or_fail");
+  srand(13);
+  for (size_t i = 1; i < n; i++) {
+    int k = rand() % 4;
+    for (int j = 0; j < k; j++)
+      hd_node_after(nodes[i], nodes[(size_t)rand() % i]);
+    if (i % 13 == 7)
+      hd_node_set_retries(nodes[i], 1);
+  }
+  free(nodes);
+  hd_report *ref = run_keep("serial", 1, 1, HD_ETASK);
+  size_t failed = hd_report_count(ref, HD_STATE_FAILED);
+  size_t skipped = hd_report_count(ref, HD_STATE_SKIPPED);
+  ck_assert_uint_gt(failed, 100);
+  ck_assert_uint_gt(skipped, 100);
+  for (unsigned jobs = 1; jobs <= 4; jobs++) {
+    hd_report *r = run_keep("threads", jobs, 1, HD_ETASK);
+    for (size_t i = 0; i < n; i++) {
+      hd_task_info a, b;
+      hd_report_task(ref, i, &a);
+      hd_report_task(r, i, &b);
+      ck_assert_msg(a.state == b.state && a.attempts == b.attempts,
+                    "task %zu with %u workers: state %d, %u attempts "
+                    "(serial: %d, %u)",
+                    i, jobs, (int)b.state, b.attempts, (int)a.state,
+                    a.attempts);
+      ck_assert_msg(
+          hd_value_equal(hd_report_result(ref, i), hd_report_result(r, i)),
+          "task %zu differs with %u workers", i, jobs);
+    }
+    hd_report_free(r);
+  }
+  hd_report_free(ref);
+}
+END_TEST
+
 START_TEST(threads_chain_fanout_and_gather) {
   size_t n = 20000;
   hd_node **nodes = add_nodes(n, "acc");
@@ -919,6 +971,7 @@ Suite *make_suite(void) {
   tcase_set_timeout(tc, 30);
   tcase_add_test(tc, threads_random_dag_matches_serial);
   tcase_add_test(tc, threads_results_held_under_memory_limits);
+  tcase_add_test(tc, threads_random_failures_match_serial);
   tcase_add_test(tc, threads_times_of_tasks_taken_one_after_another);
   tcase_add_test(tc, threads_wide_fanout);
   tcase_add_test(tc, threads_fan_in_is_not_held_back_by_other_work);
