@@ -114,12 +114,36 @@ static void node_free(hd_node *n) {
     hd__free(n->lists[i].values);
   }
   hd__free(n->lists);
-  hd__tstrs_clear(&n->argv);
-  hd__tstrs_clear(&n->env);
-  hd__tstrs_clear(&n->inputs);
-  hd__tstrs_clear(&n->outputs);
-  hd__free(n->workdir.s);
-  hd__free(n->stdin_dep.name);
+  hd__nodeio *io = n->io;
+  if (io != NULL) {
+    hd__tstrs_clear(&io->argv);
+    hd__tstrs_clear(&io->env);
+    hd__tstrs_clear(&io->inputs);
+    hd__tstrs_clear(&io->outputs);
+    hd__free(io->workdir.s);
+    hd__free(io->stdin_dep.name);
+  }
+}
+
+const hd__nodeio hd__nodeio_none = {0,
+                                    0,
+                                    -1,
+                                    {NULL, 0, 0},
+                                    {NULL, 0, 0},
+                                    {NULL, 0, 0},
+                                    {NULL, 0, 0},
+                                    {NULL, 0, 0, -1},
+                                    {0, NULL, 0, 0}};
+
+hd__nodeio *hd__node_io_mut(hd_node *n) {
+  if (n->io == NULL) {
+    hd__nodeio *io = slab_alloc(n->graph, sizeof(*io));
+    if (io == NULL)
+      return NULL;
+    *io = hd__nodeio_none;
+    n->io = io;
+  }
+  return n->io;
 }
 
 void hd_graph_free(hd_graph *g) {
@@ -169,7 +193,6 @@ static int add_node(hd_graph *g, const char *name, hd_node_kind kind,
   n->cpus = 1;
   n->cache = 1;
   n->cost = 1.0;
-  n->cmd_shift = -1;
   n->name = text;
   if (kind != HD_NODE_FN)
     n->cmd = text + nlen;
@@ -217,8 +240,11 @@ int hd_graph_add_argv(hd_graph *g, const char *name, const char *const *argv,
       return HD_EINVAL;
   hd_node *n = NULL;
   int rc = add_node(g, name, HD_NODE_ARGV, argv[0], &n);
+  hd__nodeio *io = rc == HD_OK ? hd__node_io_mut(n) : NULL;
+  if (rc == HD_OK && io == NULL)
+    rc = HD_ENOMEM;
   for (size_t i = 0; rc == HD_OK && i < argc; i++)
-    rc = hd__tstrs_add(&n->argv, argv[i], 0, 0);
+    rc = hd__tstrs_add(&io->argv, argv[i], 0, 0);
   if (rc != HD_OK && n != NULL && g->count > 0 && g->nodes[g->count - 1] == n) {
     /* Take the half-made node back out. */
     if (!n->duplicate)
@@ -263,20 +289,21 @@ void hd__tstr_pos(const hd_node *n, const hd__tstr *t, int *line, int *column) {
 int hd_node_set_env(hd_node *n, const char *name, const char *value) {
   if (n == NULL || !hd__env_name_ok(name) || value == NULL)
     return HD_EINVAL;
+  hd__nodeio *io = hd__node_io_mut(n);
   hd__buf b = {0};
-  if (hd__buf_appendf(&b, "%s=%s", name, value) != HD_OK)
+  if (io == NULL || hd__buf_appendf(&b, "%s=%s", name, value) != HD_OK)
     return HD_ENOMEM;
   size_t nlen = strlen(name);
-  for (size_t i = 0; i < n->env.count; i++) {
-    char *e = n->env.items[i].s;
+  for (size_t i = 0; i < io->env.count; i++) {
+    char *e = io->env.items[i].s;
     if (strncmp(e, name, nlen) == 0 && e[nlen] == '=') {
       hd__free(e);
-      n->env.items[i].s = b.data;
+      io->env.items[i].s = b.data;
       n->graph->valid = 0;
       return HD_OK;
     }
   }
-  int rc = hd__tstrs_add(&n->env, b.data, 0, 0);
+  int rc = hd__tstrs_add(&io->env, b.data, 0, 0);
   hd__buf_cleanup(&b);
   n->graph->valid = 0;
   return rc;
@@ -295,31 +322,41 @@ static int set_tstr(hd_node *n, hd__tstr *t, const char *s) {
 }
 
 int hd_node_set_workdir(hd_node *n, const char *dir) {
-  return n == NULL ? HD_EINVAL : set_tstr(n, &n->workdir, dir);
+  if (n == NULL || dir == NULL || dir[0] == '\0')
+    return HD_EINVAL;
+  hd__nodeio *io = hd__node_io_mut(n);
+  return io == NULL ? HD_ENOMEM : set_tstr(n, &io->workdir, dir);
 }
 
 int hd_node_add_input(hd_node *n, const char *path) {
   if (n == NULL || path == NULL || path[0] == '\0')
     return HD_EINVAL;
+  hd__nodeio *io = hd__node_io_mut(n);
+  if (io == NULL)
+    return HD_ENOMEM;
   n->graph->valid = 0;
-  return hd__tstrs_add(&n->inputs, path, 0, 0);
+  return hd__tstrs_add(&io->inputs, path, 0, 0);
 }
 
 int hd_node_add_output(hd_node *n, const char *path) {
   if (n == NULL || path == NULL || path[0] == '\0')
     return HD_EINVAL;
+  hd__nodeio *io = hd__node_io_mut(n);
+  if (io == NULL)
+    return HD_ENOMEM;
   n->graph->valid = 0;
-  return hd__tstrs_add(&n->outputs, path, 0, 0);
+  return hd__tstrs_add(&io->outputs, path, 0, 0);
 }
 
 int hd_node_set_stdin(hd_node *n, const char *task) {
   if (n == NULL || task == NULL || task[0] == '\0')
     return HD_EINVAL;
-  char *c = hd__strdup(task);
+  hd__nodeio *io = hd__node_io_mut(n);
+  char *c = io != NULL ? hd__strdup(task) : NULL;
   if (c == NULL)
     return HD_ENOMEM;
-  hd__free(n->stdin_dep.name);
-  n->stdin_dep = (hd__dep){HD__NO_INDEX, c, 0, 0};
+  hd__free(io->stdin_dep.name);
+  io->stdin_dep = (hd__dep){HD__NO_INDEX, c, 0, 0};
   int rc = hd_node_after_name(n, task);
   n->graph->valid = 0;
   return rc;

@@ -207,8 +207,9 @@ static int render_list(builder *b, const hd__tstrs *l, expansion *x,
 static int node_is_late(const hd_node *n) {
   if (n->kind == HD_NODE_CMD)
     return hd__template_has_after(n->cmd);
-  for (size_t k = 0; k < n->argv.count; k++)
-    if (hd__template_has_after(n->argv.items[k].s))
+  const hd__nodeio *io = hd__node_io(n);
+  for (size_t k = 0; k < io->argv.count; k++)
+    if (hd__template_has_after(io->argv.items[k].s))
       return 1;
   return 0;
 }
@@ -218,32 +219,33 @@ static int node_is_late(const hd_node *n) {
 static int make_io(builder *b, const hd_graph *g, const uint32_t *base,
                    const hd_node *n, hd__pnode *pn, expansion *x,
                    hd__buf *tmp) {
+  const hd__nodeio *nio = hd__node_io(n);
   hd__pio io;
   memset(&io, 0, sizeof(io));
   int late = node_is_late(n);
-  int rc = render_list(b, &n->inputs, x, 0, tmp, &io.inputs);
-  io.ninputs = (uint32_t)n->inputs.count;
+  int rc = render_list(b, &nio->inputs, x, 0, tmp, &io.inputs);
+  io.ninputs = (uint32_t)nio->inputs.count;
   x->in = io.inputs;
   x->nin = io.ninputs;
   if (rc == HD_OK)
-    rc = render_list(b, &n->outputs, x, 0, tmp, &io.outputs);
-  io.noutputs = (uint32_t)n->outputs.count;
+    rc = render_list(b, &nio->outputs, x, 0, tmp, &io.outputs);
+  io.noutputs = (uint32_t)nio->outputs.count;
   x->out = io.outputs;
   x->nout = io.noutputs;
   if (rc == HD_OK)
-    rc = render_list(b, &n->env, x, 0, tmp, &io.env);
-  io.nenv = (uint32_t)n->env.count;
-  if (rc == HD_OK && n->workdir.s != NULL) {
+    rc = render_list(b, &nio->env, x, 0, tmp, &io.env);
+  io.nenv = (uint32_t)nio->env.count;
+  if (rc == HD_OK && nio->workdir.s != NULL) {
     tmp->len = 0;
-    rc = hd__template_render(tmp, n->workdir.s, 0, 0, expansion_value, x);
+    rc = hd__template_render(tmp, nio->workdir.s, 0, 0, expansion_value, x);
     if (rc == HD_OK)
       rc = add_string(b, tmp->data, tmp->len, &io.workdir);
   }
   /* The command and words write outputs under their staged names. */
   x->staging = 1;
   if (rc == HD_OK)
-    rc = render_list(b, &n->argv, x, late, tmp, &io.argv);
-  io.argc = (uint32_t)n->argv.count;
+    rc = render_list(b, &nio->argv, x, late, tmp, &io.argv);
+  io.argc = (uint32_t)nio->argv.count;
   /* What it runs: the command with its placeholders replaced, or the
      first word. */
   if (rc == HD_OK && n->kind == HD_NODE_CMD) {
@@ -258,8 +260,8 @@ static int make_io(builder *b, const hd_graph *g, const uint32_t *base,
   }
   x->staging = 0;
   io.staged = x->staged;
-  size_t sd = n->stdin_dep.index;
-  if (n->stdin_dep.name != NULL && sd < g->count) {
+  size_t sd = nio->stdin_dep.index;
+  if (nio->stdin_dep.name != NULL && sd < g->count) {
     io.stdin_lo = base[sd];
     io.stdin_hi = base[sd + 1];
   }
@@ -308,8 +310,9 @@ static int make_nodes(builder *b, const hd_graph *g, const uint32_t *base) {
     const hd_node *n = g->nodes[i];
     uint32_t settings;
     rc = settings_index(b, n, &settings);
-    int simple = n->kind == HD_NODE_FN && n->inputs.count == 0 &&
-                 n->outputs.count == 0 && n->stdin_dep.name == NULL;
+    const hd__nodeio *nio = hd__node_io(n);
+    int simple = n->kind == HD_NODE_FN && nio->inputs.count == 0 &&
+                 nio->outputs.count == 0 && nio->stdin_dep.name == NULL;
     for (uint32_t j = 0; rc == HD_OK && j < base[i + 1] - base[i]; j++) {
       hd__pnode *pn = &p->nodes[base[i] + j];
       pn->kind = (uint8_t)n->kind;

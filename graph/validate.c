@@ -78,11 +78,11 @@ static int check_names_and_deps(hd_graph *g, size_t *edges) {
         rc =
             diag_at(g, n, NULL, HD_EGRAPH, "duplicate task name '%s'", n->name);
     }
-    if (n->stdin_dep.name != NULL) {
+    if (n->io != NULL && n->io->stdin_dep.name != NULL) {
       size_t idx;
-      n->stdin_dep.index = hd__strmap_get(&g->names, n->stdin_dep.name, &idx)
-                               ? idx
-                               : HD__NO_INDEX;
+      n->io->stdin_dep.index =
+          hd__strmap_get(&g->names, n->io->stdin_dep.name, &idx) ? idx
+                                                                 : HD__NO_INDEX;
     }
     for (size_t j = 0; j < n->ndeps && rc == HD_OK; j++) {
       hd__dep *d = &n->deps[j];
@@ -336,7 +336,8 @@ static int check_placeholder(const hd__ph *ph, void *ctx) {
   }
   case HD__PH_INPUTS:
   case HD__PH_OUTPUTS: {
-    const hd__tstrs *l = ph->kind == HD__PH_INPUTS ? &n->inputs : &n->outputs;
+    const hd__nodeio *io = hd__node_io(n);
+    const hd__tstrs *l = ph->kind == HD__PH_INPUTS ? &io->inputs : &io->outputs;
     const char *what = ph->kind == HD__PH_INPUTS ? "inputs" : "outputs";
     if (!c->files)
       tmpl_diag(c, "{%s} cannot be used in the %s of task '%s'", text, c->field,
@@ -378,20 +379,22 @@ static int check_templates(hd_graph *g, const hd_node *n) {
   int rc = HD_OK;
   if (n->unchecked)
     return HD_OK;
+  const hd__nodeio *io = hd__node_io(n);
   if (n->kind == HD_NODE_CMD) {
-    hd__tstr cmd = {(char *)n->cmd, n->cmd_line, n->cmd_column, n->cmd_shift};
+    hd__tstr cmd = {(char *)n->cmd, io->cmd_line, io->cmd_column,
+                    io->cmd_shift};
     rc = check_tstr(g, n, &cmd, "command", 1);
   }
-  for (size_t i = 0; rc == HD_OK && i < n->argv.count; i++)
-    rc = check_tstr(g, n, &n->argv.items[i], "argv", 1);
-  for (size_t i = 0; rc == HD_OK && i < n->env.count; i++)
-    rc = check_tstr(g, n, &n->env.items[i], "env", 0);
-  if (rc == HD_OK && n->workdir.s != NULL)
-    rc = check_tstr(g, n, &n->workdir, "workdir", 0);
-  for (size_t i = 0; rc == HD_OK && i < n->inputs.count; i++)
-    rc = check_tstr(g, n, &n->inputs.items[i], "inputs", 0);
-  for (size_t i = 0; rc == HD_OK && i < n->outputs.count; i++)
-    rc = check_tstr(g, n, &n->outputs.items[i], "outputs", 0);
+  for (size_t i = 0; rc == HD_OK && i < io->argv.count; i++)
+    rc = check_tstr(g, n, &io->argv.items[i], "argv", 1);
+  for (size_t i = 0; rc == HD_OK && i < io->env.count; i++)
+    rc = check_tstr(g, n, &io->env.items[i], "env", 0);
+  if (rc == HD_OK && io->workdir.s != NULL)
+    rc = check_tstr(g, n, &io->workdir, "workdir", 0);
+  for (size_t i = 0; rc == HD_OK && i < io->inputs.count; i++)
+    rc = check_tstr(g, n, &io->inputs.items[i], "inputs", 0);
+  for (size_t i = 0; rc == HD_OK && i < io->outputs.count; i++)
+    rc = check_tstr(g, n, &io->outputs.items[i], "outputs", 0);
   return rc;
 }
 

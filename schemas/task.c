@@ -292,10 +292,11 @@ static void set_env(hd__wf_loader *L, hd_node *n, const hd__tstr *e) {
     L->status = HD_ENOMEM;
     return;
   }
-  for (size_t i = 0; i < n->env.count; i++)
-    if (strncmp(n->env.items[i].s, e->s, len + 1) == 0) {
-      n->env.items[i].line = e->line;
-      n->env.items[i].column = e->column;
+  hd__nodeio *io = n->io; /* made by hd_node_set_env() */
+  for (size_t i = 0; io != NULL && i < io->env.count; i++)
+    if (strncmp(io->env.items[i].s, e->s, len + 1) == 0) {
+      io->env.items[i].line = e->line;
+      io->env.items[i].column = e->column;
     }
 }
 
@@ -403,9 +404,9 @@ static void read_process(hd__wf_loader *L, task_ctx *c, hd_node_kind kind) {
   if (use != NULL) {
     if (hd_node_set_workdir(c->n, use) != HD_OK)
       L->status = HD_ENOMEM;
-    if (w != NULL) {
-      c->n->workdir.line = (int)wd->line + 1;
-      c->n->workdir.column = (int)wd->column + 1;
+    else if (w != NULL) {
+      c->n->io->workdir.line = (int)wd->line + 1;
+      c->n->io->workdir.column = (int)wd->column + 1;
     }
   }
   hd__free(resolved);
@@ -509,17 +510,22 @@ void hd__wf_task(hd__wf_loader *L, hd__ynode *t, size_t index) {
     if (rc == HD_OK)
       rc = hd_node_set_origin(c.n, L->file->path, (int)name->line + 1,
                               (int)name->column + 1);
+    hd__nodeio *io = rc == HD_OK && (cmd != NULL || words != NULL)
+                         ? hd__node_io_mut(c.n)
+                         : NULL;
+    if (rc == HD_OK && (cmd != NULL || words != NULL) && io == NULL)
+      rc = HD_ENOMEM;
     if (rc == HD_OK && cmd != NULL) {
-      c.n->cmd_line = (int)body->line + 1;
-      c.n->cmd_column = (int)body->column + 1;
-      c.n->cmd_shift = hd__wf_shift(body);
+      io->cmd_line = (int)body->line + 1;
+      io->cmd_column = (int)body->column + 1;
+      io->cmd_shift = hd__wf_shift(body);
     }
     if (rc == HD_OK && words != NULL)
       for (size_t i = 0; i < argc; i++) {
         hd__ynode *w = hd__wf_item(L, body, i);
-        c.n->argv.items[i].line = (int)w->line + 1;
-        c.n->argv.items[i].column = (int)w->column + 1;
-        c.n->argv.items[i].shift = hd__wf_shift(w);
+        io->argv.items[i].line = (int)w->line + 1;
+        io->argv.items[i].column = (int)w->column + 1;
+        io->argv.items[i].shift = hd__wf_shift(w);
       }
     if (rc != HD_OK) {
       L->status = HD_ENOMEM;
@@ -552,9 +558,17 @@ void hd__wf_task(hd__wf_loader *L, hd__ynode *t, size_t index) {
     if (c.n != NULL && product != NULL)
       hd_node_set_fanout(c.n, HD_FANOUT_PRODUCT);
   }
-  c.list = c.n ? &c.n->inputs : NULL;
+  /* Files: the node's part for them is made only when it has some. */
+  hd__nodeio *fio = c.n != NULL && (c.val[HD__TK_INPUTS] != NULL ||
+                                    c.val[HD__TK_OUTPUTS] != NULL)
+                        ? hd__node_io_mut(c.n)
+                        : NULL;
+  if (c.n != NULL && fio == NULL &&
+      (c.val[HD__TK_INPUTS] != NULL || c.val[HD__TK_OUTPUTS] != NULL))
+    L->status = HD_ENOMEM;
+  c.list = fio ? &fio->inputs : NULL;
   hd__wf_strings(L, c.val[HD__TK_INPUTS], "inputs", what, add_tstr, &c);
-  c.list = c.n ? &c.n->outputs : NULL;
+  c.list = fio ? &fio->outputs : NULL;
   hd__wf_strings(L, c.val[HD__TK_OUTPUTS], "outputs", what, add_tstr, &c);
   hd__ynode *in = c.val[HD__TK_STDIN];
   const char *from = hd__wf_string(L, in, "stdin", what);
@@ -570,8 +584,8 @@ void hd__wf_task(hd__wf_loader *L, hd__ynode *t, size_t index) {
       L->status = HD_ENOMEM;
     } else {
       hd__dep *d = &c.n->deps[c.n->ndeps - 1];
-      d->line = c.n->stdin_dep.line = (int)in->line + 1;
-      d->column = c.n->stdin_dep.column = (int)in->column + 1;
+      d->line = c.n->io->stdin_dep.line = (int)in->line + 1;
+      d->column = c.n->io->stdin_dep.column = (int)in->column + 1;
     }
   }
   if (body != NULL)

@@ -46,6 +46,33 @@ START_TEST(graph_add_find_iterate) {
 }
 END_TEST
 
+/* A function node without files has no command part (the memory of a
+ * large graph); one is made by the first setter that needs it, and the
+ * empty one reads as none. */
+START_TEST(graph_command_part_made_on_first_use) {
+  hd_node *f = NULL, *h = NULL, *a = cmd("a");
+  ck_assert_int_eq(hd_graph_add_fn(g, "f", "fn_f", &f), HD_OK);
+  ck_assert_int_eq(hd_graph_add_fn(g, "h", "fn_h", &h), HD_OK);
+  ck_assert_ptr_null(f->io);
+  ck_assert_ptr_null(a->io);
+  ck_assert_int_eq(hd__node_io(f)->cmd_shift, -1);
+  ck_assert_uint_eq(hd__node_io(f)->argv.count, 0);
+  ck_assert_ptr_null(hd__node_io(f)->stdin_dep.name);
+  ck_assert_int_eq(hd_node_add_input(f, "in.txt"), HD_OK);
+  ck_assert_ptr_nonnull(f->io);
+  ck_assert_uint_eq(f->io->inputs.count, 1);
+  ck_assert_int_eq(f->io->cmd_shift, -1);
+  ck_assert_int_eq(hd_node_set_env(a, "X", "1"), HD_OK);
+  ck_assert_int_eq(hd_node_set_workdir(a, "/tmp"), HD_OK);
+  ck_assert_int_eq(hd_node_set_stdin(a, "f"), HD_OK);
+  ck_assert_uint_eq(a->io->env.count, 1);
+  ck_assert_str_eq(a->io->workdir.s, "/tmp");
+  ck_assert_str_eq(a->io->stdin_dep.name, "f");
+  ck_assert_int_eq(hd_graph_validate(g), HD_OK);
+  ck_assert_ptr_null(h->io);
+}
+END_TEST
+
 START_TEST(graph_rejects_bad_arguments) {
   hd_node *n;
   ck_assert_int_eq(hd_graph_new(NULL), HD_EINVAL);
@@ -1150,6 +1177,7 @@ Suite *make_suite(void) {
   tcase_add_checked_fixture(tc, setup, teardown);
   tcase_add_test(tc, graph_add_find_iterate);
   tcase_add_test(tc, graph_rejects_bad_arguments);
+  tcase_add_test(tc, graph_command_part_made_on_first_use);
   tcase_add_test(tc, graph_dependencies_both_ways_and_deduplicated);
   tcase_add_test(tc, graph_params_set_and_replace);
   tcase_add_test(tc, graph_reports_duplicate_names);

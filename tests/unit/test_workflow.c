@@ -305,12 +305,12 @@ START_TEST(workflow_settings_and_defaults_reach_the_nodes) {
   ck_assert_uint_eq(b->retries, 0);
   ck_assert_int_eq(b->allow_failure, 0);
   /* The task's env over the defaults' over the workflow's. */
-  ck_assert_uint_eq(a->env.count, 2);
-  ck_assert_str_eq(a->env.items[0].s, "A=mine");
-  ck_assert_str_eq(a->env.items[1].s, "B=dflt");
+  ck_assert_uint_eq(hd__node_io(a)->env.count, 2);
+  ck_assert_str_eq(hd__node_io(a)->env.items[0].s, "A=mine");
+  ck_assert_str_eq(hd__node_io(a)->env.items[1].s, "B=dflt");
   ck_assert_int_eq(hd_node_kind_of(b), HD_NODE_ARGV);
-  ck_assert_uint_eq(b->argv.count, 3);
-  ck_assert_str_eq(b->argv.items[2].s, "{y}");
+  ck_assert_uint_eq(hd__node_io(b)->argv.count, 3);
+  ck_assert_str_eq(hd__node_io(b)->argv.items[2].s, "{y}");
 }
 END_TEST
 
