@@ -198,19 +198,33 @@ static int add_node(hd_graph *g, const char *name, hd_node_kind kind,
     n->cmd = text + nlen;
   else
     n->fn = text + nlen;
-  int rc = hd__strmap_add(&g->names, n->name, n->index);
-  if (rc == HD_EEXIST)
-    n->duplicate = 1;
-  else if (rc != HD_OK)
-    goto fail;
+  /* Its name goes in the name map with the others added before the next
+     lookup (hd__graph_names()). */
   g->nodes[g->count++] = n;
   g->valid = 0;
   if (out != NULL)
     *out = n;
   return HD_OK;
-fail:
-  node_free(n);
-  return HD_ENOMEM;
+}
+
+static const char *name_at(void *ctx, size_t i) {
+  const hd_graph *g = ctx;
+  return g->nodes[g->named + i]->name;
+}
+
+static void name_taken(void *ctx, size_t i) {
+  hd_graph *g = ctx;
+  g->nodes[g->named + i]->duplicate = 1;
+}
+
+int hd__graph_names(hd_graph *g) {
+  if (g->named == g->count)
+    return HD_OK;
+  int rc = hd__strmap_add_many(&g->names, g->count - g->named, name_at, g,
+                               g->named, name_taken);
+  if (rc == HD_OK)
+    g->named = g->count;
+  return rc;
 }
 
 int hd__graph_reserve(hd_graph *g, size_t n) {
@@ -246,9 +260,13 @@ int hd_graph_add_argv(hd_graph *g, const char *name, const char *const *argv,
   for (size_t i = 0; rc == HD_OK && i < argc; i++)
     rc = hd__tstrs_add(&io->argv, argv[i], 0, 0);
   if (rc != HD_OK && n != NULL && g->count > 0 && g->nodes[g->count - 1] == n) {
-    /* Take the half-made node back out. */
-    if (!n->duplicate)
-      hd__strmap_del(&g->names, n->name);
+    /* Take the half-made node back out (its name is in the map only
+       when a lookup came after it). */
+    if (g->named == g->count) {
+      if (!n->duplicate)
+        hd__strmap_del(&g->names, n->name);
+      g->named--;
+    }
     g->count--;
     node_free(n);
     return rc;
@@ -436,6 +454,8 @@ int hd_node_after_name_at(hd_node *n, const char *name, int line, int column) {
   /* A name already in the graph resolves now, as validation would, and
      costs no copy. */
   size_t idx;
+  if (hd__graph_names(n->graph) != HD_OK)
+    return HD_ENOMEM;
   if (hd__strmap_get(&n->graph->names, name, &idx))
     return add_dep(n, idx, NULL, line, column);
   return add_dep(n, HD__NO_INDEX, name, line, column);
@@ -613,9 +633,18 @@ int hd_node_set_origin(hd_node *n, const char *file, int line, int column) {
 
 hd_node *hd_graph_find(const hd_graph *g, const char *name) {
   size_t i;
-  if (g == NULL || name == NULL || !hd__strmap_get(&g->names, name, &i))
+  if (g == NULL || name == NULL)
     return NULL;
-  return g->nodes[i];
+  /* The name map is the graph's index, brought up to date here (a graph
+     is used by one thread at a time). Out of memory, the nodes it lacks
+     are looked through one by one. */
+  int synced = hd__graph_names((hd_graph *)g) == HD_OK;
+  if (hd__strmap_get(&g->names, name, &i))
+    return g->nodes[i];
+  for (i = g->named; !synced && i < g->count; i++)
+    if (strcmp(g->nodes[i]->name, name) == 0)
+      return g->nodes[i];
+  return NULL;
 }
 
 size_t hd_graph_node_count(const hd_graph *g) { return g ? g->count : 0; }

@@ -93,7 +93,9 @@ struct hd_node {
 struct hd_graph {
   hd_node **nodes;
   size_t count, cap;
-  hd__strmap names; /* name -> index of the first node with that name */
+  hd__strmap names; /* name -> index of the first node with that name, */
+  size_t named;     /* for nodes [0, named): the others' names go in when a
+                       name is looked up (hd__graph_names()) */
   hd__diags diags;
   struct hd__slab *slabs; /* where node blocks live */
   char **files;           /* the origin files of nodes, each once */
@@ -110,6 +112,11 @@ static inline const hd__nodeio *hd__node_io(const hd_node *n) {
 
 /* The same to change, made if n has none; NULL when out of memory. */
 HD__INTERNAL hd__nodeio *hd__node_io_mut(hd_node *n);
+
+/* Put the names of the nodes added since the last lookup in the name map
+ * (all at once: see hd__strmap_add_many()), marking duplicates. Every
+ * lookup of a name calls it first. Returns HD_OK or HD_ENOMEM. */
+HD__INTERNAL int hd__graph_names(hd_graph *g);
 
 /* Make room for n more nodes, so that adding them grows nothing but the
  * slabs. Returns HD_OK or HD_ENOMEM. */

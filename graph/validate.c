@@ -62,7 +62,7 @@ static const char *suggest(const hd_graph *g, const char *name) {
 }
 
 static int check_names_and_deps(hd_graph *g, size_t *edges) {
-  int rc = HD_OK;
+  int rc = hd__graph_names(g);
   *edges = 0;
   for (size_t i = 0; i < g->count && rc == HD_OK; i++) {
     hd_node *n = g->nodes[i];

@@ -180,7 +180,10 @@ HD_API int hd_node_set_cost(hd_node *n, double cost);
 HD_API int hd_node_set_origin(hd_node *n, const char *file, int line,
                               int column);
 
-/* Find the first node with this name, or NULL. */
+/* Find the first node with this name, or NULL. It brings the graph's name
+ * index up to date with the nodes added since the last lookup (names are
+ * indexed in bulk, at the first lookup or validation after they are
+ * added): like the calls that change a graph, one thread at a time. */
 HD_API hd_node *hd_graph_find(const hd_graph *g, const char *name);
 
 /* The number of nodes, and node i in the order they were added (NULL when

@@ -73,6 +73,41 @@ START_TEST(graph_command_part_made_on_first_use) {
 }
 END_TEST
 
+/* Names go into the graph's name map at the first lookup after they were
+ * added, all at once: finds, dependencies by name and duplicates behave as
+ * if each had gone in when its node was added. */
+START_TEST(graph_names_indexed_at_first_lookup) {
+  char name[16];
+  hd_node *nodes[1002];
+  for (size_t i = 0; i < 1000; i++) {
+    snprintf(name, sizeof(name), "n%zu", i);
+    ck_assert_int_eq(hd_graph_add_fn(g, name, "f", &nodes[i]), HD_OK);
+  }
+  ck_assert_int_eq(hd_graph_add_fn(g, "n5", "f", &nodes[1000]), HD_OK);
+  ck_assert_uint_lt(g->named, g->count);
+  ck_assert_ptr_eq(hd_graph_find(g, "n5"), nodes[5]);
+  ck_assert_ptr_eq(hd_graph_find(g, "n999"), nodes[999]);
+  ck_assert_uint_eq(g->named, g->count);
+  ck_assert_int_eq(hd_graph_add_fn(g, "last", "f", &nodes[1001]), HD_OK);
+  ck_assert_int_eq(hd_node_after_name(nodes[1001], "n999"), HD_OK);
+  ck_assert_uint_eq(nodes[1001]->deps[0].index, 999); /* resolved at once */
+  ck_assert_ptr_null(nodes[1001]->deps[0].name);
+  /* Out of memory at a lookup: the nodes not in the map yet are looked
+     through one by one. */
+  hd_node *late = NULL;
+  for (size_t i = 0; i < 100; i++) {
+    snprintf(name, sizeof(name), "late%zu", i);
+    ck_assert_int_eq(hd_graph_add_fn(g, name, "f", &late), HD_OK);
+  }
+  hd__alloc_fail_after(0);
+  ck_assert_ptr_eq(hd_graph_find(g, "late99"), late);
+  hd__alloc_fail_after(-1);
+  ck_assert_int_eq(hd_graph_validate(g), HD_EGRAPH);
+  ck_assert_uint_eq(hd_graph_diag_count(g), 1);
+  ck_assert_ptr_nonnull(strstr(diag_msg(0), "duplicate task name 'n5'"));
+}
+END_TEST
+
 START_TEST(graph_rejects_bad_arguments) {
   hd_node *n;
   ck_assert_int_eq(hd_graph_new(NULL), HD_EINVAL);
@@ -1178,6 +1213,7 @@ Suite *make_suite(void) {
   tcase_add_test(tc, graph_add_find_iterate);
   tcase_add_test(tc, graph_rejects_bad_arguments);
   tcase_add_test(tc, graph_command_part_made_on_first_use);
+  tcase_add_test(tc, graph_names_indexed_at_first_lookup);
   tcase_add_test(tc, graph_dependencies_both_ways_and_deduplicated);
   tcase_add_test(tc, graph_params_set_and_replace);
   tcase_add_test(tc, graph_reports_duplicate_names);
