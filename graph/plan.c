@@ -33,6 +33,7 @@ typedef struct builder {
   size_t caplists, capio;
   hd__strmap settings_seen; /* settings bytes -> index */
   hd__strmap fn_seen;       /* function names -> their string's offset */
+  size_t maxlists, maxdeps; /* the most of any node (at least 1) */
 } builder;
 
 /* An expansion's view of its node, for substitution: its params and
@@ -287,15 +288,13 @@ static int make_io(builder *b, const hd_graph *g, const uint32_t *base,
   return rc;
 }
 
-/* The plan nodes of graph node i: base[i] .. base[i + 1]. */
-static int make_nodes(builder *b, const hd_graph *g, const uint32_t *base) {
+/* The plan nodes of graph node i: base[i] .. base[i + 1]; their costs in
+ * costs. */
+static int make_nodes(builder *b, const hd_graph *g, const uint32_t *base,
+                      float *costs) {
   hd__plan *p = b->p;
   int rc = HD_OK;
-  size_t maxlists = 1;
-  for (size_t i = 0; i < g->count; i++)
-    if (g->nodes[i]->nlists > maxlists)
-      maxlists = g->nodes[i]->nlists;
-  size_t *pick = hd__calloc(maxlists, sizeof(size_t));
+  size_t *pick = hd__calloc(b->maxlists, sizeof(size_t));
   hd__buf tmp = {0};
   if (pick == NULL)
     return HD_ENOMEM;
@@ -315,6 +314,7 @@ static int make_nodes(builder *b, const hd_graph *g, const uint32_t *base) {
                  nio->outputs.count == 0 && nio->stdin_dep.name == NULL;
     for (uint32_t j = 0; rc == HD_OK && j < base[i + 1] - base[i]; j++) {
       hd__pnode *pn = &p->nodes[base[i] + j];
+      costs[base[i] + j] = (float)n->cost;
       pn->kind = (uint8_t)n->kind;
       pn->settings = settings;
       pick_items(n, j, pick);
@@ -468,19 +468,14 @@ static int encode_preds(hd__plan *p, size_t *cap, uint32_t x,
 /* Predecessors in declaration order, a dependency on a template standing
  * for its matching expansions in expansion order; duplicates collapse to
  * their first place. */
-static int make_edges(hd__plan *p, const hd_graph *g, const uint32_t *base) {
+static int make_edges(const builder *b, const hd_graph *g,
+                      const uint32_t *base) {
+  hd__plan *p = b->p;
   size_t n = p->count, capb = 0, cap = 0, np = 0;
   uint32_t *preds = NULL; /* plan node x's, while they are gathered */
   uint32_t *mark = hd__malloc((g->count + 1) * sizeof(uint32_t));
-  size_t maxlists = 1, maxdeps = 1;
-  for (size_t i = 0; i < g->count; i++) {
-    if (g->nodes[i]->nlists > maxlists)
-      maxlists = g->nodes[i]->nlists;
-    if (g->nodes[i]->ndeps > maxdeps)
-      maxdeps = g->nodes[i]->ndeps;
-  }
-  size_t *pick = hd__calloc(maxlists, sizeof(size_t));
-  depview *views = hd__calloc(maxdeps, sizeof(depview));
+  size_t *pick = hd__calloc(b->maxlists, sizeof(size_t));
+  depview *views = hd__calloc(b->maxdeps, sizeof(depview));
   hd__buf k = {0};
   int rc = mark && pick && views ? HD_OK : HD_ENOMEM;
   if (rc == HD_OK)
@@ -684,23 +679,30 @@ int hd__plan_build(const hd_graph *g, hd__plan **out) {
   if (base == NULL || p == NULL)
     goto fail;
   b.p = p;
+  /* One pass over the nodes for what the others need to know first (a
+     million nodes are a million cache misses per pass): where each one's
+     expansions start, the size of the names and commands (for one
+     allocation of the string block in the common case; expansions grow
+     it further), the most list params and dependencies of a node. */
   uint64_t total = 0;
+  size_t guess = 1;
+  b.maxlists = b.maxdeps = 1;
   for (size_t i = 0; i < g->count; i++) {
+    const hd_node *nd = g->nodes[i];
     base[i] = (uint32_t)total;
-    total += hd__node_expansions(g->nodes[i]);
+    total += hd__node_expansions(nd);
     if (total >= INT32_MAX) {
       rc = HD_ETOOBIG;
       goto fail;
     }
+    guess += strlen(nd->name) + 2 +
+             (nd->kind == HD_NODE_CMD ? strlen(nd->cmd) + 1 : 0);
+    if (nd->nlists > b.maxlists)
+      b.maxlists = nd->nlists;
+    if (nd->ndeps > b.maxdeps)
+      b.maxdeps = nd->ndeps;
   }
   base[g->count] = (uint32_t)total;
-  /* Names and commands, for one allocation of the string block in the
-     common case (expansions grow it further). */
-  size_t guess = 1;
-  for (size_t i = 0; i < g->count; i++)
-    guess +=
-        strlen(g->nodes[i]->name) + 2 +
-        (g->nodes[i]->kind == HD_NODE_CMD ? strlen(g->nodes[i]->cmd) + 1 : 0);
   if ((b.strings.data = hd__malloc(guess + 1)) == NULL)
     goto fail;
   b.strings.cap = guess + 1;
@@ -713,11 +715,8 @@ int hd__plan_build(const hd_graph *g, hd__plan **out) {
   costs = hd__malloc((n + 1) * sizeof(float));
   if (!p->nodes || !p->order || !p->pred_at || !p->succ_off || !costs)
     goto fail;
-  for (size_t i = 0; i < g->count; i++)
-    for (uint32_t x = base[i]; x < base[i + 1]; x++)
-      costs[x] = (float)g->nodes[i]->cost;
-  if ((rc = make_nodes(&b, g, base)) != HD_OK ||
-      (rc = make_edges(p, g, base)) != HD_OK ||
+  if ((rc = make_nodes(&b, g, base, costs)) != HD_OK ||
+      (rc = make_edges(&b, g, base)) != HD_OK ||
       (rc = analyse(p, costs)) != HD_OK)
     goto fail;
   p->strings = b.strings.data;
