@@ -61,9 +61,14 @@ static const char *suggest(const hd_graph *g, const char *name) {
   return best;
 }
 
-static int check_names_and_deps(hd_graph *g, size_t *edges) {
+/* Names and dependencies resolved and checked; *edges counts the
+ * dependencies, and *forward is set when one points to a node added after
+ * its own (otherwise the graph is in a topological order already: no
+ * cycle is possible). */
+static int check_names_and_deps(hd_graph *g, size_t *edges, int *forward) {
   int rc = hd__graph_names(g);
   *edges = 0;
+  *forward = 0;
   for (size_t i = 0; i < g->count && rc == HD_OK; i++) {
     hd_node *n = g->nodes[i];
     size_t first;
@@ -110,6 +115,8 @@ static int check_names_and_deps(hd_graph *g, size_t *edges) {
             diag_at(g, n, d, HD_EGRAPH, "task '%s' depends on itself", n->name);
       else
         (*edges)++;
+      if (d->index > i)
+        *forward = 1;
     }
   }
   return rc;
@@ -533,14 +540,17 @@ int hd_graph_validate(hd_graph *g) {
     return HD_ETOOBIG;
   }
   size_t nedges;
-  int rc = check_names_and_deps(g, &nedges);
+  int forward;
+  int rc = check_names_and_deps(g, &nedges, &forward);
   if (rc == HD_OK)
     rc = check_params(g);
   if (rc != HD_OK)
     return rc;
   size_t before = g->diags.count;
 
-  rc = is_acyclic(g, nedges);
+  /* Dependencies that all point to earlier nodes (a graph built by
+     pointers always has them) make no cycle. */
+  rc = forward ? is_acyclic(g, nedges) : HD_OK;
   int cyclic = rc == HD_ECYCLE;
   if (cyclic) {
     /* Only now is igraph needed, to name each cycle. */
