@@ -135,6 +135,32 @@ const hd__nodeio hd__nodeio_none = {0,
                                     {NULL, 0, 0, -1},
                                     {0, NULL, 0, 0}};
 
+const hd__nodeset hd__nodeset_default = {0, 0, 0, 1.0, 0,
+                                         1, 0, 1, 0,   HD_FANOUT_ZIP};
+
+hd__nodeset *hd__node_settings_mut(hd_node *n) {
+  if (n->set == NULL) {
+    hd__nodeset *set = slab_alloc(n->graph, sizeof(*set));
+    if (set == NULL)
+      return NULL;
+    *set = hd__nodeset_default;
+    n->set = set;
+  }
+  return n->set;
+}
+
+/* Set field of n's settings to value: a node that keeps the default is
+ * given no settings of its own. */
+#define SET_SETTING(n, field, value)                                           \
+  do {                                                                         \
+    if ((n)->set == NULL && (value) == hd__nodeset_default.field)              \
+      return HD_OK;                                                            \
+    hd__nodeset *set_ = hd__node_settings_mut(n);                              \
+    if (set_ == NULL)                                                          \
+      return HD_ENOMEM;                                                        \
+    set_->field = (value);                                                     \
+  } while (0)
+
 hd__nodeio *hd__node_io_mut(hd_node *n) {
   if (n->io == NULL) {
     hd__nodeio *io = slab_alloc(n->graph, sizeof(*io));
@@ -189,10 +215,6 @@ static int add_node(hd_graph *g, const char *name, hd_node_kind kind,
   n->graph = g;
   n->index = g->count;
   n->kind = kind;
-  n->fanout = HD_FANOUT_ZIP;
-  n->cpus = 1;
-  n->cache = 1;
-  n->cost = 1.0;
   n->name = text;
   if (kind != HD_NODE_FN)
     n->cmd = text + nlen;
@@ -383,14 +405,14 @@ int hd_node_set_stdin(hd_node *n, const char *task) {
 int hd_node_set_retry_delay(hd_node *n, double seconds) {
   if (n == NULL || !(seconds >= 0) || seconds > 1e9)
     return HD_EINVAL;
-  n->retry_delay_ns = (uint64_t)(seconds * 1e9);
+  SET_SETTING(n, retry_delay_ns, (uint64_t)(seconds * 1e9));
   return HD_OK;
 }
 
 int hd_node_set_allow_failure(hd_node *n, int allowed) {
   if (n == NULL)
     return HD_EINVAL;
-  n->allow_failure = allowed != 0;
+  SET_SETTING(n, allow_failure, allowed != 0);
   return HD_OK;
 }
 
@@ -527,58 +549,58 @@ fail:
 int hd_node_set_fanout(hd_node *n, hd_fanout mode) {
   if (n == NULL || (mode != HD_FANOUT_ZIP && mode != HD_FANOUT_PRODUCT))
     return HD_EINVAL;
-  n->fanout = mode;
   n->graph->valid = 0;
+  SET_SETTING(n, fanout, mode);
   return HD_OK;
 }
 
 int hd_node_set_retries(hd_node *n, unsigned retries) {
   if (n == NULL)
     return HD_EINVAL;
-  n->retries = retries;
+  SET_SETTING(n, retries, retries);
   return HD_OK;
 }
 
 int hd_node_set_timeout(hd_node *n, double seconds) {
   if (n == NULL || !(seconds >= 0) || seconds > 1e9)
     return HD_EINVAL;
-  n->timeout_ns = (uint64_t)(seconds * 1e9);
+  SET_SETTING(n, timeout_ns, (uint64_t)(seconds * 1e9));
   return HD_OK;
 }
 
 int hd_node_set_cpus(hd_node *n, unsigned cpus) {
   if (n == NULL || cpus == 0)
     return HD_EINVAL;
-  n->cpus = cpus;
+  SET_SETTING(n, cpus, cpus);
   return HD_OK;
 }
 
 int hd_node_set_mem(hd_node *n, uint64_t bytes) {
   if (n == NULL)
     return HD_EINVAL;
-  n->mem = bytes;
+  SET_SETTING(n, mem, bytes);
   return HD_OK;
 }
 
 int hd_node_set_priority(hd_node *n, int priority) {
   if (n == NULL)
     return HD_EINVAL;
-  n->priority = priority;
+  SET_SETTING(n, priority, priority);
   return HD_OK;
 }
 
 int hd_node_set_cache(hd_node *n, int enabled) {
   if (n == NULL)
     return HD_EINVAL;
-  n->cache = enabled != 0;
+  SET_SETTING(n, cache, enabled != 0);
   return HD_OK;
 }
 
 int hd_node_set_cost(hd_node *n, double cost) {
   if (n == NULL || !(cost > 0) || cost > 1e30)
     return HD_EINVAL;
-  n->cost = cost;
   n->graph->valid = 0;
+  SET_SETTING(n, cost, cost);
   return HD_OK;
 }
 

@@ -56,6 +56,22 @@ typedef struct hd__nodeio {
   hd__dep stdin_dep;        /* name NULL: all inputs on standard input */
 } hd__nodeio;
 
+/* A node's settings, made when one is first set to other than its
+ * default (hd__node_settings_mut()): most nodes of a large graph keep
+ * them all. */
+typedef struct hd__nodeset {
+  uint64_t timeout_ns;
+  uint64_t mem;
+  uint64_t retry_delay_ns;
+  double cost;
+  unsigned retries;
+  unsigned cpus;
+  int priority;
+  int cache;
+  int allow_failure;
+  hd_fanout fanout;
+} hd__nodeset;
+
 /* The most expansions one node may have. */
 #define HD__MAX_EXPANSIONS (1u << 24)
 
@@ -74,16 +90,7 @@ struct hd_node {
   size_t nparams, capparams;
   hd__listparam *lists;
   size_t nlists, caplists;
-  hd_fanout fanout;
-  unsigned retries;
-  unsigned cpus;
-  int priority;
-  int cache;
-  uint64_t timeout_ns;
-  uint64_t mem;
-  double cost;
-  uint64_t retry_delay_ns;
-  int allow_failure;
+  hd__nodeset *set; /* NULL: the defaults (hd__node_settings()) */
   hd__nodeio *io;   /* NULL: none of it (hd__node_io()) */
   int unchecked;    /* its params were refused: its templates are not checked */
   const char *file; /* owned by the graph */
@@ -112,6 +119,16 @@ static inline const hd__nodeio *hd__node_io(const hd_node *n) {
 
 /* The same to change, made if n has none; NULL when out of memory. */
 HD__INTERNAL hd__nodeio *hd__node_io_mut(hd_node *n);
+
+/* n's settings: its own, or the defaults (no timeout, memory or retries,
+ * one CPU, priority 0, cached, cost 1, failure not allowed, zip). */
+HD__INTERNAL extern const hd__nodeset hd__nodeset_default;
+static inline const hd__nodeset *hd__node_settings(const hd_node *n) {
+  return n->set != NULL ? n->set : &hd__nodeset_default;
+}
+
+/* The same to change, made if n has none; NULL when out of memory. */
+HD__INTERNAL hd__nodeset *hd__node_settings_mut(hd_node *n);
 
 /* Put the names of the nodes added since the last lookup in the name map
  * (all at once: see hd__strmap_add_many()), marking duplicates. Every

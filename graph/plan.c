@@ -10,7 +10,7 @@
 /* Pick the items of expansion j: zip takes the j-th of each list; product
  * counts in mixed radix, the first list varying slowest. */
 static void pick_items(const hd_node *n, size_t j, size_t *pick) {
-  if (n->fanout == HD_FANOUT_ZIP) {
+  if (hd__node_settings(n)->fanout == HD_FANOUT_ZIP) {
     for (size_t i = 0; i < n->nlists; i++)
       pick[i] = j;
     return;
@@ -140,14 +140,15 @@ static int add_param(builder *b, const char *key, const char *value) {
 static int settings_index(builder *b, const hd_node *n, uint32_t *out) {
   hd__psettings s;
   memset(&s, 0, sizeof(s));
-  s.timeout_ns = n->timeout_ns;
-  s.mem = n->mem;
-  s.retries = n->retries;
-  s.cpus = n->cpus;
-  s.priority = n->priority;
-  s.cache = (uint32_t)n->cache;
-  s.retry_delay_ns = n->retry_delay_ns;
-  s.allow_failure = (uint32_t)n->allow_failure;
+  const hd__nodeset *ns = hd__node_settings(n);
+  s.timeout_ns = ns->timeout_ns;
+  s.mem = ns->mem;
+  s.retries = ns->retries;
+  s.cpus = ns->cpus;
+  s.priority = ns->priority;
+  s.cache = (uint32_t)ns->cache;
+  s.retry_delay_ns = ns->retry_delay_ns;
+  s.allow_failure = (uint32_t)ns->allow_failure;
   /* Neighbours usually share their settings: no hashing then. */
   if (b->last_index != UINT32_MAX && memcmp(&s, &b->last, sizeof(s)) == 0) {
     *out = b->last_index;
@@ -314,7 +315,7 @@ static int make_nodes(builder *b, const hd_graph *g, const uint32_t *base,
                  nio->outputs.count == 0 && nio->stdin_dep.name == NULL;
     for (uint32_t j = 0; rc == HD_OK && j < base[i + 1] - base[i]; j++) {
       hd__pnode *pn = &p->nodes[base[i] + j];
-      costs[base[i] + j] = (float)n->cost;
+      costs[base[i] + j] = (float)hd__node_settings(n)->cost;
       pn->kind = (uint8_t)n->kind;
       pn->settings = settings;
       pick_items(n, j, pick);

@@ -187,7 +187,7 @@ fail_memb:
 static uint64_t expansions64(const hd_node *n) {
   if (n->nlists == 0)
     return 1;
-  if (n->fanout == HD_FANOUT_ZIP)
+  if (hd__node_settings(n)->fanout == HD_FANOUT_ZIP)
     return n->lists[0].count;
   uint64_t total = 1;
   for (size_t i = 0; i < n->nlists; i++) {
@@ -415,7 +415,7 @@ static int check_params(hd_graph *g) {
             g, n, &(hd__dep){0, NULL, n->lists[k].line, n->lists[k].column},
             HD_EGRAPH, "param '%s' of task '%s' is both a value and a list",
             n->lists[k].key, n->name);
-    if (n->fanout == HD_FANOUT_ZIP && n->nlists > 1) {
+    if (hd__node_settings(n)->fanout == HD_FANOUT_ZIP && n->nlists > 1) {
       int equal = 1;
       for (size_t k = 1; k < n->nlists; k++)
         equal &= n->lists[k].count == n->lists[0].count;

@@ -300,6 +300,13 @@ static void set_env(hd__wf_loader *L, hd_node *n, const hd__tstr *e) {
     }
 }
 
+/* A setter's result: out of memory fails the load (a value the schema let
+ * through is valid for its setter). */
+static void noted(hd__wf_loader *L, int rc) {
+  if (rc == HD_ENOMEM)
+    L->status = HD_ENOMEM;
+}
+
 /* Settings: the task's own, else the file's defaults. */
 static void read_settings(hd__wf_loader *L, task_ctx *c) {
   const hd__wf_defaults *d = &L->file->defaults;
@@ -311,58 +318,58 @@ static void read_settings(hd__wf_loader *L, task_ctx *c) {
   int b;
   if (hd__wf_int(L, c->val[HD__TK_RETRIES], "retries", what, 0, 1000000, &i)) {
     if (n)
-      hd_node_set_retries(n, (unsigned)i);
+      noted(L, hd_node_set_retries(n, (unsigned)i));
   } else if (n && (d->set & HD__D_RETRIES)) {
-    hd_node_set_retries(n, d->retries);
+    noted(L, hd_node_set_retries(n, d->retries));
   }
   if (hd__wf_duration(L, c->val[HD__TK_RETRY_DELAY], "retry_delay", what, &x)) {
     if (n)
-      hd_node_set_retry_delay(n, x);
+      noted(L, hd_node_set_retry_delay(n, x));
   } else if (n && (d->set & HD__D_RETRY_DELAY)) {
-    hd_node_set_retry_delay(n, d->retry_delay);
+    noted(L, hd_node_set_retry_delay(n, d->retry_delay));
   }
   if (hd__wf_duration(L, c->val[HD__TK_TIMEOUT], "timeout", what, &x)) {
     if (n)
-      hd_node_set_timeout(n, x);
+      noted(L, hd_node_set_timeout(n, x));
   } else if (n && (d->set & HD__D_TIMEOUT)) {
-    hd_node_set_timeout(n, d->timeout);
+    noted(L, hd_node_set_timeout(n, d->timeout));
   }
   if (hd__wf_int(L, c->val[HD__TK_CPUS], "cpus", what, 1, 65535, &i)) {
     if (n)
-      hd_node_set_cpus(n, (unsigned)i);
+      noted(L, hd_node_set_cpus(n, (unsigned)i));
   } else if (n && (d->set & HD__D_CPUS)) {
-    hd_node_set_cpus(n, d->cpus);
+    noted(L, hd_node_set_cpus(n, d->cpus));
   }
   if (hd__wf_size(L, c->val[HD__TK_MEM], "mem", what, &u)) {
     if (n)
-      hd_node_set_mem(n, u);
+      noted(L, hd_node_set_mem(n, u));
   } else if (n && (d->set & HD__D_MEM)) {
-    hd_node_set_mem(n, d->mem);
+    noted(L, hd_node_set_mem(n, d->mem));
   }
   if (hd__wf_int(L, c->val[HD__TK_PRIORITY], "priority", what, -1000000000,
                  1000000000, &i)) {
     if (n)
-      hd_node_set_priority(n, (int)i);
+      noted(L, hd_node_set_priority(n, (int)i));
   } else if (n && (d->set & HD__D_PRIORITY)) {
-    hd_node_set_priority(n, d->priority);
+    noted(L, hd_node_set_priority(n, d->priority));
   }
   if (hd__wf_number(L, c->val[HD__TK_COST], "cost", what, &x)) {
     if (n)
-      hd_node_set_cost(n, x);
+      noted(L, hd_node_set_cost(n, x));
   } else if (n && (d->set & HD__D_COST)) {
-    hd_node_set_cost(n, d->cost);
+    noted(L, hd_node_set_cost(n, d->cost));
   }
   if (hd__wf_bool(L, c->val[HD__TK_CACHE], "cache", what, &b)) {
     if (n)
-      hd_node_set_cache(n, b);
+      noted(L, hd_node_set_cache(n, b));
   } else if (n && (d->set & HD__D_CACHE)) {
-    hd_node_set_cache(n, d->cache);
+    noted(L, hd_node_set_cache(n, d->cache));
   }
   if (hd__wf_bool(L, c->val[HD__TK_ALLOW_FAILURE], "allow_failure", what, &b)) {
     if (n)
-      hd_node_set_allow_failure(n, b);
+      noted(L, hd_node_set_allow_failure(n, b));
   } else if (n && (d->set & HD__D_ALLOW_FAILURE)) {
-    hd_node_set_allow_failure(n, d->allow_failure);
+    noted(L, hd_node_set_allow_failure(n, d->allow_failure));
   }
 }
 
@@ -556,7 +563,7 @@ void hd__wf_task(hd__wf_loader *L, hd__ynode *t, size_t index) {
   } else if (map != NULL || product != NULL) {
     read_lists(L, map ? map : product, map ? "map" : "product", &c);
     if (c.n != NULL && product != NULL)
-      hd_node_set_fanout(c.n, HD_FANOUT_PRODUCT);
+      noted(L, hd_node_set_fanout(c.n, HD_FANOUT_PRODUCT));
   }
   /* Files: the node's part for them is made only when it has some. */
   hd__nodeio *fio = c.n != NULL && (c.val[HD__TK_INPUTS] != NULL ||

@@ -138,7 +138,8 @@ HD_API int hd_node_add_output(hd_node *n, const char *path);
 HD_API int hd_node_set_stdin(hd_node *n, const char *task);
 
 /* Per-node settings. Errors: HD_EINVAL (NULL, timeout or cost negative or
- * not finite, cpus 0).
+ * not finite, cpus 0), HD_ENOMEM (a node's settings are made when the
+ * first is set to other than its default).
  *
  * retries: extra attempts after a failure (default 0). retry_delay:
  * seconds to wait before each retry (default 0).

@@ -76,6 +76,33 @@ END_TEST
 /* Names go into the graph's name map at the first lookup after they were
  * added, all at once: finds, dependencies by name and duplicates behave as
  * if each had gone in when its node was added. */
+/* Settings: a node that keeps the defaults has none of its own; the
+ * first other value makes them, and the plan reads both right. */
+START_TEST(graph_settings_made_on_first_change) {
+  hd_node *f = NULL, *h = NULL;
+  ck_assert_int_eq(hd_graph_add_fn(g, "f", "fn_f", &f), HD_OK);
+  ck_assert_int_eq(hd_graph_add_fn(g, "h", "fn_h", &h), HD_OK);
+  ck_assert_int_eq(hd_node_set_retries(f, 0), HD_OK);
+  ck_assert_int_eq(hd_node_set_cpus(f, 1), HD_OK);
+  ck_assert_int_eq(hd_node_set_cost(f, 1.0), HD_OK);
+  ck_assert_ptr_null(f->set); /* defaults: nothing made */
+  ck_assert_uint_eq(hd__node_settings(f)->cpus, 1);
+  ck_assert_int_eq(hd__node_settings(f)->cache, 1);
+  ck_assert_int_eq(hd_node_set_retries(h, 3), HD_OK);
+  ck_assert_int_eq(hd_node_set_cache(h, 0), HD_OK);
+  ck_assert_ptr_nonnull(h->set);
+  ck_assert_uint_eq(h->set->cpus, 1); /* the others stay defaults */
+  hd_plan *p = NULL;
+  ck_assert_int_eq(hd_plan_new(g, &p), HD_OK);
+  ck_assert_uint_eq(hd__plan_settings(p, 0)->retries, 0);
+  ck_assert_uint_eq(hd__plan_settings(p, 0)->cache, 1);
+  ck_assert_uint_eq(hd__plan_settings(p, 1)->retries, 3);
+  ck_assert_uint_eq(hd__plan_settings(p, 1)->cache, 0);
+  ck_assert_uint_eq(hd__plan_settings(p, 1)->cpus, 1);
+  hd_plan_free(p);
+}
+END_TEST
+
 START_TEST(graph_names_indexed_at_first_lookup) {
   char name[16];
   hd_node *nodes[1002];
@@ -1214,6 +1241,7 @@ Suite *make_suite(void) {
   tcase_add_test(tc, graph_rejects_bad_arguments);
   tcase_add_test(tc, graph_command_part_made_on_first_use);
   tcase_add_test(tc, graph_names_indexed_at_first_lookup);
+  tcase_add_test(tc, graph_settings_made_on_first_change);
   tcase_add_test(tc, graph_dependencies_both_ways_and_deduplicated);
   tcase_add_test(tc, graph_params_set_and_replace);
   tcase_add_test(tc, graph_reports_duplicate_names);
