@@ -36,11 +36,18 @@
  * queue operations, and a thief takes half of what is left at once. */
 #define ITEM_NONE UINT64_MAX
 #define RANGE ((uint64_t)1 << 63)
+/* With RANGE: a range of the run's sources (hd__run_source()), not of
+   edges. Either range's first index takes bits 32 to 61. */
+#define SOURCES ((uint64_t)1 << 62)
 /* A range of at most this many edges is not split further. */
 #define RANGE_GRAIN 64
 
 static uint64_t range_item(uint32_t e0, uint32_t n) {
   return RANGE | (uint64_t)e0 << 32 | n;
+}
+
+static uint64_t sources_item(uint32_t i0, uint32_t n) {
+  return RANGE | SOURCES | (uint64_t)i0 << 32 | n;
 }
 
 typedef struct deque {
@@ -255,12 +262,35 @@ static void run_chain(worker *w, uint32_t task, int at_once) {
   }
 }
 
+/* Take a range of sources (least urgent first): push its lower halves
+ * back until at most RANGE_GRAIN are left, then run those from the most
+ * urgent down. The halves pushed last are the most urgent of the rest:
+ * this worker takes them next, thieves the least urgent. */
+static void run_sources(worker *w, uint32_t i0, uint32_t n, int at_once) {
+  pool *p = w->pool;
+  while (n > RANGE_GRAIN && p->n > 1) {
+    uint32_t half = n / 2;
+    deque_push(&w->q, sources_item(i0, half), 0);
+    w->unannounced++;
+    i0 += half;
+    n -= half;
+  }
+  for (uint32_t i = i0 + n; i-- > i0;) {
+    run_chain(w, hd__run_source(p->host.ctx, i), at_once);
+    at_once = 1;
+  }
+}
+
 /* Take a range: push its upper halves back (for thieves, or for this
  * worker later) until at most RANGE_GRAIN edges are left, then run the
  * dependents that these edges make ready. */
 static void run_range(worker *w, uint64_t item, int at_once) {
   pool *p = w->pool;
-  uint32_t e0 = (uint32_t)(item >> 32) & 0x7fffffffu, n = (uint32_t)item;
+  uint32_t e0 = (uint32_t)(item >> 32) & 0x3fffffffu, n = (uint32_t)item;
+  if (item & SOURCES) {
+    run_sources(w, e0, n, at_once);
+    return;
+  }
   while (n > RANGE_GRAIN && p->n > 1) {
     uint32_t half = n / 2;
     deque_push(&w->q, range_item(e0 + n - half, half), 0);
@@ -411,6 +441,13 @@ static int threads_submit(void *state, uint32_t task) {
     p->next_submit = 0;
   deque_push(&owner->q, task, p->n == 1);
   return HD_OK;
+}
+
+void hd__threads_push_sources(void *state, uint32_t n) {
+  /* Before wait(): as the owner of worker 0's deque. The other workers
+     take halves of it from the start. */
+  pool *p = state;
+  deque_push(&p->workers[0].q, sources_item(0, n), p->n == 1);
 }
 
 void hd__threads_push_range(void *state, unsigned w, uint32_t e0, uint32_t e1) {

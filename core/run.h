@@ -350,6 +350,13 @@ HD__INTERNAL uint32_t hd__run_edge_ready(void *run, uint32_t e, unsigned w);
 HD__INTERNAL size_t hd__run_range_room(void *run);
 HD__INTERNAL void hd__threads_push_range(void *state, unsigned w, uint32_t e0,
                                          uint32_t e1);
+/* The same for the run's sources: hd__threads_push_sources() hands the
+ * threads backend all n of them as one range before it starts, and
+ * hd__run_source() gives source i (the least urgent first). */
+HD__INTERNAL void hd__threads_push_sources(void *state, uint32_t n);
+HD__INTERNAL uint32_t hd__run_source(void *run, uint32_t i);
+/* The largest first index of a range (edges or sources). */
+#define HD__RANGE_FIRST_MAX 0x3fffffffu
 
 /* Results on disk (run.c). */
 

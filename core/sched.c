@@ -706,6 +706,10 @@ uint32_t hd__run_edge_ready(void *run, uint32_t e, unsigned w) {
   return released(r, &r->workers[w], v, 0) ? v : HD_TASK_NONE;
 }
 
+uint32_t hd__run_source(void *run, uint32_t i) {
+  return ((hd__run *)run)->mem->src[i];
+}
+
 size_t hd__run_range_room(void *run) {
   const hd__run *r = run;
   /* The items of one deque cover distinct edges, and a range pushed holds
@@ -769,7 +773,7 @@ static uint32_t release(hd__run *r, uint32_t node, unsigned w, hd__wstate *ws,
   uint32_t next = HD_TASK_NONE;
   uint32_t s0 = p->succ_off[node], s1 = p->succ_off[node + 1];
   if (ws != NULL && r->lazy_count && s1 - s0 > HD__RANGE_MIN &&
-      s1 <= 0x7fffffffu && hd__plan_ranged(p, node)) {
+      s1 <= HD__RANGE_FIRST_MAX && hd__plan_ranged(p, node)) {
     /* Very many dependents: one range for the workers to split (run.h). */
     hd__threads_push_range(r->backend_state, w, s0, s1);
     s1 = s0;
@@ -1312,9 +1316,15 @@ int hd__run_plan_ext(hd_report *report, const hd_run_opts *o,
   /* The sources, least urgent first (hd__runmem): a worker takes the
      task it pushed last, so the most urgent (the user's priority, then
      the longest path ahead) starts first. */
-  for (size_t k = 0; k < r.mem->nsrc; k++) {
-    emit(&r, HD_EVENT_QUEUED, r.mem->src[k], NULL, 0);
-    r.backend->submit(r.backend_state, r.mem->src[k]);
+  if (r.lazy_count && r.opts.on_event == NULL && r.mem->nsrc > HD__RANGE_MIN &&
+      r.mem->nsrc <= HD__RANGE_FIRST_MAX) {
+    /* Many sources: one range for the workers to split (run.h). */
+    hd__threads_push_sources(r.backend_state, (uint32_t)r.mem->nsrc);
+  } else {
+    for (size_t k = 0; k < r.mem->nsrc; k++) {
+      emit(&r, HD_EVENT_QUEUED, r.mem->src[k], NULL, 0);
+      r.backend->submit(r.backend_state, r.mem->src[k]);
+    }
   }
   if (p->count == 0)
     r.backend->finish(r.backend_state);

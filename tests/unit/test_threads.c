@@ -105,8 +105,20 @@ static int fn_acc_or_fail(hd_task *t, void *data) {
   return fn_acc(t, data);
 }
 
+/* Records the order in which nodes n<i> start. */
+static atomic_size_t start_seq;
+static size_t start_order[4096];
+static int fn_record_order(hd_task *t, void *data) {
+  (void)data;
+  size_t i = (size_t)strtoul(hd_task_name(t) + 1, NULL, 10);
+  if (i < 4096)
+    start_order[i] = atomic_fetch_add(&start_seq, 1);
+  return HD_OK;
+}
+
 static void setup(void) {
   hd_fn_register("blob", fn_blob, NULL);
+  hd_fn_register("record_order", fn_record_order, NULL);
   hd_fn_register("acc_or_fail", fn_acc_or_fail, NULL);
   hd_fn_register("acc", fn_acc, NULL);
   hd_fn_register("fail", fn_fail, NULL);
@@ -630,6 +642,39 @@ START_TEST(threads_random_failures_match_serial) {
 }
 END_TEST
 
+/* Sources start by urgency (priority first), whether there are few of
+ * them (pushed one by one) or many (handed over as one range that workers
+ * split): with one worker, a source never starts before a more urgent
+ * one; with more, every one runs. */
+START_TEST(threads_sources_start_most_urgent_first) {
+  const size_t counts[] = {100, 3000};
+  for (size_t c = 0; c < 2; c++) {
+    size_t n = counts[c];
+    hd_graph_free(g);
+    ck_assert_int_eq(hd_graph_new(&g), HD_OK);
+    hd_node **nodes = add_nodes(n, "record_order");
+    for (size_t i = 0; i < n; i++)
+      ck_assert_int_eq(hd_node_set_priority(nodes[i], (int)((i * 7) % 13)),
+                       HD_OK);
+    free(nodes);
+    for (unsigned jobs = 1; jobs <= 3; jobs++) {
+      atomic_store(&start_seq, 0);
+      hd_report *r = run_with("threads", jobs, HD_OK);
+      ck_assert_uint_eq(atomic_load(&start_seq), n);
+      if (jobs == 1)
+        for (size_t i = 0; i < n; i++)
+          for (size_t k = 0; k < n; k += 97) /* a sample of the pairs */
+            if ((i * 7) % 13 > (k * 7) % 13)
+              ck_assert_msg(start_order[i] < start_order[k],
+                            "%zu sources: n%zu (priority %zu) started after "
+                            "n%zu (priority %zu)",
+                            n, i, (i * 7) % 13, k, (k * 7) % 13);
+      hd_report_free(r);
+    }
+  }
+}
+END_TEST
+
 START_TEST(threads_chain_fanout_and_gather) {
   size_t n = 20000;
   hd_node **nodes = add_nodes(n, "acc");
@@ -972,6 +1017,7 @@ Suite *make_suite(void) {
   tcase_add_test(tc, threads_random_dag_matches_serial);
   tcase_add_test(tc, threads_results_held_under_memory_limits);
   tcase_add_test(tc, threads_random_failures_match_serial);
+  tcase_add_test(tc, threads_sources_start_most_urgent_first);
   tcase_add_test(tc, threads_times_of_tasks_taken_one_after_another);
   tcase_add_test(tc, threads_wide_fanout);
   tcase_add_test(tc, threads_fan_in_is_not_held_back_by_other_work);
