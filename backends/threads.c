@@ -95,6 +95,11 @@ static _Thread_local worker *self;
 
 /* ---- the deque ---- */
 
+/* A deque's first slots are on small pages (most deques stay shallow);
+ * the first populated are a page's worth. */
+#define SMALL_SLOTS (1 << 18)
+#define FIRST_SLOTS 512
+
 static int deque_init(deque *q, size_t capacity) {
   /* Each task is pushed at most once, and a range is pushed only when it
      holds at least RANGE_GRAIN / 2 edges of its own. */
@@ -107,6 +112,8 @@ static int deque_init(deque *q, size_t capacity) {
      while fresh memory is costly on a VM. */
   q->buf = hd__big_reserve(cap, sizeof(*q->buf));
   q->populated = 0;
+  if (q->buf != NULL)
+    hd__big_small_pages((void *)q->buf, SMALL_SLOTS * sizeof(*q->buf));
   if (q->buf == NULL) {
     q->buf = hd__big_calloc(cap, sizeof(*q->buf));
     q->populated = (long long)cap;
@@ -119,13 +126,19 @@ static int deque_init(deque *q, size_t capacity) {
   return HD_OK;
 }
 
-/* Populate the slots from q->populated on, as many again (at least a
- * huge page's worth): pages faulted one by one cost far more than pages
- * populated at once. */
+/* Populate the slots from q->populated on: pages faulted one by one cost
+ * far more than pages populated at once. Within the first SMALL_SLOTS
+ * (small pages), a page's worth and then as many again each time; past
+ * them, as many again (at least a huge page's worth). */
 static void deque_grow(deque *q) {
-  long long cap = q->mask + 1;
-  long long to =
-      q->populated + (q->populated > (1 << 19) ? q->populated : (1 << 19));
+  long long cap = q->mask + 1, at = q->populated, to;
+  if (at < SMALL_SLOTS) {
+    to = at != 0 ? 2 * at : FIRST_SLOTS;
+    if (to > SMALL_SLOTS)
+      to = SMALL_SLOTS;
+  } else {
+    to = at + (at > (1 << 19) ? at : (1 << 19));
+  }
   if (to > cap)
     to = cap;
   hd__big_populate((void *)q->buf, (size_t)q->populated * sizeof(*q->buf),

@@ -163,6 +163,17 @@ void hd__big_populate(void *p, size_t from, size_t to) {
 #endif
 }
 
+void hd__big_small_pages(void *p, size_t bytes) {
+#ifdef MADV_NOHUGEPAGE
+  /* Up to a huge page's boundary: what follows stays huge. */
+  bytes = (bytes + HUGE_PAGE - 1) / HUGE_PAGE * HUGE_PAGE;
+  (void)madvise(p, bytes, MADV_NOHUGEPAGE);
+#else
+  (void)p;
+  (void)bytes;
+#endif
+}
+
 void hd__big_free(void *p, size_t count, size_t size) {
   if (p == NULL)
     return;

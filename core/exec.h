@@ -3,12 +3,29 @@
 #ifndef HODOS_CORE_EXEC_H
 #define HODOS_CORE_EXEC_H
 
+#include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 
 #include "plan.h"
 
 /* How much of a shell task's standard error the report keeps. */
 #define HD__STDERR_TAIL (16 * 1024)
+
+/* A wide fan-in's inputs, gathered when the function first reads one
+ * (hd_task_input()), by whichever of its threads does: a function that
+ * only counts them, or reads none, costs no pass over a million
+ * results. */
+typedef struct hd__lazy {
+  atomic_int state; /* 0: not gathered, 1: gathered, 2: could not be */
+  pthread_mutex_t lock;
+  /* Gathers node's inputs into *inputs (count: as hd__exec.ninputs), or
+     says in why why it cannot. */
+  int (*fill)(void *ctx, uint32_t node, hd_value ***inputs, hd__buf *why);
+  void *ctx;
+  hd_value **inputs;
+  hd__buf why;
+} hd__lazy;
 
 typedef struct hd__exec {
   /* in */
@@ -16,6 +33,7 @@ typedef struct hd__exec {
   uint32_t node;
   hd_value **inputs; /* the predecessors' results, in declaration order */
   size_t ninputs;
+  hd__lazy *lazy; /* with inputs NULL: inputs gathered on first use */
   volatile sig_atomic_t *interrupt; /* may be NULL */
   unsigned attempt;
   int log_fd;  /* receives a shell task's whole stderr, or -1 */
@@ -63,6 +81,14 @@ HD__INTERNAL int hd__task_with(hd__exec *x, int (*cb)(hd_task *t, void *arg),
 /* dir/NAME-as-a-file-name SUFFIX (see run.c). */
 HD__INTERNAL int hd__file_name(hd__buf *b, const char *dir, const char *name,
                                const char *suffix);
+
+/* Lazy inputs (see hd__lazy): set up with fill and ctx, and released
+ * (with the inputs gathered, if any) by hd__lazy_done(). */
+HD__INTERNAL void hd__lazy_init(hd__lazy *l,
+                                int (*fill)(void *, uint32_t, hd_value ***,
+                                            hd__buf *),
+                                void *ctx);
+HD__INTERNAL void hd__lazy_done(hd__lazy *l, size_t n);
 
 /* Release what an attempt holds (output, message, tail). */
 HD__INTERNAL void hd__exec_cleanup(hd__exec *x);

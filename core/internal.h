@@ -48,6 +48,11 @@ HD__INTERNAL void hd__big_free(void *p, size_t count, size_t size);
 HD__INTERNAL void *hd__big_reserve(size_t count, size_t size);
 /* Populate bytes [from, to) of what hd__big_reserve() gave. */
 HD__INTERNAL void hd__big_populate(void *p, size_t from, size_t to);
+/* Keep the first bytes of what hd__big_reserve() gave on small pages: a
+ * huge page is cleared whole on first touch, which costs milliseconds on
+ * a VM where the host has not backed that memory yet, and an array that
+ * seldom grows far need not pay for it. */
+HD__INTERNAL void hd__big_small_pages(void *p, size_t bytes);
 
 /* Test hooks: make the allocation after the next n fail (n < 0: never),
  * and read (then reset) the largest size requested so far. */

@@ -102,7 +102,9 @@ struct hd_report {
  * clock is read once per task instead of twice); its clock. One cache
  * line per worker. */
 typedef struct hd__wstate {
-  uint64_t last_end;
+  /* The latest end of a task it ran (read by other workers: see
+     workers_end() in sched.c). */
+  _Atomic uint64_t last_end;
   uint32_t unflushed; /* tasks it finished that the run has not counted */
   /* Decrements of held_node's join counter not made yet (see settle()
      in sched.c): held, from tasks whose one dependent is held_node. */
@@ -228,6 +230,9 @@ typedef struct hd__run {
   atomic_int failed;      /* a task failed */
   atomic_int undone;      /* a task ended other than done (settle()) */
   atomic_int interrupted; /* the run was interrupted */
+  /* The latest end of a task that ran on no worker of the run (ended
+     with hd__now_ns()). */
+  _Atomic uint64_t stray_end;
   pthread_mutex_t event_lock;
   const struct hd_backend_ops *backend;
   void *backend_state;

@@ -276,6 +276,7 @@ static int begin(hd__run *r, uint32_t node, unsigned w, hd_value **inputs,
   x->node = node;
   x->inputs = inputs;
   x->ninputs = ninputs;
+  x->lazy = NULL;
   x->interrupt = r->opts.interrupt;
   x->log_fd = -1;
   x->fn = f.fn;
@@ -300,9 +301,10 @@ static int begin(hd__run *r, uint32_t node, unsigned w, hd_value **inputs,
   hd__wstate *ws = w < r->nworkers ? &r->workers[w] : NULL;
   uint64_t start = 0;
   if (!r->opts.no_task_times) {
-    start = ws == NULL    ? hd__now_ns()
-            : ws->chained ? ws->last_end
-                          : hd__tclock_now(&ws->clock);
+    start = ws == NULL ? hd__now_ns()
+            : ws->chained
+                ? atomic_load_explicit(&ws->last_end, memory_order_relaxed)
+                : hd__tclock_now(&ws->clock);
     if (start < deps_end)
       start = deps_end;
   }
@@ -314,6 +316,32 @@ static int begin(hd__run *r, uint32_t node, unsigned w, hd_value **inputs,
          atomic_load_explicit(&r->finished, memory_order_relaxed));
   const hd__pio *io = hd__plan_io(p, node);
   return io != NULL ? check_files(p, io, 0, &x->message) : HD_OK;
+}
+
+/* A task that ran on no worker of the run ended at end. */
+static void end_stray(hd__run *r, uint64_t end) {
+  uint64_t at = atomic_load_explicit(&r->stray_end, memory_order_relaxed);
+  while (at < end && !atomic_compare_exchange_weak_explicit(
+                         &r->stray_end, &at, end, memory_order_relaxed,
+                         memory_order_relaxed))
+    ;
+}
+
+/* A bound on the end of every task that ended so far, when all ran on
+ * the run's workers or ended through end_stray() (no task was taken from
+ * a store): the latest end on each worker. A task's end is stored before
+ * the decrement that releases its dependents, so a task released reads
+ * at least its dependencies' ends here; and each is at most its worker's
+ * time now. Cheaper than deps_end_of() for a wide fan-in. */
+static uint64_t workers_end(hd__run *r) {
+  uint64_t end = atomic_load_explicit(&r->stray_end, memory_order_relaxed);
+  for (unsigned w = 0; w < r->nworkers; w++) {
+    uint64_t e =
+        atomic_load_explicit(&r->workers[w].last_end, memory_order_relaxed);
+    if (e > end)
+      end = e;
+  }
+  return end;
 }
 
 /* The latest end of node's dependencies. */
@@ -384,7 +412,9 @@ int hd__attempt_end(hd__run *r, uint32_t node, unsigned w, hd__exec *x,
     if (t->end_ns < t->start_ns) /* a start set by another clock */
       t->end_ns = t->start_ns;
     if (ws != NULL)
-      ws->last_end = t->end_ns;
+      atomic_store_explicit(&ws->last_end, t->end_ns, memory_order_relaxed);
+    else
+      end_stray(r, t->end_ns);
   }
   if (p->nodes[node].kind != HD_NODE_FN || t->extra != NULL) {
     hd__textra *e = hd__tstate_extra(t);
@@ -564,14 +594,35 @@ static int retry_wait(hd__run *r, uint32_t node) {
 
 /* Execute a task whose dependencies are done, on this thread: every
  * attempt its retries allow. */
+/* A function task with at least LAZY_MIN inputs gets them when it first
+ * reads one (see hd__lazy in exec.h). */
+#define LAZY_MIN 256
+
+static int fill_inputs(void *ctx, uint32_t node, hd_value ***inputs,
+                       hd__buf *why) {
+  size_t n;
+  uint64_t end;
+  *inputs = gather(ctx, node, NULL, 0, &n, why, &end);
+  return *inputs != NULL ? HD_OK : HD_ENOMEM;
+}
+
 static void execute(hd__run *r, uint32_t node, unsigned w) {
+  const hd__plan *p = r->plan;
   hd__tstate *t = &r->report->tasks[node];
   hd_value *small[8];
-  size_t npred = 0;
+  size_t npred = hd__plan_npreds(p, node);
   hd__buf why = {0};
   uint64_t deps_end = 0;
-  hd_value **inputs = gather(r, node, small, 8, &npred, &why, &deps_end);
-  if (inputs == NULL) {
+  hd_value **inputs = NULL;
+  hd__lazy lazy;
+  int lazily = npred >= LAZY_MIN && p->nodes[node].kind == HD_NODE_FN &&
+               r->ext.seed_off == NULL;
+  if (lazily) {
+    hd__lazy_init(&lazy, fill_inputs, r);
+    if (!r->opts.no_task_times)
+      deps_end = r->store == NULL ? workers_end(r) : deps_end_of(r, node);
+  } else if ((inputs = gather(r, node, small, 8, &npred, &why, &deps_end)) ==
+             NULL) {
     t->state = HD_STATE_FAILED;
     set_message(t, "%s", why.data ? why.data : "its inputs cannot be gathered");
     hd__buf_cleanup(&why);
@@ -581,12 +632,17 @@ static void execute(hd__run *r, uint32_t node, unsigned w) {
   for (;;) {
     hd__exec x;
     int rc = begin(r, node, w, inputs, npred, &x, 1, deps_end);
+    if (lazily)
+      x.lazy = &lazy;
     if (rc == HD_OK)
       rc = attempt_exec(r, node, &x);
     if (!hd__attempt_end(r, node, w, &x, rc) || !retry_wait(r, node))
       break;
   }
-  hd__inputs_free(inputs, npred, small);
+  if (lazily)
+    hd__lazy_done(&lazy, npred);
+  else
+    hd__inputs_free(inputs, npred, small);
 }
 
 /* A task whose dependencies are all accounted for: returns 1 when it is
@@ -700,9 +756,19 @@ static inline int released(hd__run *r, hd__wstate *ws, uint32_t v, int only) {
          n;
 }
 
+#define AHEAD 8
 uint32_t hd__run_edge_ready(void *run, uint32_t e, unsigned w) {
   hd__run *r = run;
-  uint32_t v = r->plan->succs[e];
+  const hd__plan *p = r->plan;
+  uint32_t v = p->succs[e];
+  if (e + AHEAD < p->nedges) {
+    uint32_t a = p->succs[e + AHEAD];
+    __builtin_prefetch(&r->pending[a]);
+    __builtin_prefetch(&p->nodes[a]);
+    __builtin_prefetch(&r->report->tasks[a]);
+    __builtin_prefetch(&p->pred_at[a]);
+    __builtin_prefetch(&p->succ_off[a]);
+  }
   return released(r, &r->workers[w], v, 0) ? v : HD_TASK_NONE;
 }
 
@@ -870,7 +936,8 @@ static uint32_t run_plain(hd__run *r, uint32_t node, unsigned w) {
       uint64_t end = hd__tclock_now(&ws->clock);
       if (end < t->start_ns) /* a start set by another clock */
         end = t->start_ns;
-      t->end_ns = ws->last_end = end;
+      t->end_ns = end;
+      atomic_store_explicit(&ws->last_end, end, memory_order_relaxed);
     }
     t->state = HD_STATE_DONE;
     t->result = x.output;

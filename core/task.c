@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "exec.h"
+#include "run.h"
 
 struct hd_task {
   hd__exec *x;
@@ -16,11 +17,57 @@ const char *hd_task_name(const hd_task *t) {
 
 size_t hd_task_input_count(const hd_task *t) { return t->x->ninputs; }
 
+void hd__lazy_init(hd__lazy *l,
+                   int (*fill)(void *, uint32_t, hd_value ***, hd__buf *),
+                   void *ctx) {
+  atomic_init(&l->state, 0);
+  pthread_mutex_init(&l->lock, NULL);
+  l->fill = fill;
+  l->ctx = ctx;
+  l->inputs = NULL;
+  l->why = (hd__buf){0};
+}
+
+void hd__lazy_done(hd__lazy *l, size_t n) {
+  if (atomic_load(&l->state) == 1)
+    hd__inputs_free(l->inputs, n, NULL);
+  hd__buf_cleanup(&l->why);
+  pthread_mutex_destroy(&l->lock);
+}
+
+/* x's inputs, gathered now if they are lazy and not yet; NULL when they
+ * cannot be (the attempt then fails: see hd__exec_fn()). */
+static hd_value **inputs_of(hd__exec *x) {
+  hd__lazy *l = x->lazy;
+  if (x->inputs != NULL || l == NULL)
+    return x->inputs;
+  int state = atomic_load_explicit(&l->state, memory_order_acquire);
+  if (state == 0) {
+    pthread_mutex_lock(&l->lock);
+    state = atomic_load_explicit(&l->state, memory_order_relaxed);
+    if (state == 0) {
+      state = l->fill(l->ctx, x->node, &l->inputs, &l->why) == HD_OK ? 1 : 2;
+      atomic_store_explicit(&l->state, state, memory_order_release);
+    }
+    pthread_mutex_unlock(&l->lock);
+  }
+  return state == 1 ? l->inputs : NULL;
+}
+
 hd_value *hd_task_input(const hd_task *t, size_t i) {
   if (i >= t->x->ninputs)
     return NULL;
-  /* A task without output passes on an empty value. */
-  return t->x->inputs[i] ? t->x->inputs[i] : hd__value_empty();
+  hd_value **in = inputs_of(t->x);
+  /* A task without output passes on an empty value; so does an input
+     that cannot be read back, whose task fails when its function
+     returns. */
+  return in != NULL && in[i] != NULL ? in[i] : hd__value_empty();
+}
+
+/* Whether x's lazy inputs could not be gathered. */
+static int lazy_failed(const hd__exec *x) {
+  return x->inputs == NULL && x->lazy != NULL &&
+         atomic_load_explicit(&x->lazy->state, memory_order_acquire) == 2;
 }
 
 const char *hd_task_param(const hd_task *t, const char *key) {
@@ -56,6 +103,8 @@ int hd_task_fail(hd_task *t, const char *fmt, ...) {
 }
 
 int hd_task_cancelled(const hd_task *t) {
+  if (lazy_failed(t->x))
+    return 1; /* it fails anyway */
   if (t->x->interrupt != NULL && hd__flag(t->x->interrupt) != 0)
     return 1;
   return t->x->timeout_ns != 0 &&
@@ -76,6 +125,17 @@ int hd__exec_fn(hd__exec *x) {
   }
   hd_task t = {x, NULL, {0}};
   int rc = fn(&t, data);
+  if (lazy_failed(x)) {
+    hd__lazy *l = x->lazy;
+    hd__buf_appendf(&x->message, "its inputs cannot be gathered: %s",
+                    l->why.data != NULL ? l->why.data : "out of memory");
+    /* The next attempt, if any, tries again. */
+    hd__buf_cleanup(&l->why);
+    atomic_store(&l->state, 0);
+    hd__buf_cleanup(&t.message);
+    hd_value_unref(t.output);
+    return HD_ETASK;
+  }
   if (x->timeout_ns != 0 && hd__now_ns() - x->start_ns > x->timeout_ns) {
     x->timed_out = 1;
     hd__buf_appendf(&x->message,
@@ -159,12 +219,15 @@ int hd__task_call(hd_task *t, hd_fn_cb fn, void *data, hd_value **inputs,
   hd__exec *x = t->x;
   hd_value **saved = x->inputs;
   size_t nsaved = x->ninputs;
+  hd__lazy *lazy = x->lazy;
   x->inputs = inputs;
   x->ninputs = n;
+  x->lazy = NULL;
   hd_task inner = {x, NULL, {0}};
   int rc = fn(&inner, data);
   x->inputs = saved;
   x->ninputs = nsaved;
+  x->lazy = lazy;
   if (rc == HD_OK) {
     *out = inner.output;
   } else {

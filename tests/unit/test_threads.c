@@ -755,6 +755,129 @@ START_TEST(threads_wide_fan_in_with_a_failure) {
 }
 END_TEST
 
+/* A wide fan-in's inputs are gathered when its function first reads one
+ * (sched.c, hd__lazy in exec.h), not before it is called: a function
+ * that only counts them has their count; one that reads them from
+ * several threads of its own gets them all; and when they cannot be
+ * gathered (out of memory at its first read here), the function reads
+ * empty values, sees hd_task_cancelled() turn true, and its task fails
+ * saying why, whatever it returned. */
+enum { LAZY_IN = 1000, LAZY_THREADS = 4 };
+
+static int fn_count_only(hd_task *t, void *data) {
+  (void)data;
+  size_t n = hd_task_input_count(t);
+  hd_value *v;
+  if (hd_value_new_int((int64_t)n, &v) != HD_OK)
+    return HD_ENOMEM;
+  return hd_task_set_output(t, v);
+}
+
+typedef struct lazy_part {
+  hd_task *t;
+  size_t from, to;
+  int64_t sum;
+} lazy_part;
+
+static void *sum_part(void *arg) {
+  lazy_part *pt = arg;
+  for (size_t i = pt->from; i < pt->to; i++) {
+    int64_t x = 0;
+    if (hd_value_get_int(hd_task_input(pt->t, i), &x) == HD_OK)
+      pt->sum += x;
+  }
+  return NULL;
+}
+
+static int fn_sum_in_threads(hd_task *t, void *data) {
+  (void)data;
+  size_t n = hd_task_input_count(t);
+  pthread_t th[LAZY_THREADS];
+  lazy_part part[LAZY_THREADS];
+  for (size_t k = 0; k < LAZY_THREADS; k++) {
+    part[k] =
+        (lazy_part){t, n * k / LAZY_THREADS, n * (k + 1) / LAZY_THREADS, 0};
+    if (pthread_create(&th[k], NULL, sum_part, &part[k]) != 0)
+      return hd_task_fail(t, "pthread_create");
+  }
+  int64_t sum = 0;
+  for (size_t k = 0; k < LAZY_THREADS; k++) {
+    pthread_join(th[k], NULL);
+    sum += part[k].sum;
+  }
+  hd_value *v;
+  if (hd_value_new_int(sum, &v) != HD_OK)
+    return HD_ENOMEM;
+  return hd_task_set_output(t, v);
+}
+
+static atomic_int lazy_saw_cancel;
+static int fn_gather_fails(hd_task *t, void *data) {
+  (void)data;
+  hd__alloc_fail_after(0); /* the array of inputs */
+  hd_value *v = hd_task_input(t, 7);
+  hd__alloc_fail_after(-1);
+  int64_t x = -1;
+  /* The empty value: no integer. */
+  ck_assert_int_ne(hd_value_get_int(v, &x), HD_OK);
+  atomic_store(&lazy_saw_cancel, hd_task_cancelled(t));
+  return HD_OK;
+}
+
+START_TEST(threads_wide_fan_in_inputs_read_on_first_use) {
+  ck_assert_int_eq(hd_fn_register("count_only", fn_count_only, NULL), HD_OK);
+  ck_assert_int_eq(hd_fn_register("sum_threads", fn_sum_in_threads, NULL),
+                   HD_OK);
+  ck_assert_int_eq(hd_fn_register("gather_fails", fn_gather_fails, NULL),
+                   HD_OK);
+  const char *fns[] = {"count_only", "sum_threads", "gather_fails"};
+  for (int f = 0; f < 3; f++) {
+    hd_graph_free(g);
+    ck_assert_int_eq(hd_graph_new(&g), HD_OK);
+    hd_node *src, *sink, *mid;
+    ck_assert_int_eq(hd_graph_add_fn(g, "src", "acc", &src), HD_OK);
+    ck_assert_int_eq(hd_graph_add_fn(g, "sink", fns[f], &sink), HD_OK);
+    for (int i = 0; i < LAZY_IN; i++) {
+      char name[16];
+      snprintf(name, sizeof(name), "m%d", i);
+      /* Each is 1 + src's 1. */
+      ck_assert_int_eq(hd_graph_add_fn(g, name, "acc", &mid), HD_OK);
+      ck_assert_int_eq(hd_node_after(mid, src), HD_OK);
+      ck_assert_int_eq(hd_node_after(sink, mid), HD_OK);
+    }
+    const char *backends[] = {"serial", "threads", "threads"};
+    unsigned jobs[] = {1, 1, 2};
+    for (int b = 0; b < 3; b++) {
+      atomic_store(&lazy_saw_cancel, 0);
+      hd_report *r = run_with(backends[b], jobs[b], f == 2 ? HD_ETASK : HD_OK);
+      hd_task_info ti;
+      ck_assert_int_eq(hd_report_task(r, 1, &ti), HD_OK);
+      int64_t x = 0;
+      if (f == 2) {
+        ck_assert_int_eq(ti.state, HD_STATE_FAILED);
+        ck_assert_ptr_nonnull(strstr(ti.message, "cannot be gathered"));
+        ck_assert_int_eq(atomic_load(&lazy_saw_cancel), 1);
+        ck_assert_uint_eq(hd_report_count(r, HD_STATE_DONE), LAZY_IN + 1);
+      } else {
+        ck_assert_int_eq(ti.state, HD_STATE_DONE);
+        ck_assert_int_eq(hd_value_get_int(hd_report_result(r, 1), &x), HD_OK);
+        ck_assert_int_eq(x, f == 0 ? LAZY_IN : 2 * LAZY_IN);
+      }
+      /* Never before the last of its inputs ended. */
+      for (size_t i = 2; i < 2 + LAZY_IN; i++) {
+        hd_task_info tm;
+        ck_assert_int_eq(hd_report_task(r, i, &tm), HD_OK);
+        ck_assert_uint_ge(ti.start_ns, tm.end_ns);
+      }
+      hd_report_free(r);
+    }
+  }
+  hd_fn_unregister("count_only");
+  hd_fn_unregister("sum_threads");
+  hd_fn_unregister("gather_fails");
+}
+END_TEST
+
 /* Tasks with thousands of dependents of one bottom level release them as
  * ranges that workers split (sched.c, threads.c). Two sources each lead
  * to the same 2000 tasks, which lead to one sink; one source also leads
@@ -1035,6 +1158,7 @@ Suite *make_suite(void) {
   tcase_add_test(tc, threads_function_timeout);
   tcase_add_test(tc, threads_no_task_times);
   tcase_add_test(tc, threads_shell_timeout_kills);
+  tcase_add_test(tc, threads_wide_fan_in_inputs_read_on_first_use);
   tcase_add_test(tc, threads_idle_workers_sleep);
   tcase_add_test(tc, threads_events_are_serialised);
   tcase_add_test(tc, threads_empty_graph_and_registry);
