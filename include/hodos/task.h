@@ -46,7 +46,12 @@ HD_API const char *hd_task_name(const hd_task *t);
 
 /* The number of inputs, and input i (borrowed: it lives until the function
  * returns; take a reference to keep it longer). NULL when i is out of
- * range. */
+ * range. Both may be called from any thread while the function runs.
+ * A task with many inputs (a wide fan-in) has them gathered at its first
+ * hd_task_input() call; should that fail (out of memory, a result that
+ * cannot be read back), the call gives the empty value,
+ * hd_task_cancelled() turns true and the task fails when the function
+ * returns. */
 HD_API size_t hd_task_input_count(const hd_task *t);
 HD_API hd_value *hd_task_input(const hd_task *t, size_t i);
 
