@@ -327,6 +327,18 @@ static void end_stray(hd__run *r, uint64_t end) {
     ;
 }
 
+/* Task t ended now, on worker ws (or on no worker of the run: NULL). */
+static inline void stamp_end(hd__run *r, hd__tstate *t, hd__wstate *ws) {
+  uint64_t end = ws != NULL ? hd__tclock_now(&ws->clock) : hd__now_ns();
+  if (end < t->start_ns) /* a start set by another clock */
+    end = t->start_ns;
+  t->end_ns = end;
+  if (ws != NULL)
+    atomic_store_explicit(&ws->last_end, end, memory_order_relaxed);
+  else
+    end_stray(r, end);
+}
+
 /* A bound on the end of every task that ended so far, when all ran on
  * the run's workers or ended through end_stray() (no task was taken from
  * a store): the latest end on each worker. A task's end is stored before
@@ -407,15 +419,8 @@ int hd__attempt_end(hd__run *r, uint32_t node, unsigned w, hd__exec *x,
   if (rc == HD_OK && io != NULL)
     rc = check_files(p, io, 1, &x->message);
   hd__wstate *ws = w < r->nworkers ? &r->workers[w] : NULL;
-  if (!r->opts.no_task_times) {
-    t->end_ns = ws != NULL ? hd__tclock_now(&ws->clock) : hd__now_ns();
-    if (t->end_ns < t->start_ns) /* a start set by another clock */
-      t->end_ns = t->start_ns;
-    if (ws != NULL)
-      atomic_store_explicit(&ws->last_end, t->end_ns, memory_order_relaxed);
-    else
-      end_stray(r, t->end_ns);
-  }
+  if (!r->opts.no_task_times)
+    stamp_end(r, t, ws);
   if (p->nodes[node].kind != HD_NODE_FN || t->extra != NULL) {
     hd__textra *e = hd__tstate_extra(t);
     if (e != NULL) {
@@ -945,13 +950,8 @@ static uint32_t run_plain(hd__run *r, uint32_t node, unsigned w) {
   (void)begin(r, node, w, inputs, n, &x, 0, deps_end); /* no files */
   int rc = hd__exec_fn(&x);
   if (rc == HD_OK && t->extra == NULL) {
-    if (!r->opts.no_task_times) {
-      uint64_t end = hd__tclock_now(&ws->clock);
-      if (end < t->start_ns) /* a start set by another clock */
-        end = t->start_ns;
-      t->end_ns = end;
-      atomic_store_explicit(&ws->last_end, end, memory_order_relaxed);
-    }
+    if (!r->opts.no_task_times)
+      stamp_end(r, t, ws);
     t->state = HD_STATE_DONE;
     t->result = x.output;
   } else if (hd__attempt_end(r, node, w, &x, rc) && retry_wait(r, node)) {

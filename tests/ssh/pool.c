@@ -155,16 +155,13 @@ static int64_t ms_20s(size_t i) {
 
 static char self[PATH_MAX];
 
-/* The processes of this program's pools: its ssh clients (whose command
- * lines name its control folders, /tmp/hodos-ssh-PID.*) and its workers
- * on the hosts (this program with --hodos-worker). Says each in what,
- * and returns how many. */
-static int leftovers(char *what, size_t size) {
-  char ctl[64];
-  snprintf(ctl, sizeof(ctl), "/tmp/hodos-ssh-%ld.", (long)getpid());
+/* Call seen(pid, cmd, worker, arg) for every other process with a command
+ * line (its words joined by spaces in cmd; worker: it is this program
+ * with --hodos-worker). */
+static void scan_processes(void (*seen)(long pid, const char *cmd, int worker,
+                                        void *arg),
+                           void *arg) {
   DIR *d = opendir("/proc");
-  int n = 0;
-  what[0] = '\0';
   struct dirent *e;
   while (d != NULL && (e = readdir(d)) != NULL) {
     char *end;
@@ -186,51 +183,64 @@ static int leftovers(char *what, size_t size) {
     for (size_t i = 0; i < len; i++)
       if (cmd[i] == '\0')
         cmd[i] = ' ';
-    if (worker || strstr(cmd, ctl) != NULL) {
-      size_t at = strlen(what);
-      snprintf(what + at, size - at, "[%ld] %.120s; ", pid, cmd);
-      n++;
-    }
+    seen(pid, cmd, worker, arg);
   }
   if (d != NULL)
     closedir(d);
-  return n;
+}
+
+/* The control folders of this program's pools: /tmp/hodos-ssh-PID.* */
+static const char *control_prefix(void) {
+  static char ctl[64];
+  snprintf(ctl, sizeof(ctl), "/tmp/hodos-ssh-%ld.", (long)getpid());
+  return ctl;
+}
+
+typedef struct found {
+  char *what; /* leftovers(): each one said */
+  size_t size;
+  pid_t *pids; /* masters(): their pids */
+  size_t cap;
+  size_t n;
+} found;
+
+static void seen_leftover(long pid, const char *cmd, int worker, void *arg) {
+  found *fd = arg;
+  if (worker || strstr(cmd, control_prefix()) != NULL) {
+    size_t at = strlen(fd->what);
+    snprintf(fd->what + at, fd->size - at, "[%ld] %.120s; ", pid, cmd);
+    fd->n++;
+  }
+}
+
+/* The processes of this program's pools: its ssh clients (whose command
+ * lines name its control folders) and its workers on the hosts (this
+ * program with --hodos-worker). Says each in what, and returns how many. */
+static int leftovers(char *what, size_t size) {
+  found fd = {what, size, NULL, 0, 0};
+  what[0] = '\0';
+  scan_processes(seen_leftover, &fd);
+  return (int)fd.n;
+}
+
+static void seen_master(long pid, const char *cmd, int worker, void *arg) {
+  found *fd = arg;
+  (void)worker;
+  if (strstr(cmd, control_prefix()) != NULL &&
+      strstr(cmd, "ControlMaster=yes") != NULL) {
+    if (fd->n < fd->cap)
+      fd->pids[fd->n] = (pid_t)pid;
+    fd->n++;
+  }
 }
 
 /* The master connections of this program's pools (ssh clients with
  * ControlMaster=yes naming its control folders): their pids in pids (up
  * to cap), and how many. */
 static size_t masters(pid_t *pids, size_t cap) {
-  char ctl[64];
-  snprintf(ctl, sizeof(ctl), "/tmp/hodos-ssh-%ld.", (long)getpid());
-  DIR *d = opendir("/proc");
-  size_t n = 0;
-  struct dirent *e;
-  while (d != NULL && (e = readdir(d)) != NULL) {
-    char *end;
-    long pid = strtol(e->d_name, &end, 10);
-    if (*end != '\0' || pid <= 0)
-      continue;
-    char path[64], cmd[4096];
-    snprintf(path, sizeof(path), "/proc/%ld/cmdline", pid);
-    FILE *f = fopen(path, "r");
-    if (f == NULL)
-      continue;
-    size_t len = fread(cmd, 1, sizeof(cmd) - 1, f);
-    fclose(f);
-    cmd[len] = '\0';
-    for (size_t i = 0; i < len; i++)
-      if (cmd[i] == '\0')
-        cmd[i] = ' ';
-    if (strstr(cmd, ctl) != NULL && strstr(cmd, "ControlMaster=yes") != NULL) {
-      if (n < cap)
-        pids[n] = (pid_t)pid;
-      n++;
-    }
-  }
-  if (d != NULL)
-    closedir(d);
-  return n;
+  found fd = {NULL, 0, pids, cap, 0};
+  scan_processes(seen_master, &fd);
+  return fd.n;
 }
 
 /* Whether process pid has ended (a zombie counts). */
