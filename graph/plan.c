@@ -423,7 +423,7 @@ static int depview_make(depview *v, const hd_node *n, const hd_node *d,
 }
 
 static int push_pred(uint32_t **preds, size_t *np, size_t *cap, uint32_t v) {
-  if (hd__grow((void **)preds, cap, *np + 1, sizeof(uint32_t)))
+  if (*np >= *cap && hd__grow((void **)preds, cap, *np + 1, sizeof(uint32_t)))
     return HD_ENOMEM;
   (*preds)[(*np)++] = v;
   return HD_OK;
@@ -522,7 +522,8 @@ static int make_edges(const builder *b, const hd_graph *g,
       p->nedges += np;
     }
     for (size_t j = 0; j < nv; j++)
-      depview_cleanup(&views[j]);
+      if (views[j].shared != NULL) /* one was made (depview_make()) */
+        depview_cleanup(&views[j]);
   }
   hd__free(mark);
   hd__free(pick);
