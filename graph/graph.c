@@ -205,21 +205,29 @@ static int add_node(hd_graph *g, const char *name, hd_node_kind kind,
     return HD_EINVAL;
   if (hd__grow((void **)&g->nodes, &g->cap, g->count + 1, sizeof(hd_node *)))
     return HD_ENOMEM;
-  size_t nlen = strlen(name) + 1, wlen = strlen(what) + 1;
+  /* A command or function the same as the last node's is kept once:
+     most graphs run one function, or a few commands, many times. */
+  const char *same = g->last_what != NULL && strcmp(g->last_what, what) == 0
+                         ? g->last_what
+                         : NULL;
+  size_t nlen = strlen(name) + 1, wlen = same != NULL ? 0 : strlen(what) + 1;
   hd_node *n = slab_alloc(g, sizeof(*n) + nlen + wlen);
   if (n == NULL)
     return HD_ENOMEM;
   char *text = (char *)(n + 1);
   memcpy(text, name, nlen);
-  memcpy(text + nlen, what, wlen);
+  if (same == NULL)
+    memcpy(text + nlen, what, wlen);
+  const char *w = same != NULL ? same : text + nlen;
+  g->last_what = w;
   n->graph = g;
   n->index = g->count;
   n->kind = kind;
   n->name = text;
   if (kind != HD_NODE_FN)
-    n->cmd = text + nlen;
+    n->cmd = w;
   else
-    n->fn = text + nlen;
+    n->fn = w;
   /* Its name goes in the name map with the others added before the next
      lookup (hd__graph_names()). */
   g->nodes[g->count++] = n;

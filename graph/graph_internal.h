@@ -108,6 +108,8 @@ struct hd_graph {
   char **files;           /* the origin files of nodes, each once */
   size_t nfiles, capfiles;
   int valid; /* set by a successful hd_graph_validate(), cleared by edits */
+  const char *last_what; /* the last node's command or function (kept in a
+                            slab: later nodes may share it) */
 };
 
 /* n's command and files: its own, or the empty ones (no command position,

@@ -334,7 +334,8 @@ static int make_nodes(builder *b, const hd_graph *g, const uint32_t *base,
         break;
       if (!simple) {
         rc = make_io(b, g, base, n, pn, &x, &tmp);
-      } else if (b->last_what != NULL && strcmp(b->last_what, n->fn) == 0) {
+      } else if (b->last_what != NULL &&
+                 (b->last_what == n->fn || strcmp(b->last_what, n->fn) == 0)) {
         pn->what = b->last_what_off; /* one copy of a repeated name */
       } else {
         rc = add_fn_name(b, n->fn, &pn->what);

@@ -73,9 +73,41 @@ START_TEST(graph_command_part_made_on_first_use) {
 }
 END_TEST
 
-/* Names go into the graph's name map at the first lookup after they were
- * added, all at once: finds, dependencies by name and duplicates behave as
- * if each had gone in when its node was added. */
+/* A node's command or function the same as the last node's is kept once
+ * (most graphs run one function many times); each node still reads its
+ * own, and a plan runs each node's. */
+START_TEST(graph_same_command_kept_once) {
+  hd_node *n[5];
+  const char *fns[] = {"fn_f", "fn_f", "fn_h", "fn_f", "fn_f"};
+  for (int i = 0; i < 5; i++) {
+    char name[8];
+    snprintf(name, sizeof(name), "n%d", i);
+    ck_assert_int_eq(hd_graph_add_fn(g, name, fns[i], &n[i]), HD_OK);
+  }
+  hd_node *c1, *c2, *c3;
+  ck_assert_int_eq(hd_graph_add_cmd(g, "c1", "echo a", &c1), HD_OK);
+  ck_assert_int_eq(hd_graph_add_cmd(g, "c2", "echo a", &c2), HD_OK);
+  ck_assert_int_eq(hd_graph_add_cmd(g, "c3", "echo b", &c3), HD_OK);
+  for (int i = 0; i < 5; i++)
+    ck_assert_str_eq(n[i]->fn, fns[i]);
+  ck_assert_ptr_eq(n[0]->fn, n[1]->fn);
+  ck_assert_ptr_ne(n[1]->fn, n[2]->fn);
+  ck_assert_ptr_eq(n[3]->fn, n[4]->fn);
+  ck_assert_ptr_eq(c1->cmd, c2->cmd);
+  ck_assert_str_eq(c2->cmd, "echo a");
+  ck_assert_str_eq(c3->cmd, "echo b");
+  ck_assert_ptr_null(c1->fn);
+  ck_assert_ptr_null(n[0]->cmd);
+  hd_plan *p;
+  ck_assert_int_eq(hd_plan_new(g, &p), HD_OK);
+  for (size_t i = 0; i < 5; i++)
+    ck_assert_str_eq(hd__plan_what(p, i), fns[i]);
+  ck_assert_str_eq(hd__plan_what(p, 6), "echo a");
+  ck_assert_str_eq(hd__plan_what(p, 7), "echo b");
+  hd_plan_free(p);
+}
+END_TEST
+
 /* Settings: a node that keeps the defaults has none of its own; the
  * first other value makes them, and the plan reads both right. */
 START_TEST(graph_settings_made_on_first_change) {
@@ -103,6 +135,9 @@ START_TEST(graph_settings_made_on_first_change) {
 }
 END_TEST
 
+/* Names go into the graph's name map at the first lookup after they were
+ * added, all at once: finds, dependencies by name and duplicates behave as
+ * if each had gone in when its node was added. */
 START_TEST(graph_names_indexed_at_first_lookup) {
   char name[16];
   hd_node *nodes[1002];
@@ -1241,6 +1276,7 @@ Suite *make_suite(void) {
   tcase_add_test(tc, graph_rejects_bad_arguments);
   tcase_add_test(tc, graph_command_part_made_on_first_use);
   tcase_add_test(tc, graph_names_indexed_at_first_lookup);
+  tcase_add_test(tc, graph_same_command_kept_once);
   tcase_add_test(tc, graph_settings_made_on_first_change);
   tcase_add_test(tc, graph_dependencies_both_ways_and_deduplicated);
   tcase_add_test(tc, graph_params_set_and_replace);
