@@ -5,7 +5,9 @@
  * it pushes and takes at the bottom, thieves steal at the top. A task the
  * scheduler hands back as a continuation runs at once on the same worker,
  * so a chain costs no queue operation at all. The calling thread is worker
- * 0; the others are started by wait() and joined before it returns.
+ * 0; the others are kept threads lent to the run (see "threads kept for
+ * any run" below), or, when none are free, started by wait() and joined
+ * before it returns.
  *
  * A worker that finds nothing spins briefly, then sleeps on a condition
  * variable; pushes wake one sleeper. Sleepers announce themselves before
@@ -570,6 +572,8 @@ hd__kthreads *hd__kthreads_new(unsigned n) {
   return k;
 }
 
+unsigned hd__kthreads_count(const hd__kthreads *k) { return k->n; }
+
 void hd__kthreads_free(hd__kthreads *k) {
   if (k == NULL)
     return;
@@ -606,11 +610,81 @@ static void kept_run(pool *p, hd__kthreads *k) {
   pthread_mutex_unlock(&k->lock);
 }
 
+/* ---- threads kept for any run ----
+ * A run without threads of its own (r->ext.threads: a pool's) borrows the
+ * process's: made by the first run with more than one worker, made
+ * again, larger, for a run that wants more, and lent to one run at a
+ * time (a run that finds them lent, one started by a task of another
+ * run say, starts threads of its own). A loop of small runs then starts
+ * and joins no thread per run (about 20 us a run here). A forked child
+ * forgets its parent's, which do not exist in it. */
+static pthread_mutex_t shared_lock = PTHREAD_MUTEX_INITIALIZER;
+static hd__kthreads *shared; /* under shared_lock */
+static int shared_lent;      /* under shared_lock */
+static pthread_once_t shared_once = PTHREAD_ONCE_INIT;
+
+static void shared_forget(void) {
+  pthread_mutex_t fresh = PTHREAD_MUTEX_INITIALIZER;
+  shared_lock = fresh;
+  shared = NULL; /* its threads were not copied: it is left as it is */
+  shared_lent = 0;
+}
+
+static void shared_init(void) { pthread_atfork(NULL, NULL, shared_forget); }
+
+/* The process's kept threads, at least n of them, lent to the caller; or
+ * NULL (lent already, or none could be made). */
+static hd__kthreads *shared_take(unsigned n) {
+  pthread_once(&shared_once, shared_init);
+  hd__kthreads *k = NULL;
+  pthread_mutex_lock(&shared_lock);
+  if (!shared_lent) {
+    if (shared != NULL && hd__kthreads_count(shared) < n) {
+      hd__kthreads_free(shared);
+      shared = NULL;
+    }
+    if (shared == NULL)
+      shared = hd__kthreads_new(n);
+    if (shared != NULL && hd__kthreads_count(shared) >= n) {
+      k = shared;
+      shared_lent = 1;
+    }
+  }
+  pthread_mutex_unlock(&shared_lock);
+  return k;
+}
+
+static void shared_give(void) {
+  pthread_mutex_lock(&shared_lock);
+  shared_lent = 0;
+  pthread_mutex_unlock(&shared_lock);
+}
+
+/* When the library is unloaded (or the process exits): no kept thread may
+ * go on in code that is gone. */
+#if defined(__GNUC__) || defined(__clang__)
+__attribute__((destructor)) static void shared_stop(void) {
+  if (pthread_mutex_trylock(&shared_lock) != 0)
+    return;
+  if (!shared_lent) {
+    hd__kthreads_free(shared);
+    shared = NULL;
+  }
+  pthread_mutex_unlock(&shared_lock);
+}
+#endif
+
 static int threads_wait(void *state) {
   pool *p = state;
   const hd__run *r = p->host.ctx;
   if (r != NULL && r->ext.threads != NULL && p->n > 1) {
     kept_run(p, r->ext.threads);
+    return HD_OK;
+  }
+  hd__kthreads *k = p->n > 1 ? shared_take(p->n - 1) : NULL;
+  if (k != NULL) {
+    kept_run(p, k);
+    shared_give();
     return HD_OK;
   }
   unsigned started = 1;

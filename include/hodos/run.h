@@ -136,7 +136,11 @@ HD_API void hd_run_opts_init(hd_run_opts *o);
 HD_API int hd_run(hd_graph *g, const hd_run_opts *o, hd_report **report);
 
 /* Run a compiled plan: the same as hd_run() without the validation. The
- * plan is not changed; any number of runs of one plan may go on at once. */
+ * plan is not changed; any number of runs of one plan may go on at once.
+ * With the threads backend, the calling thread is one of the workers and
+ * the others are threads the process keeps between runs (made by the
+ * first run with more than one worker; sleeping, using no CPU, between
+ * runs), so that a loop of small runs starts no thread per run. */
 HD_API int hd_plan_run(hd_plan *p, const hd_run_opts *o, hd_report **report);
 
 /* Free a report and the results it holds. NULL does nothing. */

@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -1065,6 +1067,109 @@ START_TEST(threads_shell_timeout_kills) {
 }
 END_TEST
 
+/* Runs borrow the process's kept threads (threads.c) instead of starting
+ * their own: a second run's workers are threads the first one had. A run
+ * started by a task while they are lent starts threads of its own, and a
+ * forked child, which has none of its parent's threads, runs with its
+ * own too (it would wait for ever on threads that are not there). */
+enum { TID_MAX = 64 };
+static atomic_long tids[TID_MAX];
+static atomic_int ntids;
+
+static int fn_tid(hd_task *t, void *data) {
+  (void)t;
+  (void)data;
+  long tid = (long)syscall(SYS_gettid);
+  int n = atomic_load(&ntids);
+  for (int i = 0; i < n && i < TID_MAX; i++)
+    if (atomic_load(&tids[i]) == tid)
+      return HD_OK;
+  int at = atomic_fetch_add(&ntids, 1);
+  if (at < TID_MAX)
+    atomic_store(&tids[at], tid);
+  struct timespec ts = {0, 200 * 1000}; /* room for the other worker */
+  nanosleep(&ts, NULL);
+  return HD_OK;
+}
+
+static hd_graph *tid_graph(void) {
+  hd_graph *tg;
+  ck_assert_int_eq(hd_graph_new(&tg), HD_OK);
+  for (int i = 0; i < 200; i++) {
+    char name[16];
+    snprintf(name, sizeof(name), "t%d", i);
+    ck_assert_int_eq(hd_graph_add_fn(tg, name, "tid", NULL), HD_OK);
+  }
+  return tg;
+}
+
+static int run_tids(hd_graph *tg, long *seen, int cap) {
+  atomic_store(&ntids, 0);
+  hd_run_opts o;
+  hd_run_opts_init(&o);
+  o.backend = "threads";
+  o.jobs = 2;
+  hd_report *r;
+  ck_assert_int_eq(hd_run(tg, &o, &r), HD_OK);
+  hd_report_free(r);
+  int n = atomic_load(&ntids);
+  ck_assert_int_le(n, cap);
+  for (int i = 0; i < n; i++)
+    seen[i] = atomic_load(&tids[i]);
+  return n;
+}
+
+static int fn_nested(hd_task *t, void *data) {
+  (void)data;
+  hd_graph *tg = tid_graph();
+  long seen[TID_MAX];
+  int n = run_tids(tg, seen, TID_MAX);
+  hd_graph_free(tg);
+  return n >= 1 ? HD_OK : hd_task_fail(t, "the nested run ran nothing");
+}
+
+START_TEST(threads_kept_between_runs) {
+  ck_assert_int_eq(hd_fn_register("tid", fn_tid, NULL), HD_OK);
+  ck_assert_int_eq(hd_fn_register("nested", fn_nested, NULL), HD_OK);
+  long self = (long)syscall(SYS_gettid);
+  hd_graph *tg = tid_graph();
+  long first[TID_MAX], again[TID_MAX];
+  int n1 = run_tids(tg, first, TID_MAX);
+  int n2 = run_tids(tg, again, TID_MAX);
+  ck_assert_int_ge(n2, 1);
+  for (int i = 0; i < n2; i++) {
+    if (again[i] == self)
+      continue;
+    int found = 0;
+    for (int k = 0; k < n1; k++)
+      found |= first[k] == again[i];
+    ck_assert_msg(found, "the second run's worker %ld was not the first's",
+                  again[i]);
+  }
+  /* A run inside a task of a run that has them. */
+  hd_node *x;
+  ck_assert_int_eq(hd_graph_add_fn(g, "outer", "nested", &x), HD_OK);
+  hd_report *r = run_with("threads", 2, HD_OK);
+  hd_report_free(r);
+  /* A forked child (not under ThreadSanitizer, which cannot start threads
+     after a fork of a process that has some). */
+#ifndef __SANITIZE_THREAD__
+  pid_t pid = fork();
+  ck_assert_int_ge(pid, 0);
+  if (pid == 0) {
+    long seen[TID_MAX];
+    _exit(run_tids(tg, seen, TID_MAX) >= 1 ? 0 : 1);
+  }
+  int status = 0;
+  ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+  ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+#endif
+  hd_graph_free(tg);
+  hd_fn_unregister("tid");
+  hd_fn_unregister("nested");
+}
+END_TEST
+
 START_TEST(threads_idle_workers_sleep) {
   /* One task sleeps 300 ms while three workers have nothing to do: they
      must sleep, not spin. */
@@ -1159,6 +1264,7 @@ Suite *make_suite(void) {
   tcase_add_test(tc, threads_no_task_times);
   tcase_add_test(tc, threads_shell_timeout_kills);
   tcase_add_test(tc, threads_wide_fan_in_inputs_read_on_first_use);
+  tcase_add_test(tc, threads_kept_between_runs);
   tcase_add_test(tc, threads_idle_workers_sleep);
   tcase_add_test(tc, threads_events_are_serialised);
   tcase_add_test(tc, threads_empty_graph_and_registry);
