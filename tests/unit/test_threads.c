@@ -2,6 +2,7 @@
  * graphs, the failure policy, retries, timeouts, events and an idle pool
  * that sleeps. Also run under ThreadSanitizer (scripts/test with
  * HODOS_SANITIZE=thread). */
+#include <dirent.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -1128,24 +1129,47 @@ static int fn_nested(hd_task *t, void *data) {
   return n >= 1 ? HD_OK : hd_task_fail(t, "the nested run ran nothing");
 }
 
+/* The threads of this process (/proc/self/task), sorted; how many. */
+static int process_tids(long *out, int cap) {
+  DIR *d = opendir("/proc/self/task");
+  ck_assert_ptr_nonnull(d);
+  int n = 0;
+  struct dirent *e;
+  while ((e = readdir(d)) != NULL)
+    if (e->d_name[0] != '.' && n < cap)
+      out[n++] = strtol(e->d_name, NULL, 10);
+  closedir(d);
+  for (int i = 1; i < n; i++) /* insertion sort: a few threads */
+    for (int k = i; k > 0 && out[k - 1] > out[k]; k--) {
+      long t = out[k];
+      out[k] = out[k - 1];
+      out[k - 1] = t;
+    }
+  return n;
+}
+
 START_TEST(threads_kept_between_runs) {
   ck_assert_int_eq(hd_fn_register("tid", fn_tid, NULL), HD_OK);
   ck_assert_int_eq(hd_fn_register("nested", fn_nested, NULL), HD_OK);
   long self = (long)syscall(SYS_gettid);
   hd_graph *tg = tid_graph();
-  long first[TID_MAX], again[TID_MAX];
-  int n1 = run_tids(tg, first, TID_MAX);
-  int n2 = run_tids(tg, again, TID_MAX);
+  long ran[TID_MAX], kept[TID_MAX], still[TID_MAX];
+  (void)run_tids(tg, ran, TID_MAX);
+  /* After the run its worker thread is still there, sleeping ... */
+  int nk = process_tids(kept, TID_MAX);
+  ck_assert_int_ge(nk, 2);
+  int n2 = run_tids(tg, ran, TID_MAX);
+  /* ... and the next run's workers are among the same threads. */
   ck_assert_int_ge(n2, 1);
   for (int i = 0; i < n2; i++) {
-    if (again[i] == self)
-      continue;
-    int found = 0;
-    for (int k = 0; k < n1; k++)
-      found |= first[k] == again[i];
-    ck_assert_msg(found, "the second run's worker %ld was not the first's",
-                  again[i]);
+    int found = ran[i] == self;
+    for (int k = 0; k < nk; k++)
+      found |= kept[k] == ran[i];
+    ck_assert_msg(found, "the second run's worker %ld was not kept", ran[i]);
   }
+  ck_assert_int_eq(process_tids(still, TID_MAX), nk);
+  for (int k = 0; k < nk; k++)
+    ck_assert_int_eq(still[k], kept[k]);
   /* A run inside a task of a run that has them. */
   hd_node *x;
   ck_assert_int_eq(hd_graph_add_fn(g, "outer", "nested", &x), HD_OK);
