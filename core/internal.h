@@ -166,6 +166,37 @@ HD__INTERNAL void hd__strmap_each(const hd__strmap *m,
                                              void *data),
                                   void *data);
 
+/* ---- index by name of items that keep their names (idxmap.c) ----
+ * name(ctx, i) is item i's name, which must stay the same while i is in
+ * the index. Indices below 2^32 - 2. */
+
+typedef struct hd__idxmap {
+  uint64_t *slots;
+  size_t cap;                               /* a power of two, or 0 */
+  size_t count;                             /* live entries */
+  size_t used;                              /* live entries and tombstones */
+  const char *(*name)(void *ctx, size_t i); /* set before use */
+  void *ctx;
+} hd__idxmap;
+
+/* Make room for n live entries without growing again. Returns HD_OK or
+ * HD_ENOMEM. */
+HD__INTERNAL int hd__idxmap_reserve(hd__idxmap *m, size_t n);
+/* Index items first .. first + n - 1, in order: an item whose name is
+ * there already under another index (or earlier in the batch) is left
+ * out and dup(ctx, index) called; one there under its own index (added
+ * by an earlier call that ran out of memory) is skipped. Grown once, and
+ * the slots of the names a few places ahead fetched while the current
+ * one goes in. Returns HD_OK or HD_ENOMEM (the items before stay in). */
+HD__INTERNAL int hd__idxmap_add_many(hd__idxmap *m, size_t first, size_t n,
+                                     void (*dup)(void *ctx, size_t index));
+/* Returns 1 and sets *index (when not NULL) when name is there, else 0. */
+HD__INTERNAL int hd__idxmap_get(const hd__idxmap *m, const char *name,
+                                size_t *index);
+/* HD_OK, or HD_ENOENT. */
+HD__INTERNAL int hd__idxmap_del(hd__idxmap *m, const char *name);
+HD__INTERNAL void hd__idxmap_cleanup(hd__idxmap *m);
+
 /* ---- whole reads and writes (io.c) ----
  * Each goes on through short counts and EINTR; HD_EIO on an error (errno
  * says which), HD_ETRUNC when a read meets the end of the file. */

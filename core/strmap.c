@@ -1,6 +1,6 @@
 /* An open-addressing hash map from strings to size_t, with linear probing
- * and tombstones. Keys are copied. Large tables (a graph of a million
- * names has a 48 MiB one) are mapped with hd__big_calloc: probes land on
+ * and tombstones. Keys are copied. Large tables (a million keys take
+ * 48 MiB) are mapped with hd__big_calloc: probes land on
  * random slots, and on small pages each of them would miss the TLB. */
 #include <string.h>
 #include <xxhash.h>

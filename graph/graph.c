@@ -3,14 +3,20 @@
 
 #include "graph_internal.h"
 
+static const char *name_at(void *ctx, size_t i) {
+  const hd_graph *g = ctx;
+  return g->nodes[i]->name;
+}
+
 int hd_graph_new(hd_graph **out) {
   if (out == NULL)
     return HD_EINVAL;
   hd_graph *g = hd__calloc(1, sizeof(*g));
   if (g == NULL)
     return HD_ENOMEM;
-  /* Names live in their nodes, which live as long as the map. */
-  g->names.borrow_keys = 1;
+  /* Names live in their nodes: the index reads them there. */
+  g->names.name = name_at;
+  g->names.ctx = g;
   *out = g;
   return HD_OK;
 }
@@ -185,7 +191,7 @@ void hd_graph_free(hd_graph *g) {
     hd__big_free(sl, 1, sl->size);
   }
   hd__free(g->files);
-  hd__strmap_cleanup(&g->names);
+  hd__idxmap_cleanup(&g->names);
   hd__diags_clear(&g->diags);
   hd__free(g);
 }
@@ -237,21 +243,16 @@ static int add_node(hd_graph *g, const char *name, hd_node_kind kind,
   return HD_OK;
 }
 
-static const char *name_at(void *ctx, size_t i) {
-  const hd_graph *g = ctx;
-  return g->nodes[g->named + i]->name;
-}
-
 static void name_taken(void *ctx, size_t i) {
   hd_graph *g = ctx;
-  g->nodes[g->named + i]->duplicate = 1;
+  g->nodes[i]->duplicate = 1;
 }
 
 int hd__graph_names(hd_graph *g) {
   if (g->named == g->count)
     return HD_OK;
-  int rc = hd__strmap_add_many(&g->names, g->count - g->named, name_at, g,
-                               g->named, name_taken);
+  int rc =
+      hd__idxmap_add_many(&g->names, g->named, g->count - g->named, name_taken);
   if (rc == HD_OK)
     g->named = g->count;
   return rc;
@@ -260,7 +261,7 @@ int hd__graph_names(hd_graph *g) {
 int hd__graph_reserve(hd_graph *g, size_t n) {
   if (n > SIZE_MAX - g->count ||
       hd__grow((void **)&g->nodes, &g->cap, g->count + n, sizeof(hd_node *)) ||
-      hd__strmap_reserve(&g->names, g->names.count + n) != HD_OK)
+      hd__idxmap_reserve(&g->names, g->names.count + n) != HD_OK)
     return HD_ENOMEM;
   return HD_OK;
 }
@@ -294,7 +295,7 @@ int hd_graph_add_argv(hd_graph *g, const char *name, const char *const *argv,
        when a lookup came after it). */
     if (g->named == g->count) {
       if (!n->duplicate)
-        hd__strmap_del(&g->names, n->name);
+        hd__idxmap_del(&g->names, n->name);
       g->named--;
     }
     g->count--;
@@ -486,7 +487,7 @@ int hd_node_after_name_at(hd_node *n, const char *name, int line, int column) {
   size_t idx;
   if (hd__graph_names(n->graph) != HD_OK)
     return HD_ENOMEM;
-  if (hd__strmap_get(&n->graph->names, name, &idx))
+  if (hd__idxmap_get(&n->graph->names, name, &idx))
     return add_dep(n, idx, NULL, line, column);
   return add_dep(n, HD__NO_INDEX, name, line, column);
 }
@@ -669,7 +670,7 @@ hd_node *hd_graph_find(const hd_graph *g, const char *name) {
      is used by one thread at a time). Out of memory, the nodes it lacks
      are looked through one by one. */
   int synced = hd__graph_names((hd_graph *)g) == HD_OK;
-  if (hd__strmap_get(&g->names, name, &i))
+  if (hd__idxmap_get(&g->names, name, &i))
     return g->nodes[i];
   for (i = g->named; !synced && i < g->count; i++)
     if (strcmp(g->nodes[i]->name, name) == 0)

@@ -100,7 +100,7 @@ struct hd_node {
 struct hd_graph {
   hd_node **nodes;
   size_t count, cap;
-  hd__strmap names; /* name -> index of the first node with that name, */
+  hd__idxmap names; /* name -> index of the first node with that name, */
   size_t named;     /* for nodes [0, named): the others' names go in when a
                        name is looked up (hd__graph_names()) */
   hd__diags diags;
@@ -133,7 +133,7 @@ static inline const hd__nodeset *hd__node_settings(const hd_node *n) {
 HD__INTERNAL hd__nodeset *hd__node_settings_mut(hd_node *n);
 
 /* Put the names of the nodes added since the last lookup in the name map
- * (all at once: see hd__strmap_add_many()), marking duplicates. Every
+ * (all at once: see hd__idxmap_add_many()), marking duplicates. Every
  * lookup of a name calls it first. Returns HD_OK or HD_ENOMEM. */
 HD__INTERNAL int hd__graph_names(hd_graph *g);
 

@@ -72,7 +72,7 @@ static int check_names_and_deps(hd_graph *g, size_t *edges, int *forward) {
   for (size_t i = 0; i < g->count && rc == HD_OK; i++) {
     hd_node *n = g->nodes[i];
     size_t first;
-    if (n->duplicate && hd__strmap_get(&g->names, n->name, &first) &&
+    if (n->duplicate && hd__idxmap_get(&g->names, n->name, &first) &&
         first != i) {
       const hd_node *f = g->nodes[first];
       if (f->file != NULL && f->line > 0)
@@ -86,14 +86,14 @@ static int check_names_and_deps(hd_graph *g, size_t *edges, int *forward) {
     if (n->io != NULL && n->io->stdin_dep.name != NULL) {
       size_t idx;
       n->io->stdin_dep.index =
-          hd__strmap_get(&g->names, n->io->stdin_dep.name, &idx) ? idx
+          hd__idxmap_get(&g->names, n->io->stdin_dep.name, &idx) ? idx
                                                                  : HD__NO_INDEX;
     }
     for (size_t j = 0; j < n->ndeps && rc == HD_OK; j++) {
       hd__dep *d = &n->deps[j];
       if (d->name != NULL) {
         size_t idx;
-        if (hd__strmap_get(&g->names, d->name, &idx)) {
+        if (hd__idxmap_get(&g->names, d->name, &idx)) {
           d->index = idx;
         } else {
           d->index = HD__NO_INDEX;
