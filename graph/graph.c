@@ -191,6 +191,7 @@ void hd_graph_free(hd_graph *g) {
     hd__big_free(sl, 1, sl->size);
   }
   hd__free(g->files);
+  hd__free(g->dep_at);
   hd__idxmap_cleanup(&g->names);
   hd__diags_clear(&g->diags);
   hd__free(g);
@@ -209,6 +210,8 @@ static int add_node(hd_graph *g, const char *name, hd_node_kind kind,
                     const char *what, hd_node **out) {
   if (g == NULL || !name_ok(name) || what == NULL || what[0] == '\0')
     return HD_EINVAL;
+  if (g->count >= INT32_MAX) /* as many as a plan holds */
+    return HD_ETOOBIG;
   if (hd__grow((void **)&g->nodes, &g->cap, g->count + 1, sizeof(hd_node *)))
     return HD_ENOMEM;
   /* A command or function the same as the last node's is kept once:
@@ -405,7 +408,7 @@ int hd_node_set_stdin(hd_node *n, const char *task) {
   if (c == NULL)
     return HD_ENOMEM;
   hd__free(io->stdin_dep.name);
-  io->stdin_dep = (hd__dep){HD__NO_INDEX, c, 0, 0};
+  io->stdin_dep = (hd__depref){HD__NO_INDEX, c, 0, 0};
   int rc = hd_node_after_name(n, task);
   n->graph->valid = 0;
   return rc;
@@ -425,6 +428,21 @@ int hd_node_set_allow_failure(hd_node *n, int allowed) {
   return HD_OK;
 }
 
+/* A new entry of g's dep_at table: its number (1 + its place), or 0 when
+ * out of memory. */
+static uint32_t new_dep_at(hd_graph *g, const char *name, int line,
+                           int column) {
+  if (g->ndep_at >= UINT32_MAX - 1 ||
+      hd__grow((void **)&g->dep_at, &g->capdep_at, g->ndep_at + 1,
+               sizeof(hd__depat)) != HD_OK)
+    return 0;
+  hd__depat a = {NULL, line, column};
+  if (name != NULL && (a.name = slab_strdup(g, name)) == NULL)
+    return 0;
+  g->dep_at[g->ndep_at++] = a;
+  return (uint32_t)g->ndep_at;
+}
+
 /* Duplicates are kept here and collapsed when the graph is compiled, so
  * that adding a dependency costs the same however many a node has. */
 static int add_dep(hd_node *n, size_t index, const char *name, int line,
@@ -433,11 +451,22 @@ static int add_dep(hd_node *n, size_t index, const char *name, int line,
   if (slab_grow(n->graph, (void **)&n->deps, &n->capdeps, n->ndeps,
                 n->ndeps + 1, sizeof(hd__dep), 2) != HD_OK)
     return HD_ENOMEM;
-  hd__dep d = {index, NULL, line, column};
-  if (name != NULL && (d.name = slab_strdup(n->graph, name)) == NULL)
+  hd__dep d = {index == HD__NO_INDEX ? HD__DEP_NONE : (uint32_t)index, 0};
+  if ((name != NULL || line > 0) &&
+      (d.at = new_dep_at(n->graph, name, line, column)) == 0)
     return HD_ENOMEM;
   n->deps[n->ndeps++] = d;
   n->graph->valid = 0;
+  return HD_OK;
+}
+
+int hd__dep_set_at(hd_node *n, size_t j, int line, int column) {
+  hd__dep *d = &n->deps[j];
+  if (d->at == 0)
+    return (d->at = new_dep_at(n->graph, NULL, line, column)) != 0 ? HD_OK
+                                                                   : HD_ENOMEM;
+  n->graph->dep_at[d->at - 1].line = line;
+  n->graph->dep_at[d->at - 1].column = column;
   return HD_OK;
 }
 
@@ -459,7 +488,7 @@ int hd_node_after_all(hd_node *n, hd_node *const *deps, size_t count) {
                 n->ndeps + count, sizeof(hd__dep), 2) != HD_OK)
     return HD_ENOMEM;
   for (size_t i = 0; i < count; i++)
-    n->deps[n->ndeps++] = (hd__dep){deps[i]->index, NULL, 0, 0};
+    n->deps[n->ndeps++] = (hd__dep){(uint32_t)deps[i]->index, 0};
   n->graph->valid = 0;
   return HD_OK;
 }
@@ -694,8 +723,9 @@ const char *hd_node_dep_name(const hd_node *n, size_t i) {
   if (n == NULL || i >= n->ndeps)
     return NULL;
   const hd__dep *d = &n->deps[i];
-  if (d->name != NULL)
-    return d->name;
+  const char *name = hd__dep_name(n->graph, d);
+  if (name != NULL)
+    return name;
   return n->graph->nodes[d->index]->name;
 }
 

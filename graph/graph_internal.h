@@ -8,11 +8,26 @@
 
 #define HD__NO_INDEX ((size_t)-1)
 
+/* A dependency in 8 bytes (a graph of a million nodes has millions): its
+ * node, and where a file declared it, if one did, or the name it gave
+ * that is not resolved yet (hd_graph.dep_at). */
 typedef struct hd__dep {
-  size_t index;     /* the dependency's node, or HD__NO_INDEX until resolved */
-  char *name;       /* set when declared by name */
-  int line, column; /* where it was declared, or 0 */
+  uint32_t index; /* the dependency's node, or HD__DEP_NONE until resolved */
+  uint32_t at;    /* 0, or 1 + its place in hd_graph.dep_at */
 } hd__dep;
+#define HD__DEP_NONE UINT32_MAX
+
+typedef struct hd__depat {
+  char *name;       /* set when declared by name (in a slab) */
+  int line, column; /* where it was declared, or 0 */
+} hd__depat;
+
+/* A node's stdin: the task whose result it reads. */
+typedef struct hd__depref {
+  size_t index;     /* the task's node, or HD__NO_INDEX until resolved */
+  char *name;       /* NULL: all inputs on standard input */
+  int line, column; /* where it was declared, or 0 */
+} hd__depref;
 
 typedef struct hd__param {
   char *key;
@@ -53,7 +68,7 @@ typedef struct hd__nodeio {
   hd__tstrs inputs;         /* files that must exist before it starts */
   hd__tstrs outputs;        /* files it must produce */
   hd__tstr workdir;         /* s NULL: the caller's */
-  hd__dep stdin_dep;        /* name NULL: all inputs on standard input */
+  hd__depref stdin_dep;     /* name NULL: all inputs on standard input */
 } hd__nodeio;
 
 /* A node's settings, made when one is first set to other than its
@@ -110,7 +125,25 @@ struct hd_graph {
   int valid; /* set by a successful hd_graph_validate(), cleared by edits */
   const char *last_what; /* the last node's command or function (kept in a
                             slab: later nodes may share it) */
+  hd__depat *dep_at;     /* see hd__dep */
+  size_t ndep_at, capdep_at;
 };
+
+/* Dependency d's node (HD__NO_INDEX when not resolved), where it was
+ * declared (NULL: nowhere known), and the name it was declared by (NULL:
+ * by its node). */
+static inline size_t hd__dep_index(const hd__dep *d) {
+  return d->index == HD__DEP_NONE ? HD__NO_INDEX : d->index;
+}
+static inline const hd__depat *hd__dep_at(const hd_graph *g, const hd__dep *d) {
+  return d->at != 0 ? &g->dep_at[d->at - 1] : NULL;
+}
+static inline const char *hd__dep_name(const hd_graph *g, const hd__dep *d) {
+  return d->at != 0 ? g->dep_at[d->at - 1].name : NULL;
+}
+/* Say that n's dependency j was declared at line and column. Returns
+ * HD_OK or HD_ENOMEM. */
+HD__INTERNAL int hd__dep_set_at(hd_node *n, size_t j, int line, int column);
 
 /* n's command and files: its own, or the empty ones (no command position,
  * no words, env, files, workdir nor stdin). */

@@ -24,11 +24,11 @@ static void on_igraph_warning(const char *reason, const char *file, int line) {
   (void)line;
 }
 
-static int diag_at(hd_graph *g, const hd_node *n, const hd__dep *d, int code,
+static int diag_at(hd_graph *g, const hd_node *n, const hd__depat *d, int code,
                    const char *fmt, ...) HD_PRINTF(5, 6);
 
 /* A diagnostic at the node's origin, or at the dependency's when known. */
-static int diag_at(hd_graph *g, const hd_node *n, const hd__dep *d, int code,
+static int diag_at(hd_graph *g, const hd_node *n, const hd__depat *d, int code,
                    const char *fmt, ...) {
   hd__buf b = {0};
   va_list ap;
@@ -91,28 +91,29 @@ static int check_names_and_deps(hd_graph *g, size_t *edges, int *forward) {
     }
     for (size_t j = 0; j < n->ndeps && rc == HD_OK; j++) {
       hd__dep *d = &n->deps[j];
-      if (d->name != NULL) {
+      const char *dname = hd__dep_name(g, d);
+      if (dname != NULL) {
         size_t idx;
-        if (hd__idxmap_get(&g->names, d->name, &idx)) {
-          d->index = idx;
+        if (hd__idxmap_get(&g->names, dname, &idx)) {
+          d->index = (uint32_t)idx;
         } else {
-          d->index = HD__NO_INDEX;
-          const char *s = suggest(g, d->name);
+          d->index = HD__DEP_NONE;
+          const char *s = suggest(g, dname);
           if (s != NULL)
-            rc = diag_at(g, n, d, HD_EGRAPH,
+            rc = diag_at(g, n, hd__dep_at(g, d), HD_EGRAPH,
                          "task '%s' depends on unknown task '%s'; did you "
                          "mean '%s'?",
-                         n->name, d->name, s);
+                         n->name, dname, s);
           else
-            rc = diag_at(g, n, d, HD_EGRAPH,
+            rc = diag_at(g, n, hd__dep_at(g, d), HD_EGRAPH,
                          "task '%s' depends on unknown task '%s'", n->name,
-                         d->name);
+                         dname);
           continue;
         }
       }
       if (d->index == i)
-        rc =
-            diag_at(g, n, d, HD_EGRAPH, "task '%s' depends on itself", n->name);
+        rc = diag_at(g, n, hd__dep_at(g, d), HD_EGRAPH,
+                     "task '%s' depends on itself", n->name);
       else
         (*edges)++;
       if (d->index > i)
@@ -153,7 +154,7 @@ static int report_cycles(hd_graph *g, const igraph_t *ig) {
       if (VECTOR(memb)[k] != c || k == u)
         continue;
       for (size_t j = 0; j < n->ndeps; j++)
-        if (n->deps[j].index == u) {
+        if (hd__dep_index(&n->deps[j]) == u) {
           v = k;
           break;
         }
@@ -272,7 +273,7 @@ static const char *closest_key(const hd_node *n, const char *key) {
 static const hd_node *dep_named(const hd_graph *g, const hd_node *n,
                                 const char *name, size_t len) {
   for (size_t j = 0; j < n->ndeps; j++) {
-    size_t d = n->deps[j].index;
+    size_t d = hd__dep_index(&n->deps[j]);
     if (d == HD__NO_INDEX || d >= g->count)
       continue;
     const hd_node *dn = g->nodes[d];
@@ -412,7 +413,7 @@ static int check_params(hd_graph *g) {
     for (size_t k = 0; k < n->nlists && rc == HD_OK; k++)
       if (hd_node_param(n, n->lists[k].key) != NULL)
         rc = diag_at(
-            g, n, &(hd__dep){0, NULL, n->lists[k].line, n->lists[k].column},
+            g, n, &(hd__depat){NULL, n->lists[k].line, n->lists[k].column},
             HD_EGRAPH, "param '%s' of task '%s' is both a value and a list",
             n->lists[k].key, n->name);
     if (hd__node_settings(n)->fanout == HD_FANOUT_ZIP && n->nlists > 1) {
@@ -426,14 +427,14 @@ static int check_params(hd_graph *g) {
         for (size_t k = 0; k < n->nlists && rc == HD_OK; k++)
           rc = hd__buf_appendf(&b, "%s %s has %zu", k ? "," : "",
                                n->lists[k].key, n->lists[k].count);
-        hd__dep at = {0, NULL, n->lists[0].line, n->lists[0].column};
+        hd__depat at = {NULL, n->lists[0].line, n->lists[0].column};
         if (rc == HD_OK)
           rc = diag_at(g, n, &at, HD_EGRAPH, "%s", b.data);
         hd__buf_cleanup(&b);
       }
     } else if (hd__node_expansions(n) == HD__NO_INDEX && rc == HD_OK) {
       uint64_t e = expansions64(n);
-      hd__dep at = {0, NULL, n->lists[0].line, n->lists[0].column};
+      hd__depat at = {NULL, n->lists[0].line, n->lists[0].column};
       if (e == UINT64_MAX)
         rc = diag_at(g, n, &at, HD_EGRAPH,
                      "task '%s' expands into more tasks than hodos plans (at "
@@ -466,7 +467,7 @@ static int is_acyclic(const hd_graph *g, size_t nedges) {
   for (size_t i = 0; i < n; i++) {
     const hd_node *nd = g->nodes[i];
     for (size_t j = 0; j < nd->ndeps; j++) {
-      size_t d = nd->deps[j].index;
+      size_t d = hd__dep_index(&nd->deps[j]);
       if (d == HD__NO_INDEX || d == i)
         continue;
       off[d + 2]++;
@@ -478,7 +479,7 @@ static int is_acyclic(const hd_graph *g, size_t nedges) {
   for (size_t i = 0; i < n; i++) {
     const hd_node *nd = g->nodes[i];
     for (size_t j = 0; j < nd->ndeps; j++) {
-      size_t d = nd->deps[j].index;
+      size_t d = hd__dep_index(&nd->deps[j]);
       if (d != HD__NO_INDEX && d != i)
         succ[off[d + 1]++] = (uint32_t)i;
     }
@@ -512,7 +513,7 @@ static int find_cycles(hd_graph *g, size_t nedges) {
   for (size_t i = 0; i < g->count; i++) {
     const hd_node *n = g->nodes[i];
     for (size_t j = 0; j < n->ndeps; j++) {
-      size_t d = n->deps[j].index;
+      size_t d = hd__dep_index(&n->deps[j]);
       if (d == HD__NO_INDEX || d == i)
         continue;
       /* Edges point the way data flows: dependency -> dependent. */

@@ -590,9 +590,11 @@ void hd__wf_task(hd__wf_loader *L, hd__ynode *t, size_t index) {
     if (hd_node_set_stdin(c.n, from) != HD_OK) {
       L->status = HD_ENOMEM;
     } else {
-      hd__dep *d = &c.n->deps[c.n->ndeps - 1];
-      d->line = c.n->io->stdin_dep.line = (int)in->line + 1;
-      d->column = c.n->io->stdin_dep.column = (int)in->column + 1;
+      int line = (int)in->line + 1, column = (int)in->column + 1;
+      c.n->io->stdin_dep.line = line;
+      c.n->io->stdin_dep.column = column;
+      if (hd__dep_set_at(c.n, c.n->ndeps - 1, line, column) != HD_OK)
+        L->status = HD_ENOMEM;
     }
   }
   if (body != NULL)

@@ -37,7 +37,8 @@ HD_API void hd_graph_free(hd_graph *g);
  * were declared; its standard output becomes its result. *out (which may be
  * NULL) receives the node. Names should be unique; a duplicate is reported
  * by hd_graph_validate(). Errors: HD_EINVAL (NULL or empty name or cmd,
- * a name with control characters), HD_ENOMEM. */
+ * a name with control characters), HD_ENOMEM, HD_ETOOBIG (the graph has
+ * 2^31 nodes already). */
 HD_API int hd_graph_add_cmd(hd_graph *g, const char *name, const char *cmd,
                             hd_node **out);
 

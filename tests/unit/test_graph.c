@@ -135,6 +135,35 @@ START_TEST(graph_settings_made_on_first_change) {
 }
 END_TEST
 
+/* A dependency takes 8 bytes: one added by its node keeps nothing else;
+ * one added by a name not yet in the graph keeps the name, resolved by
+ * validation, and one declared at a place in a file keeps that place,
+ * which the diagnostics name. */
+START_TEST(graph_dependencies_in_eight_bytes) {
+  ck_assert_uint_eq(sizeof(hd__dep), 8);
+  hd_node *a = cmd("a"), *b = cmd("b"), *c = cmd("c");
+  ck_assert_int_eq(hd_node_after(b, a), HD_OK);
+  hd_node *both[] = {a, b};
+  ck_assert_int_eq(hd_node_after_all(c, both, 2), HD_OK);
+  ck_assert_uint_eq(g->ndep_at, 0);
+  ck_assert_uint_eq(hd__dep_index(&c->deps[1]), 1);
+  ck_assert_ptr_null(hd__dep_at(g, &c->deps[0]));
+  ck_assert_int_eq(hd_node_after_name(a, "later"), HD_OK);
+  ck_assert_uint_eq(g->ndep_at, 1);
+  ck_assert_uint_eq(hd__dep_index(&a->deps[0]), HD__NO_INDEX);
+  ck_assert_str_eq(hd__dep_name(g, &a->deps[0]), "later");
+  ck_assert_str_eq(hd_node_dep_name(a, 0), "later");
+  ck_assert_str_eq(hd_node_dep_name(c, 1), "b");
+  ck_assert_int_eq(hd__dep_set_at(c, 1, 7, 9), HD_OK);
+  ck_assert_int_eq(hd__dep_at(g, &c->deps[1])->line, 7);
+  ck_assert_int_eq(hd__dep_at(g, &c->deps[1])->column, 9);
+  ck_assert_ptr_null(hd__dep_name(g, &c->deps[1]));
+  hd_node *later = cmd("later");
+  ck_assert_int_eq(hd_graph_validate(g), HD_OK);
+  ck_assert_uint_eq(hd__dep_index(&a->deps[0]), later->index);
+}
+END_TEST
+
 /* Names go into the graph's name map at the first lookup after they were
  * added, all at once: finds, dependencies by name and duplicates behave as
  * if each had gone in when its node was added. */
@@ -153,7 +182,7 @@ START_TEST(graph_names_indexed_at_first_lookup) {
   ck_assert_int_eq(hd_graph_add_fn(g, "last", "f", &nodes[1001]), HD_OK);
   ck_assert_int_eq(hd_node_after_name(nodes[1001], "n999"), HD_OK);
   ck_assert_uint_eq(nodes[1001]->deps[0].index, 999); /* resolved at once */
-  ck_assert_ptr_null(nodes[1001]->deps[0].name);
+  ck_assert_ptr_null(hd__dep_name(g, &nodes[1001]->deps[0]));
   /* Out of memory at a lookup: the nodes not in the map yet are looked
      through one by one. */
   hd_node *late = NULL;
@@ -1277,6 +1306,7 @@ Suite *make_suite(void) {
   tcase_add_test(tc, graph_command_part_made_on_first_use);
   tcase_add_test(tc, graph_names_indexed_at_first_lookup);
   tcase_add_test(tc, graph_same_command_kept_once);
+  tcase_add_test(tc, graph_dependencies_in_eight_bytes);
   tcase_add_test(tc, graph_settings_made_on_first_change);
   tcase_add_test(tc, graph_dependencies_both_ways_and_deduplicated);
   tcase_add_test(tc, graph_params_set_and_replace);
