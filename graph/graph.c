@@ -82,13 +82,13 @@ static void *slab_alloc(hd_graph *g, size_t bytes) {
 /* Grow an array that lives in the slabs (as hd__grow does on the heap):
  * the old copy stays behind until the graph is freed, which doubling
  * bounds to the size of the array itself. first: the first capacity. */
-static int slab_grow(hd_graph *g, void **items, size_t *cap, size_t used,
+static int slab_grow(hd_graph *g, void **items, uint32_t *cap, size_t used,
                      size_t need, size_t elem, size_t first) {
   if (need <= *cap)
     return HD_OK;
   size_t ncap = *cap ? *cap : first;
   while (ncap < need) {
-    if (ncap > SIZE_MAX / 2 / elem)
+    if (ncap > UINT32_MAX / 2 || ncap > SIZE_MAX / 2 / elem)
       return HD_ENOMEM;
     ncap *= 2;
   }
@@ -98,7 +98,7 @@ static int slab_grow(hd_graph *g, void **items, size_t *cap, size_t used,
   if (used > 0)
     memcpy(p, *items, used * elem);
   *items = p;
-  *cap = ncap;
+  *cap = (uint32_t)ncap;
   return HD_OK;
 }
 
@@ -484,6 +484,8 @@ int hd_node_after_all(hd_node *n, hd_node *const *deps, size_t count) {
   for (size_t i = 0; i < count; i++)
     if (deps[i] == NULL || deps[i]->graph != n->graph)
       return HD_EINVAL;
+  if (count > INT32_MAX - (size_t)n->ndeps)
+    return HD_ETOOBIG;
   if (slab_grow(n->graph, (void **)&n->deps, &n->capdeps, n->ndeps,
                 n->ndeps + count, sizeof(hd__dep), 2) != HD_OK)
     return HD_ENOMEM;
@@ -563,9 +565,11 @@ int hd_node_map_param(hd_node *n, const char *key, const char *const *values,
       goto replaced;
     }
   }
-  if (hd__grow((void **)&n->lists, &n->caplists, n->nlists + 1,
-               sizeof(hd__listparam)))
+  size_t cap = n->caplists;
+  if (n->nlists >= UINT32_MAX - 1 ||
+      hd__grow((void **)&n->lists, &cap, n->nlists + 1, sizeof(hd__listparam)))
     goto fail;
+  n->caplists = (uint32_t)cap;
   n->lists[n->nlists++] = l;
   n->graph->valid = 0;
   return HD_OK;

@@ -90,26 +90,28 @@ typedef struct hd__nodeset {
 /* The most expansions one node may have. */
 #define HD__MAX_EXPANSIONS (1u << 24)
 
-/* A node and its name and command (or function name) are one block. */
+/* A node and its name and command (or function name) are one block:
+ * 120 bytes, counts in 32 bits (a graph holds fewer than 2^31 nodes). */
 struct hd_node {
   hd_graph *graph;
-  size_t index;
   const char *name;
-  hd_node_kind kind;
-  int duplicate; /* another node had this name first */
   const char *cmd;
   const char *fn;
   hd__dep *deps; /* deps and params live in the graph's slabs */
-  size_t ndeps, capdeps;
   hd__param *params;
-  size_t nparams, capparams;
   hd__listparam *lists;
-  size_t nlists, caplists;
   hd__nodeset *set; /* NULL: the defaults (hd__node_settings()) */
   hd__nodeio *io;   /* NULL: none of it (hd__node_io()) */
-  int unchecked;    /* its params were refused: its templates are not checked */
   const char *file; /* owned by the graph */
+  uint32_t index;
+  uint32_t ndeps, capdeps;
+  uint32_t nparams, capparams;
+  uint32_t nlists, caplists;
   int line, column;
+  uint8_t kind;      /* hd_node_kind */
+  uint8_t duplicate; /* another node had this name first */
+  uint8_t unchecked; /* its params were refused: its templates are not
+                        checked */
 };
 
 struct hd_graph {
