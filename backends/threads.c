@@ -488,12 +488,18 @@ static void threads_finish(void *state) {
 
 struct hd__kthreads {
   pthread_mutex_t lock;
-  pthread_cond_t wake; /* a run was posted, or quit */
-  pthread_cond_t idle; /* the last thread left the run */
-  unsigned n;          /* threads started */
+  pthread_cond_t *wake; /* per thread: a run for it was posted, or quit */
+  pthread_cond_t idle;  /* the last thread left the run */
+  unsigned n;           /* threads started */
+  unsigned cap;         /* threads asked for: wake has as many */
   pthread_t *t;
   struct kthread *args;
-  atomic_uint gen; /* bumped for each run posted */
+  /* The run posted last: its number (high half) and how many of the
+     threads serve it (low half: those with ids 1..m). One word, so that
+     a thread that reads it knows at once whether the run is its own: a
+     thread that is not in a run is not waited for, and must never touch
+     that run's pool, which may be gone by the time it looks. */
+  atomic_uint_least64_t post;
   _Atomic(pool *) job;
   atomic_uint running; /* threads still in the posted run */
   int quit;            /* under lock */
@@ -507,32 +513,35 @@ typedef struct kthread {
 static void *kept_main(void *arg) {
   const kthread *a = arg;
   hd__kthreads *k = a->k;
-  unsigned seen = 0;
+  uint32_t seen = 0;
   for (;;) {
-    unsigned g = atomic_load_explicit(&k->gen, memory_order_acquire);
+    uint64_t post = atomic_load_explicit(&k->post, memory_order_acquire);
     uint64_t until = 0;
-    while (g == seen) {
+    while ((uint32_t)(post >> 32) == seen) {
       uint64_t now = hd__now_ns();
       if (until == 0)
         until = now + KEPT_SPIN_NS;
       if (now > until)
         break;
       sched_yield();
-      g = atomic_load_explicit(&k->gen, memory_order_acquire);
+      post = atomic_load_explicit(&k->post, memory_order_acquire);
     }
-    if (g == seen) {
+    if ((uint32_t)(post >> 32) == seen) {
       pthread_mutex_lock(&k->lock);
-      while ((g = atomic_load(&k->gen)) == seen && !k->quit)
-        pthread_cond_wait(&k->wake, &k->lock);
-      int quit = g == seen;
+      while ((uint32_t)((post = atomic_load(&k->post)) >> 32) == seen &&
+             !k->quit)
+        pthread_cond_wait(&k->wake[a->id - 1], &k->lock);
+      int quit = (uint32_t)(post >> 32) == seen;
       pthread_mutex_unlock(&k->lock);
       if (quit)
         break;
     }
-    seen = g;
+    seen = (uint32_t)(post >> 32);
+    if (a->id > (uint32_t)post)
+      continue; /* not one of this run's workers */
+    /* The run waits for this thread: its pool is there. */
     pool *p = atomic_load_explicit(&k->job, memory_order_acquire);
-    if (p != NULL && a->id < p->n)
-      work(&p->workers[a->id]);
+    work(&p->workers[a->id]);
     if (atomic_fetch_sub_explicit(&k->running, 1, memory_order_acq_rel) == 1) {
       pthread_mutex_lock(&k->lock);
       pthread_cond_broadcast(&k->idle);
@@ -548,18 +557,22 @@ hd__kthreads *hd__kthreads_new(unsigned n) {
     return NULL;
   k->t = hd__calloc(n + 1, sizeof(pthread_t));
   k->args = hd__calloc(n + 1, sizeof(kthread));
-  if (k->t == NULL || k->args == NULL) {
+  k->wake = hd__calloc(n + 1, sizeof(pthread_cond_t));
+  if (k->t == NULL || k->args == NULL || k->wake == NULL) {
     hd__free(k->t);
     hd__free(k->args);
+    hd__free(k->wake);
     hd__free(k);
     return NULL;
   }
   pthread_mutex_init(&k->lock, NULL);
-  pthread_cond_init(&k->wake, NULL);
+  for (unsigned i = 0; i < n; i++)
+    pthread_cond_init(&k->wake[i], NULL);
   pthread_cond_init(&k->idle, NULL);
-  atomic_init(&k->gen, 0);
+  atomic_init(&k->post, 0);
   atomic_init(&k->job, NULL);
   atomic_init(&k->running, 0);
+  k->cap = n;
   for (; k->n < n; k->n++) {
     k->args[k->n] = (kthread){k, k->n + 1};
     if (pthread_create(&k->t[k->n], NULL, kept_main, &k->args[k->n]) != 0)
@@ -579,25 +592,36 @@ void hd__kthreads_free(hd__kthreads *k) {
     return;
   pthread_mutex_lock(&k->lock);
   k->quit = 1;
-  pthread_cond_broadcast(&k->wake);
+  for (unsigned i = 0; i < k->n; i++)
+    pthread_cond_signal(&k->wake[i]);
   pthread_mutex_unlock(&k->lock);
   for (unsigned i = 0; i < k->n; i++)
     pthread_join(k->t[i], NULL);
   pthread_cond_destroy(&k->idle);
-  pthread_cond_destroy(&k->wake);
+  for (unsigned i = 0; i < k->cap; i++)
+    pthread_cond_destroy(&k->wake[i]);
   pthread_mutex_destroy(&k->lock);
   hd__free(k->t);
   hd__free(k->args);
+  hd__free(k->wake);
   hd__free(k);
 }
 
-/* Run p with the kept threads as its workers 1..n. */
+/* Run p with the kept threads as its workers 1..m (m: as many as p has
+ * besides the calling thread, at most all of them); the others are not
+ * woken. */
 static void kept_run(pool *p, hd__kthreads *k) {
-  atomic_store_explicit(&k->running, k->n, memory_order_relaxed);
+  unsigned m = p->n - 1 < k->n ? p->n - 1 : k->n;
+  uint32_t gen = (uint32_t)(atomic_load(&k->post) >> 32) + 1;
+  if (gen == 0) /* a thread's first "seen" */
+    gen = 1;
+  atomic_store_explicit(&k->running, m, memory_order_relaxed);
   atomic_store_explicit(&k->job, p, memory_order_relaxed);
-  atomic_fetch_add_explicit(&k->gen, 1, memory_order_release);
+  atomic_store_explicit(&k->post, (uint64_t)gen << 32 | m,
+                        memory_order_release);
   pthread_mutex_lock(&k->lock);
-  pthread_cond_broadcast(&k->wake);
+  for (unsigned i = 0; i < m; i++)
+    pthread_cond_signal(&k->wake[i]);
   pthread_mutex_unlock(&k->lock);
   work(&p->workers[0]);
   uint64_t until = hd__now_ns() + KEPT_SPIN_NS;
