@@ -45,8 +45,8 @@ static void free_items(items *it) {
 
 START_TEST(idxmap_add_get_del_and_duplicates) {
   items it = make_items(6);
-  strcpy(it.names[3], "n1"); /* the same name as item 1 */
-  strcpy(it.names[5], "");   /* the empty name is a name */
+  snprintf(it.names[3], 24, "n1"); /* the same name as item 1 */
+  it.names[5][0] = '\0';           /* the empty name is a name */
   hd__idxmap m = {0};
   m.name = name_of;
   m.ctx = &it;
