@@ -320,16 +320,20 @@ static int make_nodes(builder *b, const hd_graph *g, const uint32_t *base,
       pn->settings = settings;
       pick_items(n, j, pick);
       expansion x = {n, pick, b, 0, 0, 0, 0, 0, 0};
-      /* The name: NAME, or NAME[k=v,...] for an expansion. */
-      tmp.len = 0;
-      rc = hd__buf_append(&tmp, n->name, strlen(n->name));
-      for (size_t k = 0; rc == HD_OK && k < n->nlists; k++)
-        rc = hd__buf_appendf(&tmp, "%s%s=%s", k ? "," : "[", n->lists[k].key,
-                             n->lists[k].values[pick[k]]);
-      if (rc == HD_OK && n->nlists > 0)
-        rc = hd__buf_append(&tmp, "]", 1);
-      if (rc == HD_OK)
-        rc = add_string(b, tmp.data, tmp.len, &pn->name);
+      /* The name: NAME (copied once), or NAME[k=v,...] for an expansion. */
+      if (n->nlists == 0) {
+        rc = add_string(b, n->name, strlen(n->name), &pn->name);
+      } else {
+        tmp.len = 0;
+        rc = hd__buf_append(&tmp, n->name, strlen(n->name));
+        for (size_t k = 0; rc == HD_OK && k < n->nlists; k++)
+          rc = hd__buf_appendf(&tmp, "%s%s=%s", k ? "," : "[", n->lists[k].key,
+                               n->lists[k].values[pick[k]]);
+        if (rc == HD_OK)
+          rc = hd__buf_append(&tmp, "]", 1);
+        if (rc == HD_OK)
+          rc = add_string(b, tmp.data, tmp.len, &pn->name);
+      }
       if (rc != HD_OK)
         break;
       if (!simple) {
