@@ -1249,6 +1249,21 @@ START_TEST(threads_kept_between_runs) {
 }
 END_TEST
 
+/* The threads a run leaves for the next one sleep: an idle process with
+ * them uses no CPU. */
+START_TEST(threads_kept_threads_sleep_between_runs) {
+  hd_node **n = add_nodes(200, "acc");
+  free(n);
+  hd_report *r = run_with("threads", 4, HD_OK);
+  hd_report_free(r);
+  double before = test_cpu_seconds();
+  struct timespec ts = {0, 300 * 1000 * 1000};
+  nanosleep(&ts, NULL);
+  double used = test_cpu_seconds() - before;
+  ck_assert_msg(used < 0.03, "kept threads used %.3f s of CPU in 0.3 s", used);
+}
+END_TEST
+
 START_TEST(threads_idle_workers_sleep) {
   /* One task sleeps 300 ms while three workers have nothing to do: they
      must sleep, not spin. */
@@ -1344,6 +1359,7 @@ Suite *make_suite(void) {
   tcase_add_test(tc, threads_shell_timeout_kills);
   tcase_add_test(tc, threads_wide_fan_in_inputs_read_on_first_use);
   tcase_add_test(tc, threads_kept_between_runs);
+  tcase_add_test(tc, threads_kept_threads_sleep_between_runs);
   tcase_add_test(tc, threads_idle_workers_sleep);
   tcase_add_test(tc, threads_events_are_serialised);
   tcase_add_test(tc, threads_empty_graph_and_registry);
