@@ -130,11 +130,9 @@ HD__INTERNAL void hd__diags_clear(hd__diags *d);
 
 typedef struct hd__strmap {
   struct hd__strmap_slot *slots;
-  size_t cap;      /* a power of two, or 0 */
-  size_t count;    /* live entries */
-  size_t used;     /* live entries and tombstones */
-  int borrow_keys; /* set before use: keys are not copied; the caller keeps
-                      them alive and unchanged while they are in the map */
+  size_t cap;   /* a power of two, or 0 */
+  size_t count; /* live entries */
+  size_t used;  /* live entries and tombstones */
 } hd__strmap;
 
 /* Make room for n live entries without growing again. Returns HD_OK or
@@ -148,17 +146,6 @@ HD__INTERNAL int hd__strmap_add(hd__strmap *m, const char *key, size_t value);
 HD__INTERNAL int hd__strmap_get(const hd__strmap *m, const char *key,
                                 size_t *value);
 HD__INTERNAL int hd__strmap_del(hd__strmap *m, const char *key);
-/* Insert n keys at once, key(ctx, i) with the value first + i, in order:
- * a key already there with another value (or earlier in the batch) is left
- * as it is and dup(ctx, i) called; one there with this very value (added
- * by an earlier call that ran out of memory) is skipped. The map is grown
- * once, and the slots of the keys a few places ahead are fetched while
- * the current one goes in: a million keys would otherwise wait for memory
- * at each. Returns HD_OK or HD_ENOMEM (the keys before stay in). */
-HD__INTERNAL int hd__strmap_add_many(hd__strmap *m, size_t n,
-                                     const char *(*key)(void *ctx, size_t i),
-                                     void *ctx, size_t first,
-                                     void (*dup)(void *ctx, size_t i));
 HD__INTERNAL void hd__strmap_cleanup(hd__strmap *m);
 /* Visit every entry (in no particular order). */
 HD__INTERNAL void hd__strmap_each(const hd__strmap *m,

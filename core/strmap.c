@@ -1,7 +1,8 @@
 /* An open-addressing hash map from strings to size_t, with linear probing
  * and tombstones. Keys are copied. Large tables (a million keys take
- * 48 MiB) are mapped with hd__big_calloc: probes land on
- * random slots, and on small pages each of them would miss the TLB. */
+ * 48 MiB) are mapped with hd__big_calloc: probes land on random slots,
+ * and on small pages each of them would miss the TLB. A graph's node
+ * names are indexed by idxmap.c instead, which keeps no copy. */
 #include <string.h>
 #include <xxhash.h>
 
@@ -57,8 +58,6 @@ static int rehash(hd__strmap *m, size_t ncap) {
   return HD_OK;
 }
 
-static int place(hd__strmap *m, const char *key, uint64_t h, size_t value);
-
 static int insert(hd__strmap *m, const char *key, size_t value, int replace) {
   uint64_t h = hash_key(key);
   struct hd__strmap_slot *s = find(m, key, h);
@@ -70,12 +69,7 @@ static int insert(hd__strmap *m, const char *key, size_t value, int replace) {
   }
   if (hd__strmap_reserve(m, m->count + 1) != HD_OK)
     return HD_ENOMEM;
-  return place(m, key, h, value);
-}
-
-/* Put key (hash h, known absent) in its slot; room was reserved. */
-static int place(hd__strmap *m, const char *key, uint64_t h, size_t value) {
-  char *copy = m->borrow_keys ? (char *)key : hd__strdup(key);
+  char *copy = hd__strdup(key);
   if (copy == NULL)
     return HD_ENOMEM;
   size_t mask = m->cap - 1;
@@ -88,43 +82,6 @@ static int place(hd__strmap *m, const char *key, uint64_t h, size_t value) {
   m->slots[i].hash = h;
   m->slots[i].value = value;
   m->count++;
-  return HD_OK;
-}
-
-#define AHEAD 8
-
-int hd__strmap_add_many(hd__strmap *m, size_t n,
-                        const char *(*key)(void *ctx, size_t i), void *ctx,
-                        size_t first, void (*dup)(void *ctx, size_t i)) {
-  if (n == 0)
-    return HD_OK;
-  if (n > SIZE_MAX / 4 - m->count ||
-      hd__strmap_reserve(m, m->count + n) != HD_OK)
-    return HD_ENOMEM;
-  const char *keys[AHEAD];
-  uint64_t hashes[AHEAD];
-  size_t mask = m->cap - 1;
-  /* Key i is hashed and its slot fetched AHEAD keys before it goes in,
-     in the ring's place i % AHEAD, which key i - AHEAD has just left. */
-  for (size_t i = 0; i < n + AHEAD; i++) {
-    if (i >= AHEAD) {
-      size_t j = i - AHEAD;
-      const char *k = keys[j % AHEAD];
-      uint64_t h = hashes[j % AHEAD];
-      struct hd__strmap_slot *s = find(m, k, h);
-      if (s != NULL) {
-        if (s->value != first + j)
-          dup(ctx, j);
-      } else if (place(m, k, h, first + j) != HD_OK) {
-        return HD_ENOMEM;
-      }
-    }
-    if (i < n) {
-      keys[i % AHEAD] = key(ctx, i);
-      hashes[i % AHEAD] = hash_key(keys[i % AHEAD]);
-      __builtin_prefetch(&m->slots[hashes[i % AHEAD] & mask], 1);
-    }
-  }
   return HD_OK;
 }
 
@@ -166,8 +123,7 @@ int hd__strmap_del(hd__strmap *m, const char *key) {
   struct hd__strmap_slot *s = find(m, key, hash_key(key));
   if (s == NULL)
     return HD_ENOENT;
-  if (!m->borrow_keys)
-    hd__free(s->key);
+  hd__free(s->key);
   s->key = TOMBSTONE;
   m->count--;
   return HD_OK;
@@ -186,7 +142,7 @@ void hd__strmap_each(const hd__strmap *m,
 void hd__strmap_cleanup(hd__strmap *m) {
   for (size_t i = 0; i < m->cap; i++) {
     char *k = m->slots[i].key;
-    if (k != NULL && k != TOMBSTONE && !m->borrow_keys)
+    if (k != NULL && k != TOMBSTONE)
       hd__free(k);
   }
   free_slots(m->slots, m->cap);

@@ -1,6 +1,5 @@
 /* The internal string map. */
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "test_util.h"
@@ -77,17 +76,6 @@ START_TEST(strmap_many_keys_with_deletes) {
 }
 END_TEST
 
-START_TEST(strmap_borrowed_keys_are_not_copied) {
-  hd__strmap m = {0};
-  m.borrow_keys = 1;
-  char key[] = "name";
-  ck_assert_int_eq(hd__strmap_add(&m, key, 1), HD_OK);
-  ck_assert(hd__strmap_get(&m, "name", NULL));
-  ck_assert_int_eq(hd__strmap_del(&m, key), HD_OK);
-  hd__strmap_cleanup(&m); /* frees no key: ASan would object otherwise */
-}
-END_TEST
-
 START_TEST(strmap_out_of_memory_leaves_it_usable) {
   hd__strmap m = {0};
   hd__alloc_fail_after(0);
@@ -144,85 +132,14 @@ START_TEST(strmap_reserve_makes_room_once) {
 }
 END_TEST
 
-/* Keys for add_many: "k<i % mod>", so that mod < n makes duplicates. */
-typedef struct batch {
-  char (*keys)[16];
-  size_t ndup;
-  size_t dups[64];
-} batch;
-
-static const char *batch_key(void *ctx, size_t i) {
-  return ((batch *)ctx)->keys[i];
-}
-
-static void batch_dup(void *ctx, size_t i) {
-  batch *b = ctx;
-  if (b->ndup < 64)
-    b->dups[b->ndup] = i;
-  b->ndup++;
-}
-
-START_TEST(strmap_add_many_in_order_with_duplicates) {
-  const size_t N = 20000;
-  batch b = {calloc(N, sizeof(*b.keys)), 0, {0}};
-  ck_assert_ptr_nonnull(b.keys);
-  for (size_t i = 0; i < N; i++)
-    snprintf(b.keys[i], sizeof(b.keys[i]), "k%zu", i);
-  /* Two keys that repeat one earlier in the batch, one that is in the map
-     already. */
-  snprintf(b.keys[100], sizeof(b.keys[100]), "k7");
-  snprintf(b.keys[N - 1], sizeof(b.keys[N - 1]), "k7");
-  hd__strmap m = {0};
-  ck_assert_int_eq(hd__strmap_add(&m, "k5", 1000000), HD_OK);
-  ck_assert_int_eq(hd__strmap_add_many(&m, N, batch_key, &b, 10, batch_dup),
-                   HD_OK);
-  ck_assert_uint_eq(b.ndup, 3);
-  ck_assert_uint_eq(b.dups[0], 5);
-  ck_assert_uint_eq(b.dups[1], 100);
-  ck_assert_uint_eq(b.dups[2], N - 1);
-  ck_assert_uint_eq(m.count, N - 3 + 1);
-  size_t v = 0;
-  ck_assert(hd__strmap_get(&m, "k5", &v));
-  ck_assert_uint_eq(v, 1000000); /* left as it was */
-  ck_assert(hd__strmap_get(&m, "k7", &v));
-  ck_assert_uint_eq(v, 10 + 7); /* the first in the batch */
-  for (size_t i = 8; i < N - 1; i++)
-    if (i != 100) {
-      ck_assert(hd__strmap_get(&m, b.keys[i], &v));
-      ck_assert_uint_eq(v, 10 + i);
-    }
-  ck_assert(!hd__strmap_get(&m, "k100", NULL));
-  /* Again, as after a call that ran out of memory: the keys in with their
-     own values are skipped, not taken for duplicates. */
-  b.ndup = 0;
-  ck_assert_int_eq(hd__strmap_add_many(&m, N, batch_key, &b, 10, batch_dup),
-                   HD_OK);
-  ck_assert_uint_eq(b.ndup, 3);
-  ck_assert_uint_eq(m.count, N - 3 + 1);
-  hd__strmap_cleanup(&m);
-  /* Out of memory growing: nothing goes in, and the map stays usable. */
-  ck_assert_int_eq(hd__strmap_add(&m, "a", 1), HD_OK);
-  hd__alloc_fail_after(0);
-  ck_assert_int_eq(hd__strmap_add_many(&m, N, batch_key, &b, 0, batch_dup),
-                   HD_ENOMEM);
-  hd__alloc_fail_after(-1);
-  ck_assert_uint_eq(m.count, 1);
-  ck_assert(hd__strmap_get(&m, "a", NULL));
-  hd__strmap_cleanup(&m);
-  free(b.keys);
-}
-END_TEST
-
 Suite *make_suite(void) {
   Suite *s = suite_create("strmap");
   TCase *tc = tcase_create("strmap");
   tcase_set_timeout(tc, 30); /* 10^5 keys under sanitizers on a busy machine */
   tcase_add_test(tc, strmap_put_add_get_del);
   tcase_add_test(tc, strmap_many_keys_with_deletes);
-  tcase_add_test(tc, strmap_borrowed_keys_are_not_copied);
   tcase_add_test(tc, strmap_out_of_memory_leaves_it_usable);
   tcase_add_test(tc, strmap_reserve_makes_room_once);
-  tcase_add_test(tc, strmap_add_many_in_order_with_duplicates);
   suite_add_tcase(s, tc);
   return s;
 }
