@@ -544,6 +544,14 @@ START_TEST(threads_worker_clock_follows_the_monotonic_clock) {
 }
 END_TEST
 
+/* Task i's result is the same in both reports. */
+static void same_result(const hd_report *ref, const hd_report *r, size_t i,
+                        unsigned jobs) {
+  ck_assert_msg(
+      hd_value_equal(hd_report_result(ref, i), hd_report_result(r, i)),
+      "task %zu differs with %u workers", i, jobs);
+}
+
 /* Run on serial and on threads with 1..4 workers; every result equal. */
 static void compare_backends(void) {
   hd_report *ref = run_with("serial", 1, HD_OK);
@@ -552,9 +560,7 @@ static void compare_backends(void) {
     ck_assert_uint_eq(hd_report_count(r, HD_STATE_DONE),
                       hd_report_task_count(ref));
     for (size_t i = 0; i < hd_report_task_count(ref); i++)
-      ck_assert_msg(
-          hd_value_equal(hd_report_result(ref, i), hd_report_result(r, i)),
-          "task %zu differs with %u workers", i, jobs);
+      same_result(ref, r, i, jobs);
     hd_report_free(r);
   }
   hd_report_free(ref);
@@ -596,9 +602,7 @@ START_TEST(threads_results_held_under_memory_limits) {
     hd_report *r = NULL;
     ck_assert_int_eq(hd_run(g, &o, &r), HD_OK);
     for (size_t i = 0; i < n; i++)
-      ck_assert_msg(
-          hd_value_equal(hd_report_result(ref, i), hd_report_result(r, i)),
-          "task %zu differs with %u workers", i, jobs);
+      same_result(ref, r, i, jobs);
     hd_report_free(r);
   }
   hd_report_free(ref);
@@ -635,9 +639,7 @@ START_TEST(threads_random_failures_match_serial) {
                     "(serial: %d, %u)",
                     i, jobs, (int)b.state, b.attempts, (int)a.state,
                     a.attempts);
-      ck_assert_msg(
-          hd_value_equal(hd_report_result(ref, i), hd_report_result(r, i)),
-          "task %zu differs with %u workers", i, jobs);
+      same_result(ref, r, i, jobs);
     }
     hd_report_free(r);
   }
