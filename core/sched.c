@@ -597,8 +597,6 @@ static int retry_wait(hd__run *r, uint32_t node) {
   return 0;
 }
 
-/* Execute a task whose dependencies are done, on this thread: every
- * attempt its retries allow. */
 /* A function task with at least LAZY_MIN inputs gets them when it first
  * reads one (see hd__lazy in exec.h). */
 #define LAZY_MIN 256
@@ -611,6 +609,8 @@ static int fill_inputs(void *ctx, uint32_t node, hd_value ***inputs,
   return *inputs != NULL ? HD_OK : HD_ENOMEM;
 }
 
+/* Execute a task whose dependencies are done, on this thread: every
+ * attempt its retries allow. */
 static void execute(hd__run *r, uint32_t node, unsigned w) {
   const hd__plan *p = r->plan;
   hd__tstate *t = &r->report->tasks[node];
@@ -761,9 +761,19 @@ static inline int released(hd__run *r, hd__wstate *ws, uint32_t v, int only) {
          n;
 }
 
-/* A range's tasks are taken edge after edge: what the task AHEAD edges
- * on reads first is fetched meanwhile (some hundred nanoseconds ahead for
- * tiny tasks, about a memory access's time). */
+/* Fetch what task v reads first when it runs (a random DAG, or tasks
+ * taken one after another from a million, miss the cache on each). */
+static inline void prefetch_task(const hd__run *r, uint32_t v) {
+  const hd__plan *p = r->plan;
+  __builtin_prefetch(&p->nodes[v]);
+  __builtin_prefetch(&r->report->tasks[v]);
+  __builtin_prefetch(&p->pred_at[v]);
+  __builtin_prefetch(&p->succ_off[v]);
+}
+
+/* A range's tasks are taken edge after edge: the task AHEAD edges on is
+ * fetched meanwhile (some hundred nanoseconds ahead for tiny tasks, about
+ * a memory access's time). */
 #define AHEAD 24
 uint32_t hd__run_edge_ready(void *run, uint32_t e, unsigned w) {
   hd__run *r = run;
@@ -772,10 +782,7 @@ uint32_t hd__run_edge_ready(void *run, uint32_t e, unsigned w) {
   if (e + AHEAD < p->nedges) {
     uint32_t a = p->succs[e + AHEAD];
     __builtin_prefetch(&r->pending[a]);
-    __builtin_prefetch(&p->nodes[a]);
-    __builtin_prefetch(&r->report->tasks[a]);
-    __builtin_prefetch(&p->pred_at[a]);
-    __builtin_prefetch(&p->succ_off[a]);
+    prefetch_task(r, a);
   }
   return released(r, &r->workers[w], v, 0) ? v : HD_TASK_NONE;
 }
@@ -784,13 +791,8 @@ uint32_t hd__run_source(void *run, uint32_t i) {
   hd__run *r = run;
   const uint32_t *src = r->mem->src;
   /* Sources are taken from the most urgent (the highest i) down. */
-  if (i >= AHEAD) {
-    uint32_t a = src[i - AHEAD];
-    __builtin_prefetch(&r->plan->nodes[a]);
-    __builtin_prefetch(&r->report->tasks[a]);
-    __builtin_prefetch(&r->plan->pred_at[a]);
-    __builtin_prefetch(&r->plan->succ_off[a]);
-  }
+  if (i >= AHEAD)
+    prefetch_task(r, src[i - AHEAD]);
   return src[i];
 }
 
@@ -867,12 +869,7 @@ static uint32_t release(hd__run *r, uint32_t node, unsigned w, hd__wstate *ws,
     if (!released(r, ws, v, s1 - s0 == 1))
       continue;
     emit(r, HD_EVENT_QUEUED, v, NULL, done);
-    /* v runs soon, on this worker most often: what it reads first is
-       fetched meanwhile (a random DAG misses the cache on each). */
-    __builtin_prefetch(&p->nodes[v]);
-    __builtin_prefetch(&r->report->tasks[v]);
-    __builtin_prefetch(&p->pred_at[v]);
-    __builtin_prefetch(&p->succ_off[v]);
+    prefetch_task(r, v); /* it runs soon, on this worker most often */
     if (next == HD_TASK_NONE) {
       next = v;
     } else if (p->nodes[v].bottom > p->nodes[next].bottom) {
