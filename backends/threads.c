@@ -585,8 +585,6 @@ hd__kthreads *hd__kthreads_new(unsigned n) {
   return k;
 }
 
-unsigned hd__kthreads_count(const hd__kthreads *k) { return k->n; }
-
 void hd__kthreads_free(hd__kthreads *k) {
   if (k == NULL)
     return;
@@ -663,13 +661,13 @@ static hd__kthreads *shared_take(unsigned n) {
   hd__kthreads *k = NULL;
   pthread_mutex_lock(&shared_lock);
   if (!shared_lent) {
-    if (shared != NULL && hd__kthreads_count(shared) < n) {
+    if (shared != NULL && shared->n < n) {
       hd__kthreads_free(shared);
       shared = NULL;
     }
     if (shared == NULL)
       shared = hd__kthreads_new(n);
-    if (shared != NULL && hd__kthreads_count(shared) >= n) {
+    if (shared != NULL && shared->n >= n) {
       k = shared;
       shared_lent = 1;
     }

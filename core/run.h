@@ -146,8 +146,6 @@ HD__INTERNAL void hd__kept_forget(hd__kept *k);
 typedef struct hd__kthreads hd__kthreads;
 HD__INTERNAL hd__kthreads *hd__kthreads_new(unsigned n);
 HD__INTERNAL void hd__kthreads_free(hd__kthreads *k);
-/* How many threads k has (it may have fewer than it was asked for). */
-HD__INTERNAL unsigned hd__kthreads_count(const hd__kthreads *k);
 
 /* ssh master connections that outlive a run (a pool's): a control
  * socket per host of the pool, in a folder that the first run makes; a
