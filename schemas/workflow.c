@@ -681,6 +681,35 @@ static void *cyaml_run(void *arg) {
   return NULL;
 }
 
+/* Whether text looks shallow enough to hand to libcyaml on a thread
+ * before the tree has checked its depth (ytree.h; libcyaml has no limit
+ * of its own, and its time grows with the depth): its brackets nest under
+ * the limit, counted as if none were in a string or a comment, and no
+ * line is indented that far. Otherwise libcyaml runs after the tree, and
+ * only when the tree was made. */
+static int shallow(const char *text, size_t len) {
+  size_t flow = 0, most = 0, col = 0;
+  int lead = 1;
+  for (size_t i = 0; i < len; i++) {
+    char c = text[i];
+    if (c == '\n') {
+      col = 0;
+      lead = 1;
+    } else if (lead && (c == ' ' || c == '-')) {
+      col++;
+    } else {
+      lead = 0;
+      if (c == '[' || c == '{')
+        flow++;
+      else if ((c == ']' || c == '}') && flow > 0)
+        flow--;
+    }
+    if (flow + col > most)
+      most = flow + col;
+  }
+  return most < HD__YAML_MAX_DEPTH;
+}
+
 static void load_file(hd__wf_loader *L, hd__wf_file *f, const char *text,
                       size_t len) {
   size_t before = L->wf->diags.count;
@@ -690,7 +719,7 @@ static void load_file(hd__wf_loader *L, hd__wf_file *f, const char *text,
   job.len = len;
   job.cfg = cyaml_cfg(&job.log);
   pthread_t thread;
-  int threaded = len >= CYAML_THREAD_MIN &&
+  int threaded = len >= CYAML_THREAD_MIN && shallow(text, len) &&
                  pthread_create(&thread, NULL, cyaml_run, &job) == 0;
   int parsed = parse_yaml(L, text, len) == HD_OK && check_aliases(L) == HD_OK;
   hd__ynode *root = parsed ? hd__ytree_node(&f->tree, f->tree.root) : NULL;

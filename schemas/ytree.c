@@ -228,10 +228,20 @@ int hd__ytree_parse(hd__ytree *t, const char *text, size_t len,
       rc = on_scalar(&b, &e);
       break;
     case YAML_SEQUENCE_START_EVENT:
-      rc = on_start(&b, &e, YAML_SEQUENCE_NODE, e.data.sequence_start.anchor);
-      break;
     case YAML_MAPPING_START_EVENT:
-      rc = on_start(&b, &e, YAML_MAPPING_NODE, e.data.mapping_start.anchor);
+      if (b.nopen >= HD__YAML_MAX_DEPTH) {
+        /* libyaml's time per token grows with the depth: a file of a
+           hundred thousand '[' took minutes. */
+        _Static_assert(HD__YAML_MAX_DEPTH == 1000, "the message says 1000");
+        err->problem = "collections are nested more than 1000 deep";
+        err->problem_mark = e.start_mark;
+        rc = HD_ESYNTAX;
+      } else if (e.type == YAML_SEQUENCE_START_EVENT) {
+        rc = on_start(&b, &e, YAML_SEQUENCE_NODE,
+                      e.data.sequence_start.anchor);
+      } else {
+        rc = on_start(&b, &e, YAML_MAPPING_NODE, e.data.mapping_start.anchor);
+      }
       break;
     case YAML_SEQUENCE_END_EVENT:
     case YAML_MAPPING_END_EVENT:

@@ -42,6 +42,10 @@ typedef struct hd__ytree {
   int extra_line, extra_column; /* where a second document starts, or -1 */
 } hd__ytree;
 
+/* How deep collections may nest in a file (a workflow needs a handful of
+ * levels); deeper is a syntax error at the first collection past it. */
+#define HD__YAML_MAX_DEPTH 1000
+
 /* A problem found while parsing: libyaml's words and marks. */
 typedef struct hd__yerror {
   const char *problem;

@@ -17,6 +17,7 @@
 #   garbage        the first bytes of an ELF executable
 #   deep-unclosed  'tasks: ' and 10,000 '[' that are never closed
 #   deep-closed    a param whose value is 10,000 nested lists
+#                  (both refused past 1000 levels, where the loader stops)
 #   huge-quote     a valid start, then a quoted scalar of 50 MiB that never
 #                  ends
 #   huge-tasks     50 MiB of tasks, each after the one before, then one

@@ -413,6 +413,53 @@ START_TEST(workflow_alias_bombs_are_refused) {
 }
 END_TEST
 
+/* Text of n nested flow sequences (open + n '[' + n ']'), or block
+ * mappings each indented a column more than the last (block). */
+static char *nested(const char *open, size_t n, int block) {
+  size_t len = strlen(open), cap = len + (block ? n * (n + 8) : 2 * n) + 2;
+  char *s = malloc(cap), *at = s + len;
+  ck_assert_ptr_nonnull(s);
+  memcpy(s, open, len);
+  for (size_t i = 0; i < n; i++)
+    if (block) {
+      memset(at, ' ', i);
+      memcpy(at + i, "k:\n", 3);
+      at += i + 3;
+    } else {
+      at[i] = '[';
+      at[2 * n - 1 - i] = ']';
+    }
+  if (!block)
+    at += 2 * n;
+  memcpy(at, "\n", 2);
+  return s;
+}
+
+START_TEST(workflow_deep_nesting_is_refused_at_once) {
+  /* libyaml's time per token grows with the depth: 100,000 nested lists
+     took 84 s to refuse before the loader stopped at 1000 levels. */
+  char *deep = nested("tasks:\n  - name: a\n    run: echo\n    params:\n"
+                      "      x: ",
+                      100000, 0);
+  ck_assert_int_eq(load(deep), HD_ESYNTAX);
+  expect(0, 5, 1006, "collections are nested more than 1000 deep");
+  free(deep);
+  teardown();
+  deep = nested("x:\n", 3000, 1); /* block mappings, 4.5 MB */
+  ck_assert_int_eq(load(deep), HD_ESYNTAX);
+  expect(0, 1002, 1001, "collections are nested more than 1000 deep");
+  free(deep);
+  teardown();
+  /* 990 levels are still read (and refused only as a param's value). */
+  deep = nested("tasks:\n  - name: a\n    run: echo\n    params:\n"
+                "      x: ",
+                990, 0);
+  ck_assert_int_eq(load(deep), HD_ESCHEMA);
+  expect(0, 5, 10, "param 'x' of task 'a' must be a scalar, not a list");
+  free(deep);
+}
+END_TEST
+
 /* Write text to dir/name. */
 static void put(const char *dir, const char *name, const char *text) {
   char path[1024];
@@ -491,6 +538,7 @@ Suite *make_suite(void) {
   tcase_add_test(tc, workflow_strict_scalars_are_reported_at_the_value);
   tcase_add_test(tc, workflow_kinds_are_exclusive_and_checked);
   tcase_add_test(tc, workflow_alias_bombs_are_refused);
+  tcase_add_test(tc, workflow_deep_nesting_is_refused_at_once);
   tcase_add_test(tc, workflow_includes_once_and_refuses_cycles);
   suite_add_tcase(s, tc);
   return s;
