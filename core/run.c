@@ -7,6 +7,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <xxhash.h>
+
 #include "run.h"
 
 void hd_run_opts_init(hd_run_opts *o) {
@@ -201,16 +203,34 @@ uint64_t hd_report_elapsed_ns(const hd_report *r) {
 
 /* ---- results on disk ---- */
 
+/* Encoded names longer than this are shortened (see hd__file_name()):
+ * with ".tmp.PID" or ".stderr" after them they stay under the 255 bytes
+ * a file name may have. */
+#define FILE_NAME_MAX 200
+#define FILE_NAME_KEEP 180
+
 /* A task name as a file name: '/' and '%' are percent-encoded, and so is a
- * leading '.', so that no name escapes its folder or hides. */
+ * leading '.', so that no name escapes its folder or hides. A name whose
+ * encoding is longer than FILE_NAME_MAX bytes keeps its first
+ * FILE_NAME_KEEP or so (whole characters) followed by "%~" and 16 hex
+ * digits of its hash: no encoded name holds "%~" (a '%' is "%25"). */
 int hd__file_name(hd__buf *b, const char *dir, const char *name,
                   const char *suffix) {
   int rc = hd__buf_appendf(b, "%s/", dir);
+  size_t from = b->len, cut = 0;
   for (const char *p = name; rc == HD_OK && *p; p++) {
+    /* The last character boundary within FILE_NAME_KEEP bytes. */
+    if (((unsigned char)*p & 0xc0) != 0x80 && b->len - from <= FILE_NAME_KEEP)
+      cut = b->len;
     if (*p == '/' || *p == '%' || (p == name && *p == '.'))
       rc = hd__buf_appendf(b, "%%%02X", (unsigned char)*p);
     else
       rc = hd__buf_append(b, p, 1);
+  }
+  if (rc == HD_OK && b->len - from > FILE_NAME_MAX) {
+    b->len = cut;
+    rc = hd__buf_appendf(b, "%%~%016llx",
+                         (unsigned long long)XXH3_64bits(name, strlen(name)));
   }
   if (rc == HD_OK)
     rc = hd__buf_appendf(b, "%s", suffix);

@@ -210,7 +210,9 @@ HD_API const hd_diag *hd_report_diag(const hd_report *r, size_t i);
 
 /* The file name a task's result and log take in a run folder
  * (run_dir/results/NAME, run_dir/logs/NAME.stderr): the task's name with
- * '/', '%' and a leading '.' written as %XX. Errors: HD_EINVAL (NULL),
+ * '/', '%' and a leading '.' written as %XX; past 200 bytes, its first
+ * 180 or so (whole UTF-8 characters), "%~" and 16 hex digits of a hash
+ * of the name, which no other encoded name holds. Errors: HD_EINVAL (NULL),
  * HD_ETOOBIG (buf, of size bytes, cannot hold it and its NUL). */
 HD_API int hd_task_file_name(const char *task, char *buf, size_t size);
 
