@@ -93,12 +93,20 @@ int hd_plan_write_json(const hd_plan *p, hd_write_cb out, void *ctx) {
   for (size_t i = 0; i < p->count; i++) {
     putf(&w, "%s\n    {\"id\": %zu, \"name\": ", i ? "," : "", i);
     put_quoted(&w, hd__plan_name(p, i));
-    if (p->nodes[i].kind == HD_NODE_CMD) {
-      puts_(&w, ", \"kind\": \"cmd\", \"cmd\": ");
+    const hd__pio *io = hd__plan_io(p, i);
+    if (p->nodes[i].kind == HD_NODE_ARGV && io != NULL) {
+      puts_(&w, ", \"kind\": \"argv\", \"argv\": [");
+      for (uint32_t k = 0; k < io->argc; k++) {
+        puts_(&w, k ? ", " : "");
+        put_quoted(&w, hd__plan_list(p, io->argv, k));
+      }
+      puts_(&w, "]");
     } else {
-      puts_(&w, ", \"kind\": \"fn\", \"fn\": ");
+      puts_(&w, p->nodes[i].kind == HD_NODE_CMD
+                    ? ", \"kind\": \"cmd\", \"cmd\": "
+                    : ", \"kind\": \"fn\", \"fn\": ");
+      put_quoted(&w, hd__plan_what(p, i));
     }
-    put_quoted(&w, hd__plan_what(p, i));
     putf(&w, ", \"level\": %u, \"bottom_level\": %.9g, \"after\": [",
          p->nodes[i].level, (double)p->nodes[i].bottom);
     hd__preds it;

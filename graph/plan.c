@@ -788,6 +788,23 @@ const char *hd_plan_node_fn(const hd_plan *p, size_t i) {
              : NULL;
 }
 
+hd_node_kind hd_plan_node_kind(const hd_plan *p, size_t i) {
+  return p != NULL && i < p->count ? (hd_node_kind)p->nodes[i].kind
+                                   : (hd_node_kind)0;
+}
+
+size_t hd_plan_node_argv(const hd_plan *p, size_t i, const char **words,
+                         size_t cap) {
+  if (p == NULL || i >= p->count || p->nodes[i].kind != HD_NODE_ARGV)
+    return 0;
+  const hd__pio *io = hd__plan_io(p, i);
+  if (io == NULL)
+    return 0;
+  for (uint32_t k = 0; words != NULL && k < io->argc && k < cap; k++)
+    words[k] = hd__plan_list(p, io->argv, k);
+  return io->argc;
+}
+
 size_t hd_plan_node_preds(const hd_plan *p, size_t i, uint32_t *preds,
                           size_t cap) {
   if (p == NULL || i >= p->count)

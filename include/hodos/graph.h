@@ -250,11 +250,20 @@ HD_API size_t hd_plan_edge_count(const hd_plan *p);
 HD_API size_t hd_plan_depth(const hd_plan *p);
 HD_API size_t hd_plan_bytes(const hd_plan *p);
 
-/* Node i: its name, its command after substitution (NULL for a function
- * node) and its function name (NULL for a command node). */
+/* Node i: its name, its kind (0 when p is NULL or i out of range), its
+ * command after substitution (NULL unless a command node) and its
+ * function name (NULL unless a function node). */
 HD_API const char *hd_plan_node_name(const hd_plan *p, size_t i);
+HD_API hd_node_kind hd_plan_node_kind(const hd_plan *p, size_t i);
 HD_API const char *hd_plan_node_cmd(const hd_plan *p, size_t i);
 HD_API const char *hd_plan_node_fn(const hd_plan *p, size_t i);
+
+/* An argv node's words after substitution, the program first: the first
+ * min(count, cap) are stored in words (none when words is NULL), as
+ * strings that live as long as the plan. Returns their count; 0 for
+ * another kind of node, a NULL p or i out of range. */
+HD_API size_t hd_plan_node_argv(const hd_plan *p, size_t i, const char **words,
+                                size_t cap);
 
 /* Node i's predecessors, as node indices in input (gather) order: the
  * first min(count, cap) are copied into preds (none when preds is NULL).
@@ -289,7 +298,8 @@ typedef int (*hd_write_cb)(const char *data, size_t len, void *ctx);
 
 /* Write the plan as Graphviz DOT (nodes labelled with their names, edges
  * pointing from a dependency to its dependent) or as JSON
- * ({"nodes": [{"id", "name", "kind", "cmd"|"fn", "level", "bottom_level",
+ * ({"nodes": [{"id", "name", "kind" ("cmd", "fn" or "argv"), "cmd"|"fn"|
+ * "argv" (a list of words), "level", "bottom_level",
  * "after": [ids]}], "edges", "depth", "critical_path": [ids],
  * "critical_cost"}). Returns HD_OK, HD_EIO when out returned nonzero, or
  * HD_ENOMEM. */

@@ -884,6 +884,24 @@ START_TEST(graph_argv_nodes) {
   const char *want[] = {"printf", "%s|", "x 'y'", "a b", "x 'y'"};
   for (uint32_t k = 0; k < 5; k++)
     ck_assert_str_eq(hd__plan_list(p, io->argv, k), want[k]);
+  /* The public readers and the JSON say it is an argv node, with its
+     words (they said "fn" with the program's name). */
+  ck_assert_int_eq(hd_plan_node_kind(p, 0), HD_NODE_ARGV);
+  ck_assert_int_eq(hd_plan_node_kind(p, 1), 0);
+  const char *got[5] = {NULL};
+  ck_assert_uint_eq(hd_plan_node_argv(p, 0, NULL, 0), 5);
+  ck_assert_uint_eq(hd_plan_node_argv(p, 0, got, 2), 5);
+  ck_assert_str_eq(got[0], "printf");
+  ck_assert_str_eq(got[1], "%s|");
+  ck_assert_ptr_null(got[2]);
+  ck_assert_uint_eq(hd_plan_node_argv(p, 0, got, 5), 5);
+  ck_assert_str_eq(got[4], "x 'y'");
+  hd__buf out = {0};
+  ck_assert_int_eq(hd_plan_write_json(p, collect, &out), HD_OK);
+  ck_assert_ptr_nonnull(
+      strstr(out.data, "\"kind\": \"argv\", \"argv\": [\"printf\", \"%s|\", "
+                       "\"x 'y'\", \"a b\", \"x 'y'\"], \"level\""));
+  hd__buf_cleanup(&out);
   hd_plan_free(p);
 
   const char *empty[] = {""}, *with_null[] = {"echo", NULL};
