@@ -339,7 +339,10 @@ int hd__value_reuse(hd_value *v, hd_value_kind kind, size_t size) {
   return 1;
 }
 
-hd_value_kind hd_value_kind_of(const hd_value *v) { return v->kind; }
+/* NULL reads as an empty bytes value, as a task's missing output does. */
+hd_value_kind hd_value_kind_of(const hd_value *v) {
+  return v != NULL ? v->kind : HD_VALUE_BYTES;
+}
 
 const char *hd_value_kind_name(hd_value_kind kind) {
   switch (kind) {
@@ -355,9 +358,11 @@ const char *hd_value_kind_name(hd_value_kind kind) {
   return "unknown";
 }
 
-size_t hd_value_size(const hd_value *v) { return v->size; }
+size_t hd_value_size(const hd_value *v) { return v != NULL ? v->size : 0; }
 
-const void *hd_value_data(const hd_value *v) { return v->data; }
+const void *hd_value_data(const hd_value *v) {
+  return v != NULL ? (const void *)v->data : (const void *)"";
+}
 
 const char *hd_value_text(const hd_value *v) {
   if (v == NULL || (v->kind != HD_VALUE_TEXT && v->kind != HD_VALUE_BYTES))

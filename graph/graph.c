@@ -717,11 +717,13 @@ hd_node *hd_graph_node(const hd_graph *g, size_t i) {
   return g != NULL && i < g->count ? g->nodes[i] : NULL;
 }
 
-const char *hd_node_name(const hd_node *n) { return n->name; }
-hd_node_kind hd_node_kind_of(const hd_node *n) { return n->kind; }
-const char *hd_node_cmd(const hd_node *n) { return n->cmd; }
-const char *hd_node_fn(const hd_node *n) { return n->fn; }
-size_t hd_node_dep_count(const hd_node *n) { return n->ndeps; }
+const char *hd_node_name(const hd_node *n) { return n ? n->name : NULL; }
+hd_node_kind hd_node_kind_of(const hd_node *n) {
+  return n ? (hd_node_kind)n->kind : (hd_node_kind)0;
+}
+const char *hd_node_cmd(const hd_node *n) { return n ? n->cmd : NULL; }
+const char *hd_node_fn(const hd_node *n) { return n ? n->fn : NULL; }
+size_t hd_node_dep_count(const hd_node *n) { return n ? n->ndeps : 0; }
 
 const char *hd_node_dep_name(const hd_node *n, size_t i) {
   if (n == NULL || i >= n->ndeps)

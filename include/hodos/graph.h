@@ -194,7 +194,7 @@ HD_API size_t hd_graph_node_count(const hd_graph *g);
 HD_API hd_node *hd_graph_node(const hd_graph *g, size_t i);
 
 /* A node's name, kind, command (NULL for a function node) and function
- * name (NULL for a command node). */
+ * name (NULL for a command node); NULL, 0 for a NULL node. */
 HD_API const char *hd_node_name(const hd_node *n);
 HD_API hd_node_kind hd_node_kind_of(const hd_node *n);
 HD_API const char *hd_node_cmd(const hd_node *n);

@@ -54,7 +54,9 @@ HD_API hd_value *hd_value_ref(hd_value *v);
 /* Drop a reference; the last one frees the value. NULL does nothing. */
 HD_API void hd_value_unref(hd_value *v);
 
-/* The value's kind. */
+/* The value's kind. These readers take NULL as an empty bytes value
+ * (kind HD_VALUE_BYTES, size 0, data ""), as a task's missing output
+ * reads. */
 HD_API hd_value_kind hd_value_kind_of(const hd_value *v);
 
 /* The name of a kind: "bytes", "text", "int", "double", or "unknown". */

@@ -912,6 +912,13 @@ START_TEST(graph_argv_nodes) {
   ck_assert_int_eq(hd_graph_add_argv(g, "", words, 1, &n), HD_EINVAL);
   ck_assert_uint_eq(hd_graph_node_count(g), 1);
   ck_assert_ptr_null(hd_graph_find(g, "q"));
+  /* A NULL node reads as nothing (it crashed). */
+  ck_assert_ptr_null(hd_node_name(NULL));
+  ck_assert_int_eq(hd_node_kind_of(NULL), 0);
+  ck_assert_ptr_null(hd_node_cmd(NULL));
+  ck_assert_ptr_null(hd_node_fn(NULL));
+  ck_assert_uint_eq(hd_node_dep_count(NULL), 0);
+  ck_assert_ptr_null(hd_node_dep_name(NULL, 0));
 }
 END_TEST
 

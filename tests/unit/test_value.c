@@ -83,6 +83,11 @@ START_TEST(value_bad_arguments) {
   ck_assert_ptr_null(v);
   ck_assert_ptr_null(hd_value_ref(NULL));
   hd_value_unref(NULL);
+  /* The readers take NULL as an empty bytes value (they crashed). */
+  ck_assert_int_eq(hd_value_kind_of(NULL), HD_VALUE_BYTES);
+  ck_assert_uint_eq(hd_value_size(NULL), 0);
+  ck_assert_str_eq(hd_value_data(NULL), "");
+  ck_assert_ptr_null(hd_value_text(NULL));
   hd__alloc_fail_after(0);
   ck_assert_int_eq(hd_value_new_int(1, &v), HD_ENOMEM);
   hd__alloc_fail_after(-1);
