@@ -25,7 +25,6 @@ static void emit(hd__run *r, hd_event_type type, uint32_t node,
   ev.type = type;
   ev.task = hd__plan_name(r->plan, node);
   ev.index = node;
-  ev.time_ns = hd__now_ns();
   if (type == HD_EVENT_DONE || type == HD_EVENT_FAILED ||
       type == HD_EVENT_RETRIED)
     ev.elapsed_ns = t->end_ns - t->start_ns;
@@ -44,8 +43,14 @@ static void emit(hd__run *r, hd_event_type type, uint32_t node,
   if (type == HD_EVENT_DONE && r->wire_size != NULL)
     ev.wire_size = r->wire_size[node];
   /* Events reach the application one at a time, whichever worker sends
-     them. */
+     them, their times and counts in order: done was counted before the
+     lock, and another worker may have counted more and sent them since
+     (the count only grows, so the larger one is still true now). */
   pthread_mutex_lock(&r->event_lock);
+  ev.time_ns = hd__now_ns();
+  if (done < r->event_done)
+    ev.done = r->event_done;
+  r->event_done = ev.done;
   r->opts.on_event(&ev, r->opts.event_data);
   pthread_mutex_unlock(&r->event_lock);
 }

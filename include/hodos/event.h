@@ -65,7 +65,8 @@ typedef struct hd_event {
 
 /* Receives events. It is called from whichever thread ran the task (the
  * caller's thread with the serial backend, a worker with threads), but
- * never for two events at once: hodos serialises the calls. It should
+ * never for two events at once: hodos serialises the calls, and neither
+ * time_ns nor done goes back from one call to the next. It should
  * return quickly, since the worker waits. */
 typedef void (*hd_event_cb)(const hd_event *ev, void *data);
 

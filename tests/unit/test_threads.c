@@ -1284,6 +1284,9 @@ typedef struct counter {
   int inside; /* events must not overlap */
   int overlap;
   int queued;
+  size_t done;      /* the last event's count of finished tasks */
+  uint64_t time_ns; /* and its time */
+  int backwards;    /* a count or a time went back */
 } counter;
 
 static void on_event(const hd_event *ev, void *data) {
@@ -1296,13 +1299,17 @@ static void on_event(const hd_event *ev, void *data) {
     c->queued++;
   else
     c->finished++;
+  if (ev->done < c->done || ev->time_ns < c->time_ns)
+    c->backwards = 1;
+  c->done = ev->done;
+  c->time_ns = ev->time_ns;
   c->inside--;
 }
 
 START_TEST(threads_events_are_serialised) {
   hd_node **nodes = add_nodes(5000, "acc");
   free(nodes);
-  counter c = {0, 0, 0, 0, 0};
+  counter c = {0};
   hd_run_opts o;
   hd_run_opts_init(&o);
   o.backend = "threads";
@@ -1315,7 +1322,29 @@ START_TEST(threads_events_are_serialised) {
   ck_assert_int_eq(c.finished, 5000);
   ck_assert_int_eq(c.queued, 5000);
   ck_assert_int_eq(c.overlap, 0);
+  ck_assert_int_eq(c.backwards, 0);
   hd_report_free(r);
+  /* Tasks released as others end, on four workers: each event's count
+     and time are at least the last one's (a count made before the event
+     lock went back by one, now and then, on a random DAG). */
+  hd_graph_free(g);
+  ck_assert_int_eq(hd_graph_new(&g), HD_OK);
+  nodes = add_nodes(2000, "acc");
+  srand(11);
+  for (size_t i = 1; i < 2000; i++)
+    hd_node_after(nodes[i], nodes[(size_t)rand() % i]);
+  free(nodes);
+  hd_plan *p;
+  ck_assert_int_eq(hd_plan_new(g, &p), HD_OK);
+  for (int run = 0; run < 20 && !c.backwards; run++) {
+    memset(&c, 0, sizeof(c));
+    ck_assert_int_eq(hd_plan_run(p, &o, &r), HD_OK);
+    ck_assert_int_eq(c.finished, 2000);
+    ck_assert_uint_eq(c.done, 2000);
+    hd_report_free(r);
+  }
+  ck_assert_int_eq(c.backwards, 0);
+  hd_plan_free(p);
 }
 END_TEST
 
