@@ -30,6 +30,7 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "../core/cachekey.h"
@@ -505,6 +506,27 @@ static int connect_tunnel(struct hd__ssh *s, rhost *h, worker *wk) {
   return HD_OK;
 }
 
+/* Wait for the ssh client that makes a master connection (it exits once
+ * the connection is up, or failed), watching for an interrupt meanwhile: a
+ * host that accepts but never answers holds ssh up to its connect
+ * timeout, and Ctrl-C must not wait for that. Interrupted, the client is
+ * stopped and reaped; returns 1. */
+static int wait_master(procs *pp, pid_t pid, int *status) {
+  for (;;) {
+    pid_t got = waitpid(pid, status, WNOHANG);
+    if (got == pid || (got < 0 && errno != EINTR))
+      return 0;
+    if (hd__run_stopping(pp->r)) {
+      kill(pid, SIGTERM);
+      while (waitpid(pid, status, 0) < 0 && errno == EINTR)
+        ;
+      return 1;
+    }
+    struct timespec nap = {0, 10 * 1000 * 1000};
+    nanosleep(&nap, NULL);
+  }
+}
+
 int hd__ssh_start(procs *pp) {
   const hd_run_opts *o = &pp->r->opts;
   if (o->nhosts == 0 || o->hosts == NULL) {
@@ -576,6 +598,7 @@ int hd__ssh_start(procs *pp) {
   }
   size_t up = 0;
   unsigned slots = 0;
+  int stopped = 0;
   for (size_t i = 0; i < s->nhosts; i++) {
     rhost *h = &s->hosts[i];
     int status = -1;
@@ -584,10 +607,10 @@ int hd__ssh_start(procs *pp) {
       up++;
       continue;
     }
-    if (pids[i] > 0)
-      while (waitpid(pids[i], &status, 0) < 0 && errno == EINTR)
-        ;
-    if (pids[i] > 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+    if (pids[i] > 0 && wait_master(pp, pids[i], &status))
+      stopped = 1;
+    if (!stopped && pids[i] > 0 && WIFEXITED(status) &&
+        WEXITSTATUS(status) == 0) {
       h->up = 1;
       up++;
       continue;
@@ -608,6 +631,8 @@ int hd__ssh_start(procs *pp) {
     h->down = 1;
   }
   hd__free(pids);
+  if (stopped)
+    return HD_EINTR; /* hd__ssh_stop() ends the masters made */
   for (size_t i = 0; i < s->nhosts; i++)
     if (s->hosts[i].up && s->hosts[i].h->tunnel != 0 &&
         open_tunnel(s, &s->hosts[i],

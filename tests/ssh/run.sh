@@ -6,6 +6,8 @@
 #   - a host that goes silent (its sshd stopped) is noticed by keep-alives
 #     and its tasks go to the other host;
 #   - a host that cannot be reached at start is named and the run goes on;
+#   - Ctrl-C while a host that never answers is being connected to stops
+#     the run at once;
 #   - an unknown host key is refused unless the workflow opts out;
 #   - no host reachable: exit 1 naming each host's error;
 #   - functions of a plugin run on the hosts, with the same results as
@@ -167,6 +169,63 @@ status=$?
 b" ] || fail "output '$(cat out.txt)'"
 grep -q "host nowhere.invalid cannot be reached: .*; the run goes on without it" err.txt ||
   fail "the unreachable host is not named: $(cat err.txt)"
+[ "$failures" = "$f0" ] && pass
+
+# ---- Ctrl-C while a host is still being connected to ----
+# A host that takes the connection but never speaks holds ssh up to its
+# ConnectTimeout (60 s here); hodos must stop at once (it waited for ssh).
+case=interrupt-while-connecting
+f0=$failures
+python3 -c '
+import socket, time
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+s.listen(8)
+print(s.getsockname()[1], flush=True)
+held = []
+s.settimeout(1)
+end = time.time() + 90
+while time.time() < end:
+    try:
+        held.append(s.accept())
+    except OSError:
+        pass
+' >mute.port </dev/null &
+mute=$!
+n=0
+while [ ! -s mute.port ] && [ "$n" -lt 100 ]; do
+  sleep 0.1
+  n=$((n + 1))
+done
+cat >mute.yaml <<EOF
+hosts:
+  - host: 127.0.0.1
+    port: $(cat mute.port)
+    slots: 1
+tasks:
+  - name: a
+    run: echo a
+EOF
+HODOS_SSH_COMMAND="$HODOS_SSH_COMMAND -o ConnectTimeout=60" \
+  "$hodos" run -q --store st9 -b ssh --worker "$worker" mute.yaml \
+  >/dev/null 2>err.txt &
+pid=$!
+sleep 1
+kill -INT "$pid"
+n=0
+while kill -0 "$pid" 2>/dev/null && [ "$n" -lt 150 ]; do
+  sleep 0.1
+  n=$((n + 1))
+done
+if kill -0 "$pid" 2>/dev/null; then
+  fail "hodos still connecting 15 s after Ctrl-C"
+  kill -KILL "$pid"
+fi
+wait "$pid"
+status=$?
+[ "$status" = 130 ] || fail "exit status $status, not 130: $(cat err.txt)"
+kill "$mute" 2>/dev/null
+wait "$mute" 2>/dev/null
 [ "$failures" = "$f0" ] && pass
 
 # ---- {after.TASK} files and stderr logs ----
