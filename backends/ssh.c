@@ -28,6 +28,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -506,6 +507,35 @@ static int connect_tunnel(struct hd__ssh *s, rhost *h, worker *wk) {
   return HD_OK;
 }
 
+/* Remove the control folders (/tmp/hodos-ssh-PID.XXXXXX) of this user's
+ * runs whose process is gone: a run killed by SIGKILL cannot remove its
+ * own. A folder of a live process, or of another user, is left alone. */
+static void remove_stale_dirs(void) {
+  DIR *d = opendir("/tmp");
+  if (d == NULL)
+    return;
+  struct dirent *e;
+  while ((e = readdir(d)) != NULL) {
+    const char *name = e->d_name;
+    if (strncmp(name, "hodos-ssh-", 10) != 0)
+      continue;
+    char *end;
+    errno = 0;
+    long pid = strtol(name + 10, &end, 10);
+    if (errno != 0 || end == name + 10 || *end != '.' || pid <= 0 ||
+        (pid_t)pid == getpid())
+      continue;
+    if (kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+      continue; /* alive, or not ours to ask about */
+    char path[300];
+    struct stat st;
+    snprintf(path, sizeof(path), "/tmp/%s", name);
+    if (lstat(path, &st) == 0 && S_ISDIR(st.st_mode) && st.st_uid == geteuid())
+      hd__remove_dir(path);
+  }
+  closedir(d);
+}
+
 /* Wait for the ssh client that makes a master connection (it exits once
  * the connection is up, or failed), watching for an interrupt meanwhile: a
  * host that accepts but never answers holds ssh up to its connect
@@ -550,7 +580,7 @@ int hd__ssh_start(procs *pp) {
     return s->words != NULL && s->nwords == 0 ? HD_EINVAL : HD_ENOMEM;
   if (s->keep != NULL && s->keep->dir != NULL) {
     /* The pool's folder, made by an earlier run. */
-  } else if (mkdtemp(s->dir) == NULL) {
+  } else if (remove_stale_dirs(), mkdtemp(s->dir) == NULL) {
     hd__free(s->dir);
     s->dir = NULL;
     hd__diags_add(&pp->r->report->diags, HD_EIO, NULL, 0, 0, NULL,

@@ -7,7 +7,7 @@
 #     and its tasks go to the other host;
 #   - a host that cannot be reached at start is named and the run goes on;
 #   - Ctrl-C while a host that never answers is being connected to stops
-#     the run at once;
+#     the run at once; control folders of killed runs are removed;
 #   - an unknown host key is refused unless the workflow opts out;
 #   - no host reachable: exit 1 naming each host's error;
 #   - functions of a plugin run on the hosts, with the same results as
@@ -226,6 +226,23 @@ status=$?
 [ "$status" = 130 ] || fail "exit status $status, not 130: $(cat err.txt)"
 kill "$mute" 2>/dev/null
 wait "$mute" 2>/dev/null
+[ "$failures" = "$f0" ] && pass
+
+# ---- control folders of runs killed by SIGKILL are removed ----
+case=stale-control-folders
+f0=$failures
+sh -c 'exit 0' &
+dead=$!
+wait "$dead"
+mkdir -p "/tmp/hodos-ssh-$dead.stale1" "/tmp/hodos-ssh-$$.alive1"
+: >"/tmp/hodos-ssh-$dead.stale1/master-0.err"
+"$hodos" run -q --store st10 --hosts h1 --worker "$worker" small.yaml \
+  >/dev/null 2>err.txt || fail "the run failed: $(cat err.txt)"
+[ ! -e "/tmp/hodos-ssh-$dead.stale1" ] ||
+  fail "the folder of a process that is gone is still there"
+[ -d "/tmp/hodos-ssh-$$.alive1" ] ||
+  fail "the folder of a live process was removed"
+rm -rf "/tmp/hodos-ssh-$dead.stale1" "/tmp/hodos-ssh-$$.alive1"
 [ "$failures" = "$f0" ] && pass
 
 # ---- {after.TASK} files and stderr logs ----
