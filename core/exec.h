@@ -64,12 +64,17 @@ HD__INTERNAL uint32_t hd__task_node(const hd_task *t);
 HD__INTERNAL const char *hd__task_what(const hd_task *t);
 
 /* Call fn for task t as if its inputs were the n values at inputs (a
- * pool's chunk makes one such call per item). Returns fn's code; on
+ * pool's chunk makes one such call per item), on attempt (what
+ * hd_task_attempt() tells fn; 0: t's own). Returns fn's code; on
  * success *out holds the output (or NULL), otherwise the function's
  * message, if it gave one, is appended to message. */
 HD__INTERNAL int hd__task_call(hd_task *t, hd_fn_cb fn, void *data,
-                               hd_value **inputs, size_t n, hd_value **out,
-                               hd__buf *message);
+                               hd_value **inputs, size_t n, unsigned attempt,
+                               hd_value **out, hd__buf *message);
+
+/* The retries task t's node is given (a pool's chunk gives each of its
+ * items as many). */
+HD__INTERNAL unsigned hd__task_retries(const hd_task *t);
 
 /* Call cb with a task context for x, made outside a backend's attempt
  * (a pool's reader running items of its call's chunks itself: see

@@ -40,8 +40,16 @@ struct hd_pool {
   int quit;
   int state;
   int busy; /* a run is going on */
+  /* A terminate, clear or restart with force is waiting for the run it
+     stopped to end: no run starts meanwhile (calls made meanwhile queue,
+     and run after it), so that it ends. */
+  unsigned hold;
   hd__call *head, *tail;
+  /* Calls are numbered as they are made, and run in that order: a run
+     takes every call queued so far, or one made on an idle pool. */
   unsigned long seq;
+  /* While busy: the number of the running run's first call. */
+  unsigned long run_first;
   volatile sig_atomic_t interrupt; /* the running run's */
   /* The last run's plan and what it was made for: the dispatcher's. */
   hd_plan *plan;
@@ -112,6 +120,10 @@ typedef struct btask {
      help_call()); and those not settled yet, under the call's lock. */
   size_t taken;
   size_t left;
+  /* The worker (and host) its STARTED event named, for the events of its
+     items (under the batch's event_lock). */
+  unsigned worker;
+  const char *host;
 } btask;
 
 typedef struct batch {
@@ -119,7 +131,13 @@ typedef struct batch {
   btask *tasks; /* a task's entry is written only by the thread that runs
                    it, and by on_settle() for it */
   size_t ntasks;
-  hd__buf name; /* an event's task name (on_event()) */
+  /* Events come one at a time: the scheduler's (on_event()) and those of
+     items retried within their chunk (item_retried()). Under it: */
+  pthread_mutex_t event_lock;
+  hd__buf name;     /* an event's task name */
+  uint64_t ev_time; /* the last event's time and count, which the next */
+  size_t ev_done;   /* does not go back from */
+  size_t ev_total;  /* the run's tasks */
 } batch;
 
 /* Every task's function runs through here, so that a call on the pool
@@ -139,51 +157,119 @@ static int run_item(hd_task *t, void *data) {
  * block runs, so that a chunk needs no arrays of its own size. */
 #define BLOCK 256
 
-/* Run items from .. from + n - 1 of bt's chunk (counted from the
- * chunk's first item; n <= BLOCK), their
- * arguments read from the call (a forked worker reads its copy): item i's
- * result in vals[i], its status in codes[i] (HD_OK, HD_ETASK, HD_EINTR)
- * and, when it failed, its message in errs[i]. Returns HD_OK, or
- * HD_ECANCELED or HD_ENOMEM for the chunk as a whole; *done says how
- * many items ran (their entries are set). */
+/* ---- items retried within their chunk ----
+ * A function's failure is an item's, not its chunk's: the item alone is
+ * tried again, at once, in the chunk's task, as many times as the
+ * pool's retries allow (the chunk's attempts before counting), and the
+ * function sees its attempt in hd_task_attempt(). Each failed attempt
+ * is told as the scheduler tells a task's: a RETRIED event named after
+ * the item, sent here by the thread that ran it, or, from a worker
+ * process, packed before the item's result and sent when the chunk's
+ * results arrive (settle_chunk()). */
+
+typedef struct packer packer;
+
+/* Where an item's failed attempts go: events (b), or the chunk's packed
+ * results (k). */
+typedef struct retry_sink {
+  batch *b;
+  hd__call *call;
+  unsigned pos;
+  packer *k;
+} retry_sink;
+
+static int pack_retried(packer *k, unsigned attempt, uint64_t elapsed_ns,
+                        const char *msg);
+
+/* Send the RETRIED event of attempt of item of call (pos: its place in
+ * the run), which failed with msg after elapsed_ns, and log it as the
+ * scheduler logs a task's. */
+static void item_retried(batch *b, hd__call *call, unsigned pos, size_t item,
+                         unsigned attempt, uint64_t elapsed_ns,
+                         const char *msg);
+
 /* Call fn on one item's nargs arguments: its result in *val and its code
- * (HD_OK, HD_EINTR or HD_ETASK) in *code; when it failed, its message in
- * *err (allocated) with msg as scratch. Returns HD_OK or HD_ENOMEM. */
+ * (HD_OK or HD_ETASK) in *code; when it failed, its message in *err
+ * (allocated), with msg as scratch. A failure is tried again while the
+ * pool's retries allow, its attempts going to sink. Returns HD_OK;
+ * HD_ECANCELED when the task was cancelled by the time fn returned (past
+ * its timeout, or the pool terminated: the item has not ended, whatever
+ * fn returned, and the chunk fails as a whole, so that the item fails
+ * as the task's timeout or the pool's terminate says); or HD_ENOMEM. */
 static int call_item(hd_task *t, const char *name, hd_fn_cb fn, void *data,
-                     hd_value **a, size_t nargs, hd_value **val, int *code,
-                     char **err, hd__buf *msg) {
-  msg->len = 0;
+                     hd_value **a, size_t nargs, const retry_sink *sink,
+                     size_t item, hd_value **val, int *code, char **err,
+                     hd__buf *msg) {
+  *val = NULL;
   *err = NULL;
-  int irc = hd__task_call(t, fn, data, a, nargs, val, msg);
-  if (irc != HD_OK && msg->len == 0)
-    hd__buf_appendf(msg, "function '%s' returned %s (%s)", name,
-                    hd_err_name(irc), hd_strerror(irc));
-  *code = irc == HD_OK                             ? HD_OK
-          : irc == HD_ECANCELED || irc == HD_EINTR ? HD_EINTR
-                                                   : HD_ETASK;
-  if (irc != HD_OK && (*err = hd__strdup(msg->data ? msg->data : "")) == NULL)
-    return HD_ENOMEM;
-  return HD_OK;
+  *code = HD_ETASK;
+  unsigned attempt = hd_task_attempt(t), retries = hd__task_retries(t);
+  for (;;) {
+    msg->len = 0;
+    /* The clock is read for a failed attempt's event alone. */
+    uint64_t start = attempt <= retries ? hd__now_ns() : 0;
+    int irc = hd__task_call(t, fn, data, a, nargs, attempt, val, msg);
+    if (hd_task_cancelled(t)) {
+      hd_value_unref(*val);
+      *val = NULL;
+      return HD_ECANCELED;
+    }
+    if (irc == HD_OK) {
+      *code = HD_OK;
+      return HD_OK;
+    }
+    if (msg->len == 0)
+      hd__buf_appendf(msg, "function '%s' returned %s (%s)", name,
+                      hd_err_name(irc), hd_strerror(irc));
+    const char *why = msg->data ? msg->data : "";
+    if (attempt > retries || attempt == UINT_MAX)
+      break;
+    if (sink->k != NULL) {
+      if (pack_retried(sink->k, attempt, hd__now_ns() - start, why) != HD_OK)
+        return HD_ENOMEM;
+    } else {
+      item_retried(sink->b, sink->call, sink->pos, item, attempt,
+                   hd__now_ns() - start, why);
+    }
+    attempt++;
+  }
+  *err = hd__strdup(msg->data ? msg->data : "");
+  return *err != NULL ? HD_OK : HD_ENOMEM;
 }
 
-static int call_items(hd_task *t, const btask *bt, size_t from, size_t n,
-                      hd_value **vals, int *codes, char **errs, size_t *done) {
+static int pack_items(packer *k, size_t n, hd_value *const *vals,
+                      const int *codes, char *const *errs);
+
+/* Run items from .. from + n - 1 of bt's chunk (counted from the
+ * chunk's first item; n <= BLOCK), their arguments read from the call
+ * (a forked worker reads its copy): item i's result in vals[i], its
+ * status in codes[i] (HD_OK, HD_ETASK) and, when it failed, its message
+ * in errs[i]. With k, each item's result is packed in k as it ends
+ * (after its failed attempts); otherwise the attempts are sent as events
+ * of b. Returns HD_OK, or HD_ECANCELED or HD_ENOMEM for the chunk as a
+ * whole; *done says how many items ran (their entries are set). */
+static int call_items(hd_task *t, batch *b, const btask *bt, size_t from,
+                      size_t n, hd_value **vals, int *codes, char **errs,
+                      size_t *done, packer *k) {
   const hd__call *call = bt->call;
   size_t nargs = call->nargs;
   hd_value *args[64];
   hd_value **a = nargs <= 64 ? args : hd__calloc(nargs, sizeof(*a));
   int rc = a != NULL ? HD_OK : HD_ENOMEM;
   hd__buf msg = {0};
+  retry_sink sink = {b, bt->call, bt->pos, k};
   size_t i = 0;
   for (; i < n && rc == HD_OK; i++) {
     if (hd_task_cancelled(t)) {
       rc = HD_ECANCELED;
       break;
     }
-    for (size_t k = 0; k < nargs; k++)
-      a[k] = call->args[(bt->first + from + i) * nargs + k];
-    rc = call_item(t, call->fn, bt->user.fn, bt->user.data, a, nargs, &vals[i],
-                   &codes[i], &errs[i], &msg);
+    for (size_t j = 0; j < nargs; j++)
+      a[j] = call->args[(bt->first + from + i) * nargs + j];
+    rc = call_item(t, call->fn, bt->user.fn, bt->user.data, a, nargs, &sink,
+                   bt->first + from + i, &vals[i], &codes[i], &errs[i], &msg);
+    if (rc == HD_OK && k != NULL)
+      rc = pack_items(k, 1, &vals[i], &codes[i], &errs[i]);
   }
   *done = i;
   hd__buf_cleanup(&msg);
@@ -197,16 +283,19 @@ static int call_items(hd_task *t, const btask *bt, size_t from, size_t n,
  * bytes value: per item a tag (0 done, 1 failed, 2 cancelled); for one
  * done, its value's kind (1 byte) and content: 8 bytes for an integer or
  * a double, otherwise a 32-bit little-endian length and the bytes; for
- * one that failed, the length and bytes of its message. Scalars travel
+ * one that failed, the length and bytes of its message. An item tried
+ * again within its chunk has, before that, a record per failed attempt:
+ * tag 3, the attempt (32 bits), its duration in nanoseconds (64 bits)
+ * and the length and bytes of its message. Scalars travel
  * little-endian, as in value frames: a worker on another host may order
  * its bytes otherwise (where both are little-endian, as almost everywhere,
  * this is a plain copy). The whole value crosses as one checked frame. */
 
-typedef struct packer {
+struct packer {
   hd_value *v;
   unsigned char *p;
   size_t len, cap;
-} packer;
+};
 
 /* Fault a large buffer's pages in at once: far cheaper on these VMs than
  * one fault per page as it fills. */
@@ -323,6 +412,49 @@ static int pack_items(packer *k, size_t n, hd_value *const *vals,
   return HD_OK;
 }
 
+/* Append the record of an item's failed attempt, which its result
+ * follows. */
+static int pack_retried(packer *k, unsigned attempt, uint64_t elapsed_ns,
+                        const char *msg) {
+  size_t mlen = strlen(msg);
+  if (mlen > UINT32_MAX || pack_reserve(k, 17 + mlen) != HD_OK)
+    return HD_ENOMEM;
+  unsigned char *p = k->p + k->len;
+  p[0] = 3;
+  put_u32(p + 1, attempt);
+  put_scalar(p + 5, &elapsed_ns);
+  put_u32(p + 13, (uint32_t)mlen);
+  memcpy(p + 17, msg, mlen);
+  k->len += 17 + mlen;
+  return HD_OK;
+}
+
+/* Send the events of the failed attempts packed at p (before end) for
+ * item of call, and return the bytes they took: 0 when there are none,
+ * and (size_t)-1 when they are malformed. */
+static size_t unpack_retried(batch *b, hd__call *call, unsigned pos,
+                             size_t item, const unsigned char *p,
+                             const unsigned char *end) {
+  size_t used = 0;
+  while (end - p > 0 && p[0] == 3) {
+    if (end - p < 17)
+      return (size_t)-1;
+    unsigned attempt = get_u32(p + 1);
+    uint64_t elapsed_ns;
+    get_scalar(&elapsed_ns, p + 5);
+    uint32_t mlen = get_u32(p + 13);
+    if ((size_t)(end - p - 17) < mlen)
+      return (size_t)-1;
+    char *msg = hd__strndup((const char *)p + 17, mlen);
+    item_retried(b, call, pos, item, attempt, elapsed_ns,
+                 msg != NULL ? msg : "out of memory");
+    hd__free(msg);
+    p += 17 + (size_t)mlen;
+    used += 17 + (size_t)mlen;
+  }
+  return used;
+}
+
 /* Read one item's result from p (before end): *code, and *val or *err
  * (owned). A scalar is made in slab when there is room (NULL: none).
  * *val may come in holding a value of the caller's: refilled when
@@ -397,13 +529,13 @@ static int take(btask *bt, size_t grain, size_t *from, size_t *n) {
  * whole (HD_ECANCELED, HD_ENOMEM), the items run are dropped, and the
  * others are left pending, unless fail_rest: then those that did not run
  * fail (HD_ENOMEM) or are left pending (HD_ECANCELED). */
-static int run_taken(hd_task *t, btask *bt, size_t from, size_t n,
+static int run_taken(hd_task *t, batch *b, btask *bt, size_t from, size_t n,
                      int fail_rest) {
   hd_value *vals[BLOCK];
   int codes[BLOCK];
   char *errs[BLOCK];
   size_t done;
-  int rc = call_items(t, bt, from, n, vals, codes, errs, &done);
+  int rc = call_items(t, b, bt, from, n, vals, codes, errs, &done, NULL);
   if (rc == HD_ENOMEM && fail_rest) {
     for (size_t i = done; i < n; i++) {
       vals[i] = NULL;
@@ -428,7 +560,7 @@ static int run_taken(hd_task *t, btask *bt, size_t from, size_t n,
  * and the call's reader may take blocks of them (help_call()); in a
  * worker process they travel back packed as the chunk's one result. */
 static int run_chunk(hd_task *t, void *data) {
-  const batch *b = data;
+  batch *b = data;
   btask *bt = &b->tasks[hd__task_node(t)];
   const hd_pool *prev = current_pool;
   current_pool = b->pool;
@@ -445,7 +577,7 @@ static int run_chunk(hd_task *t, void *data) {
     if (hd_task_attempt(t) > 1)
       __atomic_store_n(&bt->taken, 0, __ATOMIC_RELAXED);
     while (rc == HD_OK && take(bt, BLOCK, &from, &n))
-      rc = run_taken(t, bt, from, n, 0);
+      rc = run_taken(t, b, bt, from, n, 0);
     if (rc == HD_OK)
       bt->settled_here = 1;
   } else {
@@ -456,9 +588,7 @@ static int run_chunk(hd_task *t, void *data) {
     rc = pack_reserve(&k, bt->count * 10 + 64);
     for (size_t from = 0; from < bt->count && rc == HD_OK; from += BLOCK) {
       size_t n = bt->count - from < BLOCK ? bt->count - from : BLOCK, done;
-      rc = call_items(t, bt, from, n, vals, codes, errs, &done);
-      if (rc == HD_OK)
-        rc = pack_items(&k, n, vals, codes, errs);
+      rc = call_items(t, b, bt, from, n, vals, codes, errs, &done, &k);
       for (size_t i = 0; i < done; i++) {
         hd_value_unref(vals[i]);
         hd__free(errs[i]);
@@ -483,7 +613,7 @@ static int run_chunk(hd_task *t, void *data) {
  * at a time, while the run goes on in this process. */
 
 typedef struct helper {
-  const batch *b;
+  batch *b;
   const hd_plan *plan;
   btask *tasks; /* the call's chunks, in item order */
   size_t ntasks;
@@ -498,13 +628,14 @@ typedef struct helper {
 #define HELP_SLAB 4096
 
 typedef struct help_part {
+  batch *b;
   btask *bt;
   size_t from, n;
 } help_part;
 
 static int help_part_run(hd_task *t, void *arg) {
   const help_part *a = arg;
-  return run_taken(t, a->bt, a->from, a->n, 1);
+  return run_taken(t, a->b, a->bt, a->from, a->n, 1);
 }
 
 static int help_call(void *data, size_t item) {
@@ -538,7 +669,7 @@ static int help_call(void *data, size_t item) {
       hd__vslab_done(h->slab);
       h->slab = hd__vslab_new(HELP_SLAB);
     }
-    help_part a = {bt, from, n};
+    help_part a = {h->b, bt, from, n};
     const hd_pool *prev = current_pool;
     current_pool = h->b->pool;
     hd__vslab *outer = hd__vslab_use(h->slab);
@@ -598,6 +729,7 @@ int hd__pool_packed_chunk(hd_task *t, void *data) {
   char *errs[BLOCK];
   packer k = {NULL, NULL, 0, 0};
   hd__buf msg = {0};
+  retry_sink sink = {NULL, NULL, 0, &k};
   int rc = a == NULL ? HD_ENOMEM : pack_reserve(&k, count * 10 + 64);
   int bad = 0;
   /* The scalars the function makes (its results, most often) live until
@@ -633,11 +765,12 @@ int hd__pool_packed_chunk(hd_task *t, void *data) {
       }
       /* The arguments' values are kept for the next item's, and refilled
          unless the function kept a reference. */
-      rc = call_item(t, name, fn, fn_data, a, nargs, &vals[done], &codes[done],
-                     &errs[done], &msg);
+      rc = call_item(t, name, fn, fn_data, a, nargs, &sink, from + done,
+                     &vals[done], &codes[done], &errs[done], &msg);
+      /* Packed as it ends, after its failed attempts. */
+      if (rc == HD_OK)
+        rc = pack_items(&k, 1, &vals[done], &codes[done], &errs[done]);
     }
-    if (rc == HD_OK)
-      rc = pack_items(&k, n, vals, codes, errs);
     for (size_t i = 0; i < done; i++) {
       hd_value_unref(vals[i]);
       hd__free(errs[i]);
@@ -662,7 +795,7 @@ int hd__pool_packed_chunk(hd_task *t, void *data) {
 
 /* Hand a chunk's results, packed by a worker, to its call; items past
  * the point where they do not parse fail, saying so. */
-static void settle_chunk(const btask *bt, hd_value *v) {
+static void settle_chunk(batch *b, const btask *bt, hd_value *v) {
   const unsigned char *p = v ? hd_value_data(v) : NULL;
   const unsigned char *end = p ? p + hd_value_size(v) : NULL;
   hd_value *vals[BLOCK];
@@ -676,6 +809,13 @@ static void settle_chunk(const btask *bt, hd_value *v) {
     for (size_t i = 0; i < n; i++) {
       vals[i] = NULL;
       errs[i] = NULL;
+      size_t skip = p != NULL ? unpack_retried(b, bt->call, bt->pos,
+                                               bt->first + from + i, p, end)
+                              : 0;
+      if (skip == (size_t)-1)
+        p = NULL;
+      else if (p != NULL)
+        p += skip;
       size_t used =
           p != NULL ? unpack_item(p, end, slab, &codes[i], &vals[i], &errs[i])
                     : 0;
@@ -698,7 +838,7 @@ static void settle_chunk(const btask *bt, hd_value *v) {
 }
 
 static void on_settle(void *ctx, uint32_t node, const hd__tstate *t) {
-  const batch *b = ctx;
+  batch *b = ctx;
   btask *bt = &b->tasks[node];
   const char *msg = hd__tstate_message(t);
   /* A packed chunk's function is looked up where it runs: on another
@@ -706,7 +846,7 @@ static void on_settle(void *ctx, uint32_t node, const hd__tstate *t) {
   if (t->state == HD_STATE_DONE && bt->chunked &&
       (bt->user.fn != NULL || bt->packed)) {
     if (!bt->settled_here)
-      settle_chunk(bt, t->result);
+      settle_chunk(b, bt, t->result);
     return;
   }
   if (t->state == HD_STATE_FAILED && bt->chunked && bt->count > 1 &&
@@ -743,17 +883,72 @@ static int task_name(hd__buf *b, const btask *bt, unsigned long seq) {
   return rc == HD_OK ? hd__buf_appendf(b, "]") : rc;
 }
 
+/* Send e to the pool's on_event, under b->event_lock: its time and
+ * count do not go back from the last event's. */
+static void send_event(batch *b, hd_event *e) {
+  if (e->time_ns < b->ev_time)
+    e->time_ns = b->ev_time;
+  if (e->done < b->ev_done)
+    e->done = b->ev_done;
+  b->ev_time = e->time_ns;
+  b->ev_done = e->done;
+  b->pool->opts.on_event(e, b->pool->opts.event_data);
+}
+
 /* Events name the task with its call's number, which its plan's node
- * does not carry (the plan serves every call of the same shape). Events
- * come one at a time (the run's event lock). */
+ * does not carry (the plan serves every call of the same shape). The
+ * scheduler sends them one at a time (the run's event lock), and items
+ * retried within their chunk send theirs meanwhile (item_retried()). */
 static void on_event(const hd_event *ev, void *data) {
   batch *b = data;
-  const btask *bt = &b->tasks[ev->index];
+  btask *bt = &b->tasks[ev->index];
   hd_event e = *ev;
   e.index = bt->first;
+  pthread_mutex_lock(&b->event_lock);
+  if (ev->type == HD_EVENT_STARTED) {
+    bt->worker = ev->worker;
+    bt->host = ev->host;
+  }
+  b->ev_total = ev->total;
   if (task_name(&b->name, bt, bt->call->seq) == HD_OK)
     e.task = b->name.data;
-  b->pool->opts.on_event(&e, b->pool->opts.event_data);
+  send_event(b, &e);
+  pthread_mutex_unlock(&b->event_lock);
+}
+
+static void item_retried(batch *b, hd__call *call, unsigned pos, size_t item,
+                         unsigned attempt, uint64_t elapsed_ns,
+                         const char *msg) {
+  hd_pool *p = b->pool;
+  /* The item as a task of its own, for its name. */
+  btask one = {.call = call, .pos = pos, .first = item, .count = 1};
+  pthread_mutex_lock(&b->event_lock);
+  if (hd__log_is_set() && task_name(&b->name, &one, 0) == HD_OK)
+    hd__log(HD_LOG_INFO, "task '%s' failed (%s); attempt %u of %u",
+            b->name.data, msg, attempt + 1, p->opts.retries + 1);
+  if (p->opts.on_event != NULL &&
+      task_name(&b->name, &one, call->seq) == HD_OK) {
+    /* Its chunk's worker, whose STARTED event came before. */
+    const btask *chunk = NULL;
+    for (size_t t = 0; t < b->ntasks && chunk == NULL; t++)
+      if (b->tasks[t].call == call && item >= b->tasks[t].first &&
+          item - b->tasks[t].first < b->tasks[t].count)
+        chunk = &b->tasks[t];
+    hd_event e;
+    memset(&e, 0, sizeof(e));
+    e.type = HD_EVENT_RETRIED;
+    e.task = b->name.data;
+    e.index = item;
+    e.time_ns = hd__now_ns();
+    e.elapsed_ns = elapsed_ns;
+    e.attempt = attempt;
+    e.worker = chunk != NULL ? chunk->worker : 0;
+    e.host = chunk != NULL ? chunk->host : NULL;
+    e.message = msg;
+    e.total = b->ev_total;
+    send_event(b, &e);
+  }
+  pthread_mutex_unlock(&b->event_lock);
 }
 
 /* ---- plans ----
@@ -965,8 +1160,8 @@ static unsigned online_cpus(void) {
  * they wait, when the chunks run in this process (not packed) without a
  * time limit (a reader's items would not count towards their chunk's):
  * fills help, one per such call, and returns how many. */
-static size_t help_start(hd_pool *p, const batch *b, const hd_plan *plan,
-                         int packs, helper *help) {
+static size_t help_start(hd_pool *p, batch *b, const hd_plan *plan, int packs,
+                         helper *help) {
   size_t n = 0;
   if (packs || p->opts.timeout > 0)
     return 0;
@@ -999,7 +1194,8 @@ static int run_tasks(hd_pool *p, btask *tasks, size_t ntasks, hd__buf *why) {
       nseeds += tasks[t].count * tasks[t].call->nargs;
     else if (packs)
       nseeds++; /* its arguments, packed */
-  batch b = {p, tasks, ntasks, {0}};
+  batch b = {.pool = p, .tasks = tasks, .ntasks = ntasks, .ev_total = ntasks};
+  pthread_mutex_init(&b.event_lock, NULL);
   size_t *seed_off = hd__calloc(ntasks + 1, sizeof(size_t));
   hd_value **seeds = hd__calloc(nseeds + 1, sizeof(hd_value *));
   hd__fnref *fns = hd__calloc(ntasks + 1, sizeof(hd__fnref));
@@ -1092,6 +1288,7 @@ fail:
   hd_report_free(report);
   hd_plan_free(plan);
   hd__buf_cleanup(&b.name);
+  pthread_mutex_destroy(&b.event_lock);
   hd__free(fns);
   hd__free(help);
   /* The packed arguments are the run's own; the others, the calls'. */
@@ -1201,7 +1398,7 @@ static void run_batch(hd_pool *p, hd__call **calls, size_t n) {
 /* Whether the dispatcher has something to do (under p->lock). */
 static int dispatch_ready(void *arg) {
   const hd_pool *p = arg;
-  return p->head != NULL || p->busy || p->quit;
+  return p->head != NULL || p->busy || p->hold || p->quit;
 }
 
 static void *dispatcher(void *arg) {
@@ -1213,8 +1410,9 @@ static void *dispatcher(void *arg) {
        call may come a while after; sleeping and being woken costs tens
        of microseconds here. */
     hd__spin_locked(&p->lock, dispatch_ready, p, DISPATCH_SPIN_NS);
-    /* Not while a caller runs its own call (run_here()). */
-    while ((p->head == NULL || p->busy) && !p->quit)
+    /* Not while a caller runs its own call (run_here()), nor while a
+       terminate waits for the run it stopped. */
+    while ((p->head == NULL || p->busy || p->hold) && !p->quit)
       pthread_cond_wait(&p->cond, &p->lock);
     if (p->head == NULL)
       break;
@@ -1239,6 +1437,7 @@ static void *dispatcher(void *arg) {
       calls[n++] = c;
     p->head = p->tail = NULL;
     p->busy = 1;
+    p->run_first = calls[0]->seq;
     __atomic_store_n(&p->interrupt, 0, __ATOMIC_RELAXED);
     pthread_mutex_unlock(&p->lock);
     run_batch(p, calls, n);
@@ -1342,6 +1541,10 @@ int hd_pool_new_opts(const char *backend, unsigned nodes, const hd_pool_opts *o,
   int remote = strcmp(backend, "ssh") == 0;
   if (nodes > 1024)
     return HD_EINVAL;
+  /* As hd_node_set_timeout() takes it, which every task of the pool gets:
+     refused now rather than at every call. */
+  if (o != NULL && (!(o->timeout >= 0) || o->timeout > 1e9))
+    return HD_EINVAL;
   if (remote) {
     /* Checked now rather than item by item at the first call. */
     if (o == NULL || o->nhosts == 0 || o->hosts == NULL)
@@ -1442,12 +1645,13 @@ static int run_here(hd_pool *p, hd__call *c) {
     pthread_mutex_unlock(&p->lock);
     return -1;
   }
-  if (p->busy || p->head != NULL) {
+  if (p->busy || p->head != NULL || p->hold) {
     pthread_mutex_unlock(&p->lock);
     return 0;
   }
   c->seq = ++p->seq;
   p->busy = 1;
+  p->run_first = c->seq;
   __atomic_store_n(&p->interrupt, 0, __ATOMIC_RELAXED);
   pthread_mutex_unlock(&p->lock);
   run_batch(p, &c, 1);
@@ -1624,20 +1828,35 @@ int hd_pool_close(hd_pool *p) {
   return HD_OK;
 }
 
+/* Whether a call numbered upto or before is queued or running (under
+ * p->lock). Calls run in the order of their numbers, so the queue's
+ * head and the running run's first call are the oldest of each. */
+static int calls_up_to(const hd_pool *p, unsigned long upto) {
+  return (p->head != NULL && p->head->seq <= upto) ||
+         (p->busy && p->run_first <= upto);
+}
+
 int hd_pool_join(hd_pool *p) {
   if (!usable(p))
     return p == NULL ? HD_EINVAL : HD_ESTATE;
   pthread_mutex_lock(&p->lock);
-  while (p->head != NULL || p->busy)
+  /* The calls made so far, not those that other threads make while it
+     waits: it would never return while they go on. */
+  unsigned long upto = p->seq;
+  while (calls_up_to(p, upto))
     pthread_cond_wait(&p->cond, &p->lock);
   pthread_mutex_unlock(&p->lock);
   return HD_OK;
 }
 
-/* Cancel what is queued, stop what runs, and wait for it; under p->lock. */
+/* Cancel what is queued, stop what runs, and wait for it; under p->lock.
+ * Calls made meanwhile by other threads queue, and no run starts until
+ * the one stopped has ended: it returns however many calls they make,
+ * and theirs run after it (unless the pool was closed). */
 static void terminate_locked(hd_pool *p) {
   hd__call *c = p->head;
   p->head = p->tail = NULL;
+  p->hold++;
   if (p->busy)
     __atomic_store_n(&p->interrupt, 2, __ATOMIC_RELAXED);
   pthread_mutex_unlock(&p->lock);
@@ -1651,6 +1870,8 @@ static void terminate_locked(hd_pool *p) {
   while (p->busy)
     pthread_cond_wait(&p->cond, &p->lock);
   stop_kept(p);
+  p->hold--;
+  pthread_cond_broadcast(&p->cond); /* the dispatcher, for the calls queued */
 }
 
 int hd_pool_terminate(hd_pool *p) {

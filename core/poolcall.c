@@ -227,16 +227,18 @@ int hd__call_new(hd__call_kind kind, const char *fn, const hd_list *lists,
   c->res = results_new(n);
   /* Written in the order items end, and read only that far. */
   c->order = array_new(n + 1, sizeof(uint32_t), 1, 0);
+  int args_ok = 1;
   if (borrow && nlists == 1) {
-    c->args = lists[0].items; /* item-major already */
+    /* Item-major already; NULL for an empty list ({NULL, 0}). */
+    c->args = lists[0].items;
   } else {
     /* Read by forked workers: inherited, and never written during the
        run. */
     c->owned = array_new(n * nlists + 1, sizeof(hd_value *), 0, 0);
     c->args = c->owned;
+    args_ok = c->owned != NULL;
   }
-  if (c->fn == NULL || c->res == NULL || c->order == NULL ||
-      (nlists > 0 && c->args == NULL)) {
+  if (c->fn == NULL || c->res == NULL || c->order == NULL || !args_ok) {
     c->borrowed = 1; /* nothing is referenced yet */
     hd__call_unref(c);
     return HD_ENOMEM;

@@ -212,22 +212,31 @@ int hd__task_with(hd__exec *x, int (*cb)(hd_task *t, void *arg), void *arg) {
   return rc;
 }
 
+unsigned hd__task_retries(const hd_task *t) {
+  return hd__plan_settings(t->x->plan, t->x->node)->retries;
+}
+
 int hd__task_call(hd_task *t, hd_fn_cb fn, void *data, hd_value **inputs,
-                  size_t n, hd_value **out, hd__buf *message) {
-  /* The chunk's own inputs are set aside while the item's stand in for
-     them: cheaper than a copy of the attempt per item. */
+                  size_t n, unsigned attempt, hd_value **out,
+                  hd__buf *message) {
+  /* The chunk's own inputs and attempt are set aside while the item's
+     stand in for them: cheaper than a copy of the attempt per item. */
   hd__exec *x = t->x;
   hd_value **saved = x->inputs;
   size_t nsaved = x->ninputs;
   hd__lazy *lazy = x->lazy;
+  unsigned saved_attempt = x->attempt;
   x->inputs = inputs;
   x->ninputs = n;
   x->lazy = NULL;
+  if (attempt != 0)
+    x->attempt = attempt;
   hd_task inner = {x, NULL, {0}};
   int rc = fn(&inner, data);
   x->inputs = saved;
   x->ninputs = nsaved;
   x->lazy = lazy;
+  x->attempt = saved_attempt;
   if (rc == HD_OK) {
     *out = inner.output;
   } else {

@@ -78,12 +78,20 @@ typedef struct hd_pool_opts {
   size_t chunk_size;    /* items per task; 0 (the default): automatic, as
                            Python's Pool.map: about four tasks per worker
                            per call. Larger chunks cost less per item. A
-                           function's failure stays per item; a chunk that
-                           dies as a whole (a crash, a timeout) runs its
-                           items that had not ended again, one task each,
-                           so that only the item that did it fails */
-  unsigned retries;     /* attempts after a failure, per task (default 0) */
-  double timeout;       /* seconds per task; 0 (the default) for none */
+                           function's failure stays per item (and is
+                           retried per item); a chunk that dies as a
+                           whole (a crash, a timeout) runs its items that
+                           had not ended again, one task each, so that
+                           only the item that did it fails */
+  unsigned retries;     /* attempts after a failure, per task (default 0):
+                           an item of a chunk whose function fails is run
+                           again alone, in its chunk's task, sees its
+                           attempt in hd_task_attempt(), and each failed
+                           attempt is a RETRIED event naming the item */
+  double timeout;       /* seconds per task, 0 to 1e9 as
+                           hd_node_set_timeout() takes them; 0 (the
+                           default) for none. An item past it fails
+                           ("timed out"), whatever its function returns */
   hd_event_cb on_event; /* receives every task event, or NULL; ev->index
                            is the item's index in its call (the first of
                            its chunk), ev->task names the call and item,
@@ -114,7 +122,8 @@ HD_API void hd_pool_opts_init(hd_pool_opts *o);
  * Nothing starts until the first call: hd_pool_new_opts("ssh", ...)
  * checks the options, not the hosts, which a call reaches (an item of a
  * call that cannot reach any fails with each host's error).
- * Errors: HD_EINVAL (also "ssh" without hosts, or a host without a name),
+ * Errors: HD_EINVAL (also "ssh" without hosts, a host without a name, or
+ * a timeout that is negative, NaN, infinite or over 1e9 seconds),
  * HD_ENOTSUP (no such backend), HD_ENOMEM. hd_pool_new("ssh", ...) gives
  * HD_EINVAL: it has no hosts. */
 HD_API int hd_pool_new(const char *backend, unsigned nodes, hd_pool **out);
@@ -143,7 +152,9 @@ HD_API unsigned hd_pool_nodes(const hd_pool *p);
  * while it waits.
  * Errors common to all: HD_EINVAL (NULL or empty name, a NULL list with a
  * nonzero count), HD_ESTATE (the pool is closed or terminated),
- * HD_ENOMEM. A function that is not registered fails every item. */
+ * HD_ENOMEM. Empty lists ({NULL, 0} too) make a call of no items, which
+ * succeeds at once. A function that is not registered fails every
+ * item. */
 
 /* Blocking map. *out receives the results whenever the call ran, also
  * when items failed. Returns HD_OK when every item is done, HD_ETASK when
@@ -178,8 +189,9 @@ HD_API void hd_pool_string_free(char *s);
 /* ---- the pool's life ----
  * close:     no new calls are taken (HD_ESTATE); calls made before go on;
  *            "processes" workers are reaped once they have ended.
- * join:      wait until every call made so far has ended (pathos wants
- *            close first; hodos does not).
+ * join:      wait until every call made before it has ended (pathos
+ *            wants close first; hodos does not); calls that other threads
+ *            make while it waits are not waited for.
  * terminate: close, cancel queued calls and stop running ones: with
  *            "processes" workers get SIGTERM, then SIGKILL two seconds
  *            later; with "ssh" the sessions' ssh clients do and the
@@ -192,10 +204,13 @@ HD_API void hd_pool_string_free(char *s);
  *            Returns when they have ended, and every "processes" worker
  *            and "ssh" client of the pool is reaped.
  * restart:   take calls again after close or terminate; with force
- *            nonzero, terminate the pool's calls first.
+ *            nonzero, terminate the pool's calls made before it first
+ *            (as clear).
  * clear:     pathos forgets a cached pool; hodos has no cache, so clear
- *            terminates the pool's calls and makes it take calls again, as
- *            a new pool would. */
+ *            terminates the pool's calls made before it (as terminate)
+ *            and makes it take calls again, as a new pool would. Calls
+ *            that other threads make meanwhile wait until it is done,
+ *            then run: it returns however many they make. */
 HD_API int hd_pool_close(hd_pool *p);
 HD_API int hd_pool_join(hd_pool *p);
 HD_API int hd_pool_terminate(hd_pool *p);

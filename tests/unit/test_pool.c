@@ -1,6 +1,7 @@
 /* Pools: map, imap, uimap, amap, pipe and apipe on serial, threads and
  * processes; failures kept per item; futures and iterators with timeouts;
  * close, join, terminate, restart and clear; no process left behind. */
+#include <math.h>
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
@@ -177,6 +178,31 @@ static int fn_late(hd_task *t, void *data) {
                         (int64_t)(intptr_t)data);
 }
 
+/* Spins until hd_task_cancelled() on item 3 (past its timeout), then
+ * returns the code given when registered; gives the rest as they are. */
+static int fn_spin_three(hd_task *t, void *data) {
+  if (arg(t, 0) == 3) {
+    while (!hd_task_cancelled(t)) {
+      struct timespec ts = {0, 1000000L};
+      nanosleep(&ts, NULL);
+    }
+    return (int)(intptr_t)data;
+  }
+  return put_int(t, arg(t, 0));
+}
+
+/* Gives the attempt it is on. Item 2 fails on its first attempt, item 5
+ * on every attempt, saying which. */
+static int fn_attempts(hd_task *t, void *data) {
+  (void)data;
+  unsigned attempt = hd_task_attempt(t);
+  if (arg(t, 0) == 2 && attempt == 1)
+    return hd_task_fail(t, "item 2 fails on its first attempt");
+  if (arg(t, 0) == 5)
+    return hd_task_fail(t, "item 5 fails on attempt %u", attempt);
+  return put_int(t, (int64_t)attempt);
+}
+
 /* Maps power over 0..19 squared on the pool given as data, from a task
  * of a graph: the sum of the squares. */
 static int fn_uses_pool(hd_task *t, void *data) {
@@ -299,13 +325,36 @@ static void setup(void) {
   ck_assert_int_eq(hd_fn_register("pid", fn_pid, NULL), HD_OK);
   ck_assert_int_eq(hd_fn_register("echo", fn_echo, NULL), HD_OK);
   ck_assert_int_eq(hd_fn_register("where", fn_where, NULL), HD_OK);
+  ck_assert_int_eq(
+      hd_fn_register("spin_three_ok", fn_spin_three, (void *)(intptr_t)HD_OK),
+      HD_OK);
+  ck_assert_int_eq(hd_fn_register("spin_three_cancelled", fn_spin_three,
+                                  (void *)(intptr_t)HD_ECANCELED),
+                   HD_OK);
+  ck_assert_int_eq(hd_fn_register("attempts", fn_attempts, NULL), HD_OK);
 }
 
 static void teardown(void) {
-  const char *names[] = {
-      "power",     "no_three",     "sleepy",    "kill_two", "flaky", "noargs",
-      "nested",    "nested_procs", "big_inner", "self",     "kinds", "counted",
-      "no_sevens", "pid",          "echo",      "late",     "where"};
+  const char *names[] = {"power",
+                         "no_three",
+                         "sleepy",
+                         "kill_two",
+                         "flaky",
+                         "noargs",
+                         "nested",
+                         "nested_procs",
+                         "big_inner",
+                         "self",
+                         "kinds",
+                         "counted",
+                         "no_sevens",
+                         "pid",
+                         "echo",
+                         "late",
+                         "where",
+                         "spin_three_ok",
+                         "spin_three_cancelled",
+                         "attempts"};
   for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
     hd_fn_unregister(names[i]);
 }
@@ -1698,6 +1747,298 @@ START_TEST(pool_terminate_while_the_reader_runs_items) {
 }
 END_TEST
 
+/* Calls that other threads keep making on a pool (maps of sleepy items
+ * of 2 ms), and what came of them. */
+typedef struct looper {
+  hd_pool *pool;
+  hd_list lists[2];
+  atomic_int stop;
+  atomic_long ok;     /* calls that returned HD_OK */
+  atomic_long closed; /* calls refused with HD_ESTATE */
+} looper;
+
+static void *loop_calls(void *arg) {
+  looper *l = arg;
+  while (!atomic_load(&l->stop)) {
+    hd_results *r = NULL;
+    int rc = hd_pool_map(l->pool, "sleepy", l->lists, 2, &r);
+    hd_results_free(r);
+    if (rc == HD_OK)
+      atomic_fetch_add(&l->ok, 1);
+    else if (rc == HD_ESTATE)
+      atomic_fetch_add(&l->closed, 1);
+  }
+  return NULL;
+}
+
+/* Waits (up to 30 s) until the loopers' calls have succeeded more than
+ * ok times, and says whether they did. */
+static int loopers_go_on(looper *l, long ok) {
+  for (double t0 = now_s(); now_s() - t0 < 30;) {
+    if (atomic_load(&l->ok) > ok)
+      return 1;
+    struct timespec ts = {0, 1000000L};
+    nanosleep(&ts, NULL);
+  }
+  return 0;
+}
+
+/* A long call made before clear, or before restart with force, ends
+ * cancelled; join, clear and restart return while other threads keep
+ * making calls (before, each waited until nothing ran, and so for ever),
+ * and those calls are neither refused nor lost: they run after. */
+START_TEST(pool_clear_join_restart_return_while_calls_go_on) {
+  int64_t xs[4] = {1, 2, 3, 4}, ms[4] = {2, 2, 2, 2};
+  int64_t longs[2] = {60000, 60000};
+  hd_value **v = ints(xs, 4), **w = ints(ms, 4), **lw = ints(longs, 2);
+  looper l = {.lists = {{v, 4}, {w, 4}}};
+  atomic_init(&l.stop, 0);
+  atomic_init(&l.ok, 0);
+  atomic_init(&l.closed, 0);
+  ck_assert_int_eq(hd_pool_new(backends[_i], 2, &l.pool), HD_OK);
+  pthread_t th[2];
+  for (int i = 0; i < 2; i++)
+    ck_assert_int_eq(pthread_create(&th[i], NULL, loop_calls, &l), 0);
+  ck_assert(loopers_go_on(&l, 2));
+
+  double t0 = now_s();
+  ck_assert_int_eq(hd_pool_join(l.pool), HD_OK);
+  ck_assert(now_s() - t0 < 10);
+  ck_assert(loopers_go_on(&l, atomic_load(&l.ok)));
+
+  for (int force = 0; force < 2; force++) {
+    /* A call made before: it would run for a minute. */
+    hd_future *f;
+    hd_list long_lists[] = {{v, 2}, {lw, 2}};
+    ck_assert_int_eq(hd_pool_amap(l.pool, "sleepy", long_lists, 2, &f), HD_OK);
+    t0 = now_s();
+    if (force == 0)
+      ck_assert_int_eq(hd_pool_clear(l.pool), HD_OK);
+    else
+      ck_assert_int_eq(hd_pool_restart(l.pool, 1), HD_OK);
+    ck_assert(now_s() - t0 < 10);
+    const hd_results *r;
+    ck_assert_int_eq(hd_future_get(f, 10, &r), HD_EINTR);
+    ck_assert_int_eq(hd_results_status(r, 0), HD_EINTR);
+    hd_future_free(f);
+    ck_assert(loopers_go_on(&l, atomic_load(&l.ok)));
+  }
+  atomic_store(&l.stop, 1);
+  for (int i = 0; i < 2; i++)
+    pthread_join(th[i], NULL);
+  ck_assert_int_eq(atomic_load(&l.closed), 0);
+  hd_pool_free(l.pool);
+  unref_all(v, 4);
+  unref_all(w, 4);
+  unref_all(lw, 2);
+  assert_no_children();
+}
+END_TEST
+
+/* An item past its timeout fails with "timed out" whatever it returns,
+ * also when it is the last of its chunk (before, its result was kept,
+ * or it ended cancelled as if the pool had been terminated). */
+START_TEST(pool_item_past_its_timeout_fails_last_in_its_chunk) {
+  int64_t xs[8];
+  for (int i = 0; i < 8; i++)
+    xs[i] = i;
+  hd_value **v = ints(xs, 8);
+  hd_list l = {v, 8};
+  hd_pool_opts o;
+  hd_pool_opts_init(&o);
+  o.chunk_size = 4; /* item 3 is the last of the first chunk */
+  o.timeout = 1;    /* the other items take microseconds */
+  hd_pool *p;
+  ck_assert_int_eq(hd_pool_new_opts(backends[_i], 2, &o, &p), HD_OK);
+  const char *fns[] = {"spin_three_ok", "spin_three_cancelled"};
+  for (int k = 0; k < 2; k++) {
+    hd_results *r;
+    ck_assert_int_eq(hd_pool_map(p, fns[k], &l, 1, &r), HD_ETASK);
+    ck_assert_uint_eq(hd_results_failed(r), 1);
+    ck_assert_int_eq(hd_results_status(r, 3), HD_ETASK);
+    ck_assert_ptr_null(hd_results_value(r, 3));
+    ck_assert_ptr_nonnull(strstr(hd_results_error(r, 3), "timed out after"));
+    for (size_t i = 0; i < 8; i++)
+      if (i != 3)
+        ck_assert_int_eq(int_of(hd_results_value(r, i)), (int64_t)i);
+    hd_results_free(r);
+  }
+  hd_pool_free(p);
+  unref_all(v, 8);
+  assert_no_children();
+}
+END_TEST
+
+/* The RETRIED events a pool sent: each one's task, item and attempt. */
+typedef struct retried {
+  pthread_mutex_t lock;
+  size_t n;
+  char task[8][32];
+  size_t index[8];
+  unsigned attempt[8];
+  char message[8][64];
+} retried;
+
+static void keep_retried(const hd_event *ev, void *data) {
+  retried *rt = data;
+  if (ev->type != HD_EVENT_RETRIED)
+    return;
+  pthread_mutex_lock(&rt->lock);
+  if (rt->n < 8) {
+    snprintf(rt->task[rt->n], sizeof(rt->task[0]), "%s", ev->task);
+    rt->index[rt->n] = ev->index;
+    rt->attempt[rt->n] = ev->attempt;
+    snprintf(rt->message[rt->n], sizeof(rt->message[0]), "%s",
+             ev->message ? ev->message : "");
+  }
+  rt->n++;
+  pthread_mutex_unlock(&rt->lock);
+}
+
+/* The RETRIED event of task's attempt, or -1. */
+static int find_retried(retried *rt, const char *task, unsigned attempt) {
+  for (size_t i = 0; i < rt->n && i < 8; i++)
+    if (strcmp(rt->task[i], task) == 0 && rt->attempt[i] == attempt)
+      return (int)i;
+  return -1;
+}
+
+/* A function that fails an item in a chunk gets the pool's retries for
+ * that item, which sees its attempt number and is reported RETRIED,
+ * with chunks given (map, imap, pipe) or chosen automatically (before,
+ * the item failed at once). */
+START_TEST(pool_retries_apply_to_items_in_chunks) {
+  enum { N = 20 };
+  int64_t xs[N];
+  for (int i = 0; i < N; i++)
+    xs[i] = i;
+  hd_value **v = ints(xs, N);
+  hd_list l = {v, N};
+  for (size_t chunk = 0; chunk <= 4; chunk += 4) {
+    retried rt;
+    memset(&rt, 0, sizeof(rt));
+    pthread_mutex_init(&rt.lock, NULL);
+    hd_pool_opts o;
+    hd_pool_opts_init(&o);
+    o.chunk_size = chunk; /* 0: 3 items per task here */
+    o.retries = 2;
+    o.on_event = keep_retried;
+    o.event_data = &rt;
+    hd_pool *p;
+    ck_assert_int_eq(hd_pool_new_opts(backends[_i], 2, &o, &p), HD_OK);
+    hd_results *r;
+    ck_assert_int_eq(hd_pool_map(p, "attempts", &l, 1, &r), HD_ETASK);
+    ck_assert_uint_eq(hd_results_failed(r), 1);
+    for (size_t i = 0; i < N; i++)
+      if (i != 5)
+        ck_assert_int_eq(int_of(hd_results_value(r, i)), i == 2 ? 2 : 1);
+    ck_assert_str_eq(hd_results_error(r, 5), "item 5 fails on attempt 3");
+    hd_results_free(r);
+    /* Item 2's first attempt and item 5's first two, no more. */
+    ck_assert_uint_eq(rt.n, 3);
+    int e = find_retried(&rt, "map1:attempts[2]", 1);
+    ck_assert_int_ge(e, 0);
+    ck_assert_uint_eq(rt.index[e], 2);
+    ck_assert_str_eq(rt.message[e], "item 2 fails on its first attempt");
+    ck_assert_int_ge(find_retried(&rt, "map1:attempts[5]", 1), 0);
+    e = find_retried(&rt, "map1:attempts[5]", 2);
+    ck_assert_int_ge(e, 0);
+    ck_assert_str_eq(rt.message[e], "item 5 fails on attempt 2");
+
+    hd_iter *it;
+    ck_assert_int_eq(hd_pool_imap(p, "attempts", &l, 1, &it), HD_OK);
+    for (size_t i = 0; i < N; i++) {
+      size_t index;
+      hd_value *x = NULL;
+      int rc = hd_iter_next(it, -1, &index, &x);
+      ck_assert_uint_eq(index, i);
+      if (i == 5) {
+        ck_assert_int_eq(rc, HD_ETASK);
+        ck_assert_str_eq(hd_iter_error(it), "item 5 fails on attempt 3");
+        continue;
+      }
+      ck_assert_int_eq(rc, HD_OK);
+      ck_assert_int_eq(int_of(x), i == 2 ? 2 : 1);
+      hd_value_unref(x);
+    }
+    hd_iter_free(it);
+
+    hd_value *out = NULL;
+    char *err = NULL;
+    ck_assert_int_eq(hd_pool_pipe(p, "attempts", &v[2], 1, &out, &err), HD_OK);
+    ck_assert_ptr_null(err);
+    ck_assert_int_eq(int_of(out), 2);
+    hd_value_unref(out);
+    hd_pool_free(p);
+    pthread_mutex_destroy(&rt.lock);
+  }
+  unref_all(v, N);
+  assert_no_children();
+}
+END_TEST
+
+/* Empty lists make a call of no items, whichever they are: {NULL, 0}
+ * included (it gave HD_ENOMEM). */
+START_TEST(pool_calls_over_empty_lists) {
+  const int64_t xs[] = {1};
+  hd_value **v = ints(xs, 1);
+  hd_pool *p;
+  ck_assert_int_eq(hd_pool_new(backends[_i], 2, &p), HD_OK);
+  hd_list none = {NULL, 0}, zero = {v, 0};
+  hd_list two[] = {{NULL, 0}, {NULL, 0}}, mixed[] = {{v, 1}, {NULL, 0}};
+  const hd_list *cases[] = {&none, &zero, two, mixed};
+  const size_t ncases[] = {1, 1, 2, 2};
+  for (size_t k = 0; k < 4; k++) {
+    hd_results *r = NULL;
+    ck_assert_int_eq(hd_pool_map(p, "power", cases[k], ncases[k], &r), HD_OK);
+    ck_assert_ptr_nonnull(r);
+    ck_assert_uint_eq(hd_results_count(r), 0);
+    hd_results_free(r);
+    hd_iter *it;
+    ck_assert_int_eq(hd_pool_imap(p, "power", cases[k], ncases[k], &it), HD_OK);
+    ck_assert_int_eq(hd_iter_next(it, -1, NULL, NULL), HD_EEND);
+    hd_iter_free(it);
+    hd_future *f;
+    ck_assert_int_eq(hd_pool_amap(p, "power", cases[k], ncases[k], &f), HD_OK);
+    const hd_results *fr;
+    ck_assert_int_eq(hd_future_get(f, 10, &fr), HD_OK);
+    ck_assert_uint_eq(hd_results_count(fr), 0);
+    hd_future_free(f);
+  }
+  hd_pool_free(p);
+  unref_all(v, 1);
+  assert_no_children();
+}
+END_TEST
+
+/* A timeout must be a number of seconds, as for a graph's node: not
+ * negative, NaN or infinite (an infinite one failed every call). */
+START_TEST(pool_bad_timeouts) {
+  const double bad[] = {-1, -0.001, NAN, INFINITY, 2e9};
+  for (size_t k = 0; k < sizeof(bad) / sizeof(bad[0]); k++) {
+    hd_pool_opts o;
+    hd_pool_opts_init(&o);
+    o.timeout = bad[k];
+    hd_pool *p = (hd_pool *)1;
+    ck_assert_int_eq(hd_pool_new_opts("threads", 2, &o, &p), HD_EINVAL);
+    ck_assert_ptr_null(p);
+  }
+  const double good[] = {0, 60, 1e9};
+  for (size_t k = 0; k < sizeof(good) / sizeof(good[0]); k++) {
+    hd_pool_opts o;
+    hd_pool_opts_init(&o);
+    o.timeout = good[k];
+    hd_pool *p;
+    ck_assert_int_eq(hd_pool_new_opts("threads", 2, &o, &p), HD_OK);
+    hd_value *out = NULL;
+    ck_assert_int_eq(hd_pool_pipe(p, "noargs", NULL, 0, &out, NULL), HD_OK);
+    ck_assert_int_eq(int_of(out), 42);
+    hd_value_unref(out);
+    hd_pool_free(p);
+  }
+}
+END_TEST
+
 Suite *make_suite(void) {
   Suite *s = suite_create("pool");
   TCase *tc = tcase_create("pool");
@@ -1733,6 +2074,13 @@ Suite *make_suite(void) {
   tcase_add_loop_test(tc, pool_many_small_calls, 0, 3);
   tcase_add_loop_test(tc, pool_reader_runs_items_while_it_waits, 0, 3);
   tcase_add_loop_test(tc, pool_terminate_while_the_reader_runs_items, 0, 3);
+  tcase_add_loop_test(tc, pool_clear_join_restart_return_while_calls_go_on, 0,
+                      3);
+  tcase_add_loop_test(tc, pool_item_past_its_timeout_fails_last_in_its_chunk, 0,
+                      3);
+  tcase_add_loop_test(tc, pool_retries_apply_to_items_in_chunks, 0, 3);
+  tcase_add_loop_test(tc, pool_calls_over_empty_lists, 0, 3);
+  tcase_add_test(tc, pool_bad_timeouts);
   suite_add_tcase(s, tc);
   return s;
 }
