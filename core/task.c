@@ -12,10 +12,12 @@ struct hd_task {
 };
 
 const char *hd_task_name(const hd_task *t) {
-  return hd__plan_name(t->x->plan, t->x->node);
+  return t != NULL ? hd__plan_name(t->x->plan, t->x->node) : NULL;
 }
 
-size_t hd_task_input_count(const hd_task *t) { return t->x->ninputs; }
+size_t hd_task_input_count(const hd_task *t) {
+  return t != NULL ? t->x->ninputs : 0;
+}
 
 void hd__lazy_init(hd__lazy *l,
                    int (*fill)(void *, uint32_t, hd_value ***, hd__buf *),
@@ -55,7 +57,7 @@ static hd_value **inputs_of(hd__exec *x) {
 }
 
 hd_value *hd_task_input(const hd_task *t, size_t i) {
-  if (i >= t->x->ninputs)
+  if (t == NULL || i >= t->x->ninputs)
     return NULL;
   hd_value **in = inputs_of(t->x);
   /* A task without output passes on an empty value; so does an input
@@ -71,7 +73,7 @@ static int lazy_failed(const hd__exec *x) {
 }
 
 const char *hd_task_param(const hd_task *t, const char *key) {
-  if (key == NULL)
+  if (t == NULL || key == NULL)
     return NULL;
   const hd__plan *p = t->x->plan;
   const hd__pnode *n = &p->nodes[t->x->node];
@@ -103,6 +105,8 @@ int hd_task_fail(hd_task *t, const char *fmt, ...) {
 }
 
 int hd_task_cancelled(const hd_task *t) {
+  if (t == NULL)
+    return 0;
   if (lazy_failed(t->x))
     return 1; /* it fails anyway */
   if (t->x->interrupt != NULL && hd__flag(t->x->interrupt) != 0)
@@ -111,7 +115,7 @@ int hd_task_cancelled(const hd_task *t) {
          hd__now_ns() - t->x->start_ns > t->x->timeout_ns;
 }
 
-unsigned hd_task_attempt(const hd_task *t) { return t->x->attempt; }
+unsigned hd_task_attempt(const hd_task *t) { return t ? t->x->attempt : 0; }
 
 int hd__exec_fn(hd__exec *x) {
   x->exit_status = -1;

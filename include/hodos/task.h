@@ -41,7 +41,8 @@ HD_API int hd_fn_lookup(const char *name, hd_fn_cb *fn, void **data);
 HD_API int hd_fn_list(char ***names, size_t *count);
 HD_API void hd_fn_list_free(char **names, size_t count);
 
-/* The task's node name. */
+/* The task's node name. The readers below take a NULL task as one with
+ * nothing: NULL, 0, no input, not cancelled. */
 HD_API const char *hd_task_name(const hd_task *t);
 
 /* The number of inputs, and input i (borrowed: it lives until the function

@@ -49,6 +49,14 @@ START_TEST(registry_rejects_bad_arguments) {
   size_t n;
   ck_assert_int_eq(hd_fn_list(NULL, &n), HD_EINVAL);
   ck_assert_int_eq(hd_fn_list(&names, NULL), HD_EINVAL);
+  /* A NULL task reads as one with nothing (hd_task_cancelled crashed). */
+  ck_assert_ptr_null(hd_task_name(NULL));
+  ck_assert_uint_eq(hd_task_input_count(NULL), 0);
+  ck_assert_ptr_null(hd_task_input(NULL, 0));
+  ck_assert_ptr_null(hd_task_param(NULL, "k"));
+  ck_assert_int_eq(hd_task_cancelled(NULL), 0);
+  ck_assert_uint_eq(hd_task_attempt(NULL), 0);
+  ck_assert_int_eq(hd_task_fail(NULL, "x"), HD_ETASK);
   hd__alloc_fail_after(0);
   ck_assert_int_eq(hd_fn_register("oom", fn_a, NULL), HD_ENOMEM);
   hd__alloc_fail_after(-1);
