@@ -6,14 +6,17 @@
  * The calling thread keeps the scheduler: an event loop (libuv) reads
  * results, hands ready tasks to idle workers as their slots allow, and
  * watches the clock. A worker that dies (a crash, a signal, an exit) is
- * noticed when its socket closes: its task fails with the reason, or is
- * tried again under its retries, and the worker is replaced. A function
- * task past its timeout has its worker killed; a shell task's worker stops
- * it itself (SIGTERM, then SIGKILL, to its process group).
+ * noticed when its socket closes: the process group of the shell task it
+ * ran, if any, gets SIGKILL (see "the process groups of workers' shell
+ * tasks" below), its task fails with the reason, or is tried again under
+ * its retries, and the worker is replaced. A function task past its
+ * timeout has its worker killed; a shell task's worker stops it itself
+ * (SIGTERM, then SIGKILL, to its process group).
  *
  * Interrupts: once *interrupt is 1 no task starts and running ones finish;
  * at 2 they are stopped (SIGTERM to their workers, which stop their shell
- * tasks; SIGKILL two seconds later for those still running).
+ * tasks; SIGKILL two seconds later for those still running, and with them
+ * their shell tasks' groups).
  *
  * Workers are forked from the thread that calls hd_run(): a program with
  * other threads should not hold locks the workers would need (malloc's
@@ -22,10 +25,12 @@
  * that it inherits (core/fork.c). */
 #include <errno.h>
 #include <poll.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -87,6 +92,138 @@ static void signal_worker(worker *wk, int sig) {
     shutdown(wk->fd, SHUT_RDWR);
 }
 
+/* ---- the process groups of workers' shell tasks ----
+ *
+ * A shell task runs in a session of its own, out of reach of its worker's
+ * end: a worker killed or crashed in the middle of one would leave it
+ * running, beside its retry. So each worker forked here gets a record in
+ * memory shared with hodos, where core/shell.c notes the process group of
+ * each shell task it runs until the task is over. When the worker is
+ * reaped, whether it died or hodos killed it (a second interrupt, a
+ * timeout, a malformed frame), the groups left in its record get SIGKILL,
+ * before its task is failed or retried.
+ *
+ * A group noted there is alive, or ended moments before: its ID is not
+ * given to a new process while any process of the group lives, a worker
+ * clears the entry as soon as its task is over, and hodos kills the groups
+ * as soon as it sees the worker end, so that a reused ID would take the
+ * kernel going round every other one in between. (PR_SET_PDEATHSIG would
+ * not do instead: posix_spawn cannot set it, and it does not reach the
+ * task's children.) */
+/* Workers forked here at once; shell tasks at once in one worker (one,
+   unless a function runs a run of its own on threads). */
+#define GROUP_RECORDS 4096
+#define GROUPS_PER 4
+
+static pthread_mutex_t groups_lock = PTHREAD_MUTEX_INITIALIZER;
+static atomic_int *groups_map; /* the records (shared memory), or NULL */
+static pid_t groups_owner[GROUP_RECORDS]; /* worker, -1 forking, 0 free */
+static unsigned groups_used;
+
+/* A record for a worker about to be forked: its entries, and its number
+ * in *rec; NULL and -1 when there is none (too many workers, or no
+ * memory): that worker's tasks are then not followed. */
+static atomic_int *groups_take(int *rec) {
+  atomic_int *at = NULL;
+  *rec = -1;
+  pthread_mutex_lock(&groups_lock);
+  if (groups_map == NULL) {
+    void *m = mmap(NULL, sizeof(atomic_int) * GROUP_RECORDS * GROUPS_PER,
+                   PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    groups_map = m != MAP_FAILED ? m : NULL;
+  }
+  for (unsigned i = 0; groups_map != NULL && i < GROUP_RECORDS; i++)
+    if (groups_owner[i] == 0) {
+      groups_owner[i] = -1;
+      groups_used++;
+      *rec = (int)i;
+      at = groups_map + (size_t)i * GROUPS_PER;
+      break;
+    }
+  pthread_mutex_unlock(&groups_lock);
+  return at;
+}
+
+/* Record rec is free again (its entries cleared first). Holds the lock. */
+static void groups_free_locked(int rec) {
+  groups_owner[rec] = 0;
+  if (--groups_used == 0) {
+    munmap(groups_map, sizeof(atomic_int) * GROUP_RECORDS * GROUPS_PER);
+    groups_map = NULL;
+  }
+}
+
+/* rec's worker was forked as pid, or could not be (pid < 0). */
+static void groups_own(int rec, pid_t pid) {
+  if (rec < 0)
+    return;
+  pthread_mutex_lock(&groups_lock);
+  if (pid > 0)
+    groups_owner[rec] = pid;
+  else
+    groups_free_locked(rec);
+  pthread_mutex_unlock(&groups_lock);
+}
+
+/* The record of worker pid, or -1. pid is not reaped yet, so that it
+ * names no other process. */
+static int groups_find(pid_t pid) {
+  int rec = -1;
+  pthread_mutex_lock(&groups_lock);
+  for (unsigned i = 0; pid > 0 && groups_used > 0 && i < GROUP_RECORDS; i++)
+    if (groups_owner[i] == pid) {
+      rec = (int)i;
+      break;
+    }
+  pthread_mutex_unlock(&groups_lock);
+  return rec;
+}
+
+/* rec's worker is reaped: SIGKILL to the groups it left noted, and the
+ * record is free. */
+static void groups_end(int rec) {
+  if (rec < 0)
+    return;
+  pthread_mutex_lock(&groups_lock);
+  atomic_int *at = groups_map + (size_t)rec * GROUPS_PER;
+  for (unsigned k = 0; k < GROUPS_PER; k++) {
+    pid_t pg = atomic_exchange(&at[k], 0);
+    if (pg > 1 && pg != getpid() && pg != getpgrp())
+      kill(-pg, SIGKILL);
+  }
+  groups_free_locked(rec);
+  pthread_mutex_unlock(&groups_lock);
+}
+
+/* Reap worker pid, waiting for it unless nohang, and kill the groups its
+ * shell tasks left. Returns waitpid's answer (0: it still runs). */
+static pid_t reap_worker(pid_t pid, int *status, int nohang) {
+  int rec = groups_find(pid);
+  pid_t got;
+  while ((got = waitpid(pid, status, nohang ? WNOHANG : 0)) < 0 &&
+         errno == EINTR)
+    ;
+  if (got != 0)
+    groups_end(rec);
+  return got;
+}
+
+/* A forked child does not own its parent's workers: it starts afresh,
+ * with records of its own when it forks workers (a worker keeps the
+ * mapping, where its own record is). */
+static void groups_forget(void) {
+  pthread_mutex_t fresh = PTHREAD_MUTEX_INITIALIZER;
+  groups_lock = fresh;
+  groups_map = NULL;
+  if (groups_used > 0)
+    memset(groups_owner, 0, sizeof(groups_owner));
+  groups_used = 0;
+}
+
+__attribute__((constructor)) static void groups_handlers(void) {
+  pthread_atfork(NULL, NULL, groups_forget);
+}
+
 /* Fork worker i. Its socket's end here is listed in fork.c, so that a
  * worker forked by another run (of a pool in another thread, say) does
  * not keep it open: this worker would never see its socket close, and
@@ -100,6 +237,8 @@ static int fork_worker(procs *pp, worker *wk) {
   }
   int rc = hd__fork_track(sv[0]);
   pid_t pid = -1, parent = getpid();
+  int rec;
+  atomic_int *groups = groups_take(&rec);
   if (rc == HD_OK) {
     fflush(NULL); /* buffered output would be written again by the worker */
     pid = fork();
@@ -107,6 +246,7 @@ static int fork_worker(procs *pp, worker *wk) {
   }
   if (pid == 0) {
     hd__fork_child(); /* closes sv[0] and every other worker's socket */
+    hd__shell_groups_at(groups, GROUPS_PER);
     hd__worker_parent = parent;
     signal(SIGALRM, SIG_DFL);
     prctl(PR_SET_PDEATHSIG, SIGTERM);
@@ -120,6 +260,7 @@ static int fork_worker(procs *pp, worker *wk) {
      would hide this one's death. */
   close(sv[1]);
   hd__fork_alone_end();
+  groups_own(rec, pid);
   if (rc != HD_OK) {
     hd__fork_close(sv[0]);
     return rc;
@@ -147,7 +288,7 @@ static int spawn(procs *pp, unsigned i) {
   hd__kept *k = pp->kept;
   int rc;
   if (k != NULL && i < k->cap && k->fd[i] >= 0 &&
-      waitpid(k->pid[i], NULL, WNOHANG) != 0) {
+      reap_worker(k->pid[i], NULL, 1) != 0) {
     /* It died between runs (and is reaped now): one is forked instead,
        so that no task is lost to it. */
     hd__fork_close(k->fd[i]);
@@ -703,8 +844,9 @@ static void worker_lost(procs *pp, worker *wk) {
   int status = 0;
   if (wk->corrupt != NULL && wk->pid > 0)
     kill(wk->pid, SIGKILL);
-  while (wk->pid > 0 && waitpid(wk->pid, &status, 0) < 0 && errno == EINTR)
-    ;
+  /* Its shell task's group goes too: a retry must not run beside it. */
+  if (wk->pid > 0)
+    reap_worker(wk->pid, &status, 0);
   /* A session lost with its host is the host's fault: its task goes back
      in line, up to twice, before it fails. */
   hd__buf why = {0};
@@ -1175,7 +1317,7 @@ static int start(void **state, unsigned jobs, const hd_backend_host *host,
     for (unsigned i = 0; i < jobs; i++)
       if (pp->w[i].fd >= 0) {
         hd__fork_close(pp->w[i].fd);
-        waitpid(pp->w[i].pid, NULL, 0);
+        reap_worker(pp->w[i].pid, NULL, 0);
       }
     hd__ssh_stop(pp);
     free_procs(pp);
@@ -1264,17 +1406,17 @@ static unsigned procs_capacity(void *state) {
   return ((procs *)state)->nworkers;
 }
 
-/* Wait for pid's exit, killing it past until. Woken when it exits, where
- * the kernel can say so (a process descriptor); otherwise by looking
- * every millisecond. */
+/* Wait for pid's exit, killing it past until, then kill the groups its
+ * shell tasks left. Woken when it exits, where the kernel can say so (a
+ * process descriptor); otherwise by looking every millisecond. */
 static void reap(pid_t pid, uint64_t until) {
   int pfd = -1;
 #ifdef SYS_pidfd_open
   pfd = (int)syscall(SYS_pidfd_open, pid, 0);
 #endif
   for (;;) {
-    pid_t got = waitpid(pid, NULL, WNOHANG);
-    if (got == pid || (got < 0 && errno != EINTR))
+    pid_t got = reap_worker(pid, NULL, 1);
+    if (got != 0)
       break;
     uint64_t now = hd__now_ns();
     if (now > until)

@@ -29,7 +29,8 @@ static volatile sig_atomic_t worker_stop;
 pid_t hd__worker_parent;
 
 /* SIGTERM: from hodos, to stop the running task (hodos kills the worker
- * two seconds later if need be); or, set up with PR_SET_PDEATHSIG, for
+ * two seconds later if need be, and the process group of its shell task
+ * with it: see processes.c); or, set up with PR_SET_PDEATHSIG, for
  * the death of hodos itself (killed, even with SIGKILL): then nobody is
  * left to finish the job, so the worker ends itself three seconds later,
  * after its shell task's process group has had SIGTERM and SIGKILL. A

@@ -57,6 +57,13 @@ typedef struct hd__exec {
  * SIGKILL after a grace period; a function cannot be stopped: it sees
  * hd_task_cancelled() turn true and fails when it returns. */
 HD__INTERNAL int hd__exec_shell(hd__exec *x);
+
+/* In a forked worker of the processes backend: note the process group of
+ * each shell task this process runs in one of the n entries at at
+ * (memory shared with hodos), from the task's start until its end, so
+ * that hodos can kill the groups of a worker that dies; NULL notes
+ * nothing. Call before the process has other threads. */
+HD__INTERNAL void hd__shell_groups_at(atomic_int *at, unsigned n);
 HD__INTERNAL int hd__exec_fn(hd__exec *x);
 
 /* The node a task context runs, and its function's name. */

@@ -17,6 +17,7 @@
 #include <limits.h>
 #include <signal.h>
 #include <spawn.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,8 +57,34 @@ typedef struct shell {
   int log_failed;
   uint64_t term_sent; /* when SIGTERM was sent to the group, or 0 */
   int killed;
+  atomic_int *noted; /* where its group is noted for hodos, or NULL */
   char scratch[READ_CHUNK];
 } shell;
+
+/* A worker of the processes backend notes, in memory it shares with hodos,
+ * the process group of each shell task it runs, from its start until
+ * hd__exec_shell() returns: a task runs in a session of its own, which
+ * nothing would stop if the worker died (SIGKILL, a crash), so hodos
+ * kills the groups of a worker it loses (backends/processes.c). Set once
+ * in the worker, before it has other threads; NULL elsewhere. */
+static atomic_int *groups_at;
+static unsigned groups_n;
+
+void hd__shell_groups_at(atomic_int *at, unsigned n) {
+  groups_at = at;
+  groups_n = at != NULL ? n : 0;
+}
+
+/* Note group pgid in a free entry; NULL when none is left (more shell
+ * tasks at once than entries: a function running a run of its own). */
+static atomic_int *group_note(pid_t pgid) {
+  for (unsigned i = 0; i < groups_n; i++) {
+    int none = 0;
+    if (atomic_compare_exchange_strong(&groups_at[i], &none, (int)pgid))
+      return &groups_at[i];
+  }
+  return NULL;
+}
 
 static void on_close(uv_handle_t *h) {
   shell *s = h->data;
@@ -591,6 +618,8 @@ int hd__exec_shell(hd__exec *x) {
       }
   }
   hd__fork_shared_end();
+  if (err == 0)
+    s->noted = group_note(s->pid);
   if (err != 0) {
     if (what != NULL)
       hd__buf_appendf(&x->message, "%s: %s", what, strerror(err));
@@ -682,6 +711,9 @@ int hd__exec_shell(hd__exec *x) {
     rc = HD_OK;
   }
 done:
+  /* The task and whatever of its group held its output are gone. */
+  if (s->noted != NULL)
+    atomic_store(s->noted, 0);
   if (sel != small)
     hd__free(sel);
   hd__free(args);

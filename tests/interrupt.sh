@@ -150,5 +150,51 @@ if [ "$(cat "$tmp/store/runs/last/results/first")" != done-first ]; then
   echo "interrupt: the finished result was not kept (processes, twice)"
   exit 1
 fi
+# processes, twice, with a task that ignores SIGTERM: its worker, still
+# busy two seconds later, is killed, and the task's process group with
+# it (nothing else would stop a group in a session of its own).
+d="40.$$" # a sleep that names this test, for pgrep
+cat > "$tmp/stubborn.yaml" <<EOF2
+tasks:
+  - name: stubborn
+    run: trap '' TERM INT; echo ready > $tmp/ready; sleep $d & wait; sleep $d
+EOF2
+rm -rf "$tmp/store" "$tmp/ready"
+"$hodos" run -b processes -j 4 --store "$tmp/store" "$tmp/stubborn.yaml" \
+  > "$tmp/out" 2> "$tmp/err" &
+pid=$!
+i=0
+while [ ! -e "$tmp/ready" ] || ! left "sleep $d"; do
+  i=$((i + 1))
+  if [ $i -gt 100 ]; then
+    echo "interrupt: the stubborn task never started"
+    cat "$tmp/err"
+    kill "$pid"
+    exit 1
+  fi
+  sleep 0.1
+done
+kill -INT "$pid"
+sleep 0.3
+kill -INT "$pid"
+status=0
+wait "$pid" || status=$?
+if [ "$status" -ne 130 ]; then
+  echo "interrupt: exit status $status, not 130 (processes, SIGTERM ignored)"
+  cat "$tmp/err"
+  exit 1
+fi
+# SIGKILL was sent before hodos exited; give the processes time to go.
+i=0
+while left "sleep $d" && [ $i -lt 50 ]; do
+  i=$((i + 1))
+  sleep 0.1
+done
+if left "sleep $d"; then
+  echo "interrupt: a task that ignores SIGTERM outlived the run (processes)"
+  pgrep -af "sleep $d"
+  pkill -KILL -f "sleep $d" || true
+  exit 1
+fi
 echo "interrupt: exit 130, results kept, no process left (serial, threads," \
-  "processes once and twice)"
+  "processes once and twice, twice with SIGTERM ignored)"

@@ -855,6 +855,156 @@ START_TEST(processes_workers_end_when_hodos_is_killed) {
 }
 END_TEST
 
+/* When process pid started (field 22 of its stat, in clock ticks since
+ * boot), or 0 when it has ended: gone, or a zombie not reaped yet (by an
+ * init that may be slow to). */
+static unsigned long long started_at(pid_t pid) {
+  char path[64], buf[1024];
+  snprintf(path, sizeof(path), "/proc/%ld/stat", (long)pid);
+  FILE *f = fopen(path, "r");
+  if (f == NULL)
+    return 0;
+  size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+  fclose(f);
+  buf[n] = '\0';
+  const char *p = strrchr(buf, ')'); /* the name may hold spaces */
+  if (p == NULL || p[1] != ' ' || p[2] == 'Z' || p[2] == 'X')
+    return 0;
+  p += 2;
+  for (int field = 3; field < 22 && p != NULL; field++) {
+    p = strchr(p, ' ');
+    if (p != NULL)
+      p++;
+  }
+  return p != NULL ? strtoull(p, NULL, 10) : 0;
+}
+
+/* The two processes a task wrote to path as "PID PID START START" (the
+ * start times as started_at() reads them, taken by the task itself, so
+ * that a process ID reused since is not mistaken for one of them). */
+static void read_pids(const char *path, pid_t pids[2],
+                      unsigned long long since[2]) {
+  FILE *f = fopen(path, "r");
+  ck_assert_msg(f != NULL, "the task did not write %s", path);
+  long a, b;
+  int got = fscanf(f, "%ld %ld %llu %llu", &a, &b, &since[0], &since[1]);
+  fclose(f);
+  ck_assert_int_eq(got, 4);
+  pids[0] = (pid_t)a;
+  pids[1] = (pid_t)b;
+}
+
+/* What a task's command runs to write that file (path): its shell's and
+ * its last background process's IDs and start times. */
+#define WRITE_PIDS                                                             \
+  "echo $$ $! $(cut -d' ' -f22 /proc/$$/stat) $(cut -d' ' -f22 /proc/$!/stat)" \
+  " > %s.new && mv %s.new %s"
+
+/* Whether the n processes at pids, which started at since[], all end
+ * within ten seconds. Those left are killed here: none outlives the
+ * test. */
+static int all_end(const pid_t *pids, const unsigned long long *since,
+                   size_t n) {
+  int left = 1;
+  for (int i = 0; i < 200 && left; i++) {
+    left = 0;
+    for (size_t k = 0; k < n; k++)
+      left |= since[k] != 0 && started_at(pids[k]) == since[k];
+    if (left)
+      usleep(50000);
+  }
+  for (size_t k = 0; k < n && left; k++)
+    if (since[k] != 0 && started_at(pids[k]) == since[k])
+      kill(pids[k], SIGKILL);
+  return !left;
+}
+
+/* A temporary folder for a task's files, and the path of name in it. */
+static void temp_path(char *dir, size_t dsize, char *path, size_t psize,
+                      const char *name) {
+  snprintf(dir, dsize, "/tmp/hodos-procs-XXXXXX");
+  ck_assert_ptr_nonnull(mkdtemp(dir));
+  snprintf(path, psize, "%s/%s", dir, name);
+}
+
+/* A worker killed (SIGKILL) while it runs a shell task takes the task's
+ * process group with it, children included, before the task is retried:
+ * the task runs in a session of its own, which nothing else would stop,
+ * and its retry would run beside it. */
+START_TEST(processes_dead_worker_takes_its_shell_task_along) {
+  char dir[64], pids_path[96], cmd[1024];
+  temp_path(dir, sizeof(dir), pids_path, sizeof(pids_path), "pids");
+  /* The first attempt kills its own worker ($PPID) and goes on; the
+     second, seeing the file, succeeds. */
+  snprintf(cmd, sizeof(cmd),
+           "if [ -e %s ]; then echo again; exit 0; fi; sleep 60 & " WRITE_PIDS
+           "; kill -KILL $PPID; wait",
+           pids_path, pids_path, pids_path, pids_path);
+  hd_node *n;
+  ck_assert_int_eq(hd_graph_add_cmd(g, "victim", cmd, &n), HD_OK);
+  ck_assert_int_eq(hd_node_set_retries(n, 1), HD_OK);
+  ck_assert_int_eq(run(2), HD_OK);
+  pid_t pids[2];
+  unsigned long long since[2];
+  read_pids(pids_path, pids, since);
+  int ended = all_end(pids, since, 2);
+  hd_task_info ti = info("victim");
+  ck_assert_int_eq(ti.state, HD_STATE_DONE);
+  ck_assert_uint_eq(ti.attempts, 2);
+  ck_assert_str_eq(hd_value_text(hd_report_result(rep, 0)), "again\n");
+  unlink(pids_path);
+  rmdir(dir);
+  ck_assert_msg(ended, "the shell task outlived its worker");
+  assert_no_children();
+}
+END_TEST
+
+/* The interrupt flag of the run below, raised to 2 (a second Ctrl-C) by
+ * raise_when_ready() once the task is ready. */
+static volatile sig_atomic_t stop_twice;
+
+static void *raise_when_ready(void *arg) {
+  const char *path = arg;
+  for (int i = 0; i < 1500 && access(path, F_OK) != 0; i++)
+    usleep(20000);
+  __atomic_store_n(&stop_twice, 2, __ATOMIC_RELAXED);
+  return NULL;
+}
+
+/* A second interrupt stops a shell task that ignores SIGTERM, and its
+ * children, although hodos kills its worker (busy past the two seconds'
+ * grace) before the worker sends SIGKILL to the task's group. */
+START_TEST(processes_second_interrupt_kills_a_task_that_ignores_sigterm) {
+  char dir[64], pids_path[96], cmd[1024];
+  temp_path(dir, sizeof(dir), pids_path, sizeof(pids_path), "pids");
+  snprintf(cmd, sizeof(cmd),
+           "trap '' TERM INT; sleep 60 & " WRITE_PIDS "; wait; sleep 60",
+           pids_path, pids_path, pids_path);
+  hd_node *n;
+  ck_assert_int_eq(hd_graph_add_cmd(g, "stubborn", cmd, &n), HD_OK);
+  stop_twice = 0;
+  pthread_t th;
+  ck_assert_int_eq(pthread_create(&th, NULL, raise_when_ready, pids_path), 0);
+  hd_run_opts o;
+  hd_run_opts_init(&o);
+  o.backend = "processes";
+  o.jobs = 4;
+  o.interrupt = &stop_twice;
+  int rc = hd_run(g, &o, &rep);
+  pthread_join(th, NULL);
+  pid_t pids[2];
+  unsigned long long since[2];
+  read_pids(pids_path, pids, since);
+  int ended = all_end(pids, since, 2);
+  unlink(pids_path);
+  rmdir(dir);
+  ck_assert_int_eq(rc, HD_EINTR);
+  ck_assert_int_eq(info("stubborn").state, HD_STATE_CANCELLED);
+  ck_assert_msg(ended, "the shell task outlived the run");
+  assert_no_children();
+}
+END_TEST
+
 /* ---- a worker on another host, serving a pool's run ---- */
 
 /* Append v as a packed item (pool.c): tag 0, kind, 8 little-endian
@@ -1193,6 +1343,9 @@ Suite *make_suite(void) {
   tcase_add_test(tc, processes_runs_in_two_threads_share_no_sockets);
   tcase_add_test(tc, processes_worker_holds_no_shell_input_of_another_thread);
   tcase_add_test(tc, processes_workers_end_when_hodos_is_killed);
+  tcase_add_test(tc, processes_dead_worker_takes_its_shell_task_along);
+  tcase_add_test(tc,
+                 processes_second_interrupt_kills_a_task_that_ignores_sigterm);
   tcase_add_test(tc, worker_main_says_why_it_refuses_a_frame);
   tcase_add_test(tc, wire_frames_round_trip_and_refuse_damage);
   tcase_add_test(tc, worker_remote_takes_a_pools_seeds_and_chunks);
