@@ -1007,6 +1007,16 @@ static int on_result(procs *pp, worker *wk, const char *payload, size_t len) {
     return -1;
   }
   hd__exec *x = &f->x;
+  if (rc == HD_EINTR && wk->term_sent == 0) {
+    /* Stopped by a SIGTERM hodos did not send (someone on its host): the
+       task failed, as a killed worker's does, and the run is not
+       interrupted. The worker ends after this answer: nothing more goes
+       to it, and it is replaced when its socket closes. */
+    rc = HD_ETASK;
+    wk->gone = 1;
+    msg = "stopped: its worker was sent SIGTERM from outside hodos";
+    mlen = strlen(msg);
+  }
   x->exit_status = exit_status;
   x->term_signal = term_signal;
   x->timed_out = timed_out;

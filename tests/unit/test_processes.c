@@ -959,6 +959,35 @@ START_TEST(processes_dead_worker_takes_its_shell_task_along) {
 }
 END_TEST
 
+/* A SIGTERM to a worker that hodos did not send (someone on the
+ * machine) fails its task, which is retried; the run goes on as if the
+ * worker had died (it stopped the whole run as an interrupt). */
+START_TEST(processes_sigterm_from_outside_fails_only_its_task) {
+  char dir[64], mark[96], cmd[1024];
+  temp_path(dir, sizeof(dir), mark, sizeof(mark), "mark");
+  snprintf(cmd, sizeof(cmd),
+           "if [ -e %s ]; then echo again; exit 0; fi; : >%s; "
+           "kill -TERM $PPID; sleep 30",
+           mark, mark);
+  hd_node *v, *o, *after;
+  ck_assert_int_eq(hd_graph_add_cmd(g, "victim", cmd, &v), HD_OK);
+  ck_assert_int_eq(hd_node_set_retries(v, 1), HD_OK);
+  ck_assert_int_eq(hd_graph_add_cmd(g, "other", "sleep 0.3; echo other", &o),
+                   HD_OK);
+  ck_assert_int_eq(hd_graph_add_cmd(g, "after", "cat", &after), HD_OK);
+  ck_assert_int_eq(hd_node_after(after, o), HD_OK);
+  ck_assert_int_eq(run(2), HD_OK);
+  hd_task_info ti = info("victim");
+  ck_assert_int_eq(ti.state, HD_STATE_DONE);
+  ck_assert_uint_eq(ti.attempts, 2);
+  ck_assert_int_eq(info("other").state, HD_STATE_DONE);
+  ck_assert_int_eq(info("after").state, HD_STATE_DONE);
+  unlink(mark);
+  rmdir(dir);
+  assert_no_children();
+}
+END_TEST
+
 /* The interrupt flag of the run below, raised to 2 (a second Ctrl-C) by
  * raise_when_ready() once the task is ready. */
 static volatile sig_atomic_t stop_twice;
@@ -1344,6 +1373,7 @@ Suite *make_suite(void) {
   tcase_add_test(tc, processes_worker_holds_no_shell_input_of_another_thread);
   tcase_add_test(tc, processes_workers_end_when_hodos_is_killed);
   tcase_add_test(tc, processes_dead_worker_takes_its_shell_task_along);
+  tcase_add_test(tc, processes_sigterm_from_outside_fails_only_its_task);
   tcase_add_test(tc,
                  processes_second_interrupt_kills_a_task_that_ignores_sigterm);
   tcase_add_test(tc, worker_main_says_why_it_refuses_a_frame);
