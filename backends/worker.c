@@ -27,6 +27,11 @@
 
 static volatile sig_atomic_t worker_stop;
 pid_t hd__worker_parent;
+/* A task is running (for watch_peer()). */
+static atomic_int task_busy;
+/* The session hd_worker_serve() is serving, numbered (0: none). */
+static atomic_uint serving;
+static atomic_uint sessions;
 
 /* SIGTERM: from hodos, to stop the running task (hodos kills the worker
  * two seconds later if need be, and the process group of its shell task
@@ -245,6 +250,7 @@ static int run_attempt(hd__run *r, hd__buf *out, uint32_t node,
   }
   uint64_t started = x.start_ns;
   int rc;
+  atomic_store(&task_busy, 1);
   if (bad) {
     rc = HD_ECORRUPT;
   } else if (remote && hd__files_missing(node, &x.message) > 0) {
@@ -261,6 +267,7 @@ static int run_attempt(hd__run *r, hd__buf *out, uint32_t node,
   } else {
     rc = hd__exec_fn(&x);
   }
+  atomic_store(&task_busy, 0);
   for (uint32_t i = 0; i < n; i++)
     hd_value_unref(inputs[i]);
   hd__free(inputs);
@@ -693,6 +700,8 @@ static int remote_hello(void *ctx, hd__run *r, const char *payload, size_t len,
   return ok ? HD_OK : HD_ENOMEM;
 }
 
+static void start_watch(int fd, unsigned session);
+
 int hd_worker_serve(int in_fd, int out_fd) {
   if (in_fd < 0 || out_fd < 0)
     return HD_EINVAL;
@@ -712,7 +721,11 @@ int hd_worker_serve(int in_fd, int out_fd) {
   hd__run r;
   memset(&r, 0, sizeof(r));
   remote = 1;
+  unsigned session = atomic_fetch_add(&sessions, 1) + 1;
+  atomic_store(&serving, session);
+  start_watch(in_fd, session);
   int status = hd__worker_loop(&r, in_fd, frames, remote_hello, NULL);
+  atomic_store(&serving, 0);
   remove_after_files(&r);
   hd__plan_free((hd__plan *)r.plan);
   hd__free((size_t *)r.ext.seed_off);
@@ -773,21 +786,57 @@ static int read_exact(int fd, char *p, size_t len, uint64_t deadline) {
   return HD_OK;
 }
 
-/* A session on a socket has no ssh session whose end would end it (no
- * PR_SET_PDEATHSIG to rely on): this thread watches for the peer going
- * away while a task runs, which the loop cannot see until the task
- * returns. Then the running task is stopped as on SIGTERM, and the
- * process ends three seconds later if the task still has not returned
- * (a function cannot be stopped otherwise). */
+/* The peer of session `session` (hodos, or the ssh session that started
+ * this worker) going away while a task runs is something the loop cannot
+ * see until the task returns; nor is the death of the parent always
+ * there to tell (an sshd session waits for its command, and a socket
+ * session has no parent of its own to lose). This thread watches fd for
+ * the peer's end: from then on, a task running (or one started from
+ * frames read before) is stopped as on SIGTERM, and the process ends if
+ * it has not returned three seconds later (a function cannot be stopped
+ * otherwise). A session that ends as it should has no task running. */
+typedef struct watch {
+  int fd;
+  unsigned session;
+} watch;
+
 static void *watch_peer(void *arg) {
-  int fd = (int)(intptr_t)arg;
-  struct pollfd pfd = {fd, POLLRDHUP, 0};
+  watch w = *(watch *)arg;
+  hd__free(arg);
+  struct pollfd pfd = {w.fd, POLLRDHUP, 0};
   while (poll(&pfd, 1, -1) < 0 && errno == EINTR)
     ;
-  kill(getpid(), SIGTERM);
-  sleep(3);
-  _exit(0);
+  while (atomic_load(&serving) == w.session) {
+    if (atomic_load(&task_busy)) {
+      kill(getpid(), SIGTERM);
+      for (int i = 0; i < 60 && atomic_load(&task_busy); i++)
+        usleep(50000);
+      if (atomic_load(&task_busy) && atomic_load(&serving) == w.session)
+        _exit(1);
+    }
+    usleep(50000);
+  }
   return NULL;
+}
+
+/* Start watch_peer() on fd for session. */
+static void start_watch(int fd, unsigned session) {
+  watch *w = hd__malloc(sizeof(*w));
+  pthread_t watcher;
+  pthread_attr_t attr;
+  int started = 0;
+  if (w != NULL && pthread_attr_init(&attr) == 0) {
+    *w = (watch){fd, session};
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    pthread_attr_setstacksize(&attr, 64 * 1024);
+    started = pthread_create(&watcher, &attr, watch_peer, w) == 0;
+    pthread_attr_destroy(&attr);
+  }
+  if (!started) {
+    hd__free(w);
+    hd__log(HD_LOG_WARN,
+            "no watch on the connection: a stuck task will outlive it");
+  }
 }
 
 int hd_worker_serve_token(int fd, const char *token) {
@@ -830,15 +879,5 @@ int hd_worker_serve_token(int fd, const char *token) {
     diff |= (unsigned char)token[i] ^ (unsigned char)(i < glen ? given[i] : 0);
   if (diff != 0)
     return HD_EACCES;
-  pthread_t watcher;
-  pthread_attr_t attr;
-  if (pthread_attr_init(&attr) == 0) {
-    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-    pthread_attr_setstacksize(&attr, 64 * 1024);
-    if (pthread_create(&watcher, &attr, watch_peer, (void *)(intptr_t)fd) != 0)
-      hd__log(HD_LOG_WARN, "no watch on the connection: a stuck task will "
-                           "outlive it");
-    pthread_attr_destroy(&attr);
-  }
   return hd_worker_serve(fd, fd);
 }

@@ -8,6 +8,7 @@
 #   - a host that cannot be reached at start is named and the run goes on;
 #   - Ctrl-C while a host that never answers is being connected to stops
 #     the run at once; control folders of killed runs are removed;
+#   - hodos killed: the workers on the hosts stop their tasks;
 #   - an unknown host key is refused unless the workflow opts out;
 #   - no host reachable: exit 1 naming each host's error;
 #   - functions of a plugin run on the hosts, with the same results as
@@ -243,6 +244,44 @@ mkdir -p "/tmp/hodos-ssh-$dead.stale1" "/tmp/hodos-ssh-$$.alive1"
 [ -d "/tmp/hodos-ssh-$$.alive1" ] ||
   fail "the folder of a live process was removed"
 rm -rf "/tmp/hodos-ssh-$dead.stale1" "/tmp/hodos-ssh-$$.alive1"
+[ "$failures" = "$f0" ] && pass
+
+# ---- a worker whose session ends stops its task ----
+# hodos killed (SIGKILL) while both slots of h1 run a long shell task:
+# its ssh clients end, and each worker on h1, its input closed, stops its
+# task instead of running it to the end (they ran 27 s more).
+case=worker-ends-with-its-session
+f0=$failures
+cat >long.yaml <<'EOF'
+tasks:
+  - name: l1
+    run: sleep 27.25
+  - name: l2
+    run: sleep 27.25
+EOF
+"$hodos" run -q --store st11 --hosts h1:2 --worker "$worker" long.yaml \
+  >/dev/null 2>&1 &
+pid=$!
+n=0
+while [ "$(pgrep -c -f '^sleep 27.25$')" -lt 2 ] && [ "$n" -lt 150 ]; do
+  sleep 0.1
+  n=$((n + 1))
+done
+[ "$n" -lt 150 ] || fail "the tasks did not start"
+kill -KILL "$pid"
+wait "$pid" 2>/dev/null
+n=0
+while pgrep -f '^sleep 27.25$' >/dev/null && [ "$n" -lt 100 ]; do
+  sleep 0.1
+  n=$((n + 1))
+done
+if pgrep -f '^sleep 27.25$' >/dev/null; then
+  fail "the tasks outlived their sessions by 10 s"
+  pkill -f '^sleep 27.25$'
+fi
+# The killed run's master connection would wait a minute for its sessions.
+pkill -f -- "-S /tmp/hodos-ssh-$pid\\." 2>/dev/null
+rm -rf "/tmp/hodos-ssh-$pid".*
 [ "$failures" = "$f0" ] && pass
 
 # ---- {after.TASK} files and stderr logs ----
