@@ -237,8 +237,7 @@ int hd__ytree_parse(hd__ytree *t, const char *text, size_t len,
         err->problem_mark = e.start_mark;
         rc = HD_ESYNTAX;
       } else if (e.type == YAML_SEQUENCE_START_EVENT) {
-        rc = on_start(&b, &e, YAML_SEQUENCE_NODE,
-                      e.data.sequence_start.anchor);
+        rc = on_start(&b, &e, YAML_SEQUENCE_NODE, e.data.sequence_start.anchor);
       } else {
         rc = on_start(&b, &e, YAML_MAPPING_NODE, e.data.mapping_start.anchor);
       }
