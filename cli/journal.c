@@ -570,8 +570,12 @@ int cli_journal_read(const char *path, cli_run_log *log,
     if (tag == 'N' && nodes < log->count) {
       log->pred_start[nodes] = log->npreds;
       log->names[nodes] = get_string(&r);
-      nodes++;
-      read_preds(&r, log, &pcap);
+      if (log->names[nodes] == NULL) {
+        r.bad = 1; /* cut inside the name: the task is not there */
+      } else {
+        nodes++;
+        read_preds(&r, log, &pcap);
+      }
     } else if (tag == 'P' && nodes > 0) {
       read_preds(&r, log, &pcap);
     } else if (tag == 'S') {

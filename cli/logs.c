@@ -73,9 +73,12 @@ int cli_find_run(const char *store, const char *run, char *dir, size_t size) {
   } else {
     snprintf(dir, size, "%s/runs/%s", store, run);
   }
-  char sub[4200];
+  /* A run folder holds its results folder and its events (either may
+     have been removed by hand: the other still says what it is). */
+  char sub[4200], events[4200];
   snprintf(sub, sizeof(sub), "%s/results", dir);
-  if (!is_dir(sub)) {
+  snprintf(events, sizeof(events), "%s/events", dir);
+  if (!is_dir(sub) && stat(events, &st) != 0) {
     cli_error("no run '%s' (looked for %s); 'last' is the last run of "
               "./.hodos, -s DIR reads another store, and a workflow file "
               "names the last run of the store beside it",

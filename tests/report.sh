@@ -214,10 +214,47 @@ head -c $((size - 7)) "st/runs/$first/events" >cut/events
 "$hodos" report ./cut >cut.txt 2>cut.err
 [ $? = 1 ] || fail "a cut events file gave status $? ($(cat cut.err))"
 grep -q "stops short" cut.err || fail "no message for a cut file: $(cat cut.err)"
+# Cut anywhere in its list of tasks, the page is refused or drawn as far
+# as it goes, never a crash (the last name cut short crashed the graph).
+cat >six.yaml <<'YAML'
+tasks:
+  - name: a
+    run: echo a
+  - name: b
+    run: echo b >&2; exit 3
+    allow_failure: true
+  - name: c
+    run: cat
+    after: [a, b]
+  - name: d
+    run: echo d; exit 1
+  - name: e
+    run: cat
+    after: d
+  - name: f
+    run: echo f
+YAML
+"$hodos" run -q -k --store six six.yaml >/dev/null 2>&1
+mkdir -p sixcut/results
+n=1
+while [ "$n" -lt 200 ]; do
+  head -c "$n" six/runs/last/events >sixcut/events
+  "$hodos" report --html cut.html ./sixcut >/dev/null 2>&1
+  st=$?
+  [ "$st" -le 2 ] || fail "report --html of events cut at $n: status $st"
+  n=$((n + 1))
+done
 head -c 3000 /dev/urandom >cut/events
 "$hodos" report ./cut >/dev/null 2>cut.err
 [ $? = 1 ] || fail "a garbage events file gave status $?"
 grep -q "cut/events" cut.err || fail "no message for garbage: $(cat cut.err)"
+# Its results folder removed by hand, the run is still found by its
+# events (it was "no run").
+cp "st/runs/$first/events" cut/events
+rm -rf cut/results
+"$hodos" report ./cut >/dev/null 2>cut.err ||
+  fail "a run without its results folder: $(cat cut.err)"
+mkdir cut/results
 rm cut/events
 "$hodos" report ./cut >/dev/null 2>cut.err
 [ $? = 1 ] || fail "a missing events file gave status $?"
