@@ -257,9 +257,14 @@ static void cache_keep(hd__run *r, uint32_t node, const hd_value *v) {
   if (rc == HD_OK)
     rc = hd__store_journal(r->store, r->keys[node], &r->parts[node],
                            hd__plan_name(p, node));
+  /* A write that failed says why (a full disk, most often). */
+  int err = rc == HD_EIO ? errno : 0;
   if (rc != HD_OK)
     hd__log(HD_LOG_WARN, "task '%s': its result cannot be kept: %s",
-            hd__plan_name(p, node), why.len ? why.data : hd_strerror(rc));
+            hd__plan_name(p, node),
+            why.len ? why.data
+            : err   ? strerror(err)
+                    : hd_strerror(rc));
   hd__free(outs);
   hd__buf_cleanup(&why);
 }
