@@ -35,6 +35,7 @@
 typedef struct slot {
   hd__key key; /* {0, 0}: empty */
   uint64_t off, len;
+  uint64_t sum; /* the record's payload checksum (index, resumed) */
 } slot;
 
 typedef struct table {
@@ -63,7 +64,8 @@ static slot *table_find(const table *t, hd__key k) {
   }
 }
 
-static int table_put(table *t, hd__key k, uint64_t off, uint64_t len) {
+static int table_put(table *t, hd__key k, uint64_t off, uint64_t len,
+                     uint64_t sum) {
   if ((t->count + 1) * 4 > t->cap * 3) {
     size_t cap = t->cap ? 2 * t->cap : 64;
     slot *grown = hd__calloc(cap, sizeof(slot));
@@ -89,6 +91,7 @@ static int table_put(table *t, hd__key k, uint64_t off, uint64_t len) {
   t->slots[i].key = k;
   t->slots[i].off = off;
   t->slots[i].len = len;
+  t->slots[i].sum = sum;
   return HD_OK;
 }
 
@@ -136,6 +139,7 @@ struct hd__store {
   int dirty;
   int write_failed; /* reported once */
   int mode;         /* HD__STORE_* */
+  int journal_ok;   /* the journal was read, and begins as one does */
   /* Read: the last run's journal entry of each task, by name. */
   hd__strmap names; /* name -> index into entries */
   struct entry {
@@ -274,7 +278,8 @@ static int scan_pack(hd__store *s, char **message) {
     if (off + HEADER + len > size)
       break; /* cut short by a kill */
     hd__key k = {get64(h + 8), get64(h + 16)};
-    if ((rc = table_put(&s->index, key_norm(k), off, len)) != HD_OK)
+    if ((rc = table_put(&s->index, key_norm(k), off, len, get64(h + 32))) !=
+        HD_OK)
       break;
     off += HEADER + len;
     good_end = off;
@@ -348,7 +353,12 @@ static int parse_parts(hd__store *s, char **p, struct entry *e) {
 
 /* Read the journal since its last fresh start: the keys (for a resumed
  * run), and with names, each task's last entry. Lines: "run fresh|resume
- * PID", "key HI LO DEF VALS FILES NAME". */
+ * PID", "rec HI LO SUM", "key HI LO DEF VALS FILES NAME". A "rec" line
+ * comes just before the "key" line it belongs to and names the record
+ * the task finished with or reused, by its payload checksum: a resumed
+ * run takes that record and no other of the key (an older one, when the
+ * header of the last was damaged, is not the last run's result). A key
+ * without one (a journal of an older hodos) takes the key's record. */
 static int read_journal(hd__store *s, int names) {
   struct stat st;
   if (fstat(s->journal_fd, &st) != 0)
@@ -365,22 +375,38 @@ static int read_journal(hd__store *s, int names) {
     got += (size_t)n;
   }
   text[got] = '\0';
+  /* Every run starts its journal with a "run" line: without one, it is
+     not a journal (the last run's keys are not known). */
+  s->journal_ok = (got >= 10 && memcmp(text, "run fresh ", 10) == 0) ||
+                  (got >= 11 && memcmp(text, "run resume ", 11) == 0);
   int rc = HD_OK;
+  hd__key rec_key = {0, 0};
+  uint64_t rec_sum = 0;
+  int rec_on = 0; /* the line before was a "rec" line */
   for (char *line = text; line < text + got && rc == HD_OK;) {
     char *nl = memchr(line, '\n', (size_t)(text + got - line));
     if (nl == NULL)
       break; /* a line cut short by a kill */
     *nl = '\0';
     hd__key k;
+    int was_rec = rec_on;
+    rec_on = 0;
     if (strncmp(line, "run fresh", 9) == 0) {
       hd__free(s->resumed.slots);
       memset(&s->resumed, 0, sizeof(s->resumed));
       hd__strmap_cleanup(&s->names);
       s->nentries = s->nfile_hashes = 0;
+    } else if (strncmp(line, "rec ", 4) == 0 && nl - line == 4 + 50 &&
+               parse_hex(line + 4, &rec_key.hi) && line[20] == ' ' &&
+               parse_hex(line + 21, &rec_key.lo) && line[37] == ' ' &&
+               parse_hex(line + 38, &rec_sum)) {
+      rec_on = 1;
     } else if (strncmp(line, "key ", 4) == 0 && nl - line >= 4 + 33 &&
                parse_hex(line + 4, &k.hi) && line[20] == ' ' &&
                parse_hex(line + 21, &k.lo)) {
-      rc = table_put(&s->resumed, key_norm(k), 0, 0);
+      int known = was_rec && key_eq(rec_key, k);
+      rc = table_put(&s->resumed, key_norm(k), (uint64_t)known, 0,
+                     known ? rec_sum : 0);
       char *p = line + 38;
       struct entry e;
       memset(&e, 0, sizeof(e));
@@ -540,7 +566,7 @@ static int read_uses(hd__store *s, table *uses, uint64_t *size) {
       uint64_t when = get64(p + 16);
       slot *sl = table_find(uses, k);
       if (sl == NULL) {
-        if (table_put(uses, k, when, 0) != HD_OK)
+        if (table_put(uses, k, when, 0, 0) != HD_OK)
           return HD_ENOMEM;
       } else if (when > sl->off) {
         sl->off = when;
@@ -656,9 +682,12 @@ int hd__store_open(const char *dir, int mode, hd__store **out, char **message) {
               "cannot open %s/pack: %s", dir, strerror(errno));
   if (rc == HD_OK)
     rc = scan_pack(s, message);
-  if (rc == HD_OK && (rc = open_file(s, "journal", flags | (ro ? 0 : O_APPEND),
-                                     &s->journal_fd)) != HD_OK) {
-    if (ro && errno == ENOENT)
+  /* Cleaning reads the journal only, and never makes one: a journal that
+     is missing must not read as a last run that used nothing. */
+  int jflags = mode == HD__STORE_CLEAN ? O_RDONLY : flags | (ro ? 0 : O_APPEND);
+  if (rc == HD_OK &&
+      (rc = open_file(s, "journal", jflags, &s->journal_fd)) != HD_OK) {
+    if ((ro || mode == HD__STORE_CLEAN) && errno == ENOENT)
       rc = HD_OK; /* no run has written one: nothing to tell */
     else
       rc =
@@ -749,7 +778,17 @@ void hd__store_close(hd__store *s) {
 }
 
 int hd__store_resumed(hd__store *s, hd__key key) {
-  return table_find(&s->resumed, key_norm(key)) != NULL;
+  key = key_norm(key);
+  const slot *r = table_find(&s->resumed, key);
+  if (r == NULL)
+    return 0;
+  if (r->off == 0)
+    return 1; /* which record is not known */
+  pthread_mutex_lock(&s->lock);
+  const slot *sl = table_find(&s->index, key);
+  int same = sl == NULL || sl->len == UINT64_MAX || sl->sum == r->sum;
+  pthread_mutex_unlock(&s->lock);
+  return same;
 }
 
 /* Forget a damaged record: the slot stays (the table has no deletion) but
@@ -848,7 +887,8 @@ int hd__store_put(hd__store *s, hd__key key, const hd_value *value,
   put64(head + 8, key.lo);
   put64(head + 16, key.hi);
   put64(head + 24, len);
-  put64(head + 32, XXH3_64bits_digest(&st));
+  uint64_t sum = XXH3_64bits_digest(&st);
+  put64(head + 32, sum);
   put64(head + 40, XXH3_64bits(head, 40));
   pthread_mutex_lock(&s->lock);
   uint64_t off = s->end;
@@ -876,7 +916,7 @@ int hd__store_put(hd__store *s, hd__key key, const hd_value *value,
   }
   if (rc == HD_OK) {
     s->end = off + HEADER + len;
-    rc = table_put(&s->index, key, off, len);
+    rc = table_put(&s->index, key, off, len, sum);
     if (s->pack_buf.len >= FLUSH_BYTES)
       flush_locked(s);
     else if (s->pack_buf.len > 0)
@@ -924,7 +964,21 @@ int hd__store_journal(hd__store *s, hd__key key, const hd__keyparts *parts,
   use_record(use, key,
              (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec);
   pthread_mutex_lock(&s->lock);
-  rc = hd__buf_append(&s->journal_buf, line.data, line.len);
+  /* The record the task finished with or reused, named first: see
+     read_journal(). */
+  size_t was = s->journal_buf.len;
+  const slot *sl = table_find(&s->index, key_norm(key));
+  if (sl != NULL && sl->len != UINT64_MAX) {
+    char rec[64];
+    int n = snprintf(rec, sizeof(rec), "rec %016llx %016llx %016llx\n",
+                     (unsigned long long)key.hi, (unsigned long long)key.lo,
+                     (unsigned long long)sl->sum);
+    rc = hd__buf_append(&s->journal_buf, rec, (size_t)n);
+  }
+  if (rc == HD_OK)
+    rc = hd__buf_append(&s->journal_buf, line.data, line.len);
+  if (rc != HD_OK)
+    s->journal_buf.len = was; /* no "rec" line without its "key" line */
   if (rc == HD_OK)
     rc = hd__buf_append(&s->used_buf, (const char *)use, USE_SIZE);
   if (rc == HD_OK)
@@ -988,6 +1042,25 @@ int hd__store_compact(hd__store *s, uint64_t max_bytes, size_t *kept,
     const slot *u = table_find(&uses, sl->key);
     l[n].last = u != NULL ? u->off : 0;
     n++;
+  }
+  /* What the last run used is known from its journal only: without one,
+     a plain clean would drop every result. It refuses, changing nothing;
+     a clean to a size keeps the most recently used. */
+  if (!s->journal_ok && n + forgotten > 0) {
+    if (max_bytes == 0) {
+      hd__free(l);
+      hd__free(uses.slots);
+      return fail(message, HD_ECORRUPT,
+                  "cannot tell which results the last run used: %s/journal "
+                  "%s; nothing was dropped ('hodos clean --max-size SIZE' "
+                  "keeps the most recently used)",
+                  s->dir,
+                  s->journal_fd < 0 ? "is missing" : "is not a journal");
+    }
+    hd__log(HD_LOG_WARN,
+            "store %s: the journal %s; the most recently used results are "
+            "kept first",
+            s->dir, s->journal_fd < 0 ? "is missing" : "is not a journal");
   }
   qsort(l, n, sizeof(*l), by_keep);
   size_t keep = 0;
@@ -1062,7 +1135,7 @@ int hd__store_compact(hd__store *s, uint64_t max_bytes, size_t *kept,
     int ok = 1;
     for (size_t i = 0; ok && i < keep; i++)
       if (l[i].last != 0)
-        ok = table_put(&times, l[i].key, l[i].last, 0) == HD_OK;
+        ok = table_put(&times, l[i].key, l[i].last, 0, 0) == HD_OK;
     if (ok)
       (void)write_uses(s, &times, NULL);
     hd__free(times.slots);

@@ -5,7 +5,9 @@
  *
  *   lock     held (flock) by the run using the store, with its process id
  *   pack     results, appended as records
- *   journal  the keys of the tasks the last run finished or reused
+ *   journal  the keys of the tasks the last run finished or reused,
+ *            each with the record it finished with or reused (by its
+ *            payload checksum)
  *   used     when each key was last used (finished or reused), for
  *            cleaning: records of 32 bytes, key, time, checksum
  *
@@ -104,7 +106,10 @@ HD__INTERNAL int hd__store_compact(hd__store *s, uint64_t max_bytes,
                                    uint64_t *kept_bytes, uint64_t *freed_bytes,
                                    char **message);
 
-/* Whether the run being resumed recorded key in its journal. */
+/* Whether the run being resumed recorded key in its journal, and the
+ * record of key that the pack holds now (if any) is the one it recorded:
+ * when the last run's record was passed over (a damaged header), an
+ * older record of the key is not its result, and this returns 0. */
 HD__INTERNAL int hd__store_resumed(hd__store *s, hd__key key);
 
 #endif

@@ -477,3 +477,69 @@ for s in "$s1" "$tmp/s6"; do
   done
 done
 passed
+
+# flip FILE OFFSET: invert the byte at OFFSET of FILE.
+flip() {
+  b=$(od -An -tu1 -j "$2" -N 1 "$1" | tr -d ' ')
+  # shellcheck disable=SC2059
+  printf "\\$(printf %o $((b ^ 255)))" |
+    dd of="$1" bs=1 seek="$2" count=1 conv=notrunc 2> /dev/null
+}
+# record_at PACK N: the offset of the Nth record (from 0) of PACK.
+record_at() {
+  off=0
+  i=0
+  while [ "$i" -lt "$2" ]; do
+    # shellcheck disable=SC2046 # four numbers, one per byte
+    set -- "$1" "$2" $(od -An -tu1 -j $((off + 24)) -N 4 "$1")
+    off=$((off + 48 + $3 + $4 * 256 + $5 * 65536 + $6 * 16777216))
+    i=$((i + 1))
+  done
+  echo "$off"
+}
+
+# ---- 7: --resume takes the last run's record of a cache: false task ----
+begin "7 (resume past a damaged header)"
+cat > "$tmp/now.yaml" << EOF
+tasks:
+  - name: now
+    run: date +%s%N
+    cache: false
+  - name: letters
+    run: tr 0-9 a-j
+    after: now
+EOF
+s7=$tmp/s7
+for i in 1 2 3; do
+  hd run -q -b serial --store "$s7" "$tmp/now.yaml" > "$tmp/out7.$i" 2> /dev/null
+  [ "$st" -eq 0 ] || fail "run $i exited with status $st"
+done
+# Records: now and letters of each run. Damage the key in the header of
+# the last run's 'now': the scan passes it over, and finds run 2's.
+rec=$(record_at "$s7/cache/pack" 4)
+flip "$s7/cache/pack" $((rec + 10))
+hd run -v -b serial --resume --store "$s7" "$tmp/now.yaml" > "$tmp/out7" \
+  2> "$tmp/err7"
+if [ "$st" -ne 0 ] || [ "$(started "$tmp/err7" | tr '\n' ' ')" != \
+  "letters now " ] || cmp -s "$tmp/out7" "$tmp/out7.2"; then
+  show "$tmp/err7"
+  fail "the resumed run (status $st) took another run's result of 'now'"
+fi
+passed
+
+# ---- 8: clean without a journal drops nothing ----
+begin "8 (clean without a journal)"
+size=$(stat -c %s "$s7/cache/pack")
+for how in missing garbage; do
+  rm -f "$s7/cache/journal"
+  [ $how = garbage ] && printf '\223garbage\nkey zz\n' > "$s7/cache/journal"
+  hd clean --store "$s7" > /dev/null 2> "$tmp/err8"
+  if [ "$st" -ne 1 ] ||
+    ! grep -q "cannot tell which results the last run used" "$tmp/err8" ||
+    [ "$(stat -c %s "$s7/cache/pack")" -ne "$size" ]; then
+    show "$tmp/err8"
+    fail "clean with the journal $how exited with status $st, or changed" \
+      "the pack"
+  fi
+done
+passed

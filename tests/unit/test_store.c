@@ -678,6 +678,81 @@ START_TEST(store_clean_keeps_the_most_recently_used) {
 }
 END_TEST
 
+/* A key kept again at each run (a task with cache: false) has a record
+ * per run. When the header of the last run's record is damaged, the
+ * scan passes it over and finds the one before: a resumed run must not
+ * take that older result for the last run's. */
+START_TEST(store_resume_takes_the_last_runs_record_only) {
+  hd_value *one = text("the first run's result"),
+           *two = text("the second run's result");
+  hd__store *s = open_store(HD__STORE_FRESH);
+  ck_assert_int_eq(hd__store_put(s, key_of(1), one, NULL, 0), HD_OK);
+  ck_assert_int_eq(hd__store_journal(s, key_of(1), NULL, "now"), HD_OK);
+  hd__store_close(s);
+  off_t second = file_size("pack");
+  s = open_store(HD__STORE_FRESH);
+  ck_assert_int_eq(hd__store_put(s, key_of(1), two, NULL, 0), HD_OK);
+  ck_assert_int_eq(hd__store_journal(s, key_of(1), NULL, "now"), HD_OK);
+  hd__store_close(s);
+  /* Intact, the last record is the one resumed. */
+  s = open_store(HD__STORE_RESUME);
+  ck_assert(hd__store_resumed(s, key_of(1)));
+  hd_value *v;
+  uint32_t n;
+  ck_assert_int_eq(hd__store_get(s, key_of(1), &v, NULL, 0, &n), HD_OK);
+  ck_assert(hd_value_equal(v, two));
+  hd_value_unref(v);
+  /* Reused, it is named again in the journal of the resumed run. */
+  ck_assert_int_eq(hd__store_journal(s, key_of(1), NULL, "now"), HD_OK);
+  hd__store_close(s);
+  /* A byte of its header (its key) flipped: the first run's record is
+     the key's now, and is not the last run's result. */
+  flip_byte("pack", second + 10);
+  s = open_store(HD__STORE_RESUME);
+  ck_assert(!hd__store_resumed(s, key_of(1)));
+  /* For a task with the cache on any intact record of the key is its
+     result: the store still has it. */
+  ck_assert_int_eq(hd__store_get(s, key_of(1), &v, NULL, 0, &n), HD_OK);
+  ck_assert(hd_value_equal(v, one));
+  hd_value_unref(v);
+  hd__store_close(s);
+  hd_value_unref(one);
+  hd_value_unref(two);
+}
+END_TEST
+
+/* A plain clean keeps what the last run used, known from its journal
+ * only: with the journal missing or not a journal it refuses and drops
+ * nothing; a clean to a size still works. */
+START_TEST(store_clean_refuses_without_a_journal) {
+  hd_value *v = text("a result of some length");
+  hd__store *s = open_store(HD__STORE_FRESH);
+  ck_assert_int_eq(hd__store_put(s, key_of(1), v, NULL, 0), HD_OK);
+  ck_assert_int_eq(hd__store_journal(s, key_of(1), NULL, "a"), HD_OK);
+  hd__store_close(s);
+  hd_value_unref(v);
+  off_t size = file_size("pack");
+  ck_assert_int_eq(unlink(path("journal")), 0);
+  hd_clean_result res;
+  ck_assert_int_eq(hd_store_clean(dir, 0, &res), HD_ECORRUPT);
+  ck_assert_ptr_nonnull(strstr(res.message, "journal is missing"));
+  ck_assert_int_eq(file_size("pack"), size);
+  ck_assert_int_eq(access(path("journal"), F_OK), -1); /* not made */
+  /* Bytes that are not a journal. */
+  FILE *f = fopen(path("journal"), "w");
+  ck_assert_ptr_nonnull(f);
+  fputs("\x93\x11garbage\nkey zz\n", f);
+  fclose(f);
+  ck_assert_int_eq(hd_store_clean(dir, 0, &res), HD_ECORRUPT);
+  ck_assert_ptr_nonnull(strstr(res.message, "is not a journal"));
+  ck_assert_int_eq(file_size("pack"), size);
+  /* To a size: the results that fit are kept. */
+  ck_assert_int_eq(hd_store_clean(dir, (uint64_t)size, &res), HD_OK);
+  ck_assert_uint_eq(res.kept, 1);
+  ck_assert_uint_eq(res.removed, 0);
+}
+END_TEST
+
 Suite *make_suite(void) {
   Suite *s = suite_create("store");
   TCase *tc = tcase_create("store");
@@ -690,6 +765,7 @@ Suite *make_suite(void) {
   tcase_add_test(tc, store_lock_names_its_holder_and_outlives_no_one);
   tcase_add_test(tc, store_lock_of_a_dead_run_held_by_its_child_is_waited_for);
   tcase_add_test(tc, store_journal_lists_what_a_resumed_run_reuses);
+  tcase_add_test(tc, store_resume_takes_the_last_runs_record_only);
   tcase_add_loop_test(tc, store_run_reuses_what_did_not_change, 0, 3);
   tcase_add_test(tc, store_run_recomputes_a_damaged_result);
   tcase_add_test(tc, store_files_count_by_content);
@@ -697,6 +773,7 @@ Suite *make_suite(void) {
   tcase_add_test(tc, store_status_says_what_would_run_and_why);
   tcase_add_test(tc, store_status_names_a_changed_input_file);
   tcase_add_test(tc, store_clean_keeps_what_the_last_run_used);
+  tcase_add_test(tc, store_clean_refuses_without_a_journal);
   suite_add_tcase(s, tc);
   return s;
 }
