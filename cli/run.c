@@ -1,7 +1,10 @@
 /* hodos run FILE */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <libgen.h>
+#include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -87,25 +90,48 @@ void help_run(FILE *out) {
 static volatile sig_atomic_t interrupted;
 static volatile sig_atomic_t finish_first; /* the backend lets tasks end */
 
+/* Leaving a run that does not return. A thread cannot be killed, so a
+ * function task that never returns would hold the run, and hodos, for
+ * ever after Ctrl-C. A watcher thread, woken through this pipe by the
+ * signal handler, gives the run LEAVE_SECONDS after the signal that stops
+ * the running tasks (the run's own SIGKILL to shell tasks comes two
+ * seconds after it); past that, it closes the run's files and exits with
+ * status 130 without waiting. run_state says whether the run returned
+ * first or the watcher left first; in_event and leaving keep the watcher
+ * from closing the files under an event being written. */
+enum { RUN_GOING = 0, RUN_RETURNED = 1, RUN_LEFT = 2 };
+#define LEAVE_SECONDS 3      /* threads, serial: in this process */
+#define LEAVE_SECONDS_FAR 10 /* processes, ssh: their own kill comes first */
+static int wake_pipe[2] = {-1, -1};
+static int run_state = RUN_GOING;
+static int in_event, leaving;
+
 /* The first signal stops the run; with the processes backend running
  * tasks may finish, and a second signal stops them too. */
 static void on_signal(int sig) {
   (void)sig;
+  int saved = errno;
   /* Atomic: the run's threads read it. */
   int n = __atomic_load_n(&interrupted, __ATOMIC_RELAXED);
   if (n < 2)
     __atomic_store_n(&interrupted, ++n, __ATOMIC_RELAXED);
+  if (wake_pipe[1] >= 0 && write(wake_pipe[1], "", 1) < 0) {
+    /* Full: the watcher has a wake-up to read already. */
+  }
   if (n == 1 && finish_first) {
     static const char msg[] =
         "\nhodos: stopping: no task starts, running tasks finish; press "
         "Ctrl-C again to stop them\n";
-    if (write(STDERR_FILENO, msg, sizeof(msg) - 1) < 0)
-      return;
-  } else if (n == 2 && finish_first) {
+    if (write(STDERR_FILENO, msg, sizeof(msg) - 1) < 0) {
+      /* Nothing to do: stderr is gone. */
+    }
+  } else if (n == (finish_first ? 2 : 1)) {
     static const char msg[] = "\nhodos: stopping running tasks\n";
-    if (write(STDERR_FILENO, msg, sizeof(msg) - 1) < 0)
-      return;
+    if (write(STDERR_FILENO, msg, sizeof(msg) - 1) < 0) {
+      /* Nothing to do: stderr is gone. */
+    }
   }
+  errno = saved;
 }
 
 static void print_tail(const char *tail) {
@@ -133,11 +159,137 @@ static void print_tail(const char *tail) {
 
 static void on_event(const hd_event *ev, void *data) {
   cli_progress *pr = data;
-  if (pr->sinks != NULL)
-    cli_sinks_event(pr->sinks, ev);
-  if (pr->journal != NULL)
-    cli_journal_event(pr->journal, ev);
-  cli_progress_event(pr, ev);
+  __atomic_add_fetch(&in_event, 1, __ATOMIC_SEQ_CST);
+  if (!__atomic_load_n(&leaving, __ATOMIC_SEQ_CST)) {
+    if (pr->sinks != NULL)
+      cli_sinks_event(pr->sinks, ev);
+    if (pr->journal != NULL)
+      cli_journal_event(pr->journal, ev);
+    cli_progress_event(pr, ev);
+  }
+  __atomic_sub_fetch(&in_event, 1, __ATOMIC_SEQ_CST);
+}
+
+/* What the watcher needs to leave a run. */
+typedef struct run_watch {
+  cli_progress *pr;
+  cli_journal *journal;
+  const char *run_dir, *file;
+  pthread_t thread;
+  int started;
+} run_watch;
+
+static uint64_t mono_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* The run did not return in time: close what records it, say which
+ * tasks hold it, and exit without waiting for them. */
+static void leave_run(run_watch *w) {
+  __atomic_store_n(&leaving, 1, __ATOMIC_SEQ_CST);
+  /* An event being written ends within microseconds; one that does not
+   * (a stuck sink) leaves the files as the flusher last wrote them. */
+  int quiet = 0;
+  for (int i = 0; i < 200; i++) {
+    if (__atomic_load_n(&in_event, __ATOMIC_SEQ_CST) == 0) {
+      quiet = 1;
+      break;
+    }
+    nanosleep(&(struct timespec){0, 1000000}, NULL);
+  }
+  char names[256] = "";
+  size_t len = 0;
+  if (quiet) {
+    cli_progress *pr = w->pr;
+    for (size_t i = 0; i < pr->nrunning && len < sizeof(names); i++)
+      len += (size_t)snprintf(names + len, sizeof(names) - len, "%s%s",
+                              i ? ", " : "", pr->running[i].name);
+    cli_progress_end(pr);
+    if (pr->sinks != NULL)
+      cli_sinks_close(pr->sinks);
+    cli_journal_close(w->journal, EXIT_INTERRUPTED);
+  }
+  if (names[0] != '\0')
+    cli_note("a function task does not return (%s): leaving it", names);
+  else
+    cli_note("a function task does not return: leaving it");
+  cli_note("interrupted; finished results are kept in %s/results; "
+           "'hodos run --resume %s' goes on from here",
+           w->run_dir, w->file);
+  fflush(NULL);
+  _exit(EXIT_INTERRUPTED);
+}
+
+static void *watch_main(void *arg) {
+  run_watch *w = arg;
+  uint64_t deadline = 0;
+  int stop_at = finish_first ? 2 : 1; /* the signal that stops tasks */
+  for (;;) {
+    if (__atomic_load_n(&run_state, __ATOMIC_SEQ_CST) != RUN_GOING)
+      return NULL;
+    if (deadline == 0 &&
+        __atomic_load_n(&interrupted, __ATOMIC_RELAXED) >= stop_at)
+      deadline = mono_ms() +
+                 1000u * (finish_first ? LEAVE_SECONDS_FAR : LEAVE_SECONDS);
+    int ms = -1;
+    if (deadline != 0) {
+      uint64_t now = mono_ms();
+      if (now >= deadline)
+        break;
+      ms = (int)(deadline - now);
+    }
+    struct pollfd pfd = {.fd = wake_pipe[0], .events = POLLIN};
+    if (poll(&pfd, 1, ms) > 0) {
+      char buf[64];
+      if (read(wake_pipe[0], buf, sizeof(buf)) < 0 && errno != EAGAIN)
+        return NULL;
+    }
+  }
+  int going = RUN_GOING;
+  if (__atomic_compare_exchange_n(&run_state, &going, RUN_LEFT, 0,
+                                  __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
+    leave_run(w);
+  return NULL;
+}
+
+/* Start the watcher; without a pipe or a thread, the run is waited for
+ * as before. */
+static void watch_start(run_watch *w) {
+  w->started = 0;
+  if (pipe(wake_pipe) != 0) {
+    wake_pipe[0] = wake_pipe[1] = -1;
+    return;
+  }
+  for (int i = 0; i < 2; i++) {
+    fcntl(wake_pipe[i], F_SETFL, fcntl(wake_pipe[i], F_GETFL) | O_NONBLOCK);
+    fcntl(wake_pipe[i], F_SETFD, FD_CLOEXEC);
+  }
+  w->started = pthread_create(&w->thread, NULL, watch_main, w) == 0;
+}
+
+/* The run returned: stop the watcher, unless it is leaving already (then
+ * wait for its exit). */
+static void watch_stop(run_watch *w) {
+  int going = RUN_GOING;
+  if (!__atomic_compare_exchange_n(&run_state, &going, RUN_RETURNED, 0,
+                                   __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
+    for (;;)
+      pause();
+  if (w->started) {
+    if (write(wake_pipe[1], "", 1) < 0) {
+      /* Full: the watcher wakes anyway. */
+    }
+    pthread_join(w->thread, NULL);
+  }
+  int fd = wake_pipe[1];
+  wake_pipe[1] = -1; /* the handler writes no more */
+  if (fd >= 0) {
+    close(fd);
+    close(wake_pipe[0]);
+  }
+  wake_pipe[0] = -1;
 }
 
 /* mkdir -p */
@@ -472,6 +624,22 @@ int cmd_run(int argc, char **argv) {
               (unsigned long long)spill_limit, (unsigned long long)mem_limit);
     return EXIT_USAGE;
   }
+  if (mem_limit == 0 && spill_limit != 0) {
+    /* The default memory limit, as the run computes it (run.h): a spill
+     * limit below it would otherwise be taken without a word and do
+     * nothing. */
+    long pages = sysconf(_SC_PHYS_PAGES), size = sysconf(_SC_PAGESIZE);
+    uint64_t quarter = pages > 0 && size > 0
+                           ? (uint64_t)pages / 4 * (uint64_t)size
+                           : (uint64_t)1 << 30;
+    if (spill_limit < quarter) {
+      cli_error("--spill-limit (%llu bytes) must be at least the memory "
+                "limit (%llu bytes: a quarter of the machine's memory, "
+                "--mem-limit's default); give --mem-limit too",
+                (unsigned long long)spill_limit, (unsigned long long)quarter);
+      return EXIT_USAGE;
+    }
+  }
   if (dry_run && optind + 1 == argc) {
     /* What would run and why: hodos status, with the same store. */
     char *args[] = {"status", "-s", (char *)store, argv[optind], NULL};
@@ -614,13 +782,18 @@ int cmd_run(int argc, char **argv) {
    * tasks before the first event. */
   hd_plan *plan = NULL;
   cli_journal *journal = NULL;
+  run_watch watch = {.pr = &pr, .run_dir = run_dir, .file = file};
   if (hd_plan_new(hd_workflow_graph(wf), &plan) == HD_OK) {
     cli_run_meta meta = {file, hd_workflow_name(wf), backend, jobs};
-    pr.journal = journal = cli_journal_open(run_dir, plan, &meta);
+    pr.journal = watch.journal = journal =
+        cli_journal_open(run_dir, plan, &meta);
+    watch_start(&watch);
     rc = hd_plan_run(plan, &o, &report);
   } else {
+    watch_start(&watch);
     rc = hd_run(hd_workflow_graph(wf), &o, &report);
   }
+  watch_stop(&watch);
   pr.journal = NULL;
   cli_progress_end(&pr);
   int sinks_failed = pr.sinks != NULL && cli_sinks_close(&sinks) != 0;

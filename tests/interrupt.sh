@@ -1,8 +1,10 @@
 #!/bin/sh
 # Ctrl-C: hodos run stops its running tasks, keeps what finished, exits
-# 130 and leaves no process behind. Usage: interrupt.sh HODOS
+# 130 and leaves no process behind. Usage: interrupt.sh HODOS [HANG]
+# (HANG: a plugin whose function 'hang' never returns).
 set -eu
 hodos=$1
+hang=${2:-}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT INT TERM
 marker="hodos-interrupt-$$"
@@ -196,5 +198,73 @@ if left "sleep $d"; then
   pkill -KILL -f "sleep $d" || true
   exit 1
 fi
+# threads and serial, with a function that never returns (a thread
+# cannot be killed): Ctrl-C stops the run anyway, three seconds later,
+# naming the task, with the run's record closed and exit status 130.
+if [ -n "$hang" ]; then
+  cat > "$tmp/hang.yaml" <<EOF2
+plugins: $hang
+tasks:
+  - name: first
+    run: echo done-first
+  - name: stuck
+    fn: hang
+    timeout: 1s
+    after: first
+  - name: never
+    run: echo never
+    after: stuck
+EOF2
+  for backend in threads serial; do
+    rm -rf "$tmp/store"
+    "$hodos" run -b "$backend" --store "$tmp/store" "$tmp/hang.yaml" \
+      > "$tmp/out" 2> "$tmp/err" &
+    pid=$!
+    i=0
+    while ! grep -q "done first" "$tmp/err"; do
+      i=$((i + 1))
+      if [ $i -gt 100 ]; then
+        echo "interrupt: the first task never ended ($backend, hang)"
+        cat "$tmp/err"
+        kill -KILL "$pid"
+        exit 1
+      fi
+      sleep 0.1
+    done
+    sleep 0.5
+    kill -INT "$pid"
+    # A watchdog: before the fix, nothing but SIGKILL ended hodos.
+    (sleep 15 && kill -KILL "$pid" 2>/dev/null) &
+    dog=$!
+    status=0
+    wait "$pid" || status=$?
+    kill "$dog" 2>/dev/null || true
+    if [ "$status" -ne 130 ]; then
+      echo "interrupt: exit status $status, not 130 ($backend, a function" \
+        "that does not return)"
+      cat "$tmp/err"
+      exit 1
+    fi
+    if ! grep -q "a function task does not return (stuck): leaving it" \
+      "$tmp/err"; then
+      echo "interrupt: no word of the function left running ($backend)"
+      cat "$tmp/err"
+      exit 1
+    fi
+    if [ "$(cat "$tmp/store/runs/last/results/first")" != done-first ]; then
+      echo "interrupt: the finished result was not kept ($backend, hang)"
+      exit 1
+    fi
+    # The run's record is closed: its exit status is in it.
+    if ! "$hodos" report --store "$tmp/store" 2>&1 |
+      grep -q "exit status 130"; then
+      echo "interrupt: the run's record was not closed ($backend, hang)"
+      "$hodos" report --store "$tmp/store" 2>&1 | head -5
+      exit 1
+    fi
+  done
+fi
+
 echo "interrupt: exit 130, results kept, no process left (serial, threads," \
-  "processes once and twice, twice with SIGTERM ignored)"
+  "processes once and twice, twice with SIGTERM ignored, a function that" \
+  "does not return)"

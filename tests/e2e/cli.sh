@@ -305,6 +305,16 @@ out_is ''
 err_is "hodos: error: --spill-limit (1073741824 bytes) must be at least --mem-limit (2147483648 bytes)"
 finish
 
+# Alone, --spill-limit is checked against --mem-limit's default (a
+# quarter of the machine's memory), not ignored.
+quarter=$(( $(getconf _PHYS_PAGES) / 4 * $(getconf PAGESIZE) ))
+start run-spill-limit-below-default-mem-limit
+hd run --no-cache --spill-limit 1K ok.yaml
+status_is 2
+out_is ''
+err_is "hodos: error: --spill-limit (1024 bytes) must be at least the memory limit ($quarter bytes: a quarter of the machine's memory, --mem-limit's default); give --mem-limit too"
+finish
+
 # A long critical path shows its ends, not one name per task.
 start validate-long-critical-path
 {
