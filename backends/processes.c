@@ -1007,11 +1007,15 @@ static int on_result(procs *pp, worker *wk, const char *payload, size_t len) {
     return -1;
   }
   hd__exec *x = &f->x;
-  if (rc == HD_EINTR && wk->term_sent == 0) {
+  if (rc == HD_EINTR && wk->term_sent == 0 &&
+      !(pp->r->opts.interrupt != NULL && hd__flag(pp->r->opts.interrupt))) {
     /* Stopped by a SIGTERM hodos did not send (someone on its host): the
        task failed, as a killed worker's does, and the run is not
-       interrupted. The worker ends after this answer: nothing more goes
-       to it, and it is replaced when its socket closes. */
+       interrupted. (One sent to hodos's whole process group, as by
+       timeout(1) or a service manager, reached hodos too: that is an
+       interrupt, and the task is cancelled as one.) The worker ends
+       after this answer: nothing more goes to it, and it is replaced
+       when its socket closes. */
     rc = HD_ETASK;
     wk->gone = 1;
     msg = "stopped: its worker was sent SIGTERM from outside hodos";

@@ -201,6 +201,46 @@ fi
 # threads and serial, with a function that never returns (a thread
 # cannot be killed): Ctrl-C stops the run anyway, three seconds later,
 # naming the task, with the run's record closed and exit status 130.
+# processes: SIGTERM to hodos's whole process group (timeout(1), a
+# service manager) reaches its workers too: an interrupt, the running
+# task cancelled, not failed as stopped from outside hodos.
+if command -v setsid >/dev/null 2>&1; then
+  cat > "$tmp/group.yaml" <<EOF2
+tasks:
+  - name: first
+    run: echo done-first
+  - name: slow
+    run: sleep 30 && echo $marker-group
+    after: first
+  - name: never
+    run: echo never
+    after: slow
+EOF2
+  rm -rf "$tmp/store"
+  setsid "$hodos" run -b processes --store "$tmp/store" "$tmp/group.yaml" \
+    > "$tmp/out" 2> "$tmp/err" &
+  pid=$!
+  wait_for "$marker-group" || { kill "$pid"; exit 1; }
+  kill -TERM "-$pid"
+  status=0
+  wait "$pid" || status=$?
+  if [ "$status" -ne 130 ]; then
+    echo "interrupt: exit status $status, not 130 (SIGTERM to the group)"
+    cat "$tmp/err"
+    exit 1
+  fi
+  if ! grep -q "1 done, 0 failed, 0 skipped, 2 cancelled" "$tmp/err"; then
+    echo "interrupt: SIGTERM to the group is not an interrupt"
+    cat "$tmp/err"
+    exit 1
+  fi
+  if left "$marker-group"; then
+    echo "interrupt: the task outlived SIGTERM to the group"
+    pkill -f "$marker-group" || true
+    exit 1
+  fi
+fi
+
 if [ -n "$hang" ]; then
   cat > "$tmp/hang.yaml" <<EOF2
 plugins: $hang
@@ -266,5 +306,5 @@ EOF2
 fi
 
 echo "interrupt: exit 130, results kept, no process left (serial, threads," \
-  "processes once and twice, twice with SIGTERM ignored, a function that" \
+  "processes once and twice, twice with SIGTERM ignored, SIGTERM to the group, a function that" \
   "does not return)"
