@@ -8,6 +8,16 @@ hang=${2:-}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT INT TERM
 marker="hodos-interrupt-$$"
+# Wait for the run $pid, which must exit with status 130 (what: the case).
+wait_130() {
+  status=0
+  wait "$pid" || status=$?
+  if [ "$status" -ne 130 ]; then
+    echo "interrupt: exit status $status, not 130 ($1)"
+    cat "$tmp/err"
+    exit 1
+  fi
+}
 cat > "$tmp/wf.yaml" <<EOF2
 tasks:
   - name: first
@@ -36,13 +46,7 @@ for backend in serial threads; do
     sleep 0.1
   done
   kill -INT "$pid"
-  status=0
-  wait "$pid" || status=$?
-  if [ "$status" -ne 130 ]; then
-    echo "interrupt: exit status $status, not 130 ($backend)"
-    cat "$tmp/err"
-    exit 1
-  fi
+  wait_130 "$backend"
   if pgrep -f "$marker" >/dev/null 2>&1; then
     echo "interrupt: the task's process outlived the run ($backend)"
     pkill -f "$marker" || true
@@ -98,13 +102,7 @@ rm -rf "$tmp/store"
 pid=$!
 wait_for "$marker-soft" || { kill "$pid"; exit 1; }
 kill -INT "$pid"
-status=0
-wait "$pid" || status=$?
-if [ "$status" -ne 130 ]; then
-  echo "interrupt: exit status $status, not 130 (processes, once)"
-  cat "$tmp/err"
-  exit 1
-fi
+wait_130 "processes, once"
 if [ "$(cat "$tmp/store/runs/last/results/slow")" != "$marker-soft" ]; then
   echo "interrupt: the running task did not finish after one Ctrl-C"
   cat "$tmp/err"
@@ -133,13 +131,7 @@ wait_for "$marker" || { kill "$pid"; exit 1; }
 kill -INT "$pid"
 sleep 0.3
 kill -INT "$pid"
-status=0
-wait "$pid" || status=$?
-if [ "$status" -ne 130 ]; then
-  echo "interrupt: exit status $status, not 130 (processes, twice)"
-  cat "$tmp/err"
-  exit 1
-fi
+wait_130 "processes, twice"
 sleep 0.2
 if left "$tmp/wf.yaml" || left "$marker"; then
   echo "interrupt: a worker or a task outlived the run (processes, twice)"
@@ -179,13 +171,7 @@ done
 kill -INT "$pid"
 sleep 0.3
 kill -INT "$pid"
-status=0
-wait "$pid" || status=$?
-if [ "$status" -ne 130 ]; then
-  echo "interrupt: exit status $status, not 130 (processes, SIGTERM ignored)"
-  cat "$tmp/err"
-  exit 1
-fi
+wait_130 "processes, SIGTERM ignored"
 # SIGKILL was sent before hodos exited; give the processes time to go.
 i=0
 while left "sleep $d" && [ $i -lt 50 ]; do
@@ -222,13 +208,7 @@ EOF2
   pid=$!
   wait_for "$marker-group" || { kill "$pid"; exit 1; }
   kill -TERM "-$pid"
-  status=0
-  wait "$pid" || status=$?
-  if [ "$status" -ne 130 ]; then
-    echo "interrupt: exit status $status, not 130 (SIGTERM to the group)"
-    cat "$tmp/err"
-    exit 1
-  fi
+  wait_130 "SIGTERM to the group"
   if ! grep -q "1 done, 0 failed, 0 skipped, 2 cancelled" "$tmp/err"; then
     echo "interrupt: SIGTERM to the group is not an interrupt"
     cat "$tmp/err"
