@@ -3,7 +3,8 @@
 # a change reruns exactly the tasks downstream of it, a run killed at any
 # moment is resumed to the same results, a damaged record is noticed and
 # made again, a store serves one run at a time, and only its owner reads
-# it. Usage: cache.sh HODOS
+# it; a resume takes only the last run's records, clean needs a journal,
+# and a result a full disk cannot keep says so. Usage: cache.sh HODOS
 # CACHE_SEED=N replays the random kill delays of step 3; CACHE_ROUNDS=N
 # plays N rounds of it instead of 20.
 set -eu
@@ -543,3 +544,29 @@ for how in missing garbage; do
   fi
 done
 passed
+
+# ---- 9: a full disk: the result not kept says why ----
+# A 20 MB tmpfs (in a mount namespace of its own, so that nothing is left
+# mounted) holds the run folder and the store: a 12 MB result fits in the
+# run folder, not again in the pack. Needs root and unshare; skipped
+# without them.
+begin "9 (a full disk)"
+if [ "$(id -u)" = 0 ] && command -v unshare > /dev/null 2>&1 &&
+  unshare -m true 2> /dev/null; then
+  mkdir -p "$tmp/full"
+  printf 'tasks:\n  - name: rnd\n    run: head -c 12000000 /dev/urandom\n' \
+    > "$tmp/full.yaml"
+  st=0
+  unshare -m sh -c 'mount -t tmpfs -o size=20m tmpfs "$1" && cd "$1" &&
+    cp "$3" wf.yaml && "$2" run -b serial wf.yaml > /dev/null' sh \
+    "$tmp/full" "$hodos" "$tmp/full.yaml" 2> "$tmp/err9" || st=$?
+  if [ "$st" -ne 0 ] ||
+    ! grep -q "its result cannot be kept: No space left on device" \
+      "$tmp/err9"; then
+    show "$tmp/err9"
+    fail "a full disk (status $st) is not named as such"
+  fi
+  passed
+else
+  passed "skipped: needs root and unshare"
+fi
