@@ -77,6 +77,9 @@ typedef struct worker {
 struct pool {
   hd_backend_host host;
   unsigned n;
+  /* One worker, and the host is the scheduler's: the worker calls it
+     directly (hd__run_chain_alone() and the like). */
+  int alone;
   worker *workers;
   unsigned next_submit; /* round robin before the workers start */
   atomic_int done;
@@ -266,6 +269,10 @@ static int idle(worker *w) {
  * for run_at_once(). Pushes are announced before each task. */
 static void run_chain(worker *w, uint32_t task, int at_once) {
   pool *p = w->pool;
+  if (p->alone) {
+    hd__run_chain_alone(p->host.ctx, task, w->id, at_once);
+    return;
+  }
   if (w->unannounced != 0)
     announce(w);
   if (p->host.run_at_once != NULL && at_once)
@@ -283,6 +290,10 @@ static void run_chain(worker *w, uint32_t task, int at_once) {
  * this worker takes them next, thieves the least urgent. */
 static void run_sources(worker *w, uint32_t i0, uint32_t n, int at_once) {
   pool *p = w->pool;
+  if (p->alone) {
+    hd__run_sources_alone(p->host.ctx, i0, n, w->id, at_once);
+    return;
+  }
   while (n > RANGE_GRAIN && p->n > 1) {
     uint32_t half = n / 2;
     deque_push(&w->q, sources_item(i0, half), 0);
@@ -304,6 +315,10 @@ static void run_range(worker *w, uint64_t item, int at_once) {
   uint32_t e0 = (uint32_t)(item >> 32) & 0x3fffffffu, n = (uint32_t)item;
   if (item & SOURCES) {
     run_sources(w, e0, n, at_once);
+    return;
+  }
+  if (p->alone) {
+    hd__run_edges_alone(p->host.ctx, e0, n, w->id, at_once);
     return;
   }
   while (n > RANGE_GRAIN && p->n > 1) {
@@ -391,6 +406,7 @@ static int threads_start(void **state, unsigned jobs,
     return HD_ENOMEM;
   p->host = *host;
   p->n = jobs;
+  p->alone = jobs == 1 && hd__run_host_is_ours(host);
   p->workers = hd__calloc(jobs, sizeof(worker));
   if (p->workers == NULL) {
     hd__free(p);

@@ -66,6 +66,18 @@ HD__INTERNAL int hd__exec_shell(hd__exec *x);
 HD__INTERNAL void hd__shell_groups_at(atomic_int *at, unsigned n);
 HD__INTERNAL int hd__exec_fn(hd__exec *x);
 
+/* The context a function task's function is handed. */
+struct hd_task {
+  hd__exec *x;
+  hd_value *output;
+  hd__buf message; /* set by hd_task_fail() and the like */
+};
+
+/* The end of hd__exec_fn(), for a caller that called x->fn itself (with
+ * t = {x, NULL, {0}}) and got rc: what hd__exec_fn() returns, x->output
+ * set on success. */
+HD__INTERNAL int hd__exec_fn_after(hd__exec *x, hd_task *t, int rc);
+
 /* The node a task context runs, and its function's name. */
 HD__INTERNAL uint32_t hd__task_node(const hd_task *t);
 HD__INTERNAL const char *hd__task_what(const hd_task *t);

@@ -362,6 +362,20 @@ HD__INTERNAL void hd__threads_push_range(void *state, unsigned w, uint32_t e0,
  * hd__run_source() gives source i (the least urgent first). */
 HD__INTERNAL void hd__threads_push_sources(void *state, uint32_t n);
 HD__INTERNAL uint32_t hd__run_source(void *run, uint32_t i);
+/* With one worker (threads backend, jobs 1) and this scheduler's host
+ * (hd__run_host_is_ours()): what the worker would do through the host for
+ * a task it took (and the tasks each hands back), for the dependents a
+ * range of edges makes ready, and for a range of sources (the most
+ * urgent first), called directly. No other thread takes that worker's
+ * pushes, so it has no one to tell of them between tasks. at_once: as
+ * for hd_backend_host.run_at_once, for the first task. */
+HD__INTERNAL int hd__run_host_is_ours(const hd_backend_host *host);
+HD__INTERNAL void hd__run_chain_alone(void *run, uint32_t task, unsigned w,
+                                      int at_once);
+HD__INTERNAL void hd__run_edges_alone(void *run, uint32_t e0, uint32_t n,
+                                      unsigned w, int at_once);
+HD__INTERNAL void hd__run_sources_alone(void *run, uint32_t i0, uint32_t n,
+                                        unsigned w, int at_once);
 /* The largest first index of a range (edges or sources). */
 #define HD__RANGE_FIRST_MAX 0x3fffffffu
 

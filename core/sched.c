@@ -785,8 +785,7 @@ static inline void prefetch_task(const hd__run *r, uint32_t v) {
  * fetched meanwhile (some hundred nanoseconds ahead for tiny tasks, about
  * a memory access's time). */
 #define AHEAD 24
-uint32_t hd__run_edge_ready(void *run, uint32_t e, unsigned w) {
-  hd__run *r = run;
+static inline uint32_t edge_ready(hd__run *r, uint32_t e, unsigned w) {
   const hd__plan *p = r->plan;
   uint32_t v = p->succs[e];
   if (e + AHEAD < p->nedges) {
@@ -797,14 +796,19 @@ uint32_t hd__run_edge_ready(void *run, uint32_t e, unsigned w) {
   return released(r, &r->workers[w], v, 0) ? v : HD_TASK_NONE;
 }
 
-uint32_t hd__run_source(void *run, uint32_t i) {
-  hd__run *r = run;
+uint32_t hd__run_edge_ready(void *run, uint32_t e, unsigned w) {
+  return edge_ready(run, e, w);
+}
+
+static inline uint32_t source(const hd__run *r, uint32_t i) {
   const uint32_t *src = r->mem->src;
   /* Sources are taken from the most urgent (the highest i) down. */
   if (i >= AHEAD)
     prefetch_task(r, src[i - AHEAD]);
   return src[i];
 }
+
+uint32_t hd__run_source(void *run, uint32_t i) { return source(run, i); }
 
 size_t hd__run_range_room(void *run) {
   const hd__run *r = run;
@@ -955,7 +959,20 @@ static uint32_t run_plain(hd__run *r, uint32_t node, unsigned w) {
   }
   hd__exec x;
   (void)begin(r, node, w, inputs, n, &x, 0, deps_end); /* no files */
-  int rc = hd__exec_fn(&x);
+  int rc;
+  if (x.fn != NULL) {
+    /* hd__exec_fn(), whose tests a plain task with no message and no
+       timeout passes: a call saved for each tiny task. */
+    hd_task task = {&x, NULL, {0}};
+    rc = x.fn(&task, x.fn_data);
+    if (rc == HD_OK && task.message.data == NULL && x.timeout_ns == 0) {
+      x.output = task.output;
+    } else {
+      rc = hd__exec_fn_after(&x, &task, rc);
+    }
+  } else {
+    rc = hd__exec_fn(&x);
+  }
   if (rc == HD_OK && t->extra == NULL) {
     if (!r->opts.no_task_times)
       stamp_end(r, t, ws);
@@ -994,6 +1011,48 @@ static uint32_t run_task(void *ctx, uint32_t node, unsigned w) {
   if (hd__task_gate(r, node))
     execute(r, node, w);
   return settle(r, node, w, 1);
+}
+
+/* One worker alone on the threads backend: no thief takes its pushes and
+ * no sleeper waits for them, so task and the tasks run_task() hands back
+ * after it run here, without a call through the host for each (a
+ * million tiny tasks are a million times through this). at_once: as for
+ * run_task_at_once(). */
+static void run_alone(hd__run *r, uint32_t task, unsigned w, int at_once) {
+  if (at_once && w < r->nworkers)
+    r->workers[w].chained = 1;
+  do
+    task = run_task(r, task, w);
+  while (task != HD_TASK_NONE);
+}
+
+void hd__run_chain_alone(void *run, uint32_t task, unsigned w, int at_once) {
+  run_alone(run, task, w, at_once);
+}
+
+void hd__run_edges_alone(void *run, uint32_t e0, uint32_t n, unsigned w,
+                         int at_once) {
+  hd__run *r = run;
+  for (uint32_t e = e0; e < e0 + n; e++) {
+    uint32_t task = edge_ready(r, e, w);
+    if (task != HD_TASK_NONE) {
+      run_alone(r, task, w, at_once);
+      at_once = 1;
+    }
+  }
+}
+
+void hd__run_sources_alone(void *run, uint32_t i0, uint32_t n, unsigned w,
+                           int at_once) {
+  hd__run *r = run;
+  for (uint32_t i = i0 + n; i-- > i0;) {
+    run_alone(r, source(r, i), w, at_once);
+    at_once = 1;
+  }
+}
+
+int hd__run_host_is_ours(const hd_backend_host *host) {
+  return host->run == run_task;
 }
 
 static uint32_t run_task_at_once(void *ctx, uint32_t node, unsigned w,

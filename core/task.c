@@ -5,12 +5,6 @@
 #include "exec.h"
 #include "run.h"
 
-struct hd_task {
-  hd__exec *x;
-  hd_value *output;
-  hd__buf message;
-};
-
 const char *hd_task_name(const hd_task *t) {
   return t != NULL ? hd__plan_name(t->x->plan, t->x->node) : NULL;
 }
@@ -128,7 +122,10 @@ int hd__exec_fn(hd__exec *x) {
     return HD_ETASK;
   }
   hd_task t = {x, NULL, {0}};
-  int rc = fn(&t, data);
+  return hd__exec_fn_after(x, &t, fn(&t, data));
+}
+
+int hd__exec_fn_after(hd__exec *x, hd_task *t, int rc) {
   if (lazy_failed(x)) {
     hd__lazy *l = x->lazy;
     hd__buf_appendf(&x->message, "its inputs cannot be gathered: %s",
@@ -136,8 +133,8 @@ int hd__exec_fn(hd__exec *x) {
     /* The next attempt, if any, tries again. */
     hd__buf_cleanup(&l->why);
     atomic_store(&l->state, 0);
-    hd__buf_cleanup(&t.message);
-    hd_value_unref(t.output);
+    hd__buf_cleanup(&t->message);
+    hd_value_unref(t->output);
     return HD_ETASK;
   }
   if (x->timeout_ns != 0 && hd__now_ns() - x->start_ns > x->timeout_ns) {
@@ -147,26 +144,26 @@ int hd__exec_fn(hd__exec *x) {
                     "returned after %.3g s)",
                     (double)x->timeout_ns / 1e9,
                     (double)(hd__now_ns() - x->start_ns) / 1e9);
-    hd__buf_cleanup(&t.message);
-    hd_value_unref(t.output);
+    hd__buf_cleanup(&t->message);
+    hd_value_unref(t->output);
     return HD_ETASK;
   }
   if (rc != HD_OK) {
-    if (t.message.len > 0)
-      hd__buf_append(&x->message, t.message.data, t.message.len);
+    if (t->message.len > 0)
+      hd__buf_append(&x->message, t->message.data, t->message.len);
     else
       hd__buf_appendf(&x->message, "function '%s' returned %s (%s)",
                       hd__plan_what(x->plan, x->node), hd_err_name(rc),
                       hd_strerror(rc));
-    hd__buf_cleanup(&t.message);
-    hd_value_unref(t.output);
-    return rc == HD_ECANCELED && hd_task_cancelled(&t) ? HD_EINTR : HD_ETASK;
+    hd__buf_cleanup(&t->message);
+    hd_value_unref(t->output);
+    return rc == HD_ECANCELED && hd_task_cancelled(t) ? HD_EINTR : HD_ETASK;
   }
-  if (t.message.data != NULL)
-    hd__buf_cleanup(&t.message);
+  if (t->message.data != NULL)
+    hd__buf_cleanup(&t->message);
   /* No output is stored as NULL and read as the shared empty value: a tiny
      task allocates nothing. */
-  x->output = t.output;
+  x->output = t->output;
   return HD_OK;
 }
 
