@@ -36,6 +36,10 @@ void cli_print_diag(const hd_diag *d);
 /* A size: digits, then K, M, G or T (powers of 1024, with or without a
  * B), or nothing; more than 0. Returns 0, or -1 when s is not one. */
 int cli_parse_size(const char *s, uint64_t *out);
+int cli_store_ok(const char *store);
+struct option;
+void cli_unknown_option(char **argv, const struct option *opts,
+                        const char *cmd);
 
 /* Printing on stderr is serialised; a status line on the terminal is
  * cleared first by the function set here (progress.c). */

@@ -70,10 +70,16 @@ hd_plan *cli_load_plan(const char *file, hd_workflow **wf, int *code) {
 
 static int only_file(int argc, char **argv, const char *cmd,
                      const char **file) {
+  int options = 1; /* until "--" */
   for (int i = 1; i < argc; i++) {
-    if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0)
+    if (options && strcmp(argv[i], "--") == 0) {
+      options = 0;
+      continue;
+    }
+    if (options &&
+        (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0))
       return 1;
-    if (argv[i][0] == '-' && argv[i][1] != '\0') {
+    if (options && argv[i][0] == '-' && argv[i][1] != '\0') {
       cli_error("unknown option '%s'; see 'hodos help %s'", argv[i], cmd);
       return -1;
     }
@@ -178,11 +184,7 @@ int cmd_graph(int argc, char **argv) {
                 argv[optind - 1]);
       return EXIT_USAGE;
     default:
-      if (optopt != 0)
-        cli_error("unknown option '-%c'; see 'hodos help graph'", optopt);
-      else
-        cli_error("unknown option '%s'; see 'hodos help graph'",
-                  argv[optind - 1]);
+      cli_unknown_option(argv, opts, "graph");
       return EXIT_USAGE;
     }
   }

@@ -57,6 +57,8 @@ static int is_dir(const char *path) {
 }
 
 int cli_find_run(const char *store, const char *run, char *dir, size_t size) {
+  if (!cli_store_ok(store))
+    return -1;
   /* The run folder: a path, a workflow file (the last run of the store
      beside it), or a name under STORE/runs. */
   struct stat st;
@@ -93,9 +95,15 @@ int cmd_logs(int argc, char **argv) {
   int which = 3; /* 1 stdout, 2 stderr */
   const char *args[2];
   int nargs = 0;
+  int options = 1; /* until "--" */
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
-    if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+    if (!options) {
+      /* An argument, whatever it starts with. */
+    } else if (strcmp(a, "--") == 0) {
+      options = 0;
+      continue;
+    } else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
       help_logs(stdout);
       return EXIT_OK;
     } else if (strcmp(a, "-s") == 0 || strcmp(a, "--store") == 0) {
@@ -104,14 +112,21 @@ int cmd_logs(int argc, char **argv) {
         return EXIT_USAGE;
       }
       store = argv[++i];
-    } else if (strcmp(a, "--stdout") == 0) {
-      which = 1;
-    } else if (strcmp(a, "--stderr") == 0) {
-      which = 2;
+      continue;
+    } else if (strcmp(a, "--stdout") == 0 || strcmp(a, "--stderr") == 0) {
+      int w = a[5] == 'o' ? 1 : 2;
+      if (which != 3 && which != w) {
+        cli_error("--stdout and --stderr go one at a time; without either, "
+                  "both are shown");
+        return EXIT_USAGE;
+      }
+      which = w;
+      continue;
     } else if (a[0] == '-' && a[1] != '\0') {
       cli_error("unknown option '%s'; see 'hodos help logs'", a);
       return EXIT_USAGE;
-    } else if (nargs < 2) {
+    }
+    if (nargs < 2) {
       args[nargs++] = a;
     } else {
       cli_error("too many arguments ('%s'); see 'hodos help logs'", a);

@@ -1,5 +1,6 @@
 /* hodos: the command-line front end. */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <string.h>
 
@@ -94,6 +95,13 @@ static int flushed(int code) {
 }
 
 int main(int argc, char **argv) {
+  /* Started with standard input, output or error closed (by a daemon, or
+     2>&-): the files hodos opens would take those numbers, and what it
+     prints would land in them. */
+  for (int fd = 0; fd <= 2; fd++)
+    if (fcntl(fd, F_GETFD) == -1 && errno == EBADF &&
+        open("/dev/null", fd == 0 ? O_RDONLY : O_WRONLY) != fd)
+      return EXIT_FAILED;
   /* A closed output pipe (hodos run wf.yaml | head) ends the output
      quietly, with EPIPE, instead of killing the run. */
   signal(SIGPIPE, SIG_IGN);

@@ -401,7 +401,12 @@ static void print_text(const model *m, const char *dir, size_t top) {
     const rtask *t = &m->tasks[slow[i]];
     char d[32], w[300];
     fmt_dur(d, sizeof(d), t->elapsed);
-    printf("  %10s  %s  (%s", d, l->names[slow[i]], where(m, t, w, sizeof(w)));
+    /* Right-aligned in 10 columns: "µ" takes two bytes, one column. */
+    int pad = 10;
+    for (const char *b = d; *b != '\0'; b++)
+      pad += ((unsigned char)*b & 0xc0) == 0x80;
+    printf("  %*s  %s  (%s", pad, d, l->names[slow[i]],
+           where(m, t, w, sizeof(w)));
     if (t->attempts > 1)
       printf(", attempt %u", t->attempts);
     printf(")\n");
@@ -1234,10 +1239,21 @@ int cmd_report(int argc, char **argv) {
              *trace = NULL;
   size_t top = 10;
   int nargs = 0;
+  int options = 1; /* until "--" */
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
     const char **slot = NULL;
-    if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+    if (options && strcmp(a, "--") == 0) {
+      options = 0;
+      continue;
+    } else if (!options) {
+      if (nargs++ == 0) {
+        run = a;
+        continue;
+      }
+      cli_error("too many arguments ('%s'); see 'hodos help report'", a);
+      return EXIT_USAGE;
+    } else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
       help_report(stdout);
       return EXIT_OK;
     } else if (strcmp(a, "-s") == 0 || strcmp(a, "--store") == 0) {

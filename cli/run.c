@@ -44,9 +44,9 @@ void help_run(FILE *out) {
         "  -b, --backend NAME  run tasks with this backend: processes (the\n"
         "                      default: in worker processes, so that a crash\n"
         "                      fails only its task), threads (in this\n"
-        "                      process), serial (one at a time, in file\n"
-        "                      order) or ssh (on other hosts: --hosts); over\n"
-        "                      the workflow's backend:\n"
+        "                      process), serial (one at a time, in a fixed\n"
+        "                      topological order) or ssh (on other hosts:\n"
+        "                      --hosts); over the workflow's backend:\n"
         "  -j, --jobs N        run up to N tasks at once (default: the\n"
         "                      workflow's jobs:, else one per CPU)\n"
         "  -k, --keep-going    after a failure, run every task that does not\n"
@@ -72,7 +72,8 @@ void help_run(FILE *out) {
         "      --spill-limit SIZE  past SIZE of results in memory, raw and\n"
         "                      compressed, write new ones to a spill file\n"
         "                      in the store (default: twice --mem-limit)\n"
-        "  -q, --quiet         print no progress, only errors\n"
+        "  -q, --quiet         print no progress: failures only, and the\n"
+        "                      summary when the run does not succeed\n"
         "  -v, --verbose       print more\n"
         "  -h, --help          show this help\n"
         "\n"
@@ -610,14 +611,12 @@ int cmd_run(int argc, char **argv) {
                 argv[optind - 1]);
       return EXIT_USAGE;
     default:
-      if (optopt != 0)
-        cli_error("unknown option '-%c'; see 'hodos help run'", optopt);
-      else
-        cli_error("unknown option '%s'; see 'hodos help run'",
-                  argv[optind - 1]);
+      cli_unknown_option(argv, opts, "run");
       return EXIT_USAGE;
     }
   }
+  if (!cli_store_ok(store))
+    return EXIT_USAGE;
   if (mem_limit != 0 && spill_limit != 0 && spill_limit < mem_limit) {
     cli_error("--spill-limit (%llu bytes) must be at least --mem-limit "
               "(%llu bytes)",

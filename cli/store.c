@@ -37,10 +37,11 @@ void help_clean(FILE *out) {
         "Drop the cached results that the last run did not use (finish or\n"
         "reuse), from the store of FILE (.hodos beside it) or of --store.\n"
         "With --max-size, keep instead as many results as fit in SIZE:\n"
-        "those of the last run first, then the most recently made. Damaged\n"
-        "results are dropped. The cache is rewritten at once (a rename), so\n"
-        "an interrupted clean leaves it as it was. A run using the store at\n"
-        "the same time makes clean fail without changing anything.\n"
+        "those of the last run first, then the most recently used (made or\n"
+        "reused). Damaged results are dropped. The cache is rewritten at\n"
+        "once (a rename), so an interrupted clean leaves it as it was. A\n"
+        "run using the store at the same time makes clean fail without\n"
+        "changing anything.\n"
         "\n"
         "Options:\n"
         "  -s, --store DIR      the store (default: .hodos beside FILE)\n"
@@ -72,14 +73,6 @@ static char *cache_dir(const char *store) {
   return dir;
 }
 
-static void unknown_option(char **argv, const char *cmd) {
-  if (optopt != 0)
-    cli_error("unknown option '-%c'; see 'hodos help %s'", optopt, cmd);
-  else
-    cli_error("unknown option '%s'; see 'hodos help %s'", argv[optind - 1],
-              cmd);
-}
-
 int cmd_status(int argc, char **argv) {
   static const struct option opts[] = {
       {"store", required_argument, NULL, 's'},
@@ -107,10 +100,12 @@ int cmd_status(int argc, char **argv) {
                 argv[optind - 1]);
       return EXIT_USAGE;
     default:
-      unknown_option(argv, "status");
+      cli_unknown_option(argv, opts, "status");
       return EXIT_USAGE;
     }
   }
+  if (!cli_store_ok(store))
+    return EXIT_USAGE;
   if (optind + 1 != argc) {
     cli_error(optind >= argc ? "no workflow file given; usage: hodos status "
                                "[OPTIONS] FILE"
@@ -194,10 +189,12 @@ int cmd_clean(int argc, char **argv) {
                 argv[optind - 1]);
       return EXIT_USAGE;
     default:
-      unknown_option(argv, "clean");
+      cli_unknown_option(argv, opts, "clean");
       return EXIT_USAGE;
     }
   }
+  if (!cli_store_ok(store))
+    return EXIT_USAGE;
   if (optind + 1 < argc) {
     cli_error("one workflow file at a time");
     return EXIT_USAGE;

@@ -115,27 +115,35 @@ size_t hd__edit_distance(const char *a, const char *b, size_t limit) {
     return limit + 1;
   if (lb > 255)
     return limit + 1;
+  /* Only the cells within limit of the diagonal can stay within limit:
+     the others count as limit + 1 (a file with thousands of misspelt
+     names compares each with every task). */
+  size_t over = limit + 1;
   size_t row[256];
   for (size_t j = 0; j <= lb; j++)
-    row[j] = j;
+    row[j] = j < over ? j : over;
   for (size_t i = 1; i <= la; i++) {
-    size_t diag = row[0], best = i;
-    row[0] = i;
-    for (size_t j = 1; j <= lb; j++) {
+    size_t lo = i > limit ? i - limit : 1;
+    size_t hi = i + limit < lb ? i + limit : lb;
+    size_t diag = row[lo - 1];
+    row[lo - 1] = lo == 1 && i < over ? i : over;
+    size_t best = row[lo - 1];
+    for (size_t j = lo; j <= hi; j++) {
       size_t up = row[j];
-      size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
-      size_t v = diag + cost;
+      size_t v = diag + (a[i - 1] != b[j - 1]);
       if (up + 1 < v)
         v = up + 1;
       if (row[j - 1] + 1 < v)
         v = row[j - 1] + 1;
+      if (v > over)
+        v = over;
       row[j] = v;
       diag = up;
       if (v < best)
         best = v;
     }
     if (best > limit)
-      return limit + 1;
+      return over;
   }
-  return row[lb] > limit ? limit + 1 : row[lb];
+  return row[lb] > limit ? over : row[lb];
 }

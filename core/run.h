@@ -69,7 +69,7 @@ struct hd__runmem {
                            or HD__ONE_PRED for a task that has one (read
                            instead of the task's node by settle()) */
   uint32_t *npreds;     /* pending's first values */
-  uint32_t *rank;       /* per task: place in plan->order */
+  uint32_t *rank;       /* per task: place in plan->order, by priority first */
   uint32_t *src;        /* the nsrc sources, least urgent first */
   uint32_t *fns;        /* the plan's function names (string offsets), */
   size_t nfns;          /* each once */

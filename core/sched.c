@@ -1175,6 +1175,42 @@ static void runmem_free(hd__runmem *m) {
   hd__big_free(m, m->bytes, 1);
 }
 
+/* Places in the plan's order, the higher priority first, then the earlier
+ * place. */
+static int by_priority(const void *a, const void *b) {
+  uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+  const hd__plan *p = sort_plan;
+  int32_t px = hd__plan_settings(p, p->order[x])->priority;
+  int32_t py = hd__plan_settings(p, p->order[y])->priority;
+  if (px != py)
+    return px > py ? -1 : 1;
+  return x < y ? -1 : x > y;
+}
+
+/* When tasks have priorities: rank (the plan's order so far) ordered by
+ * them first, so that backends that keep a ready set by rank (processes,
+ * ssh, serial) start the higher priorities first among ready tasks. */
+static int rank_by_priority(const hd__plan *p, uint32_t *rank) {
+  size_t i = 0;
+  while (i < p->count && hd__plan_settings(p, i)->priority == 0)
+    i++;
+  if (i == p->count)
+    return HD_OK;
+  uint32_t *at = hd__malloc(p->count * sizeof(uint32_t));
+  if (at == NULL)
+    return HD_ENOMEM;
+  for (i = 0; i < p->count; i++)
+    at[i] = (uint32_t)i;
+  pthread_mutex_lock(&sort_lock);
+  sort_plan = p;
+  qsort(at, p->count, sizeof(uint32_t), by_priority);
+  pthread_mutex_unlock(&sort_lock);
+  for (i = 0; i < p->count; i++)
+    rank[p->order[at[i]]] = (uint32_t)i;
+  hd__free(at);
+  return HD_OK;
+}
+
 /* One block: this header, then pending, the first pending, and rank
  * (count + 1 each) and the sources. A large block is populated at once
  * (alloc.c). */
@@ -1199,7 +1235,7 @@ static hd__runmem *runmem_new(const hd__plan *p) {
     m->npreds[i] = np == 1 ? HD__ONE_PRED : (uint32_t)np;
     m->rank[p->order[i]] = (uint32_t)i;
   }
-  if (collect_fns(p, m) != HD_OK) {
+  if (rank_by_priority(p, m->rank) != HD_OK || collect_fns(p, m) != HD_OK) {
     runmem_free(m);
     return NULL;
   }

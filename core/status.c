@@ -237,7 +237,7 @@ int hd_store_clean(const char *store, uint64_t max_bytes,
   if (stat(store, &sb) != 0) {
     snprintf(out->message, sizeof(out->message), "no store at %s: %s", store,
              strerror(errno));
-    return errno == ENOENT ? HD_ENOENT : HD_EIO;
+    return errno == ENOENT || errno == ENOTDIR ? HD_ENOENT : HD_EIO;
   }
   hd__store *s = NULL;
   char *message = NULL;

@@ -197,13 +197,16 @@ void hd_graph_free(hd_graph *g) {
   hd__free(g);
 }
 
+int hd__has_control(const char *s) {
+  for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+    if (*p < 0x20 || *p == 0x7f ||
+        (p[0] == 0xc2 && p[1] >= 0x80 && p[1] < 0xa0))
+      return 1;
+  return 0;
+}
+
 static int name_ok(const char *name) {
-  if (name == NULL || name[0] == '\0')
-    return 0;
-  for (const unsigned char *p = (const unsigned char *)name; *p; p++)
-    if (*p < 0x20 || *p == 0x7f)
-      return 0;
-  return 1;
+  return name != NULL && name[0] != '\0' && !hd__has_control(name);
 }
 
 static int add_node(hd_graph *g, const char *name, hd_node_kind kind,

@@ -182,6 +182,15 @@ HD__INTERNAL int hd__param_key_ok(const char *key);
 /* The number of expansions of node n (1 for a node without list params),
  * or HD__NO_INDEX when it is too large. Valid after validation. */
 HD__INTERNAL size_t hd__node_expansions(const hd_node *n);
+/* The items of n's expansion j: pick[k] indexes n->lists[k].values (zip:
+ * the j-th of each; product: in mixed radix, the first list slowest). */
+HD__INTERNAL void hd__node_pick(const hd_node *n, size_t j, size_t *pick);
+/* The name of the expansion of n with those items, NAME[key=value,...],
+ * in out (from its start, NUL-terminated). HD_OK or HD_ENOMEM. */
+HD__INTERNAL int hd__expansion_name(const hd_node *n, const size_t *pick,
+                                    hd__buf *out);
+/* Whether s holds a control character (C0, DEL, or C1 in UTF-8). */
+HD__INTERNAL int hd__has_control(const char *s);
 
 /* Append a string to a list (copied). Returns HD_OK or HD_ENOMEM. */
 HD__INTERNAL int hd__tstrs_add(hd__tstrs *l, const char *s, int line,

@@ -9,7 +9,7 @@
 
 /* Pick the items of expansion j: zip takes the j-th of each list; product
  * counts in mixed radix, the first list varying slowest. */
-static void pick_items(const hd_node *n, size_t j, size_t *pick) {
+void hd__node_pick(const hd_node *n, size_t j, size_t *pick) {
   if (hd__node_settings(n)->fanout == HD_FANOUT_ZIP) {
     for (size_t i = 0; i < n->nlists; i++)
       pick[i] = j;
@@ -19,6 +19,17 @@ static void pick_items(const hd_node *n, size_t j, size_t *pick) {
     pick[i] = j % n->lists[i].count;
     j /= n->lists[i].count;
   }
+}
+
+int hd__expansion_name(const hd_node *n, const size_t *pick, hd__buf *out) {
+  out->len = 0;
+  int rc = hd__buf_append(out, n->name, strlen(n->name));
+  for (size_t k = 0; rc == HD_OK && k < n->nlists; k++)
+    rc = hd__buf_appendf(out, "%s%s=%s", k ? "," : "[", n->lists[k].key,
+                         n->lists[k].values[pick[k]]);
+  if (rc == HD_OK)
+    rc = hd__buf_append(out, "]", 1);
+  return rc;
 }
 
 typedef struct builder {
@@ -318,19 +329,13 @@ static int make_nodes(builder *b, const hd_graph *g, const uint32_t *base,
       costs[base[i] + j] = (float)hd__node_settings(n)->cost;
       pn->kind = (uint8_t)n->kind;
       pn->settings = settings;
-      pick_items(n, j, pick);
+      hd__node_pick(n, j, pick);
       expansion x = {n, pick, b, 0, 0, 0, 0, 0, 0};
       /* The name: NAME (copied once), or NAME[k=v,...] for an expansion. */
       if (n->nlists == 0) {
         rc = add_string(b, n->name, strlen(n->name), &pn->name);
       } else {
-        tmp.len = 0;
-        rc = hd__buf_append(&tmp, n->name, strlen(n->name));
-        for (size_t k = 0; rc == HD_OK && k < n->nlists; k++)
-          rc = hd__buf_appendf(&tmp, "%s%s=%s", k ? "," : "[", n->lists[k].key,
-                               n->lists[k].values[pick[k]]);
-        if (rc == HD_OK)
-          rc = hd__buf_append(&tmp, "]", 1);
+        rc = hd__expansion_name(n, pick, &tmp);
         if (rc == HD_OK)
           rc = add_string(b, tmp.data, tmp.len, &pn->name);
       }
@@ -414,7 +419,7 @@ static int depview_make(depview *v, const hd_node *n, const hd_node *d,
     return HD_ENOMEM;
   /* In reverse, so that each chain runs in expansion order. */
   for (size_t j = count; j-- > 0;) {
-    pick_items(d, j, pick);
+    hd__node_pick(d, j, pick);
     int rc = shared_key(k, d, pick, v, 1);
     size_t first;
     if (rc != HD_OK)
@@ -503,7 +508,7 @@ static int make_edges(const builder *b, const hd_graph *g,
     }
     for (uint32_t x = base[i]; x < base[i + 1] && rc == HD_OK; x++) {
       np = 0;
-      pick_items(nd, x - base[i], pick);
+      hd__node_pick(nd, x - base[i], pick);
       for (size_t j = 0; j < nv && rc == HD_OK; j++) {
         const depview *v = &views[j];
         if (v->nshared == 0) {

@@ -406,6 +406,50 @@ static int check_templates(hd_graph *g, const hd_node *n) {
   return rc;
 }
 
+/* Expansions are named after their values: a value with a control
+ * character would make a name no line can show, and values holding ','
+ * or '=' (or the same value twice in a list) can make two expansions of
+ * one name, whose results and logs would overwrite each other. */
+static int check_expansion_names(hd_graph *g, const hd_node *n) {
+  for (size_t k = 0; k < n->nlists; k++)
+    for (size_t i = 0; i < n->lists[k].count; i++)
+      if (hd__has_control(n->lists[k].values[i]))
+        return diag_at(
+            g, n, &(hd__depat){NULL, n->lists[k].line, n->lists[k].column},
+            HD_EGRAPH,
+            "item %zu of list '%s' of task '%s' holds a control character "
+            "(expansions are named after their items)",
+            i + 1, n->lists[k].key, n->name);
+  size_t count = hd__node_expansions(n);
+  if (count == HD__NO_INDEX)
+    return HD_OK; /* reported above */
+  hd__strmap seen = {0};
+  hd__buf name = {0};
+  size_t *pick = hd__calloc(n->nlists, sizeof(size_t));
+  int rc = pick == NULL || hd__strmap_reserve(&seen, count) != HD_OK ? HD_ENOMEM
+                                                                     : HD_OK;
+  for (size_t j = 0; rc == HD_OK && j < count; j++) {
+    hd__node_pick(n, j, pick);
+    size_t first;
+    if ((rc = hd__expansion_name(n, pick, &name)) != HD_OK)
+      break;
+    rc = hd__strmap_add(&seen, name.data, j);
+    if (rc == HD_EEXIST && hd__strmap_get(&seen, name.data, &first)) {
+      rc = diag_at(
+          g, n, &(hd__depat){NULL, n->lists[0].line, n->lists[0].column},
+          HD_EGRAPH,
+          "task '%s' expands into two tasks named '%s' (expansions %zu and "
+          "%zu): each expansion needs a name of its own",
+          n->name, name.data, first + 1, j + 1);
+      break;
+    }
+  }
+  hd__free(pick);
+  hd__buf_cleanup(&name);
+  hd__strmap_cleanup(&seen);
+  return rc;
+}
+
 static int check_params(hd_graph *g) {
   int rc = HD_OK;
   for (size_t i = 0; i < g->count && rc == HD_OK; i++) {
@@ -446,6 +490,8 @@ static int check_params(hd_graph *g) {
                      "plans (at most %u per task)",
                      n->name, (unsigned long long)e, HD__MAX_EXPANSIONS);
     }
+    if (rc == HD_OK && n->nlists > 0)
+      rc = check_expansion_names(g, n);
     if (rc == HD_OK)
       rc = check_templates(g, n);
   }

@@ -472,12 +472,10 @@ void hd__wf_task(hd__wf_loader *L, hd__ynode *t, size_t index) {
                   tname);
     /* Kept, so that the tasks after it are checked as usual, unless the
        graph cannot hold it. */
-    for (const unsigned char *p = (const unsigned char *)tname; *p; p++)
-      if (*p < 0x20 || *p == 0x7f) {
-        L->graph_unsafe = 1;
-        tname = NULL;
-        break;
-      }
+    if (hd__has_control(tname)) {
+      L->graph_unsafe = 1;
+      tname = NULL;
+    }
   }
 
   hd_node_kind kind = HD_NODE_CMD;

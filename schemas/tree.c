@@ -396,15 +396,15 @@ void hd__wf_env(hd__wf_loader *L, hd__ynode *v, const char *what,
                     k->type == YAML_SCALAR_NODE ? hd__wf_scalar(k) : "?", what);
       continue;
     }
-    if (val->type != YAML_SCALAR_NODE) {
+    if (!hd__wf_is_string(val)) {
       hd__wf_report(L, HD_ESCHEMA, val,
-                    "env variable '%s' of %s must be a scalar, not %s",
+                    "env variable '%s' of %s must be a scalar (\"\" for an "
+                    "empty value), not %s",
                     hd__wf_scalar(k), what, hd__wf_type_name(val));
       continue;
     }
     b.len = 0;
-    if (hd__buf_appendf(&b, "%s=%s", hd__wf_scalar(k),
-                        hd__wf_is_null(val) ? "" : hd__wf_scalar(val)) !=
+    if (hd__buf_appendf(&b, "%s=%s", hd__wf_scalar(k), hd__wf_scalar(val)) !=
             HD_OK ||
         hd__tstrs_add(list, b.data, (int)val->line + 1, (int)val->column + 1) !=
             HD_OK) {

@@ -225,7 +225,17 @@ int hd__ytree_parse(hd__ytree *t, const char *text, size_t len,
       }
       break;
     case YAML_SCALAR_EVENT:
-      rc = on_scalar(&b, &e);
+      if (memchr(e.data.scalar.value, '\0', e.data.scalar.length) != NULL) {
+        /* The tree's strings end at a NUL: what follows it would be lost
+           without a word (a command cut short, two names made one). */
+        err->problem = "a string holds a NUL character (\\0), which hodos "
+                       "cannot pass on";
+        err->context = NULL;
+        err->problem_mark = e.start_mark;
+        rc = HD_ESYNTAX;
+      } else {
+        rc = on_scalar(&b, &e);
+      }
       break;
     case YAML_SEQUENCE_START_EVENT:
     case YAML_MAPPING_START_EVENT:

@@ -37,8 +37,9 @@ typedef struct hd_backend_host {
      ends, so a returned task left aside keeps the run from ending). */
   uint32_t (*run)(void *ctx, uint32_t task, unsigned worker);
   size_t ntasks; /* task ids are 0 .. ntasks - 1 */
-  /* rank[t]: t's place in the plan's topological order; a backend that
-     keeps a ready set should prefer lower ranks. */
+  /* rank[t]: t's place in the plan's topological order, tasks with a
+     higher priority (hd_node_set_priority()) first; a backend that keeps
+     a ready set should prefer lower ranks. */
   const uint32_t *rank;
   /* run() with a hint: at_once is 1 when worker took task straight after
      its last task ended, without waiting (from its own queue, or a first

@@ -159,9 +159,10 @@ HD_API int hd_node_set_stdin(hd_node *n, const char *task);
  * cpus: slots the task takes (default 1, at least 1). mem: bytes the task
  * needs, 0 when not declared.
  *
- * priority: among the tasks ready when a run starts, higher goes first
- * with the threads backend (default 0); later, the scheduler favours the
- * longest path ahead (the bottom level).
+ * priority: among ready tasks, higher goes first (default 0). With the
+ * processes, ssh and serial backends, for every ready task; with threads,
+ * for the tasks ready when the run starts, after which its workers favour
+ * the longest path ahead (the bottom level).
  *
  * cache: zero to never reuse a stored result (default on).
  *

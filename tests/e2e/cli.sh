@@ -376,6 +376,93 @@ status_is 1
 rm -rf "$tmp/.hodos"
 finish
 
+start store-empty-name
+root_had_runs=0
+[ ! -e /runs ] || root_had_runs=1
+hd run --store '' ok.yaml
+status_is 2
+err_is "hodos: error: -s/--store needs a folder, not an empty name"
+hd clean -s ''
+status_is 2
+hd logs -s '' a
+status_is 2
+hd status --store= ok.yaml
+status_is 2
+[ "$root_had_runs" = 1 ] || [ ! -e /runs ] || problem "a store was made at /"
+finish
+
+start option-value-not-taken
+hd run --no-cache=1 ok.yaml
+status_is 2
+err_is "hodos: error: option '--no-cache' takes no value; see 'hodos help run'"
+hd status --quiet=x ok.yaml
+status_is 2
+err_is "hodos: error: option '--quiet' takes no value; see 'hodos help status'"
+hd run -Z ok.yaml
+status_is 2
+err_is "hodos: error: unknown option '-Z'; see 'hodos help run'"
+hd run --nope ok.yaml
+status_is 2
+err_is "hodos: error: unknown option '--nope'; see 'hodos help run'"
+finish
+
+start sizes-either-case
+hd run -q --no-cache --mem-limit 64mb ok.yaml
+status_is 0
+hd run -q --no-cache --mem-limit 1Gb ok.yaml
+status_is 0
+hd run -q --no-cache --mem-limit 64xb ok.yaml
+status_is 2
+finish
+
+start closed-standard-files
+# Started with stderr (then stdout) closed: the run's own files must not
+# take their numbers.
+(cd "$tmp" && NO_COLOR=1 exec "$hodos" run -q --no-cache ok.yaml) \
+  </dev/null >"$out" 2>&-
+status=$?
+status_is 0
+hd report
+status_is 0
+grep -q '^1 task: 1 done' "$out" || grep -q '1 done' "$out" ||
+  problem "report after a run with stderr closed: $(head -3 "$out")"
+(cd "$tmp" && NO_COLOR=1 exec "$hodos" run -q --no-cache ok.yaml) \
+  </dev/null >&- 2>"$err"
+status=$?
+status_is 0
+hd report
+status_is 0
+grep -q '1 done' "$out" ||
+  problem "report after a run with stdout closed: $(head -3 "$out")"
+rm -rf "$tmp/.hodos"
+finish
+
+start double-dash-ends-options
+printf 'tasks:\n  - name: -x\n    run: echo dashed\n' >"$tmp/-d.yaml"
+hd validate -- -d.yaml
+status_is 0
+hd run -q -- -d.yaml
+status_is 0
+out_is 'dashed'
+hd logs --stdout -- -x
+status_is 0
+out_is 'dashed'
+hd logs -- last -x
+status_is 0
+hd report -- last
+status_is 0
+hd logs --stdout --stderr -- -x
+status_is 2
+err_is "hodos: error: --stdout and --stderr go one at a time; without either, both are shown"
+rm -rf "$tmp/.hodos" "$tmp/-d.yaml"
+finish
+
+start clean-store-not-a-folder
+hd clean --store /dev/null
+status_is 2
+err_is "hodos: error: no store at /dev/null/cache: Not a directory"
+finish
+
 if [ -w /dev/full ]; then
   start help-write-error
   (cd "$tmp" && NO_COLOR=1 exec "$hodos" --help) </dev/null >/dev/full 2>"$err"

@@ -114,6 +114,48 @@ START_TEST(error_edit_distance) {
 }
 END_TEST
 
+/* The whole table, for reference. */
+static size_t full_distance(const char *a, const char *b) {
+  size_t la = strlen(a), lb = strlen(b), d[16][16];
+  for (size_t i = 0; i <= la; i++)
+    d[i][0] = i;
+  for (size_t j = 0; j <= lb; j++)
+    d[0][j] = j;
+  for (size_t i = 1; i <= la; i++)
+    for (size_t j = 1; j <= lb; j++) {
+      size_t v = d[i - 1][j - 1] + (a[i - 1] != b[j - 1]);
+      if (d[i - 1][j] + 1 < v)
+        v = d[i - 1][j] + 1;
+      if (d[i][j - 1] + 1 < v)
+        v = d[i][j - 1] + 1;
+      d[i][j] = v;
+    }
+  return d[la][lb];
+}
+
+/* Only a band around the diagonal is computed: the same answers as the
+ * whole table, on random short strings over three letters. */
+START_TEST(error_edit_distance_matches_the_whole_table) {
+  uint64_t x = 0x9e3779b97f4a7c15ull;
+  for (int t = 0; t < 200000; t++) {
+    char a[16], b[16];
+    x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+    size_t la = x % 12, lb = (x >> 8) % 12, limit = (x >> 16) % 5;
+    for (size_t i = 0; i < la; i++)
+      a[i] = (char)('a' + (x >> (20 + i)) % 3);
+    for (size_t i = 0; i < lb; i++)
+      b[i] = (char)('a' + (x >> (32 + i)) % 3);
+    a[la] = b[lb] = '\0';
+    size_t want = full_distance(a, b);
+    if (want > limit)
+      want = limit + 1;
+    ck_assert_msg(hd__edit_distance(a, b, limit) == want,
+                  "'%s' '%s' limit %zu: %zu, not %zu", a, b, limit,
+                  hd__edit_distance(a, b, limit), want);
+  }
+}
+END_TEST
+
 Suite *make_suite(void) {
   Suite *s = suite_create("error");
   TCase *tc = tcase_create("error");
@@ -123,6 +165,7 @@ Suite *make_suite(void) {
   tcase_add_test(tc, error_diag_format_truncates_like_snprintf);
   tcase_add_test(tc, error_diag_list_add_copy_clear);
   tcase_add_test(tc, error_edit_distance);
+  tcase_add_test(tc, error_edit_distance_matches_the_whole_table);
   suite_add_tcase(s, tc);
   return s;
 }

@@ -378,6 +378,43 @@ START_TEST(run_emits_retried_between_attempts) {
 }
 END_TEST
 
+static void on_started(const hd_event *ev, void *data) {
+  seen *s = data;
+  if (ev->type == HD_EVENT_STARTED)
+    s->len += (size_t)snprintf(s->log + s->len, sizeof(s->log) - s->len, "%s;",
+                               ev->task);
+}
+
+/* Priorities order every ready task on the backends that keep a ready set
+ * (one slot: one task at a time), not only the first ones; ties keep the
+ * plan's order. */
+START_TEST(run_priority_orders_ready_tasks) {
+  hd_node *r = fn("r", "count");
+  const char *names[] = {"a", "b", "c", "d", "e"};
+  const int prio[] = {0, 10, -3, 5, 10};
+  for (int i = 0; i < 5; i++) {
+    hd_node *n = fn(names[i], "count");
+    hd_node_after(n, r);
+    ck_assert_int_eq(hd_node_set_priority(n, prio[i]), HD_OK);
+  }
+  const char *backends[] = {"serial", "processes"};
+  for (int k = 0; k < 2; k++) {
+    seen s = {"", 0, 0};
+    hd_run_opts o;
+    hd_run_opts_init(&o);
+    o.backend = backends[k];
+    o.jobs = 1;
+    o.on_event = on_started;
+    o.event_data = &s;
+    ck_assert_int_eq(hd_run(g, &o, &rep), HD_OK);
+    ck_assert_msg(strcmp(s.log, "r;b;e;d;a;c;") == 0, "%s: %s", backends[k],
+                  s.log);
+    hd_report_free(rep);
+    rep = NULL;
+  }
+}
+END_TEST
+
 START_TEST(run_emits_events_in_order) {
   hd_node *a = fn("a", "count"), *b = fn("b", "fail"), *c = fn("c", "count");
   hd_node_after(b, a);
@@ -1064,6 +1101,7 @@ Suite *make_suite(void) {
   tcase_add_test(tc, run_unwritable_run_folder_is_an_error);
   tcase_add_test(tc, run_survives_allocation_failures);
   tcase_add_test(tc, run_options_defaults);
+  tcase_add_test(tc, run_priority_orders_ready_tasks);
   tcase_add_test(tc, run_task_without_output_passes_an_empty_value);
   tcase_add_loop_test(tc, run_argv_words_are_arguments_without_a_shell, 0, 3);
   tcase_add_loop_test(tc, run_argv_program_not_found, 0, 3);
