@@ -175,10 +175,59 @@ static void on_event(const hd_event *ev, void *data) {
 typedef struct run_watch {
   cli_progress *pr;
   cli_journal *journal;
-  const char *run_dir, *file;
+  const char *run_dir;
+  const char *next; /* what to do next (resume_hint()) */
   pthread_t thread;
   int started;
 } run_watch;
+
+/* s as one shell word in out: as it is when it holds only safe
+ * characters, else in single quotes (cut short when it does not fit). */
+static void shell_quote(char *out, size_t size, const char *s) {
+  size_t n = strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                       "0123456789_./-+=:,@%");
+  if (s[n] == '\0' && n > 0 && s[0] != '-') {
+    snprintf(out, size, "%s", s);
+    return;
+  }
+  size_t k = 0;
+  if (k + 1 < size)
+    out[k++] = '\'';
+  for (; *s != '\0' && k + 5 < size; s++) {
+    if (*s == '\'') {
+      memcpy(out + k, "'\\''", 4);
+      k += 4;
+    } else {
+      out[k++] = *s;
+    }
+  }
+  if (k + 1 < size)
+    out[k++] = '\'';
+  out[k < size ? k : size - 1] = '\0';
+}
+
+/* What an interrupted run tells the user to do next: the command that
+ * goes on from where it stopped (with its --store, and the file quoted
+ * for the shell), or, for a --no-cache run, that nothing was kept to go
+ * on from. */
+static void resume_hint(char *out, size_t size, const char *store,
+                        const char *file, int no_cache) {
+  if (no_cache) {
+    snprintf(out, size,
+             "a --no-cache run keeps nothing to go on from: "
+             "running it again runs every task");
+    return;
+  }
+  char q_store[1100] = "", q_file[1100] = "";
+  shell_quote(q_file, sizeof(q_file), file);
+  if (store != NULL) {
+    char q[1024];
+    shell_quote(q, sizeof(q), store);
+    snprintf(q_store, sizeof(q_store), "--store %s ", q);
+  }
+  snprintf(out, size, "to go on from here: hodos run --resume %s%s", q_store,
+           q_file);
+}
 
 static uint64_t mono_ms(void) {
   struct timespec ts;
@@ -216,9 +265,8 @@ static void leave_run(run_watch *w) {
     cli_note("a function task does not return (%s): leaving it", names);
   else
     cli_note("a function task does not return: leaving it");
-  cli_note("interrupted; finished results are kept in %s/results; "
-           "'hodos run --resume %s' goes on from here",
-           w->run_dir, w->file);
+  cli_note("interrupted; finished results are kept in %s/results; %s",
+           w->run_dir, w->next);
   fflush(NULL);
   _exit(EXIT_INTERRUPTED);
 }
@@ -639,6 +687,13 @@ int cmd_run(int argc, char **argv) {
       return EXIT_USAGE;
     }
   }
+  if (dry_run && (resume || no_cache)) {
+    /* -n answers for a run as the cache stands (hodos status): what
+       --resume or --no-cache would change is not in that answer. */
+    cli_error("-n/--dry-run cannot go with %s",
+              resume ? "--resume" : "--no-cache");
+    return EXIT_USAGE;
+  }
   if (dry_run && optind + 1 == argc) {
     /* What would run and why: hodos status, with the same store. */
     char *args[] = {"status", "-s", (char *)store, argv[optind], NULL};
@@ -781,7 +836,9 @@ int cmd_run(int argc, char **argv) {
    * tasks before the first event. */
   hd_plan *plan = NULL;
   cli_journal *journal = NULL;
-  run_watch watch = {.pr = &pr, .run_dir = run_dir, .file = file};
+  char next[2400];
+  resume_hint(next, sizeof(next), store, file, no_cache);
+  run_watch watch = {.pr = &pr, .run_dir = run_dir, .next = next};
   if (hd_plan_new(hd_workflow_graph(wf), &plan) == HD_OK) {
     cli_run_meta meta = {file, hd_workflow_name(wf), backend, jobs};
     pr.journal = watch.journal = journal =
@@ -883,9 +940,8 @@ int cmd_run(int argc, char **argv) {
                  (double)held.frame_bytes / 1048576.0);
     }
     if (code == EXIT_INTERRUPTED)
-      cli_note("interrupted; finished results are kept in %s/results; "
-               "'hodos run --resume %s' goes on from here",
-               run_dir, file);
+      cli_note("interrupted; finished results are kept in %s/results; %s",
+               run_dir, next);
   } else if (rc != HD_OK && hd_report_diag_count(report) == 0) {
     cli_error("%s", hd_strerror(rc));
   }

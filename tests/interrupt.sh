@@ -65,6 +65,12 @@ for backend in serial threads; do
     echo "interrupt: a task after the interruption ran ($backend)"
     exit 1
   fi
+  # The command to go on names the store the run used.
+  if ! grep -q "to go on from here: hodos run --resume --store $tmp/store $tmp/wf.yaml\$" "$tmp/err"; then
+    echo "interrupt: the resume hint does not name the store ($backend)"
+    cat "$tmp/err"
+    exit 1
+  fi
 done
 
 # processes: a first Ctrl-C lets the running task finish and starts no

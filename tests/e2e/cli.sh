@@ -457,6 +457,15 @@ err_is "hodos: error: --stdout and --stderr go one at a time; without either, bo
 rm -rf "$tmp/.hodos" "$tmp/-d.yaml"
 finish
 
+start dry-run-with-resume-or-no-cache
+hd run -n --resume ok.yaml
+status_is 2
+err_is "hodos: error: -n/--dry-run cannot go with --resume"
+hd run -n --no-cache ok.yaml
+status_is 2
+err_is "hodos: error: -n/--dry-run cannot go with --no-cache"
+finish
+
 start clean-store-not-a-folder
 hd clean --store /dev/null
 status_is 2
