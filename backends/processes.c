@@ -232,8 +232,10 @@ static int fork_worker(procs *pp, worker *wk) {
   int sv[2];
   hd__fork_alone_begin();
   if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
+    int e = errno;
     hd__fork_alone_end();
-    return HD_EIO;
+    hd__log(HD_LOG_ERROR, "processes: cannot start a worker: %s", strerror(e));
+    return HD_ESPAWN;
   }
   int rc = hd__fork_track(sv[0]);
   pid_t pid = -1, parent = getpid();
@@ -242,7 +244,11 @@ static int fork_worker(procs *pp, worker *wk) {
   if (rc == HD_OK) {
     fflush(NULL); /* buffered output would be written again by the worker */
     pid = fork();
-    rc = pid < 0 ? HD_EIO : HD_OK;
+    if (pid < 0) {
+      hd__log(HD_LOG_ERROR, "processes: cannot start a worker: %s",
+              strerror(errno));
+      rc = HD_ESPAWN;
+    }
   }
   if (pid == 0) {
     hd__fork_child(); /* closes sv[0] and every other worker's socket */
@@ -903,6 +909,9 @@ static void worker_lost(procs *pp, worker *wk) {
                       wk->index, (long)wk->pid,
                       WIFEXITED(status) ? WEXITSTATUS(status) : -1);
     }
+    if (pp->ssh == NULL && x->err_tail.len == 0)
+      /* What the task wrote before its worker died: in its log file. */
+      hd__log_tail(pp->r, hd__plan_name(pp->r->plan, f->task), &x->err_tail);
     attempt_done(pp, wk, f, rc, 0, 0);
   }
   /* The others had not started: they go back in line as they were. */
@@ -1007,6 +1016,28 @@ static int on_result(procs *pp, worker *wk, const char *payload, size_t len) {
     return -1;
   }
   hd__exec *x = &f->x;
+  if (rc == HD_EINTR && wk->term_sent == 0 && pp->ssh != NULL &&
+      pp->lost[node] < 2 &&
+      !(pp->r->opts.interrupt != NULL && hd__flag(pp->r->opts.interrupt))) {
+    /* On a host, a SIGTERM hodos did not send is most often the host
+       shutting down (a service manager stops every process): the task
+       goes back in line, as for a lost session (not an attempt), and the
+       worker ends after this answer. */
+    wk->gone = 1;
+    pp->lost[node]++;
+    hd__log(HD_LOG_WARN,
+            "task '%s' goes back in line: its worker on %s was sent "
+            "SIGTERM (the host shutting down?)",
+            hd__plan_name(pp->r->plan, node),
+            pp->r->worker_hosts != NULL ? pp->r->worker_hosts[wk->index]
+                                        : "its host");
+    flight *g = pop_flight(pp, wk);
+    hd__attempt_abandon(pp->r, node, &g->x);
+    free_inputs(g);
+    heap_push(pp, node);
+    head_started(pp, wk);
+    return 0;
+  }
   if (rc == HD_EINTR && wk->term_sent == 0 &&
       !(pp->r->opts.interrupt != NULL && hd__flag(pp->r->opts.interrupt))) {
     /* Stopped by a SIGTERM hodos did not send (someone on its host): the
@@ -1251,6 +1282,20 @@ static int start(void **state, unsigned jobs, const hd_backend_host *host,
   pp->ncpus = cpus > 0 ? (unsigned)cpus : 1;
   if (jobs == 0)
     jobs = pp->ncpus;
+  if (!remote && host->ctx != NULL && pp->r->ext.kept == NULL) {
+    /* No more workers than the run's tasks can keep busy at once: each
+       takes its cpus (at least 1) of the slots. A task of -j 1000 does
+       not fork a thousand workers. */
+    uint64_t need = 0;
+    for (size_t t = 0; t < host->ntasks && need < jobs; t++) {
+      unsigned c = hd__plan_settings(pp->r->plan, t)->cpus;
+      need += c == 0 ? 1 : c;
+    }
+    if (need == 0)
+      need = 1;
+    if (need < jobs)
+      jobs = (unsigned)need;
+  }
   pp->nworkers = jobs;
   int rc = HD_OK;
   if (remote) {

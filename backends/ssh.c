@@ -49,6 +49,7 @@ typedef struct rhost {
   int up;      /* its master connection was made */
   int down;    /* given up */
   unsigned fails;
+  int told;       /* a session that never served was reported */
   char *error;    /* why it is down */
   char *sock;     /* with a tunnel: the local end, a socket in the folder */
   unsigned slots; /* given, or learned: its CPU count */
@@ -728,6 +729,14 @@ static void give_up(procs *pp, rhost *h, char *why) {
   int any = 0;
   for (size_t i = 0; i < s->nhosts; i++)
     any |= !s->hosts[i].down;
+  /* A task asking for more slots than any host has takes a whole host of
+     the largest size: of those left. */
+  unsigned max = 0;
+  for (size_t i = 0; i < s->nhosts; i++)
+    if (!s->hosts[i].down && pp->group_slots[i] > max)
+      max = pp->group_slots[i];
+  if (max > 0)
+    pp->group_max = max;
   hd__log(HD_LOG_ERROR, "host %s is lost: %s%s", h->label,
           why ? why : "out of memory",
           any ? "; its tasks go to the other hosts" : "");
@@ -858,6 +867,16 @@ int hd__ssh_lost(procs *pp, worker *wk, hd__buf *msg) {
   if (pp->finished || pp->stopping_all || h->down) {
     hd__free(line);
     return 1;
+  }
+  if (!wk->ready && !h->told && h->fails + 1 < HOST_FAILS) {
+    /* A worker that never answered (no hodos there, a wrong path): said
+       at once, though the run may end on the other hosts before this
+       one is given up. */
+    hd__log(HD_LOG_ERROR,
+            "host %s: a session ended before its worker "
+            "answered: %s",
+            h->label, line ? line : "no message from ssh");
+    h->told = 1;
   }
   if (++h->fails >= HOST_FAILS) {
     give_up(pp, h, line ? line : hd__strdup("its sessions keep ending"));

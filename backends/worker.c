@@ -6,6 +6,7 @@
 #define _GNU_SOURCE /* POLLRDHUP */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
 #include <sched.h>
@@ -709,7 +710,9 @@ int hd_worker_serve(int in_fd, int out_fd) {
      standard error instead of into them. */
   int frames = out_fd;
   if (out_fd == STDOUT_FILENO) {
-    frames = dup(out_fd);
+    /* Close-on-exec: a task that inherited it could write into the
+       frames, and would hold the session open after this worker died. */
+    frames = fcntl(out_fd, F_DUPFD_CLOEXEC, 3);
     if (frames < 0 || dup2(STDERR_FILENO, STDOUT_FILENO) < 0)
       return HD_EIO;
   }

@@ -165,6 +165,19 @@ static void flush(cli_journal *j) {
   j->len = 0;
 }
 
+/* Held by the flusher while it compresses and writes, and by fork()
+ * (pthread_atfork): a worker forked while the flusher is inside malloc or
+ * zstd would inherit their locks held, by a thread it does not have
+ * (allocators without fork handlers, as AddressSanitizer's, hang so). */
+static pthread_mutex_t fork_guard = PTHREAD_MUTEX_INITIALIZER;
+static pthread_once_t fork_guard_once = PTHREAD_ONCE_INIT;
+
+static void guard_lock(void) { pthread_mutex_lock(&fork_guard); }
+static void guard_unlock(void) { pthread_mutex_unlock(&fork_guard); }
+static void guard_install(void) {
+  pthread_atfork(guard_lock, guard_unlock, guard_unlock);
+}
+
 static void *flusher_main(void *arg) {
   cli_journal *j = arg;
   pthread_mutex_lock(&j->lock);
@@ -175,8 +188,11 @@ static void *flusher_main(void *arg) {
     while (!j->stop &&
            pthread_cond_timedwait(&j->wake, &j->lock, &at) != ETIMEDOUT)
       ;
-    if (!j->stop)
+    if (!j->stop) {
+      guard_lock();
       flush(j);
+      guard_unlock();
+    }
   }
   pthread_mutex_unlock(&j->lock);
   return NULL;
@@ -191,6 +207,7 @@ static void start_flusher(cli_journal *j) {
   pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
   pthread_cond_init(&j->wake, &attr);
   pthread_condattr_destroy(&attr);
+  pthread_once(&fork_guard_once, guard_install);
   j->flushing = pthread_create(&j->flusher, NULL, flusher_main, j) == 0;
 }
 

@@ -1,6 +1,7 @@
 /* Messages on stderr, and the library's log callback. */
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -49,15 +50,56 @@ const char *cli_color_on(cli_color c) {
 
 const char *cli_color_off(void) { return use_color ? "\033[0m" : ""; }
 
+/* One line on stderr, "hodos: " HEAD TEXT, in one write: stderr is not
+ * buffered, and other processes (workers of hodos serve, say) may write
+ * to the same file at the same moment. */
+static void print_line(const char *head, const char *fmt, va_list ap) {
+  char small[1024];
+  va_list again;
+  va_copy(again, ap);
+  int n = vsnprintf(small, sizeof(small), fmt, ap);
+  char *text = small;
+  if (n >= (int)sizeof(small) && (text = malloc((size_t)n + 1)) != NULL)
+    vsnprintf(text, (size_t)n + 1, fmt, again);
+  va_end(again);
+  if (text == NULL)
+    text = small; /* cut short rather than lost */
+  size_t hlen = strlen(head), tlen = strlen(text);
+  char *line = malloc(7 + hlen + tlen + 1);
+  print_begin();
+  if (line != NULL) {
+    memcpy(line, "hodos: ", 7);
+    memcpy(line + 7, head, hlen);
+    memcpy(line + 7 + hlen, text, tlen);
+    line[7 + hlen + tlen] = '\n';
+    fwrite(line, 1, 7 + hlen + tlen + 1, stderr);
+  } else {
+    fprintf(stderr, "hodos: %s%s\n", head, text);
+  }
+  fflush(stderr);
+  pthread_mutex_unlock(&print_lock);
+  free(line);
+  if (text != small)
+    free(text);
+}
+
+static void print_head(const char *head, const char *fmt, ...) HD_PRINTF(2, 3);
+static void print_head(const char *head, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  print_line(head, fmt, ap);
+  va_end(ap);
+}
+
 static void on_log(hd_log_level level, const char *message, void *data) {
   (void)data;
   cli_color c = level == HD_LOG_ERROR  ? COLOR_RED
                 : level == HD_LOG_WARN ? COLOR_YELLOW
                                        : COLOR_DIM;
-  print_begin();
-  fprintf(stderr, "hodos: %s%s:%s %s\n", cli_color_on(c),
-          hd_log_level_name(level), cli_color_off(), message);
-  pthread_mutex_unlock(&print_lock);
+  char head[64];
+  snprintf(head, sizeof(head), "%s%s:%s ", cli_color_on(c),
+           hd_log_level_name(level), cli_color_off());
+  print_head(head, "%s", message);
 }
 
 void cli_log_init(int verbosity) {
@@ -75,23 +117,17 @@ void cli_log_init(int verbosity) {
 void cli_error(const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
-  print_begin();
-  fprintf(stderr, "hodos: %serror:%s ", cli_color_on(COLOR_RED),
-          cli_color_off());
-  vfprintf(stderr, fmt, ap);
-  fputc('\n', stderr);
-  pthread_mutex_unlock(&print_lock);
+  char head[64];
+  snprintf(head, sizeof(head), "%serror:%s ", cli_color_on(COLOR_RED),
+           cli_color_off());
+  print_line(head, fmt, ap);
   va_end(ap);
 }
 
 void cli_note(const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
-  print_begin();
-  fputs("hodos: ", stderr);
-  vfprintf(stderr, fmt, ap);
-  fputc('\n', stderr);
-  pthread_mutex_unlock(&print_lock);
+  print_line("", fmt, ap);
   va_end(ap);
 }
 

@@ -72,8 +72,9 @@ void help_run(FILE *out) {
         "      --spill-limit SIZE  past SIZE of results in memory, raw and\n"
         "                      compressed, write new ones to a spill file\n"
         "                      in the store (default: twice --mem-limit)\n"
-        "  -q, --quiet         print no progress: failures only, and the\n"
-        "                      summary when the run does not succeed\n"
+        "  -q, --quiet         print no progress: failures and warnings\n"
+        "                      only, and the summary when the run does not\n"
+        "                      succeed\n"
         "  -v, --verbose       print more\n"
         "  -h, --help          show this help\n"
         "\n"
@@ -713,7 +714,9 @@ int cmd_run(int argc, char **argv) {
     cli_error("one workflow file at a time ('%s' is extra)", argv[optind + 1]);
     return EXIT_USAGE;
   }
-  cli_log_init(pr.quiet ? -1 : pr.verbose);
+  /* -q leaves out progress, not warnings (a damaged cached result, one
+     that cannot be kept): they matter most in scripts. */
+  cli_log_init(pr.quiet ? 0 : pr.verbose);
   cli_progress_init(&pr, pr.quiet, pr.verbose);
   const char *file = argv[optind];
 

@@ -2,6 +2,7 @@
  * through ssh tunnels; each connection must present the shared token. */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -174,6 +175,8 @@ int cmd_serve(int argc, char **argv) {
     int cfd = accept(lfd, (struct sockaddr *)&from, &flen);
     if (cfd < 0)
       continue;
+    /* Not inherited by the tasks the session runs (see worker.c). */
+    (void)fcntl(cfd, F_SETFD, FD_CLOEXEC);
     pid_t pid = fork();
     if (pid == 0) {
       close(lfd);

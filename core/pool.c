@@ -892,7 +892,12 @@ static void send_event(batch *b, hd_event *e) {
     e->done = b->ev_done;
   b->ev_time = e->time_ns;
   b->ev_done = e->done;
+  /* A call on the pool from on_event would wait for the run that waits
+     for on_event to return: refused, as from a task. */
+  const hd_pool *prev = current_pool;
+  current_pool = b->pool;
   b->pool->opts.on_event(e, b->pool->opts.event_data);
+  current_pool = prev;
 }
 
 /* Events name the task with its call's number, which its plan's node

@@ -333,6 +333,30 @@ int hd__open_log(hd__run *r, const char *name) {
   return fd;
 }
 
+void hd__log_tail(hd__run *r, const char *name, hd__buf *out) {
+  if (r->logs_dir == NULL)
+    return;
+  hd__buf path = {0};
+  int fd = -1;
+  if (hd__file_name(&path, r->logs_dir, name, ".stderr") == HD_OK)
+    fd = open(path.data, O_RDONLY | O_CLOEXEC);
+  hd__buf_cleanup(&path);
+  struct stat st;
+  if (fd < 0 || fstat(fd, &st) != 0 || st.st_size <= 0) {
+    if (fd >= 0)
+      close(fd);
+    return;
+  }
+  size_t n =
+      st.st_size > HD__STDERR_TAIL ? HD__STDERR_TAIL : (size_t)st.st_size;
+  char *buf = hd__malloc(n);
+  ssize_t got = buf != NULL ? pread(fd, buf, n, st.st_size - (off_t)n) : -1;
+  if (got > 0)
+    (void)hd__buf_append(out, buf, (size_t)got);
+  hd__free(buf);
+  close(fd);
+}
+
 hd__textra *hd__tstate_extra(hd__tstate *t) {
   if (t->extra == NULL && (t->extra = hd__calloc(1, sizeof(hd__textra))))
     t->extra->exit_status = -1;

@@ -385,6 +385,10 @@ HD__INTERNAL int hd__make_dirs(const char *path);
 HD__INTERNAL int hd__write_result(hd__run *r, const char *name,
                                   const hd_value *v);
 HD__INTERNAL int hd__open_log(hd__run *r, const char *name);
+/* The end of task name's log file (at most HD__STDERR_TAIL bytes),
+ * appended to out: for a task whose worker died before it could send
+ * the tail it kept. Nothing when there is none. */
+HD__INTERNAL void hd__log_tail(hd__run *r, const char *name, hd__buf *out);
 
 /* The built-in backends. */
 HD__INTERNAL extern const struct hd_backend_ops hd__backend_serial;

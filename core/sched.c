@@ -445,12 +445,14 @@ int hd__attempt_end(hd__run *r, uint32_t node, unsigned w, hd__exec *x,
     }
   }
   if (rc == HD_OK && r->results_dir != NULL &&
-      hd__write_result(r, hd__plan_name(p, node), x->output) != HD_OK) {
-    hd__buf_cleanup(&x->message);
-    hd__buf_appendf(&x->message, "cannot write its result under %s: %s",
-                    r->results_dir, strerror(errno));
-    rc = HD_ETASK;
-  }
+      hd__write_result(r, hd__plan_name(p, node), x->output) != HD_OK)
+    /* The result is made and in memory: the tasks after it get it from
+       there (a full disk costs the run folder its copy, not the run the
+       work). */
+    hd__log(HD_LOG_WARN,
+            "task '%s': its result cannot be written under %s: %s; the "
+            "tasks after it get it from memory",
+            hd__plan_name(p, node), r->results_dir, strerror(errno));
   if (rc == HD_ENOMEM && x->message.len == 0)
     hd__buf_appendf(&x->message, "out of memory");
   if (rc == HD_OK) {

@@ -498,6 +498,14 @@ static int spawn(shell *s, const char *file, char **args, char **env,
     rc = posix_spawn_file_actions_adddup2(&fa, out, 1);
   if (rc == 0)
     rc = posix_spawn_file_actions_adddup2(&fa, err, 2);
+#if defined(__GLIBC__) &&                                                      \
+    (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 34))
+  /* The task gets its standard input, output and error, and no other
+     descriptor: not one hodos (or whatever started hodos) left open
+     without close-on-exec. */
+  if (rc == 0)
+    rc = posix_spawn_file_actions_addclosefrom_np(&fa, 3);
+#endif
   if (rc == 0 && cwd != NULL)
     rc = posix_spawn_file_actions_addchdir_np(&fa, cwd);
   if (rc == 0)

@@ -554,17 +554,27 @@ begin "9 (a full disk)"
 if [ "$(id -u)" = 0 ] && command -v unshare > /dev/null 2>&1 &&
   unshare -m true 2> /dev/null; then
   mkdir -p "$tmp/full"
-  printf 'tasks:\n  - name: rnd\n    run: head -c 12000000 /dev/urandom\n' \
+  printf 'tasks:\n  - name: rnd\n    run: head -c 12000000 /dev/urandom\n  - name: size\n    run: wc -c\n    after: rnd\n' \
     > "$tmp/full.yaml"
   st=0
+  # The second run's folder cannot hold the result either: the task after
+  # it still gets it (from memory), and the run succeeds.
   unshare -m sh -c 'mount -t tmpfs -o size=20m tmpfs "$1" && cd "$1" &&
-    cp "$3" wf.yaml && "$2" run -b serial wf.yaml > /dev/null' sh \
-    "$tmp/full" "$hodos" "$tmp/full.yaml" 2> "$tmp/err9" || st=$?
+    cp "$3" wf.yaml && "$2" run -q -b serial wf.yaml > /dev/null &&
+    "$2" run -q -b serial wf.yaml > "$4" 2> "$5"' sh \
+    "$tmp/full" "$hodos" "$tmp/full.yaml" "$tmp/out9" "$tmp/err9b" \
+    2> "$tmp/err9" || st=$?
   if [ "$st" -ne 0 ] ||
     ! grep -q "its result cannot be kept: No space left on device" \
       "$tmp/err9"; then
     show "$tmp/err9"
     fail "a full disk (status $st) is not named as such"
+  fi
+  if [ "$(tr -d ' ' < "$tmp/out9")" != 12000000 ] ||
+    ! grep -q "task 'rnd': its result cannot be written under .*: No space left on device; the tasks after it get it from memory" \
+      "$tmp/err9b"; then
+    show "$tmp/err9b"
+    fail "a result the run folder cannot hold is lost to the task after it"
   fi
   passed
 else

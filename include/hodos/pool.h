@@ -44,7 +44,10 @@
  * Thread-safety: every hd_pool_* call may be made from any thread, also
  * concurrently on one pool. An iterator or a future is used by one thread
  * at a time. A task running in a pool may itself use another pool, but not
- * the pool it runs in (its call would wait behind the run it is part of).
+ * the pool it runs in (its call would wait behind the run it is part of);
+ * nor may the pool's on_event: such calls are refused with HD_ESTATE (to
+ * stop a pool on an event, note it there and call hd_pool_terminate()
+ * from another thread).
  * Functions and on_event run on the pool's threads: its dispatcher and
  * workers, or, for hd_pool_map() and hd_pool_pipe() on an idle "threads"
  * or "serial" pool, the calling thread as well (it runs its own call).
@@ -122,7 +125,8 @@ HD_API void hd_pool_opts_init(hd_pool_opts *o);
  * Nothing starts until the first call: hd_pool_new_opts("ssh", ...)
  * checks the options, not the hosts, which a call reaches (an item of a
  * call that cannot reach any fails with each host's error).
- * Errors: HD_EINVAL (also "ssh" without hosts, a host without a name, or
+ * Errors: HD_EINVAL (also nodes over 1024, "ssh" without hosts, a host
+ * without a name, or
  * a timeout that is negative, NaN, infinite or over 1e9 seconds),
  * HD_ENOTSUP (no such backend), HD_ENOMEM. hd_pool_new("ssh", ...) gives
  * HD_EINVAL: it has no hosts. */
@@ -151,7 +155,9 @@ HD_API unsigned hd_pool_nodes(const hd_pool *p);
  * double, a reference to other values); map and pipe read the caller's
  * while it waits.
  * Errors common to all: HD_EINVAL (NULL or empty name, a NULL list with a
- * nonzero count), HD_ESTATE (the pool is closed or terminated),
+ * nonzero count, a NULL item in a list or a NULL argument of pipe/apipe),
+ * HD_ESTATE (the pool is closed or terminated, or the call comes from
+ * one of its own tasks or from its on_event),
  * HD_ENOMEM. Empty lists ({NULL, 0} too) make a call of no items, which
  * succeeds at once. A function that is not registered fails every
  * item. */

@@ -466,6 +466,50 @@ status_is 2
 err_is "hodos: error: -n/--dry-run cannot go with --no-cache"
 finish
 
+start processes-fork-what-the-tasks-can-use
+# -j 64 for tasks that use three slots in all (1 + 2 cpus): three
+# workers, not 64. The task counts hodos's children.
+cat >"$tmp/kids.yaml" <<'EOF'
+tasks:
+  - name: a
+    run: 'ps -o pid= --ppid $(ps -o ppid= -p $PPID) | wc -l'
+  - name: b
+    cpus: 2
+    run: 'true'
+EOF
+hd run -q --no-cache -j 64 kids.yaml
+status_is 0
+[ "$(tr -d ' ' <"$out")" = 3 ] || problem "$(cat "$out") workers for 3 slots"
+rm -f "$tmp/kids.yaml"
+finish
+
+start task-inherits-three-descriptors
+# hodos started with a descriptor open (7): its tasks get 0, 1 and 2 only.
+printf 'tasks:\n  - name: fds\n    run: ls /proc/$$/fd | sort -n | tr "\\n" " "\n' \
+  >"$tmp/fds.yaml"
+for b in processes threads; do
+  (cd "$tmp" && NO_COLOR=1 exec "$hodos" run -q --no-cache -b "$b" fds.yaml) \
+    </dev/null >"$out" 2>"$err" 7<"$tmp/fds.yaml"
+  status=$?
+  status_is 0
+  [ "$(cat "$out")" = "0 1 2 " ] || problem "$b: the task had $(cat "$out")"
+done
+rm -f "$tmp/fds.yaml"
+finish
+
+start dead-worker-keeps-the-task-stderr
+# A task whose worker dies (SIGKILL) still has the end of its standard
+# error shown, read from its log file.
+printf 'tasks:\n  - name: victim\n    run: echo about to be killed >&2; sleep 0.5; kill -KILL $PPID; sleep 5\n' \
+  >"$tmp/victim.yaml"
+hd run --no-cache -j 1 victim.yaml
+status_is 1
+grep -q '^hodos: standard error of victim (end):$' "$err" &&
+  grep -q '^  | about to be killed$' "$err" ||
+  problem "no stderr shown: $(cat "$err")"
+rm -rf "$tmp/victim.yaml" "$tmp/.hodos"
+finish
+
 start clean-store-not-a-folder
 hd clean --store /dev/null
 status_is 2

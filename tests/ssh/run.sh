@@ -120,6 +120,81 @@ sleep 0.3
 grep -E "h2|back in line" err.txt | head -5
 sshd_restart_host 2 || exit 1
 
+# The largest host lost: a task asking for more slots than any host has
+# takes the largest of those left, instead of waiting for the lost one.
+case=largest-host-lost
+f0=$failures
+cat >huge.yaml <<'EOF'
+tasks:
+  - name: first
+    run: sleep 2; echo first
+  - name: huge
+    cpus: 4
+    run: echo huge
+    after: first
+EOF
+timeout 60 "$hodos" run -q --no-cache --store st13 --hosts h2:4,h1:1 \
+  --worker "$worker" huge.yaml >out.txt 2>err.txt &
+pid=$!
+sleep 1
+sshd_kill_host 2
+wait "$pid"
+status=$?
+[ "$status" = 0 ] || fail "exit status $status, not 0: $(tail -3 err.txt)"
+[ "$(cat out.txt)" = huge ] || fail "output '$(cat out.txt)'"
+sshd_restart_host 2 || exit 1
+pass_if_ok "$f0"
+
+# A host whose worker cannot start (no hodos at that path) is named, even
+# when the other host runs every task before it would be given up.
+case=host-without-worker-is-named
+f0=$failures
+cat >nohodos.yaml <<EOF
+backend: ssh
+hosts:
+  - {host: h1, slots: 2, hodos: $hodos}
+  - {host: h2, slots: 2, hodos: /opt/nowhere/hodos}
+tasks:
+  - name: t
+    map: {i: [1, 2, 3]}
+    run: echo {i}
+EOF
+for try in 1 2 3; do
+  "$hodos" run -q --no-cache --store st14 nohodos.yaml >out.txt 2>err.txt ||
+    fail "exit status $?: $(cat err.txt)"
+  grep -q "host h2" err.txt || fail "try $try: h2 is not named: $(cat err.txt)"
+done
+pass_if_ok "$f0"
+
+# A SIGTERM to a host's worker (the host shutting down) puts its task
+# back in line instead of failing it.
+case=host-worker-sigterm-requeues
+f0=$failures
+rm -f "$work/a/term.mark"
+cat >term.yaml <<EOF
+tasks:
+  - name: long
+    run: 'if [ -e $work/a/term.mark ]; then echo again; else : >$work/a/term.mark; sleep 27.75; fi'
+EOF
+"$hodos" run -q --no-cache --store st15 --hosts h1:1 --worker "$worker" \
+  term.yaml >out.txt 2>err.txt &
+pid=$!
+n=0
+while ! pgrep -f '^sleep 27.75$' >/dev/null && [ "$n" -lt 150 ]; do
+  sleep 0.1
+  n=$((n + 1))
+done
+wpid=$(pgrep -f "^$hodos worker --stdio" | head -1)
+[ -n "$wpid" ] && kill -TERM $wpid
+wait "$pid"
+status=$?
+[ "$status" = 0 ] || fail "exit status $status, not 0: $(cat err.txt)"
+[ "$(cat out.txt)" = again ] || fail "output '$(cat out.txt)'"
+grep -q "goes back in line: its worker on h1 was sent SIGTERM" err.txt ||
+  fail "no word of the task going back: $(cat err.txt)"
+pgrep -f '^sleep 27.75$' >/dev/null && fail "the stopped attempt still runs"
+pass_if_ok "$f0"
+
 # ---- a host that goes silent ----
 case=silent-host
 f0=$failures
@@ -283,6 +358,21 @@ fi
 pkill -f -- "-S /tmp/hodos-ssh-$pid\\." 2>/dev/null
 rm -rf "/tmp/hodos-ssh-$pid".*
 [ "$failures" = "$f0" ] && pass
+
+# A task on a host inherits no descriptor of its worker's: one that
+# wrote into the worker's frames broke the session, and one held open
+# kept a killed worker's session alive.
+case=task-inherits-no-descriptor
+f0=$failures
+cat >fds.yaml <<'EOF'
+tasks:
+  - name: fds
+    run: ls /proc/$$/fd | sort -n | tr '\n' ' '
+EOF
+"$hodos" run -q --no-cache --store st12 --hosts h1 --worker "$worker" \
+  fds.yaml >out.txt 2>err.txt || fail "exit status $?: $(cat err.txt)"
+[ "$(cat out.txt)" = "0 1 2 " ] || fail "the task's descriptors: $(cat out.txt)"
+pass_if_ok "$f0"
 
 # ---- {after.TASK} files and stderr logs ----
 case=after-files-and-logs
@@ -482,6 +572,10 @@ status=$?
 [ "$(cat out.txt)" = "a
 b" ] || fail "output '$(cat out.txt)'"
 grep -q refused serve.err && fail "serve refused a connection: $(cat serve.err)"
+HODOS_TOKEN=$token "$hodos" run -q --no-cache --store st5 --hosts h1 \
+  --tunnel "$sport" fds.yaml >out.txt 2>err.txt
+[ "$(cat out.txt)" = "0 1 2 " ] ||
+  fail "a task's descriptors on serve: $(cat out.txt) $(cat err.txt)"
 pass_if_ok "$f0"
 
 # A function task past its timeout on a serve session: hodos ends the

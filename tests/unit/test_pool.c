@@ -864,6 +864,53 @@ START_TEST(pool_events_name_items) {
 }
 END_TEST
 
+typedef struct from_event {
+  hd_pool *p;
+  int rc[4]; /* terminate, clear, join, map: what each returned */
+  int calls;
+} from_event;
+
+/* Calls the pool it belongs to, once: each call is refused at once (the
+ * run waits for this callback to return). */
+static void call_own_pool(const hd_event *ev, void *data) {
+  from_event *f = data;
+  if (ev->type != HD_EVENT_DONE || f->calls++ != 0)
+    return;
+  hd_value *one = NULL;
+  ck_assert_int_eq(hd_value_new_int(1, &one), HD_OK);
+  hd_list l[] = {{&one, 1}, {&one, 1}};
+  hd_results *r = NULL;
+  f->rc[0] = hd_pool_terminate(f->p);
+  f->rc[1] = hd_pool_clear(f->p);
+  f->rc[2] = hd_pool_join(f->p);
+  f->rc[3] = hd_pool_map(f->p, "power", l, 2, &r);
+  hd_results_free(r);
+  hd_value_unref(one);
+}
+
+/* A pool's on_event calling the pool (to stop it on a failure, say) is
+ * refused with HD_ESTATE, as a task's call is; it hung. */
+START_TEST(pool_calls_from_its_own_on_event_are_refused) {
+  from_event f = {NULL, {0}, 0};
+  hd_pool_opts o;
+  hd_pool_opts_init(&o);
+  o.on_event = call_own_pool;
+  o.event_data = &f;
+  ck_assert_int_eq(hd_pool_new_opts(backends[_i], 2, &o, &f.p), HD_OK);
+  int64_t xs[2] = {2, 3};
+  hd_value **v = ints(xs, 2);
+  hd_list lists[] = {{v, 2}, {v, 2}};
+  hd_results *r;
+  ck_assert_int_eq(hd_pool_map(f.p, "power", lists, 2, &r), HD_OK);
+  hd_results_free(r);
+  for (int i = 0; i < 4; i++)
+    ck_assert_msg(f.rc[i] == HD_ESTATE, "%s: call %d gave %s", backends[_i], i,
+                  hd_err_name(f.rc[i]));
+  hd_pool_free(f.p);
+  unref_all(v, 2);
+}
+END_TEST
+
 /* Keeps the names of DONE events of items 0 and 7. */
 static void name_event(const hd_event *ev, void *data) {
   char(*names)[2][64] = data;
@@ -2045,6 +2092,7 @@ Suite *make_suite(void) {
   tcase_set_timeout(tc, 60);
   tcase_add_checked_fixture(tc, setup, teardown);
   tcase_add_loop_test(tc, pool_map_is_pathos_map, 0, 3);
+  tcase_add_loop_test(tc, pool_calls_from_its_own_on_event_are_refused, 0, 3);
   tcase_add_loop_test(tc, pool_failed_item_is_reported_and_others_kept, 0, 3);
   tcase_add_loop_test(tc, pool_imap_in_order_uimap_as_they_finish, 0, 3);
   tcase_add_loop_test(tc, pool_iterator_times_out_and_reports_failures, 0, 3);
