@@ -7,29 +7,46 @@
 
 #include "cli.h"
 
-/* A size: digits, then K, M, G or T (powers of 1024, either case),
- * optionally followed by B or b, or nothing. */
+/* A size, as in workflow files (docs/workflow.md, Sizes) but in either
+ * case: a whole number of bytes (optionally followed by B), or a number
+ * (a decimal one too) followed by K, M, G or T (powers of 1024), then
+ * optionally B or iB. Above 0. */
 int cli_parse_size(const char *s, uint64_t *out) {
-  char *end;
-  errno = 0;
   if (s[0] < '0' || s[0] > '9')
     return -1;
-  unsigned long long v = strtoull(s, &end, 10);
-  if (errno != 0)
+  char *end;
+  errno = 0;
+  double v = strtod(s, &end);
+  if (errno != 0 || end == s)
     return -1;
+  size_t digits = strspn(s, "0123456789");
+  int whole = s + digits == end;
+  if (!whole && (s[digits] != '.' || strspn(s + digits + 1, "0123456789") !=
+                                         (size_t)(end - s - digits - 1)))
+    return -1; /* an exponent, a hexadecimal number... */
   unsigned shift = 0;
-  if (*end != '\0') {
-    const char *units = "KMGT";
-    const char *u = strchr(units, *end >= 'a' ? *end - 32 : *end);
-    if (u == NULL || *u == '\0' ||
-        (end[1] != '\0' && strcmp(end + 1, "B") != 0 &&
-         strcmp(end + 1, "b") != 0))
-      return -1;
-    shift = 10 * (unsigned)(u - units + 1);
+  const char *u = strchr("KMGT", *end >= 'a' && *end <= 'z' ? *end - 32 : *end);
+  if (*end != '\0' && u != NULL) {
+    shift = 10 * (unsigned)(u - "KMGT" + 1);
+    end++;
+    if (*end == 'i' || *end == 'I')
+      end++;
   }
-  if (v > (UINT64_MAX >> shift) || v == 0)
+  if (*end == 'B' || *end == 'b')
+    end++;
+  if (*end != '\0' || (shift == 0 && !whole))
     return -1;
-  *out = (uint64_t)v << shift;
+  if (whole) {
+    unsigned long long n = strtoull(s, NULL, 10);
+    if (errno != 0 || n == 0 || n > (UINT64_MAX >> shift))
+      return -1;
+    *out = (uint64_t)n << shift;
+    return 0;
+  }
+  double bytes = v * (double)((uint64_t)1 << shift);
+  if (!(bytes >= 1 && bytes < 18446744073709551615.0))
+    return -1;
+  *out = (uint64_t)bytes;
   return 0;
 }
 

@@ -177,5 +177,9 @@ int cmd_logs(int argc, char **argv) {
     cli_error("cannot write to standard output: %s", strerror(errno));
     return EXIT_FAILED;
   }
+  if (!printed)
+    cli_error("task '%s' left no standard %s in %s (a task taken from the "
+              "cache has no log; see 'hodos logs %s')",
+              task, which == 1 ? "output" : "error", dir, task);
   return printed ? EXIT_OK : EXIT_FAILED;
 }

@@ -1307,6 +1307,20 @@ int cmd_report(int argc, char **argv) {
               dir, path, strerror(errno));
     return EXIT_FAILED;
   }
+  /* An output written over the events it is made from would lose the
+     run's only record. */
+  const char *outs[] = {html, events, trace};
+  const char *names[] = {"--html", "--events", "--trace"};
+  for (int k = 0; k < 3; k++) {
+    struct stat o;
+    if (outs[k] != NULL && stat(outs[k], &o) == 0 && o.st_dev == st.st_dev &&
+        o.st_ino == st.st_ino) {
+      cli_error("%s %s would write over the run's own events, which it "
+                "reads; give another file",
+                names[k], outs[k]);
+      return EXIT_USAGE;
+    }
+  }
   cli_sinks sinks;
   if (cli_sinks_open(&sinks, events, trace) != 0)
     return EXIT_FAILED;

@@ -546,6 +546,19 @@ static void free_hosts(hd_host *h, size_t n, const char *worker, char *copy) {
   free(copy);
 }
 
+/* Whether a backend of that name exists; if not, says which do. */
+static int backend_known(const char *backend) {
+  if (hd_backend_find(backend) != NULL)
+    return 1;
+  char names[256] = "";
+  size_t len = 0;
+  for (size_t i = 0; i < hd_backend_count() && len < sizeof(names); i++)
+    len += (size_t)snprintf(names + len, sizeof(names) - len, "%s%s",
+                            i ? ", " : "", hd_backend_at(i)->name);
+  cli_error("unknown backend '%s'; available: %s", backend, names);
+  return 0;
+}
+
 int cmd_run(int argc, char **argv) {
   static const struct option opts[] = {
       {"store", required_argument, NULL, 's'},
@@ -695,6 +708,8 @@ int cmd_run(int argc, char **argv) {
               resume ? "--resume" : "--no-cache");
     return EXIT_USAGE;
   }
+  if (dry_run && backend != NULL && !backend_known(backend))
+    return EXIT_USAGE;
   if (dry_run && optind + 1 == argc) {
     /* What would run and why: hodos status, with the same store. */
     char *args[] = {"status", "-s", (char *)store, argv[optind], NULL};
@@ -738,13 +753,7 @@ int cmd_run(int argc, char **argv) {
     backend = hd_workflow_backend(wf) ? hd_workflow_backend(wf) : "processes";
   if (jobs == 0)
     jobs = hd_workflow_jobs(wf);
-  if (hd_backend_find(backend) == NULL) {
-    char names[256] = "";
-    size_t len = 0;
-    for (size_t i = 0; i < hd_backend_count() && len < sizeof(names); i++)
-      len += (size_t)snprintf(names + len, sizeof(names) - len, "%s%s",
-                              i ? ", " : "", hd_backend_at(i)->name);
-    cli_error("unknown backend '%s'; available: %s", backend, names);
+  if (!backend_known(backend)) {
     hd_workflow_free(wf);
     return EXIT_USAGE;
   }

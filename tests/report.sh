@@ -53,6 +53,16 @@ first=$(readlink st/runs/last)
 rm -f mark
 "$hodos" run -q -j2 --store st wf.yaml >/dev/null 2>&1
 
+# An output over the run's own events is refused, and the events stay.
+for opt in --html --events --trace; do
+  cp "st/runs/$first/events" events.before
+  "$hodos" report -s st "$first" "$opt" "st/runs/$first/events" \
+    >/dev/null 2>err.txt
+  [ $? = 2 ] || fail "report $opt over its own events was not refused"
+  cmp -s events.before "st/runs/$first/events" ||
+    fail "report $opt wrote over the run's events"
+done
+
 # The summary of the second run: cache hits.
 "$hodos" report -s st >second.txt 2>err.txt || fail "report: $(cat err.txt)"
 grep -q "^run .* of wf.yaml (report check)" second.txt ||

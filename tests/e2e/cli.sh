@@ -464,6 +464,9 @@ err_is "hodos: error: -n/--dry-run cannot go with --resume"
 hd run -n --no-cache ok.yaml
 status_is 2
 err_is "hodos: error: -n/--dry-run cannot go with --no-cache"
+hd run -n -b bogus ok.yaml
+status_is 2
+err_is "hodos: error: unknown backend 'bogus'; available: serial, threads, processes, ssh"
 finish
 
 start processes-fork-what-the-tasks-can-use
@@ -508,6 +511,18 @@ grep -q '^hodos: standard error of victim (end):$' "$err" &&
   grep -q '^  | about to be killed$' "$err" ||
   problem "no stderr shown: $(cat "$err")"
 rm -rf "$tmp/victim.yaml" "$tmp/.hodos"
+finish
+
+start logs-of-a-cached-task-say-why
+hd run -q ok.yaml
+hd run -q ok.yaml
+hd logs --stderr a
+status_is 1
+err_is "hodos: error: task 'a' left no standard error in .hodos/runs/last (a task taken from the cache has no log; see 'hodos logs a')"
+hd logs --stdout a
+status_is 0
+out_is 'a'
+rm -rf "$tmp/.hodos"
 finish
 
 start clean-store-not-a-folder
