@@ -473,8 +473,13 @@ static int make_hosts(hd_workflow *wf, const char *arg, const char *worker,
       next = strchr(item, ',');
       if (next != NULL)
         *next++ = '\0';
-      if (*item == '\0')
-        continue;
+      if (*item == '\0') {
+        cli_error("--hosts takes [user@]host[:slots],..., not '%s' (an empty "
+                  "item)",
+                  arg);
+        free(h);
+        return -1;
+      }
       hd_host *x = &h[(*n)++];
       char *at = strchr(item, '@');
       if (at != NULL) {
@@ -754,6 +759,14 @@ int cmd_run(int argc, char **argv) {
   if (jobs == 0)
     jobs = hd_workflow_jobs(wf);
   if (!backend_known(backend)) {
+    hd_workflow_free(wf);
+    return EXIT_USAGE;
+  }
+  if (strcmp(backend, "ssh") != 0 && (worker_cmd != NULL || tunnel != 0)) {
+    /* They would be taken and do nothing. */
+    cli_error("%s is for the ssh backend (--hosts, or backend: ssh), not "
+              "'%s'",
+              worker_cmd != NULL ? "--worker" : "--tunnel", backend);
     hd_workflow_free(wf);
     return EXIT_USAGE;
   }

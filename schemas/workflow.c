@@ -274,7 +274,8 @@ static void read_host_string(hd__wf_loader *L, hd__ynode *v,
   const char *host = at ? at + 1 : s;
   const char *colon = strrchr(host, ':');
   size_t hlen = colon ? (size_t)(colon - host) : strlen(host);
-  if ((at != NULL && at == s) || hlen == 0 || strchr(host, '@') != NULL) {
+  if ((at != NULL && at == s) || hlen == 0 || strchr(host, '@') != NULL ||
+      memchr(host, ':', hlen) != NULL) {
     hd__wf_report(L, HD_ESCHEMA, v,
                   "host '%s' must be written [user@]host[:port]", s);
     return;
@@ -320,6 +321,10 @@ static void read_host_map(hd__wf_loader *L, hd__ynode *v, hd_workflow_host *h,
     return;
   }
   const char *name = hd__wf_string(L, host, "host", what);
+  if (name != NULL && name[0] == '\0') {
+    hd__wf_report(L, HD_ESCHEMA, host, "'host' of %s is empty", what);
+    name = NULL;
+  }
   const char *user = hd__wf_string(L, hd__wf_get(L, v, "user"), "user", what);
   const char *hodos =
       hd__wf_string(L, hd__wf_get(L, v, "hodos"), "hodos", what);

@@ -525,6 +525,18 @@ out_is 'a'
 rm -rf "$tmp/.hodos"
 finish
 
+start ssh-options-without-ssh
+hd run --hosts a,,b ok.yaml
+status_is 2
+err_is "hodos: error: --hosts takes [user@]host[:slots],..., not 'a,,b' (an empty item)"
+hd run --tunnel 22 ok.yaml
+status_is 2
+err_is "hodos: error: --tunnel is for the ssh backend (--hosts, or backend: ssh), not 'processes'"
+hd run -b threads --worker 'x' ok.yaml
+status_is 2
+err_is "hodos: error: --worker is for the ssh backend (--hosts, or backend: ssh), not 'threads'"
+finish
+
 start clean-store-not-a-folder
 hd clean --store /dev/null
 status_is 2
