@@ -126,10 +126,17 @@ static int place_outputs(const hd__plan *p, const hd__pio *io, int ok,
     }
     if (!ok) {
       unlink(staged.data);
-    } else if (rename(staged.data, final.data) != 0 && errno != ENOENT &&
-               rc == HD_OK) {
-      hd__buf_appendf(message, "cannot put its output '%s' in place: %s", f,
-                      strerror(errno));
+    } else if (rename(staged.data, final.data) != 0 && rc == HD_OK) {
+      /* Not written where the command was told to write it: a file of
+         that name left from before is not this run's output. */
+      if (errno == ENOENT)
+        hd__buf_appendf(message,
+                        "did not produce its output '%s' (nothing was "
+                        "written where its command names it)",
+                        f);
+      else
+        hd__buf_appendf(message, "cannot put its output '%s' in place: %s", f,
+                        strerror(errno));
       rc = HD_ETASK;
     }
   }

@@ -537,6 +537,20 @@ status_is 2
 err_is "hodos: error: --worker is for the ssh backend (--hosts, or backend: ssh), not 'threads'"
 finish
 
+start output-left-from-before-is-not-produced
+# The command names its output ({outputs.0}) but writes nothing there: a
+# file of that name from before does not pass for it.
+echo old >"$tmp/a.txt"
+printf 'tasks:\n  - name: stale\n    outputs: a.txt\n    run: "true {outputs.0}"\n' \
+  >"$tmp/stale.yaml"
+hd run -q --no-cache stale.yaml
+status_is 1
+grep -q "failed stale: did not produce its output 'a.txt' (nothing was written where its command names it)" "$err" ||
+  problem "$(cat "$err")"
+[ "$(cat "$tmp/a.txt")" = old ] || problem "the old file was changed"
+rm -rf "$tmp/a.txt" "$tmp/stale.yaml" "$tmp/.hodos"
+finish
+
 start clean-store-not-a-folder
 hd clean --store /dev/null
 status_is 2
