@@ -83,9 +83,14 @@ typedef struct hd_pool_opts {
                            per call. Larger chunks cost less per item. A
                            function's failure stays per item (and is
                            retried per item); a chunk that dies as a
-                           whole (a crash, a timeout) runs its items that
-                           had not ended again, one task each, so that
-                           only the item that did it fails */
+                           whole (a crash, a timeout) runs its items
+                           whose results the call had not received again,
+                           one task each, so that only the item that did
+                           it fails. A chunk hands its results over when
+                           it ends (in this process, every 256 items), so
+                           items that ended inside a chunk that died run
+                           again: give chunk_size 1 to items whose side
+                           effects must happen once */
   unsigned retries;     /* attempts after a failure, per task (default 0):
                            an item of a chunk whose function fails is run
                            again alone, in its chunk's task, sees its
