@@ -50,6 +50,10 @@ struct hd_pool {
   unsigned long seq;
   /* While busy: the number of the running run's first call. */
   unsigned long run_first;
+  /* Joins waiting (under lock): a run takes no call made after the
+     earliest mark of theirs it reaches, so that a join does not wait for
+     calls made while it waits. */
+  struct join_wait *joins;
   volatile sig_atomic_t interrupt; /* the running run's */
   /* The last run's plan and what it was made for: the dispatcher's. */
   hd_plan *plan;
@@ -77,6 +81,12 @@ struct hd_pool {
   /* ssh: the master connections kept from run to run (run.h); the
      dispatcher's while busy, otherwise anyone's under lock. */
   hd__sshkeep sshkeep;
+};
+
+/* A join waiting for the calls numbered up to upto (hd_pool_join()). */
+struct join_wait {
+  unsigned long upto;
+  struct join_wait *next;
 };
 
 /* The pool whose task this thread is running, to refuse a call that
@@ -1437,10 +1447,19 @@ static void *dispatcher(void *arg) {
       pthread_mutex_lock(&p->lock);
       continue;
     }
+    /* The earliest join mark at or past the first queued call: the run
+       stops there. */
+    unsigned long limit = ULONG_MAX;
+    for (const struct join_wait *j = p->joins; j != NULL; j = j->next)
+      if (j->upto >= p->head->seq && j->upto < limit)
+        limit = j->upto;
     n = 0;
-    for (hd__call *c = p->head; c != NULL; c = c->next_queued)
+    hd__call *c = p->head;
+    for (; c != NULL && (n == 0 || c->seq <= limit); c = c->next_queued)
       calls[n++] = c;
-    p->head = p->tail = NULL;
+    p->head = c;
+    if (c == NULL)
+      p->tail = NULL;
     p->busy = 1;
     p->run_first = calls[0]->seq;
     __atomic_store_n(&p->interrupt, 0, __ATOMIC_RELAXED);
@@ -1847,9 +1866,14 @@ int hd_pool_join(hd_pool *p) {
   pthread_mutex_lock(&p->lock);
   /* The calls made so far, not those that other threads make while it
      waits: it would never return while they go on. */
-  unsigned long upto = p->seq;
-  while (calls_up_to(p, upto))
+  struct join_wait me = {p->seq, p->joins};
+  p->joins = &me;
+  while (calls_up_to(p, me.upto))
     pthread_cond_wait(&p->cond, &p->lock);
+  struct join_wait **at = &p->joins;
+  while (*at != &me)
+    at = &(*at)->next;
+  *at = me.next;
   pthread_mutex_unlock(&p->lock);
   return HD_OK;
 }

@@ -1830,6 +1830,47 @@ static int loopers_go_on(looper *l, long ok) {
   return 0;
 }
 
+static void *join_pool(void *arg) {
+  hd_pool_join(arg);
+  return NULL;
+}
+
+/* join waits for the calls made before it, not for one made while it
+ * waits, though that one is queued behind a call it waits for (runs took
+ * every queued call at once, and join waited for the whole run). */
+START_TEST(pool_join_does_not_wait_for_calls_made_meanwhile) {
+  int64_t xs[1] = {1}, slow[1] = {1500}, quick[1] = {10}, later[1] = {4000};
+  hd_value **v = ints(xs, 1), **s0 = ints(slow, 1), **s1 = ints(quick, 1),
+           **s2 = ints(later, 1);
+  hd_pool *p;
+  ck_assert_int_eq(hd_pool_new(backends[_i], 1, &p), HD_OK);
+  hd_future *f0, *f1, *f2;
+  hd_list l0[] = {{v, 1}, {s0, 1}}, l1[] = {{v, 1}, {s1, 1}},
+          l2[] = {{v, 1}, {s2, 1}};
+  ck_assert_int_eq(hd_pool_amap(p, "sleepy", l0, 2, &f0), HD_OK);
+  ck_assert_int_eq(hd_pool_amap(p, "sleepy", l1, 2, &f1), HD_OK);
+  pthread_t th;
+  ck_assert_int_eq(pthread_create(&th, NULL, join_pool, p), 0);
+  struct timespec ts = {0, 300 * 1000000L}; /* the join waits by then */
+  nanosleep(&ts, NULL);
+  ck_assert_int_eq(hd_pool_amap(p, "sleepy", l2, 2, &f2), HD_OK);
+  pthread_join(th, NULL);
+  const hd_results *r;
+  ck_assert_int_eq(hd_future_get(f1, 0, &r), HD_OK);
+  ck_assert_msg(hd_future_get(f2, 0, &r) == HD_ETIMEDOUT,
+                "%s: join waited for a call made after it", backends[_i]);
+  ck_assert_int_eq(hd_future_get(f2, 30, &r), HD_OK);
+  hd_future_free(f0);
+  hd_future_free(f1);
+  hd_future_free(f2);
+  hd_pool_free(p);
+  unref_all(v, 1);
+  unref_all(s0, 1);
+  unref_all(s1, 1);
+  unref_all(s2, 1);
+}
+END_TEST
+
 /* A long call made before clear, or before restart with force, ends
  * cancelled; join, clear and restart return while other threads keep
  * making calls (before, each waited until nothing ran, and so for ever),
@@ -2093,6 +2134,8 @@ Suite *make_suite(void) {
   tcase_add_checked_fixture(tc, setup, teardown);
   tcase_add_loop_test(tc, pool_map_is_pathos_map, 0, 3);
   tcase_add_loop_test(tc, pool_calls_from_its_own_on_event_are_refused, 0, 3);
+  tcase_add_loop_test(tc, pool_join_does_not_wait_for_calls_made_meanwhile, 0,
+                      3);
   tcase_add_loop_test(tc, pool_failed_item_is_reported_and_others_kept, 0, 3);
   tcase_add_loop_test(tc, pool_imap_in_order_uimap_as_they_finish, 0, 3);
   tcase_add_loop_test(tc, pool_iterator_times_out_and_reports_failures, 0, 3);
