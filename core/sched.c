@@ -281,13 +281,14 @@ static void cache_keep(hd__run *r, uint32_t node, const hd_value *v) {
  * (an input file is missing; x->message says which) to end the attempt
  * at once. */
 static int begin(hd__run *r, uint32_t node, unsigned w, hd_value **inputs,
-                 size_t ninputs, hd__exec *x, int announce, uint64_t deps_end) {
+                 size_t ninputs, hd__exec *x, int announce, uint64_t deps_end,
+                 int plain) {
   const hd__plan *p = r->plan;
   hd__tstate *t = &r->report->tasks[node];
   /* Field by field rather than a memset of the whole: this runs for every
      task, and a small memset costs more than the stores. */
   hd__fnref f = {NULL, NULL};
-  if (p->nodes[node].kind == HD_NODE_FN)
+  if (plain || p->nodes[node].kind == HD_NODE_FN)
     f = hd__run_fn(r, node);
   x->plan = p;
   x->node = node;
@@ -315,7 +316,7 @@ static int begin(hd__run *r, uint32_t node, unsigned w, hd_value **inputs,
      its dependencies ended (deps_end, when known): one may have ended
      on another worker after this one's last task, or on a clock a little
      ahead of this worker's. */
-  hd__wstate *ws = w < r->nworkers ? &r->workers[w] : NULL;
+  hd__wstate *ws = plain || w < r->nworkers ? &r->workers[w] : NULL;
   uint64_t start = 0;
   if (!r->opts.no_task_times) {
     start = ws == NULL ? hd__now_ns()
@@ -331,6 +332,8 @@ static int begin(hd__run *r, uint32_t node, unsigned w, hd_value **inputs,
   if (announce)
     emit(r, HD_EVENT_STARTED, node, NULL,
          atomic_load_explicit(&r->finished, memory_order_relaxed));
+  if (plain)
+    return HD_OK; /* no files */
   const hd__pio *io = hd__plan_io(p, node);
   return io != NULL ? check_files(p, io, 0, &x->message) : HD_OK;
 }
@@ -387,12 +390,12 @@ static uint64_t deps_end_of(const hd__run *r, uint32_t node) {
 
 int hd__attempt_begin(hd__run *r, uint32_t node, unsigned w, hd_value **inputs,
                       size_t ninputs, hd__exec *x) {
-  return begin(r, node, w, inputs, ninputs, x, 1, deps_end_of(r, node));
+  return begin(r, node, w, inputs, ninputs, x, 1, deps_end_of(r, node), 0);
 }
 
 int hd__attempt_begin_queued(hd__run *r, uint32_t node, unsigned w,
                              hd_value **inputs, size_t ninputs, hd__exec *x) {
-  return begin(r, node, w, inputs, ninputs, x, 0, deps_end_of(r, node));
+  return begin(r, node, w, inputs, ninputs, x, 0, deps_end_of(r, node), 0);
 }
 
 void hd__attempt_started(hd__run *r, uint32_t node) {
@@ -655,7 +658,7 @@ static void execute(hd__run *r, uint32_t node, unsigned w) {
   }
   for (;;) {
     hd__exec x;
-    int rc = begin(r, node, w, inputs, npred, &x, 1, deps_end);
+    int rc = begin(r, node, w, inputs, npred, &x, 1, deps_end, 0);
     if (lazily)
       x.lazy = &lazy;
     if (rc == HD_OK)
@@ -967,7 +970,7 @@ static uint32_t run_plain(hd__run *r, uint32_t node, unsigned w) {
     }
   }
   hd__exec x;
-  (void)begin(r, node, w, inputs, n, &x, 0, deps_end); /* no files */
+  (void)begin(r, node, w, inputs, n, &x, 0, deps_end, 1);
   int rc;
   if (x.fn != NULL) {
     /* hd__exec_fn(), whose tests a plain task with no message and no
@@ -1010,7 +1013,8 @@ static uint32_t run_plain(hd__run *r, uint32_t node, unsigned w) {
 
 static uint32_t run_task(void *ctx, uint32_t node, unsigned w) {
   hd__run *r = ctx;
-  if (w < r->nworkers && r->workers[w].held != 0 &&
+  /* (One thread counts every dependency at once: it holds none.) */
+  if (!r->one_thread && w < r->nworkers && r->workers[w].held != 0 &&
       !feeds_only(r->plan, node, r->workers[w].held_node))
     flush_held(r, &r->workers[w]);
   if (r->plain && plain_node(&r->plan->nodes[node]) &&
@@ -1391,6 +1395,14 @@ static int prepare_tmp_dir(hd__run *r) {
 }
 
 static void remove_tmp_dir(hd__run *r) {
+  if (r->tmp_dir == NULL && r->results_dir != NULL) {
+    /* Where results are written before they are renamed into place
+       (hd__write_result()): empty unless a write was cut short. */
+    hd__buf partial = {0};
+    if (hd__buf_appendf(&partial, "%s/.partial", r->results_dir) == HD_OK)
+      rmdir(partial.data);
+    hd__buf_cleanup(&partial);
+  }
   if (r->tmp_dir == NULL)
     return;
   hd__remove_dir(r->tmp_dir);

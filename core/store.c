@@ -696,11 +696,25 @@ int hd__store_open(const char *dir, int mode, hd__store **out, char **message) {
   if (rc == HD_OK && mode != HD__STORE_FRESH && s->journal_fd >= 0 &&
       (rc = read_journal(s, ro)) != HD_OK)
     rc = fail(message, rc, "cannot read %s/journal: %s", dir, hd_strerror(rc));
-  if (rc == HD_OK && mode == HD__STORE_FRESH &&
+  struct stat jst;
+  if (rc == HD_OK && resume && !s->journal_ok &&
+      fstat(s->journal_fd, &jst) == 0 && jst.st_size > 0) {
+    /* Not a journal (damaged): nothing of the last run can be known, and
+       lines added after the damage would not make it one again. */
+    hd__log(HD_LOG_WARN,
+            "store %s: its journal is not one hodos can read; this run "
+            "cannot resume the last one and starts a new journal",
+            dir);
+    resume = 0;
+    hd__free(s->resumed.slots);
+    memset(&s->resumed, 0, sizeof(s->resumed));
+  }
+  if (rc == HD_OK &&
+      (mode == HD__STORE_FRESH || (mode == HD__STORE_RESUME && !resume)) &&
       ftruncate(s->journal_fd, 0) != 0)
     rc = fail(message, HD_EIO, "cannot write %s/journal: %s", dir,
               strerror(errno));
-  if (rc == HD_OK && (mode == HD__STORE_FRESH || resume)) {
+  if (rc == HD_OK && (mode == HD__STORE_FRESH || mode == HD__STORE_RESUME)) {
     char line[64];
     int len = snprintf(line, sizeof(line), "run %s %ld\n",
                        resume ? "resume" : "fresh", (long)getpid());

@@ -88,10 +88,12 @@ int hd__wf_later(const hd__ynode *a, const hd__ynode *b) {
 
 static const char *closest(const char *key, const char *const *keys) {
   const char *best = NULL;
-  size_t best_d = 3;
+  size_t best_d = 3, len = strlen(key);
   for (size_t i = 0; keys[i] != NULL; i++) {
     size_t d = hd__edit_distance(key, keys[i], 2);
-    if (d < best_d) {
+    /* Fewer edits than the key has characters: '~' is not a misspelt
+       'fn'. */
+    if (d < best_d && d < len) {
       best_d = d;
       best = keys[i];
     }

@@ -580,3 +580,22 @@ if [ "$(id -u)" = 0 ] && command -v unshare > /dev/null 2>&1 &&
 else
   passed "skipped: needs root and unshare"
 fi
+
+# ---- 10: --resume over a journal that is not one ----
+# It says so and starts a new journal, which hodos clean reads again
+# (appending to the damaged one kept clean failing).
+begin "10 (resume over a damaged journal)"
+s10=$tmp/s10
+hd run -q -b serial --store "$s10" "$tmp/now.yaml" > /dev/null 2>&1
+echo garbage > "$s10/cache/journal"
+hd run -q -b serial --resume --store "$s10" "$tmp/now.yaml" > /dev/null \
+  2> "$tmp/err10"
+if [ "$st" -ne 0 ] ||
+  ! grep -q "its journal is not one hodos can read; this run cannot resume" \
+    "$tmp/err10" || [ "$(head -c 10 "$s10/cache/journal")" != "run fresh " ]; then
+  show "$tmp/err10"
+  fail "a resumed run (status $st) over a damaged journal: not said, or kept"
+fi
+"$hodos" clean --store "$s10" > /dev/null 2> "$tmp/err10" ||
+  fail "clean after it: $(cat "$tmp/err10")"
+passed
