@@ -853,6 +853,10 @@ int hd__store_get(hd__store *s, hd__key key, hd_value **value, hd__key *outputs,
     *noutputs = nout;
     size_t at = 8 + 16 * (size_t)nout;
     rc = hd_value_decode(pl + at, len - at, (size_t)MAX_PAYLOAD, value);
+    /* A record that passed its checksums and does not decode (a frame
+       that claims more than a record holds) is damaged like any other. */
+    if (rc == HD_ETOOBIG)
+      rc = HD_ECORRUPT;
   }
   hd__free(rec);
   if (rc == HD_ECHECKSUM || rc == HD_ECORRUPT || rc == HD_ETRUNC) {

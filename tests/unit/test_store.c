@@ -12,6 +12,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#define XXH_INLINE_ALL
+#include <xxhash.h>
+
 #include "core/cachekey.h"
 #include "core/store.h"
 #include "test_util.h"
@@ -179,6 +182,58 @@ START_TEST(store_damage_is_found_and_forgotten) {
   hd__store_close(s);
   hd_value_unref(a);
   hd_value_unref(b);
+}
+END_TEST
+
+static uint64_t le64(const unsigned char *p) {
+  uint64_t v = 0;
+  for (int i = 7; i >= 0; i--)
+    v = v << 8 | p[i];
+  return v;
+}
+
+static void put_le64(unsigned char *p, uint64_t v) {
+  for (int i = 0; i < 8; i++)
+    p[i] = (unsigned char)(v >> (8 * i));
+}
+
+/* A record whose checksums hold but whose value frame claims more content
+ * than any record holds (64 GiB and 1 byte): damaged like any other, not
+ * an error of the whole store (status and run -n failed as a whole). */
+START_TEST(store_record_claiming_too_much_is_damaged) {
+  hd__store *s = open_store(0);
+  char *big = malloc(100001);
+  memset(big, 'x', 100000);
+  big[100000] = '\0';
+  hd_value *a = text(big); /* compressed: a frame with zstd */
+  free(big);
+  ck_assert_int_eq(hd__store_put(s, key_of(1), a, NULL, 0), HD_OK);
+  hd__store_close(s);
+  int fd = open(path("pack"), O_RDWR);
+  ck_assert_int_ge(fd, 0);
+  unsigned char head[48];
+  ck_assert_int_eq(pread(fd, head, 48, 0), 48);
+  uint64_t len = le64(head + 24);
+  unsigned char *pl = malloc(len);
+  ck_assert_int_eq(pread(fd, pl, len, 48), (ssize_t)len);
+  /* The frame follows the 8 bytes of output count; its content size is
+     at 8 in it. */
+  ck_assert_int_eq(memcmp(pl + 8, "HDV", 3), 0);
+  put_le64(pl + 16, ((uint64_t)1 << 36) + 1);
+  put_le64(head + 32, XXH3_64bits(pl, len));
+  put_le64(head + 40, XXH3_64bits(head, 40));
+  ck_assert_int_eq(pwrite(fd, pl, len, 48), (ssize_t)len);
+  ck_assert_int_eq(pwrite(fd, head, 48, 0), 48);
+  close(fd);
+  free(pl);
+  s = open_store(0);
+  hd_value *v = NULL;
+  uint32_t n;
+  ck_assert_int_eq(hd__store_get(s, key_of(1), &v, NULL, 0, &n), HD_ECORRUPT);
+  ck_assert_ptr_null(v);
+  ck_assert_int_eq(hd__store_get(s, key_of(1), &v, NULL, 0, &n), HD_ENOENT);
+  hd__store_close(s);
+  hd_value_unref(a);
 }
 END_TEST
 
@@ -762,6 +817,7 @@ Suite *make_suite(void) {
   tcase_add_test(tc, store_clean_keeps_the_most_recently_used);
   tcase_add_test(tc, store_damage_is_found_and_forgotten);
   tcase_add_test(tc, store_pack_cut_short_is_repaired);
+  tcase_add_test(tc, store_record_claiming_too_much_is_damaged);
   tcase_add_test(tc, store_lock_names_its_holder_and_outlives_no_one);
   tcase_add_test(tc, store_lock_of_a_dead_run_held_by_its_child_is_waited_for);
   tcase_add_test(tc, store_journal_lists_what_a_resumed_run_reuses);
