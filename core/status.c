@@ -41,7 +41,9 @@ static void explain(hd_status *st, hd__store *s, uint32_t i, hd__key key,
   hd__keyparts was;
   int found = s != NULL ? hd__store_last(s, name, &last, &was) : 0;
   if (found == 0) {
-    set_reason(st, i, "no result is kept (it did not finish in the last run)");
+    set_reason(st, i,
+               "no result is kept (the last run did not finish it, or could "
+               "not keep it)");
     return;
   }
   if (last.lo == key.lo && last.hi == key.hi) {
