@@ -561,9 +561,10 @@ if [ "$(id -u)" = 0 ] && command -v unshare > /dev/null 2>&1 &&
   # it still gets it (from memory), and the run succeeds.
   unshare -m sh -c 'mount -t tmpfs -o size=20m tmpfs "$1" && cd "$1" &&
     cp "$3" wf.yaml && "$2" run -q -b serial wf.yaml > /dev/null &&
+    { "$2" status wf.yaml > "$6" 2>&1; true; } &&
     "$2" run -q -b serial wf.yaml > "$4" 2> "$5"' sh \
     "$tmp/full" "$hodos" "$tmp/full.yaml" "$tmp/out9" "$tmp/err9b" \
-    2> "$tmp/err9" || st=$?
+    "$tmp/status9" 2> "$tmp/err9" || st=$?
   if [ "$st" -ne 0 ] ||
     ! grep -q "its result cannot be kept: No space left on device" \
       "$tmp/err9"; then
@@ -576,6 +577,11 @@ if [ "$(id -u)" = 0 ] && command -v unshare > /dev/null 2>&1 &&
     show "$tmp/err9b"
     fail "a result the run folder cannot hold is lost to the task after it"
   fi
+  grep -q "rnd: no result is kept (the last run did not finish it, or could not keep it)" \
+    "$tmp/status9" || {
+    show "$tmp/status9"
+    fail "status says the task that was not kept did not finish"
+  }
   passed
 else
   passed "skipped: needs root and unshare"
