@@ -478,6 +478,8 @@ static int make_hosts(hd_workflow *wf, const char *arg, const char *worker,
                   "item)",
                   arg);
         free(h);
+        free(*copy);
+        *copy = NULL;
         return -1;
       }
       hd_host *x = &h[(*n)++];
@@ -498,6 +500,8 @@ static int make_hosts(hd_workflow *wf, const char *arg, const char *worker,
                     "its ':'",
                     item);
           free(h);
+          free(*copy);
+          *copy = NULL;
           return -1;
         }
         *colon = '\0';
@@ -507,6 +511,8 @@ static int make_hosts(hd_workflow *wf, const char *arg, const char *worker,
       if (*item == '\0' || (x->user != NULL && *x->user == '\0')) {
         cli_error("--hosts takes [user@]host[:slots],..., not '%s'", arg);
         free(h);
+        free(*copy);
+        *copy = NULL;
         return -1;
       }
       x->command = worker;
@@ -537,6 +543,8 @@ static int make_hosts(hd_workflow *wf, const char *arg, const char *worker,
     cli_error("the ssh backend needs hosts: --hosts a,b:8, or hosts: in the "
               "workflow");
     free(h);
+    free(*copy);
+    *copy = NULL;
     return -1;
   }
   *out = h;
