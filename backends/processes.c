@@ -889,6 +889,9 @@ static void worker_lost(procs *pp, worker *wk) {
     } else if (wk->term_sent != 0) {
       hd__buf_appendf(&x->message, "interrupted");
       rc = HD_EINTR;
+      if (WIFSIGNALED(status))
+        /* Killed past its grace, with its task's process group. */
+        x->term_signal = WTERMSIG(status);
     } else if (wk->corrupt != NULL) {
       hd__buf_appendf(&x->message,
                       "worker %u (pid %ld) sent a malformed frame (%s)",
