@@ -250,6 +250,12 @@ static int call_item(hd_task *t, const char *name, hd_fn_cb fn, void *data,
 static int pack_items(packer *k, size_t n, hd_value *const *vals,
                       const int *codes, char *const *errs);
 
+/* Items from .. from + n - 1 of bt's chunk ended (codes, errs): a FAILED
+ * event for each that failed, named after it, when the chunk holds more
+ * than one (a chunk of one is a task the scheduler tells of). */
+static void items_failed(batch *b, const btask *bt, size_t from, size_t n,
+                         const int *codes, char *const *errs);
+
 /* Run items from .. from + n - 1 of bt's chunk (counted from the
  * chunk's first item; n <= BLOCK), their arguments read from the call
  * (a forked worker reads its copy): item i's result in vals[i], its
@@ -554,9 +560,11 @@ static int run_taken(hd_task *t, batch *b, btask *bt, size_t from, size_t n,
     }
     done = n;
   }
-  if (rc == HD_OK || (rc == HD_ENOMEM && fail_rest))
+  if (rc == HD_OK || (rc == HD_ENOMEM && fail_rest)) {
+    items_failed(b, bt, from, n, codes, errs);
     hd__call_settle_many(bt->call, bt->first + from, n, codes, vals, errs,
                          bt->first, bt->count, &bt->left);
+  }
   for (size_t i = 0; i < done; i++) {
     hd_value_unref(vals[i]);
     hd__free(errs[i]);
@@ -840,6 +848,7 @@ static void settle_chunk(batch *b, const btask *bt, hd_value *v) {
         p += used;
       }
     }
+    items_failed(b, bt, from, n, codes, errs);
     hd__call_settle_many(bt->call, bt->first + from, n, codes, vals, errs,
                          bt->first, from + n == bt->count ? bt->count : 0,
                          NULL);
@@ -964,6 +973,35 @@ static void item_retried(batch *b, hd__call *call, unsigned pos, size_t item,
     send_event(b, &e);
   }
   pthread_mutex_unlock(&b->event_lock);
+}
+
+static void items_failed(batch *b, const btask *bt, size_t from, size_t n,
+                         const int *codes, char *const *errs) {
+  hd_pool *p = b->pool;
+  if (p->opts.on_event == NULL || bt->count <= 1)
+    return;
+  for (size_t i = 0; i < n; i++) {
+    if (codes[i] == HD_OK)
+      continue;
+    size_t item = bt->first + from + i;
+    btask one = {.call = bt->call, .pos = bt->pos, .first = item, .count = 1};
+    pthread_mutex_lock(&b->event_lock);
+    if (task_name(&b->name, &one, bt->call->seq) == HD_OK) {
+      hd_event e;
+      memset(&e, 0, sizeof(e));
+      e.type = HD_EVENT_FAILED;
+      e.task = b->name.data;
+      e.index = item;
+      e.time_ns = hd__now_ns();
+      e.attempt = p->opts.retries + 1; /* its retries were spent */
+      e.worker = bt->worker;
+      e.host = bt->host;
+      e.message = errs[i];
+      e.total = b->ev_total;
+      send_event(b, &e);
+    }
+    pthread_mutex_unlock(&b->event_lock);
+  }
 }
 
 /* ---- plans ----

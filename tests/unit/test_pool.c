@@ -1830,6 +1830,54 @@ static int loopers_go_on(looper *l, long ok) {
   return 0;
 }
 
+typedef struct failed_seen {
+  pthread_mutex_t lock;
+  int n;
+  char name[64];
+  char message[64];
+} failed_seen;
+
+static void keep_failed(const hd_event *ev, void *data) {
+  failed_seen *f = data;
+  if (ev->type != HD_EVENT_FAILED)
+    return;
+  pthread_mutex_lock(&f->lock);
+  f->n++;
+  snprintf(f->name, sizeof(f->name), "%s", ev->task);
+  snprintf(f->message, sizeof(f->message), "%s",
+           ev->message ? ev->message : "");
+  pthread_mutex_unlock(&f->lock);
+}
+
+/* An item that fails in a chunk of several gets a FAILED event of its
+ * own, named after it (its chunk's event is DONE). */
+START_TEST(pool_item_failing_in_a_chunk_has_its_event) {
+  failed_seen f = {.n = 0};
+  pthread_mutex_init(&f.lock, NULL);
+  hd_pool_opts o;
+  hd_pool_opts_init(&o);
+  o.chunk_size = 4;
+  o.on_event = keep_failed;
+  o.event_data = &f;
+  hd_pool *p;
+  ck_assert_int_eq(hd_pool_new_opts(backends[_i], 2, &o, &p), HD_OK);
+  int64_t xs[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+  hd_value **v = ints(xs, 8);
+  hd_list l = {v, 8};
+  hd_results *r;
+  ck_assert_int_eq(hd_pool_map(p, "no_three", &l, 1, &r), HD_ETASK);
+  ck_assert_int_eq(hd_results_status(r, 2), HD_ETASK);
+  hd_results_free(r);
+  hd_pool_free(p);
+  ck_assert_msg(f.n == 1, "%s: %d FAILED events", backends[_i], f.n);
+  ck_assert_msg(strstr(f.name, ":no_three[2]") != NULL, "%s: named '%s'",
+                backends[_i], f.name);
+  ck_assert_str_eq(f.message, "three is not allowed");
+  pthread_mutex_destroy(&f.lock);
+  unref_all(v, 8);
+}
+END_TEST
+
 static void *join_pool(void *arg) {
   hd_pool_join(arg);
   return NULL;
@@ -2134,6 +2182,7 @@ Suite *make_suite(void) {
   tcase_add_checked_fixture(tc, setup, teardown);
   tcase_add_loop_test(tc, pool_map_is_pathos_map, 0, 3);
   tcase_add_loop_test(tc, pool_calls_from_its_own_on_event_are_refused, 0, 3);
+  tcase_add_loop_test(tc, pool_item_failing_in_a_chunk_has_its_event, 0, 3);
   tcase_add_loop_test(tc, pool_join_does_not_wait_for_calls_made_meanwhile, 0,
                       3);
   tcase_add_loop_test(tc, pool_failed_item_is_reported_and_others_kept, 0, 3);
