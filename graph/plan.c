@@ -378,6 +378,9 @@ typedef struct depview {
   uint32_t *next;  /* the next expansion with the same values */
 } depview;
 
+/* The values of the shared keys, each as LENGTH:VALUE, in one string
+ * (the key of a string map: no NUL inside, and no two lists of values
+ * alike). */
 static int shared_key(hd__buf *k, const hd_node *n, const size_t *pick,
                       const depview *v, int side) {
   k->len = 0;
@@ -385,7 +388,7 @@ static int shared_key(hd__buf *k, const hd_node *n, const size_t *pick,
   for (size_t s = 0; rc == HD_OK && s < v->nshared; s++) {
     size_t li = v->shared[2 * s + (size_t)side];
     const char *val = n->lists[li].values[pick[li]];
-    rc = hd__buf_append(k, val, strlen(val) + 1);
+    rc = hd__buf_appendf(k, "%zu:%s", strlen(val), val);
   }
   if (rc == HD_OK)
     rc = hd__buf_append(k, "", 1);
