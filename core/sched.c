@@ -1352,8 +1352,16 @@ static int resolve_functions(hd__run *r) {
 static int prepare_dirs(hd__run *r) {
   hd_report *report = r->report;
   hd__buf res = {0}, logs = {0};
-  if (hd__buf_appendf(&res, "%s/results", r->opts.run_dir) != HD_OK ||
-      hd__buf_appendf(&logs, "%s/logs", r->opts.run_dir) != HD_OK) {
+  /* Absolute: a task with a workdir of its own reads {after.TASK} from
+     there. */
+  char cwd[4096] = "";
+  if (r->opts.run_dir[0] != '/' && getcwd(cwd, sizeof(cwd)) == NULL)
+    cwd[0] = '\0';
+  const char *sep = cwd[0] != '\0' ? "/" : "";
+  if (hd__buf_appendf(&res, "%s%s%s/results", cwd, sep, r->opts.run_dir) !=
+          HD_OK ||
+      hd__buf_appendf(&logs, "%s%s%s/logs", cwd, sep, r->opts.run_dir) !=
+          HD_OK) {
     hd__buf_cleanup(&res);
     hd__buf_cleanup(&logs);
     return HD_ENOMEM;
