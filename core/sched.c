@@ -110,33 +110,49 @@ static int check_files(const hd__plan *p, const hd__pio *io, int outputs,
  * task succeeded (ok), removed when it did not, so that no output is
  * ever left half written under its own name. A rename that fails for
  * another reason than a missing file fails the task. */
+static int staged_paths(const hd__plan *p, const hd__pio *io, uint32_t k,
+                        hd__buf *final, hd__buf *staged) {
+  staged->len = 0;
+  if (hd__io_path(final, p, io, hd__plan_list(p, io->outputs, k)) != HD_OK ||
+      hd__staged_path(staged, final->data) != HD_OK)
+    return HD_ENOMEM;
+  return HD_OK;
+}
+
 static int place_outputs(const hd__plan *p, const hd__pio *io, int ok,
                          hd__buf *message) {
   hd__buf final = {0}, staged = {0};
   int rc = HD_OK;
+  /* A staged output that was not written fails the task, and then none
+     is put in place: a failed task leaves no output under its own name,
+     and a file of that name left from before is not this run's. */
+  for (uint32_t k = 0; ok && k < io->noutputs && k < 64; k++) {
+    if (!(io->staged >> k & 1))
+      continue;
+    struct stat st;
+    if ((rc = staged_paths(p, io, k, &final, &staged)) != HD_OK) {
+      ok = 0;
+    } else if (lstat(staged.data, &st) != 0 && errno == ENOENT) {
+      hd__buf_appendf(message,
+                      "did not produce its output '%s' (nothing was written "
+                      "where its command names it)",
+                      hd__plan_list(p, io->outputs, k));
+      rc = HD_ETASK;
+      ok = 0;
+    }
+  }
   for (uint32_t k = 0; k < io->noutputs && k < 64; k++) {
     if (!(io->staged >> k & 1))
       continue;
-    const char *f = hd__plan_list(p, io->outputs, k);
-    staged.len = 0;
-    if (hd__io_path(&final, p, io, f) != HD_OK ||
-        hd__staged_path(&staged, final.data) != HD_OK) {
+    if (staged_paths(p, io, k, &final, &staged) != HD_OK) {
       rc = HD_ENOMEM;
       break;
     }
     if (!ok) {
       unlink(staged.data);
     } else if (rename(staged.data, final.data) != 0 && rc == HD_OK) {
-      /* Not written where the command was told to write it: a file of
-         that name left from before is not this run's output. */
-      if (errno == ENOENT)
-        hd__buf_appendf(message,
-                        "did not produce its output '%s' (nothing was "
-                        "written where its command names it)",
-                        f);
-      else
-        hd__buf_appendf(message, "cannot put its output '%s' in place: %s", f,
-                        strerror(errno));
+      hd__buf_appendf(message, "cannot put its output '%s' in place: %s",
+                      hd__plan_list(p, io->outputs, k), strerror(errno));
       rc = HD_ETASK;
     }
   }

@@ -550,7 +550,15 @@ status_is 1
 grep -q "failed stale: did not produce its output 'a.txt' (nothing was written where its command names it)" "$err" ||
   problem "$(cat "$err")"
 [ "$(cat "$tmp/a.txt")" = old ] || problem "the old file was changed"
-rm -rf "$tmp/a.txt" "$tmp/stale.yaml" "$tmp/.hodos"
+# Two outputs, the second never written: the task fails and the first
+# is not put in place either (a failed task leaves no output).
+printf 'tasks:\n  - name: mk\n    outputs: [out.txt, log.txt]\n    run: echo data > {outputs.0}; true {outputs.1}\n' \
+  >"$tmp/two.yaml"
+hd run -q --no-cache two.yaml
+status_is 1
+[ ! -e "$tmp/out.txt" ] || problem "a failed task left out.txt in place"
+[ -z "$(ls -A "$tmp" | grep hodos-part)" ] || problem "staged files left"
+rm -rf "$tmp/a.txt" "$tmp/stale.yaml" "$tmp/two.yaml" "$tmp/.hodos"
 finish
 
 start after-file-from-a-workdir
