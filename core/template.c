@@ -46,8 +46,11 @@ static int parse(const char *s, size_t i, hd__ph *ph) {
       !name_start(s[i + 1]))
     return 0;
   size_t j = i + 1;
+  /* A task's name may hold spaces ({after.align reads}); nothing else
+     does. */
+  int after = strncmp(s + i + 1, "after.", 6) == 0;
   while (s[j] != '\0' && s[j] != '}' && s[j] != '{' &&
-         (unsigned char)s[j] > ' ')
+         ((unsigned char)s[j] > ' ' || (after && s[j] == ' ')))
     j++;
   if (s[j] != '}')
     return 0;

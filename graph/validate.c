@@ -283,6 +283,63 @@ static const hd_node *dep_named(const hd_graph *g, const hd_node *n,
   return NULL;
 }
 
+/* The values of d's keys in one expansion of node x (its items pick),
+ * each as LENGTH:VALUE, in d's order of keys. */
+static int after_tuple(hd__buf *b, const hd_node *d, const hd_node *x,
+                       const size_t *pick) {
+  b->len = 0;
+  int rc = HD_OK;
+  for (size_t k = 0; k < d->nlists && rc == HD_OK; k++)
+    for (size_t i = 0; i < x->nlists; i++)
+      if (strcmp(x->lists[i].key, d->lists[k].key) == 0) {
+        const char *v = x->lists[i].values[pick[i]];
+        rc = hd__buf_appendf(b, "%zu:%s", strlen(v), v);
+        break;
+      }
+  return rc == HD_OK ? hd__buf_append(b, "", 1) : rc;
+}
+
+/* {after.D} of a fanned-out D names one file per expansion of n: each
+ * must have one expansion of D with its values (found at run time, it
+ * failed there: "an upstream result file is missing"). */
+static void check_after_matches(tmpl_check *c, const hd_node *d,
+                                const char *text) {
+  const hd_node *n = c->n;
+  size_t nd = hd__node_expansions(d), nn = hd__node_expansions(n);
+  if (nd == HD__NO_INDEX || nn == HD__NO_INDEX)
+    return; /* reported elsewhere */
+  size_t most = d->nlists > n->nlists ? d->nlists : n->nlists;
+  size_t *pick = hd__calloc(most + 1, sizeof(size_t));
+  hd__strmap have = {0};
+  hd__buf key = {0};
+  int rc = pick != NULL ? HD_OK : HD_ENOMEM;
+  for (size_t j = 0; j < nd && rc == HD_OK; j++) {
+    hd__node_pick(d, j, pick);
+    if ((rc = after_tuple(&key, d, d, pick)) == HD_OK)
+      rc = hd__strmap_put(&have, key.data, j);
+  }
+  for (size_t j = 0; j < nn && rc == HD_OK; j++) {
+    size_t at;
+    hd__node_pick(n, j, pick);
+    if ((rc = after_tuple(&key, d, n, pick)) != HD_OK ||
+        hd__strmap_get(&have, key.data, &at))
+      continue;
+    hd__buf name = {0};
+    if ((rc = hd__expansion_name(n, pick, &name)) == HD_OK)
+      tmpl_diag(c,
+                "task '%s' uses {%s} in its %s, but its expansion '%s' "
+                "matches no expansion of '%s' (none has its values)",
+                n->name, text, c->field, name.data, d->name);
+    hd__buf_cleanup(&name);
+    break;
+  }
+  if (rc == HD_ENOMEM && c->rc == HD_OK)
+    c->rc = HD_ENOMEM;
+  hd__free(pick);
+  hd__strmap_cleanup(&have);
+  hd__buf_cleanup(&key);
+}
+
 static void check_after(tmpl_check *c, const hd__ph *ph, const char *text) {
   const hd_node *n = c->n;
   const hd_node *d = dep_named(c->g, n, ph->name, ph->len);
@@ -305,6 +362,8 @@ static void check_after(tmpl_check *c, const hd__ph *ph, const char *text) {
                 d->lists[k].key);
       return;
     }
+  if (d->nlists > 0)
+    check_after_matches(c, d, text);
 }
 
 static int check_placeholder(const hd__ph *ph, void *ctx) {
