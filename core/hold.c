@@ -250,7 +250,11 @@ int hd__hold_restore(hd__hold *h, uint32_t node, hd__tstate *t) {
     return HD_OK;
   pthread_mutex_lock(&h->lock);
   int rc = HD_OK;
-  if (t->result == NULL && (t->flags & (HD__T_PACKED | HD__T_SPILLED))) {
+  /* The flags are read under the lock: another thread's restore of the
+     same task writes them. */
+  if (t->flags & HD__T_RELEASED) {
+    rc = HD_ENOENT;
+  } else if (t->result == NULL && (t->flags & (HD__T_PACKED | HD__T_SPILLED))) {
     hd_value *v = NULL;
     rc = read_back(h, h->held[node], &v);
     if (rc == HD_OK) {

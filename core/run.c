@@ -157,11 +157,11 @@ size_t hd_report_count(const hd_report *r, hd_state s) {
 }
 
 hd_value *hd_report_result(const hd_report *r, size_t i) {
-  if (i >= hd_report_task_count(r) || r->tasks[i].state != HD_STATE_DONE ||
-      (r->tasks[i].flags & HD__T_RELEASED))
+  if (i >= hd_report_task_count(r) || r->tasks[i].state != HD_STATE_DONE)
     return NULL;
-  if (r->hold != NULL && hd__hold_restore(r->hold, (uint32_t)i,
-                                          (hd__tstate *)&r->tasks[i]) != HD_OK)
+  if (r->hold != NULL ? hd__hold_restore(r->hold, (uint32_t)i,
+                                         (hd__tstate *)&r->tasks[i]) != HD_OK
+                      : (r->tasks[i].flags & HD__T_RELEASED) != 0)
     return NULL;
   return r->tasks[i].result ? r->tasks[i].result : hd__value_empty();
 }

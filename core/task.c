@@ -148,6 +148,14 @@ int hd__exec_fn_after(hd__exec *x, hd_task *t, int rc) {
     hd_value_unref(t->output);
     return HD_ETASK;
   }
+  if (rc == HD_ECANCELED && hd_task_cancelled(t)) {
+    /* It stopped because the run was interrupted: said as for the other
+       tasks the interrupt stopped. */
+    hd__buf_appendf(&x->message, "interrupted");
+    hd__buf_cleanup(&t->message);
+    hd_value_unref(t->output);
+    return HD_EINTR;
+  }
   if (rc != HD_OK) {
     if (t->message.len > 0)
       hd__buf_append(&x->message, t->message.data, t->message.len);
@@ -157,7 +165,7 @@ int hd__exec_fn_after(hd__exec *x, hd_task *t, int rc) {
                       hd_strerror(rc));
     hd__buf_cleanup(&t->message);
     hd_value_unref(t->output);
-    return rc == HD_ECANCELED && hd_task_cancelled(t) ? HD_EINTR : HD_ETASK;
+    return HD_ETASK;
   }
   if (t->message.data != NULL)
     hd__buf_cleanup(&t->message);

@@ -365,7 +365,9 @@ const void *hd_value_data(const hd_value *v) {
 }
 
 const char *hd_value_text(const hd_value *v) {
-  if (v == NULL || (v->kind != HD_VALUE_TEXT && v->kind != HD_VALUE_BYTES))
+  if (v == NULL)
+    return ""; /* read as the empty bytes value, as the other readers do */
+  if (v->kind != HD_VALUE_TEXT && v->kind != HD_VALUE_BYTES)
     return NULL;
   return (const char *)v->data;
 }

@@ -35,7 +35,9 @@ typedef enum hd_event_type {
                              goes to the backend (then starts, or is
                              skipped, cancelled or cached) */
   HD_EVENT_RETRIED = 8,   /* an attempt failed and the task will be tried
-                             again (message: why it failed) */
+                             again (message: why it failed); a STARTED
+                             follows, unless the run stops first: then a
+                             FAILED ends it with that failure */
 } hd_event_type;
 
 /* "started", "done", "failed", "skipped", "cancelled", "cached", "queued",
@@ -46,7 +48,8 @@ HD_API const char *hd_event_type_name(hd_event_type t);
 typedef struct hd_event {
   hd_event_type type;
   const char *task;    /* the task's name */
-  size_t index;        /* the task's node index in its graph */
+  size_t index;        /* the task's index in its plan (expansions
+                          counted one by one; hd_plan_node_name()) */
   uint64_t time_ns;    /* CLOCK_MONOTONIC */
   uint64_t elapsed_ns; /* the attempt's duration (DONE, FAILED, RETRIED),
                           else 0 */

@@ -174,7 +174,8 @@ typedef struct hd_task_info {
 /* The run's result code (as returned by hd_run()). */
 HD_API int hd_report_status(const hd_report *r);
 
-/* The number of tasks, and task i's info (in the graph's node order).
+/* The number of tasks, and task i's info (in the plan's order: the
+ * graph's nodes, each template as its expansions one by one).
  * Errors: HD_EINVAL (NULL or out of range). */
 HD_API size_t hd_report_task_count(const hd_report *r);
 HD_API int hd_report_task(const hd_report *r, size_t i, hd_task_info *info);

@@ -71,7 +71,7 @@ HD_API size_t hd_value_size(const hd_value *v);
 HD_API const void *hd_value_data(const hd_value *v);
 
 /* The content as a NUL-terminated string (text and bytes only; NULL for
- * other kinds). */
+ * other kinds; "" for NULL, read as an empty bytes value). */
 HD_API const char *hd_value_text(const hd_value *v);
 
 /* Read an integer or a double. Errors: HD_ETYPE when v has another kind,

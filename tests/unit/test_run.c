@@ -446,6 +446,48 @@ START_TEST(run_interrupt_cancels_everything_left) {
 }
 END_TEST
 
+static volatile sig_atomic_t stop_on_start;
+
+static void stop_when_started(const hd_event *ev, void *data) {
+  (void)data;
+  if (ev->type == HD_EVENT_STARTED)
+    stop_on_start = 1;
+}
+
+/* Waits until the run is interrupted, then says so with HD_ECANCELED. */
+static int fn_until_cancelled(hd_task *t, void *data) {
+  (void)data;
+  while (!hd_task_cancelled(t)) {
+    struct timespec ts = {0, 1000000L};
+    nanosleep(&ts, NULL);
+  }
+  return HD_ECANCELED;
+}
+
+/* A function that stops for an interrupt ends cancelled with the same
+ * message as the tasks the interrupt kept from starting (it read
+ * "function 'x' returned ECANCELED (cancelled)"). */
+START_TEST(run_function_stopped_by_an_interrupt_says_interrupted) {
+  hd_fn_register("until_cancelled", fn_until_cancelled, NULL);
+  fn("a", "until_cancelled");
+  const char *backends[] = {"serial", "threads"};
+  for (int k = 0; k < 2; k++) {
+    stop_on_start = 0;
+    hd_run_opts o;
+    hd_run_opts_init(&o);
+    o.backend = backends[k];
+    o.interrupt = &stop_on_start;
+    o.on_event = stop_when_started;
+    ck_assert_int_eq(hd_run(g, &o, &rep), HD_EINTR);
+    ck_assert_uint_eq(hd_report_count(rep, HD_STATE_CANCELLED), 1);
+    ck_assert_str_eq(message("a"), "interrupted");
+    hd_report_free(rep);
+    rep = NULL;
+  }
+  hd_fn_unregister("until_cancelled");
+}
+END_TEST
+
 START_TEST(run_graph_can_run_twice) {
   hd_node *a = fn("a", "sum");
   hd_node_set_param(a, "add", "7");
@@ -1102,6 +1144,7 @@ Suite *make_suite(void) {
   tcase_add_test(tc, run_survives_allocation_failures);
   tcase_add_test(tc, run_options_defaults);
   tcase_add_test(tc, run_priority_orders_ready_tasks);
+  tcase_add_test(tc, run_function_stopped_by_an_interrupt_says_interrupted);
   tcase_add_test(tc, run_task_without_output_passes_an_empty_value);
   tcase_add_loop_test(tc, run_argv_words_are_arguments_without_a_shell, 0, 3);
   tcase_add_loop_test(tc, run_argv_program_not_found, 0, 3);

@@ -609,6 +609,36 @@ START_TEST(threads_results_held_under_memory_limits) {
 }
 END_TEST
 
+static void *read_all_results(void *arg) {
+  hd_report *r = arg;
+  for (size_t i = 0; i < hd_report_task_count(r); i++)
+    ck_assert_ptr_nonnull(hd_report_result(r, i));
+  return NULL;
+}
+
+/* Held results read back from several threads at once, as documented
+ * (a restore wrote a task's flags while another thread read them). */
+START_TEST(threads_held_results_read_from_several_threads) {
+  size_t n = 300;
+  hd_node **nodes = add_nodes(n, "blob");
+  free(nodes);
+  hd_run_opts o;
+  hd_run_opts_init(&o);
+  o.backend = "threads";
+  o.jobs = 2;
+  o.mem_limit = 4 * 1024;
+  o.spill_limit = 16 * 1024;
+  hd_report *r = NULL;
+  ck_assert_int_eq(hd_run(g, &o, &r), HD_OK);
+  pthread_t th[4];
+  for (int i = 0; i < 4; i++)
+    ck_assert_int_eq(pthread_create(&th[i], NULL, read_all_results, r), 0);
+  for (int i = 0; i < 4; i++)
+    pthread_join(th[i], NULL);
+  hd_report_free(r);
+}
+END_TEST
+
 /* With failures, retries and keep_going, every task ends as on serial
  * (done with the same result, failed, or skipped), on 1 to 4 workers. */
 START_TEST(threads_random_failures_match_serial) {
@@ -1369,6 +1399,7 @@ Suite *make_suite(void) {
   tcase_set_timeout(tc, 30);
   tcase_add_test(tc, threads_random_dag_matches_serial);
   tcase_add_test(tc, threads_results_held_under_memory_limits);
+  tcase_add_test(tc, threads_held_results_read_from_several_threads);
   tcase_add_test(tc, threads_random_failures_match_serial);
   tcase_add_test(tc, threads_sources_start_most_urgent_first);
   tcase_add_test(tc, threads_times_of_tasks_taken_one_after_another);
