@@ -61,6 +61,11 @@ typedef struct cli_progress {
   } running[32];
   size_t nrunning;
   uint64_t start_ns, last_draw;
+  /* STORE/runs/last is pointed at the run's folder at its first event,
+     once the run holds its store (a run refused for the store in use
+     leaves it alone). */
+  const char *last_store, *last_dir;
+  int last_set;
 } cli_progress;
 void cli_progress_init(cli_progress *p, int quiet, int verbose);
 void cli_progress_event(cli_progress *p, const hd_event *ev);

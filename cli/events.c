@@ -49,8 +49,15 @@ int cli_sinks_open(cli_sinks *s, const char *events, const char *trace) {
     s->events = NULL;
     return -1;
   }
-  if (s->trace != NULL)
+  /* A line at a time: a run that is killed leaves whole lines, up to its
+     last event (a block at a time lost seconds of them and cut the last
+     line in two). */
+  if (s->events != NULL)
+    setvbuf(s->events, NULL, _IOLBF, 0);
+  if (s->trace != NULL) {
+    setvbuf(s->trace, NULL, _IOLBF, 0);
     fputs("{\"displayTimeUnit\":\"ms\",\"traceEvents\":[\n", s->trace);
+  }
   return 0;
 }
 

@@ -374,7 +374,8 @@ static void print_text(const model *m, const char *dir, size_t top) {
     printf(" (%s)", l->name);
   printf("\nstarted %s, %s %s, backend %s", wall,
          l->finished ? "took" : "ran for", dur, l->backend);
-  if (l->jobs)
+  if (l->jobs && (l->backend == NULL ||
+                  strcmp(l->backend, "serial") != 0)) /* it ignores -j */
     printf(" with %u jobs", l->jobs);
   if (l->finished)
     printf(", exit status %d", l->exit_code);
@@ -1177,7 +1178,7 @@ static int write_html(const char *path, model *m, const char *dir,
   fprintf(f, "</code>; started %s; %s %s; backend ", wall,
           l->finished ? "took" : "ran for", dur);
   esc(f, l->backend);
-  if (l->jobs)
+  if (l->jobs && (l->backend == NULL || strcmp(l->backend, "serial") != 0))
     fprintf(f, ", %u jobs", l->jobs);
   if (l->finished)
     fprintf(f, "; exit status <b id=\"exit\">%d</b>", l->exit_code);

@@ -159,9 +159,15 @@ static void print_tail(const char *tail) {
   }
 }
 
+static void point_last(const char *store, const char *dir);
+
 static void on_event(const hd_event *ev, void *data) {
   cli_progress *pr = data;
   __atomic_add_fetch(&in_event, 1, __ATOMIC_SEQ_CST);
+  if (!pr->last_set && pr->last_store != NULL) {
+    point_last(pr->last_store, pr->last_dir);
+    pr->last_set = 1;
+  }
   if (!__atomic_load_n(&leaving, __ATOMIC_SEQ_CST)) {
     if (pr->sinks != NULL)
       cli_sinks_event(pr->sinks, ev);
@@ -379,36 +385,30 @@ static char *new_run_dir(const char *store) {
     free(dir);
     return NULL;
   }
-  /* runs/last -> the newest run, replaced atomically. */
+  return dir;
+}
+
+/* runs/last -> the run's folder, replaced atomically: once the run holds
+ * its store (at its first event, or when it ends), so that runs refused
+ * for a store in use never touch it. */
+static void point_last(const char *store, const char *dir) {
   char link[4096], tmp[4096];
   snprintf(link, sizeof(link), "%s/runs/last", store);
   snprintf(tmp, sizeof(tmp), "%s/runs/.last.%ld", store, (long)getpid());
   unlink(tmp);
   if (symlink(strrchr(dir, '/') + 1, tmp) == 0 && rename(tmp, link) != 0)
     unlink(tmp);
-  return dir;
 }
 
 /* Undo new_run_dir() for a run that could not start (its store is in use
- * by another run): remove the empty folder, point runs/last back at
- * prev (the link's old target, or "" when there was none). */
-static void drop_run_dir(const char *store, const char *dir, const char *prev) {
+ * by another run): remove the empty folder. */
+static void drop_run_dir(const char *dir) {
   char path[4096];
   snprintf(path, sizeof(path), "%s/results", dir);
   rmdir(path);
   snprintf(path, sizeof(path), "%s/logs", dir);
   rmdir(path);
   rmdir(dir);
-  char link[4096], tmp[4096];
-  snprintf(link, sizeof(link), "%s/runs/last", store);
-  if (prev[0] == '\0') {
-    unlink(link);
-    return;
-  }
-  snprintf(tmp, sizeof(tmp), "%s/runs/.last.%ld", store, (long)getpid());
-  unlink(tmp);
-  if (symlink(prev, tmp) == 0 && rename(tmp, link) != 0)
-    unlink(tmp);
 }
 
 char *cli_default_store(const char *file) {
@@ -793,13 +793,6 @@ int cmd_run(int argc, char **argv) {
 
   char *store_owned = store ? NULL : cli_default_store(file);
   const char *base = store ? store : store_owned;
-  char prev_last[4096] = "";
-  if (base != NULL) {
-    char link[4096];
-    snprintf(link, sizeof(link), "%s/runs/last", base);
-    ssize_t n = readlink(link, prev_last, sizeof(prev_last) - 1);
-    prev_last[n > 0 ? n : 0] = '\0';
-  }
   char *run_dir = base != NULL ? new_run_dir(base) : NULL;
   char *cache = NULL;
   if (run_dir != NULL && !no_cache) {
@@ -862,6 +855,8 @@ int cmd_run(int argc, char **argv) {
   o.interrupt = &interrupted;
   o.on_event = on_event;
   o.event_data = &pr;
+  pr.last_store = base;
+  pr.last_dir = run_dir;
   if (events_file != NULL || trace_file != NULL)
     pr.sinks = &sinks;
   hd_report *report = NULL;
@@ -883,6 +878,9 @@ int cmd_run(int argc, char **argv) {
     rc = hd_run(hd_workflow_graph(wf), &o, &report);
   }
   watch_stop(&watch);
+  if (!pr.last_set && rc != HD_ESTATE)
+    point_last(base, run_dir); /* a run that made no event */
+  pr.last_set = 1;
   pr.journal = NULL;
   cli_progress_end(&pr);
   int sinks_failed = pr.sinks != NULL && cli_sinks_close(&sinks) != 0;
@@ -908,7 +906,7 @@ int cmd_run(int argc, char **argv) {
       unlink(path);
     }
     hd_plan_free(plan);
-    drop_run_dir(base, run_dir, prev_last);
+    drop_run_dir(run_dir);
     free(store_owned);
     hd_report_free(report);
     hd_workflow_free(wf);

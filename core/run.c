@@ -277,24 +277,21 @@ int hd__make_dirs(const char *path) {
 
 /* Write a result under a temporary name and rename it into place, so that
  * no crash leaves a half-written result among the results: the temporary
- * file is in results/.partial (where a kill may leave one; no task's file
- * name starts with a dot). */
+ * file is hidden (.NAME.tmp.PID: no task's file name starts with a dot),
+ * and only a kill in the middle of a write leaves one. */
 int hd__write_result(hd__run *r, const char *name, const hd_value *v) {
   if (v == NULL)
     v = hd__value_empty();
   if (v == NULL)
     return HD_ENOMEM;
-  hd__buf path = {0}, tmp = {0}, partial = {0};
+  hd__buf path = {0}, tmp = {0};
   int rc = hd__file_name(&path, r->results_dir, name, "");
-  if (rc == HD_OK)
-    rc = hd__buf_appendf(&partial, "%s/.partial", r->results_dir);
-  if (rc == HD_OK && mkdir(partial.data, 0777) != 0 && errno != EEXIST)
-    rc = HD_EIO;
-  char suffix[32];
-  snprintf(suffix, sizeof(suffix), ".%ld", (long)getpid());
-  if (rc == HD_OK)
-    rc = hd__file_name(&tmp, partial.data, name, suffix);
-  hd__buf_cleanup(&partial);
+  if (rc == HD_OK) {
+    const char *base = strrchr(path.data, '/');
+    base = base != NULL ? base + 1 : path.data;
+    rc = hd__buf_appendf(&tmp, "%.*s.%s.tmp.%ld", (int)(base - path.data),
+                         path.data, base, (long)getpid());
+  }
   int fd = -1;
   if (rc == HD_OK &&
       (fd = open(tmp.data, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666)) < 0)

@@ -1419,14 +1419,6 @@ static int prepare_tmp_dir(hd__run *r) {
 }
 
 static void remove_tmp_dir(hd__run *r) {
-  if (r->tmp_dir == NULL && r->results_dir != NULL) {
-    /* Where results are written before they are renamed into place
-       (hd__write_result()): empty unless a write was cut short. */
-    hd__buf partial = {0};
-    if (hd__buf_appendf(&partial, "%s/.partial", r->results_dir) == HD_OK)
-      rmdir(partial.data);
-    hd__buf_cleanup(&partial);
-  }
   if (r->tmp_dir == NULL)
     return;
   hd__remove_dir(r->tmp_dir);

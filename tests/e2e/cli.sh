@@ -573,6 +573,47 @@ out_is 'UP'
 rm -rf "$tmp/sub" "$tmp/wd.yaml" "$tmp/.hodos"
 finish
 
+start runs-last-with-runs-at-once
+# Three runs of one store at once: one runs, the others are refused;
+# runs/last names the one that ran (refused runs pointed it at their own
+# folder, since removed, or removed it).
+printf 'tasks:\n  - name: a\n    run: sleep 0.5; echo a\n' >"$tmp/once.yaml"
+for k in 1 2 3; do
+  rm -rf "$tmp/.hodos"
+  for i in 1 2 3; do
+    (cd "$tmp" && NO_COLOR=1 "$hodos" run -q once.yaml >/dev/null 2>&1) &
+  done
+  wait
+  last=$(readlink "$tmp/.hodos/runs/last")
+  [ -n "$last" ] && [ -d "$tmp/.hodos/runs/$last" ] ||
+    problem "round $k: runs/last -> '$last' ($(ls "$tmp/.hodos/runs" | tr '\n' ' '))"
+done
+rm -rf "$tmp/once.yaml" "$tmp/.hodos"
+finish
+
+start events-file-whole-after-a-kill
+# --events is written a line at a time: a SIGKILL leaves whole lines up to
+# the last event (a block at a time left none, or half a line).
+printf 'tasks:\n  - name: a\n    run: echo a\n  - name: b\n    run: sleep 29.5\n' \
+  >"$tmp/k.yaml"
+(cd "$tmp" && NO_COLOR=1 exec "$hodos" run -q --no-cache -b threads \
+  --events ev.jsonl k.yaml) >/dev/null 2>&1 &
+pid=$!
+n=0
+while ! grep -q '"event":"done"' "$tmp/ev.jsonl" 2>/dev/null && [ $n -lt 100 ]; do
+  sleep 0.1
+  n=$((n + 1))
+done
+kill -KILL "$pid"
+wait "$pid" 2>/dev/null
+pkill -f '^sleep 29.5$' 2>/dev/null
+grep -q '"event":"done","task":"a"' "$tmp/ev.jsonl" ||
+  problem "the done event of a is not in the file: $(cat "$tmp/ev.jsonl")"
+[ "$(tail -c 1 "$tmp/ev.jsonl" | od -An -c | tr -d ' ')" = '\n' ] ||
+  problem "the file ends inside a line"
+rm -rf "$tmp/k.yaml" "$tmp/ev.jsonl" "$tmp/.hodos"
+finish
+
 start clean-store-not-a-folder
 hd clean --store /dev/null
 status_is 2
