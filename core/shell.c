@@ -35,6 +35,9 @@ extern char **environ;
 
 #define POLL_MS 20
 #define KILL_GRACE_NS (2000000000ull)
+/* After the SIGKILL that follows a task's end, how long its output pipes
+ * may stay open before they are no longer read. */
+#define LEFT_GRACE_NS (1000000000ull)
 #define READ_CHUNK (64 * 1024)
 
 typedef struct shell {
@@ -56,6 +59,7 @@ typedef struct shell {
   int nomem;
   int log_failed;
   uint64_t term_sent; /* when SIGTERM was sent to the group, or 0 */
+  uint64_t kill_sent; /* after its exit: when SIGKILL was sent, or 0 */
   int killed;
   atomic_int *noted; /* where its group is noted for hodos, or NULL */
   char scratch[READ_CHUNK];
@@ -271,10 +275,20 @@ static void on_tick(uv_timer_t *t) {
     reap(s, 1);
   if (s->exited) {
     /* Background processes that ignored SIGTERM still hold the pipes. */
-    if (s->term_sent == 0)
-      s->term_sent = hd__now_ns();
-    else if (hd__now_ns() - s->term_sent > KILL_GRACE_NS)
+    uint64_t now = hd__now_ns();
+    if (s->term_sent == 0) {
+      s->term_sent = now;
+    } else if (s->kill_sent == 0 && now - s->term_sent > KILL_GRACE_NS) {
       kill(-s->pid, SIGKILL);
+      s->kill_sent = now;
+    } else if (s->kill_sent != 0 && now - s->kill_sent > LEFT_GRACE_NS) {
+      /* Still open: a process that left the task's session (setsid)
+         holds them, out of reach. The task ended; what it wrote is
+         kept, and the rest is not waited for. */
+      close_handle(s, (uv_handle_t *)&s->out);
+      close_handle(s, (uv_handle_t *)&s->err);
+      maybe_stop_timer(s);
+    }
     return;
   }
   int interrupted = s->x->interrupt != NULL && hd__flag(s->x->interrupt) != 0;

@@ -614,6 +614,20 @@ grep -q '"event":"done","task":"a"' "$tmp/ev.jsonl" ||
 rm -rf "$tmp/k.yaml" "$tmp/ev.jsonl" "$tmp/.hodos"
 finish
 
+start escaped-child-does-not-hold-the-task
+# A child that left the task's session holds its output: the task still
+# ends, a few seconds after its command (it waited for the child).
+printf "tasks:\n  - name: t\n    run: sh -c 'trap \"\" TERM HUP; exec setsid sleep 28.5' & sleep 0.2; echo done\n" \
+  >"$tmp/esc.yaml"
+(cd "$tmp" && NO_COLOR=1 exec timeout 20 "$hodos" run -q --no-cache esc.yaml) \
+  </dev/null >"$out" 2>"$err"
+status=$?
+pkill -f '^sleep 28.5$' 2>/dev/null
+status_is 0
+out_is 'done'
+rm -rf "$tmp/esc.yaml" "$tmp/.hodos"
+finish
+
 start clean-store-not-a-folder
 hd clean --store /dev/null
 status_is 2
