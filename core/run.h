@@ -234,8 +234,8 @@ typedef struct hd__run {
      with hd__now_ns()). */
   _Atomic uint64_t stray_end;
   pthread_mutex_t event_lock;
-  size_t event_done; /* the highest count of finished tasks an event has
-                        carried (under event_lock) */
+  size_t event_done; /* tasks whose last event was sent (under
+                        event_lock): the events' done */
   const struct hd_backend_ops *backend;
   void *backend_state;
   hd__wstate *workers; /* one per worker, each on a cache line of its own */

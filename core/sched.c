@@ -43,14 +43,17 @@ static void emit(hd__run *r, hd_event_type type, uint32_t node,
   if (type == HD_EVENT_DONE && r->wire_size != NULL)
     ev.wire_size = r->wire_size[node];
   /* Events reach the application one at a time, whichever worker sends
-     them, their times and counts in order: done was counted before the
-     lock, and another worker may have counted more and sent them since
-     (the count only grows, so the larger one is still true now). */
+     them, their times in order, and done counted here: the tasks whose
+     last event was sent, this one included (a count taken before the
+     lock ran ahead of the events, or behind them, on threads). */
+  (void)done;
   pthread_mutex_lock(&r->event_lock);
   ev.time_ns = hd__now_ns();
-  if (done < r->event_done)
-    ev.done = r->event_done;
-  r->event_done = ev.done;
+  if (type == HD_EVENT_DONE || type == HD_EVENT_FAILED ||
+      type == HD_EVENT_SKIPPED || type == HD_EVENT_CANCELLED ||
+      type == HD_EVENT_CACHED)
+    r->event_done++;
+  ev.done = r->event_done;
   r->opts.on_event(&ev, r->opts.event_data);
   pthread_mutex_unlock(&r->event_lock);
 }

@@ -1331,6 +1331,10 @@ static void on_event(const hd_event *ev, void *data) {
     c->finished++;
   if (ev->done < c->done || ev->time_ns < c->time_ns)
     c->backwards = 1;
+  /* done is the count of tasks whose last event was sent, this one
+     included: on threads it ran ahead of the events, or repeated. */
+  if (ev->done != (size_t)c->finished)
+    c->backwards = 1;
   c->done = ev->done;
   c->time_ns = ev->time_ns;
   c->inside--;
