@@ -113,7 +113,17 @@ static void signal_worker(worker *wk, int sig) {
 /* Workers forked here at once; shell tasks at once in one worker (one,
    unless a function runs a run of its own on threads). */
 #define GROUP_RECORDS 4096
-#define GROUPS_PER 4
+#define GROUPS_PER 5
+/* The last entry of a worker's record is no group: hodos sets it to
+ * STOP_NOW when the run stops (a failure without keep_going, an
+ * interrupt), and the worker then starts none of the tasks it holds
+ * (hd__worker_stop_at()): tasks queued behind its running one, sent
+ * before the stop, would start. STOP_AT_FAILURE (no keep_going): the
+ * worker sets STOP_NOW itself when one of its tasks fails for good, before
+ * hodos has read the failure. */
+#define STOP_ENTRY (GROUPS_PER - 1)
+#define STOP_NOW 1
+#define STOP_AT_FAILURE 2
 
 static pthread_mutex_t groups_lock = PTHREAD_MUTEX_INITIALIZER;
 static atomic_int *groups_map; /* the records (shared memory), or NULL */
@@ -138,6 +148,7 @@ static atomic_int *groups_take(int *rec) {
       groups_used++;
       *rec = (int)i;
       at = groups_map + (size_t)i * GROUPS_PER;
+      atomic_store(&at[STOP_ENTRY], 0);
       break;
     }
   pthread_mutex_unlock(&groups_lock);
@@ -186,11 +197,12 @@ static void groups_end(int rec) {
     return;
   pthread_mutex_lock(&groups_lock);
   atomic_int *at = groups_map + (size_t)rec * GROUPS_PER;
-  for (unsigned k = 0; k < GROUPS_PER; k++) {
+  for (unsigned k = 0; k < STOP_ENTRY; k++) {
     pid_t pg = atomic_exchange(&at[k], 0);
     if (pg > 1 && pg != getpid() && pg != getpgrp())
       kill(-pg, SIGKILL);
   }
+  atomic_store(&at[STOP_ENTRY], 0);
   groups_free_locked(rec);
   pthread_mutex_unlock(&groups_lock);
 }
@@ -206,6 +218,16 @@ static pid_t reap_worker(pid_t pid, int *status, int nohang) {
   if (got != 0)
     groups_end(rec);
   return got;
+}
+
+/* Tell worker pid to start no task it holds (stop), or to go on. */
+static void groups_stop(pid_t pid, int stop) { /* 0, STOP_* */
+  int rec = groups_find(pid);
+  if (rec < 0)
+    return;
+  pthread_mutex_lock(&groups_lock);
+  atomic_store(&groups_map[(size_t)rec * GROUPS_PER + STOP_ENTRY], stop);
+  pthread_mutex_unlock(&groups_lock);
 }
 
 /* A forked child does not own its parent's workers: it starts afresh,
@@ -241,6 +263,8 @@ static int fork_worker(procs *pp, worker *wk) {
   pid_t pid = -1, parent = getpid();
   int rec;
   atomic_int *groups = groups_take(&rec);
+  if (groups != NULL && !pp->r->opts.keep_going)
+    atomic_store(&groups[STOP_ENTRY], STOP_AT_FAILURE);
   if (rc == HD_OK) {
     fflush(NULL); /* buffered output would be written again by the worker */
     pid = fork();
@@ -252,7 +276,8 @@ static int fork_worker(procs *pp, worker *wk) {
   }
   if (pid == 0) {
     hd__fork_child(); /* closes sv[0] and every other worker's socket */
-    hd__shell_groups_at(groups, GROUPS_PER);
+    hd__shell_groups_at(groups, STOP_ENTRY);
+    hd__worker_stop_at(groups != NULL ? &groups[STOP_ENTRY] : NULL);
     hd__worker_parent = parent;
     signal(SIGALRM, SIG_DFL);
     prctl(PR_SET_PDEATHSIG, SIGTERM);
@@ -304,6 +329,8 @@ static int spawn(procs *pp, unsigned i) {
   if (k != NULL && i < k->cap && k->fd[i] >= 0) {
     /* Lent by the caller until the run stops. */
     wk->pid = k->pid[i];
+    /* The last run's stop is over. */
+    groups_stop(wk->pid, pp->r->opts.keep_going ? 0 : STOP_AT_FAILURE);
     wk->fd = k->fd[i];
     k->pid[i] = 0;
     k->fd[i] = -1;
@@ -826,9 +853,24 @@ static void close_worker(worker *wk) {
 
 /* The flight at the head of wk's queue has started, if it was begun
  * behind another: its STARTED event goes now. */
+/* Once the run stops (a failure without keep_going, an interrupt; this
+ * also notes an interrupt), workers start none of the tasks they hold:
+ * they are told through their records' STOP_ENTRY. */
+static void tell_stop(procs *pp) {
+  if (!hd__run_stopping(pp->r) || pp->stop_told || pp->ssh != NULL)
+    return;
+  pp->stop_told = 1;
+  for (unsigned i = 0; i < pp->nworkers; i++)
+    if (pp->w[i].pid > 0)
+      groups_stop(pp->w[i].pid, STOP_NOW);
+}
+
 static void head_started(procs *pp, worker *wk) {
+  tell_stop(pp);
   flight *f = wk->n > 0 ? &wk->q[wk->head] : NULL;
-  if (f != NULL && f->waiting && !f->dead && !f->ahead) {
+  /* Once the run stops the worker starts none of these: its answer
+     says whether it did (on_result()). */
+  if (f != NULL && f->waiting && !f->dead && !f->ahead && !pp->stop_told) {
     f->waiting = 0;
     hd__attempt_started(pp->r, f->task);
   }
@@ -977,6 +1019,26 @@ static int on_result(procs *pp, worker *wk, const char *payload, size_t len) {
       wk->deadline = 0;
     head_started(pp, wk);
     return 0;
+  }
+  if (rc == HD_EINTR && mlen == strlen(HD__NOT_STARTED) &&
+      memcmp(msg, HD__NOT_STARTED, mlen) == 0) {
+    /* The run stopped before the worker came to it: it never ran, and is
+       cancelled as the tasks that were never sent. */
+    flight *g = pop_flight(pp, wk);
+    hd__attempt_abandon(pp->r, node, &g->x);
+    free_inputs(g);
+    hd__task_cancel(pp->r, node);
+    settle(pp, NULL, node);
+    if (wk->n > 0)
+      wk->deadline = 0;
+    head_started(pp, wk);
+    return 0;
+  }
+  if (f->waiting) {
+    /* It started before the worker saw the stop (head_started() held
+       its event back). */
+    f->waiting = 0;
+    hd__attempt_started(pp->r, f->task);
   }
   if (rc == HD_ENOENT && pp->ssh != NULL) {
     /* It lacks input files: they go to it, then the task goes back in
@@ -1240,7 +1302,7 @@ static void on_tick(uv_timer_t *t) {
       signal_worker(wk, SIGKILL);
     }
   }
-  hd__run_stopping(r); /* notes an interrupt */
+  tell_stop(pp);
   pump(pp);
   int alive = 0;
   for (unsigned i = 0; i < pp->nworkers; i++)

@@ -89,6 +89,7 @@ typedef struct procs {
   size_t nlater, caplater;
   int finished; /* finish() was called */
   int stopping_all;
+  int stop_told; /* the workers were told the run stops (STOP_ENTRY) */
   uv_loop_t loop;
   uv_timer_t tick;
   int loop_ready;

@@ -18,6 +18,7 @@
 #ifndef HODOS_BACKENDS_WIRE_H
 #define HODOS_BACKENDS_WIRE_H
 
+#include <stdatomic.h>
 #include <sys/types.h>
 
 #include "../core/internal.h"
@@ -111,5 +112,11 @@ HD__INTERNAL int hd__write_full(int fd, const void *p, size_t len);
 /* The process that started this worker: when it is gone, a SIGTERM ends
  * the worker three seconds later. */
 HD__INTERNAL extern pid_t hd__worker_parent;
+/* In a forked worker: an entry of memory shared with hodos that hodos
+ * sets when its run stops; from then on the worker starts no task it is
+ * sent, and answers each with HD_EINTR and HD__NOT_STARTED (NULL: no
+ * such entry). */
+HD__INTERNAL void hd__worker_stop_at(atomic_int *flag);
+#define HD__NOT_STARTED "not started: the run is stopping"
 
 #endif

@@ -27,6 +27,12 @@
 #define MAX_VALUE (1ull << 32)
 
 static volatile sig_atomic_t worker_stop;
+
+/* Shared with hodos (processes.c): 1 once the run stops; 2: set it to 1
+ * when a task fails for good (no keep_going). NULL on other hosts. */
+static atomic_int *stop_flag;
+
+void hd__worker_stop_at(atomic_int *flag) { stop_flag = flag; }
 pid_t hd__worker_parent;
 /* A task is running (for watch_peer()). */
 static atomic_int task_busy;
@@ -254,6 +260,10 @@ static int run_attempt(hd__run *r, hd__buf *out, uint32_t node,
   atomic_store(&task_busy, 1);
   if (bad) {
     rc = HD_ECORRUPT;
+  } else if (stop_flag != NULL && atomic_load(stop_flag) == 1) {
+    /* Sent before the run stopped: it does not start now. */
+    rc = HD_EINTR;
+    hd__buf_appendf(&x.message, "%s", HD__NOT_STARTED);
   } else if (remote && hd__files_missing(node, &x.message) > 0) {
     /* hodos sends what is missing, then the task again. */
     rc = HD_ENOENT;
@@ -269,6 +279,14 @@ static int run_attempt(hd__run *r, hd__buf *out, uint32_t node,
     rc = hd__exec_fn(&x);
   }
   atomic_store(&task_busy, 0);
+  const hd__psettings *set = hd__plan_settings(r->plan, node);
+  if (stop_flag != NULL && rc != HD_OK && rc != HD_ENOENT &&
+      attempt > set->retries && !set->allow_failure) {
+    /* Failed for good, and the run does not keep going (2): the tasks
+       this worker holds do not start, even before hodos reads this. */
+    int at_failure = 2;
+    atomic_compare_exchange_strong(stop_flag, &at_failure, 1);
+  }
   for (uint32_t i = 0; i < n; i++)
     hd_value_unref(inputs[i]);
   hd__free(inputs);

@@ -959,6 +959,86 @@ START_TEST(processes_dead_worker_takes_its_shell_task_along) {
 }
 END_TEST
 
+typedef struct after_stop {
+  int stopped;                 /* the failure (or the interrupt) was seen */
+  int started_after;           /* STARTED events after it */
+  uint64_t stop_ns;            /* when (CLOCK_MONOTONIC) */
+  volatile sig_atomic_t *flag; /* set at the failure, when not NULL */
+} after_stop;
+
+static void count_after_stop(const hd_event *ev, void *data) {
+  after_stop *a = data;
+  if (ev->type == HD_EVENT_FAILED && !a->stopped) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    a->stop_ns = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+    a->stopped = 1;
+    if (a->flag != NULL)
+      *a->flag = 1;
+  } else if (ev->type == HD_EVENT_STARTED && a->stopped) {
+    a->started_after++;
+  }
+}
+
+/* Tasks of rep that started more than margin_ns after a's stop. */
+static int started_later(const after_stop *a, uint64_t margin_ns) {
+  int n = 0;
+  for (size_t i = 0; i < hd_report_task_count(rep); i++) {
+    hd_task_info ti;
+    ck_assert_int_eq(hd_report_task(rep, i, &ti), HD_OK);
+    n += ti.start_ns > a->stop_ns + margin_ns;
+  }
+  return n;
+}
+
+/* Short function tasks are queued in a worker behind its running one;
+ * once the run stops none of them starts (they ran to their end, 15-60 of
+ * 2000). With one worker and a failure, not one STARTED follows the
+ * FAILED: the worker stops itself. Otherwise no task starts once hodos
+ * has seen the stop: other workers may have begun one in the moment
+ * before they were told (their STARTED comes with their answer, and
+ * they are let finish), so the check goes by the tasks' own start times,
+ * 20 ms past the failure's event. */
+START_TEST(processes_no_task_starts_after_the_run_stops) {
+  size_t n = 2000;
+  for (size_t i = 0; i < n; i++) {
+    char name[32];
+    snprintf(name, sizeof(name), "s%zu", i);
+    hd_node *x;
+    ck_assert_int_eq(hd_graph_add_fn(g, name, "p_step", &x), HD_OK);
+    if (i == n / 3)
+      ck_assert_int_eq(hd_node_set_param(x, "fail", "always"), HD_OK);
+  }
+  for (int interrupt = 0; interrupt < 2; interrupt++)
+    for (unsigned jobs = 1; jobs <= 4; jobs += 3) {
+      volatile sig_atomic_t stop = 0;
+      after_stop a = {0, 0, 0, interrupt ? &stop : NULL};
+      hd_run_opts o;
+      hd_run_opts_init(&o);
+      o.backend = "processes";
+      o.jobs = jobs;
+      o.on_event = count_after_stop;
+      o.event_data = &a;
+      if (interrupt) {
+        o.keep_going = 1; /* the interrupt stops it, not the failure */
+        o.interrupt = &stop;
+      }
+      int rc = hd_run(g, &o, &rep);
+      ck_assert(rc == HD_ETASK || rc == HD_EINTR);
+      ck_assert_int_eq(a.stopped, 1);
+      int late = started_later(&a, 20000000u);
+      if (!interrupt && jobs == 1)
+        late += a.started_after;
+      ck_assert_msg(late == 0, "%s, %u jobs: %d tasks started after the stop",
+                    interrupt ? "interrupt" : "failure", jobs, late);
+      ck_assert_uint_gt(hd_report_count(rep, HD_STATE_CANCELLED), 0);
+      hd_report_free(rep);
+      rep = NULL;
+    }
+  assert_no_children();
+}
+END_TEST
+
 /* A SIGTERM to a worker that hodos did not send (someone on the
  * machine) fails its task, which is retried; the run goes on as if the
  * worker had died (it stopped the whole run as an interrupt). */
@@ -1376,6 +1456,7 @@ Suite *make_suite(void) {
   tcase_add_test(tc, processes_worker_holds_no_shell_input_of_another_thread);
   tcase_add_test(tc, processes_workers_end_when_hodos_is_killed);
   tcase_add_test(tc, processes_dead_worker_takes_its_shell_task_along);
+  tcase_add_test(tc, processes_no_task_starts_after_the_run_stops);
   tcase_add_test(tc, processes_sigterm_from_outside_fails_only_its_task);
   tcase_add_test(tc,
                  processes_second_interrupt_kills_a_task_that_ignores_sigterm);
