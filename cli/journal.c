@@ -57,6 +57,7 @@ struct cli_journal {
   pthread_cond_t wake;
   pthread_t flusher;
   int flushing, stop;
+  int ready; /* the flusher waits: its start allocates no more */
 };
 
 static int write_all(int fd, const void *data, size_t len) {
@@ -181,6 +182,8 @@ static void guard_install(void) {
 static void *flusher_main(void *arg) {
   cli_journal *j = arg;
   pthread_mutex_lock(&j->lock);
+  j->ready = 1;
+  pthread_cond_broadcast(&j->wake);
   while (!j->stop) {
     struct timespec at;
     clock_gettime(CLOCK_MONOTONIC, &at);
@@ -209,6 +212,13 @@ static void start_flusher(cli_journal *j) {
   pthread_condattr_destroy(&attr);
   pthread_once(&fork_guard_once, guard_install);
   j->flushing = pthread_create(&j->flusher, NULL, flusher_main, j) == 0;
+  /* Wait until it waits: a thread starting up takes allocator locks, and
+     a worker forked then would inherit them held (AddressSanitizer's
+     allocator has no fork handlers: the worker hangs). */
+  pthread_mutex_lock(&j->lock);
+  while (j->flushing && !j->ready)
+    pthread_cond_wait(&j->wake, &j->lock);
+  pthread_mutex_unlock(&j->lock);
 }
 
 cli_journal *cli_journal_open(const char *run_dir, const hd_plan *plan,

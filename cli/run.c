@@ -5,6 +5,7 @@
 #include <libgen.h>
 #include <poll.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -184,6 +185,7 @@ typedef struct run_watch {
   cli_journal *journal;
   const char *run_dir;
   const char *next; /* what to do next (resume_hint()) */
+  int ready;        /* the watcher runs: its start is over */
   pthread_t thread;
   int started;
 } run_watch;
@@ -280,6 +282,7 @@ static void leave_run(run_watch *w) {
 
 static void *watch_main(void *arg) {
   run_watch *w = arg;
+  __atomic_store_n(&w->ready, 1, __ATOMIC_RELEASE);
   uint64_t deadline = 0;
   int stop_at = finish_first ? 2 : 1; /* the signal that stops tasks */
   for (;;) {
@@ -323,6 +326,10 @@ static void watch_start(run_watch *w) {
     fcntl(wake_pipe[i], F_SETFD, FD_CLOEXEC);
   }
   w->started = pthread_create(&w->thread, NULL, watch_main, w) == 0;
+  /* Until it waits (see cli/journal.c's flusher): no fork while a thread
+     starts up. */
+  while (w->started && !__atomic_load_n(&w->ready, __ATOMIC_ACQUIRE))
+    sched_yield();
 }
 
 /* The run returned: stop the watcher, unless it is leaving already (then
