@@ -940,6 +940,26 @@ static void on_event(const hd_event *ev, void *data) {
   pthread_mutex_unlock(&b->event_lock);
 }
 
+/* Send an event of item of a chunk (its name in b->name; under
+ * b->event_lock), on the chunk's worker when known. */
+static void send_item_event(batch *b, hd_event_type type, size_t item,
+                            unsigned attempt, uint64_t elapsed_ns,
+                            const btask *chunk, const char *msg) {
+  hd_event e;
+  memset(&e, 0, sizeof(e));
+  e.type = type;
+  e.task = b->name.data;
+  e.index = item;
+  e.time_ns = hd__now_ns();
+  e.elapsed_ns = elapsed_ns;
+  e.attempt = attempt;
+  e.worker = chunk != NULL ? chunk->worker : 0;
+  e.host = chunk != NULL ? chunk->host : NULL;
+  e.message = msg;
+  e.total = b->ev_total;
+  send_event(b, &e);
+}
+
 static void item_retried(batch *b, hd__call *call, unsigned pos, size_t item,
                          unsigned attempt, uint64_t elapsed_ns,
                          const char *msg) {
@@ -958,19 +978,7 @@ static void item_retried(batch *b, hd__call *call, unsigned pos, size_t item,
       if (b->tasks[t].call == call && item >= b->tasks[t].first &&
           item - b->tasks[t].first < b->tasks[t].count)
         chunk = &b->tasks[t];
-    hd_event e;
-    memset(&e, 0, sizeof(e));
-    e.type = HD_EVENT_RETRIED;
-    e.task = b->name.data;
-    e.index = item;
-    e.time_ns = hd__now_ns();
-    e.elapsed_ns = elapsed_ns;
-    e.attempt = attempt;
-    e.worker = chunk != NULL ? chunk->worker : 0;
-    e.host = chunk != NULL ? chunk->host : NULL;
-    e.message = msg;
-    e.total = b->ev_total;
-    send_event(b, &e);
+    send_item_event(b, HD_EVENT_RETRIED, item, attempt, elapsed_ns, chunk, msg);
   }
   pthread_mutex_unlock(&b->event_lock);
 }
@@ -986,20 +994,10 @@ static void items_failed(batch *b, const btask *bt, size_t from, size_t n,
     size_t item = bt->first + from + i;
     btask one = {.call = bt->call, .pos = bt->pos, .first = item, .count = 1};
     pthread_mutex_lock(&b->event_lock);
-    if (task_name(&b->name, &one, bt->call->seq) == HD_OK) {
-      hd_event e;
-      memset(&e, 0, sizeof(e));
-      e.type = HD_EVENT_FAILED;
-      e.task = b->name.data;
-      e.index = item;
-      e.time_ns = hd__now_ns();
-      e.attempt = p->opts.retries + 1; /* its retries were spent */
-      e.worker = bt->worker;
-      e.host = bt->host;
-      e.message = errs[i];
-      e.total = b->ev_total;
-      send_event(b, &e);
-    }
+    if (task_name(&b->name, &one, bt->call->seq) == HD_OK)
+      /* Its retries were spent. */
+      send_item_event(b, HD_EVENT_FAILED, item, p->opts.retries + 1, 0, bt,
+                      errs[i]);
     pthread_mutex_unlock(&b->event_lock);
   }
 }
