@@ -140,7 +140,10 @@ int hd__parse_duration(const char *s, double *out, const char **why) {
         u = k;
     }
     if (u < 0) {
-      *why = *p && *p != '.' ? "unknown unit (use ms, s, m, h or d)" : NULL;
+      *why = *p == '\0'               ? "a part without a unit"
+             : *p == 'e' || *p == 'E' ? "no exponent"
+             : *p != '.'              ? "unknown unit (use ms, s, m, h or d)"
+                                      : NULL;
       return HD_EINVAL;
     }
     /* Units from largest to smallest, each once: 1h30m, not 30m1h. */

@@ -133,6 +133,10 @@ START_TEST(scalars_duration_refusals_and_reasons) {
   ck_assert_str_eq(duration_bad("10x"), "unknown unit (use ms, s, m, h or d)");
   ck_assert_str_eq(duration_bad("10 m"), "unknown unit (use ms, s, m, h or d)");
   ck_assert_ptr_null(duration_bad("1.5.2s")); /* two points, not a unit */
+  /* Said: a last part with no unit, an exponent (they gave no reason, or
+     "unknown unit"). */
+  ck_assert_str_eq(duration_bad("1h30"), "a part without a unit");
+  ck_assert_str_eq(duration_bad("1e3s"), "no exponent");
   ck_assert_str_eq(duration_bad("-1s"), "it cannot be negative");
   ck_assert_str_eq(duration_bad("-30"), "it cannot be negative");
   ck_assert_str_eq(duration_bad("30m1h"),
