@@ -16,7 +16,7 @@
 #include "template.h"
 
 static void emit(hd__run *r, hd_event_type type, uint32_t node,
-                 const char *message, size_t done) {
+                 const char *message) {
   if (r->opts.on_event == NULL)
     return;
   const hd__tstate *t = &r->report->tasks[node];
@@ -31,7 +31,6 @@ static void emit(hd__run *r, hd_event_type type, uint32_t node,
   ev.attempt = t->attempts;
   ev.worker = t->worker;
   ev.message = message;
-  ev.done = done;
   ev.total = r->plan->count;
   ev.failure_allowed = type == HD_EVENT_FAILED &&
                        hd__plan_settings(r->plan, node)->allow_failure;
@@ -46,7 +45,6 @@ static void emit(hd__run *r, hd_event_type type, uint32_t node,
      them, their times in order, and done counted here: the tasks whose
      last event was sent, this one included (a count taken before the
      lock ran ahead of the events, or behind them, on threads). */
-  (void)done;
   pthread_mutex_lock(&r->event_lock);
   ev.time_ns = hd__now_ns();
   if (type == HD_EVENT_DONE || type == HD_EVENT_FAILED ||
@@ -109,10 +107,7 @@ static int check_files(const hd__plan *p, const hd__pio *io, int outputs,
   return rc;
 }
 
-/* Outputs written under their staged names: renamed into place when the
- * task succeeded (ok), removed when it did not, so that no output is
- * ever left half written under its own name. A rename that fails for
- * another reason than a missing file fails the task. */
+/* Output k's path, and its staged name beside it. */
 static int staged_paths(const hd__plan *p, const hd__pio *io, uint32_t k,
                         hd__buf *final, hd__buf *staged) {
   staged->len = 0;
@@ -122,6 +117,10 @@ static int staged_paths(const hd__plan *p, const hd__pio *io, uint32_t k,
   return HD_OK;
 }
 
+/* Outputs written under their staged names: renamed into place when the
+ * task succeeded (ok), removed when it did not, so that no output is
+ * ever left half written under its own name. A staged output missing, or
+ * a rename that fails, fails the task. */
 static int place_outputs(const hd__plan *p, const hd__pio *io, int ok,
                          hd__buf *message) {
   hd__buf final = {0}, staged = {0};
@@ -349,8 +348,7 @@ static int begin(hd__run *r, uint32_t node, unsigned w, hd_value **inputs,
   /* A timeout counts from the start, whether the report keeps it or not. */
   x->start_ns = start != 0 || x->timeout_ns == 0 ? start : hd__now_ns();
   if (announce)
-    emit(r, HD_EVENT_STARTED, node, NULL,
-         atomic_load_explicit(&r->finished, memory_order_relaxed));
+    emit(r, HD_EVENT_STARTED, node, NULL);
   if (plain)
     return HD_OK; /* no files */
   const hd__pio *io = hd__plan_io(p, node);
@@ -422,8 +420,7 @@ void hd__attempt_started(hd__run *r, uint32_t node) {
     uint64_t now = hd__now_ns(), deps_end = deps_end_of(r, node);
     r->report->tasks[node].start_ns = now > deps_end ? now : deps_end;
   }
-  emit(r, HD_EVENT_STARTED, node, NULL,
-       atomic_load_explicit(&r->finished, memory_order_relaxed));
+  emit(r, HD_EVENT_STARTED, node, NULL);
 }
 
 /* Execute an attempt on this thread. */
@@ -514,8 +511,7 @@ int hd__attempt_end(hd__run *r, uint32_t node, unsigned w, hd__exec *x,
             hd__plan_name(p, node),
             hd__tstate_message(t) ? hd__tstate_message(t) : "", t->attempts + 1,
             set->retries + 1);
-    emit(r, HD_EVENT_RETRIED, node, hd__tstate_message(t),
-         atomic_load(&r->finished));
+    emit(r, HD_EVENT_RETRIED, node, hd__tstate_message(t));
     return 1;
   }
   if (t->state == HD_STATE_FAILED && !set->allow_failure)
@@ -871,7 +867,7 @@ static uint32_t settle(hd__run *r, uint32_t node, unsigned w, int batch) {
   if (t->state != HD_STATE_DONE &&
       !atomic_load_explicit(&r->undone, memory_order_relaxed))
     atomic_store_explicit(&r->undone, 1, memory_order_relaxed);
-  emit(r, type, node, hd__tstate_message(t), done);
+  emit(r, type, node, hd__tstate_message(t));
   if (r->ext.on_settle != NULL)
     r->ext.on_settle(r->ext.settle_ctx, node, t);
   if (r->report->hold != NULL && t->state == HD_STATE_DONE && t->result != NULL)
@@ -913,7 +909,7 @@ static uint32_t release(hd__run *r, uint32_t node, unsigned w, hd__wstate *ws,
     uint32_t v = p->succs[e];
     if (!released(r, ws, v, s1 - s0 == 1))
       continue;
-    emit(r, HD_EVENT_QUEUED, v, NULL, done);
+    emit(r, HD_EVENT_QUEUED, v, NULL);
     prefetch_task(r, v); /* it runs soon, on this worker most often */
     if (next == HD_TASK_NONE) {
       next = v;
@@ -1544,7 +1540,7 @@ int hd__run_plan_ext(hd_report *report, const hd_run_opts *o,
     hd__threads_push_sources(r.backend_state, (uint32_t)r.mem->nsrc);
   } else {
     for (size_t k = 0; k < r.mem->nsrc; k++) {
-      emit(&r, HD_EVENT_QUEUED, r.mem->src[k], NULL, 0);
+      emit(&r, HD_EVENT_QUEUED, r.mem->src[k], NULL);
       r.backend->submit(r.backend_state, r.mem->src[k]);
     }
   }
