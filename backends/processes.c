@@ -851,8 +851,6 @@ static void close_worker(worker *wk) {
   wk->fd = -1;
 }
 
-/* The flight at the head of wk's queue has started, if it was begun
- * behind another: its STARTED event goes now. */
 /* Once the run stops (a failure without keep_going, an interrupt; this
  * also notes an interrupt), workers start none of the tasks they hold:
  * they are told through their records' STOP_ENTRY. */
@@ -865,6 +863,8 @@ static void tell_stop(procs *pp) {
       groups_stop(pp->w[i].pid, STOP_NOW);
 }
 
+/* The flight at the head of wk's queue has started, if it was begun
+ * behind another: its STARTED event goes now. */
 static void head_started(procs *pp, worker *wk) {
   tell_stop(pp);
   flight *f = wk->n > 0 ? &wk->q[wk->head] : NULL;
@@ -987,6 +987,14 @@ static void worker_lost(procs *pp, worker *wk) {
 }
 
 /* A RESULT frame from wk. Returns 0, or -1 when it is malformed. */
+/* The attempt at the head of wk's queue did not run, or does not count:
+ * taken back, its task as it was before. */
+static void take_back_head(procs *pp, worker *wk, uint32_t node) {
+  flight *g = pop_flight(pp, wk);
+  hd__attempt_abandon(pp->r, node, &g->x);
+  free_inputs(g);
+}
+
 static int on_result(procs *pp, worker *wk, const char *payload, size_t len) {
   hd__wire_reader rd = {payload, len, 0};
   pp->nresults++;
@@ -1024,9 +1032,7 @@ static int on_result(procs *pp, worker *wk, const char *payload, size_t len) {
       memcmp(msg, HD__NOT_STARTED, mlen) == 0) {
     /* The run stopped before the worker came to it: it never ran, and is
        cancelled as the tasks that were never sent. */
-    flight *g = pop_flight(pp, wk);
-    hd__attempt_abandon(pp->r, node, &g->x);
-    free_inputs(g);
+    take_back_head(pp, wk, node);
     hd__task_cancel(pp->r, node);
     settle(pp, NULL, node);
     if (wk->n > 0)
@@ -1096,9 +1102,7 @@ static int on_result(procs *pp, worker *wk, const char *payload, size_t len) {
             hd__plan_name(pp->r->plan, node),
             pp->r->worker_hosts != NULL ? pp->r->worker_hosts[wk->index]
                                         : "its host");
-    flight *g = pop_flight(pp, wk);
-    hd__attempt_abandon(pp->r, node, &g->x);
-    free_inputs(g);
+    take_back_head(pp, wk, node);
     heap_push(pp, node);
     head_started(pp, wk);
     return 0;
