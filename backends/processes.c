@@ -115,15 +115,13 @@ static void signal_worker(worker *wk, int sig) {
 #define GROUP_RECORDS 4096
 #define GROUPS_PER 5
 /* The last entry of a worker's record is no group: hodos sets it to
- * STOP_NOW when the run stops (a failure without keep_going, an
+ * HD__STOP_NOW when the run stops (a failure without keep_going, an
  * interrupt), and the worker then starts none of the tasks it holds
  * (hd__worker_stop_at()): tasks queued behind its running one, sent
- * before the stop, would start. STOP_AT_FAILURE (no keep_going): the
- * worker sets STOP_NOW itself when one of its tasks fails for good, before
- * hodos has read the failure. */
+ * before the stop, would start. HD__STOP_AT_FAILURE (no keep_going):
+ * the worker sets HD__STOP_NOW itself when one of its tasks fails for
+ * good, before hodos has read the failure. */
 #define STOP_ENTRY (GROUPS_PER - 1)
-#define STOP_NOW 1
-#define STOP_AT_FAILURE 2
 
 static pthread_mutex_t groups_lock = PTHREAD_MUTEX_INITIALIZER;
 static atomic_int *groups_map; /* the records (shared memory), or NULL */
@@ -264,7 +262,7 @@ static int fork_worker(procs *pp, worker *wk) {
   int rec;
   atomic_int *groups = groups_take(&rec);
   if (groups != NULL && !pp->r->opts.keep_going)
-    atomic_store(&groups[STOP_ENTRY], STOP_AT_FAILURE);
+    atomic_store(&groups[STOP_ENTRY], HD__STOP_AT_FAILURE);
   if (rc == HD_OK) {
     fflush(NULL); /* buffered output would be written again by the worker */
     pid = fork();
@@ -330,7 +328,7 @@ static int spawn(procs *pp, unsigned i) {
     /* Lent by the caller until the run stops. */
     wk->pid = k->pid[i];
     /* The last run's stop is over. */
-    groups_stop(wk->pid, pp->r->opts.keep_going ? 0 : STOP_AT_FAILURE);
+    groups_stop(wk->pid, pp->r->opts.keep_going ? 0 : HD__STOP_AT_FAILURE);
     wk->fd = k->fd[i];
     k->pid[i] = 0;
     k->fd[i] = -1;
@@ -860,7 +858,7 @@ static void tell_stop(procs *pp) {
   pp->stop_told = 1;
   for (unsigned i = 0; i < pp->nworkers; i++)
     if (pp->w[i].pid > 0)
-      groups_stop(pp->w[i].pid, STOP_NOW);
+      groups_stop(pp->w[i].pid, HD__STOP_NOW);
 }
 
 /* The flight at the head of wk's queue has started, if it was begun

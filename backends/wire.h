@@ -118,5 +118,9 @@ HD__INTERNAL extern pid_t hd__worker_parent;
  * such entry). */
 HD__INTERNAL void hd__worker_stop_at(atomic_int *flag);
 #define HD__NOT_STARTED "not started: the run is stopping"
+/* The values of that entry: go on (0), the run stops, or go on until a
+ * task of this worker fails for good, then stop (no keep_going). */
+#define HD__STOP_NOW 1
+#define HD__STOP_AT_FAILURE 2
 
 #endif

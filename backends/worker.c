@@ -28,8 +28,8 @@
 
 static volatile sig_atomic_t worker_stop;
 
-/* Shared with hodos (processes.c): 1 once the run stops; 2: set it to 1
- * when a task fails for good (no keep_going). NULL on other hosts. */
+/* Shared with hodos (processes.c): HD__STOP_* (wire.h). NULL on other
+ * hosts. */
 static atomic_int *stop_flag;
 
 void hd__worker_stop_at(atomic_int *flag) { stop_flag = flag; }
@@ -260,7 +260,7 @@ static int run_attempt(hd__run *r, hd__buf *out, uint32_t node,
   atomic_store(&task_busy, 1);
   if (bad) {
     rc = HD_ECORRUPT;
-  } else if (stop_flag != NULL && atomic_load(stop_flag) == 1) {
+  } else if (stop_flag != NULL && atomic_load(stop_flag) == HD__STOP_NOW) {
     /* Sent before the run stopped: it does not start now. */
     rc = HD_EINTR;
     hd__buf_appendf(&x.message, "%s", HD__NOT_STARTED);
@@ -282,10 +282,10 @@ static int run_attempt(hd__run *r, hd__buf *out, uint32_t node,
   const hd__psettings *set = hd__plan_settings(r->plan, node);
   if (stop_flag != NULL && rc != HD_OK && rc != HD_ENOENT &&
       attempt > set->retries && !set->allow_failure) {
-    /* Failed for good, and the run does not keep going (2): the tasks
-       this worker holds do not start, even before hodos reads this. */
-    int at_failure = 2;
-    atomic_compare_exchange_strong(stop_flag, &at_failure, 1);
+    /* Failed for good, and the run does not keep going: the tasks this
+       worker holds do not start, even before hodos reads this. */
+    int at_failure = HD__STOP_AT_FAILURE;
+    atomic_compare_exchange_strong(stop_flag, &at_failure, HD__STOP_NOW);
   }
   for (uint32_t i = 0; i < n; i++)
     hd_value_unref(inputs[i]);

@@ -58,13 +58,8 @@ void hd__remove_dir(const char *dir) {
     if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
       continue;
     path.len = 0;
-    if (hd__buf_appendf(&path, "%s/%s", dir, e->d_name) == HD_OK &&
-        unlink(path.data) != 0 && errno == EISDIR) {
-      char *sub = hd__strdup(path.data); /* results/.partial */
-      if (sub != NULL)
-        hd__remove_dir(sub);
-      hd__free(sub);
-    }
+    if (hd__buf_appendf(&path, "%s/%s", dir, e->d_name) == HD_OK)
+      unlink(path.data);
   }
   if (d != NULL)
     closedir(d);
