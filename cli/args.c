@@ -5,48 +5,29 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../schemas/scalars.h"
 #include "cli.h"
 
-/* A size, as in workflow files (docs/workflow.md, Sizes) but in either
- * case: a whole number of bytes (optionally followed by B), or a number
- * (a decimal one too) followed by K, M, G or T (powers of 1024), then
- * optionally B or iB. Above 0. */
+/* A size, as in workflow files (schemas/scalars.c, the same code) but
+ * with its units in either case: 512M, 20gb, 1.5GiB, 64B. Above 0. */
 int cli_parse_size(const char *s, uint64_t *out) {
-  if (s[0] < '0' || s[0] > '9')
+  char up[64];
+  size_t n = strlen(s);
+  if (n >= sizeof(up))
     return -1;
-  char *end;
-  errno = 0;
-  double v = strtod(s, &end);
-  if (errno != 0 || end == s)
-    return -1;
-  size_t digits = strspn(s, "0123456789");
-  int whole = s + digits == end;
-  if (!whole && (s[digits] != '.' || strspn(s + digits + 1, "0123456789") !=
-                                         (size_t)(end - s - digits - 1)))
-    return -1; /* an exponent, a hexadecimal number... */
-  unsigned shift = 0;
-  const char *u = strchr("KMGT", *end >= 'a' && *end <= 'z' ? *end - 32 : *end);
-  if (*end != '\0' && u != NULL) {
-    shift = 10 * (unsigned)(u - "KMGT" + 1);
-    end++;
-    if (*end == 'i' || *end == 'I')
-      end++;
+  /* The workflow's spelling: K, M, G, T, then i, then B. */
+  for (size_t i = 0; i <= n; i++) {
+    char c = s[i];
+    up[i] = c == 'k' || c == 'm' || c == 'g' || c == 't' || c == 'b'
+                ? (char)(c - 32)
+            : c == 'I' ? 'i'
+                       : c;
   }
-  if (*end == 'B' || *end == 'b')
-    end++;
-  if (*end != '\0' || (shift == 0 && !whole))
+  const char *why;
+  uint64_t v;
+  if (hd__parse_size(up, &v, &why) != HD_OK || v == 0)
     return -1;
-  if (whole) {
-    unsigned long long n = strtoull(s, NULL, 10);
-    if (errno != 0 || n == 0 || n > (UINT64_MAX >> shift))
-      return -1;
-    *out = (uint64_t)n << shift;
-    return 0;
-  }
-  double bytes = v * (double)((uint64_t)1 << shift);
-  if (!(bytes >= 1 && bytes < 18446744073709551615.0))
-    return -1;
-  *out = (uint64_t)bytes;
+  *out = v;
   return 0;
 }
 
