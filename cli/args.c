@@ -1,5 +1,4 @@
 /* Parsing of option values shared by the commands. */
-#include <errno.h>
 #include <getopt.h>
 #include <stdint.h>
 #include <stdlib.h>
