@@ -628,6 +628,21 @@ out_is 'done'
 rm -rf "$tmp/esc.yaml" "$tmp/.hodos"
 finish
 
+start report-names-no-jobs-for-serial
+# The serial backend ignores -j: the report does not name a job count.
+hd run -q --no-cache -b serial -j 3 ok.yaml
+status_is 0
+hd report
+status_is 0
+grep -q 'backend serial, exit status 0' "$out" ||
+  problem "report: $(sed -n 2p "$out")"
+hd run -q --no-cache -b threads -j 3 ok.yaml
+hd report
+grep -q 'backend threads with 3 jobs' "$out" ||
+  problem "report: $(sed -n 2p "$out")"
+rm -rf "$tmp/.hodos"
+finish
+
 start clean-store-not-a-folder
 hd clean --store /dev/null
 status_is 2
