@@ -27,6 +27,18 @@ typedef struct hd__lazy {
   hd__buf why;
 } hd__lazy;
 
+/* Inputs lent when first read (the lean path in sched.c): every slot
+ * holds HD__LENT_UNSET until a reader fills them all. Two readers may
+ * fill them at once: they store the same values. */
+#define HD__LENT_MAX 8
+#define HD__LENT_UNSET ((hd_value *)(uintptr_t)1)
+typedef struct hd__lent {
+  /* Writes node's inputs (as many as hd__exec.ninputs) to out. */
+  void (*fill)(void *ctx, uint32_t node, hd_value **out);
+  void *ctx;
+  _Atomic(hd_value *) slot[HD__LENT_MAX];
+} hd__lent;
+
 typedef struct hd__exec {
   /* in */
   const hd__plan *plan;
@@ -34,6 +46,7 @@ typedef struct hd__exec {
   hd_value **inputs; /* the predecessors' results, in declaration order */
   size_t ninputs;
   hd__lazy *lazy; /* with inputs NULL: inputs gathered on first use */
+  hd__lent *lent; /* with inputs NULL: inputs lent on first use */
   volatile sig_atomic_t *interrupt; /* may be NULL */
   unsigned attempt;
   int log_fd;  /* receives a shell task's whole stderr, or -1 */

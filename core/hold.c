@@ -197,6 +197,11 @@ void hd__hold_keep(hd__hold *h, uint32_t node, hd__tstate *t) {
   hd_value_unref(v);
 }
 
+int hd__hold_any(hd__hold *h) {
+  return atomic_load_explicit(&h->n_packed, memory_order_relaxed) != 0 ||
+         atomic_load_explicit(&h->n_spilled, memory_order_relaxed) != 0;
+}
+
 static int read_back(hd__hold *h, const held *e, hd_value **out) {
   if (e->frame != NULL)
     return hd_value_decode(hd_value_data(e->frame), e->len, SIZE_MAX, out);

@@ -49,6 +49,10 @@ HD__INTERNAL void hd__hold_drop(hd__hold *h, uint32_t node,
 HD__INTERNAL int hd__hold_restore(hd__hold *h, uint32_t node,
                                   struct hd__tstate *t);
 
+/* Whether a result was compressed or spilled at any time so far (a
+ * relaxed read, for the thread that keeps the results). */
+HD__INTERNAL int hd__hold_any(hd__hold *h);
+
 /* Bytes held now: results as they are, frames in memory, and frames
  * written to the spill file (and not yet dropped) so far. */
 HD__INTERNAL void hd__hold_usage(hd__hold *h, size_t *raw, size_t *packed,

@@ -156,19 +156,30 @@ static inline const char *hd__plan_list(const hd__plan *p, uint32_t off,
  * an edge instead of 4. These readers trust the bytes: a plan from
  * elsewhere is checked before use (planwire.c). */
 static inline uint32_t hd__varint(const uint8_t **at) {
+  /* Unrolled: at most 5 bytes for 32 bits. Each byte's top bit, or'ed in
+     with it, is cleared by the next step's mask. */
   const uint8_t *s = *at;
-  uint32_t v = *s++;
+  uint32_t v = s[0];
   if (v >= 0x80) {
-    uint32_t b;
-    unsigned shift = 7;
-    v &= 0x7f;
-    do {
-      b = *s++;
-      v |= (b & 0x7f) << shift;
-      shift += 7;
-    } while (b >= 0x80);
+    v = (v & 0x7f) | (uint32_t)s[1] << 7;
+    if (s[1] < 0x80) {
+      *at = s + 2;
+      return v;
+    }
+    v = (v & 0x3fff) | (uint32_t)s[2] << 14;
+    if (s[2] < 0x80) {
+      *at = s + 3;
+      return v;
+    }
+    v = (v & 0x1fffff) | (uint32_t)s[3] << 21;
+    if (s[3] < 0x80) {
+      *at = s + 4;
+      return v;
+    }
+    *at = s + 5;
+    return (v & 0xfffffff) | (uint32_t)s[4] << 28;
   }
-  *at = s;
+  *at = s + 1;
   return v;
 }
 

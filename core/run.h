@@ -248,6 +248,8 @@ typedef struct hd__run {
                      store, run folder, seeds, settle hook nor released
                      results): plain function tasks take the short path
                      (run_plain() in sched.c) */
+  int lean;       /* plain, on the one worker of the threads backend: the lean
+                     path (lean_task() in sched.c) */
   atomic_uint *consumers; /* with release_results: per task, the tasks
                              after it that have not ended */
   hd__store *store;       /* or NULL */

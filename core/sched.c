@@ -313,6 +313,7 @@ static int begin(hd__run *r, uint32_t node, unsigned w, hd_value **inputs,
   x->inputs = inputs;
   x->ninputs = ninputs;
   x->lazy = NULL;
+  x->lent = NULL;
   x->interrupt = r->opts.interrupt;
   x->log_fd = -1;
   x->fn = f.fn;
@@ -962,10 +963,56 @@ static int plain_node(const hd__pnode *n) {
   return n->kind == HD_NODE_FN && n->io == 0 && n->npreds <= PLAIN_PREDS;
 }
 
+/* Call a plain task's function: what hd__exec_fn() does, without the
+ * tests that a task with no message and no timeout passes (a call saved
+ * for each tiny task). */
+static inline int plain_call(hd__exec *x) {
+  if (x->fn == NULL)
+    return hd__exec_fn(x);
+  hd_task task = {x, NULL, {0}};
+  int rc = x->fn(&task, x->fn_data);
+  if (rc == HD_OK && task.message.data == NULL && x->timeout_ns == 0) {
+    x->output = task.output;
+    return HD_OK;
+  }
+  return hd__exec_fn_after(x, &task, rc);
+}
+
+/* The end of a plain task's attempt, its function's code rc (as
+ * hd__exec_fn() returns it): the task accounted for, and the dependent
+ * to run next returned. x's inputs are the caller's to free. */
+static uint32_t plain_end(hd__run *r, uint32_t node, unsigned w, hd__exec *x,
+                          int rc) {
+  const hd__plan *p = r->plan;
+  hd__tstate *t = &r->report->tasks[node];
+  hd__wstate *ws = &r->workers[w];
+  if (rc == HD_OK && t->extra == NULL) {
+    if (!r->opts.no_task_times)
+      stamp_end(r, t, ws);
+    t->state = HD_STATE_DONE;
+    t->result = x->output;
+  } else if (hd__attempt_end(r, node, w, x, rc) && retry_wait(r, node)) {
+    execute(r, node, w); /* the attempts left */
+    return settle(r, node, w, 1);
+  }
+  if (t->state != HD_STATE_DONE)
+    return settle(r, node, w, 1);
+  ws->unflushed++;
+  if (r->report->hold != NULL && t->result != NULL)
+    hd__hold_keep(r->report->hold, node, t);
+  uint32_t e = p->succ_off[node];
+  if (p->succ_off[node + 1] - e != 1 || ws->unflushed >= BATCH)
+    return release(r, node, w, ws, 0);
+  /* One dependent (release(), shortened). */
+  uint32_t v = p->succs[e];
+  uint32_t next = released(r, ws, v, 1) ? v : HD_TASK_NONE;
+  ws->chained = next != HD_TASK_NONE;
+  return next;
+}
+
 static uint32_t run_plain(hd__run *r, uint32_t node, unsigned w) {
   const hd__plan *p = r->plan;
-  hd__tstate *ts = r->report->tasks, *t = &ts[node];
-  hd__wstate *ws = &r->workers[w];
+  hd__tstate *ts = r->report->tasks;
   hd_value *inputs[PLAIN_PREDS];
   hd__preds it;
   uint32_t n = hd__preds_begin(p, node, &it);
@@ -986,43 +1033,8 @@ static uint32_t run_plain(hd__run *r, uint32_t node, unsigned w) {
   }
   hd__exec x;
   (void)begin(r, node, w, inputs, n, &x, 0, deps_end, 1);
-  int rc;
-  if (x.fn != NULL) {
-    /* hd__exec_fn(), whose tests a plain task with no message and no
-       timeout passes: a call saved for each tiny task. */
-    hd_task task = {&x, NULL, {0}};
-    rc = x.fn(&task, x.fn_data);
-    if (rc == HD_OK && task.message.data == NULL && x.timeout_ns == 0) {
-      x.output = task.output;
-    } else {
-      rc = hd__exec_fn_after(&x, &task, rc);
-    }
-  } else {
-    rc = hd__exec_fn(&x);
-  }
-  if (rc == HD_OK && t->extra == NULL) {
-    if (!r->opts.no_task_times)
-      stamp_end(r, t, ws);
-    t->state = HD_STATE_DONE;
-    t->result = x.output;
-  } else if (hd__attempt_end(r, node, w, &x, rc) && retry_wait(r, node)) {
-    hd__inputs_free(inputs, n, inputs);
-    execute(r, node, w); /* the attempts left */
-    return settle(r, node, w, 1);
-  }
+  uint32_t next = plain_end(r, node, w, &x, plain_call(&x));
   hd__inputs_free(inputs, n, inputs);
-  if (t->state != HD_STATE_DONE)
-    return settle(r, node, w, 1);
-  ws->unflushed++;
-  if (r->report->hold != NULL && t->result != NULL)
-    hd__hold_keep(r->report->hold, node, t);
-  uint32_t e = p->succ_off[node];
-  if (p->succ_off[node + 1] - e != 1 || ws->unflushed >= BATCH)
-    return release(r, node, w, ws, 0);
-  /* One dependent (release(), shortened). */
-  uint32_t v = p->succs[e];
-  uint32_t next = released(r, ws, v, 1) ? v : HD_TASK_NONE;
-  ws->chained = next != HD_TASK_NONE;
   return next;
 }
 
@@ -1054,28 +1066,269 @@ static void run_alone(hd__run *r, uint32_t task, unsigned w, int at_once) {
   while (task != HD_TASK_NONE);
 }
 
+/* The lean path (hd__run.lean: a plain run on the one worker of the
+ * threads backend): run_plain() with what one thread makes simpler
+ * still, its loop and its task in one piece. Inputs are lent, not
+ * referenced: in a plain run no result is released before the report is
+ * freed, and the memory limits pack or spill a result only in
+ * hd__hold_keep(), which this thread calls between tasks (a packed or
+ * spilled input is read back the general way).
+ * The parts of the task's context that stay from task to task are set
+ * once. Anything else than a task without timeout whose function is
+ * found and succeeds without a message goes run_task()'s way. */
+typedef struct lean {
+  hd__run *r;
+  const hd__plan *p;
+  hd__tstate *ts;
+  hd__wstate *ws;
+  unsigned w;
+  int times;                        /* tasks' times are read */
+  volatile sig_atomic_t *interrupt; /* the run's flag, or a flag never set */
+  /* The last function name and settings found fit (lean_fits()), and
+     that function; UINT32_MAX: none yet, or a run whose caller gives
+     functions task by task (ext.fns). */
+  uint32_t what, settings;
+  hd__fnref f;
+  int lend; /* inputs are lent (l->lent): no result is packed or spilled */
+  hd__lent lent;
+  hd__exec x;
+} lean;
+
+_Static_assert(PLAIN_PREDS <= HD__LENT_MAX, "a plain task's inputs are lent");
+
+/* hd__lent.fill: node's inputs, as they are while no result is packed or
+ * spilled. */
+static void lean_fill(void *ctx, uint32_t node, hd_value **out) {
+  const hd__run *r = ctx;
+  hd__preds it;
+  uint32_t n = hd__preds_begin(r->plan, node, &it);
+  for (uint32_t k = 0; k < n; k++)
+    out[k] = r->report->tasks[hd__preds_next(&it)].result;
+}
+
+/* Whether a lean run's inputs can be lent now. */
+static int lean_lends(const hd__run *r) {
+  return r->report->hold == NULL || !hd__hold_any(r->report->hold);
+}
+
+/* The parts of l's task context that stay from task to task. */
+static void lean_reset(lean *l) {
+  hd__exec *x = &l->x;
+  x->plan = l->p;
+  x->lazy = NULL;
+  x->lent = &l->lent;
+  x->interrupt = l->r->opts.interrupt;
+  x->log_fd = -1;
+  x->timeout_ns = 0;
+  x->results_dir = l->r->results_dir;
+  x->output = NULL;
+  x->exit_status = -1;
+  x->term_signal = 0;
+  x->message = (hd__buf){0};
+  x->err_tail = (hd__buf){0};
+  x->timed_out = 0;
+}
+
+static void lean_init(lean *l, hd__run *r, unsigned w, int at_once) {
+  static volatile sig_atomic_t never;
+  l->r = r;
+  l->p = r->plan;
+  l->ts = r->report->tasks;
+  l->ws = &r->workers[w];
+  l->w = w;
+  l->times = !r->opts.no_task_times;
+  l->interrupt = r->opts.interrupt != NULL ? r->opts.interrupt : &never;
+  l->what = l->settings = UINT32_MAX;
+  l->f = (hd__fnref){NULL, NULL};
+  l->lend = lean_lends(r);
+  l->lent.fill = lean_fill;
+  l->lent.ctx = r;
+  lean_reset(l);
+  if (at_once)
+    l->ws->chained = 1;
+}
+
+/* Whether node, whose function name or settings differ from the last
+ * ones that fitted, takes the lean way: a plain node with a function and
+ * no timeout. Its function in *f. */
+static int lean_fits(lean *l, uint32_t node, hd__fnref *f) {
+  const hd__pnode *n = &l->p->nodes[node];
+  if (!plain_node(n) || hd__plan_settings(l->p, node)->timeout_ns != 0)
+    return 0;
+  *f = hd__run_fn(l->r, node);
+  if (f->fn == NULL)
+    return 0;
+  if (l->r->ext.fns == NULL) {
+    l->what = n->what;
+    l->settings = n->settings;
+    l->f = *f;
+  }
+  return 1;
+}
+
+/* run_task() for a task that does not take the lean way. */
+static uint32_t lean_aside(lean *l, uint32_t node) {
+  uint32_t next = run_task(l->r, node, l->w);
+  l->lend = lean_lends(l->r);
+  return next;
+}
+
+/* Run node; returns the dependent to run next, as run_task() does. */
+static inline __attribute__((always_inline)) uint32_t lean_task(lean *l,
+                                                                uint32_t node) {
+  hd__run *r = l->r;
+  const hd__plan *p = l->p;
+  const hd__pnode *pn = &p->nodes[node];
+  hd__fnref f = l->f;
+  /* A task that fails, or is skipped or cancelled, marks the run undone;
+     so does one that stops it (r->failed). */
+  if (hd__flag(l->interrupt) != 0 ||
+      atomic_load_explicit(&r->interrupted, memory_order_relaxed) ||
+      atomic_load_explicit(&r->undone, memory_order_relaxed) ||
+      ((pn->what != l->what || pn->settings != l->settings ||
+        pn->kind != HD_NODE_FN || pn->io != 0 || pn->npreds > PLAIN_PREDS) &&
+       !lean_fits(l, node, &f)))
+    return lean_aside(l, node);
+  hd__tstate *t = &l->ts[node];
+  hd__exec *x = &l->x;
+  hd_value *inputs[PLAIN_PREDS];
+  uint32_t n = pn->npreds; /* not HD__PN_MANY: a plain node */
+  if (l->lend) {
+    x->inputs = NULL;
+    for (uint32_t k = 0; k < n; k++)
+      atomic_store_explicit(&l->lent.slot[k], HD__LENT_UNSET,
+                            memory_order_relaxed);
+  } else {
+    hd__preds it;
+    hd__preds_begin(p, node, &it);
+    for (uint32_t k = 0; k < n; k++) {
+      const hd__tstate *tu = &l->ts[hd__preds_next(&it)];
+      if (tu->flags & (HD__T_PACKED | HD__T_SPILLED))
+        return lean_aside(l, node); /* to be read back */
+      inputs[k] = tu->result;
+    }
+    x->inputs = inputs;
+  }
+  hd__wstate *ws = l->ws;
+  x->node = node;
+  x->ninputs = n;
+  x->fn = f.fn;
+  x->fn_data = f.data;
+  t->state = HD_STATE_RUNNING;
+  x->attempt = ++t->attempts;
+  t->worker = (uint16_t)l->w;
+  uint64_t start = 0;
+  if (l->times) {
+    /* As in begin(), with workers_end() for the dependencies' end: every
+       task that ended so far ended on this worker, or on none. */
+    start = atomic_load_explicit(&ws->last_end, memory_order_relaxed);
+    if (!ws->chained) {
+      uint64_t now = hd__tclock_now(&ws->clock);
+      if (now > start)
+        start = now;
+    }
+    uint64_t stray = atomic_load_explicit(&r->stray_end, memory_order_relaxed);
+    if (start < stray)
+      start = stray;
+  }
+  t->start_ns = start;
+  x->start_ns = start;
+  hd_task task = {x, NULL, {0}};
+  int rc = f.fn(&task, f.data);
+  if (rc != HD_OK || task.message.data != NULL || t->extra != NULL) {
+    uint32_t next =
+        plain_end(r, node, l->w, x, hd__exec_fn_after(x, &task, rc));
+    lean_reset(l);
+    l->lend = lean_lends(r);
+    return next;
+  }
+  if (l->times) { /* stamp_end() */
+    uint64_t end = hd__tclock_now(&ws->clock);
+    if (end < start)
+      end = start;
+    t->end_ns = end;
+    atomic_store_explicit(&ws->last_end, end, memory_order_relaxed);
+  }
+  t->state = HD_STATE_DONE;
+  t->result = task.output;
+  ws->unflushed++;
+  if (task.output != NULL && r->report->hold != NULL) {
+    hd__hold_keep(r->report->hold, node, t);
+    if (t->flags & (HD__T_PACKED | HD__T_SPILLED))
+      l->lend = 0;
+  }
+  uint32_t e = p->succ_off[node];
+  if (p->succ_off[node + 1] - e != 1 || ws->unflushed >= BATCH)
+    return release(r, node, l->w, ws, 0);
+  /* Its one dependent (released() on one thread). */
+  uint32_t v = p->succs[e];
+  unsigned left = atomic_load_explicit(&r->pending[v], memory_order_relaxed);
+  if (left != HD__ONE_PRED) {
+    atomic_store_explicit(&r->pending[v], left - 1, memory_order_relaxed);
+    if (left != 1)
+      v = HD_TASK_NONE;
+  }
+  ws->chained = v != HD_TASK_NONE;
+  return v;
+}
+
 void hd__run_chain_alone(void *run, uint32_t task, unsigned w, int at_once) {
-  run_alone(run, task, w, at_once);
+  hd__run *r = run;
+  if (!r->lean) {
+    run_alone(r, task, w, at_once);
+    return;
+  }
+  lean l;
+  lean_init(&l, r, w, at_once);
+  do
+    task = lean_task(&l, task);
+  while (task != HD_TASK_NONE);
 }
 
 void hd__run_edges_alone(void *run, uint32_t e0, uint32_t n, unsigned w,
                          int at_once) {
   hd__run *r = run;
+  if (!r->lean) {
+    for (uint32_t e = e0; e < e0 + n; e++) {
+      uint32_t task = edge_ready(r, e, w);
+      if (task != HD_TASK_NONE) {
+        run_alone(r, task, w, at_once);
+        at_once = 1;
+      }
+    }
+    return;
+  }
+  lean l;
+  lean_init(&l, r, w, at_once);
   for (uint32_t e = e0; e < e0 + n; e++) {
     uint32_t task = edge_ready(r, e, w);
-    if (task != HD_TASK_NONE) {
-      run_alone(r, task, w, at_once);
-      at_once = 1;
-    }
+    if (task == HD_TASK_NONE)
+      continue;
+    do
+      task = lean_task(&l, task);
+    while (task != HD_TASK_NONE);
+    l.ws->chained = 1;
   }
 }
 
 void hd__run_sources_alone(void *run, uint32_t i0, uint32_t n, unsigned w,
                            int at_once) {
   hd__run *r = run;
+  if (!r->lean) {
+    for (uint32_t i = i0 + n; i-- > i0;) {
+      run_alone(r, source(r, i), w, at_once);
+      at_once = 1;
+    }
+    return;
+  }
+  lean l;
+  lean_init(&l, r, w, at_once);
   for (uint32_t i = i0 + n; i-- > i0;) {
-    run_alone(r, source(r, i), w, at_once);
-    at_once = 1;
+    uint32_t task = source(r, i);
+    do
+      task = lean_task(&l, task);
+    while (task != HD_TASK_NONE);
+    l.ws->chained = 1;
   }
 }
 
@@ -1519,6 +1772,7 @@ int hd__run_plan_ext(hd_report *report, const hd_run_opts *o,
   r.plain = r.lazy_count && r.opts.on_event == NULL &&
             r.ext.on_settle == NULL && r.ext.seed_off == NULL &&
             r.store == NULL && r.consumers == NULL && r.results_dir == NULL;
+  r.lean = r.plain && r.one_thread;
   /* Aligned on a cache line: two workers' states sharing one would make
      it travel between their CPUs at every task. */
   r.workers_mem = hd__calloc(r.nworkers + 2, sizeof(hd__wstate));

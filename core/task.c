@@ -50,14 +50,34 @@ static hd_value **inputs_of(hd__exec *x) {
   return state == 1 ? l->inputs : NULL;
 }
 
+/* Input i of x, whose inputs are lent (hd__lent). */
+static hd_value *lent_input(const hd__exec *x, size_t i) {
+  hd__lent *l = x->lent;
+  hd_value *v = atomic_load_explicit(&l->slot[i], memory_order_relaxed);
+  if (v == HD__LENT_UNSET) {
+    hd_value *all[HD__LENT_MAX];
+    l->fill(l->ctx, x->node, all);
+    for (size_t k = 0; k < x->ninputs; k++)
+      atomic_store_explicit(&l->slot[k], all[k], memory_order_relaxed);
+    v = all[i];
+  }
+  return v;
+}
+
 hd_value *hd_task_input(const hd_task *t, size_t i) {
   if (t == NULL || i >= t->x->ninputs)
     return NULL;
-  hd_value **in = inputs_of(t->x);
+  hd_value *v;
+  if (t->x->inputs == NULL && t->x->lent != NULL) {
+    v = lent_input(t->x, i);
+  } else {
+    hd_value **in = inputs_of(t->x);
+    v = in != NULL ? in[i] : NULL;
+  }
   /* A task without output passes on an empty value; so does an input
      that cannot be read back, whose task fails when its function
      returns. */
-  return in != NULL && in[i] != NULL ? in[i] : hd__value_empty();
+  return v != NULL ? v : hd__value_empty();
 }
 
 /* Whether x's lazy inputs could not be gathered. */
@@ -234,10 +254,12 @@ int hd__task_call(hd_task *t, hd_fn_cb fn, void *data, hd_value **inputs,
   hd_value **saved = x->inputs;
   size_t nsaved = x->ninputs;
   hd__lazy *lazy = x->lazy;
+  hd__lent *lent = x->lent;
   unsigned saved_attempt = x->attempt;
   x->inputs = inputs;
   x->ninputs = n;
   x->lazy = NULL;
+  x->lent = NULL;
   if (attempt != 0)
     x->attempt = attempt;
   hd_task inner = {x, NULL, {0}};
@@ -245,6 +267,7 @@ int hd__task_call(hd_task *t, hd_fn_cb fn, void *data, hd_value **inputs,
   x->inputs = saved;
   x->ninputs = nsaved;
   x->lazy = lazy;
+  x->lent = lent;
   x->attempt = saved_attempt;
   if (rc == HD_OK) {
     *out = inner.output;

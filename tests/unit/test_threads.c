@@ -913,6 +913,104 @@ START_TEST(threads_wide_fan_in_inputs_read_on_first_use) {
 }
 END_TEST
 
+/* Reads every input of its task, from LAZY_THREADS threads at once, and
+ * fails unless all saw the same integers (an input of no output is the
+ * empty value, and one past the count is NULL); output: 1 + their sum. */
+static void *sum_all(void *arg) {
+  lazy_part *pt = arg;
+  size_t n = hd_task_input_count(pt->t);
+  for (size_t k = 0; k < n; k++) {
+    size_t i = (k + pt->from) % n; /* each thread from elsewhere */
+    const hd_value *in = hd_task_input(pt->t, i);
+    int64_t x = 0;
+    if (in == NULL)
+      pt->sum = -1000000;
+    else if (hd_value_get_int(in, &x) == HD_OK)
+      pt->sum += x;
+    else if (hd_value_size(in) != 0)
+      pt->sum = -1000000;
+  }
+  if (hd_task_input(pt->t, n) != NULL)
+    pt->sum = -1000000;
+  return NULL;
+}
+
+static int fn_sum_each_thread(hd_task *t, void *data) {
+  (void)data;
+  pthread_t th[LAZY_THREADS];
+  lazy_part part[LAZY_THREADS];
+  for (size_t k = 0; k < LAZY_THREADS; k++) {
+    part[k] = (lazy_part){t, k, 0, 0};
+    if (pthread_create(&th[k], NULL, sum_all, &part[k]) != 0)
+      return hd_task_fail(t, "pthread_create");
+  }
+  for (size_t k = 0; k < LAZY_THREADS; k++)
+    pthread_join(th[k], NULL);
+  for (size_t k = 1; k < LAZY_THREADS; k++)
+    if (part[k].sum != part[0].sum)
+      return hd_task_fail(t, "threads saw %lld and %lld",
+                          (long long)part[0].sum, (long long)part[k].sum);
+  hd_value *v;
+  if (hd_value_new_int(part[0].sum + 1, &v) != HD_OK)
+    return HD_ENOMEM;
+  return hd_task_set_output(t, v);
+}
+
+static int fn_no_output(hd_task *t, void *data) {
+  (void)t;
+  (void)data;
+  return HD_OK;
+}
+
+/* One worker lends a task its inputs when first read (sched.c's lean
+ * path): read by several threads of the task at once, in any order,
+ * they are the same values as on serial; so with a memory limit that
+ * compresses results partway through (inputs then read back). Layers of
+ * 8: each node after the 8 of the layer above, one of which has no
+ * output. */
+START_TEST(threads_one_worker_lends_inputs) {
+  ck_assert_int_eq(hd_fn_register("sum_each", fn_sum_each_thread, NULL), HD_OK);
+  ck_assert_int_eq(hd_fn_register("no_output", fn_no_output, NULL), HD_OK);
+  enum { WIDTH = 8, LAYERS = 12 };
+  hd_node *n[LAYERS][WIDTH];
+  for (int l = 0; l < LAYERS; l++)
+    for (int i = 0; i < WIDTH; i++) {
+      char name[16];
+      snprintf(name, sizeof(name), "l%di%d", l, i);
+      ck_assert_int_eq(
+          hd_graph_add_fn(g, name, i == 3 ? "no_output" : "sum_each", &n[l][i]),
+          HD_OK);
+      for (int k = 0; l > 0 && k < WIDTH; k++)
+        ck_assert_int_eq(hd_node_after(n[l][i], n[l - 1][(i + k) % WIDTH]),
+                         HD_OK);
+    }
+  hd_report *ref = run_with("serial", 1, HD_OK);
+  int64_t last = 0;
+  ck_assert_int_eq(
+      hd_value_get_int(hd_report_result(ref, WIDTH * LAYERS - 1), &last),
+      HD_OK);
+  ck_assert_int_gt(last, 1000); /* every layer added up */
+  for (int limit = 0; limit < 2; limit++) {
+    hd_run_opts o;
+    hd_run_opts_init(&o);
+    o.backend = "threads";
+    o.jobs = 1;
+    if (limit) { /* an integer is 9 bytes: a few stay raw */
+      o.mem_limit = 40;
+      o.spill_limit = 1 << 20;
+    }
+    hd_report *r = NULL;
+    ck_assert_int_eq(hd_run(g, &o, &r), HD_OK);
+    for (size_t i = 0; i < WIDTH * LAYERS; i++)
+      same_result(ref, r, i, 1);
+    hd_report_free(r);
+  }
+  hd_report_free(ref);
+  hd_fn_unregister("sum_each");
+  hd_fn_unregister("no_output");
+}
+END_TEST
+
 /* Tasks with thousands of dependents of one bottom level release them as
  * ranges that workers split (sched.c, threads.c). Two sources each lead
  * to the same 2000 tasks, which lead to one sink; one source also leads
@@ -1402,6 +1500,7 @@ Suite *make_suite(void) {
   tcase_add_checked_fixture(tc, setup, teardown);
   tcase_set_timeout(tc, 30);
   tcase_add_test(tc, threads_random_dag_matches_serial);
+  tcase_add_test(tc, threads_one_worker_lends_inputs);
   tcase_add_test(tc, threads_results_held_under_memory_limits);
   tcase_add_test(tc, threads_held_results_read_from_several_threads);
   tcase_add_test(tc, threads_random_failures_match_serial);
