@@ -48,9 +48,8 @@ static const char *const dag_workloads[] = {"chain", "fanout", "tree",
 /* Make the DAG of a workload. Returns 0, -1 for an unknown name, or -2
  * when out of memory. */
 static int dag_make(dag *g, const char *workload) {
-  /* The tree has 2^19 leaves (2^20 - 1 nodes), not 2^20: about a million
-     nodes like the others, which keeps run.sh under five minutes. */
-  const size_t chain_n = 1000000, fan_m = 1000000, leaves = (size_t)1 << 19;
+  /* The tree has 2^20 leaves: 2^21 - 1 nodes, twice any other workload. */
+  const size_t chain_n = 1000000, fan_m = 1000000, leaves = (size_t)1 << 20;
   const size_t lay_n = 1000000, lay_w = 1000, lay_k = 4, side = 1000;
   int w = -1;
   for (int k = 0; k < 5; k++)
