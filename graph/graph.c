@@ -335,8 +335,10 @@ int hd__task_name_ok(const char *s) {
   return name_ok(s) && strpbrk(s, "[],={}") == NULL;
 }
 
-void hd__tstr_pos(const hd_node *n, const hd__tstr *t, int *line, int *column) {
+void hd__tstr_pos(const hd_node *n, const hd__tstr *t, const char **file,
+                  int *line, int *column) {
   int has = t != NULL && t->line > 0;
+  *file = has && t->file != NULL ? t->file : n->file;
   *line = has ? t->line : n->line;
   *column = has ? t->column : n->column;
 }
@@ -674,24 +676,27 @@ int hd_node_set_param(hd_node *n, const char *key, const char *value) {
   return HD_OK;
 }
 
+const char *hd__graph_file(hd_graph *g, const char *file) {
+  /* Kept once per graph: most nodes share a few. */
+  for (size_t i = g->nfiles; i-- > 0;)
+    if (strcmp(g->files[i], file) == 0)
+      return g->files[i];
+  char *f = hd__strdup(file);
+  if (f == NULL || hd__grow((void **)&g->files, &g->capfiles, g->nfiles + 1,
+                            sizeof(char *))) {
+    hd__free(f);
+    return NULL;
+  }
+  g->files[g->nfiles++] = f;
+  return f;
+}
+
 int hd_node_set_origin(hd_node *n, const char *file, int line, int column) {
   if (n == NULL || line < 0 || column < 0)
     return HD_EINVAL;
-  /* File names are kept once per graph: most nodes share a few. */
-  hd_graph *g = n->graph;
-  char *f = NULL;
-  for (size_t i = g->nfiles; file != NULL && f == NULL && i-- > 0;)
-    if (strcmp(g->files[i], file) == 0)
-      f = g->files[i];
-  if (file != NULL && f == NULL) {
-    if ((f = hd__strdup(file)) == NULL ||
-        hd__grow((void **)&g->files, &g->capfiles, g->nfiles + 1,
-                 sizeof(char *))) {
-      hd__free(f);
-      return HD_ENOMEM;
-    }
-    g->files[g->nfiles++] = f;
-  }
+  const char *f = NULL;
+  if (file != NULL && (f = hd__graph_file(n->graph, file)) == NULL)
+    return HD_ENOMEM;
   n->file = f;
   n->line = line;
   n->column = column;

@@ -40,6 +40,10 @@ typedef struct hd__tstr {
   char *s;
   int line, column;
   int shift; /* when >= 0, byte k of s is at column + shift + k */
+  /* The file line and column are in, when not the node's (a setting
+     inherited from the file that included the node's); kept by the
+     graph (hd__graph_file()). NULL: the node's. */
+  const char *file;
 } hd__tstr;
 
 /* A growable list of them. */
@@ -204,9 +208,14 @@ HD__INTERNAL int hd__task_name_ok(const char *s);
 /* Whether s is an environment variable name: [A-Za-z_][A-Za-z0-9_]*. */
 #define hd__env_name_ok hd__param_key_ok
 
-/* The position of a template string, or else of its node. */
-HD__INTERNAL void hd__tstr_pos(const hd_node *n, const hd__tstr *t, int *line,
-                               int *column);
+/* The position of a template string, or else of its node: the file, line
+ * and column. */
+HD__INTERNAL void hd__tstr_pos(const hd_node *n, const hd__tstr *t,
+                               const char **file, int *line, int *column);
+
+/* File name as the graph keeps it (once for all its nodes and strings):
+ * the pointer stays valid as long as g. NULL when out of memory. */
+HD__INTERNAL const char *hd__graph_file(hd_graph *g, const char *file);
 
 /* Compile a validated graph. Returns HD_OK, HD_EGRAPH (not validated),
  * HD_ENOMEM. */

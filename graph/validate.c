@@ -243,13 +243,14 @@ static void tmpl_diag(tmpl_check *c, const char *fmt, ...) {
   va_start(ap, fmt);
   int rc = hd__buf_vappendf(&b, fmt, ap);
   va_end(ap);
+  const char *file;
   int line, column;
-  hd__tstr_pos(c->n, c->where, &line, &column);
+  hd__tstr_pos(c->n, c->where, &file, &line, &column);
   if (c->where->line > 0 && c->where->shift >= 0)
     column += c->where->shift + (int)c->at;
   if (rc == HD_OK)
-    rc = hd__diags_add(&c->g->diags, HD_EGRAPH, c->n->file, line, column,
-                       c->n->name, "%s", b.data);
+    rc = hd__diags_add(&c->g->diags, HD_EGRAPH, file, line, column, c->n->name,
+                       "%s", b.data);
   hd__buf_cleanup(&b);
   c->rc = rc;
 }

@@ -26,7 +26,12 @@ typedef struct hd__wf_defaults {
   int cache;
   int allow_failure;
   char *workdir; /* resolved, a template */
-  hd__tstrs env; /* NAME=VALUE, later ones win */
+  /* Where workdir was written: its line and column, and the path of its
+     file (a file's path lives while the files it includes load). */
+  int workdir_line, workdir_column;
+  const char *workdir_file;
+  hd__tstrs env; /* NAME=VALUE, later ones win; each item's file is the
+                    path of the file it was written in */
 } hd__wf_defaults;
 
 enum {
@@ -172,6 +177,10 @@ HD__INTERNAL char *hd__wf_resolve(hd__wf_loader *L, const char *path,
 HD__INTERNAL void hd__wf_defaults_read(hd__wf_loader *L, hd__ynode *v,
                                        hd__wf_defaults *d);
 HD__INTERNAL void hd__wf_defaults_clear(hd__wf_defaults *d);
+/* Note v, the node of d's workdir, as where it was written. */
+HD__INTERNAL void hd__wf_defaults_workdir_at(hd__wf_loader *L,
+                                             hd__wf_defaults *d,
+                                             const hd__ynode *v);
 HD__INTERNAL int hd__wf_defaults_copy(hd__wf_defaults *to,
                                       const hd__wf_defaults *from);
 

@@ -280,6 +280,20 @@ static void read_lists(hd__wf_loader *L, hd__ynode *v, const char *key,
   }
 }
 
+/* A setting written in file path, given to a task of the file loading
+ * now: *file is NULL when it is that file, or else path as the graph
+ * keeps it (hd__tstr.file). 0 when out of memory. */
+static int written_here(hd__wf_loader *L, const char *path, const char **file) {
+  *file = NULL;
+  if (strcmp(path, L->file->path) == 0)
+    return 1;
+  if ((*file = hd__graph_file(L->wf->graph, path)) == NULL) {
+    L->status = HD_ENOMEM;
+    return 0;
+  }
+  return 1;
+}
+
 static void set_env(hd__wf_loader *L, hd_node *n, const hd__tstr *e) {
   const char *eq = strchr(e->s, '=');
   size_t len = (size_t)(eq - e->s);
@@ -293,10 +307,14 @@ static void set_env(hd__wf_loader *L, hd_node *n, const hd__tstr *e) {
     return;
   }
   hd__nodeio *io = n->io; /* made by hd_node_set_env() */
+  const char *file = NULL;
+  if (e->file != NULL && !written_here(L, e->file, &file))
+    return;
   for (size_t i = 0; io != NULL && i < io->env.count; i++)
     if (strncmp(io->env.items[i].s, e->s, len + 1) == 0) {
       io->env.items[i].line = e->line;
       io->env.items[i].column = e->column;
+      io->env.items[i].file = file;
     }
 }
 
@@ -409,11 +427,18 @@ static void read_process(hd__wf_loader *L, task_ctx *c, hd_node_kind kind) {
   char *resolved = w != NULL ? hd__wf_resolve(L, w, 1) : NULL;
   const char *use = resolved != NULL ? resolved : d->workdir;
   if (use != NULL) {
+    hd__tstr *at = NULL;
     if (hd_node_set_workdir(c->n, use) != HD_OK)
       L->status = HD_ENOMEM;
-    else if (w != NULL) {
-      c->n->io->workdir.line = (int)wd->line + 1;
-      c->n->io->workdir.column = (int)wd->column + 1;
+    else
+      at = &c->n->io->workdir;
+    if (at != NULL && w != NULL) {
+      at->line = (int)wd->line + 1;
+      at->column = (int)wd->column + 1;
+    } else if (at != NULL && d->workdir_file != NULL &&
+               written_here(L, d->workdir_file, &at->file)) {
+      at->line = d->workdir_line;
+      at->column = d->workdir_column;
     }
   }
   hd__free(resolved);

@@ -413,6 +413,7 @@ void hd__wf_env(hd__wf_loader *L, hd__ynode *v, const char *what,
       L->status = HD_ENOMEM;
       break;
     }
+    list->items[list->count - 1].file = L->file->path;
   }
   hd__buf_cleanup(&b);
 }
@@ -486,6 +487,13 @@ char *hd__wf_resolve(hd__wf_loader *L, const char *path, int template) {
   return b.data;
 }
 
+void hd__wf_defaults_workdir_at(hd__wf_loader *L, hd__wf_defaults *d,
+                                const hd__ynode *v) {
+  d->workdir_line = (int)v->line + 1;
+  d->workdir_column = (int)v->column + 1;
+  d->workdir_file = L->file->path;
+}
+
 void hd__wf_defaults_clear(hd__wf_defaults *d) {
   hd__free(d->workdir);
   hd__tstrs_clear(&d->env);
@@ -503,6 +511,8 @@ int hd__wf_defaults_copy(hd__wf_defaults *to, const hd__wf_defaults *from) {
     if (hd__tstrs_add(&to->env, from->env.items[i].s, from->env.items[i].line,
                       from->env.items[i].column) != HD_OK)
       return HD_ENOMEM;
+    else
+      to->env.items[i].file = from->env.items[i].file;
   return HD_OK;
 }
 
@@ -547,14 +557,17 @@ void hd__wf_defaults_read(hd__wf_loader *L, hd__ynode *v, hd__wf_defaults *d) {
   if (hd__wf_bool(L, hd__wf_get(L, v, "allow_failure"), "allow_failure", what,
                   &d->allow_failure))
     d->set |= HD__D_ALLOW_FAILURE;
-  const char *wd =
-      hd__wf_string(L, hd__wf_get(L, v, "workdir"), "workdir", what);
-  if (wd != NULL) {
+  hd__ynode *wn = hd__wf_get(L, v, "workdir");
+  const char *wd = hd__wf_string(L, wn, "workdir", what);
+  if (wd != NULL && wd[0] == '\0') {
+    hd__wf_report(L, HD_ESCHEMA, wn, "'workdir' of %s is empty", what);
+  } else if (wd != NULL) {
     char *r = hd__wf_resolve(L, wd, 1);
     if (r == NULL)
       L->status = HD_ENOMEM;
     hd__free(d->workdir);
     d->workdir = r;
+    hd__wf_defaults_workdir_at(L, d, wn);
   }
   hd__wf_env(L, hd__wf_get(L, v, "env"), what, &d->env);
 }

@@ -629,6 +629,7 @@ static void read_top(hd__wf_loader *L, hd__wf_file *f,
       if ((wf->workdir = hd__wf_resolve(L, w, 0)) == NULL ||
           (f->defaults.workdir = hd__wf_resolve(L, w, 1)) == NULL)
         L->status = HD_ENOMEM;
+      hd__wf_defaults_workdir_at(L, &f->defaults, wd);
     }
     read_hosts(L, hd__wf_get(L, root, "hosts"));
   }
