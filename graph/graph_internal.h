@@ -36,10 +36,15 @@ typedef struct hd__param {
 
 /* A string that may hold placeholders, and where it was written (line 0
  * when unknown), so that a problem with it is reported there. */
+#define HD__SHIFT_LINES (-2)
+
 typedef struct hd__tstr {
   char *s;
   int line, column;
-  int shift; /* when >= 0, byte k of s is at column + shift + k */
+  int shift; /* when >= 0, byte k of s is at column + shift + k; when
+                HD__SHIFT_LINES, s is lines as written: byte k is on line
+                line + (the newlines before it), at column + its offset in
+                that line (column for the first byte of each line) */
   /* The file line and column are in, when not the node's (a setting
      inherited from the file that included the node's); kept by the
      graph (hd__graph_file()). NULL: the node's. */

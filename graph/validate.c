@@ -246,8 +246,17 @@ static void tmpl_diag(tmpl_check *c, const char *fmt, ...) {
   const char *file;
   int line, column;
   hd__tstr_pos(c->n, c->where, &file, &line, &column);
-  if (c->where->line > 0 && c->where->shift >= 0)
+  if (c->where->line > 0 && c->where->shift >= 0) {
     column += c->where->shift + (int)c->at;
+  } else if (c->where->line > 0 && c->where->shift == HD__SHIFT_LINES) {
+    size_t from = 0;
+    for (size_t k = 0; k < c->at; k++)
+      if (c->where->s[k] == '\n') {
+        line++;
+        from = k + 1;
+      }
+    column += (int)(c->at - from);
+  }
   if (rc == HD_OK)
     rc = hd__diags_add(&c->g->diags, HD_EGRAPH, file, line, column, c->n->name,
                        "%s", b.data);

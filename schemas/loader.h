@@ -146,6 +146,12 @@ HD__INTERNAL size_t hd__wf_strings(
  * when the value does not map onto the text. */
 HD__INTERNAL int hd__wf_shift(const hd__ynode *v);
 
+/* Where scalar v of the file loading now is, for a template string made
+ * of its value (hd__tstr: line, column and shift): a literal block whose
+ * lines are as written is told line by line (HD__SHIFT_LINES). */
+HD__INTERNAL void hd__wf_tpos(hd__wf_loader *L, const hd__ynode *v, int *line,
+                              int *column, int *shift);
+
 /* Typed scalars; each returns 1 when *out was set, 0 when absent or
  * reported. */
 HD__INTERNAL int hd__wf_int(hd__wf_loader *L, hd__ynode *v, const char *key,

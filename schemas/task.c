@@ -545,17 +545,13 @@ void hd__wf_task(hd__wf_loader *L, hd__ynode *t, size_t index) {
                          : NULL;
     if (rc == HD_OK && (cmd != NULL || words != NULL) && io == NULL)
       rc = HD_ENOMEM;
-    if (rc == HD_OK && cmd != NULL) {
-      io->cmd_line = (int)body->line + 1;
-      io->cmd_column = (int)body->column + 1;
-      io->cmd_shift = hd__wf_shift(body);
-    }
+    if (rc == HD_OK && cmd != NULL)
+      hd__wf_tpos(L, body, &io->cmd_line, &io->cmd_column, &io->cmd_shift);
     if (rc == HD_OK && words != NULL)
       for (size_t i = 0; i < argc; i++) {
-        hd__ynode *w = hd__wf_item(L, body, i);
-        io->argv.items[i].line = (int)w->line + 1;
-        io->argv.items[i].column = (int)w->column + 1;
-        io->argv.items[i].shift = hd__wf_shift(w);
+        hd__tstr *a = &io->argv.items[i];
+        hd__wf_tpos(L, hd__wf_item(L, body, i), &a->line, &a->column,
+                    &a->shift);
       }
     if (rc != HD_OK) {
       L->status = HD_ENOMEM;

@@ -52,6 +52,23 @@ const char *hd__wf_scalar(const hd__ynode *n) {
   return n->type == YAML_SCALAR_NODE ? n->value : NULL;
 }
 
+void hd__wf_tpos(hd__wf_loader *L, const hd__ynode *v, int *line, int *column,
+                 int *shift) {
+  *line = (int)v->line + 1;
+  *column = (int)v->column + 1;
+  *shift = hd__wf_shift(v);
+  const hd__yblock *b =
+      v->type == YAML_SCALAR_NODE && v->multiline
+          ? hd__ytree_block(&L->file->tree,
+                            (uint32_t)(v - L->file->tree.nodes) + 1)
+          : NULL;
+  if (b != NULL) {
+    *line = (int)b->line + 1;
+    *column = (int)b->column + 1;
+    *shift = HD__SHIFT_LINES;
+  }
+}
+
 int hd__wf_shift(const hd__ynode *v) {
   if (v->type != YAML_SCALAR_NODE || v->multiline)
     return -1;

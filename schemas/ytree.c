@@ -13,6 +13,10 @@ typedef struct builder {
   } * open;
   size_t nopen, capopen;
   hd__strmap anchors; /* anchor -> node id */
+  const char *text;   /* the document */
+  size_t len;
+  size_t at;        /* a line's first byte in text (for note_block()) */
+  uint32_t at_line; /* and its number, from 0 */
 } builder;
 
 /* Arrays of a large document are reserved (hd__big_reserve) for one node
@@ -107,6 +111,82 @@ static int remember_anchor(builder *b, const yaml_char_t *anchor, uint32_t id) {
   return hd__strmap_put(&b->anchors, (const char *)anchor, id);
 }
 
+/* The first byte of line (from 0) in b's text, or b->len. Lines are asked
+ * for in increasing order: the search goes on from the last. */
+static size_t line_start(builder *b, uint32_t line) {
+  while (b->at_line < line && b->at < b->len) {
+    const char *nl = memchr(b->text + b->at, '\n', b->len - b->at);
+    b->at = nl != NULL ? (size_t)(nl - b->text) + 1 : b->len;
+    b->at_line++;
+  }
+  return b->at_line == line ? b->at : b->len;
+}
+
+/* Note node id, a literal block scalar made by e, in t->blocks when its
+ * value is its lines as written (indented alike: no indentation
+ * indicator that cuts into them, no tab), so that a place in the value can
+ * be told as a line and column of the file. */
+static int note_block(builder *b, uint32_t id, const yaml_event_t *e) {
+  const char *s = b->text, *v = (const char *)e->data.scalar.value;
+  size_t end = b->len, vlen = e->data.scalar.length;
+  size_t q = line_start(b, (uint32_t)e->start_mark.line + 1);
+  /* Its indentation: that of its first line that is not blank. */
+  size_t indent = SIZE_MAX;
+  for (size_t r = q; r < end && indent == SIZE_MAX;) {
+    size_t k = 0;
+    while (r + k < end && s[r + k] == ' ')
+      k++;
+    if (r + k < end && s[r + k] != '\n' && s[r + k] != '\r')
+      indent = k;
+    const char *nl = memchr(s + r, '\n', end - r);
+    r = nl != NULL ? (size_t)(nl - s) + 1 : end;
+  }
+  if (indent == SIZE_MAX || indent > UINT32_MAX)
+    return HD_OK;
+  for (size_t i = 0; i < vlen;) {
+    const char *vnl = memchr(v + i, '\n', vlen - i);
+    size_t vl = vnl != NULL ? (size_t)(vnl - v) - i : vlen - i;
+    if (q >= end)
+      return HD_OK;
+    const char *nl = memchr(s + q, '\n', end - q);
+    size_t ql = nl != NULL ? (size_t)(nl - s) - q : end - q;
+    if (ql > 0 && s[q + ql - 1] == '\r')
+      ql--;
+    if (vl == 0) {
+      for (size_t k = 0; k < ql; k++)
+        if (s[q + k] != ' ')
+          return HD_OK;
+    } else {
+      if (ql != indent + vl || memcmp(s + q + indent, v + i, vl) != 0)
+        return HD_OK;
+      for (size_t k = 0; k < indent; k++)
+        if (s[q + k] != ' ')
+          return HD_OK;
+    }
+    i += vl + 1;
+    q = nl != NULL ? (size_t)(nl - s) + 1 : end;
+  }
+  hd__ytree *t = b->t;
+  if (hd__grow((void **)&t->blocks, &t->capblocks, t->nblocks + 1,
+               sizeof(hd__yblock)))
+    return HD_ENOMEM;
+  t->blocks[t->nblocks++] =
+      (hd__yblock){id, (uint32_t)e->start_mark.line + 1, (uint32_t)indent};
+  return HD_OK;
+}
+
+const hd__yblock *hd__ytree_block(const hd__ytree *t, uint32_t id) {
+  size_t lo = 0, hi = t->nblocks;
+  while (lo < hi) {
+    size_t mid = lo + (hi - lo) / 2;
+    if (t->blocks[mid].id < id)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  return lo < t->nblocks && t->blocks[lo].id == id ? &t->blocks[lo] : NULL;
+}
+
 static int on_scalar(builder *b, const yaml_event_t *e) {
   hd__ytree *t = b->t;
   uint32_t id;
@@ -128,6 +208,9 @@ static int on_scalar(builder *b, const yaml_event_t *e) {
   t->text[t->len + len] = '\0';
   t->len += len + 1;
   if ((rc = remember_anchor(b, e->data.scalar.anchor, id)) != HD_OK)
+    return rc;
+  if (n->style == YAML_LITERAL_SCALAR_STYLE && n->multiline &&
+      (rc = note_block(b, id, e)) != HD_OK)
     return rc;
   return add_child(b, id);
 }
@@ -183,6 +266,8 @@ int hd__ytree_parse(hd__ytree *t, const char *text, size_t len,
   builder b;
   memset(&b, 0, sizeof(b));
   b.t = t;
+  b.text = text;
+  b.len = len;
   /* Room for a typical document (about a node per 8 bytes of text) on the
      heap, or for one per 4 bytes reserved in address space. */
   size_t guess = len / 8 + 16, most = len / 4 + 16;
@@ -303,5 +388,6 @@ void hd__ytree_free(hd__ytree *t) {
     hd__big_free(t->text, t->big_text, 1);
   else
     hd__free(t->text);
+  hd__free(t->blocks);
   memset(t, 0, sizeof(*t));
 }

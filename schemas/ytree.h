@@ -28,6 +28,13 @@ typedef struct hd__ynode {
                             its quotes, byte for byte (no escapes) */
 } hd__ynode;
 
+/* A literal block scalar (|) whose value is its lines as written: line k
+ * of the value is line `line` + k of the text, from byte `column` of that
+ * line (both from 0). */
+typedef struct hd__yblock {
+  uint32_t id, line, column;
+} hd__yblock;
+
 typedef struct hd__ytree {
   hd__ynode *nodes;
   size_t count, cap;
@@ -38,6 +45,8 @@ typedef struct hd__ytree {
   size_t nkids, capkids;
   char *text; /* scalar values, one after another */
   size_t len, captext;
+  hd__yblock *blocks; /* by id */
+  size_t nblocks, capblocks;
   uint32_t root;                /* 0: an empty document */
   int extra_line, extra_column; /* where a second document starts, or -1 */
 } hd__ytree;
@@ -62,6 +71,10 @@ HD__INTERNAL int hd__ytree_parse(hd__ytree *t, const char *text, size_t len,
                                  hd__yerror *err);
 
 HD__INTERNAL void hd__ytree_free(hd__ytree *t);
+
+/* Node id's lines, when it is a literal block scalar whose value is its
+ * lines as written; NULL otherwise. */
+HD__INTERNAL const hd__yblock *hd__ytree_block(const hd__ytree *t, uint32_t id);
 
 static inline hd__ynode *hd__ytree_node(const hd__ytree *t, uint32_t id) {
   return id >= 1 && id <= t->count ? &t->nodes[id - 1] : NULL;
