@@ -138,7 +138,7 @@ int hd_report_task(const hd_report *r, size_t i, hd_task_info *info) {
   info->worker = t->worker;
   info->start_ns = t->start_ns;
   info->end_ns = t->end_ns;
-  info->message = t->extra ? t->extra->message : NULL;
+  info->message = hd__tstate_message(t);
   info->stderr_tail = t->extra ? t->extra->stderr_tail : NULL;
   info->failure_allowed = t->state == HD_STATE_FAILED &&
                           hd__plan_settings(r->plan, i)->allow_failure;

@@ -39,13 +39,22 @@ typedef struct hd__tstate hd__tstate;
 #define HD__T_COUNTED 4  /* its result counts against the raw limit */
 #define HD__T_PACKED 8   /* its result is a compressed frame (hold.h) */
 #define HD__T_SPILLED 16 /* its result is in the spill file (hold.h) */
+/* Cancelled, with no message of its own: its message is "interrupted"
+   or "stopped after a failure" (no allocation for each of the millions
+   of tasks a stopping run may cancel). */
+#define HD__T_INTERRUPTED 32
+#define HD__T_STOPPED 64
 
 /* The task's extra part, made when first needed; NULL when out of
  * memory. */
 HD__INTERNAL hd__textra *hd__tstate_extra(hd__tstate *t);
 
 static inline const char *hd__tstate_message(const hd__tstate *t) {
-  return t->extra ? t->extra->message : NULL;
+  if (t->extra != NULL && t->extra->message != NULL)
+    return t->extra->message;
+  return t->flags & HD__T_INTERRUPTED ? "interrupted"
+         : t->flags & HD__T_STOPPED   ? "stopped after a failure"
+                                      : NULL;
 }
 
 /* The task states of a report of p: the ones p keeps for its next run

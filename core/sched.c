@@ -526,9 +526,11 @@ int hd__attempt_end(hd__run *r, uint32_t node, unsigned w, hd__exec *x,
 void hd__task_cancel(hd__run *r, uint32_t node) {
   hd__tstate *t = &r->report->tasks[node];
   t->state = HD_STATE_CANCELLED;
-  set_message(t, "%s",
-              atomic_load(&r->interrupted) ? "interrupted"
-                                           : "stopped after a failure");
+  if (t->extra != NULL) { /* an earlier attempt's message */
+    hd__free(t->extra->message);
+    t->extra->message = NULL;
+  }
+  t->flags |= atomic_load(&r->interrupted) ? HD__T_INTERRUPTED : HD__T_STOPPED;
 }
 
 /* Take back an attempt that was begun but never ran (its worker died
@@ -717,10 +719,7 @@ int hd__task_gate(hd__run *r, uint32_t node) {
   }
   if (bad != UINT32_MAX || hd__run_stopping(r)) {
     /* Downstream of a cancellation, or stopping: cancelled. */
-    t->state = HD_STATE_CANCELLED;
-    set_message(t, "%s",
-                atomic_load(&r->interrupted) ? "interrupted"
-                                             : "stopped after a failure");
+    hd__task_cancel(r, node);
     return 0;
   }
   if (r->store != NULL && cache_lookup(r, node))
