@@ -1,5 +1,7 @@
 #!/bin/sh
-# Every example and every C block in the docs compiles and links.
+# Every example and every C block in the docs compiles and links; a C
+# block followed at once (blank lines aside) by a ```text block is run,
+# and prints that text.
 #
 # Usage: sh docs-examples.sh SRCDIR CC "SAN_FLAGS" LIBPATH
 #
@@ -58,14 +60,24 @@ blocks=0
 failed=0
 failed_names=
 
-# build WHAT SOURCE: compile and link one program.
+# build WHAT SOURCE [EXPECTED]: compile and link one program; with
+# EXPECTED, run it in an empty folder and compare what it prints
+# (standard output, then standard error) with that file.
 build() {
   # SAN_FLAGS is a list of flags: split it on purpose.
   # shellcheck disable=SC2086
   if "$cc" -std=c11 -Wall -Wextra -Wpedantic -Werror $san \
     -I "$src/include" -o "$tmp/a.out" "$2" "$lib" "-Wl,-rpath,$libdir" \
     >"$tmp/cc.out" 2>&1; then
-    echo "ok    $1"
+    if [ -n "${3:-}" ] && ! run_block "$3"; then
+      echo "FAIL  $1: its output is not the text after it"
+      sed 's/^/  | /' "$tmp/run.diff"
+      failed=$((failed + 1))
+      failed_names="$failed_names
+  $1 (its output)"
+    else
+      echo "ok    $1"
+    fi
   else
     echo "FAIL  $1"
     sed 's/^/  | /' "$tmp/cc.out"
@@ -76,6 +88,20 @@ build() {
   rm -f "$tmp/a.out"
 }
 
+# run_block EXPECTED: run $tmp/a.out in an empty folder; 0 when it prints
+# EXPECTED (its diff is left in $tmp/run.diff).
+run_block() {
+  rm -rf "$tmp/run" && mkdir "$tmp/run" || return 1
+  t=
+  if command -v timeout >/dev/null 2>&1; then
+    t="timeout 60"
+  fi
+  # shellcheck disable=SC2086 # t is a command and its argument
+  (cd "$tmp/run" && $t "$tmp/a.out" >"$tmp/run.out" 2>"$tmp/run.err" </dev/null)
+  cat "$tmp/run.err" >>"$tmp/run.out"
+  diff -u "$1" "$tmp/run.out" >"$tmp/run.diff"
+}
+
 for f in "$src"/examples/*.c; do
   [ -f "$f" ] || continue
   examples=$((examples + 1))
@@ -84,12 +110,31 @@ done
 
 # Split the ```c blocks of markdown file $1 into DIR/N.c (DIR is $2), N
 # from 1, each starting with a #line directive that names $3 and the
-# block's first line. A fence may be indented (in a list); the indent is
-# removed from the block's lines. Prints a line "N LINE" per block, and
-# writes the line of a block never closed to DIR/unclosed.
+# block's first line; a ```text block right after block N goes to
+# DIR/N.out. A fence may be indented (in a list); the indent is removed
+# from the block's lines. Prints a line "N LINE" per block, and writes
+# the line of a block never closed to DIR/unclosed.
 extract() {
   awk -v out="$2" -v name="$3" '
     function indent_of(s) { match(s, /^[ \t]*/); return RLENGTH }
+    intext && /^[ \t]*```[ \t]*$/ { intext = 0; close(text); next }
+    intext {
+      line = $0
+      if (indent_of(line) >= tind)
+        line = substr(line, tind + 1)
+      print line > text
+      next
+    }
+    after && /^[ \t]*$/ { next }
+    after && /^[ \t]*```[ \t]*text[ \t]*$/ {
+      intext = 1
+      tind = indent_of($0)
+      text = out "/" after ".out"
+      printf "" > text
+      after = 0
+      next
+    }
+    { after = 0 }
     !inblock && /^[ \t]*```[ \t]*[cC][ \t]*$/ {
       inblock = 1
       n++
@@ -103,6 +148,7 @@ extract() {
     inblock && /^[ \t]*```[ \t]*$/ {
       inblock = 0
       close(file)
+      after = n
       next
     }
     inblock {
@@ -132,7 +178,11 @@ for md in "$src/README.md" "$src"/docs/*.md; do
   fi
   while read -r n line; do
     blocks=$((blocks + 1))
-    build "$rel: block $n (line $line)" "$dir/$n.c" </dev/null
+    expected=
+    if [ -f "$dir/$n.out" ]; then
+      expected=$dir/$n.out
+    fi
+    build "$rel: block $n (line $line)" "$dir/$n.c" "$expected" </dev/null
   done <"$tmp/list"
 done
 
