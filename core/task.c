@@ -179,9 +179,14 @@ int hd__exec_fn_after(hd__exec *x, hd_task *t, int rc) {
   if (rc != HD_OK) {
     if (t->message.len > 0)
       hd__buf_append(&x->message, t->message.data, t->message.len);
-    else
-      hd__buf_appendf(&x->message, "function '%s' returned %s (%s)",
-                      hd__plan_what(x->plan, x->node), hd_err_name(rc),
+    else if (strcmp(hd_err_name(rc), "UNKNOWN") == 0)
+      hd__buf_appendf(&x->message,
+                      "function '%s' returned %d (not one of hodos's error "
+                      "codes)",
+                      hd__plan_what(x->plan, x->node), rc);
+    else /* the number too: -1, C's usual failure, is HD_ENOMEM */
+      hd__buf_appendf(&x->message, "function '%s' returned %d (%s: %s)",
+                      hd__plan_what(x->plan, x->node), rc, hd_err_name(rc),
                       hd_strerror(rc));
     hd__buf_cleanup(&t->message);
     hd_value_unref(t->output);

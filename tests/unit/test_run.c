@@ -63,6 +63,12 @@ static int fn_plain_error(hd_task *t, void *data) {
   return HD_EIO;
 }
 
+static int fn_seven(hd_task *t, void *data) {
+  (void)t;
+  (void)data;
+  return 7;
+}
+
 static int calls;
 static int fn_count(hd_task *t, void *data) {
   (void)t;
@@ -76,6 +82,7 @@ static void setup(void) {
   hd_fn_register("join", fn_join, NULL);
   hd_fn_register("fail", fn_fail, NULL);
   hd_fn_register("plain_error", fn_plain_error, NULL);
+  hd_fn_register("seven", fn_seven, NULL);
   hd_fn_register("count", fn_count, NULL);
   calls = 0;
   ck_assert_int_eq(hd_graph_new(&g), HD_OK);
@@ -231,13 +238,16 @@ END_TEST
 
 START_TEST(run_reports_error_codes_and_missing_functions) {
   fn("plain", "plain_error");
+  fn("seven", "seven");
   fn("ghost", "no_such_function");
   hd_run_opts o;
   hd_run_opts_init(&o);
   o.keep_going = 1;
   ck_assert_int_eq(hd_run(g, &o, &rep), HD_ETASK);
-  ck_assert_str_eq(message("plain"),
-                   "function 'plain_error' returned EIO (input/output error)");
+  ck_assert_str_eq(message("plain"), "function 'plain_error' returned -5 "
+                                     "(EIO: input/output error)");
+  ck_assert_str_eq(message("seven"), "function 'seven' returned 7 (not one of "
+                                     "hodos's error codes)");
   ck_assert_str_eq(message("ghost"),
                    "no function named 'no_such_function' is registered");
 }
