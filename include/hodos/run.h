@@ -54,12 +54,12 @@ typedef struct hd_run_opts {
      hd_report_result() gives NULL for a freed result (run_dir keeps them
      all on disk). Zero (the default): the report keeps every result. */
   int release_results;
-  /* Memory for results. A result is kept as it is while the results so
-     kept take less than mem_limit bytes; one that arrives past it is
-     compressed with zstd, and one that arrives while the results in
-     memory, as they are and compressed, take spill_limit bytes is written
-     to a spill file (made in spill_dir, unlinked at once, so gone with
-     the process). Held results are read back, and checked, when a task
+  /* Memory for results. A result is kept as it is when the results so
+     kept, it included, take at most mem_limit bytes; otherwise it is
+     compressed with zstd, and written to a spill file (made in
+     spill_dir, unlinked at once, so gone with the process) when the
+     results in memory, as they are and compressed, its frame included,
+     would take more than spill_limit bytes: neither limit is passed. Held results are read back, and checked, when a task
      needs them or hd_report_result() is asked; results under 64 bytes are
      always kept as they are. mem_limit 0 (the default) means a quarter of
      the machine's memory; HD_MEM_UNLIMITED keeps every result as it is.
