@@ -143,7 +143,10 @@ HD_API int hd_node_set_stdin(hd_node *n, const char *task);
  * first is set to other than its default).
  *
  * retries: extra attempts after a failure (default 0). retry_delay:
- * seconds to wait before each retry (default 0).
+ * seconds to wait before each retry (default 0). The processes and ssh
+ * backends run other tasks meanwhile; on threads and serial the task's
+ * worker waits out the delay itself, and runs nothing else meanwhile
+ * (with one worker, the whole run waits).
  *
  * allow_failure: nonzero lets the node fail without failing the run: its
  * dependents run (with no result from it) and the run succeeds; the report
