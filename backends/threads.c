@@ -399,7 +399,7 @@ static int threads_start(void **state, unsigned jobs,
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
     jobs = cpus > 0 ? (unsigned)cpus : 1;
   }
-  if (jobs > 1024)
+  if (jobs > HD__THREADS_MAX)
     return HD_EINVAL;
   pool *p = hd__calloc(1, sizeof(*p));
   if (p == NULL)

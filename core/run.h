@@ -67,6 +67,9 @@ HD__INTERNAL void hd__tasks_give(hd__plan *p, hd__tstate *tasks);
 
 #define HD__ONE_PRED 0x80000000u
 
+/* The most workers the threads backend runs (hd_run_opts.jobs). */
+#define HD__THREADS_MAX 1024u
+
 /* A run's counters, in one block that the plan keeps from run to run
  * (sched.c): made once per plan, so that a run neither touches fresh
  * memory nor sorts its sources again. */

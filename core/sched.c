@@ -1759,6 +1759,13 @@ int hd__run_plan_ext(hd_report *report, const hd_run_opts *o,
   }
   hd_backend_host host = {&r, run_task, p->count, r.mem->rank,
                           run_task_at_once};
+  if (r.backend == &hd__backend_threads && r.opts.jobs > HD__THREADS_MAX) {
+    rc = HD_EINVAL;
+    hd__diags_add(&report->diags, rc, NULL, 0, 0, NULL,
+                  "jobs is %u: the threads backend runs at most %u workers",
+                  r.opts.jobs, HD__THREADS_MAX);
+    goto out;
+  }
   if ((rc = r.backend->start(&r.backend_state, r.opts.jobs, &host)) != HD_OK) {
     hd__diags_add(&report->diags, rc, NULL, 0, 0, NULL,
                   "backend '%s' could not start: %s", name, hd_strerror(rc));

@@ -419,10 +419,17 @@ int hd_node_set_stdin(hd_node *n, const char *task) {
   return rc;
 }
 
+/* Seconds (checked: 0 to 1e9) in whole nanoseconds, at least 1 when above
+ * 0: a tiny timeout is not none. */
+static uint64_t to_ns(double seconds) {
+  uint64_t ns = (uint64_t)(seconds * 1e9);
+  return ns == 0 && seconds > 0 ? 1 : ns;
+}
+
 int hd_node_set_retry_delay(hd_node *n, double seconds) {
   if (n == NULL || !(seconds >= 0) || seconds > 1e9)
     return HD_EINVAL;
-  SET_SETTING(n, retry_delay_ns, (uint64_t)(seconds * 1e9));
+  SET_SETTING(n, retry_delay_ns, to_ns(seconds));
   return HD_OK;
 }
 
@@ -611,7 +618,7 @@ int hd_node_set_retries(hd_node *n, unsigned retries) {
 int hd_node_set_timeout(hd_node *n, double seconds) {
   if (n == NULL || !(seconds >= 0) || seconds > 1e9)
     return HD_EINVAL;
-  SET_SETTING(n, timeout_ns, (uint64_t)(seconds * 1e9));
+  SET_SETTING(n, timeout_ns, to_ns(seconds));
   return HD_OK;
 }
 

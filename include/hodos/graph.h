@@ -107,10 +107,13 @@ typedef enum hd_fanout {
  * NAME[key=value,...], keys in the order they were declared, and each sees
  * its own items as params. A node that runs after a template runs after all
  * its expansions and receives their results in expansion order; in product
- * mode the first key varies slowest. Zipped lists must have equal lengths
- * (hd_graph_validate() reports them otherwise). Declaring the key again
- * replaces its list. Errors: HD_EINVAL (bad key, values NULL with count >
- * 0), HD_ENOMEM. */
+ * mode the first key varies slowest. A template after another template
+ * with keys of the same name is expanded alongside it instead: each of its
+ * expansions runs after, and receives the results of, only the expansions
+ * with the same values of those keys (see docs/c-api.md). Zipped lists must
+ * have equal lengths (hd_graph_validate() reports them otherwise). Declaring
+ * the key again replaces its list. Errors: HD_EINVAL (bad key, values NULL with
+ * count > 0), HD_ENOMEM. */
 HD_API int hd_node_map_param(hd_node *n, const char *key,
                              const char *const *values, size_t count);
 HD_API int hd_node_set_fanout(hd_node *n, hd_fanout mode);
@@ -138,9 +141,11 @@ HD_API int hd_node_add_input(hd_node *n, const char *path);
 HD_API int hd_node_add_output(hd_node *n, const char *path);
 HD_API int hd_node_set_stdin(hd_node *n, const char *task);
 
-/* Per-node settings. Errors: HD_EINVAL (NULL, timeout or cost negative or
- * not finite, cpus 0), HD_ENOMEM (a node's settings are made when the
- * first is set to other than its default).
+/* Per-node settings. Errors: HD_EINVAL (NULL, timeout or retry_delay
+ * negative, not finite or over 1e9 s, cost negative or not finite, cpus
+ * 0), HD_ENOMEM (a node's settings are made when the first is set to
+ * other than its default). Durations are kept in whole nanoseconds: one
+ * above 0 but under a nanosecond counts as one.
  *
  * retries: extra attempts after a failure (default 0). retry_delay:
  * seconds to wait before each retry (default 0). The processes and ssh

@@ -1142,6 +1142,37 @@ START_TEST(threads_function_timeout) {
 }
 END_TEST
 
+/* A timeout under a nanosecond is one nanosecond, not none (it was cut to
+ * 0, which is no timeout); over 1e9 s is refused. */
+START_TEST(threads_tiny_timeout_is_not_none) {
+  hd_node *s;
+  ck_assert_int_eq(hd_graph_add_fn(g, "s", "nap", &s), HD_OK);
+  ck_assert_int_eq(hd_node_set_timeout(s, 1e10), HD_EINVAL);
+  ck_assert_int_eq(hd_node_set_timeout(s, 1e-10), HD_OK);
+  hd_report *r = run_with("threads", 1, HD_ETASK);
+  hd_task_info ti;
+  hd_report_task(r, 0, &ti);
+  ck_assert_int_eq(ti.state, HD_STATE_FAILED);
+  ck_assert_ptr_nonnull(strstr(ti.message, "timed out after"));
+  hd_report_free(r);
+}
+END_TEST
+
+/* More workers than the threads backend runs: refused with a diagnostic
+ * that names jobs and the limit (it said "could not start: invalid
+ * argument"). */
+START_TEST(threads_too_many_jobs_are_named) {
+  hd_node *s;
+  ck_assert_int_eq(hd_graph_add_fn(g, "s", "nap", &s), HD_OK);
+  hd_report *r = run_with("threads", 1025, HD_EINVAL);
+  ck_assert_uint_eq(hd_report_diag_count(r), 1);
+  ck_assert_str_eq(hd_report_diag(r, 0)->message,
+                   "jobs is 1025: the threads backend runs at most 1024 "
+                   "workers");
+  hd_report_free(r);
+}
+END_TEST
+
 /* With no_task_times no task's times are read, on every backend, and a
  * timeout still ends a task that runs past it. */
 START_TEST(threads_no_task_times) {
@@ -1500,6 +1531,8 @@ Suite *make_suite(void) {
   tcase_add_checked_fixture(tc, setup, teardown);
   tcase_set_timeout(tc, 30);
   tcase_add_test(tc, threads_random_dag_matches_serial);
+  tcase_add_test(tc, threads_tiny_timeout_is_not_none);
+  tcase_add_test(tc, threads_too_many_jobs_are_named);
   tcase_add_test(tc, threads_one_worker_lends_inputs);
   tcase_add_test(tc, threads_results_held_under_memory_limits);
   tcase_add_test(tc, threads_held_results_read_from_several_threads);
