@@ -82,6 +82,12 @@ struct pool {
   int alone;
   worker *workers;
   unsigned next_submit; /* round robin before the workers start */
+  atomic_int running;   /* wait() was called: the workers may run */
+  /* Tasks submitted from outside the workers while they run (the run's
+     retry queue): under lock, their count readable without it. */
+  uint32_t *inbox;
+  size_t ninbox, capinbox;
+  atomic_size_t inbox_n;
   atomic_int done;
   atomic_int sleepers;
   atomic_uint epoch;
@@ -218,10 +224,24 @@ static int deque_empty(deque *q) {
 
 static void announce(worker *w);
 
+/* A task from the inbox, or ITEM_NONE. */
+static uint64_t take_inbox(pool *p) {
+  if (atomic_load_explicit(&p->inbox_n, memory_order_relaxed) == 0)
+    return ITEM_NONE;
+  uint64_t x = ITEM_NONE;
+  pthread_mutex_lock(&p->lock);
+  if (p->ninbox > 0) {
+    x = p->inbox[--p->ninbox];
+    atomic_store_explicit(&p->inbox_n, p->ninbox, memory_order_relaxed);
+  }
+  pthread_mutex_unlock(&p->lock);
+  return x;
+}
+
 static uint64_t find_work(worker *w) {
   pool *p = w->pool;
   uint64_t x = deque_take(&w->q, p->n == 1);
-  if (x != ITEM_NONE)
+  if (x != ITEM_NONE || (x = take_inbox(p)) != ITEM_NONE)
     return x;
   if (p->n == 1)
     return ITEM_NONE;
@@ -242,6 +262,8 @@ static uint64_t find_work(worker *w) {
 }
 
 static int any_work(pool *p) {
+  if (atomic_load(&p->inbox_n) != 0)
+    return 1;
   for (unsigned i = 0; i < p->n; i++)
     if (!deque_empty(&p->workers[i].q))
       return 1;
@@ -464,6 +486,22 @@ static int threads_submit(void *state, uint32_t task) {
   if (w != NULL && w->pool == p) {
     push_own(w, task);
     return HD_OK;
+  }
+  if (atomic_load(&p->running)) {
+    /* From outside the workers while they run: into the inbox, and a
+       sleeper woken for it. */
+    pthread_mutex_lock(&p->lock);
+    int rc = HD_OK;
+    if (hd__grow((void **)&p->inbox, &p->capinbox, p->ninbox + 1,
+                 sizeof(uint32_t)))
+      rc = HD_ENOMEM;
+    else
+      p->inbox[p->ninbox++] = task;
+    atomic_store(&p->inbox_n, p->ninbox);
+    atomic_fetch_add(&p->epoch, 1);
+    pthread_cond_broadcast(&p->cond);
+    pthread_mutex_unlock(&p->lock);
+    return rc;
   }
   /* Before wait(): no worker runs yet, so pushing as the owner is safe;
      spread the sources over the workers. */
@@ -714,6 +752,7 @@ __attribute__((destructor)) static void shared_stop(void) {
 
 static int threads_wait(void *state) {
   pool *p = state;
+  atomic_store(&p->running, 1);
   const hd__run *r = p->host.ctx;
   if (r != NULL && r->ext.threads != NULL && p->n > 1) {
     kept_run(p, r->ext.threads);
@@ -749,6 +788,7 @@ static void threads_stop(void *state) {
     hd__big_free((void *)p->workers[i].q.buf, (size_t)p->workers[i].q.mask + 1,
                  sizeof(uint64_t));
   hd__free(p->workers);
+  hd__free(p->inbox);
   pthread_mutex_destroy(&p->lock);
   pthread_cond_destroy(&p->cond);
   hd__free(p);

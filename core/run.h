@@ -219,6 +219,8 @@ typedef struct hd__run_ext {
   hd__sshkeep *ssh_keep;
 } hd__run_ext;
 
+typedef struct hd__retryq hd__retryq;
+
 typedef struct hd__run {
   const hd__plan *plan;
   hd__run_ext ext;
@@ -264,12 +266,18 @@ typedef struct hd__run {
                      path (lean_task() in sched.c) */
   atomic_uint *consumers; /* with release_results: per task, the tasks
                              after it that have not ended */
-  hd__store *store;       /* or NULL */
-  hd__key *keys;          /* with a store: per task, its cache key */
-  hd__key *vhash;         /* with a store: per task done, its result's hash,
-                             made once for every task after it */
-  uint8_t *keyed;         /* with a store: per task, whether keys[] is set */
-  hd__keyparts *parts;    /* with a store: per task, what its key is made of */
+  /* With the threads backend and retry delays: tasks whose retry waits
+     out its delay in retryq instead of on a worker (retrying: per task,
+     1 while it is there or on its way back). NULL: retries wait on their
+     worker. */
+  hd__retryq *retryq;
+  uint8_t *retrying;
+  hd__store *store;    /* or NULL */
+  hd__key *keys;       /* with a store: per task, its cache key */
+  hd__key *vhash;      /* with a store: per task done, its result's hash,
+                          made once for every task after it */
+  uint8_t *keyed;      /* with a store: per task, whether keys[] is set */
+  hd__keyparts *parts; /* with a store: per task, what its key is made of */
   /* Set by backends for events: per worker, the host it runs on (ssh);
      per task, its result's size as it travelled (processes, ssh). */
   const char *const *worker_hosts;
@@ -336,6 +344,16 @@ HD__INTERNAL int hd__attempt_begin_queued(hd__run *r, uint32_t node, unsigned w,
                                           hd__exec *x);
 HD__INTERNAL void hd__attempt_started(hd__run *r, uint32_t node);
 HD__INTERNAL uint32_t hd__task_settle(hd__run *r, uint32_t node, unsigned w);
+
+/* Retries waiting out their delay while the run goes on (retry.c): a
+ * thread that submits each task to the run's backend when its delay is
+ * over, or at once when the run stops. Used by the threads backend, whose
+ * submit() takes tasks from outside its workers while it runs. */
+HD__INTERNAL int hd__retryq_start(hd__run *r, hd__retryq **out);
+/* Submit node at due (hd__now_ns()). HD_OK or HD_ENOMEM. */
+HD__INTERNAL int hd__retryq_add(hd__retryq *q, uint32_t node, uint64_t due);
+/* Ends the thread (any task left is not submitted) and frees q. */
+HD__INTERNAL void hd__retryq_stop(hd__retryq *q);
 HD__INTERNAL void hd__attempt_abandon(hd__run *r, uint32_t node, hd__exec *x);
 HD__INTERNAL void hd__task_cancel(hd__run *r, uint32_t node);
 /* Task node's inputs, each a reference (read back when held), in small

@@ -649,9 +649,37 @@ static int fill_inputs(void *ctx, uint32_t node, hd_value ***inputs,
   return *inputs != NULL ? HD_OK : HD_ENOMEM;
 }
 
+/* Whether a task of p has retries with a delay. */
+static int has_retry_delay(const hd__plan *p) {
+  for (size_t i = 0; i < p->nsettings; i++)
+    if (p->settings[i].retries > 0 && p->settings[i].retry_delay_ns > 0)
+      return 1;
+  return 0;
+}
+
+/* After an attempt of node that failed with attempts left: hand it to the
+ * run's retry queue, to run again once its delay is over, instead of
+ * waiting here. Returns 1 when it was (the task is not to be settled: it
+ * comes back through run_task()), 0 when its retry is to wait here (no
+ * delay, no queue, or no memory for it). */
+static int defer_retry(hd__run *r, uint32_t node, unsigned w) {
+  uint64_t delay = hd__plan_settings(r->plan, node)->retry_delay_ns;
+  if (r->retryq == NULL || delay == 0)
+    return 0;
+  r->retrying[node] = 1;
+  if (hd__retryq_add(r->retryq, node, hd__now_ns() + delay) != HD_OK) {
+    r->retrying[node] = 0;
+    return 0;
+  }
+  if (w < r->nworkers)
+    r->workers[w].chained = 0; /* its next task starts afresh */
+  return 1;
+}
+
 /* Execute a task whose dependencies are done, on this thread: every
- * attempt its retries allow. */
-static void execute(hd__run *r, uint32_t node, unsigned w) {
+ * attempt its retries allow. Returns 1 when the task is to be settled, 0
+ * when a retry of it waits in the retry queue (defer_retry()). */
+static int execute(hd__run *r, uint32_t node, unsigned w) {
   const hd__plan *p = r->plan;
   hd__tstate *t = &r->report->tasks[node];
   hd_value *small[8];
@@ -672,8 +700,9 @@ static void execute(hd__run *r, uint32_t node, unsigned w) {
     set_message(t, "%s", why.data ? why.data : "its inputs cannot be gathered");
     hd__buf_cleanup(&why);
     atomic_store(&r->failed, 1);
-    return;
+    return 1;
   }
+  int settle_it = 1;
   for (;;) {
     hd__exec x;
     int rc = begin(r, node, w, inputs, npred, &x, 1, deps_end, 0);
@@ -681,13 +710,20 @@ static void execute(hd__run *r, uint32_t node, unsigned w) {
       x.lazy = &lazy;
     if (rc == HD_OK)
       rc = attempt_exec(r, node, &x);
-    if (!hd__attempt_end(r, node, w, &x, rc) || !retry_wait(r, node))
+    if (!hd__attempt_end(r, node, w, &x, rc))
+      break;
+    if (defer_retry(r, node, w)) {
+      settle_it = 0;
+      break;
+    }
+    if (!retry_wait(r, node))
       break;
   }
   if (lazily)
     hd__lazy_done(&lazy, npred);
   else
     hd__inputs_free(inputs, npred, small);
+  return settle_it;
 }
 
 /* A task whose dependencies are all accounted for: returns 1 when it is
@@ -990,9 +1026,12 @@ static uint32_t plain_end(hd__run *r, uint32_t node, unsigned w, hd__exec *x,
       stamp_end(r, t, ws);
     t->state = HD_STATE_DONE;
     t->result = x->output;
-  } else if (hd__attempt_end(r, node, w, x, rc) && retry_wait(r, node)) {
-    execute(r, node, w); /* the attempts left */
-    return settle(r, node, w, 1);
+  } else if (hd__attempt_end(r, node, w, x, rc)) {
+    if (defer_retry(r, node, w))
+      return HD_TASK_NONE;
+    if (retry_wait(r, node))
+      /* the attempts left */
+      return execute(r, node, w) ? settle(r, node, w, 1) : HD_TASK_NONE;
   }
   if (t->state != HD_STATE_DONE)
     return settle(r, node, w, 1);
@@ -1026,8 +1065,7 @@ static uint32_t run_plain(hd__run *r, uint32_t node, unsigned w) {
     } else if (hd__hold_get(r->report->hold, u, tu, &inputs[k]) != HD_OK) {
       /* execute() reads it again, and says why it cannot. */
       hd__inputs_free(inputs, k, inputs);
-      execute(r, node, w);
-      return settle(r, node, w, 1);
+      return execute(r, node, w) ? settle(r, node, w, 1) : HD_TASK_NONE;
     }
   }
   hd__exec x;
@@ -1037,18 +1075,33 @@ static uint32_t run_plain(hd__run *r, uint32_t node, unsigned w) {
   return next;
 }
 
+/* A task back from the retry queue (defer_retry()): its next attempts,
+ * unless the run stopped meanwhile: then its last failure stands, as
+ * after retry_wait(). */
+static uint32_t run_retry(hd__run *r, uint32_t node, unsigned w) {
+  r->retrying[node] = 0;
+  if (hd__run_stopping(r)) {
+    if (!hd__plan_settings(r->plan, node)->allow_failure)
+      atomic_store(&r->failed, 1);
+    return settle(r, node, w, 1);
+  }
+  return execute(r, node, w) ? settle(r, node, w, 1) : HD_TASK_NONE;
+}
+
 static uint32_t run_task(void *ctx, uint32_t node, unsigned w) {
   hd__run *r = ctx;
   /* (One thread counts every dependency at once: it holds none.) */
   if (!r->one_thread && w < r->nworkers && r->workers[w].held != 0 &&
       !feeds_only(r->plan, node, r->workers[w].held_node))
     flush_held(r, &r->workers[w]);
+  if (r->retrying != NULL && r->retrying[node])
+    return run_retry(r, node, w);
   if (r->plain && plain_node(&r->plan->nodes[node]) &&
       !atomic_load_explicit(&r->undone, memory_order_relaxed) &&
       !hd__run_stopping(r))
     return run_plain(r, node, w);
-  if (hd__task_gate(r, node))
-    execute(r, node, w);
+  if (hd__task_gate(r, node) && !execute(r, node, w))
+    return HD_TASK_NONE;
   return settle(r, node, w, 1);
 }
 
@@ -1089,6 +1142,8 @@ typedef struct lean {
   uint32_t what, settings;
   hd__fnref f;
   int lend; /* inputs are lent (l->lent): no result is packed or spilled */
+  const uint8_t *retrying; /* the run's (NULL: no retry waits its delay
+                              in the retry queue) */
   hd__lent lent;
   hd__exec x;
 } lean;
@@ -1140,6 +1195,7 @@ static void lean_init(lean *l, hd__run *r, unsigned w, int at_once) {
   l->what = l->settings = UINT32_MAX;
   l->f = (hd__fnref){NULL, NULL};
   l->lend = lean_lends(r);
+  l->retrying = r->retrying;
   l->lent.fill = lean_fill;
   l->lent.ctx = r;
   lean_reset(l);
@@ -1184,6 +1240,7 @@ static inline __attribute__((always_inline)) uint32_t lean_task(lean *l,
   if (hd__flag(l->interrupt) != 0 ||
       atomic_load_explicit(&r->interrupted, memory_order_relaxed) ||
       atomic_load_explicit(&r->undone, memory_order_relaxed) ||
+      (l->retrying != NULL && l->retrying[node]) ||
       ((pn->what != l->what || pn->settings != l->settings ||
         pn->kind != HD_NODE_FN || pn->io != 0 || pn->npreds > PLAIN_PREDS) &&
        !lean_fits(l, node, &f)))
@@ -1791,6 +1848,14 @@ int hd__run_plan_ext(hd_report *report, const hd_run_opts *o,
     rc = HD_ENOMEM;
     goto out;
   }
+  /* Retries wait out their delays in a queue rather than on a worker of
+     the threads backend (without memory for one, on the worker). */
+  if (r.lazy_count && has_retry_delay(p) &&
+      (r.retrying = hd__calloc(p->count + 1, 1)) != NULL &&
+      hd__retryq_start(&r, &r.retryq) != HD_OK) {
+    hd__free(r.retrying);
+    r.retrying = NULL;
+  }
   /* The sources, least urgent first (hd__runmem): a worker takes the
      task it pushed last, so the most urgent (the user's priority, then
      the longest path ahead) starts first. */
@@ -1807,6 +1872,8 @@ int hd__run_plan_ext(hd_report *report, const hd_run_opts *o,
   if (p->count == 0)
     r.backend->finish(r.backend_state);
   rc = r.backend->wait(r.backend_state);
+  hd__retryq_stop(r.retryq);
+  r.retryq = NULL;
   r.backend->stop(r.backend_state);
   if (rc == HD_OK) {
     if (atomic_load(&r.interrupted))
@@ -1833,6 +1900,7 @@ out:
   hd__big_free(r.wire_size, p->count + 1, sizeof(uint32_t));
   hd__free(r.fn_keys);
   hd__free(r.fn_refs);
+  hd__free(r.retrying);
   hd__free(r.workers_mem);
   pthread_mutex_destroy(&r.event_lock);
   return rc;

@@ -148,10 +148,10 @@ HD_API int hd_node_set_stdin(hd_node *n, const char *task);
  * above 0 but under a nanosecond counts as one.
  *
  * retries: extra attempts after a failure (default 0). retry_delay:
- * seconds to wait before each retry (default 0). The processes and ssh
- * backends run other tasks meanwhile; on threads and serial the task's
- * worker waits out the delay itself, and runs nothing else meanwhile
- * (with one worker, the whole run waits).
+ * seconds to wait before each retry (default 0). Other tasks run
+ * meanwhile, except on the serial backend, which waits out the delay;
+ * the run stopping (a failure without keep_going, an interrupt) ends the
+ * wait at once, the task's last failure standing.
  *
  * allow_failure: nonzero lets the node fail without failing the run: its
  * dependents run (with no result from it) and the run succeeds; the report

@@ -1129,6 +1129,105 @@ START_TEST(threads_retries) {
 }
 END_TEST
 
+/* A retry waits out its delay off the workers: with one worker as with
+ * two, the other tasks run meanwhile (a worker used to sleep through the
+ * delay, and with one the whole run waited); a retry that then succeeds
+ * is done, with its attempts counted, and one that keeps failing fails
+ * after all its attempts, its delays between them. */
+START_TEST(threads_retry_delay_frees_the_worker) {
+  hd_node *x, *f, *y;
+  ck_assert_int_eq(hd_graph_add_fn(g, "x", "fail", &x), HD_OK);
+  ck_assert_int_eq(hd_node_set_retries(x, 2), HD_OK);
+  ck_assert_int_eq(hd_node_set_retry_delay(x, 0.2), HD_OK);
+  ck_assert_int_eq(hd_node_set_priority(x, 9), HD_OK); /* first */
+  ck_assert_int_eq(hd_graph_add_fn(g, "f", "flaky", &f), HD_OK);
+  ck_assert_int_eq(hd_node_set_retries(f, 2), HD_OK);
+  ck_assert_int_eq(hd_node_set_retry_delay(f, 0.05), HD_OK);
+  for (int i = 0; i < 6; i++) {
+    char name[8];
+    snprintf(name, sizeof(name), "y%d", i);
+    ck_assert_int_eq(hd_graph_add_fn(g, name, "nap", &y), HD_OK);
+  }
+  for (unsigned jobs = 1; jobs <= 2; jobs++) {
+    atomic_store(&flaky_calls, 0);
+    hd_report *r = run_keep("threads", jobs, 1, HD_ETASK);
+    hd_task_info tx, tf, ty;
+    hd_report_task(r, 0, &tx);
+    hd_report_task(r, 1, &tf);
+    ck_assert_int_eq(tx.state, HD_STATE_FAILED);
+    ck_assert_uint_eq(tx.attempts, 3);
+    ck_assert_str_eq(tx.message, "no");
+    ck_assert_int_eq(tf.state, HD_STATE_DONE);
+    ck_assert_uint_eq(tf.attempts, 3);
+    ck_assert_ptr_null(tf.message);
+    for (size_t i = 2; i < 8; i++) {
+      hd_report_task(r, i, &ty);
+      ck_assert_int_eq(ty.state, HD_STATE_DONE);
+      ck_assert_msg(ty.end_ns <= tx.start_ns,
+                    "%u workers: %s ended %.1f ms after x's last attempt "
+                    "started",
+                    jobs, ty.name, (double)(ty.end_ns - tx.start_ns) / 1e6);
+    }
+    hd_report_free(r);
+  }
+}
+END_TEST
+
+/* The run stops (another task fails, or an interrupt) while a task waits
+ * out a long retry delay: it ends at once, that task's last failure
+ * standing (it waited the whole delay, 5 s, first). */
+static volatile sig_atomic_t retry_stop;
+static int fn_fail_or_interrupt(hd_task *t, void *data) {
+  (void)data;
+  struct timespec ts = {0, 20 * 1000 * 1000};
+  nanosleep(&ts, NULL);
+  if (strcmp(hd_task_param(t, "how"), "interrupt") == 0) {
+    /* (From a thread: atomically, as a signal handler's store is.) */
+    __atomic_store_n(&retry_stop, 1, __ATOMIC_RELAXED);
+    return HD_OK;
+  }
+  return hd_task_fail(t, "z fails");
+}
+
+START_TEST(threads_run_stopping_during_a_retry_delay_ends_at_once) {
+  ck_assert_int_eq(hd_fn_register("z", fn_fail_or_interrupt, NULL), HD_OK);
+  const char *how[] = {"fail", "interrupt"};
+  for (int h = 0; h < 2; h++)
+    for (unsigned jobs = 1; jobs <= 2; jobs++) {
+      hd_graph_free(g);
+      ck_assert_int_eq(hd_graph_new(&g), HD_OK);
+      hd_node *x, *z;
+      ck_assert_int_eq(hd_graph_add_fn(g, "x", "fail", &x), HD_OK);
+      ck_assert_int_eq(hd_node_set_retries(x, 1), HD_OK);
+      ck_assert_int_eq(hd_node_set_retry_delay(x, 5), HD_OK);
+      ck_assert_int_eq(hd_node_set_priority(x, 9), HD_OK);
+      ck_assert_int_eq(hd_graph_add_fn(g, "z", "z", &z), HD_OK);
+      ck_assert_int_eq(hd_node_set_param(z, "how", how[h]), HD_OK);
+      hd_run_opts o;
+      hd_run_opts_init(&o);
+      o.backend = "threads";
+      o.jobs = jobs;
+      o.interrupt = &retry_stop;
+      retry_stop = 0;
+      hd_report *r = NULL;
+      uint64_t t0 = hd__now_ns();
+      ck_assert_int_eq(hd_run(g, &o, &r), h == 0 ? HD_ETASK : HD_EINTR);
+      uint64_t took = hd__now_ns() - t0;
+      ck_assert_msg(took < 2500000000u, "%s, %u workers: %.1f s", how[h], jobs,
+                    (double)took / 1e9);
+      hd_task_info tx, tz;
+      hd_report_task(r, 0, &tx);
+      hd_report_task(r, 1, &tz);
+      ck_assert_int_eq(tx.state, HD_STATE_FAILED);
+      ck_assert_uint_eq(tx.attempts, 1);
+      ck_assert_str_eq(tx.message, "no");
+      ck_assert_int_eq(tz.state, h == 0 ? HD_STATE_FAILED : HD_STATE_DONE);
+      hd_report_free(r);
+    }
+  hd_fn_unregister("z");
+}
+END_TEST
+
 START_TEST(threads_function_timeout) {
   hd_node *s;
   ck_assert_int_eq(hd_graph_add_fn(g, "s", "slow", &s), HD_OK);
@@ -1532,6 +1631,8 @@ Suite *make_suite(void) {
   tcase_set_timeout(tc, 30);
   tcase_add_test(tc, threads_random_dag_matches_serial);
   tcase_add_test(tc, threads_tiny_timeout_is_not_none);
+  tcase_add_test(tc, threads_retry_delay_frees_the_worker);
+  tcase_add_test(tc, threads_run_stopping_during_a_retry_delay_ends_at_once);
   tcase_add_test(tc, threads_too_many_jobs_are_named);
   tcase_add_test(tc, threads_one_worker_lends_inputs);
   tcase_add_test(tc, threads_results_held_under_memory_limits);
