@@ -59,11 +59,12 @@ typedef struct hd_run_opts {
      compressed with zstd, and written to a spill file (made in
      spill_dir, unlinked at once, so gone with the process) when the
      results in memory, as they are and compressed, its frame included,
-     would take more than spill_limit bytes: neither limit is passed. Held results are read back, and checked, when a task
-     needs them or hd_report_result() is asked; results under 64 bytes are
-     always kept as they are. mem_limit 0 (the default) means a quarter of
-     the machine's memory; HD_MEM_UNLIMITED keeps every result as it is.
-     spill_limit 0 (the default) means twice mem_limit. */
+     would take more than spill_limit bytes: neither limit is passed. Held
+     results are read back, and checked, when a task needs them or
+     hd_report_result() is asked; results under 64 bytes are always kept as they
+     are. mem_limit 0 (the default) means a quarter of the machine's memory;
+     HD_MEM_UNLIMITED keeps every result as it is. spill_limit 0 (the default)
+     means twice mem_limit. */
   size_t mem_limit;
   size_t spill_limit;
   /* Where the spill file is made: NULL (the default) means the store when
