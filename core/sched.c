@@ -294,6 +294,18 @@ static void cache_keep(hd__run *r, uint32_t node, const hd_value *v) {
   hd__buf_cleanup(&why);
 }
 
+/* x's outcome, before an attempt. Field by field rather than a memset of
+ * the whole: this runs for every task, and a small memset costs more
+ * than the stores. */
+static inline void exec_out_clear(hd__exec *x) {
+  x->output = NULL;
+  x->exit_status = -1;
+  x->term_signal = 0;
+  x->message = (hd__buf){0};
+  x->err_tail = (hd__buf){0};
+  x->timed_out = 0;
+}
+
 /* The start of an attempt: the task is running from now on. x is filled
  * for the executor. Returns HD_OK to go on and execute it, or HD_ETASK
  * (an input file is missing; x->message says which) to end the attempt
@@ -320,12 +332,7 @@ static int begin(hd__run *r, uint32_t node, unsigned w, hd_value **inputs,
   x->fn_data = f.data;
   x->timeout_ns = hd__plan_settings(p, node)->timeout_ns;
   x->results_dir = r->results_dir;
-  x->output = NULL;
-  x->exit_status = -1;
-  x->term_signal = 0;
-  x->message = (hd__buf){0};
-  x->err_tail = (hd__buf){0};
-  x->timed_out = 0;
+  exec_out_clear(x);
   t->state = HD_STATE_RUNNING;
   t->attempts++;
   t->worker = (uint16_t)w;
@@ -1175,12 +1182,7 @@ static void lean_reset(lean *l) {
   x->log_fd = -1;
   x->timeout_ns = 0;
   x->results_dir = l->r->results_dir;
-  x->output = NULL;
-  x->exit_status = -1;
-  x->term_signal = 0;
-  x->message = (hd__buf){0};
-  x->err_tail = (hd__buf){0};
-  x->timed_out = 0;
+  exec_out_clear(x);
 }
 
 static void lean_init(lean *l, hd__run *r, unsigned w, int at_once) {
