@@ -245,7 +245,13 @@ static int cache_lookup(hd__run *r, uint32_t node) {
   if (hit && want > 0)
     hit = hd__outputs_check(p, node, outs, &why) == HD_OK;
   if (hit && r->results_dir != NULL && hd__write_result(r, name, v) != HD_OK)
-    hit = 0;
+    /* As for a result just made (hd__attempt_end()): the run folder loses
+       its copy, not the run the stored result (a full disk used to make
+       the task run again). */
+    hd__log(HD_LOG_WARN,
+            "task '%s': its stored result cannot be written under %s: %s; "
+            "the tasks after it get it from memory",
+            name, r->results_dir, strerror(errno));
   hd__free(outs);
   hd__buf_cleanup(&why);
   if (!hit) {

@@ -582,6 +582,26 @@ if [ "$(id -u)" = 0 ] && command -v unshare > /dev/null 2>&1 &&
     show "$tmp/status9"
     fail "status says the task that was not kept did not finish"
   }
+  # A stored result whose copy the run folder cannot take is still taken
+  # from the store: the task does not run again (it did, its work lost to
+  # a full disk).
+  printf 'tasks:\n  - name: expensive\n    run: echo ran >> %s; seq 1 100000\n' \
+    "$tmp/count9" > "$tmp/full2.yaml"
+  rm -f "$tmp/count9"
+  unshare -m sh -c 'mount -t tmpfs -o size=4m tmpfs "$1" && cd "$1" &&
+    cp "$3" wf.yaml && "$2" run -q -b serial wf.yaml > /dev/null &&
+    { dd if=/dev/zero of=filler bs=4k 2> /dev/null; true; } &&
+    { "$2" run -b serial wf.yaml > "$4" 2> "$5"; true; }' sh \
+    "$tmp/full" "$hodos" "$tmp/full2.yaml" "$tmp/out9c" "$tmp/err9c" \
+    2> "$tmp/err9" || true
+  if [ "$(wc -l < "$tmp/count9")" -ne 1 ] ||
+    ! grep -q "cached expensive" "$tmp/err9c" ||
+    ! grep -q "task 'expensive': its stored result cannot be written under .*: No space left on device" \
+      "$tmp/err9c"; then
+    show "$tmp/err9c"
+    fail "a stored result the run folder cannot hold made its task run again" \
+      "($(wc -l < "$tmp/count9") runs)"
+  fi
   passed
 else
   passed "skipped: needs root and unshare"
