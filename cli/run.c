@@ -375,24 +375,34 @@ static int make_dirs(const char *path) {
   return rc;
 }
 
-/* STORE/runs/YYYYmmdd-HHMMSS-PID, made fresh. */
+/* STORE/runs/YYYYmmdd-HHMMSS-PID, made fresh: a folder of that name made
+ * by another run (the same process ID in the same second: PID namespaces,
+ * a container's process 1) is never shared, the name gets -2, -3... */
 static char *new_run_dir(const char *store) {
   time_t now = time(NULL);
   struct tm tm;
   localtime_r(&now, &tm);
   char stamp[32];
   strftime(stamp, sizeof(stamp), "%Y%m%d-%H%M%S", &tm);
-  size_t len = strlen(store) + 64;
+  size_t len = strlen(store) + 80;
   char *dir = malloc(len);
   if (dir == NULL)
     return NULL;
-  snprintf(dir, len, "%s/runs/%s-%ld", store, stamp, (long)getpid());
-  if (make_dirs(dir) != 0) {
-    cli_error("cannot create the run folder %s: %s", dir, strerror(errno));
-    free(dir);
-    return NULL;
+  snprintf(dir, len, "%s/runs", store);
+  int rc = make_dirs(dir);
+  for (unsigned k = 1; rc == 0; k++) {
+    if (k == 1)
+      snprintf(dir, len, "%s/runs/%s-%ld", store, stamp, (long)getpid());
+    else
+      snprintf(dir, len, "%s/runs/%s-%ld-%u", store, stamp, (long)getpid(), k);
+    if (mkdir(dir, 0700) == 0)
+      return dir;
+    if (errno != EEXIST || k == 1000)
+      rc = -1;
   }
-  return dir;
+  cli_error("cannot create the run folder %s: %s", dir, strerror(errno));
+  free(dir);
+  return NULL;
 }
 
 /* runs/last -> the run's folder, replaced atomically: once the run holds
@@ -401,7 +411,8 @@ static char *new_run_dir(const char *store) {
 static void point_last(const char *store, const char *dir) {
   char link[4096], tmp[4096];
   snprintf(link, sizeof(link), "%s/runs/last", store);
-  snprintf(tmp, sizeof(tmp), "%s/runs/.last.%ld", store, (long)getpid());
+  /* Named after the run's folder, which no other run shares. */
+  snprintf(tmp, sizeof(tmp), "%s/runs/.last.%s", store, strrchr(dir, '/') + 1);
   unlink(tmp);
   if (symlink(strrchr(dir, '/') + 1, tmp) == 0 && rename(tmp, link) != 0)
     unlink(tmp);

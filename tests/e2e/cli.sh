@@ -591,6 +591,31 @@ done
 rm -rf "$tmp/once.yaml" "$tmp/.hodos"
 finish
 
+start runs-of-one-pid-get-their-own-folders
+# Run folders are named after the second and the process ID: two runs
+# with one ID in one second (PID namespaces, a container's process 1)
+# shared a folder, the second's results and logs mixed with the first's.
+# Each run, as process 1 of a PID namespace of its own, until two fall in
+# one second. Needs root and unshare -p; skipped without them.
+if [ "$(id -u)" = 0 ] && unshare -p -f true 2>/dev/null; then
+  printf 'tasks:\n  - name: a\n    run: echo a\n' >"$tmp/pid1.yaml"
+  for k in 1 2 3 4 5 6; do
+    rm -rf "$tmp/.hodos"
+    for i in 1 2; do
+      (cd "$tmp" && NO_COLOR=1 unshare -p -f "$hodos" run -q pid1.yaml \
+        >/dev/null 2>&1)
+    done
+    dirs=$(ls "$tmp/.hodos/runs" | grep -v '^last$' | tr '\n' ' ')
+    case $dirs in
+    *-1\ *-1-2\ ) break ;; # the same second: the second run's own folder
+    *-1\ *-1\ ) ;;          # two seconds: try again
+    *) problem "runs as process 1 made the folders '$dirs'" ;;
+    esac
+  done
+  rm -rf "$tmp/pid1.yaml" "$tmp/.hodos"
+fi
+finish
+
 start events-file-whole-after-a-kill
 # --events is written a line at a time: a SIGKILL leaves whole lines up to
 # the last event (a block at a time left none, or half a line).
