@@ -57,7 +57,10 @@ typedef struct shell {
   int exited;
   int open_handles;
   int nomem;
-  int log_failed;
+  int log_failed; /* a write to x->log_fd failed: with log_errno, after
+                     log_bytes bytes */
+  int log_errno;
+  size_t log_bytes;
   uint64_t term_sent; /* when SIGTERM was sent to the group, or 0 */
   uint64_t kill_sent; /* after its exit: when SIGKILL was sent, or 0 */
   int killed;
@@ -181,9 +184,11 @@ static void on_read_err(uv_stream_t *st, ssize_t n, const uv_buf_t *buf) {
           continue;
         if (w <= 0) {
           s->log_failed = 1;
+          s->log_errno = w < 0 ? errno : ENOSPC;
           break;
         }
         off += (size_t)w;
+        s->log_bytes += (size_t)w;
       }
     }
   } else if (n < 0) {
@@ -736,6 +741,12 @@ done:
   /* The task and whatever of its group held its output are gone. */
   if (s->noted != NULL)
     atomic_store(s->noted, 0);
+  if (s->log_failed)
+    /* Its log would pass for the whole of it (hodos logs, report). */
+    hd__log(HD_LOG_WARN,
+            "task '%s': its standard error log is cut short after %zu "
+            "bytes: %s (the summary keeps its last lines)",
+            hd__plan_name(plan, x->node), s->log_bytes, strerror(s->log_errno));
   if (sel != small)
     hd__free(sel);
   hd__free(args);

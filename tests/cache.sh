@@ -602,6 +602,19 @@ if [ "$(id -u)" = 0 ] && command -v unshare > /dev/null 2>&1 &&
     fail "a stored result the run folder cannot hold made its task run again" \
       "($(wc -l < "$tmp/count9") runs)"
   fi
+  # A standard error log cut short by the full disk says so (it passed for
+  # the whole of it in hodos logs and report).
+  printf 'tasks:\n  - name: noisy\n    run: seq 1 800000 >&2; exit 1\n' \
+    > "$tmp/full3.yaml"
+  unshare -m sh -c 'mount -t tmpfs -o size=2m tmpfs "$1" && cd "$1" &&
+    cp "$3" wf.yaml && { "$2" run -q wf.yaml > /dev/null 2> "$4"; true; }' \
+    sh "$tmp/full" "$hodos" "$tmp/full3.yaml" "$tmp/err9d" 2> "$tmp/err9" ||
+    true
+  grep -q "task 'noisy': its standard error log is cut short after [0-9]* bytes: No space left on device" \
+    "$tmp/err9d" || {
+    show "$tmp/err9d"
+    fail "a standard error log cut short by a full disk is not said to be"
+  }
   passed
 else
   passed "skipped: needs root and unshare"
