@@ -109,18 +109,23 @@ static int wake_pipe[2] = {-1, -1};
 static int run_state = RUN_GOING;
 static int in_event, leaving;
 
-/* The first signal stops the run; with the processes backend running
- * tasks may finish, and a second signal stops them too. */
+/* The first SIGINT stops the run; with the processes backend running
+ * tasks may finish, and a second SIGINT stops them too. SIGTERM and SIGHUP
+ * stop them at once: they end a job (a batch system, timeout(1), a
+ * closed terminal), and when sent to hodos's process group they reach
+ * the processes backend's workers, which stop their tasks anyway (hodos
+ * said they would finish). */
 static void on_signal(int sig) {
-  (void)sig;
   int saved = errno;
   /* Atomic: the run's threads read it. */
-  int n = __atomic_load_n(&interrupted, __ATOMIC_RELAXED);
-  if (n < 2)
-    __atomic_store_n(&interrupted, ++n, __ATOMIC_RELAXED);
+  int was = __atomic_load_n(&interrupted, __ATOMIC_RELAXED);
+  int n = sig != SIGINT || was >= 1 ? 2 : 1;
+  if (n > was)
+    __atomic_store_n(&interrupted, n, __ATOMIC_RELAXED);
   if (wake_pipe[1] >= 0 && write(wake_pipe[1], "", 1) < 0) {
     /* Full: the watcher has a wake-up to read already. */
   }
+  int stop_at = finish_first ? 2 : 1; /* the level that stops tasks */
   if (n == 1 && finish_first) {
     static const char msg[] =
         "\nhodos: stopping: no task starts, running tasks finish; press "
@@ -128,7 +133,7 @@ static void on_signal(int sig) {
     if (write(STDERR_FILENO, msg, sizeof(msg) - 1) < 0) {
       /* Nothing to do: stderr is gone. */
     }
-  } else if (n == (finish_first ? 2 : 1)) {
+  } else if (was < stop_at && n >= stop_at) {
     static const char msg[] = "\nhodos: stopping running tasks\n";
     if (write(STDERR_FILENO, msg, sizeof(msg) - 1) < 0) {
       /* Nothing to do: stderr is gone. */

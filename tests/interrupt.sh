@@ -194,8 +194,9 @@ fi
 # cannot be killed): Ctrl-C stops the run anyway, three seconds later,
 # naming the task, with the run's record closed and exit status 130.
 # processes: SIGTERM to hodos's whole process group (timeout(1), a
-# service manager) reaches its workers too: an interrupt, the running
-# task cancelled, not failed as stopped from outside hodos.
+# service manager) reaches its workers too: an interrupt that stops the
+# running task (SIGTERM and SIGHUP stop running tasks at once), cancelled,
+# not failed as stopped from outside hodos.
 if command -v setsid >/dev/null 2>&1; then
   cat > "$tmp/group.yaml" <<EOF2
 tasks:
@@ -217,6 +218,15 @@ EOF2
   wait_130 "SIGTERM to the group"
   if ! grep -q "1 done, 0 failed, 0 skipped, 2 cancelled" "$tmp/err"; then
     echo "interrupt: SIGTERM to the group is not an interrupt"
+    cat "$tmp/err"
+    exit 1
+  fi
+  # It says what happens: the running task is stopped (it said running
+  # tasks would finish, while its worker, which got the signal too,
+  # stopped it).
+  if ! grep -q "^hodos: stopping running tasks$" "$tmp/err" ||
+    grep -q "running tasks finish" "$tmp/err"; then
+    echo "interrupt: SIGTERM to the group says the running tasks finish"
     cat "$tmp/err"
     exit 1
   fi
