@@ -176,9 +176,12 @@ int hd__task_key(const hd__plan *p, uint32_t node, const hd__key *inputs,
     hd__key h;
     rc = hd__io_path(&path, p, io, f);
     if (rc == HD_OK && (rc = hd__key_file(path.data, &h)) != HD_OK) {
-      if (rc == HD_EIO)
+      if (rc == HD_EIO) {
+        int e = errno; /* kept for the caller */
         hd__buf_appendf(why, "cannot read its input file '%s': %s", f,
-                        strerror(errno));
+                        strerror(e));
+        errno = e;
+      }
       break;
     }
     add_u64(&all, h.lo);

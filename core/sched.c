@@ -216,9 +216,17 @@ static int cache_lookup(hd__run *r, uint32_t node) {
   hd__key key;
   hd__keyparts *parts = &r->parts[node];
   int rc = hd__task_key(p, node, in, n, &key, parts, &why);
+  int e = errno;
   if (in != small)
     hd__free(in);
   if (rc != HD_OK) {
+    /* It runs, and is not kept. A missing input fails it anyway, and says
+       so; an input it can read but not hash (a folder) would make it run
+       again at every run, silently. */
+    if (rc == HD_EIO && e != ENOENT && why.data != NULL &&
+        hd__plan_settings(p, node)->cache)
+      hd__log(HD_LOG_WARN, "task '%s': its result cannot be cached (%s)", name,
+              why.data);
     hd__buf_cleanup(&why);
     return 0;
   }

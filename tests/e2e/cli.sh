@@ -616,6 +616,21 @@ if [ "$(id -u)" = 0 ] && unshare -p -f true 2>/dev/null; then
 fi
 finish
 
+start folder-input-is-not-cached-and-says-so
+# A folder among a task's inputs cannot be hashed: the task is not cached,
+# and the run says why (it ran again at every run, silently); a missing
+# input fails its task, which says so, without a warning besides.
+mkdir -p "$tmp/fin/indir"
+printf 'tasks:\n  - name: t\n    inputs: [indir]\n    run: echo t\n  - name: m\n    inputs: [missing]\n    run: echo m\n' \
+  >"$tmp/fin/wf.yaml"
+(cd "$tmp/fin" && NO_COLOR=1 "$hodos" run -q wf.yaml >/dev/null 2>"$tmp/fin/err")
+grep -q "^hodos: warning: task 't': its result cannot be cached (cannot read its input file 'indir': Is a directory)$" \
+  "$tmp/fin/err" || problem "no warning for a folder input: $(cat "$tmp/fin/err")"
+grep -q "task 'm'.*cached" "$tmp/fin/err" &&
+  problem "a warning for a missing input: $(cat "$tmp/fin/err")"
+rm -rf "$tmp/fin"
+finish
+
 start events-file-whole-after-a-kill
 # --events is written a line at a time: a SIGKILL leaves whole lines up to
 # the last event (a block at a time left none, or half a line).
