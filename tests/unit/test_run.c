@@ -129,6 +129,21 @@ static int64_t int_result(const char *name) {
   return x;
 }
 
+/* Run g on backend (NULL: the default) with jobs workers (0: the default),
+ * every event to cb with data; the report in rep. */
+static int run_watched(const char *backend, unsigned jobs, hd_event_cb cb,
+                       void *data) {
+  hd_run_opts o;
+  hd_run_opts_init(&o);
+  if (backend != NULL)
+    o.backend = backend;
+  if (jobs != 0)
+    o.jobs = jobs;
+  o.on_event = cb;
+  o.event_data = data;
+  return hd_run(g, &o, &rep);
+}
+
 START_TEST(run_passes_results_along_a_diamond) {
   hd_node *a = fn("a", "sum"), *b = fn("b", "sum"), *c = fn("c", "sum");
   hd_node *d = fn("d", "sum");
@@ -377,11 +392,7 @@ START_TEST(run_emits_retried_between_attempts) {
   fn("z", "count");
   ck_assert_int_eq(hd_node_set_retries(x, 1), HD_OK);
   seen s = {"", 0, 0};
-  hd_run_opts o;
-  hd_run_opts_init(&o);
-  o.on_event = on_event;
-  o.event_data = &s;
-  ck_assert_int_eq(hd_run(g, &o, &rep), HD_OK);
+  ck_assert_int_eq(run_watched(NULL, 0, on_event, &s), HD_OK);
   ck_assert_ptr_nonnull(strstr(s.log, "started:x;retried:x;started:x;done:x;"));
   ck_assert_ptr_nonnull(strstr(s.log, "queued:x;"));
   hd_fn_unregister("flaky");
@@ -410,13 +421,7 @@ START_TEST(run_priority_orders_ready_tasks) {
   const char *backends[] = {"serial", "processes"};
   for (int k = 0; k < 2; k++) {
     seen s = {"", 0, 0};
-    hd_run_opts o;
-    hd_run_opts_init(&o);
-    o.backend = backends[k];
-    o.jobs = 1;
-    o.on_event = on_started;
-    o.event_data = &s;
-    ck_assert_int_eq(hd_run(g, &o, &rep), HD_OK);
+    ck_assert_int_eq(run_watched(backends[k], 1, on_started, &s), HD_OK);
     ck_assert_msg(strcmp(s.log, "r;b;e;d;a;c;") == 0, "%s: %s", backends[k],
                   s.log);
     hd_report_free(rep);
@@ -980,13 +985,7 @@ START_TEST(run_allowed_failure_lets_the_run_go_on) {
   hd_node_after(d, bad);
   hd_node_after(d, good);
   allowed_seen as = {0, 0};
-  hd_run_opts o;
-  hd_run_opts_init(&o);
-  o.backend = backends[_i];
-  o.jobs = 2;
-  o.on_event = on_allowed_event;
-  o.event_data = &as;
-  ck_assert_int_eq(hd_run(g, &o, &rep), HD_OK);
+  ck_assert_int_eq(run_watched(backends[_i], 2, on_allowed_event, &as), HD_OK);
   ck_assert_int_eq(hd_report_status(rep), HD_OK);
   hd_task_info ti = info("bad");
   ck_assert_int_eq(ti.state, HD_STATE_FAILED);
@@ -1039,13 +1038,7 @@ START_TEST(run_retry_delay_waits_before_each_retry) {
   ck_assert_int_eq(hd_node_set_retries(a, 2), HD_OK);
   ck_assert_int_eq(hd_node_set_retry_delay(a, 0.2), HD_OK);
   retry_seen rs = {0, 0, 0};
-  hd_run_opts o;
-  hd_run_opts_init(&o);
-  o.backend = backends[_i];
-  o.jobs = 2;
-  o.on_event = on_retry_event;
-  o.event_data = &rs;
-  ck_assert_int_eq(hd_run(g, &o, &rep), HD_ETASK);
+  ck_assert_int_eq(run_watched(backends[_i], 2, on_retry_event, &rs), HD_ETASK);
   hd_task_info ti = info("a");
   ck_assert_int_eq(ti.state, HD_STATE_FAILED);
   ck_assert_uint_eq(ti.attempts, 3);
