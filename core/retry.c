@@ -44,13 +44,19 @@ static uint64_t release_due(hd__retryq *q) {
       i++;
       continue;
     }
-    q->items[i] = q->items[--q->n];
+    /* Left in place while it is submitted (others may only be added
+       meanwhile, after it): a submit that fails (no memory for the
+       backend's inbox) is tried again later rather than lost, which
+       would leave the run waiting for the task for good. */
     pthread_mutex_unlock(&q->lock);
-    r->backend->submit(r->backend_state, d.node);
+    int rc = r->backend->submit(r->backend_state, d.node);
     pthread_mutex_lock(&q->lock);
-    i = 0; /* the items may have changed meanwhile */
-    next = UINT64_MAX;
     now = hd__now_ns();
+    if (rc != HD_OK)
+      return now + POLL_NS; /* a while later, stopping or not */
+    q->items[i] = q->items[--q->n];
+    i = 0; /* items were added meanwhile, maybe due already */
+    next = UINT64_MAX;
   }
   return next;
 }
